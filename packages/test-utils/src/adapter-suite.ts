@@ -1,0 +1,229 @@
+/**
+ * The behaviour every framework adapter (`@burrow/sse-express`,
+ * `@burrow/sse-koa`) must show, as one vitest suite run against each: the
+ * adapter's test supplies how its framework mounts routes and how a topic
+ * function reads the request; the suite checks, on a real server with the
+ * `eventsource` client, that the translation reaches core.
+ */
+import type { Server } from "node:http";
+import { afterEach, describe, expect, it } from "vitest";
+import { recordEvents, type TestServer, waitFor } from "./index.js";
+
+/** What the suite needs of `@burrow/sse-core`'s `EventBroker`. */
+export interface SuiteBroker {
+  publish(topic: string, event: { data?: string }): number;
+  stats(): { clients: number; topics: number };
+  close(): void;
+}
+
+/** A topic function as the suite writes them. */
+type SuiteTopicsFn<Req> = (req: Req) => string | Promise<string>;
+
+/** An adapter under test: its exports, and how its framework is driven. */
+export interface AdapterHarness<B extends SuiteBroker, Req, H> {
+  newBroker(): B;
+  api: {
+    middleware(source: B | (() => B | undefined)): H;
+    brokerFrom(req: Req): B | undefined;
+    handler(broker: B, topics: string | readonly string[]): H;
+    handlerFunc(broker: B, topicsFn: SuiteTopicsFn<Req>): H;
+    contextHandler(topics: string | readonly string[]): H;
+    contextHandlerFunc(topicsFn: SuiteTopicsFn<Req>): H;
+  };
+  /** A route parameter (`/projects/:id`), as a topic function reads it. */
+  param(req: Req, name: string): string;
+  /** A request header, as a topic function reads it. */
+  header(req: Req, name: string): string | undefined;
+  /**
+   * Serves `routes` on loopback, after `use` when given: each `get` handler
+   * on its path, and each `post` action on its path, answered 204. Records
+   * in `errors` whatever reaches the framework's error handling (express
+   * error middleware, koa's `error` event): a stream must put nothing there.
+   */
+  serve(routes: {
+    use?: H;
+    get: Record<string, H>;
+    post?: Record<string, (req: Req) => void>;
+  }): Promise<{ server: TestServer; errors: unknown[] }>;
+}
+
+/** Runs the shared adapter suite against `harness`. */
+export function describeAdapter<B extends SuiteBroker, Req, H>(
+  name: string,
+  harness: AdapterHarness<B, Req, H>,
+): void {
+  const { api, newBroker } = harness;
+
+  describe(`${name}: shared adapter behaviour`, () => {
+    let running: { server: TestServer; errors: unknown[] } | undefined;
+    const clients: { close(): void }[] = [];
+    afterEach(async () => {
+      for (const client of clients.splice(0)) client.close();
+      await running?.server.close();
+      expect(running?.errors ?? []).toEqual([]);
+      running = undefined;
+    });
+
+    async function serve(routes: Parameters<typeof harness.serve>[0]): Promise<string> {
+      running = await harness.serve(routes);
+      return running.server.url;
+    }
+
+    function watch(url: string, types: readonly string[], headers: Record<string, string> = {}) {
+      const client = recordEvents(url, types, {
+        fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, ...headers } }),
+      });
+      clients.push(client);
+      return client;
+    }
+
+    const projectTopic: SuiteTopicsFn<Req> = (req) => `project:${harness.param(req, "id")}`;
+
+    /** Clients of project 42 and 43 each receive their own project's events only. */
+    async function expectProjectsIsolated(url: string, broker: B): Promise<void> {
+      const topics = ["project:42", "project:43"];
+      const p42 = watch(`${url}/projects/42/events`, topics);
+      const p43 = watch(`${url}/projects/43/events`, topics);
+      await Promise.all([p42.opened, p43.opened]);
+      await waitFor(() => broker.stats().topics === 2, "both projects subscribed");
+      broker.publish("project:42", { data: "for 42" });
+      broker.publish("project:43", { data: "for 43" });
+      await Promise.all([p42.waitForCount(1), p43.waitForCount(1)]);
+      broker.publish("project:42", { data: "42 again" });
+      await p42.waitForCount(2);
+      expect(p42.events).toEqual([
+        { event: "project:42", data: "for 42", id: "" },
+        { event: "project:42", data: "42 again", id: "" },
+      ]);
+      expect(p43.events).toEqual([{ event: "project:43", data: "for 43", id: "" }]);
+    }
+
+    it("middleware puts the broker on requests: a POST publishes through brokerFrom", async () => {
+      const url = await serve({
+        use: api.middleware(newBroker()),
+        get: { "/events": api.contextHandler("notifications") },
+        post: {
+          "/notes": (req) =>
+            api.brokerFrom(req)?.publish("notifications", { data: "<li>buy milk</li>" }),
+        },
+      });
+      const client = watch(`${url}/events`, ["notifications"]);
+      await client.opened;
+      expect((await fetch(`${url}/notes`, { method: "POST" })).status).toBe(204);
+      expect(await client.waitForCount(1)).toEqual([
+        { event: "notifications", data: "<li>buy milk</li>", id: "" },
+      ]);
+    });
+
+    it("middleware resolves a function source per request: a broker created later works", async () => {
+      let broker: B | undefined;
+      const url = await serve({
+        use: api.middleware(() => broker),
+        get: { "/events": api.contextHandler("news") },
+      });
+      expect((await fetch(`${url}/events`)).status).toBe(500);
+      broker = newBroker();
+      const client = watch(`${url}/events`, ["news"]);
+      await client.opened;
+      broker.publish("news", { data: "booted" });
+      expect((await client.waitForCount(1))[0]?.data).toBe("booted");
+    });
+
+    it("handler streams several topics on one endpoint; each listener gets only its topic", async () => {
+      const broker = newBroker();
+      const url = await serve({
+        get: { "/events": api.handler(broker, ["notifications", "status"]) },
+      });
+      const notifications = watch(`${url}/events`, ["notifications"]);
+      const status = watch(`${url}/events`, ["status"]);
+      await Promise.all([notifications.opened, status.opened]);
+      broker.publish("notifications", { data: "<li>note</li>" });
+      broker.publish("status", { data: "online" });
+      broker.publish("notifications", { data: "<li>another</li>" });
+      await Promise.all([notifications.waitForCount(2), status.waitForCount(1)]);
+      expect(notifications.events.map((e) => `${e.event} ${e.data}`)).toEqual([
+        "notifications <li>note</li>",
+        "notifications <li>another</li>",
+      ]);
+      expect(status.events.map((e) => `${e.event} ${e.data}`)).toEqual(["status online"]);
+    });
+
+    it("handlerFunc takes topics from route parameters, isolating projects", async () => {
+      const broker = newBroker();
+      const url = await serve({
+        get: { "/projects/:id/events": api.handlerFunc(broker, projectTopic) },
+      });
+      await expectProjectsIsolated(url, broker);
+    });
+
+    it("contextHandlerFunc accepts an async topic function", async () => {
+      const broker = newBroker();
+      const url = await serve({
+        use: api.middleware(broker),
+        get: {
+          "/projects/:id/events": api.contextHandlerFunc(async (req) => {
+            await new Promise((resolve) => setImmediate(resolve));
+            return projectTopic(req);
+          }),
+        },
+      });
+      await expectProjectsIsolated(url, broker);
+    });
+
+    it("a topic function's error with status 403 answers 403 and subscribes nothing", async () => {
+      const broker = newBroker();
+      const url = await serve({
+        get: {
+          "/projects/:id/events": api.handlerFunc(broker, (req) => {
+            if (harness.header(req, "x-user") !== "member") {
+              throw Object.assign(new Error("not a member"), { status: 403 });
+            }
+            return projectTopic(req);
+          }),
+        },
+      });
+      const refused = await fetch(`${url}/projects/42/events`);
+      expect([refused.status, await refused.text()]).toEqual([403, "not a member"]);
+      expect(broker.stats()).toMatchObject({ clients: 0, topics: 0 });
+      const member = watch(`${url}/projects/42/events`, ["project:42"], { "x-user": "member" });
+      await member.opened;
+      expect(broker.stats().clients).toBe(1);
+    });
+
+    it.each([
+      ["contextHandler", () => api.contextHandler("news")],
+      ["contextHandlerFunc", () => api.contextHandlerFunc(() => "news")],
+    ])("%s without the middleware answers 500 'sse: no broker in context'", async (_, make) => {
+      const url = await serve({ get: { "/events": make() } });
+      const response = await fetch(`${url}/events`);
+      expect([response.status, await response.text()]).toEqual([500, "sse: no broker in context"]);
+    });
+
+    it("a client that disconnects is unsubscribed, with nothing for error handling", async () => {
+      const broker = newBroker();
+      const url = await serve({ get: { "/events": api.handler(broker, "news") } });
+      const client = watch(`${url}/events`, ["news"]);
+      await client.opened;
+      await waitFor(() => broker.stats().clients === 1, "one client");
+      client.close();
+      await waitFor(() => broker.stats().clients === 0, "the client to be unsubscribed");
+      // afterEach checks that nothing reached the framework's error handling.
+    });
+
+    it("shuts down gracefully: broker.close(), then server.close() completes", async () => {
+      const broker = newBroker();
+      const url = await serve({ get: { "/events": api.handler(broker, ["news", "status"]) } });
+      const watchers = [1, 2, 3].map(() => watch(`${url}/events`, ["news"]));
+      await Promise.all(watchers.map((w) => w.opened));
+      await waitFor(() => broker.stats().clients === 3, "three clients");
+      broker.close();
+      await closeGracefully(running!.server.server);
+      expect(broker.stats().clients).toBe(0);
+    });
+  });
+}
+
+/** `server.close()` as a promise: resolves once every connection has ended. */
+function closeGracefully(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+}

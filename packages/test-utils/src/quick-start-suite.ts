@@ -1,0 +1,79 @@
+/**
+ * Checks an adapter's README against its `examples/quick-start.mjs`: the
+ * README shows the example verbatim, every `js` block of the README is part
+ * of it, and the example, run as a user would run it, serves the Go docs'
+ * quick start (publish from a handler, several topics, dynamic topics, user
+ * text escaped) and shuts down gracefully with clients connected.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { recordEvents, waitFor } from "./index.js";
+
+/** Runs the quick-start checks for the package whose root is `root` (a file URL). */
+export function describeQuickStart(root: URL): void {
+  const dir = fileURLToPath(root);
+  const readme = readFileSync(`${dir}README.md`, "utf8");
+  const example = readFileSync(`${dir}examples/quick-start.mjs`, "utf8").trimEnd();
+  const children: ChildProcess[] = [];
+  afterEach(() => {
+    for (const child of children.splice(0)) child.kill("SIGKILL");
+  });
+
+  describe("README quick start (examples/quick-start.mjs)", () => {
+    it("shows the example verbatim, and every js block of the README is part of it", () => {
+      expect(readme).toContain(example);
+      const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!.trimEnd());
+      expect(blocks.length).toBeGreaterThan(1);
+      for (const block of blocks) expect(example).toContain(block);
+    });
+
+    it("runs: publishes escaped notes, per-project events, and stops on SIGTERM", async () => {
+      const { child, url } = await startExample(`${dir}examples/quick-start.mjs`);
+      children.push(child);
+      const page = recordEvents(`${url}/events`, ["notifications", "status"]);
+      const p42 = recordEvents(`${url}/projects/42/events`, ["project:42"]);
+      const p43 = recordEvents(`${url}/projects/43/events`, ["project:43"]);
+      await Promise.all([page.opened, p42.opened, p43.opened]);
+
+      const form = new URLSearchParams({ title: `<img src=x onerror="alert(1)">` });
+      expect((await fetch(`${url}/notes`, { method: "POST", body: form })).status).toBe(204);
+      expect((await fetch(`${url}/projects/42/done`, { method: "POST" })).status).toBe(204);
+      await page.waitForCount(2);
+      await p42.waitForCount(1);
+      expect(page.events.map((e) => `${e.event}: ${e.data}`)).toEqual([
+        "notifications: <li>&#60;img src=x onerror=&#34;alert(1)&#34;&#62;</li>",
+        "status: 1 notes",
+      ]);
+      expect(p42.events.map((e) => e.data)).toEqual(["<span>Updated</span>"]);
+      expect(p43.events).toEqual([]);
+
+      child.kill("SIGTERM");
+      const [code] = await once(child, "exit");
+      for (const client of [page, p42, p43]) client.close();
+      expect(code).toBe(0);
+    });
+  });
+}
+
+/**
+ * Starts a Node example script that listens on `PORT` (set to 0) and prints
+ * `listening on http://…`; resolves with the process and that URL. The
+ * caller kills the process.
+ */
+export async function startExample(file: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [file], {
+    cwd: dirname(file),
+    env: { ...process.env, PORT: "0" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  child.stdout?.on("data", (chunk) => {
+    out += chunk;
+  });
+  await waitFor(() => /http:\/\/[\d.]+:\d+/.test(out), `${file} to listen`);
+  return { child, url: /http:\/\/[\d.]+:\d+/.exec(out)![0] };
+}
