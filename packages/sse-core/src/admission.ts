@@ -1,0 +1,61 @@
+import type { EventBroker } from "./broker.js";
+import { SSEError } from "./errors.js";
+import { errorAnswer } from "./http.js";
+import { admit, checkLastEventId, checkTopicLimits, type Limits, resolveLimits } from "./limits.js";
+import type { HandlerOptions } from "./options.js";
+import { normalizeTopics, type Topics } from "./topics.js";
+
+/** What a request asks for, read off whichever request type a handler serves. @internal */
+export interface StreamRequest {
+  method: string | undefined;
+  lastEventId: string | undefined;
+  /** The client's address, for the per-address cap; undefined where unknown. */
+  address: string | undefined;
+}
+
+/** A request admitted to stream: its topics, and the slot to give back when it ends. @internal */
+export interface Admission {
+  broker: EventBroker;
+  topics: readonly string[];
+  release(): void;
+}
+
+const resolved = new WeakMap<Limits, Required<Limits>>();
+
+/** `options`' limits, resolved once per options object, not once per request. @internal */
+export function limitsOf(options: Limits): Required<Limits> {
+  let limits = resolved.get(options);
+  if (limits === undefined) {
+    limits = resolveLimits(options);
+    resolved.set(options, limits);
+  }
+  return limits;
+}
+
+/**
+ * Everything a request must pass before it is subscribed, in order: the
+ * method (405), a broker (500), its topics (a topic function's own status,
+ * 400 for a bad list or one past the limits), its `Last-Event-ID` (400),
+ * `authorize` (403), and room for one more client (503 / 429). Throws an
+ * error that `errorAnswer.of` turns into the answer. @internal
+ */
+export async function admitRequest<R>(
+  request: StreamRequest,
+  broker: EventBroker | undefined,
+  topics: Topics | (() => Topics | Promise<Topics>),
+  options: HandlerOptions<R>,
+  limits: Required<Limits>,
+  subject: R,
+): Promise<Admission> {
+  if (request.method !== undefined && request.method !== "GET") {
+    throw new SSEError("sse: method not allowed", 405, { headers: { Allow: "GET" } });
+  }
+  if (broker === undefined) throw errorAnswer.noBroker();
+  const list = normalizeTopics(typeof topics === "function" ? await topics() : topics);
+  checkTopicLimits(list, limits);
+  checkLastEventId(request.lastEventId, limits);
+  if (options.authorize !== undefined && !(await options.authorize(subject, list))) {
+    throw new SSEError("sse: forbidden", 403);
+  }
+  return { broker, topics: list, release: admit(broker, request.address, limits) };
+}

@@ -1,0 +1,298 @@
+import {
+  type Client,
+  Delivery,
+  type Frame,
+  type SlowClientPolicy,
+  Subscription,
+  type SubscriptionOwner,
+  toBytes,
+} from "./client.js";
+import { encodeValid, type SSEEvent, validateEvent } from "./encode.js";
+import { History } from "./history.js";
+import { checkTopic, normalizeTopics, type Topics } from "./topics.js";
+
+/** Per-client buffer capacity, in events, when none is given. */
+export const DEFAULT_BUFFER_SIZE = 16;
+
+/** Options of {@link EventBroker}. */
+export interface BrokerOptions {
+  /**
+   * Events a client may have queued while its connection cannot take them;
+   * past that, new events are dropped for that client only (and counted).
+   * Any value below 1 becomes 1.
+   * @default 16
+   */
+  bufferSize?: number;
+  /**
+   * Events kept per topic so a client reconnecting with `Last-Event-ID`
+   * resumes without a gap (0 keeps none). With history on, an event published
+   * without an `id` gets a broker-assigned, strictly increasing one.
+   * @default 0
+   */
+  historySize?: number;
+  /**
+   * With history on: the `type` of an event sent first to a client whose
+   * `Last-Event-ID` cannot be resumed without a gap (unknown or evicted), so
+   * a page can reload what it shows (htmx: `hx-trigger="sse:<type>"`).
+   * Unset, such a client just receives live events.
+   * @default undefined
+   */
+  resumeMissEvent?: string;
+  /**
+   * What happens to a client whose buffer is full: `"drop-newest"` (lose the
+   * new event), `"drop-oldest"` (lose the oldest queued one), or
+   * `"disconnect"` (end the client; a browser reconnects and, with history
+   * on, resumes without loss). Every lost event is counted in `dropped`.
+   * @default "drop-newest"
+   */
+  slowClient?: SlowClientPolicy;
+}
+
+/** Plain counts describing a broker; more fields may follow. */
+export interface BrokerStats {
+  /** Clients connected now. */
+  clients: number;
+  /** Topics with at least one client now. */
+  topics: number;
+  /** `publish()` calls that were accepted, ever. */
+  published: number;
+  /** Events handed to clients (written or queued), ever. */
+  delivered: number;
+  /** Events lost to full buffers, ever. */
+  dropped: number;
+  /** Subscriptions that resumed from history after their `lastEventId`, ever. */
+  resumed: number;
+  /** Subscriptions whose `lastEventId` was unknown or evicted (history on), ever. */
+  resumeMisses: number;
+  /** Clients ended because they fell behind (policy `"disconnect"`), ever. */
+  slowDisconnects: number;
+}
+
+/** Options of {@link EventBroker.subscribe}. */
+export interface SubscribeOptions {
+  /** The last event id the client saw (the `Last-Event-ID` header). */
+  lastEventId?: string;
+}
+
+/**
+ * An in-memory topic broker: `publish` hands an event to every client
+ * subscribed to its topic, never blocking and never throwing because of a
+ * client. A client that cannot keep up loses events (counted in `dropped`)
+ * instead of slowing the others.
+ *
+ * @example
+ * ```ts
+ * import { EventBroker } from "@burrow/sse-core";
+ *
+ * const broker = new EventBroker({ bufferSize: 32 });
+ * broker.publish("notifications", { data: "<li>New note</li>" });
+ * // event type defaults to the topic: htmx's sse-swap="notifications" picks it up
+ * ```
+ */
+export class EventBroker {
+  /** Per-client buffer capacity, in events. */
+  readonly bufferSize: number;
+  /** Events kept per topic for resume (0: none). */
+  readonly historySize: number;
+  private readonly topicIndex = new Map<string, Set<Subscription>>();
+  private readonly clients = new Set<Subscription>();
+  private readonly dirty: Subscription[] = [];
+  private flushQueued = false;
+  private isClosed = false;
+  private publishedCount = 0;
+  private deliveredCount = 0;
+  private droppedCount = 0;
+  private resumedCount = 0;
+  private slowDisconnectCount = 0;
+  private readonly slowClient: SlowClientPolicy;
+  private resumeMissCount = 0;
+  private readonly history: History | undefined;
+  private readonly missFrame: Frame | undefined;
+  private readonly owner: SubscriptionOwner = {
+    scheduleFlush: (client) => this.scheduleFlush(client),
+    unsubscribe: (client) => this.unsubscribe(client),
+    replay: (topics, cursor, limit) =>
+      this.history?.after(topics, cursor, limit) ?? { frames: [], gap: false },
+    resumeMissed: () => {
+      this.resumeMissCount++;
+      return this.missFrame;
+    },
+    disconnect: (client) => {
+      this.slowDisconnectCount++;
+      // Not now: publish is iterating the topic's clients.
+      queueMicrotask(() => this.unsubscribe(client));
+    },
+  };
+  private readonly flushAll = (): void => {
+    this.flushQueued = false;
+    const dirty = this.dirty;
+    // A flush may schedule more work (a consumer that ends synchronously);
+    // iterate by index so clients added meanwhile are flushed too.
+    for (let i = 0; i < dirty.length; i++) {
+      const client = dirty[i]!;
+      client.dirty = false;
+      client.flushNow();
+    }
+    dirty.length = 0;
+  };
+
+  /** @param options - a number is `bufferSize`. */
+  constructor(options: number | BrokerOptions = {}) {
+    const opts = typeof options === "number" ? { bufferSize: options } : options;
+    const size = Math.floor(Number(opts.bufferSize ?? DEFAULT_BUFFER_SIZE));
+    this.bufferSize = Number.isFinite(size) && size >= 1 ? size : 1;
+    const history = Math.floor(Number(opts.historySize ?? 0));
+    this.historySize = Number.isFinite(history) && history > 0 ? history : 0;
+    this.history = this.historySize > 0 ? new History(this.historySize) : undefined;
+    const policy = opts.slowClient ?? "drop-newest";
+    if (policy !== "drop-newest" && policy !== "drop-oldest" && policy !== "disconnect") {
+      throw new RangeError(
+        `sse: slowClient: must be "drop-newest", "drop-oldest" or "disconnect", got ${String(policy)}`,
+      );
+    }
+    this.slowClient = policy;
+    if (opts.resumeMissEvent !== undefined) {
+      const event: SSEEvent = { type: opts.resumeMissEvent };
+      validateEvent(event);
+      this.missFrame = { event: Object.freeze(event), chunk: toBytes(encodeValid(event)), seq: 0 };
+    }
+  }
+
+  /** True once `close()` was called. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /**
+   * Subscribes a new client to `topics`. After `close()` the client is
+   * returned already closed. Throws {@link SSEFieldError} for an empty list or
+   * an empty topic name.
+   */
+  subscribe(topics: Topics, options: SubscribeOptions = {}): Client {
+    const client = new Subscription(
+      this.owner,
+      normalizeTopics(topics),
+      this.bufferSize,
+      this.slowClient,
+    );
+    if (this.isClosed) {
+      client.close(true);
+      return client;
+    }
+    const { lastEventId } = options;
+    if (this.history !== undefined && lastEventId) {
+      const seq = this.history.resolve(lastEventId, client.topics);
+      if (seq !== undefined) {
+        this.resumedCount++;
+        client.resumeAfter(seq);
+      } else {
+        const miss = this.owner.resumeMissed();
+        if (miss !== undefined) client.signal(miss);
+      }
+    }
+    this.clients.add(client);
+    for (const topic of client.topics) {
+      let set = this.topicIndex.get(topic);
+      if (set === undefined) {
+        set = new Set();
+        this.topicIndex.set(topic, set);
+      }
+      set.add(client);
+    }
+    return client;
+  }
+
+  /** Removes `client` from every topic and ends it, discarding what it had queued. Idempotent. */
+  unsubscribe(client: Client): void {
+    if (!(client instanceof Subscription) || !this.clients.delete(client)) return;
+    this.detach(client);
+    client.close(true);
+  }
+
+  /**
+   * Publishes `event` to every client subscribed to `topic`. The event's
+   * `type` defaults to the topic. The event is validated and encoded once; an
+   * invalid one throws {@link SSEFieldError} before any client sees it.
+   * With history on, the event is retained (even with no client now) and,
+   * without an `id`, gets one. After `close()` it is a silent no-op.
+   *
+   * @returns how many clients it was queued for (drops excluded).
+   */
+  publish(topic: string, event: SSEEvent): number {
+    if (this.isClosed) return 0;
+    checkTopic(topic);
+    // Spreading null or a string would publish an empty event: reject it as encodeEvent does.
+    if (typeof event !== "object" || event === null) validateEvent(event);
+    const normalized: SSEEvent = { ...event };
+    if (!normalized.type) normalized.type = topic;
+    validateEvent(normalized);
+    this.publishedCount++;
+    const history = this.history;
+    const subscribers = this.topicIndex.get(topic);
+    if (history === undefined && subscribers === undefined) return 0;
+    const seq = history === undefined ? 0 : history.next();
+    if (history !== undefined && !normalized.id) normalized.id = history.idFor(seq);
+    const frame: Frame = {
+      event: Object.freeze(normalized),
+      chunk: toBytes(encodeValid(normalized)),
+      seq,
+    };
+    history?.record(topic, frame);
+    if (subscribers === undefined) return 0;
+    let queued = 0;
+    let dropped = 0;
+    for (const client of subscribers) {
+      const result = client.deliver(frame);
+      if (result === Delivery.Dropped) dropped++;
+      else {
+        queued++;
+        if (result === Delivery.QueuedDroppingOldest) dropped++;
+      }
+    }
+    this.deliveredCount += queued;
+    this.droppedCount += dropped;
+    return queued;
+  }
+
+  /** Ends every client (HTTP streams flush what is queued, then end). Idempotent. */
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    const clients = [...this.clients];
+    this.clients.clear();
+    this.topicIndex.clear();
+    for (const client of clients) client.close(false);
+  }
+
+  /** A snapshot of the broker's counters. */
+  stats(): BrokerStats {
+    return {
+      clients: this.clients.size,
+      topics: this.topicIndex.size,
+      published: this.publishedCount,
+      delivered: this.deliveredCount,
+      dropped: this.droppedCount,
+      resumed: this.resumedCount,
+      resumeMisses: this.resumeMissCount,
+      slowDisconnects: this.slowDisconnectCount,
+    };
+  }
+
+  private detach(client: Subscription): void {
+    for (const topic of client.topics) {
+      const set = this.topicIndex.get(topic);
+      if (set === undefined) continue;
+      set.delete(client);
+      if (set.size === 0) this.topicIndex.delete(topic);
+    }
+  }
+
+  private scheduleFlush(client: Subscription): void {
+    client.dirty = true;
+    this.dirty.push(client);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushAll);
+    }
+  }
+}

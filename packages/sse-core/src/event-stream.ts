@@ -1,0 +1,154 @@
+import type { Consumer, Subscription } from "./client.js";
+import { toBytes } from "./client.js";
+import { encodeComment } from "./encode.js";
+import type { HandlerOptions } from "./options.js";
+
+/** Default interval of the keepalive comment, in milliseconds. */
+export const DEFAULT_KEEPALIVE_MS = 30_000;
+
+/** Bytes a stream may owe its transport per tick before events wait in the ring buffer. */
+export const DEFAULT_WRITE_BUDGET = 16 * 1024;
+
+/**
+ * A transport an {@link EventStream} writes to. `write` returns false to ask
+ * for a pause; the transport then calls `EventStream.drained()`.
+ * @internal
+ */
+export interface Sink {
+  write(chunk: Uint8Array): boolean;
+  end(): void;
+}
+
+const KEEPALIVE = toBytes(encodeComment("keepalive"));
+
+/**
+ * One timer per distinct interval serves every open stream, instead of one
+ * timer per connection.
+ */
+class KeepaliveGroup {
+  readonly streams = new Set<EventStream>();
+  private readonly timer: ReturnType<typeof setInterval>;
+
+  constructor(ms: number) {
+    this.timer = setInterval(() => {
+      for (const stream of this.streams) stream.keepalive();
+    }, ms);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+const keepaliveGroups = new Map<number, KeepaliveGroup>();
+
+function startKeepalive(stream: EventStream, ms: number): void {
+  let group = keepaliveGroups.get(ms);
+  if (group === undefined) {
+    group = new KeepaliveGroup(ms);
+    keepaliveGroups.set(ms, group);
+  }
+  group.streams.add(stream);
+}
+
+function stopKeepalive(stream: EventStream, ms: number): void {
+  const group = keepaliveGroups.get(ms);
+  if (group === undefined) return;
+  group.streams.delete(stream);
+  if (group.streams.size === 0) {
+    group.stop();
+    keepaliveGroups.delete(ms);
+  }
+}
+
+/** Default window of the random `retry:` sent to each stream when the broker closes. */
+export const DEFAULT_RECONNECT_WINDOW_MS = 5000;
+
+/** The timing options a stream needs, validated. @internal */
+export interface StreamTiming {
+  keepaliveMs: number;
+  reconnectWindowMs: number;
+}
+
+function nonNegative(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) {
+    throw new RangeError(`sse: ${name}: must be a non-negative number, got ${value}`);
+  }
+  return Math.floor(value);
+}
+
+/** Validates the timing options (RangeError naming the option). @internal */
+export function timingOf(options: HandlerOptions<never>): StreamTiming {
+  return {
+    keepaliveMs: nonNegative("keepaliveMs", options.keepaliveMs ?? DEFAULT_KEEPALIVE_MS),
+    reconnectWindowMs: nonNegative(
+      "reconnectWindowMs",
+      options.reconnectWindowMs ?? DEFAULT_RECONNECT_WINDOW_MS,
+    ),
+  };
+}
+
+/**
+ * Drains one client into one transport: the only code that writes event
+ * bytes. Honours backpressure (waits for the transport's drain when a write
+ * returns false; meanwhile the client's ring buffer absorbs events and counts
+ * drops), joins what is queued into one write, and sends keepalives.
+ * @internal
+ */
+export class EventStream implements Consumer {
+  blocked = false;
+  readonly budget: number;
+  private ended = false;
+
+  private readonly keepaliveMs: number;
+
+  constructor(
+    private readonly client: Subscription,
+    private readonly sink: Sink,
+    private readonly timing: StreamTiming,
+    budget: number = DEFAULT_WRITE_BUDGET,
+  ) {
+    this.budget = budget > 0 ? budget : DEFAULT_WRITE_BUDGET;
+    this.keepaliveMs = timing.keepaliveMs;
+    if (this.keepaliveMs > 0) startKeepalive(this, this.keepaliveMs);
+    client.attach(this);
+  }
+
+  flush(): void {
+    while (!this.blocked && !this.ended) {
+      const chunk = this.client.take();
+      if (chunk.byteLength === 0) return;
+      this.write(chunk);
+    }
+  }
+
+  /** The transport can take more. */
+  drained(): void {
+    this.blocked = false;
+    this.flush();
+  }
+
+  keepalive(): void {
+    if (!this.blocked && !this.ended) this.write(KEEPALIVE);
+  }
+
+  end(discard: boolean): void {
+    if (this.ended) return;
+    if (!discard) {
+      // Shutdown: hand over what is queued (at most bufferSize events past the budget),
+      // then a random retry so that browsers spread their reconnects.
+      const chunk = this.client.take();
+      if (chunk.byteLength > 0) this.sink.write(chunk);
+      const window = this.timing.reconnectWindowMs;
+      if (window > 0) this.sink.write(toBytes(`retry: ${Math.floor(Math.random() * window)}\n\n`));
+    }
+    this.ended = true;
+    if (this.keepaliveMs > 0) stopKeepalive(this, this.keepaliveMs);
+    this.sink.end();
+  }
+
+  private write(chunk: Uint8Array): void {
+    if (!this.sink.write(chunk)) this.blocked = true;
+  }
+}

@@ -1,0 +1,69 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { recordEvents, waitFor } from "@burrow/test-utils";
+import { afterEach, describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const readme = readFileSync(`${root}README.md`, "utf8");
+const example = (name: string) => `${root}examples/${name}`;
+const children: ChildProcess[] = [];
+
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill("SIGKILL");
+});
+
+describe("README examples", () => {
+  it.each(["node-http.mjs", "iterate.mjs", "resume.mjs", "authorize.mjs"])(
+    "%s appears in the README verbatim",
+    (name) => {
+      expect(readme).toContain(readFileSync(example(name), "utf8").trimEnd());
+    },
+  );
+
+  it("iterate.mjs prints both events and ends", async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [example("iterate.mjs")]);
+    expect(stdout).toBe("orders: order #1 paid\nalerts: disk almost full\ndropped: 0\n");
+  });
+
+  it("resume.mjs replays what was missed, then live events", async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [example("resume.mjs")]);
+    expect(stdout).toBe("you missed this\nand this\nlive again\n1 resumed\n");
+  });
+
+  it("authorize.mjs refuses a stranger and admits a member", async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [example("authorize.mjs")], {
+      env: { ...process.env, PORT: "0" },
+    });
+    expect(stdout).toBe("403 200\n");
+  });
+
+  it("node-http.mjs streams published notes and job updates, and stops on SIGTERM", async () => {
+    const child = spawn(process.execPath, [example("node-http.mjs")], {
+      env: { ...process.env, PORT: "0" },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    children.push(child);
+    let out = "";
+    child.stdout?.on("data", (chunk) => {
+      out += chunk;
+    });
+    await waitFor(() => out.includes("listening on"), "the example to listen");
+    const url = /http:\/\/[\d.]+:\d+/.exec(out)?.[0];
+    const client = recordEvents(`${url}/events`, ["notifications", "status"]);
+    await client.opened;
+    const posted = await fetch(`${url}/notes`, { method: "POST", body: "<b>hi</b>" });
+    expect(posted.status).toBe(204);
+    await waitFor(() => client.events.some((e) => e.event === "notifications"), "a note");
+    await waitFor(() => client.events.some((e) => e.event === "status"), "a job update");
+    expect(client.events.find((e) => e.event === "notifications")?.data).toBe(
+      "<li>&#60;b&#62;hi&#60;/b&#62;</li>",
+    );
+    client.close();
+    child.kill("SIGTERM");
+    const [code] = await once(child, "exit");
+    expect(code).toBe(0);
+  });
+});

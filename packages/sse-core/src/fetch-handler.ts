@@ -1,0 +1,91 @@
+import { admitRequest, limitsOf } from "./admission.js";
+import type { EventBroker } from "./broker.js";
+import type { Subscription } from "./client.js";
+import { DEFAULT_WRITE_BUDGET, EventStream, timingOf } from "./event-stream.js";
+import { ERROR_HEADERS, errorAnswer, lastEventIdOf, STREAM_HEADERS } from "./http.js";
+import { checkTopicLimits } from "./limits.js";
+import type { HandlerOptions } from "./options.js";
+import { normalizeTopics, type Topics, type TopicsFn } from "./topics.js";
+
+/**
+ * A handler on the fetch standard, `(request) => Promise<Response>`, for Hono,
+ * Next.js route handlers, Bun, Deno and anything else that speaks
+ * `Request`/`Response`. The body is a pull-based `ReadableStream` (so
+ * backpressure works as on `node:http`); aborting the request or cancelling
+ * the body unsubscribes. The same checks and answers as {@link serveEvents},
+ * except the per-address cap (a `Request` does not carry the client address).
+ *
+ * @example
+ * ```ts
+ * // Next.js: app/events/route.ts
+ * import { EventBroker, fetchHandler } from "@burrow/sse-core";
+ * export const broker = new EventBroker();
+ * export const GET = fetchHandler(broker, "notifications");
+ * ```
+ */
+export function fetchHandler(
+  broker: EventBroker,
+  topics: Topics | TopicsFn<Request>,
+  options: HandlerOptions<Request> = {},
+): (request: Request) => Promise<Response> {
+  const timing = timingOf(options);
+  const limits = limitsOf(options);
+  const fixed = typeof topics === "function" ? undefined : normalizeTopics(topics);
+  if (fixed !== undefined) checkTopicLimits(fixed, limits);
+  return async (request) => {
+    const lastEventId = lastEventIdOf(request.headers.get("last-event-id"), request.url);
+    let admission: Awaited<ReturnType<typeof admitRequest>>;
+    try {
+      admission = await admitRequest(
+        { method: request.method, lastEventId, address: undefined },
+        broker,
+        fixed ?? (() => (topics as TopicsFn<Request>)(request)),
+        options,
+        limits,
+        request,
+      );
+    } catch (err) {
+      const { status, message, headers } = errorAnswer.of(err);
+      return new Response(message, { status, headers: { ...ERROR_HEADERS, ...headers } });
+    }
+    const client = broker.subscribe(admission.topics, { lastEventId }) as Subscription;
+    void client.done.then(admission.release);
+    const signal = request.signal;
+    const onAbort = (): void => broker.unsubscribe(client);
+    let events: EventStream | undefined;
+    const body = new ReadableStream<Uint8Array>(
+      {
+        start(controller) {
+          events = new EventStream(
+            client,
+            {
+              write(chunk) {
+                controller.enqueue(chunk);
+                return (controller.desiredSize ?? 0) > 0;
+              },
+              end() {
+                signal.removeEventListener("abort", onAbort);
+                try {
+                  controller.close();
+                } catch {
+                  // already closed or errored by the consumer: nothing to end
+                }
+              },
+            },
+            timing,
+          );
+        },
+        pull() {
+          events?.drained();
+        },
+        cancel() {
+          broker.unsubscribe(client);
+        },
+      },
+      { highWaterMark: DEFAULT_WRITE_BUDGET, size: (chunk) => chunk.byteLength },
+    );
+    if (signal.aborted) broker.unsubscribe(client);
+    else if (!client.closed) signal.addEventListener("abort", onAbort, { once: true });
+    return new Response(body, { status: 200, headers: STREAM_HEADERS });
+  };
+}

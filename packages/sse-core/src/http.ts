@@ -1,0 +1,78 @@
+import { SSEError, SSEFieldError } from "./errors.js";
+
+/**
+ * Headers of every event stream. `no-transform` keeps compression middleware
+ * from buffering it; `X-Accel-Buffering: no` does the same for nginx.
+ * `Connection: keep-alive` is added on HTTP/1.x only (HTTP/2 forbids it).
+ * @internal
+ */
+export const STREAM_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  "Content-Type": "text/event-stream",
+  "Cache-Control": "no-cache, no-transform",
+  "X-Accel-Buffering": "no",
+});
+
+/** The status an error asks for, if it names one between 400 and 599. */
+function statusOf(err: unknown): number | undefined {
+  if (typeof err !== "object" || err === null) return undefined;
+  const { status, statusCode } = err as { status?: unknown; statusCode?: unknown };
+  const value = status ?? statusCode;
+  return Number.isInteger(value) && (value as number) >= 400 && (value as number) <= 599
+    ? (value as number)
+    : undefined;
+}
+
+/**
+ * How a request that cannot be streamed is answered.
+ * @internal
+ */
+export const errorAnswer = {
+  noBroker: (): SSEError => new SSEError("sse: no broker in context", 500),
+
+  /**
+   * An error's HTTP answer: an {@link SSEError}'s own status and message; a
+   * bad topic list is 400; an HTTP-style error (`status` or `statusCode`)
+   * keeps its status, and its message when below 500 unless `expose` is false;
+   * anything else is a bare 500, so internals do not leak.
+   */
+  of(err: unknown): {
+    status: number;
+    message: string;
+    headers?: Readonly<Record<string, string>>;
+  } {
+    if (SSEError.isInstance(err)) {
+      return { status: err.status, message: err.message, headers: err.headers };
+    }
+    if (SSEFieldError.isInstance(err)) return { status: 400, message: err.message };
+    const status = statusOf(err) ?? 500;
+    const expose = (err as { expose?: unknown }).expose;
+    if (status < 500 && expose !== false && err instanceof Error && err.message) {
+      return { status, message: err.message };
+    }
+    return { status, message: status === 500 ? "sse: internal error" : `sse: error ${status}` };
+  },
+};
+
+/** Headers of an error answer. @internal */
+export const ERROR_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  "Content-Type": "text/plain; charset=utf-8",
+  "Cache-Control": "no-store",
+});
+
+/**
+ * The id a reconnecting client last saw: the `Last-Event-ID` header, or a
+ * `lastEventId` query parameter for clients that cannot set headers (htmx
+ * rebuilds its EventSource without it).
+ * @internal
+ */
+export function lastEventIdOf(
+  header: string | string[] | null | undefined,
+  url: string | undefined,
+): string | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value) return value;
+  if (url === undefined) return undefined;
+  const q = url.indexOf("?");
+  if (q === -1) return undefined;
+  return new URLSearchParams(url.slice(q + 1)).get("lastEventId") || undefined;
+}

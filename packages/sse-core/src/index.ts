@@ -1,0 +1,26 @@
+export type { BrokerOptions, BrokerStats, SubscribeOptions } from "./broker.js";
+export { DEFAULT_BUFFER_SIZE, EventBroker } from "./broker.js";
+export type { Client, SlowClientPolicy } from "./client.js";
+export type { SSEEvent } from "./encode.js";
+export { encodeComment, encodeEvent } from "./encode.js";
+export type { SSEField } from "./errors.js";
+export { SSEError, SSEFieldError } from "./errors.js";
+export { DEFAULT_KEEPALIVE_MS, DEFAULT_RECONNECT_WINDOW_MS } from "./event-stream.js";
+export { fetchHandler } from "./fetch-handler.js";
+export type { Limits } from "./limits.js";
+export { DEFAULT_LIMITS } from "./limits.js";
+export type { SSERequest, SSEResponse, TopicsSource } from "./node-handler.js";
+export {
+  contextHandler,
+  contextHandlerFunc,
+  handler,
+  handlerFunc,
+  serveEvents,
+  validateOptions,
+  validateTopics,
+} from "./node-handler.js";
+export type { Authorize, HandlerOptions } from "./options.js";
+export type { BrokerSource, NodeMiddleware } from "./request-context.js";
+export { brokerFrom, brokerMiddleware, resolveBroker, withBroker } from "./request-context.js";
+export { RingBuffer } from "./ring-buffer.js";
+export type { Topics, TopicsFn } from "./topics.js";

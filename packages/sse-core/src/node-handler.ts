@@ -1,0 +1,234 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { admitRequest, limitsOf } from "./admission.js";
+import type { EventBroker } from "./broker.js";
+import type { Subscription } from "./client.js";
+import { EventStream, timingOf } from "./event-stream.js";
+import { ERROR_HEADERS, errorAnswer, lastEventIdOf, STREAM_HEADERS } from "./http.js";
+import { checkTopicLimits } from "./limits.js";
+import type { HandlerOptions } from "./options.js";
+import { brokerFrom } from "./request-context.js";
+import { normalizeTopics, type Topics, type TopicsFn } from "./topics.js";
+
+/** A request a handler accepts: `node:http`'s, or `node:http2`'s compatibility one. */
+export type SSERequest = IncomingMessage | Http2ServerRequest;
+/** A response a handler writes: `node:http`'s, or `node:http2`'s compatibility one. */
+export type SSEResponse = ServerResponse | Http2ServerResponse;
+
+type AnyResponse = ServerResponse & Http2ServerResponse;
+
+/** The topics of one stream, or a function resolving them (sync or async). */
+export type TopicsSource = Topics | (() => Topics | Promise<Topics>);
+
+/**
+ * Serves one event stream on a `node:http` (or `node:http2` compatibility)
+ * response: checks the request (method, topics, limits, `authorize`),
+ * subscribes, writes the headers, streams events until the client leaves or
+ * the broker closes, and unsubscribes. The one function every handler and
+ * framework adapter delegates to. Never throws: a problem becomes an HTTP
+ * answer (405 for a method other than GET; 500 `sse: no broker in context`
+ * when `broker` is undefined; a topic function's or `authorize`'s error
+ * status; 400 for topics past the limits; 403 when `authorize` says no; 503
+ * with `Retry-After` past `maxClients`).
+ *
+ * @param subject - what `options.authorize` receives (an adapter passes its
+ *   framework's request, e.g. koa's `ctx`); defaults to `req`.
+ * @returns a promise that resolves when the stream has ended.
+ *
+ * @example
+ * ```ts
+ * // the heart of a koa adapter
+ * ctx.respond = false;
+ * await serveEvents(ctx.req, ctx.res, brokerFrom(ctx.req), () => topicsFn(ctx), options, ctx);
+ * ```
+ */
+export async function serveEvents<R = SSERequest>(
+  req: SSERequest,
+  res: SSEResponse,
+  broker: EventBroker | undefined,
+  topics: TopicsSource,
+  options: HandlerOptions<R> = {},
+  subject?: R,
+): Promise<void> {
+  const response = res as AnyResponse;
+  let gone = false;
+  const onEarlyClose = (): void => {
+    gone = true;
+  };
+  response.once("close", onEarlyClose);
+  try {
+    const timing = timingOf(options);
+    const lastEventId = lastEventIdOf(req.headers["last-event-id"], req.url);
+    const admission = await admitRequest(
+      { method: req.method, lastEventId, address: req.socket?.remoteAddress },
+      broker,
+      topics,
+      options,
+      limitsOf(options),
+      subject ?? (req as R),
+    );
+    response.removeListener("close", onEarlyClose);
+    if (gone || response.writableEnded) {
+      admission.release();
+      return;
+    }
+    const client = admission.broker.subscribe(admission.topics, { lastEventId }) as Subscription;
+    void client.done.then(admission.release);
+    await stream(req, response, admission.broker, client, timing);
+  } catch (err) {
+    response.removeListener("close", onEarlyClose);
+    if (gone || response.headersSent) return;
+    const { status, message, headers } = errorAnswer.of(err);
+    response.writeHead(status, { ...ERROR_HEADERS, ...headers });
+    response.end(message);
+  }
+}
+
+function stream(
+  req: SSERequest,
+  res: AnyResponse,
+  broker: EventBroker,
+  client: Subscription,
+  timing: ReturnType<typeof timingOf>,
+): Promise<void> {
+  const headers: Record<string, string> = { ...STREAM_HEADERS };
+  if (req.httpVersionMajor === 1) {
+    headers.Connection = "keep-alive";
+    (req as IncomingMessage).socket.setNoDelay(true);
+  }
+  res.writeHead(200, headers);
+  res.flushHeaders?.();
+
+  const onDrain = (): void => events.drained();
+  const onGone = (): void => broker.unsubscribe(client);
+  const events = new EventStream(
+    client,
+    {
+      write: (chunk) => res.write(chunk),
+      end: () => {
+        res.removeListener("drain", onDrain);
+        res.removeListener("close", onGone);
+        res.removeListener("error", onGone);
+        if (!res.writableEnded && !res.destroyed) res.end();
+      },
+    },
+    timing,
+    res.writableHighWaterMark,
+  );
+  if (!client.closed) {
+    res.on("drain", onDrain);
+    res.on("close", onGone);
+    res.on("error", onGone);
+  }
+  return client.done;
+}
+
+/**
+ * Validates handler options, throwing a `RangeError`/`TypeError` naming the
+ * bad one. Handlers and adapters call it when they are created, so a typo
+ * fails at startup, not on the first request.
+ */
+export function validateOptions<R>(options: HandlerOptions<R>): void {
+  timingOf(options);
+  limitsOf(options);
+}
+
+/**
+ * Normalizes static topics (one or a list; duplicates collapse) and checks
+ * them against `options`' limits, throwing at once for an empty list or a
+ * topic the limits would refuse. For adapters, at handler creation.
+ */
+export function validateTopics<R>(
+  topics: Topics,
+  options: HandlerOptions<R> = {},
+): readonly string[] {
+  validateOptions(options);
+  const list = normalizeTopics(topics);
+  checkTopicLimits(list, limitsOf(options));
+  return list;
+}
+
+/**
+ * A `node:http` request handler that streams `topics` to every client.
+ * Throws at once for an empty topic list or a bad option.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from "node:http";
+ * import { EventBroker, handler } from "@burrow/sse-core";
+ *
+ * const broker = new EventBroker();
+ * const events = handler(broker, ["notifications", "status"]);
+ * createServer((req, res) => (req.url === "/events" ? events(req, res) : res.end())).listen(3000);
+ * ```
+ */
+export function handler<R extends SSERequest = SSERequest>(
+  broker: EventBroker,
+  topics: Topics,
+  options: HandlerOptions<R> = {},
+): (req: R, res: SSEResponse) => void {
+  const list = validateTopics(topics, options);
+  return (req, res) => {
+    void serveEvents(req, res, broker, list, options, req);
+  };
+}
+
+/**
+ * A `node:http` request handler whose topics depend on the request, e.g. a
+ * room named in the URL. `topicsFn` may be async; one that throws answers 500
+ * (or the error's `status`/`statusCode`) and subscribes nothing.
+ *
+ * @example
+ * ```ts
+ * const roomEvents = handlerFunc(broker, (req) => {
+ *   const room = new URL(req.url ?? "/", "http://x").searchParams.get("room");
+ *   return `room:${room}`;
+ * });
+ * ```
+ */
+export function handlerFunc<R extends SSERequest = IncomingMessage>(
+  broker: EventBroker,
+  topicsFn: TopicsFn<R>,
+  options: HandlerOptions<R> = {},
+): (req: R, res: SSEResponse) => void {
+  validateOptions(options);
+  return (req, res) => {
+    void serveEvents(req, res, broker, () => topicsFn(req), options, req);
+  };
+}
+
+/**
+ * Like {@link handler}, with the broker taken from the request (put there by
+ * {@link withBroker} or a broker middleware); a request without one is
+ * answered 500 `sse: no broker in context`.
+ *
+ * @example
+ * ```ts
+ * const middleware = brokerMiddleware(broker);
+ * const events = contextHandler("notifications");
+ * createServer((req, res) => middleware(req, res, () => events(req, res)));
+ * ```
+ */
+export function contextHandler<R extends SSERequest = IncomingMessage>(
+  topics: Topics,
+  options: HandlerOptions<R> = {},
+): (req: R, res: SSEResponse) => void {
+  const list = validateTopics(topics, options);
+  return (req, res) => {
+    void serveEvents(req, res, brokerFrom(req), list, options, req);
+  };
+}
+
+/**
+ * Like {@link handlerFunc}, with the broker taken from the request; a request
+ * without one is answered 500 `sse: no broker in context`.
+ */
+export function contextHandlerFunc<R extends SSERequest = IncomingMessage>(
+  topicsFn: TopicsFn<R>,
+  options: HandlerOptions<R> = {},
+): (req: R, res: SSEResponse) => void {
+  validateOptions(options);
+  return (req, res) => {
+    void serveEvents(req, res, brokerFrom(req), () => topicsFn(req), options, req);
+  };
+}

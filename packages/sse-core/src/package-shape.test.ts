@@ -1,0 +1,131 @@
+// Runs against the BUILT package (`pnpm build` first; `pnpm test` does it): the
+// package imports itself by name, which Node resolves through the "exports" map
+// to dist/index.js (import) and dist/index.cjs (require), as users get it.
+import { IncomingMessage } from "node:http";
+import { createRequire } from "node:module";
+import { Socket } from "node:net";
+import { listen, rawClient, type TestServer, waitFor } from "@burrow/test-utils";
+import { afterEach, describe, expect, it } from "vitest";
+import * as source from "./index.js";
+
+type Core = typeof source;
+// A variable specifier: the type checker must not need dist (typecheck runs before build).
+const self = "@burrow/sse-core";
+const require = createRequire(import.meta.url);
+const esm = (await import(self)) as Core;
+const cjs = require(self) as Core;
+
+// Every runtime name of the contract (../../shared/ARCHITECTURE.md), and those added since.
+const CONTRACT = [
+  "encodeEvent",
+  "encodeComment",
+  "SSEFieldError",
+  "RingBuffer",
+  "DEFAULT_BUFFER_SIZE",
+  "DEFAULT_KEEPALIVE_MS",
+  "EventBroker",
+  "handler",
+  "handlerFunc",
+  "fetchHandler",
+  "withBroker",
+  "brokerFrom",
+] as const;
+const ADDED = [
+  "serveEvents",
+  "SSEError",
+  "brokerMiddleware",
+  "resolveBroker",
+  "DEFAULT_LIMITS",
+  "DEFAULT_RECONNECT_WINDOW_MS",
+] as const;
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+describe("the built package", () => {
+  it("resolves to dist, for require and for import alike", () => {
+    expect(require.resolve(self)).toMatch(/[/\\]sse-core[/\\]dist[/\\]index\.cjs$/);
+    // Two separate copies, neither of them the source this test file imports.
+    expect(esm.EventBroker).not.toBe(cjs.EventBroker);
+    expect(esm.EventBroker).not.toBe(source.EventBroker);
+    expect(cjs.EventBroker).not.toBe(source.EventBroker);
+  });
+
+  it.each([
+    ["ESM", esm],
+    ["CJS", cjs],
+  ])("%s exposes every contract export", (_name, core) => {
+    for (const name of [...CONTRACT, ...ADDED]) {
+      expect(core[name], name).toBeDefined();
+    }
+    expect(core.DEFAULT_BUFFER_SIZE).toBe(16);
+    expect(core.DEFAULT_KEEPALIVE_MS).toBe(30_000);
+    expect(core.encodeComment("keepalive")).toBe(":keepalive\n\n");
+    expect(core.encodeEvent({ type: "update", id: "7", retry: 3000, data: "payload" })).toBe(
+      "id: 7\nevent: update\nretry: 3000\ndata: payload\n\n",
+    );
+    const ring = new core.RingBuffer<number>(1);
+    expect([ring.push(1), ring.push(2), ring.shift(), ring.length]).toEqual([true, false, 1, 0]);
+  });
+
+  it("ESM and CJS expose the same names, and as many as the source", () => {
+    const names = (core: object) => Object.keys(core).sort();
+    expect(names(cjs)).toEqual(names(esm));
+    expect(names(esm)).toEqual(names(source));
+  });
+
+  it("SSEFieldError.isInstance (and SSEError.isInstance) recognize the other copy's errors", () => {
+    let thrown: unknown;
+    try {
+      cjs.encodeEvent({ id: "1\n2" });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(cjs.SSEFieldError);
+    expect(thrown).not.toBeInstanceOf(esm.SSEFieldError); // why isInstance exists
+    expect(esm.SSEFieldError.isInstance(thrown)).toBe(true);
+    expect(source.SSEFieldError.isInstance(thrown)).toBe(true);
+    expect((thrown as source.SSEFieldError).field).toBe("id");
+    expect(esm.SSEError.isInstance(thrown)).toBe(false);
+
+    const error = new esm.SSEError("nope", 418);
+    expect(cjs.SSEError.isInstance(error)).toBe(true);
+    expect(cjs.SSEFieldError.isInstance(error)).toBe(false);
+    expect(cjs.SSEFieldError.isInstance(new TypeError("sse: id: forged"))).toBe(false);
+  });
+
+  it("withBroker from the CJS copy and brokerFrom from the ESM copy share the request map", () => {
+    const req = new IncomingMessage(new Socket());
+    const broker = new cjs.EventBroker();
+    cjs.withBroker(req, broker);
+    expect(esm.brokerFrom(req)).toBe(broker);
+    expect(source.brokerFrom(req)).toBe(broker);
+
+    const other = new IncomingMessage(new Socket());
+    const esmBroker = new esm.EventBroker();
+    esm.withBroker(other, esmBroker);
+    expect(cjs.brokerFrom(other)).toBe(esmBroker);
+    expect(cjs.brokerFrom(new IncomingMessage(new Socket()))).toBeUndefined();
+  });
+
+  it("an ESM handler serves a broker created by the CJS copy (an adapter and an app resolved differently)", async () => {
+    const broker = new cjs.EventBroker();
+    cleanups.push(() => broker.close());
+    const server: TestServer = await listen((req, res) => {
+      cjs.withBroker(req, broker);
+      void esm.serveEvents(req, res, esm.brokerFrom(req), "news", { keepaliveMs: 0 });
+    });
+    cleanups.push(() => server.close());
+    const client = rawClient(server.port);
+    cleanups.push(() => client.close());
+    await client.ready;
+    await waitFor(() => broker.stats().clients === 1, "the subscription");
+    broker.publish("news", { data: "across copies" });
+    await waitFor(() => client.events.length === 1, "the event");
+    expect(client.events[0]).toMatchObject({ event: "news", data: "across copies" });
+    client.close();
+    await waitFor(() => broker.stats().clients === 0, "the unsubscribe");
+  });
+});
