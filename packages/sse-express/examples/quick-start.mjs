@@ -1,0 +1,44 @@
+import { EventBroker } from "@burrow/sse-core";
+import { brokerFrom, contextHandler, contextHandlerFunc, middleware } from "@burrow/sse-express";
+import express from "express";
+
+const broker = new EventBroker();
+const app = express();
+app.use(express.urlencoded());
+
+// 1. Register the middleware: every request carries the broker.
+app.use(middleware(broker));
+
+// 2. Add an SSE endpoint: one stream, two topics ("notifications" and "status").
+app.get("/events", contextHandler(["notifications", "status"]));
+
+// Dynamic topics: the topics of a stream can depend on the request.
+app.get(
+  "/projects/:id/events",
+  contextHandlerFunc((req) => `project:${req.params.id}`),
+);
+
+// 3. Publish from a handler. Escape user text: the fragment is swapped into every open page.
+const escapeHtml = (text) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+let notes = 0;
+app.post("/notes", (req, res) => {
+  const title = String(req.body?.title ?? "");
+  brokerFrom(req)?.publish("notifications", { data: `<li>${escapeHtml(title)}</li>` });
+  brokerFrom(req)?.publish("status", { data: `${++notes} notes` });
+  res.sendStatus(204);
+});
+app.post("/projects/:id/done", (req, res) => {
+  // Only clients watching this project receive it.
+  brokerFrom(req)?.publish(`project:${req.params.id}`, { data: "<span>Updated</span>" });
+  res.sendStatus(204);
+});
+
+const server = app.listen(Number(process.env.PORT ?? 3000), "127.0.0.1", () => {
+  console.log(`listening on http://127.0.0.1:${server.address().port}`);
+});
+
+// Graceful shutdown: closing the broker ends every stream, so server.close() completes.
+process.once("SIGTERM", () => {
+  broker.close();
+  server.close();
+});

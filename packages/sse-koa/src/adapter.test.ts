@@ -1,0 +1,29 @@
+import { EventBroker } from "@burrow/sse-core";
+import { describeAdapter, listen } from "@burrow/test-utils";
+import Router from "@koa/router";
+import Koa, { type Context } from "koa";
+import * as api from "./index.js";
+
+describeAdapter("koa 3", {
+  newBroker: () => new EventBroker(),
+  api,
+  param: (ctx: Context, name) => ctx.params[name],
+  header: (ctx: Context, name) => ctx.get(name) || undefined,
+  async serve({ use, get, post = {} }) {
+    const errors: unknown[] = [];
+    const app = new Koa();
+    // Koa reports here what it could not send, e.g. "headers already sent".
+    app.on("error", (err: unknown) => errors.push(err));
+    const router = new Router();
+    if (use) app.use(use);
+    for (const [path, handler] of Object.entries(get)) router.get(path, handler);
+    for (const [path, action] of Object.entries(post)) {
+      router.post(path, (ctx) => {
+        action(ctx);
+        ctx.status = 204;
+      });
+    }
+    app.use(router.routes());
+    return { server: await listen(app.callback()), errors };
+  },
+});

@@ -1,0 +1,10 @@
+export type {
+  BrokerSource,
+  HandlerOptions,
+  NodeMiddleware,
+  Topics,
+  TopicsFn,
+} from "@burrow/sse-core";
+export { fromNodeMiddleware } from "./from-node-middleware.js";
+export { contextHandler, contextHandlerFunc, handler, handlerFunc } from "./handlers.js";
+export { brokerFrom, middleware } from "./middleware.js";
