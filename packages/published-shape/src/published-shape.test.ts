@@ -1,0 +1,122 @@
+import { execFile } from "node:child_process";
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, "../../..");
+const libraries = ["sse-core", "sse-express", "sse-koa", "sse-registry"];
+const require = createRequire(import.meta.url);
+
+/** pnpm as the test was started with it (`pnpm test` or `npx pnpm@10 test`), else from PATH. */
+function pnpm(): [string, string[]] {
+  const execPath = process.env.npm_execpath;
+  return execPath?.includes("pnpm") ? [process.execPath, [execPath]] : ["pnpm", []];
+}
+
+/** Where a direct dependency of `fromPackage` lives in the workspace (pnpm links it by name). */
+function packageDir(name: string, fromPackage = "packages/published-shape"): string {
+  return realpathSync(join(repo, fromPackage, "node_modules", name));
+}
+
+let consumer: string;
+
+beforeAll(async () => {
+  consumer = mkdtempSync(join(tmpdir(), "burrow-consumer-"));
+  const modules = join(consumer, "node_modules");
+  const packs = join(consumer, "packs");
+  mkdirSync(join(modules, "@burrow"), { recursive: true });
+  const [cmd, prefix] = pnpm();
+  for (const lib of libraries) {
+    await run(cmd, [...prefix, "pack", "--pack-destination", packs], {
+      cwd: join(repo, "packages", lib),
+    });
+  }
+  for (const tarball of readdirSync(packs)) {
+    const lib = libraries.find((name) => tarball.startsWith(`burrow-${name}-`));
+    if (lib === undefined) continue;
+    const target = join(modules, "@burrow", lib);
+    mkdirSync(target);
+    await run("tar", ["-xzf", join(packs, tarball), "-C", target, "--strip-components=1"]);
+  }
+  // Third-party dependencies come from the workspace's store, linked by name.
+  const links: [string, string][] = [
+    ["express", packageDir("express")],
+    ["koa", packageDir("koa")],
+    ["@koa/router", packageDir("@koa/router")],
+    ["smol-toml", packageDir("smol-toml", "packages/sse-registry")],
+    ["@types/node", packageDir("@types/node", ".")],
+    ["@types/express", packageDir("@types/express")],
+    ["@types/koa", packageDir("@types/koa")],
+  ];
+  for (const [name, dir] of links) {
+    mkdirSync(dirname(join(modules, name)), { recursive: true });
+    symlinkSync(dir, join(modules, name), "dir");
+  }
+  cpSync(join(here, "../fixtures"), consumer, { recursive: true });
+  writeFileSync(
+    join(consumer, "package.json"),
+    JSON.stringify({ name: "consumer", private: true }),
+  );
+  writeFileSync(
+    join(consumer, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        module: "node16",
+        moduleResolution: "node16",
+        target: "es2022",
+        strict: true,
+        noEmit: true,
+        types: ["node"],
+      },
+      files: ["consumer.mts", "consumer.cts"],
+    }),
+  );
+}, 120_000);
+
+afterAll(() => {
+  if (consumer) rmSync(consumer, { recursive: true, force: true });
+});
+
+describe("the packages as published", () => {
+  it.each([
+    ["only sse-core, ESM with a CJS copy beside it", "core.mjs"],
+    ["the express adapter, from CJS", "express.cjs"],
+    ["the koa adapter with dynamic topics, from ESM", "koa.mjs"],
+    ["a plugin app on the registry, from ESM", "registry.mjs"],
+    ["the registry, from CJS", "registry.cjs"],
+  ])("%s", async (_name, fixture) => {
+    const { stdout } = await run(process.execPath, [join(consumer, fixture)], { cwd: consumer });
+    expect(stdout.trim()).toBe("ok");
+  });
+
+  it("type-checks as an ESM and a CJS consumer (moduleResolution node16)", async () => {
+    const tsc = require.resolve("typescript/bin/tsc");
+    const result = await run(process.execPath, [tsc, "-p", consumer]).catch((err) => err);
+    expect(result.stdout ?? "").toBe("");
+  });
+
+  it("ships no workspace protocol and no sources", async () => {
+    for (const lib of libraries) {
+      const manifest = require(join(consumer, "node_modules/@burrow", lib, "package.json"));
+      expect(JSON.stringify(manifest)).not.toContain("workspace:");
+      const files = readdirSync(join(consumer, "node_modules/@burrow", lib));
+      expect(files).toContain("dist");
+      expect(files).not.toContain("src");
+    }
+  });
+});
