@@ -1,0 +1,120 @@
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+
+/**
+ * What an action answers, framework-free: each server entry point only
+ * copies it onto express's `res` or koa's `ctx`.
+ */
+export interface Reply {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: string | Buffer;
+}
+
+/** An error that answers `status` with its message as plain text. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "HttpError";
+  }
+}
+
+// A second line of defence behind the templates' escaping: no inline script
+// or handler runs even if markup slipped through. htmx and its SSE extension
+// are served from 'self' and need no eval for what the demo uses.
+const SECURITY_HEADERS = {
+  "Content-Security-Policy":
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "same-origin",
+};
+
+/** An HTML page or fragment. */
+export function html(body: string, status = 200): Reply {
+  return {
+    status,
+    headers: { "Content-Type": "text/html; charset=utf-8", ...SECURITY_HEADERS },
+    body,
+  };
+}
+
+/** Plain text, e.g. an error. */
+export function text(body: string, status: number): Reply {
+  return { status, headers: { "Content-Type": "text/plain; charset=utf-8" }, body };
+}
+
+/** 204: done, nothing to swap. */
+export function noContent(): Reply {
+  return { status: 204, headers: {}, body: "" };
+}
+
+/** 303 to a path on this site (a POST answered with a page to GET). */
+export function redirect(path: string): Reply {
+  return { status: 303, headers: { Location: path }, body: "" };
+}
+
+/** Adds a `Set-Cookie` header to `reply`. */
+export function withCookie(reply: Reply, cookie: string): Reply {
+  const existing = reply.headers["Set-Cookie"];
+  const list = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing];
+  return { ...reply, headers: { ...reply.headers, "Set-Cookie": [...list, cookie] } };
+}
+
+/** A long-lived, same-site cookie; `httpOnly` unless the page must read it. */
+export function cookie(name: string, value: string, httpOnly = true): string {
+  return `${name}=${encodeURIComponent(value)}; Path=/; Max-Age=31536000; SameSite=Lax${httpOnly ? "; HttpOnly" : ""}`;
+}
+
+/** The request's cookies, by name. */
+export function parseCookies(headers: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (headers.cookie ?? "").split(";")) {
+    const eq = part.indexOf("=");
+    if (eq === -1) continue;
+    const name = part.slice(0, eq).trim();
+    try {
+      out[name] = decodeURIComponent(part.slice(eq + 1).trim());
+    } catch {
+      // A malformed cookie is ignored, not an error page.
+    }
+  }
+  return out;
+}
+
+const FORM_LIMIT = 16 * 1024;
+
+/**
+ * Reads an `application/x-www-form-urlencoded` body (what an htmx form
+ * posts), at most 16 KiB. Shared by both servers, so neither needs a body
+ * parser and both read forms the same way.
+ */
+export async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+  const type = req.headers["content-type"] ?? "";
+  if (!type.startsWith("application/x-www-form-urlencoded")) return new URLSearchParams();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > FORM_LIMIT) throw new HttpError(413, "form too large");
+    chunks.push(chunk);
+  }
+  return new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
+}
+
+/**
+ * Refuses a POST that a browser says comes from another site (a cross-site
+ * form), using the Fetch Metadata header every current browser sends.
+ */
+export function checkSameSite(headers: IncomingHttpHeaders): void {
+  const site = headers["sec-fetch-site"];
+  if (site !== undefined && site !== "same-origin" && site !== "none") {
+    throw new HttpError(403, "cross-site requests are refused");
+  }
+}
+
+/** A local path to go back to after a form, or `/` (never another site). */
+export function safeBackPath(value: string | null): string {
+  return value?.startsWith("/") && !value.startsWith("//") ? value : "/";
+}
