@@ -1,4 +1,4 @@
-import { waitFor } from "@burrow/test-utils";
+import { thrownBy, waitFor } from "@burrow/test-utils";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -35,13 +35,9 @@ async function settled(promise: Promise<unknown>): Promise<boolean> {
 
 /** Runs `fn`, expecting an SSEFieldError, and returns it. */
 function fieldError(fn: () => unknown): SSEFieldError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SSEFieldError);
-    return err as SSEFieldError;
-  }
-  throw new Error("expected an SSEFieldError, nothing was thrown");
+  const err = thrownBy(fn);
+  expect(err).toBeInstanceOf(SSEFieldError);
+  return err as SSEFieldError;
 }
 
 describe("EventBroker: buffer size", () => {

@@ -1,4 +1,4 @@
-import { parseSSE } from "@burrow/test-utils";
+import { parseSSE, thrownBy } from "@burrow/test-utils";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -45,13 +45,9 @@ function parseWithRetry(wire: string) {
 
 /** Runs `fn`, expecting an SSEFieldError, and returns it. */
 function fieldError(fn: () => unknown): SSEFieldError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SSEFieldError);
-    return err as SSEFieldError;
-  }
-  throw new Error("expected an SSEFieldError, nothing was thrown");
+  const err = thrownBy(fn);
+  expect(err).toBeInstanceOf(SSEFieldError);
+  return err as SSEFieldError;
 }
 
 describe("encodeEvent: exact wire bytes of BEHAVIOUR.md", () => {

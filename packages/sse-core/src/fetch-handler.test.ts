@@ -1,13 +1,10 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import { setImmediate as tick } from "node:timers/promises";
-import { listen, parseSSE, type TestServer, waitFor } from "@burrow/test-utils";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { cleanupAfterEach, listen, parseSSE, type TestServer, waitFor } from "@burrow/test-utils";
+import { describe, expect, it, vi } from "vitest";
 import { EventBroker, encodeEvent, fetchHandler } from "./index.js";
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupAfterEach();
 
 function broker(options?: ConstructorParameters<typeof EventBroker>[0]): EventBroker {
   const b = new EventBroker(options);

@@ -9,14 +9,11 @@ import {
   type IncomingHttpHeaders,
 } from "node:http2";
 import type { AddressInfo } from "node:net";
-import { parseSSE, waitFor } from "@burrow/test-utils";
-import { afterEach, describe, expect, it } from "vitest";
+import { cleanupAfterEach, parseSSE, waitFor } from "@burrow/test-utils";
+import { describe, expect, it } from "vitest";
 import { EventBroker, encodeEvent, handler, handlerFunc } from "./index.js";
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupAfterEach();
 
 /** An h2c (HTTP/2 without TLS) server on 127.0.0.1, closed after the test. */
 async function serveH2(

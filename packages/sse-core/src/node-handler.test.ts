@@ -1,6 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import { setImmediate as tick } from "node:timers/promises";
 import {
+  cleanupAfterEach,
   type EventSourceMessage,
   listen,
   type RawClient,
@@ -10,7 +11,7 @@ import {
   type TestServer,
   waitFor,
 } from "@burrow/test-utils";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   type Client,
   EventBroker,
@@ -21,11 +22,7 @@ import {
   serveEvents,
 } from "./index.js";
 
-// Everything a test opens is closed after it, newest first (clients before their server).
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupAfterEach();
 
 async function serve(listener: RequestListener): Promise<TestServer> {
   const server = await listen(listener);

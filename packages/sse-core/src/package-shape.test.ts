@@ -4,8 +4,8 @@
 import { IncomingMessage } from "node:http";
 import { createRequire } from "node:module";
 import { Socket } from "node:net";
-import { listen, rawClient, type TestServer, waitFor } from "@burrow/test-utils";
-import { afterEach, describe, expect, it } from "vitest";
+import { cleanupAfterEach, listen, rawClient, type TestServer, waitFor } from "@burrow/test-utils";
+import { describe, expect, it } from "vitest";
 import * as source from "./index.js";
 
 type Core = typeof source;
@@ -39,10 +39,7 @@ const ADDED = [
   "DEFAULT_RECONNECT_WINDOW_MS",
 ] as const;
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupAfterEach();
 
 describe("the built package", () => {
   it("resolves to dist, for require and for import alike", () => {

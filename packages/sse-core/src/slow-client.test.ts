@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http";
 import { setImmediate as tick } from "node:timers/promises";
 import {
+  cleanupAfterEach,
   listen,
   type RawClient,
   type RecordingEventSource,
@@ -9,13 +10,10 @@ import {
   type TestServer,
   waitFor,
 } from "@burrow/test-utils";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { type Client, EventBroker, encodeEvent, handler, handlerFunc } from "./index.js";
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupAfterEach();
 
 describe("a slow client beside fast ones", () => {
   it("costs bounded memory and counted drops, while 5 fast clients get all of 3000 1 KB events in order", async () => {

@@ -2,9 +2,9 @@ import { once } from "node:events";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { contextHandler, DEFAULT_BUFFER_SIZE, EventBroker } from "@burrow/sse-core";
-import { recordEvents, waitFor } from "@burrow/test-utils";
+import { cleanupAfterEach, recordEvents, waitFor } from "@burrow/test-utils";
 import express from "express";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   type App,
   brokerFromRegistry,
@@ -17,10 +17,7 @@ import {
   SSEApp,
 } from "./index.js";
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupAfterEach();
 
 describe("SSEApp", () => {
   it("is named sse and declares --sse-buffer-size / SSE_BUFFER_SIZE / sse.buffer_size, default 16", () => {

@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { connect, type Socket } from "node:net";
 import { EventSource } from "eventsource";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { afterEach } from "vitest";
 
 export type { EventSourceMessage };
 export { EventSource };
@@ -40,6 +41,28 @@ export async function listen(listenerOrServer: RequestListener | Server): Promis
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Registers an `afterEach` that runs, newest first, every cleanup pushed onto
+ * the returned list during a test (so clients close before their server).
+ */
+export function cleanupAfterEach(): (() => unknown)[] {
+  const cleanups: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return cleanups;
+}
+
+/** Runs `fn` and returns what it throws; fails the test when it throws nothing. */
+export function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error("expected an error, nothing was thrown");
 }
 
 /**
