@@ -1,0 +1,356 @@
+// The fan-out benchmark: every server in its own process, one load generator
+// process, scenarios driven over IPC, the median of several runs printed as
+// Markdown tables with ratios against the raw loops and better-sse.
+//
+//   pnpm bench                      # full run: N = 1 000 and 10 000, 3 runs
+//   BENCH_QUICK=1 pnpm bench        # N = 1 000, 1 run
+//   BENCH_SERVERS=sse-core,raw BENCH_N=2000 BENCH_RUNS=1 node run.mjs
+
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { spawnChild } from "./lib/proc.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const SERVER = join(here, "server.mjs");
+const LOADGEN = join(here, "loadgen.mjs");
+
+const ALL_SERVERS = ["sse-core", "sse-express", "sse-koa", "better-sse", "raw", "raw-join"];
+const QUICK = process.env.BENCH_QUICK === "1";
+const SERVERS = (process.env.BENCH_SERVERS ?? ALL_SERVERS.join(","))
+  .split(",")
+  .filter((s) => ALL_SERVERS.includes(s));
+const NS = (process.env.BENCH_N ?? (QUICK ? "1000" : "1000,10000")).split(",").map(Number);
+const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 3));
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? "fanout,stuck").split(",");
+
+const BURST = 100;
+const EVENT_SIZE = 64;
+/** One publish per tick: about 500 000 deliveries per run whatever N is. */
+const ticksFor = (n) => Math.max(20, Math.round(500_000 / n));
+/** Paced: far below saturation (one fan-out to 10 000 sockets takes tens of ms here). */
+const pacedFor = (n) => (n >= 5000 ? { k: 20, intervalMs: 100 } : { k: 50, intervalMs: 20 });
+const STUCK = { normal: 20, k: 10_000, size: 1024, batch: 10, intervalMs: 1 };
+const WAIT_MS = 90_000;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const log = (...args) =>
+  console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...args);
+
+async function startPair(kind) {
+  const server = spawnChild(SERVER, [kind], { nodeArgs: ["--expose-gc"] });
+  const gen = spawnChild(LOADGEN);
+  await Promise.all([server.once("ready", 30_000), gen.once("ready", 30_000)]);
+  const { port } = await server.request("port");
+  return { server, gen, port };
+}
+
+async function waitClients(server, n) {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const { clients } = await server.request("clients");
+    if (clients >= n) return clients;
+    if (Date.now() > deadline) throw new Error(`only ${clients}/${n} clients connected`);
+    await sleep(100);
+  }
+}
+
+const cpuMs = (cpu) => (cpu.user + cpu.system) / 1000;
+const heapOf = (m) => m.heapUsed + m.external;
+
+/**
+ * Arms the generator for `expect` events per connection, runs `start()` on the
+ * server, waits until every connection has them. Returns the server's timing,
+ * the generator's completion time and CPU, or `incomplete` with the counts.
+ */
+async function measure(gen, expect, start, latency = false) {
+  await gen.request("arm", { expect, latency });
+  const done = gen.once("done", WAIT_MS);
+  const timing = await start();
+  try {
+    const d = await done;
+    return { ...timing, tDone: d.t, genCpuMs: cpuMs(d.cpu) };
+  } catch {
+    const counts = await gen.request("counts");
+    return { ...timing, incomplete: counts };
+  }
+}
+
+/** Connect N clients to one server, then: idle memory, burst, ticks, paced. */
+async function fanout(kind, n) {
+  const { server, gen, port } = await startPair(kind);
+  const out = { kind, n };
+  try {
+    const base = await server.request("memory");
+    const { connected } = await gen.request("connect", { port, n }, WAIT_MS);
+    if (connected < n) throw new Error(`${connected}/${n} connections got a response`);
+    await waitClients(server, n);
+    await sleep(500);
+    const idle = await server.request("memory");
+    out.memPerConn = (heapOf(idle) - heapOf(base)) / n;
+    out.rssPerConn = (idle.rss - base.rss) / n;
+
+    // Warm-up (JIT), not measured.
+    await measure(gen, 10, () => server.request("burst", { k: 10, size: EVENT_SIZE }));
+
+    const burst = await measure(gen, BURST, () =>
+      server.request("burst", { k: BURST, size: EVENT_SIZE }),
+    );
+    out.burst = rate(burst, n * BURST);
+
+    const k = ticksFor(n);
+    const ticks = await measure(gen, k, () => server.request("ticks", { k, size: EVENT_SIZE }));
+    out.ticks = rate(ticks, n * k);
+
+    const paced = pacedFor(n);
+    const lat = await measure(
+      gen,
+      paced.k,
+      () => server.request("paced", { ...paced, size: EVENT_SIZE }, WAIT_MS),
+      true,
+    );
+    const { p50, p99, samples } = await gen.request("latency");
+    out.latency = lat.incomplete ? { incomplete: lat.incomplete } : { p50, p99, samples };
+    const { stats } = await server.request("stats");
+    out.dropped = stats.dropped ?? 0;
+  } finally {
+    await gen.request("close").catch(() => {});
+    await Promise.all([server.stop(), gen.stop()]);
+  }
+  return out;
+}
+
+function rate(m, deliveries) {
+  if (m.incomplete) return { incomplete: m.incomplete };
+  const wallMs = m.tDone - m.t0;
+  return {
+    perSec: deliveries / (wallMs / 1000),
+    wallMs,
+    genCpu: m.genCpuMs / wallMs,
+  };
+}
+
+/** 20 reading clients and one that never reads, while 10 000 events of 1 KB are published. */
+async function stuck(kind) {
+  const { server, gen, port } = await startPair(kind);
+  const out = { kind };
+  try {
+    await gen.request("connect", { port, n: STUCK.normal, stuck: 1 });
+    await waitClients(server, STUCK.normal + 1);
+    await sleep(300);
+    const before = await server.request("memory");
+    const m = await measure(gen, STUCK.k, () => server.request("flood", STUCK, WAIT_MS));
+    await sleep(200);
+    const after = await server.request("memory");
+    const counts = await gen.request("counts");
+    const { stats } = await server.request("stats");
+    out.heldMB = (heapOf(after) - heapOf(before)) / 2 ** 20;
+    out.rssMB = (after.rss - before.rss) / 2 ** 20;
+    out.complete = !m.incomplete;
+    out.minReceived = counts.min;
+    out.publishMs = m.t1 - m.t0;
+    out.dropped = stats.dropped ?? 0;
+  } finally {
+    await gen.request("close").catch(() => {});
+    await Promise.all([server.stop(), gen.stop()]);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- reporting
+
+const median = (xs) => {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return Number.NaN;
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+};
+
+const fmtRate = (x) => (Number.isFinite(x) ? `${(x / 1e6).toFixed(3)} M/s` : "incomplete");
+const fmtRatio = (a, b) =>
+  Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : "–";
+const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "–");
+
+function report(fanouts, stucks, meta) {
+  const lines = [];
+  const pick = (kind, n, fn) => median(fanouts.filter((r) => r.kind === kind && r.n === n).map(fn));
+  const burstOf = (kind, n) => pick(kind, n, (r) => r.burst?.perSec);
+  const ticksOf = (kind, n) => pick(kind, n, (r) => r.ticks?.perSec);
+  const p50Of = (kind, n) => pick(kind, n, (r) => r.latency?.p50);
+  const p99Of = (kind, n) => pick(kind, n, (r) => r.latency?.p99);
+  const memOf = (kind, n) => pick(kind, n, (r) => r.memPerConn);
+  const runsOf = (kind, n) => fanouts.filter((r) => r.kind === kind && r.n === n).length;
+
+  lines.push(
+    `Machine: ${meta.cpus}× ${meta.cpuModel}, Node ${process.version}, ${os.platform()} ${os.release()}`,
+  );
+  lines.push(
+    `Load average: ${meta.loadBefore} before, ${meta.loadAfter} after. Duration: ${meta.minutes} min.`,
+  );
+  lines.push(`Runs per figure: ${RUNS} (median). Command: ${meta.command}`);
+  lines.push("");
+
+  if (fanouts.length > 0) {
+    lines.push(`### Burst: ${BURST} events of ${EVENT_SIZE} B published back to back`);
+    lines.push("Delivered events per second until every client has all of them.");
+    lines.push("");
+    lines.push("| server | N | events/s | × raw | × raw-join | × better-sse | load-gen CPU |");
+    lines.push("|---|---:|---:|---:|---:|---:|---:|");
+    for (const n of NS)
+      for (const kind of SERVERS) {
+        if (runsOf(kind, n) === 0) continue;
+        const v = burstOf(kind, n);
+        const cpu = pick(kind, n, (r) => r.burst?.genCpu);
+        lines.push(
+          `| ${kind} | ${n} | ${fmtRate(v)} | ${fmtRatio(v, burstOf("raw", n))} | ${fmtRatio(v, burstOf("raw-join", n))} | ${fmtRatio(v, burstOf("better-sse", n))} | ${fmt(cpu * 100, 0)}% |`,
+        );
+      }
+    lines.push("");
+    lines.push("### Single events: one publish per event-loop turn");
+    lines.push("Delivered events per second until every client has all of them.");
+    lines.push("");
+    lines.push("| server | N | events | events/s | × raw | × better-sse | load-gen CPU |");
+    lines.push("|---|---:|---:|---:|---:|---:|---:|");
+    for (const n of NS)
+      for (const kind of SERVERS) {
+        if (runsOf(kind, n) === 0) continue;
+        const v = ticksOf(kind, n);
+        const cpu = pick(kind, n, (r) => r.ticks?.genCpu);
+        lines.push(
+          `| ${kind} | ${n} | ${ticksFor(n)} | ${fmtRate(v)} | ${fmtRatio(v, ticksOf("raw", n))} | ${fmtRatio(v, ticksOf("better-sse", n))} | ${fmt(cpu * 100, 0)}% |`,
+        );
+      }
+    lines.push("");
+    lines.push("### Paced events: publish-to-receive latency");
+    lines.push(
+      "Timestamps in the payload; up to 1 000 sampled connections. Lower is better: ratios are p99 / other's p99.",
+    );
+    lines.push("");
+    lines.push(
+      "| server | N | events × interval | p50 ms | p99 ms | p99 × raw | p99 × better-sse |",
+    );
+    lines.push("|---|---:|---:|---:|---:|---:|---:|");
+    for (const n of NS)
+      for (const kind of SERVERS) {
+        if (runsOf(kind, n) === 0) continue;
+        const p = pacedFor(n);
+        const v = p99Of(kind, n);
+        lines.push(
+          `| ${kind} | ${n} | ${p.k} × ${p.intervalMs} ms | ${fmt(p50Of(kind, n), 2)} | ${fmt(v, 2)} | ${fmtRatio(v, p99Of("raw", n))} | ${fmtRatio(v, p99Of("better-sse", n))} |`,
+        );
+      }
+    lines.push("");
+    lines.push("### Idle memory per connection (after GC)");
+    lines.push("Server heap used + external, with N idle clients, minus the same with none.");
+    lines.push("");
+    lines.push("| server | N | KB/conn | × raw | × better-sse | RSS KB/conn |");
+    lines.push("|---|---:|---:|---:|---:|---:|");
+    for (const n of NS)
+      for (const kind of SERVERS) {
+        if (runsOf(kind, n) === 0) continue;
+        const v = memOf(kind, n);
+        const rss = pick(kind, n, (r) => r.rssPerConn);
+        lines.push(
+          `| ${kind} | ${n} | ${fmt(v / 1024, 2)} | ${fmtRatio(v, memOf("raw", n))} | ${fmtRatio(v, memOf("better-sse", n))} | ${fmt(rss / 1024, 2)} |`,
+        );
+      }
+    lines.push("");
+    const dropped = fanouts.filter((r) => r.dropped > 0);
+    const incomplete = fanouts.filter(
+      (r) => r.burst?.incomplete || r.ticks?.incomplete || r.latency?.incomplete,
+    );
+    if (dropped.length > 0 || incomplete.length > 0) {
+      for (const r of dropped) lines.push(`Note: ${r.kind} N=${r.n} dropped ${r.dropped} events.`);
+      for (const r of incomplete)
+        lines.push(`Note: ${r.kind} N=${r.n} had an incomplete scenario.`);
+      lines.push("");
+    }
+  }
+
+  if (stucks.length > 0) {
+    lines.push(
+      `### Stuck client: ${STUCK.normal} reading clients and 1 that never reads, ${STUCK.k} events of ${STUCK.size} B`,
+    );
+    lines.push(
+      `Published ${STUCK.batch} per timer tick. Server heap + external growth after GC, with the stuck client still connected.`,
+    );
+    lines.push("");
+    lines.push(
+      "| server | memory held (MB) | RSS growth (MB) | reading clients got all | least received | dropped for the stuck client |",
+    );
+    lines.push("|---|---:|---:|---:|---:|---:|");
+    for (const kind of SERVERS) {
+      const rs = stucks.filter((r) => r.kind === kind);
+      if (rs.length === 0) continue;
+      const ok = rs.filter((r) => r.complete).length;
+      lines.push(
+        `| ${kind} | ${fmt(median(rs.map((r) => r.heldMB)), 2)} | ${fmt(median(rs.map((r) => r.rssMB)), 1)} | ${ok}/${rs.length} runs | ${median(rs.map((r) => r.minReceived))} | ${kind.startsWith("sse-") ? median(rs.map((r) => r.dropped)) : "n/a (holds all)"} |`,
+      );
+    }
+    lines.push("");
+  }
+  return lines.join("\n");
+}
+
+// ---------------------------------------------------------------- main
+
+const started = Date.now();
+const meta = {
+  cpus: os.cpus().length,
+  cpuModel: os.cpus()[0]?.model ?? "unknown",
+  loadBefore: os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" "),
+  command: QUICK ? "BENCH_QUICK=1 pnpm bench" : "pnpm bench",
+};
+if (process.env.BENCH_SERVERS || process.env.BENCH_N || process.env.BENCH_RUNS)
+  meta.command = `BENCH_SERVERS=${SERVERS.join(",")} BENCH_N=${NS.join(",")} BENCH_RUNS=${RUNS} node run.mjs`;
+log(`servers ${SERVERS.join(", ")}; N ${NS.join(", ")}; ${RUNS} run(s); load ${meta.loadBefore}`);
+
+const fanouts = [];
+const stucks = [];
+for (let run = 1; run <= RUNS; run++) {
+  if (SCENARIOS.includes("fanout"))
+    for (const n of NS)
+      for (const kind of SERVERS) {
+        try {
+          const r = await fanout(kind, n);
+          fanouts.push(r);
+          log(
+            `run ${run} N=${n} ${kind}: burst ${fmtRate(r.burst.perSec)}, ticks ${fmtRate(r.ticks.perSec)}, p99 ${fmt(r.latency.p99, 2)} ms, ${fmt(r.memPerConn / 1024, 2)} KB/conn`,
+          );
+        } catch (err) {
+          log(`run ${run} N=${n} ${kind}: FAILED ${err.message}`);
+        }
+      }
+  if (SCENARIOS.includes("stuck"))
+    for (const kind of SERVERS) {
+      try {
+        const r = await stuck(kind);
+        stucks.push(r);
+        log(
+          `run ${run} stuck ${kind}: held ${fmt(r.heldMB, 2)} MB, complete ${r.complete}, dropped ${r.dropped}`,
+        );
+      } catch (err) {
+        log(`run ${run} stuck ${kind}: FAILED ${err.message}`);
+      }
+    }
+}
+meta.loadAfter = os
+  .loadavg()
+  .map((x) => x.toFixed(2))
+  .join(" ");
+meta.minutes = ((Date.now() - started) / 60_000).toFixed(1);
+
+const table = report(fanouts, stucks, meta);
+console.log(table);
+const outDir = join(here, "results");
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, "latest.md"), `${table}\n`);
+writeFileSync(
+  join(outDir, "latest.json"),
+  `${JSON.stringify({ meta, fanouts, stucks }, null, 2)}\n`,
+);
+log(`written ${join(outDir, "latest.md")}`);
