@@ -1,3 +1,4 @@
+import type { Backplane, BackplaneReplay, BackplaneStats } from "./backplane.js";
 import {
   type Client,
   Delivery,
@@ -46,6 +47,15 @@ export interface BrokerOptions {
    * @default "drop-newest"
    */
   slowClient?: SlowClientPolicy;
+  /**
+   * Shares one topic space with brokers in other processes (e.g.
+   * `redisBackplane()` from `@burrow/sse-redis`): events are ordered and,
+   * with `historySize`, retained and given ids by the backplane, so a client
+   * resumes on any process. `publish` then delivers asynchronously, once the
+   * backplane has ordered the event. `close()` closes the backplane.
+   * @default undefined
+   */
+  backplane?: Backplane;
 }
 
 /** Plain counts describing a broker; more fields may follow. */
@@ -66,6 +76,8 @@ export interface BrokerStats {
   resumeMisses: number;
   /** Clients ended because they fell behind (policy `"disconnect"`), ever. */
   slowDisconnects: number;
+  /** The backplane's state and counters, when the broker has one. */
+  backplane?: BackplaneStats;
 }
 
 /** Options of {@link EventBroker.subscribe}. */
@@ -108,6 +120,7 @@ export class EventBroker {
   private resumeMissCount = 0;
   private readonly history: History | undefined;
   private readonly missFrame: Frame | undefined;
+  private readonly backplane: Backplane | undefined;
   private readonly owner: SubscriptionOwner = {
     scheduleFlush: (client) => this.scheduleFlush(client),
     unsubscribe: (client) => this.unsubscribe(client),
@@ -143,7 +156,11 @@ export class EventBroker {
     this.bufferSize = Number.isFinite(size) && size >= 1 ? size : 1;
     const history = Math.floor(Number(opts.historySize ?? 0));
     this.historySize = Number.isFinite(history) && history > 0 ? history : 0;
-    this.history = this.historySize > 0 ? new History(this.historySize) : undefined;
+    // With a backplane, history lives in the backplane's engine, shared by every process.
+    this.history =
+      this.historySize > 0 && opts.backplane === undefined
+        ? new History(this.historySize)
+        : undefined;
     const policy = opts.slowClient ?? "drop-newest";
     if (policy !== "drop-newest" && policy !== "drop-oldest" && policy !== "disconnect") {
       throw new RangeError(
@@ -156,6 +173,11 @@ export class EventBroker {
       validateEvent(event);
       this.missFrame = { event: Object.freeze(event), chunk: toBytes(encodeValid(event)), seq: 0 };
     }
+    this.backplane = opts.backplane;
+    this.backplane?.attach({
+      historySize: this.historySize,
+      deliver: (topic, event, seq) => this.receive(topic, event, seq),
+    });
   }
 
   /** True once `close()` was called. */
@@ -196,9 +218,11 @@ export class EventBroker {
       if (set === undefined) {
         set = new Set();
         this.topicIndex.set(topic, set);
+        this.backplane?.watch(topic);
       }
       set.add(client);
     }
+    if (this.backplane !== undefined && lastEventId) this.resumeFromBackplane(client, lastEventId);
     return client;
   }
 
@@ -216,7 +240,11 @@ export class EventBroker {
    * With history on, the event is retained (even with no client now) and,
    * without an `id`, gets one. After `close()` it is a silent no-op.
    *
-   * @returns how many clients it was queued for (drops excluded).
+   * With a `backplane`, the event is handed to the backplane, which delivers
+   * it on every process (this one included) once ordered: asynchronously.
+   *
+   * @returns how many clients it was queued for (drops excluded); with a
+   * backplane, how many clients of `topic` this process has now.
    */
   publish(topic: string, event: SSEEvent): number {
     if (this.isClosed) return 0;
@@ -227,6 +255,10 @@ export class EventBroker {
     if (!normalized.type) normalized.type = topic;
     validateEvent(normalized);
     this.publishedCount++;
+    if (this.backplane !== undefined) {
+      this.backplane.publish(topic, normalized);
+      return this.topicIndex.get(topic)?.size ?? 0;
+    }
     const history = this.history;
     const subscribers = this.topicIndex.get(topic);
     if (history === undefined && subscribers === undefined) return 0;
@@ -239,6 +271,11 @@ export class EventBroker {
     };
     history?.record(topic, frame);
     if (subscribers === undefined) return 0;
+    return this.fanOut(subscribers, frame);
+  }
+
+  /** Hands `frame` to each of `subscribers`; counts and returns how many queued it. */
+  private fanOut(subscribers: Set<Subscription>, frame: Frame): number {
     let queued = 0;
     let dropped = 0;
     for (const client of subscribers) {
@@ -262,6 +299,7 @@ export class EventBroker {
     this.clients.clear();
     this.topicIndex.clear();
     for (const client of clients) client.close(false);
+    this.backplane?.close().catch(() => {});
   }
 
   /** A snapshot of the broker's counters. */
@@ -275,7 +313,46 @@ export class EventBroker {
       resumed: this.resumedCount,
       resumeMisses: this.resumeMissCount,
       slowDisconnects: this.slowDisconnectCount,
+      ...(this.backplane === undefined ? {} : { backplane: this.backplane.stats() }),
     };
+  }
+
+  /** An event ordered by the backplane (seq 0: published here while it was down). */
+  private receive(topic: string, event: SSEEvent, seq: number): void {
+    if (this.isClosed) return;
+    const subscribers = this.topicIndex.get(topic);
+    if (subscribers === undefined) return;
+    this.fanOut(subscribers, frameOf(event, seq));
+  }
+
+  /**
+   * Resumes `client` from the backplane's history: live events are held
+   * meanwhile, and the overlap is removed by seq.
+   */
+  private resumeFromBackplane(client: Subscription, lastEventId: string): void {
+    if (this.historySize === 0) return;
+    const backplane = this.backplane!;
+    client.awaitReplay(Math.max(this.bufferSize, this.historySize));
+    const settle = (replay: BackplaneReplay | undefined): void => {
+      if (client.closed) return;
+      if (replay === undefined) {
+        const miss = this.owner.resumeMissed();
+        if (miss !== undefined) client.signal(miss);
+        client.replayed([], 0);
+        return;
+      }
+      this.resumedCount++;
+      const frames: Frame[] = [];
+      for (const { event, seq } of replay.events) {
+        try {
+          frames.push(frameOf(event, seq));
+        } catch {
+          // Not encodable (not written by a broker): skipped, as live delivery would.
+        }
+      }
+      client.replayed(frames, replay.after);
+    };
+    backplane.replay(client.topics, lastEventId).then(settle, () => settle(undefined));
   }
 
   private detach(client: Subscription): void {
@@ -283,7 +360,10 @@ export class EventBroker {
       const set = this.topicIndex.get(topic);
       if (set === undefined) continue;
       set.delete(client);
-      if (set.size === 0) this.topicIndex.delete(topic);
+      if (set.size === 0) {
+        this.topicIndex.delete(topic);
+        this.backplane?.unwatch(topic);
+      }
     }
   }
 
@@ -295,4 +375,10 @@ export class EventBroker {
       queueMicrotask(this.flushAll);
     }
   }
+}
+
+/** Validates and encodes an event that came through a backplane. */
+function frameOf(event: SSEEvent, seq: number): Frame {
+  validateEvent(event);
+  return { event: Object.freeze(event), chunk: toBytes(encodeValid(event)), seq };
 }

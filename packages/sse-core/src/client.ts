@@ -117,6 +117,15 @@ export class Subscription implements Client {
   private gapSignalled = false;
   /** Set once a "disconnect" policy has scheduled this client's end. */
   private leaving = false;
+  /**
+   * A backplane resume (cursor 0 while it lasts): the replay, then the live
+   * frames held while it was fetched and drained; null otherwise.
+   */
+  private backlog: Frame[] | null = null;
+  /** Where the next read of `backlog` starts; -1 while the replay is awaited. */
+  private backlogAt = -1;
+  /** Live frames `backlog` may still take before the slow-client policy applies. */
+  private backlogRoom = 0;
   private resolveDone!: () => void;
 
   constructor(
@@ -143,8 +152,9 @@ export class Subscription implements Client {
 
   /** Hands `frame` to this client. */
   deliver(frame: Frame): Delivery {
-    // Catching up: the frame is in history and is read from there in order.
-    if (this.cursor >= 0) return Delivery.Queued;
+    // Catching up: the frame is in history and is read from there in order
+    // (or, resuming through a backplane, held until the replay is written).
+    if (this.cursor >= 0) return this.backlog === null ? Delivery.Queued : this.hold(frame);
     const consumer = this.consumer;
     if (
       consumer !== null &&
@@ -180,6 +190,35 @@ export class Subscription implements Client {
   /** Starts by replaying history after `seq`, then goes live. */
   resumeAfter(seq: number): void {
     this.cursor = seq;
+  }
+
+  /**
+   * Starts a resume whose replay arrives later (from a backplane): live
+   * frames are held, at most `room` of them, until {@link replayed}.
+   */
+  awaitReplay(room: number): void {
+    this.cursor = 0;
+    this.backlog = [];
+    this.backlogRoom = room;
+  }
+
+  /**
+   * The awaited replay arrived (`frames`, in order, after `afterSeq`): writes
+   * them, then the held live frames that come after them, then goes live.
+   */
+  replayed(frames: readonly Frame[], afterSeq: number): void {
+    const held = this.backlog;
+    if (held === null || this.backlogAt >= 0) return;
+    let last = afterSeq;
+    for (const frame of frames) if (frame.seq > last) last = frame.seq;
+    // The overlap between replay and live (and seq 0: published locally only) by seq.
+    const backlog = frames.slice();
+    for (const frame of held) if (frame.seq === 0 || frame.seq > last) backlog.push(frame);
+    // Held duplicates no longer take room.
+    this.backlogRoom += held.length - (backlog.length - frames.length);
+    this.backlog = backlog;
+    this.backlogAt = 0;
+    this.poke();
   }
 
   /** Queues `frame` ahead of everything else (a resume-miss signal; the queue is empty then). */
@@ -230,6 +269,7 @@ export class Subscription implements Client {
   private nextReplay(limit: number): Frame[] {
     const frames: Frame[] = [];
     while (this.queue.length > 0) frames.push(this.queue.shift()!);
+    if (this.backlog !== null) return this.nextBacklog(frames, limit);
     const batch = this.owner.replay(this.topics, this.cursor, limit);
     if (batch.gap && !this.gapSignalled) {
       this.gapSignalled = true;
@@ -243,6 +283,44 @@ export class Subscription implements Client {
     return frames;
   }
 
+  /** Adds the next `limit` frames of a backplane resume to `frames`; live once all are read. */
+  private nextBacklog(frames: Frame[], limit: number): Frame[] {
+    const backlog = this.backlog!;
+    if (this.backlogAt < 0) return frames;
+    const end = Math.min(backlog.length, this.backlogAt + limit);
+    for (let i = this.backlogAt; i < end; i++) frames.push(backlog[i]!);
+    this.backlogAt = end;
+    if (end === backlog.length) {
+      this.backlog = null;
+      this.backlogAt = -1;
+      this.cursor = -1;
+    }
+    return frames;
+  }
+
+  /** Holds a live frame during a backplane resume; past the room, the slow-client policy applies. */
+  private hold(frame: Frame): Delivery {
+    if (this.backlogRoom <= 0) {
+      this.dropCount++;
+      if (this.policy === "disconnect" && !this.leaving) {
+        this.leaving = true;
+        this.owner.disconnect(this);
+      }
+      return Delivery.Dropped;
+    }
+    this.backlogRoom--;
+    this.backlog!.push(frame);
+    if (this.backlogAt >= 0) this.poke();
+    return Delivery.Queued;
+  }
+
+  /** Lets whoever drains this client know there is something to read. */
+  private poke(): void {
+    const consumer = this.consumer;
+    if (consumer === null) this.wake();
+    else if (!consumer.blocked && !this.dirty) this.owner.scheduleFlush(this);
+  }
+
   /**
    * Ends the client. `discard` drops what is queued (unsubscribe); otherwise
    * a transport flushes it first and an iterator still yields it (broker close).
@@ -253,6 +331,7 @@ export class Subscription implements Client {
     if (discard) {
       this.queue.clear();
       this.resetPending();
+      this.backlog = null;
     }
     const consumer = this.consumer;
     this.consumer = null;
@@ -301,6 +380,10 @@ export class Subscription implements Client {
 /** Joins frames' bytes into one chunk (one write). */
 function join(frames: readonly Frame[]): Uint8Array {
   if (frames.length === 1) return frames[0]!.chunk;
+  // Clients of one topic flushed in the same tick hold the same frames: the
+  // last join is reused by every following client with the same list, so a
+  // burst is copied once per tick, not once per client.
+  if (sameFrames(frames, lastJoin.frames)) return lastJoin.chunk;
   let total = 0;
   for (const frame of frames) total += frame.chunk.byteLength;
   const out = new Uint8Array(total);
@@ -309,5 +392,16 @@ function join(frames: readonly Frame[]): Uint8Array {
     out.set(frame.chunk, offset);
     offset += frame.chunk.byteLength;
   }
+  lastJoin.frames = frames.slice();
+  lastJoin.chunk = out;
   return out;
+}
+
+/** The most recent join (its frames and bytes); bounded by one client's pending bytes. */
+const lastJoin: { frames: readonly Frame[]; chunk: Uint8Array } = { frames: [], chunk: EMPTY };
+
+function sameFrames(a: readonly Frame[], b: readonly Frame[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -1,3 +1,11 @@
+export type {
+  Backplane,
+  BackplaneEvent,
+  BackplaneHost,
+  BackplaneReplay,
+  BackplaneState,
+  BackplaneStats,
+} from "./backplane.js";
 export type { BrokerOptions, BrokerStats, SubscribeOptions } from "./broker.js";
 export { DEFAULT_BUFFER_SIZE, EventBroker } from "./broker.js";
 export type { Client, SlowClientPolicy } from "./client.js";

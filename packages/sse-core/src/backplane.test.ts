@@ -1,0 +1,248 @@
+import { setImmediate as tick } from "node:timers/promises";
+import { describe, expect, it } from "vitest";
+import type {
+  Backplane,
+  BackplaneEvent,
+  BackplaneHost,
+  BackplaneReplay,
+  BackplaneStats,
+  Client,
+  SSEEvent,
+} from "./index.js";
+import { EventBroker, SSEFieldError } from "./index.js";
+
+/** One in-memory "engine" shared by several brokers of this process: a fake of Redis. */
+class FakeEngine {
+  seq = 0;
+  up = true;
+  readonly planes: FakePlane[] = [];
+  readonly log: BackplaneEvent[] = [];
+}
+
+/** A backplane on a FakeEngine: deliveries and replays are asynchronous, as over a network. */
+class FakePlane implements Backplane {
+  host: BackplaneHost | undefined;
+  readonly watched = new Set<string>();
+  readonly calls: string[] = [];
+  closed = false;
+  /** When set, replays wait for it. */
+  gate: Promise<void> | undefined;
+  private received = 0;
+  private localOnly = 0;
+
+  constructor(private readonly engine: FakeEngine) {
+    engine.planes.push(this);
+  }
+
+  attach(host: BackplaneHost): void {
+    this.host = host;
+  }
+
+  publish(topic: string, event: SSEEvent): void {
+    this.calls.push(`publish ${topic}`);
+    if (!this.engine.up) {
+      this.localOnly++;
+      this.host!.deliver(topic, { ...event }, 0);
+      return;
+    }
+    const seq = ++this.engine.seq;
+    const stored = { ...event };
+    if (!stored.id && this.host!.historySize > 0) stored.id = `e-${seq}`;
+    this.engine.log.push({ topic, event: stored, seq });
+    setImmediate(() => {
+      for (const plane of this.engine.planes) {
+        if (plane.closed || !plane.watched.has(topic)) continue;
+        plane.received++;
+        plane.host!.deliver(topic, { ...stored }, seq);
+      }
+    });
+  }
+
+  watch(topic: string): void {
+    this.calls.push(`watch ${topic}`);
+    this.watched.add(topic);
+  }
+
+  unwatch(topic: string): void {
+    this.calls.push(`unwatch ${topic}`);
+    this.watched.delete(topic);
+  }
+
+  async replay(
+    topics: readonly string[],
+    lastEventId: string,
+  ): Promise<BackplaneReplay | undefined> {
+    this.calls.push(`replay ${lastEventId}`);
+    await tick();
+    await this.gate;
+    const after = Number(/^e-(\d+)$/.exec(lastEventId)?.[1]);
+    if (!Number.isInteger(after)) return undefined;
+    const events = this.engine.log.filter((e) => e.seq > after && topics.includes(e.topic));
+    return { after, events: events.map((e) => ({ ...e, event: { ...e.event } })) };
+  }
+
+  stats(): BackplaneStats {
+    return {
+      state: this.engine.up ? "ready" : "down",
+      errors: 0,
+      localOnly: this.localOnly,
+      received: this.received,
+      topics: this.watched.size,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.calls.push("close");
+    this.closed = true;
+  }
+}
+
+async function take(client: Client, n: number): Promise<SSEEvent[]> {
+  const it = client[Symbol.asyncIterator]();
+  const out: SSEEvent[] = [];
+  while (out.length < n) {
+    const { value, done } = await it.next();
+    if (done) break;
+    out.push(value);
+  }
+  return out;
+}
+
+function pair(historySize = 100): {
+  engine: FakeEngine;
+  planes: FakePlane[];
+  brokers: EventBroker[];
+} {
+  const engine = new FakeEngine();
+  const planes = [new FakePlane(engine), new FakePlane(engine)];
+  const brokers = planes.map((backplane) => new EventBroker({ historySize, backplane }));
+  return { engine, planes, brokers };
+}
+
+describe("EventBroker with a backplane", () => {
+  it("delivers every publish, from either broker, to both in one order", async () => {
+    const { brokers } = pair();
+    const [a, b] = brokers as [EventBroker, EventBroker];
+    const ca = a.subscribe(["x", "y"]);
+    const cb = b.subscribe(["y", "x"]);
+    for (let i = 0; i < 20; i++) (i % 2 ? a : b).publish(i % 3 ? "x" : "y", { data: String(i) });
+    const [ea, eb] = await Promise.all([take(ca, 20), take(cb, 20)]);
+    expect(ea.map((e) => e.data)).toEqual(Array.from({ length: 20 }, (_, i) => String(i)));
+    expect(eb).toEqual(ea);
+    expect(ea[0]).toEqual({ type: "y", data: "0", id: "e-1" });
+    expect(a.stats()).toMatchObject({ published: 10, delivered: 20, clients: 1, topics: 2 });
+    expect(a.stats().backplane).toMatchObject({ state: "ready", received: 20, topics: 2 });
+  });
+
+  it("publish returns the local clients of the topic, delivers later, and throws for an invalid event before the backplane sees it", async () => {
+    const { planes, brokers } = pair();
+    const a = brokers[0]!;
+    const client = a.subscribe("x");
+    a.subscribe("x");
+    expect(a.publish("x", { data: "1" })).toBe(2);
+    expect(a.publish("nobody", { data: "1" })).toBe(0);
+    expect(a.stats().delivered).toBe(0);
+    expect(() => a.publish("x", { id: "a\nb" })).toThrow(SSEFieldError);
+    expect(planes[0]!.calls.filter((c) => c.startsWith("publish"))).toEqual([
+      "publish x",
+      "publish nobody",
+    ]);
+    expect((await take(client, 1))[0]?.data).toBe("1");
+  });
+
+  it("watches a topic while it has a local client, and closes the backplane with the broker", () => {
+    const { planes, brokers } = pair();
+    const a = brokers[0]!;
+    const c1 = a.subscribe(["x", "y"]);
+    const c2 = a.subscribe("x");
+    a.unsubscribe(c1);
+    a.unsubscribe(c2);
+    a.subscribe("z");
+    a.close();
+    expect(planes[0]!.calls).toEqual([
+      "watch x",
+      "watch y",
+      "unwatch y",
+      "unwatch x",
+      "watch z",
+      "close",
+    ]);
+  });
+
+  it("resumes on another broker from the backplane's history: no gap, no duplicate at the seam", async () => {
+    const { planes, brokers } = pair();
+    const [a, b] = brokers as [EventBroker, EventBroker];
+    const first = a.subscribe(["x", "y"]);
+    for (let i = 0; i < 5; i++) a.publish(i % 2 ? "x" : "y", { data: String(i) });
+    const seen = await take(first, 5);
+    a.unsubscribe(first);
+    // b's watcher keeps the topics live on b, so live events reach b while the replay is pending.
+    const watcher = b.subscribe(["x", "y"]);
+    let open!: () => void;
+    planes[1]!.gate = new Promise((resolve) => {
+      open = resolve;
+    });
+    const back = b.subscribe(["x", "y"], { lastEventId: seen[1]!.id! });
+    for (let i = 5; i < 10; i++) b.publish(i % 2 ? "x" : "y", { data: String(i) });
+    await take(watcher, 5);
+    open();
+    const events = await take(back, 8);
+    expect(events.map((e) => e.data)).toEqual(["2", "3", "4", "5", "6", "7", "8", "9"]);
+    b.publish("x", { data: "10" });
+    expect((await take(back, 1))[0]?.data).toBe("10");
+    expect(b.stats()).toMatchObject({ resumed: 1, resumeMisses: 0, dropped: 0 });
+  });
+
+  it("an id the backplane does not know replays nothing: counted, signalled, then live events", async () => {
+    const engine = new FakeEngine();
+    const broker = new EventBroker({
+      historySize: 10,
+      resumeMissEvent: "resync",
+      backplane: new FakePlane(engine),
+    });
+    const client = broker.subscribe("x", { lastEventId: "someone-else" });
+    broker.publish("x", { data: "live" });
+    const events = await take(client, 2);
+    expect(events.map((e) => e.type)).toEqual(["resync", "x"]);
+    expect(broker.stats()).toMatchObject({ resumed: 0, resumeMisses: 1 });
+  });
+
+  it("without history, ignores Last-Event-ID and assigns no id", async () => {
+    const { planes, brokers } = pair(0);
+    const client = brokers[0]!.subscribe("x", { lastEventId: "e-1" });
+    brokers[1]!.publish("x", { data: "1" });
+    expect(await take(client, 1)).toEqual([{ type: "x", data: "1" }]);
+    expect(planes[0]!.calls.some((c) => c.startsWith("replay"))).toBe(false);
+  });
+
+  it("while the backplane is down, publish delivers on this broker at once, without an id", () => {
+    const { engine, brokers } = pair();
+    engine.up = false;
+    const client = brokers[0]!.subscribe("x");
+    expect(brokers[0]!.publish("x", { data: "1" })).toBe(1);
+    expect(brokers[0]!.stats()).toMatchObject({ delivered: 1, backplane: { localOnly: 1 } });
+    expect(client.closed).toBe(false);
+    return expect(take(client, 1)).resolves.toEqual([{ type: "x", data: "1" }]);
+  });
+
+  it("a resuming client that does not read what arrives after its replay loses the excess, counted", async () => {
+    const engine = new FakeEngine();
+    const broker = new EventBroker({
+      bufferSize: 2,
+      historySize: 3,
+      backplane: new FakePlane(engine),
+    });
+    const watcher = broker.subscribe("x");
+    broker.publish("x", { data: "0" });
+    broker.publish("x", { data: "1" });
+    await take(watcher, 2);
+    const client = broker.subscribe("x", { lastEventId: "e-0" });
+    for (let i = 0; i < 5; i++) await tick();
+    for (let i = 2; i < 8; i++) broker.publish("x", { data: String(i) });
+    await take(watcher, 6);
+    // Room for max(bufferSize, historySize) = 3 live events after the 2 replayed.
+    expect((await take(client, 5)).map((e) => e.data)).toEqual(["0", "1", "2", "3", "4"]);
+    expect(client.dropped).toBe(3);
+    expect(broker.stats().dropped).toBe(3);
+  });
+});

@@ -1,0 +1,107 @@
+import type { SSEEvent } from "./encode.js";
+
+/**
+ * The state of a backplane's link to its engine: `"connecting"` before the
+ * first connection, `"ready"` while events go through the engine, `"down"`
+ * while it is unreachable (publishes are delivered on this process only),
+ * `"closed"` after `close()`.
+ */
+export type BackplaneState = "connecting" | "ready" | "down" | "closed";
+
+/** What a backplane reports in `broker.stats().backplane`; an engine may add fields. */
+export interface BackplaneStats {
+  /** The link's state now. */
+  state: BackplaneState;
+  /** Times the link went down (or failed to come up), ever. */
+  errors: number;
+  /** Events published on this process while the link was not ready, delivered here only, ever. */
+  localOnly: number;
+  /** Events received through the engine (from any process, this one included), ever. */
+  received: number;
+  /** Topics this process listens to on the engine now (those with a local client). */
+  topics: number;
+}
+
+/** One event of a replay, in the backplane's global order. */
+export interface BackplaneEvent {
+  /** Its topic. */
+  topic: string;
+  /** The event, with the id the backplane gave it. */
+  event: SSEEvent;
+  /** Its place in the global order: strictly increasing, at least 1. */
+  seq: number;
+}
+
+/** What {@link Backplane.replay} finds. */
+export interface BackplaneReplay {
+  /** The seq of the event the client last saw: live events up to it are not sent again. */
+  after: number;
+  /** The retained events after it, in global order. */
+  events: BackplaneEvent[];
+}
+
+/**
+ * What a broker hands its backplane in {@link Backplane.attach}: where ordered
+ * events come back, and the settings the backplane must follow.
+ */
+export interface BackplaneHost {
+  /** Events kept per topic for resume (the broker's `historySize`; 0: none, and no ids). */
+  readonly historySize: number;
+  /**
+   * Hands an event to this process's clients of `topic`. A backplane calls it
+   * for every event published on any process (this one included), in the
+   * same global order on every process, with `seq` its place in that order;
+   * and, with `seq` 0, for an event published here while the engine was
+   * unreachable (delivered on this process only). Throws
+   * {@link SSEFieldError} for an event that cannot be encoded.
+   */
+  deliver(topic: string, event: SSEEvent, seq: number): void;
+}
+
+/**
+ * Connects brokers in many processes into one topic space: an event published
+ * on any of them reaches the matching clients of all of them, in one order.
+ * `@burrow/sse-redis` implements it on Redis; another engine (NATS, Postgres)
+ * can implement the same five calls.
+ *
+ * The broker calls `attach` once, `watch`/`unwatch` when its first client of a
+ * topic arrives / its last one leaves, `publish` for each accepted event,
+ * `replay` when a client resumes with `Last-Event-ID`, and `close` when the
+ * broker closes.
+ *
+ * @example
+ * ```ts
+ * import { EventBroker } from "@burrow/sse-core";
+ * import { redisBackplane } from "@burrow/sse-redis";
+ *
+ * const broker = new EventBroker({ historySize: 100, backplane: redisBackplane() });
+ * ```
+ */
+export interface Backplane {
+  /** Called once by the broker that uses this backplane, before any other call. */
+  attach(host: BackplaneHost): void;
+  /**
+   * Orders `event` (validated, with its `type` set) globally and hands it back
+   * to every attached host, this one included. Must not throw nor block: when
+   * the engine is unreachable, deliver it at once to this host with seq 0.
+   */
+  publish(topic: string, event: SSEEvent): void;
+  /** This process has a client of `topic` now: start receiving its events. */
+  watch(topic: string): void;
+  /** This process has no client of `topic` any more: stop receiving its events. */
+  unwatch(topic: string): void;
+  /**
+   * The retained events of `topics` published after the event `lastEventId`,
+   * in global order; `undefined` when that id is unknown, or events after it
+   * were evicted (resuming would leave a gap), or the engine is unreachable.
+   * Read once the topics are watched, so that what it returns overlaps live
+   * deliveries instead of leaving a hole between them (the broker removes
+   * the overlap by `seq`). Rejects only on an unexpected failure (treated as
+   * `undefined`).
+   */
+  replay(topics: readonly string[], lastEventId: string): Promise<BackplaneReplay | undefined>;
+  /** The link's state and counters. */
+  stats(): BackplaneStats;
+  /** Stops receiving and releases the engine connections. Idempotent. */
+  close(): Promise<void>;
+}
