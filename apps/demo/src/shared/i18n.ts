@@ -1,5 +1,6 @@
 /** The languages the demo speaks. */
 export const LOCALES = ["en", "de"] as const;
+/** A supported language: `"en"` or `"de"`. */
 export type Locale = (typeof LOCALES)[number];
 
 const en = {
@@ -11,6 +12,10 @@ const en = {
   "nav.home": "Notes",
   "nav.project": "Project {id}",
   "lang.label": "Language",
+  "user.label": "You are",
+  "forbidden.title": "Not a member",
+  "forbidden.text":
+    "{user} is not a member of project {id}: the page and its event stream answer 403. Switch user in the top bar.",
   "notes.title": "Notes",
   "notes.help":
     "Adding a note publishes an <li> to topic “notifications”; every open page appends it.",
@@ -37,7 +42,7 @@ const en = {
   "job.projects.other": "{count} projects",
   "stats.title": "Live status",
   "stats.help":
-    "broker.stats(), published on topic “stats” whenever it changes, while anyone watches.",
+    "broker.stats(), published on topic “stats” every second while anyone is connected.",
   "stats.clients": "clients",
   "stats.topics": "topics",
   "stats.published": "published",
@@ -60,6 +65,7 @@ const en = {
   "notFound.text": "There is nothing at this address.",
 } as const;
 
+/** The name of a message, the same in every language. */
 export type MessageKey = keyof typeof en;
 
 const de: Record<MessageKey, string> = {
@@ -71,6 +77,10 @@ const de: Record<MessageKey, string> = {
   "nav.home": "Notizen",
   "nav.project": "Projekt {id}",
   "lang.label": "Sprache",
+  "user.label": "Du bist",
+  "forbidden.title": "Kein Mitglied",
+  "forbidden.text":
+    "{user} ist kein Mitglied von Projekt {id}: Seite und Event-Stream antworten mit 403. Wechsle den Benutzer oben.",
   "notes.title": "Notizen",
   "notes.help":
     "Eine neue Notiz veröffentlicht ein <li> im Topic „notifications“; jede offene Seite hängt es an.",
@@ -99,7 +109,7 @@ const de: Record<MessageKey, string> = {
   "job.projects.other": "{count} Projekte",
   "stats.title": "Live-Status",
   "stats.help":
-    "broker.stats(), bei jeder Änderung im Topic „stats“ veröffentlicht, solange jemand zusieht.",
+    "broker.stats(), jede Sekunde im Topic „stats“ veröffentlicht, solange jemand verbunden ist.",
   "stats.clients": "Clients",
   "stats.topics": "Topics",
   "stats.published": "veröffentlicht",

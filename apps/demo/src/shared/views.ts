@@ -36,7 +36,7 @@ export class Views {
   render(name: string, data: Record<string, unknown>, context: RenderContext = {}): string {
     const locale: Locale = asLocale(context.locale) ?? "en";
     const timeFormat = new Intl.DateTimeFormat(locale, { timeStyle: "medium" });
-    return this.#env.render(name, {
+    const out = this.#env.render(name, {
       ...context,
       ...data,
       locale,
@@ -48,6 +48,8 @@ export class Views {
         }),
       time: (date: Date) => timeFormat.format(date),
     });
+    // No leading or trailing blank lines: a fragment's data stays exactly its markup.
+    return out.trim();
   }
 
   /** This engine as the registry's renderer, for background jobs (`renderFragment`). */

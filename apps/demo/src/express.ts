@@ -1,0 +1,61 @@
+import { brokerFrom, contextHandlerFunc, type HandlerOptions } from "@burrow/sse-express";
+import type { Registry } from "@burrow/sse-registry";
+import express, { type Express, type NextFunction, type Request, type Response } from "express";
+import type { Demo } from "./shared/demo.js";
+import type { Reply } from "./shared/http.js";
+
+/** Copies a framework-free {@link Reply} onto express's response. */
+function send(res: Response, reply: Reply): void {
+  res.status(reply.status).set(reply.headers).send(reply.body);
+}
+
+/**
+ * The demo's routes on express: a thin layer over {@link Demo}. The
+ * registry's middleware puts the broker on every request, the SSE endpoints
+ * come from `@burrow/sse-express`, everything else is a shared action.
+ */
+export function expressApp(
+  demo: Demo,
+  registry: Registry,
+  sse: HandlerOptions<Request> = {},
+): Express {
+  const app = express();
+  app.disable("x-powered-by");
+
+  // Scenario 1: no broker wired by hand; brokerFrom(req) finds it on every request.
+  for (const mw of registry.middleware()) app.use(mw);
+
+  // Scenarios 2, 4, 5, 8: one stream, several topics (notifications, status, stats, user:<name>).
+  app.get(
+    "/events",
+    contextHandlerFunc((req) => demo.eventTopics(req), sse),
+  );
+  // Scenario 3: dynamic topic project:<id>, members only (403 otherwise).
+  app.get(
+    "/projects/:id/events",
+    contextHandlerFunc((req) => demo.projectTopics(String(req.params.id)), {
+      ...sse,
+      authorize: (req, topics) => demo.mayWatch(req, topics),
+    }),
+  );
+
+  app.get("/", (req, res) => send(res, demo.home(req)));
+  app.get("/assets/:name", (req, res) => send(res, demo.asset(req, String(req.params.name))));
+  app.get("/projects/:id", (req, res) => send(res, demo.projectPage(req, String(req.params.id))));
+  app.post("/notes", async (req, res) => send(res, await demo.createNote(req, brokerFrom(req))));
+  app.post("/status", async (req, res) => send(res, await demo.setStatus(req, brokerFrom(req))));
+  app.post("/projects/:id", async (req, res) =>
+    send(res, await demo.updateProject(req, brokerFrom(req), String(req.params.id))),
+  );
+  app.post("/jobs", (req, res) => send(res, demo.startJob(req)));
+  app.post("/locale", async (req, res) => send(res, await demo.setLocale(req)));
+  app.post("/user", async (req, res) => send(res, await demo.setUser(req)));
+
+  app.use((req: Request, res: Response) => send(res, demo.notFound(req)));
+  // Express 5 passes a rejected async handler's error here.
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (res.headersSent) return void res.end();
+    send(res, demo.errorReply(err));
+  });
+  return app;
+}

@@ -1,0 +1,73 @@
+import {
+  brokerFrom,
+  contextHandlerFunc,
+  fromNodeMiddleware,
+  type HandlerOptions,
+} from "@burrow/sse-koa";
+import type { Registry } from "@burrow/sse-registry";
+import Router from "@koa/router";
+import Koa, { type Context } from "koa";
+import type { Demo } from "./shared/demo.js";
+import type { Reply } from "./shared/http.js";
+
+/** Copies a framework-free {@link Reply} onto koa's context. */
+function send(ctx: Context, reply: Reply): void {
+  ctx.status = reply.status;
+  ctx.set(reply.headers);
+  ctx.body = reply.body;
+}
+
+/**
+ * The demo's routes on koa: the same actions as express, routed by
+ * `@koa/router`. The registry's connect-style middleware is mounted with
+ * `fromNodeMiddleware`, the SSE endpoints come from `@burrow/sse-koa`.
+ */
+export function koaApp(demo: Demo, registry: Registry, sse: HandlerOptions<Context> = {}): Koa {
+  const app = new Koa();
+  const router = new Router();
+
+  // Errors of any route (an HttpError's status, else 500) and unrouted paths (404 page).
+  app.use(async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body == null && ctx.respond !== false) {
+        send(ctx, demo.notFound(ctx.req));
+      }
+    } catch (err) {
+      send(ctx, demo.errorReply(err));
+    }
+  });
+
+  // Scenario 1: no broker wired by hand; brokerFrom(ctx) finds it on every request.
+  for (const mw of registry.middleware()) app.use(fromNodeMiddleware(mw));
+
+  // Scenarios 2, 4, 5, 8: one stream, several topics (notifications, status, stats, user:<name>).
+  router.get(
+    "/events",
+    contextHandlerFunc((ctx) => demo.eventTopics(ctx.req), sse),
+  );
+  // Scenario 3: dynamic topic project:<id>, members only (403 otherwise).
+  router.get(
+    "/projects/:id/events",
+    contextHandlerFunc((ctx) => demo.projectTopics(String(ctx.params.id)), {
+      ...sse,
+      authorize: (ctx, topics) => demo.mayWatch(ctx.req, topics),
+    }),
+  );
+
+  router.get("/", (ctx) => send(ctx, demo.home(ctx.req)));
+  router.get("/assets/:name", (ctx) => send(ctx, demo.asset(ctx.req, String(ctx.params.name))));
+  router.get("/projects/:id", (ctx) => send(ctx, demo.projectPage(ctx.req, String(ctx.params.id))));
+  router.post("/notes", async (ctx) => send(ctx, await demo.createNote(ctx.req, brokerFrom(ctx))));
+  router.post("/status", async (ctx) => send(ctx, await demo.setStatus(ctx.req, brokerFrom(ctx))));
+  router.post("/projects/:id", async (ctx) =>
+    send(ctx, await demo.updateProject(ctx.req, brokerFrom(ctx), String(ctx.params.id))),
+  );
+  router.post("/jobs", (ctx) => send(ctx, demo.startJob(ctx.req)));
+  router.post("/locale", async (ctx) => send(ctx, await demo.setLocale(ctx.req)));
+  router.post("/user", async (ctx) => send(ctx, await demo.setUser(ctx.req)));
+
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}

@@ -1,0 +1,352 @@
+import { readFileSync } from "node:fs";
+import type { IncomingMessage } from "node:http";
+import { createRequire } from "node:module";
+import type { EventBroker } from "@burrow/sse-core";
+import { brokerFromRegistry, publishFragment, type Registry } from "@burrow/sse-registry";
+import {
+  checkSameSite,
+  cookie,
+  HttpError,
+  html,
+  parseCookies,
+  type Reply,
+  readForm,
+  redirect,
+  safeBackPath,
+  withCookie,
+} from "./http.js";
+import {
+  asLocale,
+  type Locale,
+  localeFromAcceptLanguage,
+  type Translate,
+  translator,
+} from "./i18n.js";
+import type { DemoApp, Framework } from "./plugin.js";
+import {
+  asUser,
+  MAX_STATUS,
+  MAX_TITLE,
+  type Store,
+  TONES,
+  type Tone,
+  USERS,
+  type User,
+} from "./store.js";
+import type { Views } from "./views.js";
+
+const require = createRequire(import.meta.url);
+
+/** The topic of project `id`'s badge. */
+export const projectTopic = (id: string): string => `project:${id}`;
+/** The topic of one user's background job results. */
+export const userTopic = (user: User): string => `user:${user}`;
+
+/** How long a background job "works" before it publishes its result. */
+const JOB_DELAY_MS = 400;
+
+// htmx and its SSE extension, served from node_modules (no CDN), and the stylesheet.
+const ASSETS: Record<string, { file: string; type: string }> = {
+  "htmx.min.js": { file: require.resolve("htmx.org/dist/htmx.min.js"), type: "text/javascript" },
+  "sse.js": { file: require.resolve("htmx-ext-sse/dist/sse.js"), type: "text/javascript" },
+  "app.css": {
+    file: new URL("../../public/app.css", import.meta.url).pathname,
+    type: "text/css",
+  },
+};
+const HTMX_VERSION = (require("htmx.org/package.json") as { version: string }).version;
+
+/** What {@link Demo} needs: the booted registry and the shared pieces. */
+export interface DemoOptions {
+  registry: Registry;
+  app: DemoApp;
+  store: Store;
+  views: Views;
+  framework: Framework;
+}
+
+/**
+ * Every route of the demo, framework-free: each action takes Node's
+ * request (express's `req` and koa's `ctx.req` are one) and, when it
+ * publishes, the broker the registry's middleware put on that request, and
+ * answers a {@link Reply}. The express and koa entry points only route and
+ * copy replies.
+ */
+export class Demo {
+  readonly #registry: Registry;
+  readonly #app: DemoApp;
+  readonly #store: Store;
+  readonly #views: Views;
+  readonly #framework: Framework;
+  readonly #assets = new Map<string, Buffer>();
+
+  constructor(options: DemoOptions) {
+    this.#registry = options.registry;
+    this.#app = options.app;
+    this.#store = options.store;
+    this.#views = options.views;
+    this.#framework = options.framework;
+  }
+
+  /** The framework serving the routes. */
+  get framework(): Framework {
+    return this.#framework;
+  }
+
+  /** `GET /`: notes, team status, background job, live status, projects; one SSE connection. */
+  home(req: IncomingMessage): Reply {
+    return this.#page(req, "index.njk", {
+      notes: this.#store.notes(),
+      status: this.#store.status,
+      stats: brokerFromRegistry(this.#registry)?.stats(),
+    });
+  }
+
+  /** `POST /notes`: stores a note and pushes its `<li>` to topic `notifications`. */
+  async createNote(req: IncomingMessage, broker: EventBroker | undefined): Promise<Reply> {
+    checkSameSite(req.headers);
+    const locale = this.#locale(req);
+    const t = this.#t(locale);
+    const title = (await readForm(req)).get("title")?.trim() ?? "";
+    const error =
+      title === ""
+        ? t("notes.errorEmpty")
+        : title.length > MAX_TITLE
+          ? t("notes.errorLong", { max: MAX_TITLE })
+          : undefined;
+    if (error !== undefined) {
+      return this.#fragment(
+        "fragments/note-form.njk",
+        { value: title, error, focus: true },
+        locale,
+        422,
+      );
+    }
+    const note = this.#store.addNote(title);
+    // Rendered without a locale: the same bytes go to every open page.
+    broker?.publish("notifications", {
+      data: this.#views.render("fragments/note.njk", { note }),
+    });
+    return this.#fragment("fragments/note-form.njk", { focus: true }, locale);
+  }
+
+  /** `POST /status`: sets the team status and pushes it to topic `status`. */
+  async setStatus(req: IncomingMessage, broker: EventBroker | undefined): Promise<Reply> {
+    checkSameSite(req.headers);
+    const locale = this.#locale(req);
+    const t = this.#t(locale);
+    const text = (await readForm(req)).get("text")?.trim() ?? "";
+    const error =
+      text === ""
+        ? t("project.errorEmpty")
+        : text.length > MAX_STATUS
+          ? t("project.errorLong", { max: MAX_STATUS })
+          : undefined;
+    if (error !== undefined) {
+      return this.#fragment("fragments/status-form.njk", { value: text, error }, locale, 422);
+    }
+    this.#store.status = text;
+    broker?.publish("status", {
+      data: this.#views.render("fragments/status.njk", { status: text }),
+    });
+    return this.#fragment("fragments/status-form.njk", {}, locale);
+  }
+
+  /** `GET /projects/:id`: the project page, listening on its own topic; 403 for a non-member. */
+  projectPage(req: IncomingMessage, id: string): Reply {
+    const project = this.#store.project(id);
+    if (project === undefined) return this.notFound(req);
+    const user = this.#user(req);
+    if (!this.#store.isMember(user, id)) {
+      return this.#page(req, "forbidden.njk", { project, user }, 403);
+    }
+    return this.#page(req, "project.njk", { project });
+  }
+
+  /** `POST /projects/:id`: updates the project and pushes its badge to `project:<id>` only. */
+  async updateProject(
+    req: IncomingMessage,
+    broker: EventBroker | undefined,
+    id: string,
+  ): Promise<Reply> {
+    checkSameSite(req.headers);
+    if (this.#store.project(id) === undefined) throw new HttpError(404, "no such project");
+    if (!this.#store.isMember(this.#user(req), id)) {
+      throw new HttpError(403, "not a member of this project");
+    }
+    const locale = this.#locale(req);
+    const t = this.#t(locale);
+    const form = await readForm(req);
+    const status = form.get("status")?.trim() ?? "";
+    const tone = TONES.find((one) => one === form.get("tone")) ?? "ok";
+    const error =
+      status === ""
+        ? t("project.errorEmpty")
+        : status.length > MAX_STATUS
+          ? t("project.errorLong", { max: MAX_STATUS })
+          : undefined;
+    const project = this.#store.project(id);
+    if (error !== undefined || project === undefined) {
+      return this.#fragment(
+        "fragments/project-form.njk",
+        { project, value: status, selectedTone: tone, error },
+        locale,
+        422,
+      );
+    }
+    const updated = this.#store.updateProject(id, status, tone as Tone) ?? project;
+    broker?.publish(projectTopic(id), {
+      data: this.#views.render("fragments/project-badge.njk", { project: updated }),
+    });
+    return this.#fragment("fragments/project-form.njk", { project: updated }, locale);
+  }
+
+  /**
+   * `POST /jobs`: answers at once; later, outside any request, a job renders
+   * its report in the user's language through the registry's renderer and
+   * publishes it to the user's topic with `publishFragment` (which finds the
+   * broker with `brokerFromRegistry`).
+   */
+  startJob(req: IncomingMessage): Reply {
+    checkSameSite(req.headers);
+    const locale = this.#locale(req);
+    const user = this.#user(req);
+    const id = this.#store.nextJobId();
+    this.#app.schedule(
+      () =>
+        publishFragment(
+          this.#registry,
+          userTopic(user),
+          "fragments/job-done.njk",
+          {
+            id,
+            noteCount: this.#store.notes().length,
+            projectCount: this.#store.projects().length,
+            finishedAt: new Date(),
+          },
+          { locale },
+          { type: "job" },
+        ),
+      JOB_DELAY_MS,
+    );
+    return this.#fragment("fragments/job-queued.njk", { id }, locale);
+  }
+
+  /** `POST /locale`: remembers the language in a cookie, back to the page. */
+  async setLocale(req: IncomingMessage): Promise<Reply> {
+    checkSameSite(req.headers);
+    const form = await readForm(req);
+    const locale = asLocale(form.get("lang")) ?? "en";
+    return withCookie(redirect(safeBackPath(form.get("back"))), cookie("lang", locale));
+  }
+
+  /** `POST /user`: switches between the demo's users (a cookie), back to the page. */
+  async setUser(req: IncomingMessage): Promise<Reply> {
+    checkSameSite(req.headers);
+    const form = await readForm(req);
+    const user = asUser(form.get("user")) ?? "alice";
+    return withCookie(redirect(safeBackPath(form.get("back"))), cookie("user", user));
+  }
+
+  /** `GET /assets/:name`: htmx, its SSE extension and the stylesheet; 404 otherwise. */
+  asset(req: IncomingMessage, name: string): Reply {
+    const asset = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
+    if (asset === undefined) return this.notFound(req);
+    let body = this.#assets.get(name);
+    if (body === undefined) {
+      body = readFileSync(asset.file);
+      this.#assets.set(name, body);
+    }
+    return {
+      status: 200,
+      headers: {
+        "Content-Type": `${asset.type}; charset=utf-8`,
+        "Cache-Control": "no-cache",
+        "X-Content-Type-Options": "nosniff",
+      },
+      body,
+    };
+  }
+
+  /** The 404 page. */
+  notFound(req: IncomingMessage): Reply {
+    return this.#page(req, "not-found.njk", {}, 404);
+  }
+
+  /** Topics of `/events`: shared ones, plus this browser's user topic for job results. */
+  eventTopics(req: IncomingMessage): string[] {
+    return ["notifications", "status", "stats", userTopic(this.#user(req))];
+  }
+
+  /** Topic of `/projects/:id/events`; an unknown project answers 404. */
+  projectTopics(id: string): string {
+    if (this.#store.project(id) === undefined) throw new HttpError(404, "no such project");
+    return projectTopic(id);
+  }
+
+  /** The `authorize` option of the project stream: members only, else 403. */
+  mayWatch(req: IncomingMessage, topics: readonly string[]): boolean {
+    const user = this.#user(req);
+    return topics.every(
+      (topic) =>
+        !topic.startsWith("project:") || this.#store.isMember(user, topic.slice("project:".length)),
+    );
+  }
+
+  /** An error as a reply: an {@link HttpError}'s status and message, else 500. */
+  errorReply(err: unknown): Reply {
+    const status = err instanceof HttpError ? err.status : 500;
+    if (status === 500) console.error("demo: request failed:", err);
+    const message = err instanceof HttpError ? err.message : "internal error";
+    return { status, headers: { "Content-Type": "text/plain; charset=utf-8" }, body: message };
+  }
+
+  #user(req: IncomingMessage): User {
+    return asUser(parseCookies(req.headers).user) ?? "alice";
+  }
+
+  #locale(req: IncomingMessage): Locale {
+    return (
+      asLocale(parseCookies(req.headers).lang) ??
+      localeFromAcceptLanguage(req.headers["accept-language"])
+    );
+  }
+
+  #t(locale: Locale): Translate {
+    return translator(locale);
+  }
+
+  #page(req: IncomingMessage, name: string, data: Record<string, unknown>, status = 200): Reply {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const locale = this.#locale(req);
+    const body = this.#views.render(
+      name,
+      {
+        ...this.#formDefaults(),
+        ...data,
+        path: url.pathname,
+        framework: this.#framework,
+        projects: this.#store.projects(),
+        user: this.#user(req),
+        users: USERS,
+        htmxVersion: HTMX_VERSION,
+      },
+      { locale },
+    );
+    return html(body, status);
+  }
+
+  #fragment(name: string, data: Record<string, unknown>, locale: Locale, status = 200): Reply {
+    return html(this.#views.render(name, { ...this.#formDefaults(), ...data }, { locale }), status);
+  }
+
+  #formDefaults(): Record<string, unknown> {
+    return {
+      maxTitle: MAX_TITLE,
+      maxStatus: MAX_STATUS,
+      tones: TONES,
+      selectedTone: "ok",
+      value: "",
+    };
+  }
+}

@@ -1,0 +1,163 @@
+import {
+  type App,
+  brokerFromRegistry,
+  type Config,
+  ConfigError,
+  type ConfigSource,
+  type Configurable,
+  type FlagSpec,
+  type HasShutdown,
+  publishFragment,
+  type Registry,
+} from "@burrow/sse-registry";
+
+/** The web frameworks the demo runs on. */
+export const FRAMEWORKS = ["express", "koa"] as const;
+/** `"express"` or `"koa"`. */
+export type Framework = (typeof FRAMEWORKS)[number];
+
+/** The demo's own settings, resolved from flags, environment, `burrow.toml` and defaults. */
+export interface DemoSettings {
+  framework: Framework;
+  port: number;
+  host: string;
+  /** Milliseconds between two `stats` events; 0 turns the live status panel's feed off. */
+  statsIntervalMs: number;
+  /** Where the SSE app's `sse-buffer-size` came from: `"flag"`, `"env"`, `"toml"` or `"default"`. */
+  bufferSizeSource: ConfigSource;
+}
+
+/**
+ * The demo as a plugin app of the registry, beside the SSE app it depends
+ * on: it declares its own flags (`--framework`, `--port`, `--host`,
+ * `--stats-interval`), and owns every timer of the process (the live
+ * statistics feed and the background jobs), so `shutdown()` stops them all
+ * and the process can exit by itself.
+ */
+export class DemoApp implements App, Configurable, HasShutdown {
+  /** The app's name in the registry. */
+  readonly name = "demo";
+  /** Configured after the SSE app, so its broker exists in `configure`. */
+  readonly dependencies = ["sse"] as const;
+  #registry: Registry | undefined;
+  #settings: DemoSettings | undefined;
+  #statsTimer: NodeJS.Timeout | undefined;
+  readonly #jobs = new Set<NodeJS.Timeout>();
+  #stopped = false;
+
+  /** Keeps the registry, to reach the broker and the renderer later. */
+  register(registry: Registry): void {
+    this.#registry = registry;
+  }
+
+  /** The demo's flags; `--help` lists them with the SSE app's. */
+  flags(): readonly FlagSpec[] {
+    return [
+      {
+        name: "framework",
+        env: "DEMO_FRAMEWORK",
+        toml: "demo.framework",
+        type: "string",
+        default: "express",
+        usage: `Web framework serving the routes: ${FRAMEWORKS.join(" or ")}`,
+      },
+      {
+        name: "port",
+        env: "PORT",
+        toml: "demo.port",
+        type: "int",
+        default: 3000,
+        usage: "Port to listen on (0 picks a free one)",
+      },
+      {
+        name: "host",
+        env: "DEMO_HOST",
+        toml: "demo.host",
+        type: "string",
+        default: "127.0.0.1",
+        usage: "Address to listen on (0.0.0.0 for every interface)",
+      },
+      {
+        name: "stats-interval",
+        env: "DEMO_STATS_INTERVAL",
+        toml: "demo.stats_interval",
+        type: "int",
+        default: 1000,
+        usage: "Milliseconds between two live status updates (0: off)",
+      },
+    ];
+  }
+
+  /** Checks the settings and starts the live statistics feed. */
+  configure(config: Config): void {
+    const framework = config.string("framework");
+    if (!FRAMEWORKS.some((name) => name === framework)) {
+      throw new ConfigError(
+        `--framework: "${framework}" (from ${config.source("framework")}) is not one of ${FRAMEWORKS.join(", ")}`,
+        { flag: "framework", source: config.source("framework"), value: framework },
+      );
+    }
+    const port = config.int("port") ?? 3000;
+    if (port < 0 || port > 65535) {
+      throw new ConfigError(
+        `--port: ${port} (from ${config.source("port")}) is not a port number (0 to 65535)`,
+        { flag: "port", source: config.source("port"), value: port },
+      );
+    }
+    this.#settings = {
+      framework: framework as Framework,
+      port,
+      host: config.string("host") ?? "127.0.0.1",
+      statsIntervalMs: Math.max(0, config.int("stats-interval") ?? 1000),
+      bufferSizeSource: config.source("sse-buffer-size"),
+    };
+    if (this.#settings.statsIntervalMs > 0) {
+      this.#statsTimer = setInterval(
+        () => void this.#publishStats(),
+        this.#settings.statsIntervalMs,
+      );
+    }
+  }
+
+  /** The resolved settings; throws before `configure`. */
+  get settings(): DemoSettings {
+    if (this.#settings === undefined) throw new Error("demo: settings read before configure");
+    return this.#settings;
+  }
+
+  /**
+   * Runs `job` after `delayMs`, outside the request that asked for it; a job
+   * still waiting at shutdown never runs.
+   */
+  schedule(job: () => Promise<unknown>, delayMs: number): void {
+    if (this.#stopped) return;
+    const timer = setTimeout(() => {
+      this.#jobs.delete(timer);
+      job().catch((err: unknown) => console.error("demo: background job failed:", err));
+    }, delayMs);
+    this.#jobs.add(timer);
+  }
+
+  /** Stops the statistics feed and every waiting job. */
+  shutdown(): void {
+    this.#stopped = true;
+    clearInterval(this.#statsTimer);
+    for (const timer of this.#jobs) clearTimeout(timer);
+    this.#jobs.clear();
+  }
+
+  // The live status panel: broker.stats() rendered by the registry's renderer
+  // and published on topic "stats", while anyone is connected.
+  async #publishStats(): Promise<void> {
+    if (this.#registry === undefined) return;
+    const stats = brokerFromRegistry(this.#registry)?.stats();
+    if (stats === undefined || stats.clients === 0 || this.#registry.renderer() === undefined) {
+      return;
+    }
+    try {
+      await publishFragment(this.#registry, "stats", "fragments/stats.njk", { stats });
+    } catch (err) {
+      console.error("demo: publishing stats failed:", err);
+    }
+  }
+}

@@ -1,0 +1,134 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import type { EventBroker } from "@burrow/sse-core";
+import { brokerFromRegistry, Registry, SSEApp } from "@burrow/sse-registry";
+import { expressApp } from "./express.js";
+import { koaApp } from "./koa.js";
+import { Demo } from "./shared/demo.js";
+import { DemoApp, type DemoSettings } from "./shared/plugin.js";
+import { Store } from "./shared/store.js";
+import { Views } from "./shared/views.js";
+
+/** `apps/demo/burrow.toml`: read when present, beside the app. */
+export const DEFAULT_CONFIG_FILE = fileURLToPath(new URL("../burrow.toml", import.meta.url));
+
+/** Events kept per topic, so a browser that reconnects with `Last-Event-ID` misses nothing. */
+export const HISTORY_SIZE = 100;
+
+/** How to start the demo; everything is optional. */
+export interface StartOptions {
+  /** Command-line flags, e.g. `["--framework=koa", "--port=0"]`. */
+  argv?: readonly string[];
+  /** Environment variables (`PORT`, `SSE_BUFFER_SIZE`, ...); default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** A TOML file; default `apps/demo/burrow.toml`, `null` for none. */
+  configFile?: string | null;
+  /**
+   * Milliseconds under which a browser reconnects after the server closed
+   * its stream (a random `retry:` per stream); default 2000.
+   */
+  reconnectWindowMs?: number;
+}
+
+/** A running demo. */
+export interface RunningDemo {
+  /** Where it listens, e.g. `http://127.0.0.1:3000`. */
+  url: string;
+  server: Server;
+  registry: Registry;
+  broker: EventBroker;
+  demo: Demo;
+  /** The demo's resolved settings (framework, port, ...). */
+  settings: DemoSettings;
+  /** Shuts the apps down (every stream ends) and closes the server. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** What {@link startDemo} resolves to: a running demo, or the `--help` text. */
+export type StartResult = { help: string } | ({ help?: undefined } & RunningDemo);
+
+/**
+ * Boots the registry (the SSE app with history, then the demo's plugin app),
+ * loads the templates, builds the express or koa app and listens. With
+ * `--help` in `argv`, starts nothing and resolves to the help text. Bad
+ * configuration rejects with a `ConfigError`.
+ */
+export async function startDemo(options: StartOptions = {}): Promise<StartResult> {
+  const registry = new Registry().add(new SSEApp({ historySize: HISTORY_SIZE })).add(new DemoApp());
+  const configFile =
+    options.configFile === undefined ? DEFAULT_CONFIG_FILE : (options.configFile ?? undefined);
+  await registry.boot({
+    argv: [...(options.argv ?? [])],
+    env: options.env ?? process.env,
+    ...(configFile === undefined ? {} : { configFile }),
+  });
+  if (registry.helpRequested) return { help: registry.helpText() };
+
+  const app = registry.get<DemoApp>("demo");
+  const broker = brokerFromRegistry(registry);
+  if (app === undefined || broker === undefined) throw new Error("demo: registry not configured");
+  const { framework, port, host } = app.settings;
+
+  // Background jobs render through the registry: give it the template engine.
+  const views = new Views();
+  registry.setRenderer(views.renderer);
+  const demo = new Demo({ registry, app, store: new Store(), views, framework });
+
+  const sse = { reconnectWindowMs: options.reconnectWindowMs ?? 2000 };
+  const handle =
+    framework === "koa" ? koaApp(demo, registry, sse).callback() : expressApp(demo, registry, sse);
+  const server = createServer((req, res) => {
+    // Once the server stops accepting, a browser reconnecting over a kept-alive
+    // socket would be served again and again (each answer keeps the socket
+    // alive), holding shutdown open: refuse it and close the socket instead.
+    if (!server.listening) {
+      res.writeHead(503, {
+        Connection: "close",
+        "Content-Type": "text/plain; charset=utf-8",
+        "Retry-After": "1",
+      });
+      res.end("shutting down");
+      return;
+    }
+    void handle(req, res);
+  });
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    await registry.shutdown();
+    throw err;
+  }
+
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${shownHost}:${address.port}`,
+    server,
+    registry,
+    broker,
+    demo,
+    settings: app.settings,
+    close() {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Closing the broker ends every stream, so the server can finish closing.
+        await registry.shutdown();
+        server.closeIdleConnections();
+        // Bounded: whatever is still open after 5 s is cut.
+        const force = setTimeout(() => server.closeAllConnections(), 5_000);
+        await closed;
+        clearTimeout(force);
+      })();
+      return closing;
+    },
+  };
+}
