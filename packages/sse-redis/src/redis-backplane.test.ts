@@ -1,0 +1,161 @@
+// The backplane in one process, against the real Redis at REDIS_URL: options,
+// per-topic subscriptions, history trimming and eviction, ids, closing.
+import { type Client, EventBroker, type SSEEvent } from "@burrow/sse-core";
+import { waitFor } from "@burrow/test-utils";
+import { Redis } from "ioredis";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { deleteKeys, describeRedis, REDIS_URL, uniquePrefix } from "./fixtures/harness.js";
+import {
+  DEFAULT_PREFIX,
+  RedisBackplane,
+  type RedisBackplaneStats,
+  redisBackplane,
+} from "./index.js";
+
+const silent = { error: () => {}, info: () => {} };
+
+describe("redisBackplane options", () => {
+  it.each([
+    [{ url: "http://localhost" }, "sse-redis: url: must be a redis:// or rediss:// URL"],
+    [{ prefix: 3 }, "sse-redis: prefix: must be a string"],
+    [{ redis: null }, "sse-redis: redis: must be an ioredis options object"],
+    [{ logger: { error: () => {} } }, "sse-redis: logger: must have error() and info()"],
+  ])("rejects %j naming the option", (options, message) => {
+    expect(() => redisBackplane(options as never)).toThrow(TypeError);
+    expect(() => redisBackplane(options as never)).toThrow(message);
+  });
+
+  it("has documented defaults", () => {
+    expect(DEFAULT_PREFIX).toBe("burrow-sse:");
+    expect(new RedisBackplane().stats()).toMatchObject({ state: "connecting", topics: 0 });
+  });
+});
+
+const prefixes: string[] = [];
+const brokers: EventBroker[] = [];
+const admin = new Redis(REDIS_URL, { lazyConnect: true });
+
+function broker(options: { historySize?: number; prefix?: string } = {}): EventBroker {
+  const prefix = options.prefix ?? uniquePrefix();
+  prefixes.push(prefix);
+  const created = new EventBroker({
+    historySize: options.historySize ?? 10,
+    backplane: redisBackplane({ url: REDIS_URL, prefix, logger: silent }),
+  });
+  brokers.push(created);
+  return created;
+}
+
+function backplaneOf(b: EventBroker): RedisBackplaneStats {
+  return b.stats().backplane as RedisBackplaneStats;
+}
+
+async function ready(b: EventBroker, topics = 0): Promise<void> {
+  await waitFor(
+    () => backplaneOf(b).state === "ready" && backplaneOf(b).topics >= topics,
+    "the backplane to be ready",
+  );
+}
+
+async function take(client: Client, n: number): Promise<SSEEvent[]> {
+  const it = client[Symbol.asyncIterator]();
+  const out: SSEEvent[] = [];
+  while (out.length < n) {
+    const { value, done } = await it.next();
+    if (done) break;
+    out.push(value);
+  }
+  return out;
+}
+
+describeRedis("RedisBackplane on the real Redis", () => {
+  afterEach(() => {
+    for (const b of brokers.splice(0)) b.close();
+  });
+
+  afterAll(async () => {
+    admin.disconnect();
+    for (const prefix of prefixes) await deleteKeys(prefix);
+  });
+
+  it("subscribes to a topic's channel only while a local client watches it", async () => {
+    const b = broker();
+    const prefix = prefixes.at(-1)!;
+    const numsub = async (topic: string) =>
+      Number(((await admin.pubsub("NUMSUB", `${prefix}t:${topic}`)) as [string, number])[1]);
+    const x1 = b.subscribe(["x", "y"]);
+    const x2 = b.subscribe("x");
+    await ready(b, 2);
+    expect([await numsub("x"), await numsub("y")]).toEqual([1, 1]);
+    b.unsubscribe(x1);
+    await waitFor(async () => (await numsub("y")) === 0, "y to be unsubscribed");
+    expect(await numsub("x")).toBe(1);
+    b.unsubscribe(x2);
+    await waitFor(async () => (await numsub("x")) === 0, "x to be unsubscribed");
+    expect(backplaneOf(b).topics).toBe(0);
+  });
+
+  it("keeps historySize events per topic; a resume after an evicted event is a miss, a later one replays", async () => {
+    const b = broker({ historySize: 3 });
+    const prefix = prefixes.at(-1)!;
+    const watcher = b.subscribe("x");
+    await ready(b, 1);
+    for (let i = 1; i <= 5; i++) b.publish("x", { data: String(i) });
+    const seen = await take(watcher, 5);
+    expect(await admin.xlen(`${prefix}h:x`)).toBe(3);
+    const evicted = b.subscribe("x", { lastEventId: seen[0]!.id! });
+    const kept = b.subscribe("x", { lastEventId: seen[1]!.id! });
+    expect((await take(kept, 3)).map((e) => e.data)).toEqual(["3", "4", "5"]);
+    b.publish("x", { data: "6" });
+    expect((await take(evicted, 1)).map((e) => e.data)).toEqual(["6"]);
+    expect(b.stats()).toMatchObject({ resumed: 1, resumeMisses: 1 });
+  });
+
+  it("gives events global ids `<epoch>-<seq>`, keeps explicit ids, and resumes only from its own", async () => {
+    const b = broker();
+    const watcher = b.subscribe("x");
+    await ready(b, 1);
+    b.publish("x", { data: "1" });
+    b.publish("x", { data: "2", id: "mine" });
+    const [auto, explicit] = await take(watcher, 2);
+    expect(auto?.id).toMatch(/^[0-9a-z]+-1$/);
+    expect(explicit).toEqual({ type: "x", data: "2", id: "mine" });
+    const fromExplicit = b.subscribe("x", { lastEventId: "mine" });
+    b.publish("x", { data: "3" });
+    expect((await take(fromExplicit, 1)).map((e) => e.data)).toEqual(["3"]);
+    expect(b.stats().resumeMisses).toBe(1);
+  });
+
+  it("without history, stores nothing and assigns no id", async () => {
+    const b = broker({ historySize: 0 });
+    const prefix = prefixes.at(-1)!;
+    const watcher = b.subscribe("x");
+    await ready(b, 1);
+    b.publish("x", { data: "1" });
+    expect(await take(watcher, 1)).toEqual([{ type: "x", data: "1" }]);
+    expect(await admin.exists(`${prefix}h:x`)).toBe(0);
+  });
+
+  it("brokers on different prefixes do not share topics", async () => {
+    const one = broker();
+    const other = broker();
+    const a = one.subscribe("x");
+    const b = other.subscribe("x");
+    await Promise.all([ready(one, 1), ready(other, 1)]);
+    other.publish("x", { data: "other" });
+    one.publish("x", { data: "one" });
+    expect((await take(a, 1))[0]?.data).toBe("one");
+    expect((await take(b, 1))[0]?.data).toBe("other");
+  });
+
+  it("serves one broker only, and closes with it", async () => {
+    const backplane = redisBackplane({ url: REDIS_URL, prefix: uniquePrefix(), logger: silent });
+    const b = new EventBroker({ backplane });
+    expect(() => new EventBroker({ backplane })).toThrow("sse-redis: backplane: already attached");
+    await waitFor(() => backplane.stats().state === "ready", "ready");
+    b.close();
+    await backplane.close();
+    expect(backplane.stats().state).toBe("closed");
+    expect(b.publish("x", { data: "after close" })).toBe(0);
+  });
+});

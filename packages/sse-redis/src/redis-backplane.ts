@@ -1,0 +1,494 @@
+import { randomBytes } from "node:crypto";
+import type {
+  Backplane,
+  BackplaneEvent,
+  BackplaneHost,
+  BackplaneReplay,
+  BackplaneState,
+  BackplaneStats,
+  SSEEvent,
+} from "@burrow/sse-core";
+import { Redis } from "ioredis";
+import {
+  type BackplaneLogger,
+  type RedisBackplaneOptions,
+  type ResolvedOptions,
+  redactUrl,
+  resolveOptions,
+} from "./options.js";
+import { PUBLISH_SCRIPT, REPLAY_SCRIPT } from "./scripts.js";
+
+/** `broker.stats().backplane` with a Redis backplane. */
+export interface RedisBackplaneStats extends BackplaneStats {
+  /** Events sent to Redis from this process, ever. */
+  published: number;
+  /**
+   * Events recovered from the streams after this process's subscription to
+   * Redis was cut (published meanwhile by other processes), ever.
+   */
+  recovered: number;
+  /**
+   * Times a reconnection could not recover what was published meanwhile
+   * (Redis lost its data, or history is off or too short), ever.
+   */
+  gaps: number;
+  /** The last error seen, if any. */
+  lastError: string | undefined;
+}
+
+/** An ioredis connection with the backplane's scripts. */
+interface ScriptedRedis extends Redis {
+  ssePublish(
+    meta: string,
+    evicted: string,
+    stream: string,
+    channel: string,
+    topic: string,
+    json: string,
+    historySize: number,
+    epoch: string,
+    origin: string,
+    assignId: string,
+  ): Promise<number>;
+  sseReplay(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
+}
+
+type StreamEntry = [id: string, fields: string[]];
+
+/** One message read from a topic's channel, before delivery. */
+interface Message {
+  topic: string;
+  seq: number;
+  epoch: string;
+  event: SSEEvent;
+}
+
+/**
+ * The Redis {@link Backplane}: one global order from a counter that a Lua
+ * script increments as it appends the event to its topic's stream (capped at
+ * `historySize`) and publishes it on the topic's channel, in one atomic step.
+ * Each process subscribes, on one connection, to the channels of the topics
+ * its clients watch, so every process receives every event in the same order.
+ * Create it with {@link redisBackplane}.
+ */
+export class RedisBackplane implements Backplane {
+  private readonly options: ResolvedOptions;
+  private readonly safeUrl: string;
+  private host: BackplaneHost | undefined;
+  private command: ScriptedRedis | undefined;
+  private subscriber: Redis | undefined;
+  /** Topics with a local client, and the promise of their SUBSCRIBE's answer. */
+  private readonly watched = new Map<string, Promise<unknown> | undefined>();
+  /** Watched topics whose SUBSCRIBE Redis has answered on the current connection. */
+  private readonly live = new Set<string>();
+  private state: BackplaneState = "connecting";
+  private commandReady = false;
+  /** The subscriber is connected, subscribed to every watched topic, and caught up. */
+  private subscriberSynced = false;
+  private syncing = false;
+  /** Live messages that arrive while a reconnection catches up from the streams. */
+  private held: Message[] | undefined;
+  private epoch: string | undefined;
+  /** Seq of the last event delivered through Redis (per epoch). */
+  private lastSeq = 0;
+  /** Random, per process: tells this process's publishes apart, and seeds a new epoch. */
+  private readonly origin = randomBytes(6).toString("hex");
+  private nonce = 0;
+  /** Own publishes that failed and were delivered locally instead: not delivered twice. */
+  private readonly deliveredLocally = new Set<number>();
+  private lastError: Error | undefined;
+  private localOnlyCount = 0;
+  private localOnlySinceDown = 0;
+  private receivedCount = 0;
+  private publishedCount = 0;
+  private recoveredCount = 0;
+  private gapCount = 0;
+  private errorCount = 0;
+
+  /** @param options - see {@link RedisBackplaneOptions}. */
+  constructor(options: RedisBackplaneOptions = {}) {
+    this.options = resolveOptions(options);
+    this.safeUrl = redactUrl(this.options.url);
+  }
+
+  /** Connects to Redis; called once by the broker. */
+  attach(host: BackplaneHost): void {
+    if (this.host !== undefined) {
+      throw new Error("sse-redis: backplane: already attached to a broker; create one per broker");
+    }
+    this.host = host;
+    if (this.state === "closed") return;
+    const base = this.options.redis;
+    const name = base.connectionName ?? "burrow-sse";
+    const common = {
+      ...base,
+      lazyConnect: false,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      autoResubscribe: false,
+    };
+    const command = new Redis(this.options.url, {
+      ...common,
+      connectionName: `${name}-pub`,
+    }) as ScriptedRedis;
+    command.defineCommand("ssePublish", { numberOfKeys: 3, lua: PUBLISH_SCRIPT });
+    command.defineCommand("sseReplay", { lua: REPLAY_SCRIPT });
+    const subscriber = new Redis(this.options.url, { ...common, connectionName: `${name}-sub` });
+    this.command = command;
+    this.subscriber = subscriber;
+
+    command.on("ready", () => {
+      this.commandReady = true;
+      this.sync();
+    });
+    command.on("close", () => {
+      this.commandReady = false;
+      this.update();
+    });
+    command.on("error", (error: Error) => this.fail(error));
+    subscriber.on("ready", () => this.sync());
+    subscriber.on("close", () => {
+      this.subscriberSynced = false;
+      this.live.clear();
+      this.update();
+    });
+    subscriber.on("error", (error: Error) => this.fail(error));
+    subscriber.on("message", (channel: string, message: string) =>
+      this.onMessage(channel, message),
+    );
+  }
+
+  /** Orders `event` through Redis; while Redis is unreachable, delivers it on this process only. */
+  publish(topic: string, event: SSEEvent): void {
+    const host = this.host;
+    if (host === undefined || this.state === "closed") return;
+    if (this.state !== "ready") {
+      this.deliverLocally(topic, event);
+      return;
+    }
+    const nonce = ++this.nonce;
+    const json = JSON.stringify(event);
+    const keys = this.keys(topic);
+    this.publishedCount++;
+    this.command!.ssePublish(
+      keys.meta,
+      keys.evicted,
+      keys.stream,
+      keys.channel,
+      topic,
+      json,
+      host.historySize,
+      this.newEpoch(),
+      `${this.origin}:${nonce}`,
+      host.historySize > 0 ? "1" : "0",
+    ).catch((error: Error) => {
+      if (this.state === "closed") return;
+      // Whether Redis ran it is unknown: deliver it here, and not again if its echo comes.
+      this.deliveredLocally.add(nonce);
+      this.deliverLocally(topic, event);
+      this.fail(error);
+    });
+  }
+
+  /** Subscribes to `topic`'s channel (now, or as soon as Redis is reachable). */
+  watch(topic: string): void {
+    if (this.watched.has(topic)) return;
+    this.watched.set(topic, undefined);
+    if (this.subscriber?.status === "ready") this.subscribe([topic]);
+  }
+
+  /** Unsubscribes from `topic`'s channel. */
+  unwatch(topic: string): void {
+    if (!this.watched.delete(topic)) return;
+    this.live.delete(topic);
+    if (this.subscriber?.status === "ready") {
+      this.subscriber.unsubscribe(this.keys(topic).channel).catch(() => {});
+    }
+  }
+
+  /** Reads, in one atomic step, what `topics` retained after `lastEventId` (see {@link Backplane.replay}). */
+  async replay(
+    topics: readonly string[],
+    lastEventId: string,
+  ): Promise<BackplaneReplay | undefined> {
+    const match = /^([0-9a-z]+)-(\d+)$/.exec(lastEventId);
+    if (match === null || this.state !== "ready") return undefined;
+    const epoch = match[1]!;
+    const after = Number(match[2]);
+    if (!Number.isSafeInteger(after)) return undefined;
+    // Live deliveries must have started before the read: then the two overlap, never leave a hole.
+    await Promise.all(topics.map((topic) => this.watched.get(topic)));
+    if (!this.subscriberSynced) return undefined;
+    const events = await this.read(topics, epoch, after);
+    return events === undefined ? undefined : { after, events };
+  }
+
+  /** The link's state and counters. */
+  stats(): RedisBackplaneStats {
+    return {
+      state: this.state,
+      errors: this.errorCount,
+      localOnly: this.localOnlyCount,
+      received: this.receivedCount,
+      topics: this.live.size,
+      published: this.publishedCount,
+      recovered: this.recoveredCount,
+      gaps: this.gapCount,
+      lastError: this.lastError?.message,
+    };
+  }
+
+  /** Closes both Redis connections. Idempotent; the broker's `close()` calls it. */
+  async close(): Promise<void> {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    this.watched.clear();
+    this.live.clear();
+    const connections = [this.command, this.subscriber];
+    await Promise.all(
+      connections.map(async (connection) => {
+        if (connection === undefined) return;
+        if (connection.status === "ready") await connection.quit().catch(() => {});
+        connection.disconnect();
+      }),
+    );
+  }
+
+  private keys(topic: string) {
+    const prefix = this.options.prefix;
+    return {
+      meta: `${prefix}meta`,
+      evicted: `${prefix}evicted`,
+      stream: `${prefix}h:${topic}`,
+      channel: `${prefix}t:${topic}`,
+    };
+  }
+
+  /** A fresh epoch, used by the publish script only when Redis has none (empty or restarted). */
+  private newEpoch(): string {
+    return `${Date.now().toString(36)}${this.origin.slice(0, 4)}`;
+  }
+
+  private subscribe(topics: readonly string[]): Promise<unknown> {
+    const channels = topics.map((topic) => this.keys(topic).channel);
+    const answer = this.subscriber!.subscribe(...channels).then(
+      () => {
+        for (const topic of topics) if (this.watched.has(topic)) this.live.add(topic);
+      },
+      (error: Error) => this.fail(error),
+    );
+    for (const topic of topics) {
+      if (this.watched.has(topic)) this.watched.set(topic, answer);
+    }
+    return answer;
+  }
+
+  /**
+   * Once both connections are up: subscribes to every watched topic, then
+   * recovers from the streams what was published while the subscription was
+   * cut, holding live messages meanwhile, and only then reports ready.
+   */
+  private sync(): void {
+    const subscriber = this.subscriber!;
+    if (
+      this.syncing ||
+      this.subscriberSynced ||
+      !this.commandReady ||
+      subscriber.status !== "ready" ||
+      this.state === "closed"
+    ) {
+      this.update();
+      return;
+    }
+    this.syncing = true;
+    this.held = [];
+    const run = async (): Promise<void> => {
+      const topics = [...this.watched.keys()];
+      if (topics.length > 0) await this.subscribe(topics);
+      if (subscriber.status !== "ready") return;
+      if (this.lastSeq > 0 && this.epoch !== undefined && topics.length > 0) {
+        const missed =
+          this.host!.historySize > 0
+            ? await this.read(topics, this.epoch, this.lastSeq)
+            : undefined;
+        if (missed === undefined) {
+          this.gapCount++;
+          this.options.logger?.error(
+            `sse-redis: events published on other processes while this one was cut from Redis at ${this.safeUrl} could not be recovered (Redis lost its data, or history is off or too short); clients here missed them`,
+          );
+        } else {
+          for (const { topic, event, seq } of missed) {
+            if (seq <= this.lastSeq) continue;
+            this.recoveredCount++;
+            this.dispatch({ topic, event, seq, epoch: this.epoch });
+          }
+        }
+      }
+      if (subscriber.status !== "ready") return;
+      this.subscriberSynced = true;
+    };
+    run()
+      .catch((error: Error) => this.fail(error))
+      .finally(() => {
+        this.syncing = false;
+        const held = this.held ?? [];
+        this.held = undefined;
+        // Unsynced, they are read from the streams by the next sync, after what is missing.
+        if (this.subscriberSynced) for (const message of held) this.dispatch(message);
+        this.update();
+      });
+  }
+
+  /** Reads the events of `topics` after `after` in `epoch`, merged in seq order; undefined on a gap. */
+  private async read(
+    topics: readonly string[],
+    epoch: string,
+    after: number,
+  ): Promise<BackplaneEvent[] | undefined> {
+    const prefix = this.options.prefix;
+    const keys = [`${prefix}meta`, `${prefix}evicted`, ...topics.map((t) => `${prefix}h:${t}`)];
+    const reply = (await this.command!.sseReplay(keys.length, ...keys, epoch, after, ...topics)) as
+      | StreamEntry[][]
+      | null;
+    if (reply === null) return undefined;
+    const events: BackplaneEvent[] = [];
+    reply.forEach((entries, i) => {
+      for (const [id, fields] of entries) {
+        const seq = Number.parseInt(id, 10);
+        const event = parseEvent(fields[fields.indexOf("e") + 1]);
+        if (event === undefined) continue;
+        if (fields[fields.indexOf("a") + 1] === "1" && !event.id) event.id = `${epoch}-${seq}`;
+        events.push({ topic: topics[i]!, event, seq });
+      }
+    });
+    return events.sort((a, b) => a.seq - b.seq);
+  }
+
+  private onMessage(channel: string, raw: string): void {
+    const channelPrefix = `${this.options.prefix}t:`;
+    if (!channel.startsWith(channelPrefix)) return;
+    const parts = splitMessage(raw);
+    if (parts === undefined) return;
+    const [seqText, epoch, origin, assigned, json] = parts;
+    const seq = Number(seqText);
+    const event = parseEvent(json);
+    if (!Number.isSafeInteger(seq) || event === undefined) return;
+    if (this.deliveredLocally.size > 0) {
+      const [from, nonceText] = origin.split(":");
+      if (from === this.origin) {
+        const nonce = Number(nonceText);
+        if (this.deliveredLocally.delete(nonce)) return;
+        // Own publishes arrive in the order they were sent: older ones will not come any more.
+        for (const old of this.deliveredLocally) if (old < nonce) this.deliveredLocally.delete(old);
+      }
+    }
+    if (assigned === "1" && !event.id) event.id = `${epoch}-${seq}`;
+    const message = { topic: channel.slice(channelPrefix.length), seq, epoch, event };
+    if (this.held !== undefined) this.held.push(message);
+    else this.dispatch(message);
+  }
+
+  /** Delivers a message from Redis in order, once: a seq already delivered is skipped. */
+  private dispatch(message: Message): void {
+    if (this.state === "closed") return;
+    if (message.epoch !== this.epoch) {
+      // Redis lost its data (restart without persistence): the counter started over.
+      this.epoch = message.epoch;
+      this.lastSeq = 0;
+    }
+    if (message.seq <= this.lastSeq) return;
+    this.lastSeq = message.seq;
+    this.receivedCount++;
+    try {
+      this.host!.deliver(message.topic, message.event, message.seq);
+    } catch {
+      // Not encodable: not written by a broker; nothing to deliver.
+    }
+  }
+
+  private deliverLocally(topic: string, event: SSEEvent): void {
+    this.localOnlyCount++;
+    this.localOnlySinceDown++;
+    this.host!.deliver(topic, { ...event }, 0);
+  }
+
+  private fail(error: Error): void {
+    this.lastError = error;
+    this.update();
+  }
+
+  /** Recomputes the state; reports a change once. */
+  private update(): void {
+    if (this.state === "closed") return;
+    const ready = this.commandReady && this.subscriberSynced && this.subscriber?.status === "ready";
+    const next: BackplaneState = ready
+      ? "ready"
+      : this.state === "connecting" && this.lastError === undefined
+        ? "connecting"
+        : "down";
+    if (next === this.state) return;
+    const previous = this.state;
+    this.state = next;
+    const logger: BackplaneLogger | undefined = this.options.logger;
+    if (next === "down") {
+      this.errorCount++;
+      this.localOnlySinceDown = 0;
+      const cause = this.lastError?.message ?? "connection closed";
+      logger?.error(
+        `sse-redis: Redis at ${this.safeUrl} is unreachable (${cause}); events published on this process reach its own clients only, and resuming with Last-Event-ID is unavailable, until it is back`,
+      );
+    } else if (next === "ready" && previous === "down") {
+      logger?.info(
+        `sse-redis: reconnected to Redis at ${this.safeUrl}; ${this.localOnlySinceDown} event(s) published here meanwhile reached this process's clients only`,
+      );
+    }
+  }
+}
+
+/**
+ * A Redis backplane for {@link EventBroker}: every broker created with one (in
+ * any process, on the same Redis and prefix) shares one topic space, one event
+ * order, and one history, so a client resumes with `Last-Event-ID` on any
+ * process.
+ *
+ * @example
+ * ```ts
+ * import { EventBroker } from "@burrow/sse-core";
+ * import { redisBackplane } from "@burrow/sse-redis";
+ *
+ * const broker = new EventBroker({
+ *   historySize: 100,
+ *   backplane: redisBackplane({ url: process.env.REDIS_URL }),
+ * });
+ * ```
+ */
+export function redisBackplane(options: RedisBackplaneOptions = {}): RedisBackplane {
+  return new RedisBackplane(options);
+}
+
+/** Splits `<seq>\n<epoch>\n<origin>\n<assigned>\n<json>`. */
+function splitMessage(raw: string): [string, string, string, string, string] | undefined {
+  const parts: string[] = [];
+  let start = 0;
+  for (let i = 0; i < 4; i++) {
+    const end = raw.indexOf("\n", start);
+    if (end === -1) return undefined;
+    parts.push(raw.slice(start, end));
+    start = end + 1;
+  }
+  return [parts[0]!, parts[1]!, parts[2]!, parts[3]!, raw.slice(start)];
+}
+
+/** The event in `json`, or undefined when it is not an event's JSON. */
+function parseEvent(json: string | undefined): SSEEvent | undefined {
+  if (json === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(json);
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as SSEEvent)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
