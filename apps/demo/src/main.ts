@@ -17,12 +17,13 @@ if (started.help !== undefined) {
   process.stdout.write(started.help);
 } else {
   const { server, registry, broker, demo, settings } = started;
+  // Installed before the URL is printed, so whoever reads it can signal at once.
+  // Ctrl-C or SIGTERM: shut the apps down (the broker ends every stream), close the server, exit.
+  handleSignals(registry, { servers: [server], timeoutMs: 5_000 });
   const url = started.url.replace("//127.0.0.1:", "//localhost:");
   console.log(
     `Burrow SSE demo (${demo.framework}, sse-buffer-size ${broker.bufferSize} from ${settings.bufferSizeSource})`,
   );
   console.log(`Listening on ${url}`);
   console.log("Open it in two windows. Ctrl-C stops it.");
-  // Ctrl-C or SIGTERM: shut the apps down (the broker ends every stream), close the server, exit.
-  handleSignals(registry, { servers: [server], timeoutMs: 5_000 });
 }

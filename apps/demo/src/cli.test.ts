@@ -1,0 +1,139 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+
+// The demo as its users start it: `node --import tsx src/main.ts`, in a child
+// process, for what only a process shows: --help, exit codes, signals.
+
+const APP_DIR = fileURLToPath(new URL("..", import.meta.url));
+const children: ChildProcess[] = [];
+
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
+});
+
+/** Starts the demo with `args` and an environment without the demo's variables plus `env`. */
+function run(args: string[], env: Record<string, string> = {}) {
+  const base = { ...process.env };
+  for (const name of [
+    "PORT",
+    "SSE_BUFFER_SIZE",
+    "DEMO_FRAMEWORK",
+    "DEMO_HOST",
+    "DEMO_STATS_INTERVAL",
+  ]) {
+    delete base[name];
+  }
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", ...args], {
+    cwd: APP_DIR,
+    env: { ...base, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = once(child, "exit").then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
+  return {
+    child,
+    exited,
+    out: () => stdout,
+    err: () => stderr,
+    /** Resolves with the printed URL's port once the demo listens. */
+    listening(): Promise<number> {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const match = /Listening on http:\/\/localhost:(\d+)/.exec(stdout);
+          if (match === null) return;
+          child.stdout?.off("data", check);
+          resolve(Number(match[1]));
+        };
+        child.stdout?.on("data", check);
+        child.once("exit", () =>
+          reject(new Error(`the demo exited before listening:\n${stdout}\n${stderr}`)),
+        );
+        check();
+      });
+    },
+  };
+}
+
+describe("the demo's command line", () => {
+  it("lists every flag with its environment variable and TOML key on --help, and exits 0", async () => {
+    const demo = run(["--help"]);
+    expect(await demo.exited).toEqual({ code: 0, signal: null });
+    for (const text of [
+      "--sse-buffer-size",
+      "SSE_BUFFER_SIZE",
+      "sse.buffer_size",
+      "--framework",
+      "DEMO_FRAMEWORK",
+      "--port",
+      "env PORT",
+      "demo.port",
+      "--stats-interval",
+    ]) {
+      expect(demo.out()).toContain(text);
+    }
+  });
+
+  it("refuses an unknown framework with a message naming the flag, and exits 2", async () => {
+    const demo = run(["--framework=flask"]);
+    expect(await demo.exited).toEqual({ code: 2, signal: null });
+    expect(demo.err()).toContain('--framework: "flask" (from flag) is not one of express, koa');
+  });
+
+  for (const [framework, signal] of [
+    ["express", "SIGTERM"],
+    ["koa", "SIGINT"],
+  ] as const) {
+    it(`on ${framework}, prints its URL and settings, and on ${signal} ends every stream and exits 0`, async () => {
+      // The environment beats burrow.toml (32); the flag beats the environment.
+      const demo = run([`--framework=${framework}`, "--port=0", "--sse-buffer-size=48"], {
+        SSE_BUFFER_SIZE: "64",
+        DEMO_STATS_INTERVAL: "100",
+      });
+      const port = await demo.listening();
+      expect(demo.out()).toContain(`Burrow SSE demo (${framework}, sse-buffer-size 48 from flag)`);
+
+      const stream = await fetch(`http://127.0.0.1:${port}/events`);
+      expect(stream.status).toBe(200);
+      const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+      // The live status feed reaches the stream: it is really open.
+      let seen = "";
+      while (!seen.includes("event: stats")) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error("stream ended before any stats event");
+        seen += Buffer.from(value).toString("utf8");
+      }
+
+      demo.child.kill(signal);
+      // The stream ends (not cut): the broker closed it, with a retry hint for the browser.
+      let tail = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        tail += Buffer.from(value).toString("utf8");
+      }
+      expect(tail).toMatch(/retry: \d+/);
+      expect(await demo.exited).toEqual({ code: 0, signal: null });
+    });
+  }
+
+  it("reads the environment when no flag is given", async () => {
+    const demo = run(["--port=0"], { SSE_BUFFER_SIZE: "64", DEMO_FRAMEWORK: "koa" });
+    await demo.listening();
+    expect(demo.out()).toContain("Burrow SSE demo (koa, sse-buffer-size 64 from env)");
+    demo.child.kill("SIGTERM");
+    expect(await demo.exited).toEqual({ code: 0, signal: null });
+  });
+});
