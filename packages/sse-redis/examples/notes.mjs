@@ -1,0 +1,37 @@
+import { createServer } from "node:http";
+import { EventBroker, handler } from "@burrow/sse-core";
+import { redisBackplane } from "@burrow/sse-redis";
+
+// Run it twice, on two ports: both processes share one topic space through Redis.
+const broker = new EventBroker({
+  historySize: 100, // per topic, kept in Redis: a client resumes on either process
+  backplane: redisBackplane({ url: process.env.REDIS_URL, prefix: process.env.REDIS_PREFIX }),
+});
+const events = handler(broker, "notes");
+
+const escapeHtml = (text) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+const server = createServer(async (req, res) => {
+  if (req.method === "GET" && req.url === "/events") return events(req, res);
+  if (req.method === "POST" && req.url === "/notes") {
+    let text = "";
+    for await (const chunk of req) text += chunk;
+    const port = server.address().port;
+    broker.publish("notes", { data: `<li>${escapeHtml(text)} (via :${port})</li>` });
+    return res.writeHead(204).end();
+  }
+  if (req.method === "GET" && req.url === "/health") {
+    // state: "ready", or "down" while Redis is unreachable (local delivery goes on).
+    return res.end(JSON.stringify(broker.stats().backplane));
+  }
+  res.writeHead(404).end();
+});
+
+server.listen(Number(process.env.PORT ?? 3000), "127.0.0.1", () => {
+  console.log(`listening on http://127.0.0.1:${server.address().port}`);
+});
+
+process.once("SIGTERM", () => {
+  broker.close(); // ends every stream and closes the Redis connections
+  server.close();
+});
