@@ -315,7 +315,7 @@ export class RedisBackplane implements Backplane {
         if (missed === undefined) {
           this.gapCount++;
           this.options.logger?.error(
-            `sse-redis: events published on other processes while this one was cut from Redis at ${this.safeUrl} could not be recovered (Redis lost its data, or history is off or too short); clients here missed them`,
+            `sse-redis: events published on other processes while this one was cut from Redis at ${this.safeUrl} could not be recovered (Redis lost its data, or history is off or too short); clients here may have missed some`,
           );
         } else {
           for (const { topic, event, seq } of missed) {
