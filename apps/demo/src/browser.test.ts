@@ -1,4 +1,6 @@
 import { existsSync, mkdirSync } from "node:fs";
+import type { IncomingMessage } from "node:http";
+import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -138,6 +140,11 @@ for (const framework of ["express", "koa"] as const) {
       ).toBe(1);
       // The form was answered with a fresh, empty one.
       expect(await b.inputValue('#notes-card input[name="title"]')).toBe("");
+
+      // A blank title: the 422 answer (the form with its error) is swapped in, nothing published.
+      await addNote(a, "   ");
+      await a.locator("#notes-card .error", { hasText: "A note needs a title." }).waitFor(WAIT);
+      expect(await b.locator("#notes .note").count()).toBe(await a.locator("#notes .note").count());
     });
 
     it("keeps project topics apart, and lets only members watch", async () => {
@@ -256,6 +263,37 @@ for (const framework of ["express", "koa"] as const) {
       await b.locator("#notes .note-title", { hasText: xss }).last().waitFor(WAIT);
       expect(await b.locator("#notes img").count()).toBe(0);
       expect(dialogs).toEqual([]);
+    });
+
+    it("resumes from Last-Event-ID after its connection drops, missing nothing", async () => {
+      const sockets: Socket[] = [];
+      const track = (req: IncomingMessage) => {
+        if (req.url?.startsWith("/events")) sockets.push(req.socket);
+      };
+      demo.server.on("request", track);
+      try {
+        const page = await open(await newContext(), "/");
+        // Seen at least one event with an id (the live status), so the browser has a Last-Event-ID.
+        await page.waitForFunction(() => window.sseMessages.length > 0, undefined, WAIT);
+        const resumedBefore = demo.broker.stats().resumed;
+        const dropped = sockets.length;
+        expect(dropped).toBeGreaterThanOrEqual(1);
+        for (const socket of sockets) socket.destroy();
+        const title = `while away on ${framework}`;
+        const res = await fetch(new URL("/notes", demo.url), {
+          method: "POST",
+          headers: { "Content-Type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ title }),
+        });
+        expect(res.status).toBe(200);
+        await page.locator("#notes .note-title", { hasText: title }).waitFor(WAIT);
+        // The browser reconnected by itself, with Last-Event-ID, and the broker resumed it.
+        expect(sockets.length).toBeGreaterThan(dropped);
+        expect(demo.broker.stats().resumed).toBeGreaterThan(resumedBefore);
+        expect(await page.locator("#notes .note-title", { hasText: title }).count()).toBe(1);
+      } finally {
+        demo.server.off("request", track);
+      }
     });
 
     it("reconnects by itself after a server restart and gets new events", async () => {

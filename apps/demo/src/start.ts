@@ -35,9 +35,13 @@ export interface StartOptions {
 export interface RunningDemo {
   /** Where it listens, e.g. `http://127.0.0.1:3000`. */
   url: string;
+  /** The `node:http` server (express or koa's handler). */
   server: Server;
+  /** The booted registry: `"sse"` then `"demo"`. */
   registry: Registry;
+  /** The SSE app's broker. */
   broker: EventBroker;
+  /** The framework-free routes. */
   demo: Demo;
   /** The demo's resolved settings (framework, port, ...). */
   settings: DemoSettings;
