@@ -109,7 +109,8 @@ export class Subscription implements Client {
   private readonly pending: Frame[] = [];
   private pendingBytes = 0;
   private consumer: Consumer | null = null;
-  private waiters: (() => void)[] = [];
+  /** Iterators waiting for an event; null (no array) while none is. */
+  private waiters: (() => void)[] | null = null;
   private isClosed = false;
   private dropCount = 0;
   /** While >= 0 the client is catching up from history after this seq; live events wait there. */
@@ -360,14 +361,17 @@ export class Subscription implements Client {
       const frame = this.queue.shift();
       if (frame !== undefined) return { value: frame.event, done: false };
       if (this.isClosed) return { value: undefined, done: true };
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      await new Promise<void>((resolve) => {
+        if (this.waiters === null) this.waiters = [];
+        this.waiters.push(resolve);
+      });
     }
   }
 
   private wake(): void {
-    if (this.waiters.length === 0) return;
     const waiters = this.waiters;
-    this.waiters = [];
+    if (waiters === null) return;
+    this.waiters = null;
     for (const resolve of waiters) resolve();
   }
 

@@ -1,5 +1,6 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { type IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { Socket } from "node:net";
 import { admitRequest, limitsOf } from "./admission.js";
 import type { EventBroker } from "./broker.js";
 import type { Subscription } from "./client.js";
@@ -99,14 +100,22 @@ function stream(
   res.writeHead(200, headers);
   res.flushHeaders?.();
 
+  // Writing pre-framed chunks straight to the socket skips, per client and
+  // write, the response's chunk framing, cork and nextTick uncork; the framing
+  // is built once per chunk and shared by every client (see docs/performance.md).
+  const socket = directSocket(res);
+  const drainer: NodeJS.EventEmitter = socket ?? res;
   const onDrain = (): void => events.drained();
   const onGone = (): void => broker.unsubscribe(client);
   const events = new EventStream(
     client,
     {
-      write: (chunk) => res.write(chunk),
+      write:
+        socket === undefined
+          ? (chunk) => res.write(chunk)
+          : (chunk) => socket.destroyed || socket.write(framed(chunk)),
       end: () => {
-        res.removeListener("drain", onDrain);
+        drainer.removeListener("drain", onDrain);
         res.removeListener("close", onGone);
         res.removeListener("error", onGone);
         if (!res.writableEnded && !res.destroyed) res.end();
@@ -116,11 +125,50 @@ function stream(
     res.writableHighWaterMark,
   );
   if (!client.closed) {
-    res.on("drain", onDrain);
+    drainer.on("drain", onDrain);
     res.on("close", onGone);
     res.on("error", onGone);
   }
   return client.done;
+}
+
+/**
+ * The socket of a plain `node:http` chunked response whose head is sent and
+ * whose `write`/`end` nobody wrapped (compression or logging middleware):
+ * framed chunks may then go straight to it. Undefined otherwise (HTTP/2,
+ * HTTP/1.0, a patched response), and the response's own `write` is used.
+ */
+function directSocket(res: AnyResponse): Socket | undefined {
+  if (!(res instanceof ServerResponse)) return undefined;
+  const socket = res.socket;
+  if (
+    socket === null ||
+    socket.destroyed ||
+    res.chunkedEncoding !== true ||
+    !res.headersSent ||
+    res.write !== ServerResponse.prototype.write ||
+    res.end !== ServerResponse.prototype.end ||
+    res.writableLength !== socket.writableLength
+  ) {
+    return undefined;
+  }
+  return socket;
+}
+
+const CRLF = 0x0d0a;
+/** The last chunk framed and its framing: a fan-out writes one chunk to many sockets in a row. */
+let lastFramed: { chunk: Uint8Array; framed: Buffer } | undefined;
+
+/** `chunk` as one HTTP/1.1 chunk (`<hex length>\r\n<bytes>\r\n`), built once per chunk. */
+function framed(chunk: Uint8Array): Buffer {
+  if (lastFramed !== undefined && lastFramed.chunk === chunk) return lastFramed.framed;
+  const head = `${chunk.byteLength.toString(16)}\r\n`;
+  const out = Buffer.allocUnsafe(head.length + chunk.byteLength + 2);
+  out.write(head, 0, "latin1");
+  out.set(chunk, head.length);
+  out.writeUInt16BE(CRLF, out.length - 2);
+  lastFramed = { chunk, framed: out };
+  return out;
 }
 
 /**

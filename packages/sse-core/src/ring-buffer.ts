@@ -13,7 +13,8 @@
 export class RingBuffer<T> {
   /** How many items it can hold. */
   readonly capacity: number;
-  private readonly items: (T | undefined)[];
+  /** Allocated on the first push: an idle client's empty ring costs no slots. */
+  private items: (T | undefined)[] | undefined;
   private head = 0;
   private size = 0;
 
@@ -23,7 +24,6 @@ export class RingBuffer<T> {
       throw new RangeError(`sse: capacity: must be a positive integer, got ${capacity}`);
     }
     this.capacity = capacity;
-    this.items = new Array(capacity);
   }
 
   /** How many items it holds now. */
@@ -34,6 +34,7 @@ export class RingBuffer<T> {
   /** Appends `item`; returns false, storing nothing, when full. */
   push(item: T): boolean {
     if (this.size === this.capacity) return false;
+    if (this.items === undefined) this.items = new Array(this.capacity);
     this.items[(this.head + this.size) % this.capacity] = item;
     this.size++;
     return true;
@@ -42,8 +43,9 @@ export class RingBuffer<T> {
   /** Removes and returns the oldest item, or `undefined` when empty. */
   shift(): T | undefined {
     if (this.size === 0) return undefined;
-    const item = this.items[this.head];
-    this.items[this.head] = undefined;
+    const items = this.items!;
+    const item = items[this.head];
+    items[this.head] = undefined;
     this.head = (this.head + 1) % this.capacity;
     this.size--;
     return item;
@@ -52,12 +54,12 @@ export class RingBuffer<T> {
   /** The item `index` places from the oldest (0), or `undefined` out of range. */
   at(index: number): T | undefined {
     if (index < 0 || index >= this.size) return undefined;
-    return this.items[(this.head + index) % this.capacity];
+    return this.items![(this.head + index) % this.capacity];
   }
 
   /** Removes every item. */
   clear(): void {
-    this.items.fill(undefined);
+    this.items?.fill(undefined);
     this.head = 0;
     this.size = 0;
   }

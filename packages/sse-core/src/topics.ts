@@ -26,11 +26,19 @@ export function checkTopic(topic: unknown, field: "topic" | "topics" = "topic"):
  * @internal
  */
 export function normalizeTopics(topics: Topics): readonly string[] {
+  // A list this function returned is returned as is: every client of a
+  // handler with static topics then shares one array instead of holding a copy.
+  if (typeof topics !== "string" && normalized.has(topics)) return topics;
   const list = typeof topics === "string" ? [topics] : topics;
   if (!Array.isArray(list) || list.length === 0) {
     throw new SSEFieldError("topics", "at least one topic is required", topics);
   }
   const unique = new Set<string>();
   for (const topic of list) unique.add(checkTopic(topic, "topics"));
-  return Object.freeze([...unique]);
+  const out = Object.freeze([...unique]);
+  normalized.add(out);
+  return out;
 }
+
+/** Frozen lists returned by {@link normalizeTopics}. */
+const normalized = new WeakSet<readonly string[]>();
