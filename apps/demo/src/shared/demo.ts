@@ -1,8 +1,7 @@
-import { readFileSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
-import { createRequire } from "node:module";
 import type { EventBroker } from "@burrow/sse-core";
 import { brokerFromRegistry, publishFragment, type Registry } from "@burrow/sse-registry";
+import { assetReply, HTMX_VERSION } from "./assets.js";
 import {
   checkSameSite,
   cookie,
@@ -35,8 +34,6 @@ import {
 } from "./store.js";
 import type { Views } from "./views.js";
 
-const require = createRequire(import.meta.url);
-
 /** The topic of project `id`'s badge. */
 export const projectTopic = (id: string): string => `project:${id}`;
 /** The topic of one user's background job results. */
@@ -45,16 +42,17 @@ export const userTopic = (user: User): string => `user:${user}`;
 /** How long a background job "works" before it publishes its result. */
 const JOB_DELAY_MS = 400;
 
-// htmx and its SSE extension, served from node_modules (no CDN), and the stylesheet.
-const ASSETS: Record<string, { file: string; type: string }> = {
-  "htmx.min.js": { file: require.resolve("htmx.org/dist/htmx.min.js"), type: "text/javascript" },
-  "sse.js": { file: require.resolve("htmx-ext-sse/dist/sse.js"), type: "text/javascript" },
-  "app.css": {
-    file: new URL("../../public/app.css", import.meta.url).pathname,
-    type: "text/css",
-  },
-};
-const HTMX_VERSION = (require("htmx.org/package.json") as { version: string }).version;
+/** The error message for user text that is blank or longer than `max`, else `undefined`. */
+function checkText(
+  text: string,
+  max: number,
+  t: Translate,
+  messages: "notes" | "project",
+): string | undefined {
+  if (text === "") return t(`${messages}.errorEmpty`);
+  if (text.length > max) return t(`${messages}.errorLong`, { max });
+  return undefined;
+}
 
 /** What {@link Demo} needs: the booted registry and the shared pieces. */
 export interface DemoOptions {
@@ -78,7 +76,6 @@ export class Demo {
   readonly #store: Store;
   readonly #views: Views;
   readonly #framework: Framework;
-  readonly #assets = new Map<string, Buffer>();
 
   constructor(options: DemoOptions) {
     this.#registry = options.registry;
@@ -106,14 +103,9 @@ export class Demo {
   async createNote(req: IncomingMessage, broker: EventBroker | undefined): Promise<Reply> {
     checkSameSite(req.headers);
     const locale = this.#locale(req);
-    const t = this.#t(locale);
+    const t = translator(locale);
     const title = (await readForm(req)).get("title")?.trim() ?? "";
-    const error =
-      title === ""
-        ? t("notes.errorEmpty")
-        : title.length > MAX_TITLE
-          ? t("notes.errorLong", { max: MAX_TITLE })
-          : undefined;
+    const error = checkText(title, MAX_TITLE, t, "notes");
     if (error !== undefined) {
       return this.#fragment(
         "fragments/note-form.njk",
@@ -134,14 +126,9 @@ export class Demo {
   async setStatus(req: IncomingMessage, broker: EventBroker | undefined): Promise<Reply> {
     checkSameSite(req.headers);
     const locale = this.#locale(req);
-    const t = this.#t(locale);
+    const t = translator(locale);
     const text = (await readForm(req)).get("text")?.trim() ?? "";
-    const error =
-      text === ""
-        ? t("project.errorEmpty")
-        : text.length > MAX_STATUS
-          ? t("project.errorLong", { max: MAX_STATUS })
-          : undefined;
+    const error = checkText(text, MAX_STATUS, t, "project");
     if (error !== undefined) {
       return this.#fragment("fragments/status-form.njk", { value: text, error }, locale, 422);
     }
@@ -175,16 +162,11 @@ export class Demo {
       throw new HttpError(403, "not a member of this project");
     }
     const locale = this.#locale(req);
-    const t = this.#t(locale);
+    const t = translator(locale);
     const form = await readForm(req);
     const status = form.get("status")?.trim() ?? "";
     const tone = TONES.find((one) => one === form.get("tone")) ?? "ok";
-    const error =
-      status === ""
-        ? t("project.errorEmpty")
-        : status.length > MAX_STATUS
-          ? t("project.errorLong", { max: MAX_STATUS })
-          : undefined;
+    const error = checkText(status, MAX_STATUS, t, "project");
     const project = this.#store.project(id);
     if (error !== undefined || project === undefined) {
       return this.#fragment(
@@ -250,22 +232,7 @@ export class Demo {
 
   /** `GET /assets/:name`: htmx, its SSE extension and the stylesheet; 404 otherwise. */
   asset(req: IncomingMessage, name: string): Reply {
-    const asset = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
-    if (asset === undefined) return this.notFound(req);
-    let body = this.#assets.get(name);
-    if (body === undefined) {
-      body = readFileSync(asset.file);
-      this.#assets.set(name, body);
-    }
-    return {
-      status: 200,
-      headers: {
-        "Content-Type": `${asset.type}; charset=utf-8`,
-        "Cache-Control": "no-cache",
-        "X-Content-Type-Options": "nosniff",
-      },
-      body,
-    };
+    return assetReply(name) ?? this.notFound(req);
   }
 
   /** The 404 page. */
@@ -310,10 +277,6 @@ export class Demo {
       asLocale(parseCookies(req.headers).lang) ??
       localeFromAcceptLanguage(req.headers["accept-language"])
     );
-  }
-
-  #t(locale: Locale): Translate {
-    return translator(locale);
   }
 
   #page(req: IncomingMessage, name: string, data: Record<string, unknown>, status = 200): Reply {
