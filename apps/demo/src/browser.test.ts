@@ -102,9 +102,18 @@ for (const framework of ["express", "koa"] as const) {
       return context;
     }
 
-    /** Opens `path` and waits until its event stream is open. */
-    async function open(context: BrowserContext, path: string, dialogs: string[] = []) {
+    /** Opens `path` and waits until its event stream is open; records dialogs and console errors. */
+    async function open(
+      context: BrowserContext,
+      path: string,
+      dialogs: string[] = [],
+      problems: string[] = [],
+    ) {
       const page = await context.newPage();
+      page.on("console", (message) => {
+        if (message.type() === "error") problems.push(message.text());
+      });
+      page.on("pageerror", (error) => problems.push(error.message));
       page.on("dialog", (dialog) => {
         dialogs.push(dialog.message());
         void dialog.dismiss();
@@ -189,8 +198,9 @@ for (const framework of ["express", "koa"] as const) {
     });
 
     it("updates each swap target of one connection only from its own topic, and the live status", async () => {
-      const context = await newContext();
-      const page = await open(context, "/");
+      // Collected from before the page loads: nothing blocked by the CSP, no script error, no 404.
+      const problems: string[] = [];
+      const page = await open(await newContext(), "/", [], problems);
       const initialPublished = Number(await page.textContent('#stats [data-stat="published"]'));
 
       await page.fill('#status-card input[name="text"]', "Deploying v2");
@@ -216,6 +226,7 @@ for (const framework of ["express", "koa"] as const) {
         WAIT,
       );
       expect([...byTarget("stats")].every((type) => type === "stats")).toBe(true);
+      expect(problems).toEqual([]);
 
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: `${ARTIFACTS}demo-${framework}.png`, fullPage: true });
