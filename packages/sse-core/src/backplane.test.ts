@@ -245,4 +245,57 @@ describe("EventBroker with a backplane", () => {
     expect(client.dropped).toBe(3);
     expect(broker.stats().dropped).toBe(3);
   });
+  it("under the disconnect policy, a resuming client that falls behind is ended, counted", async () => {
+    const engine = new FakeEngine();
+    const broker = new EventBroker({
+      bufferSize: 1,
+      historySize: 1,
+      slowClient: "disconnect",
+      backplane: new FakePlane(engine),
+    });
+    const watcher = broker.subscribe("x");
+    const client = broker.subscribe("x", { lastEventId: "e-0" });
+    for (let i = 0; i < 5; i++) await tick();
+    for (let i = 0; i < 3; i++) broker.publish("x", { data: String(i) });
+    await take(watcher, 3);
+    await client.done;
+    expect(broker.stats()).toMatchObject({ slowDisconnects: 1, clients: 1 });
+  });
+
+  it("a replay that fails is a miss; one that arrives after the client left is ignored", async () => {
+    const engine = new FakeEngine();
+    const plane = new FakePlane(engine);
+    const broker = new EventBroker({ historySize: 5, backplane: plane });
+    plane.replay = () => Promise.reject(new Error("engine gone"));
+    const failed = broker.subscribe("x", { lastEventId: "e-1" });
+    await tick();
+    await tick();
+    expect(broker.stats()).toMatchObject({ resumed: 0, resumeMisses: 1 });
+    broker.unsubscribe(failed);
+    let open!: () => void;
+    plane.gate = new Promise((resolve) => {
+      open = resolve;
+    });
+    plane.replay = FakePlane.prototype.replay;
+    const gone = broker.subscribe("x", { lastEventId: "e-0" });
+    broker.unsubscribe(gone);
+    open();
+    await tick();
+    await tick();
+    expect(broker.stats()).toMatchObject({ resumed: 0, resumeMisses: 1, clients: 0 });
+  });
+
+  it("skips an event from the backplane that cannot be encoded, live or replayed", async () => {
+    const engine = new FakeEngine();
+    const plane = new FakePlane(engine);
+    const broker = new EventBroker({ historySize: 5, backplane: plane });
+    engine.log.push({ topic: "x", event: { type: "x", id: "bad\nid" }, seq: 1 });
+    engine.log.push({ topic: "x", event: { type: "x", data: "good" }, seq: 2 });
+    const client = broker.subscribe("x", { lastEventId: "e-0" });
+    expect(() => plane.host!.deliver("x", { type: "x", retry: -1 }, 3)).toThrow(SSEFieldError);
+    expect((await take(client, 1)).map((e) => e.data)).toEqual(["good"]);
+    broker.close();
+    plane.host!.deliver("x", { data: "after close" }, 4);
+    expect(broker.stats().delivered).toBe(0);
+  });
 });
