@@ -5,7 +5,13 @@
 import { connect } from "node:net";
 import { listen, rawClient, type TestServer, waitFor } from "@burrow/test-utils";
 import { afterEach, describe, expect, it } from "vitest";
-import { EventBroker, type HandlerOptions, handlerFunc, type SSERequest } from "./index.js";
+import {
+  EventBroker,
+  fetchHandler,
+  type HandlerOptions,
+  handlerFunc,
+  type SSERequest,
+} from "./index.js";
 
 let server: TestServer | undefined;
 afterEach(async () => {
@@ -233,6 +239,28 @@ describe("hostile topic parameters", () => {
     expect((await rawStatus(port, `GET /?${dupes} HTTP/1.1\r\nHost: x`)).status).toBe(200);
     const distinct = Array.from({ length: 1000 }, (_, i) => `topic=${i}`).join("&");
     expect((await rawStatus(port, `GET /?${distinct} HTTP/1.1\r\nHost: x`)).status).toBe(400);
+  });
+});
+
+describe("error answers", () => {
+  it("echo hostile input only as plain text that a browser must not sniff as HTML", async () => {
+    const broker = new EventBroker();
+    const { url } = await serve(broker);
+    const markup = "<img src=x onerror=alert(1)>";
+    const response = await fetch(`${url}/?topic=${encodeURIComponent(markup)}`);
+    expect(response.status).toBe(400);
+    expect(response.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+    expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(response.headers.get("cache-control")).toBe("no-store");
+    // At most 40 characters of it, JSON-quoted.
+    expect(await response.text()).toBe(
+      `sse: topic ${JSON.stringify(markup)} has characters that are not allowed`,
+    );
+    const fetchAnswer = await fetchHandler(broker, (req) =>
+      new URL(req.url).searchParams.getAll("topic"),
+    )(new Request(`${url}/?topic=${encodeURIComponent(markup)}`));
+    expect(fetchAnswer.status).toBe(400);
+    expect(fetchAnswer.headers.get("x-content-type-options")).toBe("nosniff");
   });
 });
 

@@ -53,10 +53,15 @@ export const errorAnswer = {
   },
 };
 
-/** Headers of an error answer. @internal */
+/**
+ * Headers of an error answer. It may quote a bit of the request (a refused
+ * topic): `nosniff` keeps a browser from reading that as anything but text.
+ * @internal
+ */
 export const ERROR_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   "Content-Type": "text/plain; charset=utf-8",
   "Cache-Control": "no-store",
+  "X-Content-Type-Options": "nosniff",
 });
 
 /**
