@@ -18,7 +18,7 @@ export interface BackplaneStats {
   localOnly: number;
   /** Events received through the engine (from any process, this one included), ever. */
   received: number;
-  /** Topics this process listens to on the engine now (those with a local client). */
+  /** Topics this process receives from the engine now (subscribed there for a local client). */
   topics: number;
 }
 
@@ -95,9 +95,10 @@ export interface Backplane {
    * in global order; `undefined` when that id is unknown, or events after it
    * were evicted (resuming would leave a gap), or the engine is unreachable.
    * Read once the topics are watched, so that what it returns overlaps live
-   * deliveries instead of leaving a hole between them (the broker removes
-   * the overlap by `seq`). Rejects only on an unexpected failure (treated as
-   * `undefined`).
+   * deliveries instead of leaving a hole between them; and resolved only
+   * once the live deliveries of the events it returns were made, since the
+   * broker removes the overlap by `seq` while the replay is pending, not
+   * after. Rejects only on an unexpected failure (treated as `undefined`).
    */
   replay(topics: readonly string[], lastEventId: string): Promise<BackplaneReplay | undefined>;
   /** The link's state and counters. */

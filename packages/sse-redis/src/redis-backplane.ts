@@ -221,7 +221,11 @@ export class RedisBackplane implements Backplane {
     await Promise.all(topics.map((topic) => this.watched.get(topic)));
     if (!this.subscriberSynced) return undefined;
     const events = await this.read(topics, epoch, after);
-    return events === undefined ? undefined : { after, events };
+    if (events === undefined) return undefined;
+    // A barrier: Redis answers this PING after the messages it queued on the subscriber before,
+    // so the live copies of the events just read are delivered (and held) before the replay.
+    await this.subscriber!.ping();
+    return { after, events };
   }
 
   /** The link's state and counters. */
