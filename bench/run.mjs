@@ -38,8 +38,18 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (...args) =>
   console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...args);
 
+/** BENCH_PROFILE=<dir>: each server writes a V8 CPU profile there (open it in Chrome DevTools). */
+const PROFILE_DIR = process.env.BENCH_PROFILE;
+
 async function startPair(kind) {
-  const server = spawnChild(SERVER, [kind], { nodeArgs: ["--expose-gc"] });
+  const nodeArgs = ["--expose-gc"];
+  if (PROFILE_DIR)
+    nodeArgs.push(
+      "--cpu-prof",
+      `--cpu-prof-dir=${PROFILE_DIR}`,
+      `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`,
+    );
+  const server = spawnChild(SERVER, [kind], { nodeArgs });
   const gen = spawnChild(LOADGEN);
   await Promise.all([server.once("ready", 30_000), gen.once("ready", 30_000)]);
   const { port } = await server.request("port");
@@ -111,7 +121,9 @@ async function fanout(kind, n) {
       true,
     );
     const { p50, p99, samples } = await gen.request("latency");
-    out.latency = lat.incomplete ? { incomplete: lat.incomplete } : { p50, p99, samples };
+    out.latency = lat.incomplete
+      ? { incomplete: lat.incomplete }
+      : { p50, p99, samples, fanoutP50: lat.fanoutP50, fanoutP99: lat.fanoutP99 };
     const { stats } = await server.request("stats");
     out.dropped = stats.dropped ?? 0;
   } finally {
@@ -224,20 +236,26 @@ function report(fanouts, stucks, meta) {
     lines.push("");
     lines.push("### Paced events: publish-to-receive latency");
     lines.push(
-      "Timestamps in the payload; up to 1 000 sampled connections. Lower is better: ratios are p99 / other's p99.",
+      "Publish-to-receive, timestamps in the payload, up to 1 000 sampled connections (it includes the load generator's time to read every socket before the sampled one). Server fan-out: from publish until every write was handed to the kernel (next setImmediate). Lower is better: ratios are p99 / other's p99.",
     );
     lines.push("");
     lines.push(
-      "| server | N | events × interval | p50 ms | p99 ms | p99 × raw | p99 × better-sse |",
+      "| server | N | events × interval | p50 ms | p99 ms | p99 × raw | p99 × better-sse | server fan-out p50 / p99 ms |",
     );
-    lines.push("|---|---:|---:|---:|---:|---:|---:|");
+    lines.push("|---|---:|---:|---:|---:|---:|---:|---:|");
     for (const n of NS)
       for (const kind of SERVERS) {
         if (runsOf(kind, n) === 0) continue;
         const p = pacedFor(n);
         const v = p99Of(kind, n);
         lines.push(
-          `| ${kind} | ${n} | ${p.k} × ${p.intervalMs} ms | ${fmt(p50Of(kind, n), 2)} | ${fmt(v, 2)} | ${fmtRatio(v, p99Of("raw", n))} | ${fmtRatio(v, p99Of("better-sse", n))} |`,
+          `| ${kind} | ${n} | ${p.k} × ${p.intervalMs} ms | ${fmt(p50Of(kind, n), 2)} | ${fmt(v, 2)} | ${fmtRatio(v, p99Of("raw", n))} | ${fmtRatio(v, p99Of("better-sse", n))} | ${fmt(
+            pick(kind, n, (r) => r.latency?.fanoutP50),
+            2,
+          )} / ${fmt(
+            pick(kind, n, (r) => r.latency?.fanoutP99),
+            2,
+          )} |`,
         );
       }
     lines.push("");

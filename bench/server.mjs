@@ -178,11 +178,21 @@ serveParent(
     /** `k` events, one every `intervalMs` (latency: the publish time is in the payload). */
     paced: async ({ k, size, intervalMs }) => {
       const t0 = now();
+      // Server-side fan-out time of each event: from publish until every
+      // client's bytes were handed to the kernel (sse-core writes in a
+      // microtask; res.write corks and writes in a nextTick: both are done
+      // by the next setImmediate).
+      const fanout = [];
       for (let i = 0; i < k; i++) {
+        const start = now();
         impl.publish(payload(seq++, size));
+        await immediate();
+        fanout.push(now() - start);
         await sleep(intervalMs);
       }
-      return { t0, t1: now() };
+      fanout.sort((a, b) => a - b);
+      const at = (q) => fanout[Math.min(fanout.length - 1, Math.floor(q * fanout.length))];
+      return { t0, t1: now(), fanoutP50: at(0.5), fanoutP99: at(0.99) };
     },
     /** `k` events of `size` in batches of `batch` per timer tick (the stuck-client scenario). */
     flood: async ({ k, size, batch, intervalMs }) => {
