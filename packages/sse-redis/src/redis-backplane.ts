@@ -61,6 +61,8 @@ interface Message {
   seq: number;
   epoch: string;
   event: SSEEvent;
+  /** Already delivered here (a publish whose answer was lost): only advances the order. */
+  delivered?: boolean;
 }
 
 /**
@@ -94,6 +96,8 @@ export class RedisBackplane implements Backplane {
   /** Random, per process: tells this process's publishes apart, and seeds a new epoch. */
   private readonly origin = randomBytes(6).toString("hex");
   private nonce = 0;
+  /** Own publishes sent to Redis whose answer and echo are both still awaited. */
+  private readonly inFlight = new Set<number>();
   /** Own publishes that failed and were delivered locally instead: not delivered twice. */
   private readonly deliveredLocally = new Set<number>();
   private lastError: Error | undefined;
@@ -171,6 +175,7 @@ export class RedisBackplane implements Backplane {
     const json = JSON.stringify(event);
     const keys = this.keys(topic);
     this.publishedCount++;
+    this.inFlight.add(nonce);
     this.command!.ssePublish(
       keys.meta,
       keys.evicted,
@@ -182,13 +187,23 @@ export class RedisBackplane implements Backplane {
       this.newEpoch(),
       `${this.origin}:${nonce}`,
       host.historySize > 0 ? "1" : "0",
-    ).catch((error: Error) => {
-      if (this.state === "closed") return;
-      // Whether Redis ran it is unknown: deliver it here, and not again if its echo comes.
-      this.deliveredLocally.add(nonce);
-      this.deliverLocally(topic, event);
-      this.fail(error);
-    });
+    ).then(
+      () => this.inFlight.delete(nonce),
+      (error: Error) => {
+        if (this.state === "closed") return;
+        // Its echo came already: Redis ran it, and it was delivered here.
+        if (!this.inFlight.delete(nonce)) return;
+        // Whether Redis ran it is unknown: deliver it here, and not again if its echo comes.
+        this.deliveredLocally.add(nonce);
+        // Bounded: only own echoes prune it, and a process may not watch what it publishes.
+        if (this.deliveredLocally.size > 10_000) {
+          this.deliveredLocally.delete(this.deliveredLocally.values().next().value!);
+        }
+        this.deliverLocally(topic, event);
+        const status = this.command?.status;
+        this.fail(status === "ready" ? error : new Error(`connection lost (${status})`));
+      },
+    );
   }
 
   /** Subscribes to `topic`'s channel (now, or as soon as Redis is reachable). */
@@ -378,17 +393,20 @@ export class RedisBackplane implements Backplane {
     const seq = Number(seqText);
     const event = parseEvent(json);
     if (!Number.isSafeInteger(seq) || event === undefined) return;
-    if (this.deliveredLocally.size > 0) {
-      const [from, nonceText] = origin.split(":");
-      if (from === this.origin) {
-        const nonce = Number(nonceText);
-        if (this.deliveredLocally.delete(nonce)) return;
+    let delivered = false;
+    const [from, nonceText] = origin.split(":");
+    if (from === this.origin) {
+      const nonce = Number(nonceText);
+      this.inFlight.delete(nonce);
+      if (this.deliveredLocally.size > 0) {
+        delivered = this.deliveredLocally.delete(nonce);
         // Own publishes arrive in the order they were sent: older ones will not come any more.
         for (const old of this.deliveredLocally) if (old < nonce) this.deliveredLocally.delete(old);
       }
     }
     if (assigned === "1" && !event.id) event.id = `${epoch}-${seq}`;
-    const message = { topic: channel.slice(channelPrefix.length), seq, epoch, event };
+    const topic = channel.slice(channelPrefix.length);
+    const message: Message = { topic, seq, epoch, event, delivered };
     if (this.held !== undefined) this.held.push(message);
     else this.dispatch(message);
   }
@@ -403,6 +421,7 @@ export class RedisBackplane implements Backplane {
     }
     if (message.seq <= this.lastSeq) return;
     this.lastSeq = message.seq;
+    if (message.delivered) return;
     this.receivedCount++;
     try {
       this.host!.deliver(message.topic, message.event, message.seq);
