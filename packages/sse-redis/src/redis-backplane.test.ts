@@ -160,39 +160,48 @@ describeRedis("RedisBackplane on the real Redis", () => {
     expect(backplane.stats().state).toBe("closed");
     expect(b.publish("x", { data: "after close" })).toBe(0);
   });
-  it("delivers each of its own publishes exactly once when its publishing connection is killed mid-stream", async () => {
-    const prefix = uniquePrefix();
-    prefixes.push(prefix);
-    const name = `burrow-sse-own-${prefix.split(":")[1]}`;
-    // Room for the burst delivered locally while the iterator waits for its turn.
-    const b = new EventBroker({
-      bufferSize: 1000,
-      historySize: 10,
-      backplane: redisBackplane({ prefix, logger: silent, redis: { connectionName: name } }),
-    });
-    brokers.push(b);
-    const client = b.subscribe("x");
-    await ready(b, 1);
-    const total = 300;
-    const list = (await admin.client("LIST")) as string;
-    const id = new RegExp(`id=(\\d+) .*name=${name}-pub`).exec(list)?.[1];
-    expect(id).toBeDefined();
-    let killing: Promise<unknown> | undefined;
-    for (let i = 0; i < total; i++) {
-      // Not awaited, and bursts of publishes: the kill lands while some are in flight.
-      if (i === 100) killing = admin.client("KILL", "ID", id!);
-      b.publish("x", { data: String(i) });
-      if (i % 20 === 0) await tick();
-    }
-    expect(await killing).toBe(1);
-    // A marker through Redis after everything: any late echo of the above comes before it.
-    await ready(b, 1);
-    b.publish("x", { data: "marker" });
-    const events = await take(client, total + 1);
-    const data = events.slice(0, -1).map((e) => Number(e.data));
-    expect(events.at(-1)?.data).toBe("marker");
-    expect([...data].sort((m, n) => m - n)).toEqual(Array.from({ length: total }, (_, i) => i));
-    expect(backplaneOf(b)).toMatchObject({ state: "ready", errors: 1 });
-    expect(b.stats().dropped).toBe(0);
-  });
+  it.each([
+    ["its publishing connection", ["pub"]],
+    ["both its connections", ["pub", "sub"]],
+  ])(
+    "delivers each of its own publishes exactly once when %s is killed mid-stream",
+    async (_, roles) => {
+      const prefix = uniquePrefix();
+      prefixes.push(prefix);
+      const name = `burrow-sse-own-${prefix.split(":")[1]}`;
+      // Room for the burst delivered locally while the iterator waits for its turn.
+      const b = new EventBroker({
+        bufferSize: 1000,
+        // Enough to recover what was published while the subscription was cut.
+        historySize: 1000,
+        backplane: redisBackplane({ prefix, logger: silent, redis: { connectionName: name } }),
+      });
+      brokers.push(b);
+      const client = b.subscribe("x");
+      await ready(b, 1);
+      const total = 300;
+      const list = (await admin.client("LIST")) as string;
+      const ids = roles.map(
+        (role) => new RegExp(`id=(\\d+) .*name=${name}-${role}`).exec(list)?.[1],
+      );
+      expect(ids).not.toContain(undefined);
+      let killing: Promise<unknown[]> | undefined;
+      for (let i = 0; i < total; i++) {
+        // Not awaited, and bursts of publishes: the kill lands while some are in flight.
+        if (i === 100) killing = Promise.all(ids.map((id) => admin.client("KILL", "ID", id!)));
+        b.publish("x", { data: String(i) });
+        if (i % 20 === 0) await tick();
+      }
+      expect(await killing).toEqual(ids.map(() => 1));
+      // A marker through Redis after everything: any late echo of the above comes before it.
+      await ready(b, 1);
+      b.publish("x", { data: "marker" });
+      const events = await take(client, total + 1);
+      const data = events.slice(0, -1).map((e) => Number(e.data));
+      expect(events.at(-1)?.data).toBe("marker");
+      expect([...data].sort((m, n) => m - n)).toEqual(Array.from({ length: total }, (_, i) => i));
+      expect(backplaneOf(b)).toMatchObject({ state: "ready", errors: 1 });
+      expect(b.stats().dropped).toBe(0);
+    },
+  );
 });

@@ -55,6 +55,11 @@ interface ScriptedRedis extends Redis {
 
 type StreamEntry = [id: string, fields: string[]];
 
+/** An event read from a stream, with who published it. */
+interface StoredEvent extends BackplaneEvent {
+  origin: string | undefined;
+}
+
 /** One message read from a topic's channel, before delivery. */
 interface Message {
   topic: string;
@@ -337,10 +342,11 @@ export class RedisBackplane implements Backplane {
             `sse-redis: events published on other processes while this one was cut from Redis at ${this.safeUrl} could not be recovered (Redis lost its data, or history is off or too short); clients here may have missed some`,
           );
         } else {
-          for (const { topic, event, seq } of missed) {
+          for (const { topic, event, seq, origin } of missed) {
             if (seq <= this.lastSeq) continue;
-            this.recoveredCount++;
-            this.dispatch({ topic, event, seq, epoch: this.epoch });
+            const delivered = this.ownDelivered(origin ?? "");
+            if (!delivered) this.recoveredCount++;
+            this.dispatch({ topic, event, seq, epoch: this.epoch, delivered });
           }
         }
       }
@@ -364,21 +370,21 @@ export class RedisBackplane implements Backplane {
     topics: readonly string[],
     epoch: string,
     after: number,
-  ): Promise<BackplaneEvent[] | undefined> {
+  ): Promise<StoredEvent[] | undefined> {
     const prefix = this.options.prefix;
     const keys = [`${prefix}meta`, `${prefix}evicted`, ...topics.map((t) => `${prefix}h:${t}`)];
     const reply = (await this.command!.sseReplay(keys.length, ...keys, epoch, after, ...topics)) as
       | StreamEntry[][]
       | null;
     if (reply === null) return undefined;
-    const events: BackplaneEvent[] = [];
+    const events: StoredEvent[] = [];
     reply.forEach((entries, i) => {
       for (const [id, fields] of entries) {
         const seq = Number.parseInt(id, 10);
-        const event = parseEvent(fields[fields.indexOf("e") + 1]);
+        const event = parseEvent(fieldOf(fields, "e"));
         if (event === undefined) continue;
-        if (fields[fields.indexOf("a") + 1] === "1" && !event.id) event.id = `${epoch}-${seq}`;
-        events.push({ topic: topics[i]!, event, seq });
+        if (fieldOf(fields, "a") === "1" && !event.id) event.id = `${epoch}-${seq}`;
+        events.push({ topic: topics[i]!, event, seq, origin: fieldOf(fields, "o") });
       }
     });
     return events.sort((a, b) => a.seq - b.seq);
@@ -393,22 +399,28 @@ export class RedisBackplane implements Backplane {
     const seq = Number(seqText);
     const event = parseEvent(json);
     if (!Number.isSafeInteger(seq) || event === undefined) return;
-    let delivered = false;
-    const [from, nonceText] = origin.split(":");
-    if (from === this.origin) {
-      const nonce = Number(nonceText);
-      this.inFlight.delete(nonce);
-      if (this.deliveredLocally.size > 0) {
-        delivered = this.deliveredLocally.delete(nonce);
-        // Own publishes arrive in the order they were sent: older ones will not come any more.
-        for (const old of this.deliveredLocally) if (old < nonce) this.deliveredLocally.delete(old);
-      }
-    }
+    const delivered = this.ownDelivered(origin);
     if (assigned === "1" && !event.id) event.id = `${epoch}-${seq}`;
     const topic = channel.slice(channelPrefix.length);
     const message: Message = { topic, seq, epoch, event, delivered };
     if (this.held !== undefined) this.held.push(message);
     else this.dispatch(message);
+  }
+
+  /**
+   * For an event seen through Redis: whether this process published it and
+   * already delivered it locally (its answer was lost).
+   */
+  private ownDelivered(origin: string): boolean {
+    const [from, nonceText] = origin.split(":");
+    if (from !== this.origin) return false;
+    const nonce = Number(nonceText);
+    this.inFlight.delete(nonce);
+    if (this.deliveredLocally.size === 0) return false;
+    const delivered = this.deliveredLocally.delete(nonce);
+    // Own publishes reach Redis in the order they were sent: older ones will not come any more.
+    for (const old of this.deliveredLocally) if (old < nonce) this.deliveredLocally.delete(old);
+    return delivered;
   }
 
   /** Delivers a message from Redis in order, once: a seq already delivered is skipped. */
@@ -501,6 +513,12 @@ function splitMessage(raw: string): [string, string, string, string, string] | u
     start = end + 1;
   }
   return [parts[0]!, parts[1]!, parts[2]!, parts[3]!, raw.slice(start)];
+}
+
+/** The value of `name` in a stream entry's flat field list. */
+function fieldOf(fields: readonly string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
 }
 
 /** The event in `json`, or undefined when it is not an event's JSON. */

@@ -7,7 +7,8 @@
  *   empty Redis) and `seq` (the global counter);
  * - `evicted`: a hash, topic -> highest seq trimmed from that topic's stream;
  * - `h:<topic>`: a stream per topic, entry ids `<seq>-0`, fields `e` (the
- *   event as JSON) and `a` ("1" when the backplane assigned the event's id).
+ *   event as JSON), `a` ("1" when the backplane assigned the event's id) and
+ *   `o` (the publishing process and its publish number).
  * Channel: `t:<topic>`, one message per publish:
  * `<seq>\n<epoch>\n<origin>\n<assigned>\n<event JSON>`.
  */
@@ -33,12 +34,12 @@ if size > 0 then
     redis.call('HSET', KEYS[2], ARGV[2], last)
     redis.call('XTRIM', KEYS[3], 'MAXLEN', size - 1)
   end
-  local added = redis.pcall('XADD', KEYS[3], seq .. '-0', 'e', ARGV[3], 'a', ARGV[7])
+  local added = redis.pcall('XADD', KEYS[3], seq .. '-0', 'e', ARGV[3], 'a', ARGV[7], 'o', ARGV[6])
   if type(added) == 'table' and added.err then
     -- The stream is ahead of the counter (keys edited by hand): start it over, as evicted.
     redis.call('DEL', KEYS[3])
     redis.call('HSET', KEYS[2], ARGV[2], seq - 1)
-    redis.call('XADD', KEYS[3], seq .. '-0', 'e', ARGV[3], 'a', ARGV[7])
+    redis.call('XADD', KEYS[3], seq .. '-0', 'e', ARGV[3], 'a', ARGV[7], 'o', ARGV[6])
   end
 end
 redis.call('PUBLISH', ARGV[1], seq .. '\\n' .. epoch .. '\\n' .. ARGV[6] .. '\\n' .. ARGV[7] .. '\\n' .. ARGV[3])
