@@ -74,13 +74,18 @@ const heapOf = (m) => m.heapUsed + m.external;
  * server, waits until every connection has them. Returns the server's timing,
  * the generator's completion time and CPU, or `incomplete` with the counts.
  */
-async function measure(gen, expect, start, latency = false) {
+async function measure(gen, expect, start, latency = false, server = undefined) {
   await gen.request("arm", { expect, latency });
   const done = gen.once("done", WAIT_MS);
+  const cpu0 = server ? (await server.request("cpu")).cpu : undefined;
   const timing = await start();
   try {
     const d = await done;
-    return { ...timing, tDone: d.t, genCpuMs: cpuMs(d.cpu) };
+    const cpu1 = server ? (await server.request("cpu")).cpu : undefined;
+    const serverCpuMs = server
+      ? (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / 1000
+      : Number.NaN;
+    return { ...timing, tDone: d.t, genCpuMs: cpuMs(d.cpu), serverCpuMs };
   } catch {
     const counts = await gen.request("counts");
     return { ...timing, incomplete: counts };
@@ -104,13 +109,23 @@ async function fanout(kind, n) {
     // Warm-up (JIT), not measured.
     await measure(gen, 10, () => server.request("burst", { k: 10, size: EVENT_SIZE }));
 
-    const burst = await measure(gen, BURST, () =>
-      server.request("burst", { k: BURST, size: EVENT_SIZE }),
+    const burst = await measure(
+      gen,
+      BURST,
+      () => server.request("burst", { k: BURST, size: EVENT_SIZE }),
+      false,
+      server,
     );
     out.burst = rate(burst, n * BURST);
 
     const k = ticksFor(n);
-    const ticks = await measure(gen, k, () => server.request("ticks", { k, size: EVENT_SIZE }));
+    const ticks = await measure(
+      gen,
+      k,
+      () => server.request("ticks", { k, size: EVENT_SIZE }),
+      false,
+      server,
+    );
     out.ticks = rate(ticks, n * k);
 
     const paced = pacedFor(n);
@@ -140,6 +155,7 @@ function rate(m, deliveries) {
     perSec: deliveries / (wallMs / 1000),
     wallMs,
     genCpu: m.genCpuMs / wallMs,
+    serverNsPerEvent: (m.serverCpuMs * 1e6) / deliveries,
   };
 }
 
@@ -205,32 +221,44 @@ function report(fanouts, stucks, meta) {
 
   if (fanouts.length > 0) {
     lines.push(`### Burst: ${BURST} events of ${EVENT_SIZE} B published back to back`);
-    lines.push("Delivered events per second until every client has all of them.");
+    lines.push(
+      "Delivered events per second until every client has all of them; server CPU time (user + system) per delivered event, lower is better.",
+    );
     lines.push("");
-    lines.push("| server | N | events/s | × raw | × raw-join | × better-sse | load-gen CPU |");
-    lines.push("|---|---:|---:|---:|---:|---:|---:|");
+    lines.push(
+      "| server | N | events/s | × raw | × raw-join | × better-sse | server CPU ns/event | CPU × raw-join | load-gen CPU |",
+    );
+    lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (const n of NS)
       for (const kind of SERVERS) {
         if (runsOf(kind, n) === 0) continue;
         const v = burstOf(kind, n);
         const cpu = pick(kind, n, (r) => r.burst?.genCpu);
+        const ns = pick(kind, n, (r) => r.burst?.serverNsPerEvent);
+        const nsRef = pick("raw-join", n, (r) => r.burst?.serverNsPerEvent);
         lines.push(
-          `| ${kind} | ${n} | ${fmtRate(v)} | ${fmtRatio(v, burstOf("raw", n))} | ${fmtRatio(v, burstOf("raw-join", n))} | ${fmtRatio(v, burstOf("better-sse", n))} | ${fmt(cpu * 100, 0)}% |`,
+          `| ${kind} | ${n} | ${fmtRate(v)} | ${fmtRatio(v, burstOf("raw", n))} | ${fmtRatio(v, burstOf("raw-join", n))} | ${fmtRatio(v, burstOf("better-sse", n))} | ${fmt(ns, 0)} | ${fmtRatio(ns, nsRef)} | ${fmt(cpu * 100, 0)}% |`,
         );
       }
     lines.push("");
     lines.push("### Single events: one publish per event-loop turn");
-    lines.push("Delivered events per second until every client has all of them.");
+    lines.push(
+      "Delivered events per second until every client has all of them; server CPU time (user + system) per delivered event, lower is better.",
+    );
     lines.push("");
-    lines.push("| server | N | events | events/s | × raw | × better-sse | load-gen CPU |");
-    lines.push("|---|---:|---:|---:|---:|---:|---:|");
+    lines.push(
+      "| server | N | events | events/s | × raw | × better-sse | server CPU ns/event | CPU × raw | load-gen CPU |",
+    );
+    lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (const n of NS)
       for (const kind of SERVERS) {
         if (runsOf(kind, n) === 0) continue;
         const v = ticksOf(kind, n);
         const cpu = pick(kind, n, (r) => r.ticks?.genCpu);
+        const ns = pick(kind, n, (r) => r.ticks?.serverNsPerEvent);
+        const nsRef = pick("raw", n, (r) => r.ticks?.serverNsPerEvent);
         lines.push(
-          `| ${kind} | ${n} | ${ticksFor(n)} | ${fmtRate(v)} | ${fmtRatio(v, ticksOf("raw", n))} | ${fmtRatio(v, ticksOf("better-sse", n))} | ${fmt(cpu * 100, 0)}% |`,
+          `| ${kind} | ${n} | ${ticksFor(n)} | ${fmtRate(v)} | ${fmtRatio(v, ticksOf("raw", n))} | ${fmtRatio(v, ticksOf("better-sse", n))} | ${fmt(ns, 0)} | ${fmtRatio(ns, nsRef)} | ${fmt(cpu * 100, 0)}% |`,
         );
       }
     lines.push("");
