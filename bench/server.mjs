@@ -36,12 +36,17 @@ const RAW_HEADERS = {
  */
 async function build(kind) {
   if (kind === "sse-core" || kind === "sse-express" || kind === "sse-koa") {
-    const { EventBroker } = await import("@burrow/sse-core");
+    // BENCH_CORE_MODULE: another build of sse-core for the sse-core server (ablations).
+    const coreModule =
+      kind === "sse-core"
+        ? (process.env.BENCH_CORE_MODULE ?? "@burrow/sse-core")
+        : "@burrow/sse-core";
+    const { EventBroker } = await import(coreModule);
     const broker = new EventBroker();
     const options = { maxClients: 50_000 };
     let listener;
     if (kind === "sse-core") {
-      const { handler } = await import("@burrow/sse-core");
+      const { handler } = await import(coreModule);
       const events = handler(broker, TOPIC, options);
       listener = (req, res) => {
         if (req.url === "/events") events(req, res);
