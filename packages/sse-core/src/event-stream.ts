@@ -16,7 +16,8 @@ export const DEFAULT_WRITE_BUDGET = 16 * 1024;
  */
 export interface Sink {
   write(chunk: Uint8Array): boolean;
-  end(): void;
+  /** `closing`: the broker closed, so the connection should not be reused either. */
+  end(closing: boolean): void;
 }
 
 const KEEPALIVE = toBytes(encodeComment("keepalive"));
@@ -145,7 +146,7 @@ export class EventStream implements Consumer {
     }
     this.ended = true;
     if (this.keepaliveMs > 0) stopKeepalive(this, this.keepaliveMs);
-    this.sink.end();
+    this.sink.end(!discard);
   }
 
   private write(chunk: Uint8Array): void {

@@ -1,4 +1,11 @@
-import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
+import { once } from "node:events";
+import {
+  Agent,
+  get,
+  type IncomingMessage,
+  type RequestListener,
+  type ServerResponse,
+} from "node:http";
 import { setImmediate as tick } from "node:timers/promises";
 import {
   cleanupAfterEach,
@@ -455,13 +462,44 @@ describe("graceful shutdown", () => {
     expect(Number(match![1])).toBeLessThan(1000);
   });
 
-  it("a client arriving after close gets an ended stream, not a hang", async () => {
+  it("a client arriving after close gets an ended stream on a closed connection, not a hang", async () => {
     const b = broker();
     const { port } = await serve(handler(b, "news", { keepaliveMs: 0 }));
     b.close();
     const client = raw(port);
-    await waitFor(() => client.finished, "the end of the body");
+    await client.ready;
+    expect(parseHead(client.head).headers).toContainEqual(["connection", "close"]);
+    await client.ended;
+    expect(client.finished).toBe(true);
     expect(b.stats().clients).toBe(0);
+  });
+
+  it("closes each keep-alive connection after its last bytes, so no agent reuses it and server.close() completes", async () => {
+    const b = broker();
+    const server = await serve(handler(b, "news", { keepaliveMs: 0, reconnectWindowMs: 0 }));
+    // Without this, Node's own 5 s idle timeout would close the sockets anyway.
+    server.server.keepAliveTimeout = 120_000;
+    const agent = new Agent({ keepAlive: true });
+    cleanups.push(() => agent.destroy());
+    const responses = await Promise.all(
+      Array.from(
+        { length: 3 },
+        () =>
+          new Promise<IncomingMessage>((resolve, reject) =>
+            get(server.url, { agent }, resolve).once("error", reject),
+          ),
+      ),
+    );
+    const sockets = responses.map((res) => res.socket);
+    const socketsClosed = sockets.map((socket) => once(socket, "close"));
+    for (const res of responses) res.resume();
+    await waitFor(() => b.stats().clients === 3, "3 subscriptions");
+    expect(responses[0]!.headers.connection).toBe("keep-alive");
+
+    b.close();
+    await Promise.all(socketsClosed);
+    expect(responses.every((res) => res.complete)).toBe(true);
+    await new Promise<void>((resolve) => server.server.close(() => resolve()));
   });
 });
 

@@ -94,7 +94,9 @@ function stream(
 ): Promise<void> {
   const headers: Record<string, string> = { ...STREAM_HEADERS };
   if (req.httpVersionMajor === 1) {
-    headers.Connection = "keep-alive";
+    // A stream opened after the broker closed ends at once: its connection must
+    // not carry the browser's next attempt back here, or server.close() waits.
+    headers.Connection = client.closed ? "close" : "keep-alive";
     (req as IncomingMessage).socket.setNoDelay(true);
   }
   res.writeHead(200, headers);
@@ -114,11 +116,16 @@ function stream(
         socket === undefined
           ? (chunk) => res.write(chunk)
           : (chunk) => socket.destroyed || socket.write(framed(chunk)),
-      end: () => {
+      end: (closing) => {
         drainer.removeListener("drain", onDrain);
         res.removeListener("close", onGone);
         res.removeListener("error", onGone);
-        if (!res.writableEnded && !res.destroyed) res.end();
+        if (res.writableEnded || res.destroyed) return;
+        // The broker closed (shutdown): close a keep-alive HTTP/1.x connection
+        // once the stream's last bytes are out, so that server.close() completes
+        // and the browser reconnects on a new connection, to a new server.
+        const connection = closing && req.httpVersionMajor === 1 ? res.socket : null;
+        res.end(connection ? () => connection.end() : undefined);
       },
     },
     timing,
