@@ -1,24 +1,17 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHROMIUM, hasChromium, launchChromium } from "./chromium.js";
 import { type RunningDemo, type StartResult, startDemo } from "./start.js";
 
 // End-to-end: the demo in Debian's Chromium (never a downloaded browser),
 // once on express and once on koa. Every wait is on a DOM condition.
 
-const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = fileURLToPath(new URL("../../../artifacts/", import.meta.url));
 const WAIT = { timeout: 20_000 };
-const hasChromium = existsSync(CHROMIUM);
-
-if (!hasChromium && process.env.CI === "true") {
-  throw new Error(
-    `${CHROMIUM} is missing: CI must run the browser tests (apt-get install chromium)`,
-  );
-}
 
 /** What a page saw over SSE, recorded by an init script before htmx loads. */
 interface SeenMessage {
@@ -57,18 +50,7 @@ for (const framework of ["express", "koa"] as const) {
 
     beforeAll(async () => {
       demo = await start(0);
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-          "--no-first-run",
-        ],
-      });
+      browser = await launchChromium();
     });
 
     afterAll(async () => {

@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { EventBroker } from "@burrow/sse-core";
+import { redisBackplane } from "@burrow/sse-redis";
 import { brokerFromRegistry, Registry, SSEApp } from "@burrow/sse-registry";
 import { expressApp } from "./express.js";
 import { koaApp } from "./koa.js";
@@ -20,7 +21,11 @@ export const HISTORY_SIZE = 100;
 export interface StartOptions {
   /** Command-line flags, e.g. `["--framework=koa", "--port=0"]`. */
   argv?: readonly string[];
-  /** Environment variables (`PORT`, `SSE_BUFFER_SIZE`, ...); default `process.env`. */
+  /**
+   * Environment variables (`PORT`, `SSE_BUFFER_SIZE`, ...); default `process.env`.
+   * With `REDIS_URL`, the broker shares its topics with every demo on that
+   * Redis (`REDIS_PREFIX` separates groups of demos on one Redis).
+   */
   env?: Readonly<Record<string, string | undefined>>;
   /** A TOML file; default `apps/demo/burrow.toml`, `null` for none. */
   configFile?: string | null;
@@ -59,12 +64,19 @@ export type StartResult = { help: string } | ({ help?: undefined } & RunningDemo
  * configuration rejects with a `ConfigError`.
  */
 export async function startDemo(options: StartOptions = {}): Promise<StartResult> {
-  const registry = new Registry().add(new SSEApp({ historySize: HISTORY_SIZE })).add(new DemoApp());
+  const env = options.env ?? process.env;
+  // Scale-out: with REDIS_URL, demos on several ports (or machines) share notes live.
+  const backplane = env.REDIS_URL
+    ? redisBackplane({ url: env.REDIS_URL, prefix: env.REDIS_PREFIX })
+    : undefined;
+  const registry = new Registry()
+    .add(new SSEApp({ historySize: HISTORY_SIZE, backplane }))
+    .add(new DemoApp());
   const configFile =
     options.configFile === undefined ? DEFAULT_CONFIG_FILE : (options.configFile ?? undefined);
   await registry.boot({
     argv: [...(options.argv ?? [])],
-    env: options.env ?? process.env,
+    env,
     ...(configFile === undefined ? {} : { configFile }),
   });
   if (registry.helpRequested) return { help: registry.helpText() };
@@ -83,9 +95,10 @@ export async function startDemo(options: StartOptions = {}): Promise<StartResult
   const handle =
     framework === "koa" ? koaApp(demo, registry, sse).callback() : expressApp(demo, registry, sse);
   const server = createServer((req, res) => {
-    // Once the server stops accepting, a browser reconnecting over a kept-alive
-    // socket would be served again and again (each answer keeps the socket
-    // alive), holding shutdown open: refuse it and close the socket instead.
+    // Once the server stops accepting, a request still arriving on a kept-alive
+    // socket (before the broker has closed) would open a stream that is about
+    // to end, and the page would count it as connected: refuse it instead, so
+    // that the browser retries against the next server.
     if (!server.listening) {
       res.writeHead(503, {
         Connection: "close",
