@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, "../../..");
-const libraries = ["sse-core", "sse-express", "sse-koa", "sse-registry"];
+const libraries = ["sse-core", "sse-express", "sse-koa", "sse-registry", "sse-redis"];
 const require = createRequire(import.meta.url);
 
 /** pnpm as the test was started with it (`pnpm test` or `npx pnpm@10 test`), else from PATH. */
@@ -59,6 +59,7 @@ beforeAll(async () => {
     ["koa", packageDir("koa")],
     ["@koa/router", packageDir("@koa/router")],
     ["smol-toml", packageDir("smol-toml", "packages/sse-registry")],
+    ["ioredis", packageDir("ioredis", "packages/sse-redis")],
     ["@types/node", packageDir("@types/node", ".")],
     ["@types/express", packageDir("@types/express")],
     ["@types/koa", packageDir("@types/koa")],
@@ -99,6 +100,7 @@ describe("the packages as published", () => {
     ["the koa adapter with dynamic topics, from ESM", "koa.mjs"],
     ["a plugin app on the registry, from ESM", "registry.mjs"],
     ["the registry, from CJS", "registry.cjs"],
+    ["the Redis backplane, from CJS with its ESM copy", "redis.cjs"],
   ])("%s", async (_name, fixture) => {
     const { stdout } = await run(process.execPath, [join(consumer, fixture)], { cwd: consumer });
     expect(stdout.trim()).toBe("ok");
