@@ -13,11 +13,12 @@ for (const [version, createApp] of [
     api,
     param: (req: Request, name) => String(req.params[name]),
     header: (req: Request, name) => req.get(name),
-    async serve({ use, get, post = {} }) {
+    async serve({ use, get = {}, all = {}, post = {} }) {
       const errors: unknown[] = [];
       const app = createApp();
       if (use) app.use(use);
       for (const [path, handler] of Object.entries(get)) app.get(path, handler);
+      for (const [path, handler] of Object.entries(all)) app.all(path, handler);
       for (const [path, action] of Object.entries(post)) {
         app.post(path, (req, res) => {
           action(req);

@@ -9,7 +9,7 @@ describeAdapter("koa 3", {
   api,
   param: (ctx: Context, name) => ctx.params[name],
   header: (ctx: Context, name) => ctx.get(name) || undefined,
-  async serve({ use, get, post = {} }) {
+  async serve({ use, get = {}, all = {}, post = {} }) {
     const errors: unknown[] = [];
     const app = new Koa();
     // Koa reports here what it could not send, e.g. "headers already sent".
@@ -17,6 +17,7 @@ describeAdapter("koa 3", {
     const router = new Router();
     if (use) app.use(use);
     for (const [path, handler] of Object.entries(get)) router.get(path, handler);
+    for (const [path, handler] of Object.entries(all)) router.all(path, handler);
     for (const [path, action] of Object.entries(post)) {
       router.post(path, (ctx) => {
         action(ctx);

@@ -7,7 +7,7 @@
  */
 import type { Server } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
-import { recordEvents, type TestServer, waitFor } from "./index.js";
+import { rawClient, recordEvents, type TestServer, waitFor } from "./index.js";
 
 /** What the suite needs of `@burrow/sse-core`'s `EventBroker`. */
 export interface SuiteBroker {
@@ -19,16 +19,24 @@ export interface SuiteBroker {
 /** A topic function as the suite writes them. */
 type SuiteTopicsFn<Req> = (req: Req) => string | Promise<string>;
 
+/** The handler options (core's `HandlerOptions`) that the suite sets. */
+export interface SuiteOptions<Req> {
+  keepaliveMs?: number;
+  maxClients?: number;
+  maxClientsPerAddress?: number;
+  authorize?: (req: Req, topics: readonly string[]) => boolean | Promise<boolean>;
+}
+
 /** An adapter under test: its exports, and how its framework is driven. */
 export interface AdapterHarness<B extends SuiteBroker, Req, H> {
   newBroker(): B;
   api: {
     middleware(source: B | (() => B | undefined)): H;
     brokerFrom(req: Req): B | undefined;
-    handler(broker: B, topics: string | readonly string[]): H;
-    handlerFunc(broker: B, topicsFn: SuiteTopicsFn<Req>): H;
+    handler(broker: B, topics: string | readonly string[], options?: SuiteOptions<Req>): H;
+    handlerFunc(broker: B, topicsFn: SuiteTopicsFn<Req>, options?: SuiteOptions<Req>): H;
     contextHandler(topics: string | readonly string[]): H;
-    contextHandlerFunc(topicsFn: SuiteTopicsFn<Req>): H;
+    contextHandlerFunc(topicsFn: SuiteTopicsFn<Req>, options?: SuiteOptions<Req>): H;
   };
   /** A route parameter (`/projects/:id`), as a topic function reads it. */
   param(req: Req, name: string): string;
@@ -36,13 +44,15 @@ export interface AdapterHarness<B extends SuiteBroker, Req, H> {
   header(req: Req, name: string): string | undefined;
   /**
    * Serves `routes` on loopback, after `use` when given: each `get` handler
-   * on its path, and each `post` action on its path, answered 204. Records
+   * on its path, each `all` handler on its path for every method, and each
+   * `post` action on its path, answered 204. Records
    * in `errors` whatever reaches the framework's error handling (express
    * error middleware, koa's `error` event): a stream must put nothing there.
    */
   serve(routes: {
     use?: H;
-    get: Record<string, H>;
+    get?: Record<string, H>;
+    all?: Record<string, H>;
     post?: Record<string, (req: Req) => void>;
   }): Promise<{ server: TestServer; errors: unknown[] }>;
 }
@@ -219,6 +229,103 @@ export function describeAdapter<B extends SuiteBroker, Req, H>(
       broker.close();
       await closeGracefully(running!.server.server);
       expect(broker.stats().clients).toBe(0);
+    });
+
+    function raw(url: string, path: string, headers: Record<string, string> = {}) {
+      const client = rawClient(Number(new URL(url).port), path, { headers });
+      clients.push(client);
+      return client;
+    }
+
+    it("authorize gets the framework's request and the topics; false answers 403, subscribing nothing", async () => {
+      const broker = newBroker();
+      const seen: [string, readonly string[]][] = [];
+      const authorize = (req: Req, topics: readonly string[]) => {
+        seen.push([harness.param(req, "id"), topics]);
+        return harness.header(req, "x-user") === "member";
+      };
+      const url = await serve({
+        all: {
+          "/projects/:id/events": api.handlerFunc(broker, projectTopic, {
+            keepaliveMs: 0,
+            authorize,
+          }),
+        },
+      });
+      expect((await fetch(`${url}/projects/42/events`)).status).toBe(403);
+      expect(broker.stats().clients).toBe(0);
+      const member = raw(url, "/projects/42/events", { "X-User": "member" });
+      await member.ready;
+      expect(member.head).toMatch(/^HTTP\/1.1 200/);
+      expect(seen).toEqual([
+        ["42", ["project:42"]],
+        ["42", ["project:42"]],
+      ]);
+      broker.publish("project:42", { data: "hello" });
+      await waitFor(() => member.events.length === 1, "the member's event");
+    });
+
+    it("an async authorize that throws an HTTP error answers its status (contextHandlerFunc)", async () => {
+      const broker = newBroker();
+      const authorize = async () => {
+        throw Object.assign(new Error("log in first"), { status: 401 });
+      };
+      const url = await serve({
+        use: api.middleware(broker),
+        all: {
+          "/projects/:id/events": api.contextHandlerFunc(projectTopic, {
+            keepaliveMs: 0,
+            authorize,
+          }),
+        },
+      });
+      const response = await fetch(`${url}/projects/1/events`);
+      expect([response.status, await response.text()]).toEqual([401, "log in first"]);
+      expect(broker.stats().clients).toBe(0);
+    });
+
+    it("answers 405 with Allow: GET, 400 for hostile topics, and streams whatever Accept says", async () => {
+      const broker = newBroker();
+      const url = await serve({
+        all: { "/projects/:id/events": api.handlerFunc(broker, projectTopic, { keepaliveMs: 0 }) },
+      });
+      const post = await fetch(`${url}/projects/1/events`, { method: "POST" });
+      expect([post.status, post.headers.get("allow")]).toEqual([405, "GET"]);
+      const hostile = await fetch(`${url}/projects/${encodeURIComponent("a\u0000b")}/events`);
+      expect(hostile.status).toBe(400);
+      const long = await fetch(`${url}/projects/${"x".repeat(200)}/events`);
+      expect(long.status).toBe(400);
+      expect(await long.text()).toMatch(/topic too long/);
+      const json = await fetch(`${url}/projects/1/events`, {
+        headers: { Accept: "application/json" },
+      });
+      expect(json.status).toBe(200);
+      expect(json.headers.get("content-type")).toBe("text/event-stream");
+      await json.body?.cancel();
+      await waitFor(() => broker.stats().clients === 0, "the cancelled stream to leave");
+    });
+
+    it("answers 503 with Retry-After past maxClients", async () => {
+      const broker = newBroker();
+      const url = await serve({
+        get: { "/events": api.handler(broker, "news", { keepaliveMs: 0, maxClients: 1 }) },
+      });
+      await raw(url, "/events").ready;
+      const refused = await fetch(`${url}/events`);
+      expect([refused.status, refused.headers.get("retry-after")]).toEqual([503, "5"]);
+      expect(broker.stats().clients).toBe(1);
+    });
+
+    it("answers 429 past maxClientsPerAddress", async () => {
+      const broker = newBroker();
+      const url = await serve({
+        get: {
+          "/events": api.handler(broker, "news", { keepaliveMs: 0, maxClientsPerAddress: 1 }),
+        },
+      });
+      await raw(url, "/events").ready;
+      expect((await fetch(`${url}/events`)).status).toBe(429);
+      expect(broker.stats().clients).toBe(1);
     });
   });
 }
