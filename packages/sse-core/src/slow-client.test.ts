@@ -7,11 +7,12 @@ import {
   type RecordingEventSource,
   rawClient,
   recordEvents,
+  recordSubscriptions,
   type TestServer,
   waitFor,
 } from "@burrow/test-utils";
-import { describe, expect, it, vi } from "vitest";
-import { type Client, EventBroker, encodeEvent, handler, handlerFunc } from "./index.js";
+import { describe, expect, it } from "vitest";
+import { EventBroker, encodeEvent, handler, handlerFunc } from "./index.js";
 
 const cleanups = cleanupAfterEach();
 
@@ -20,13 +21,7 @@ describe("a slow client beside fast ones", () => {
     const bufferSize = 16;
     const broker = new EventBroker({ bufferSize });
     cleanups.push(() => broker.close());
-    const subscribed: Client[] = [];
-    const subscribe = broker.subscribe.bind(broker);
-    vi.spyOn(broker, "subscribe").mockImplementation((...args) => {
-      const client = subscribe(...args);
-      subscribed.push(client);
-      return client;
-    });
+    const subscribed = recordSubscriptions(broker);
 
     // The slow client also watches "fill", which only it receives (see below).
     const sse = handlerFunc(broker, (req) => (req.url === "/slow" ? ["feed", "fill"] : "feed"), {

@@ -11,10 +11,11 @@ import {
   listen,
   type RawClient,
   rawClient,
+  recordSubscriptions,
   type TestServer,
   waitFor,
 } from "@burrow/test-utils";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   type Client,
   EventBroker,
@@ -42,13 +43,7 @@ interface Reader {
 async function setup(slowClient: SlowClientPolicy) {
   const broker = new EventBroker({ bufferSize: BUFFER_SIZE, slowClient });
   cleanups.push(() => broker.close());
-  const subscribed: Client[] = [];
-  const subscribe = broker.subscribe.bind(broker);
-  vi.spyOn(broker, "subscribe").mockImplementation((...args) => {
-    const client = subscribe(...args);
-    subscribed.push(client);
-    return client;
-  });
+  const subscribed = recordSubscriptions(broker);
   const sse = handlerFunc(
     broker,
     (req) => (req.url?.startsWith("/fast") ? "feed" : ["feed", "fill"]),

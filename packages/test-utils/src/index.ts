@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { connect, type Socket } from "node:net";
 import { EventSource } from "eventsource";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
-import { afterEach } from "vitest";
+import { afterEach, vi } from "vitest";
 
 export type { EventSourceMessage };
 export { EventSource };
@@ -53,6 +53,21 @@ export function cleanupAfterEach(): (() => unknown)[] {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
   return cleanups;
+}
+
+/**
+ * Records every client `broker.subscribe()` returns from now on (in the
+ * order the requests reached the broker), still calling the real method.
+ */
+export function recordSubscriptions<C>(broker: { subscribe(...args: never[]): C }): C[] {
+  const clients: C[] = [];
+  const subscribe = broker.subscribe.bind(broker) as (...args: unknown[]) => C;
+  vi.spyOn(broker, "subscribe").mockImplementation(((...args: unknown[]) => {
+    const client = subscribe(...args);
+    clients.push(client);
+    return client;
+  }) as never);
+  return clients;
 }
 
 /** Runs `fn` and returns what it throws; fails the test when it throws nothing. */
