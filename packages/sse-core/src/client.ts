@@ -173,18 +173,14 @@ export class Subscription implements Client {
       this.dropCount++;
       if (this.policy === "drop-newest") return Delivery.Dropped;
       if (this.policy === "disconnect") {
-        if (!this.leaving) {
-          this.leaving = true;
-          this.owner.disconnect(this);
-        }
+        this.leave();
         return Delivery.Dropped;
       }
       this.queue.shift();
       this.queue.push(frame);
       result = Delivery.QueuedDroppingOldest;
     }
-    if (consumer === null) this.wake();
-    else if (!consumer.blocked && !this.dirty) this.owner.scheduleFlush(this);
+    this.poke();
     return result;
   }
 
@@ -303,16 +299,20 @@ export class Subscription implements Client {
   private hold(frame: Frame): Delivery {
     if (this.backlogRoom <= 0) {
       this.dropCount++;
-      if (this.policy === "disconnect" && !this.leaving) {
-        this.leaving = true;
-        this.owner.disconnect(this);
-      }
+      if (this.policy === "disconnect") this.leave();
       return Delivery.Dropped;
     }
     this.backlogRoom--;
     this.backlog!.push(frame);
     if (this.backlogAt >= 0) this.poke();
     return Delivery.Queued;
+  }
+
+  /** Under the "disconnect" policy: has the broker end this client, once. */
+  private leave(): void {
+    if (this.leaving) return;
+    this.leaving = true;
+    this.owner.disconnect(this);
   }
 
   /** Lets whoever drains this client know there is something to read. */
