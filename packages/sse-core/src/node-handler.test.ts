@@ -315,12 +315,9 @@ describe("disconnect", () => {
     expect(b.publish("a", { data: "z" })).toBe(0);
     expect(b.publish("b", { data: "z" })).toBe(0);
   });
-  it("a client that leaves while an async topicsFn is pending is never subscribed", async () => {
+  /** Connects a client whose topicsFn waits on `gate`, then makes it leave while it waits. */
+  async function leaveWhileTopicsPending(gate: Promise<void>) {
     const b = broker();
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
     const topicsFn = vi.fn(async () => {
       await gate;
       return "news";
@@ -335,36 +332,32 @@ describe("disconnect", () => {
     await waitFor(() => topicsFn.mock.calls.length === 1, "the topicsFn call");
     client.close();
     await waitFor(() => response?.destroyed === true, "the server to see the client leave");
+    return { b, response: response! };
+  }
+
+  it("a client that leaves while an async topicsFn is pending is never subscribed", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const { b } = await leaveWhileTopicsPending(gate);
     release();
     await gate;
     await tick();
     expect(b.stats().clients).toBe(0);
     expect(b.stats().topics).toBe(0);
   });
+
   it("a client that leaves while a topicsFn is pending, which then throws, gets nothing written", async () => {
-    const b = broker();
     let fail!: () => void;
     const gate = new Promise<void>((_resolve, reject) => {
       fail = () => reject(Object.assign(new Error("late"), { status: 403 }));
     });
-    const topicsFn = vi.fn(async () => {
-      await gate;
-      return "news";
-    });
-    const sse = handlerFunc(b, topicsFn, { keepaliveMs: 0 });
-    let response: ServerResponse | undefined;
-    const { port } = await serve((req, res) => {
-      response = res;
-      sse(req, res);
-    });
-    const client = raw(port);
-    await waitFor(() => topicsFn.mock.calls.length === 1, "the topicsFn call");
-    client.close();
-    await waitFor(() => response?.destroyed === true, "the server to see the client leave");
+    const { b, response } = await leaveWhileTopicsPending(gate);
     fail();
     await gate.catch(() => {});
     await tick();
-    expect(response!.headersSent).toBe(false);
+    expect(response.headersSent).toBe(false);
     expect(b.stats().clients).toBe(0);
   });
 });
