@@ -27,7 +27,7 @@ export default defineConfig({
     coverage: {
       provider: "v8",
       include: ["packages/*/src/**/*.ts"],
-      exclude: ["**/*.test.ts", "packages/test-utils/**", "**/fixtures/**"],
+      exclude: ["**/*.test.ts", "packages/test-utils/**", "**/fixtures/**", "**/testing/**"],
       reporter: ["text-summary", "text", "html"],
       thresholds: {
         "packages/sse-core/src/**": { lines: 90, branches: 90 },

@@ -3,27 +3,8 @@ import { createParser, type EventSourceMessage } from "eventsource-parser";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { encodeComment, encodeEvent, type SSEEvent, SSEFieldError } from "./index.js";
+import { eventArb, fieldArb, textArb } from "./testing/arbitraries.js";
 
-// Arbitrary unicode with the characters that matter to SSE mixed in.
-const pieceArb = fc.oneof(
-  fc.string({ unit: "grapheme" }),
-  fc.string({ unit: "binary" }),
-  fc.constantFrom("\r", "\n", "\r\n", "\n\r", ":", " ", "  ", "", "\0", "\uFEFF"),
-  fc.constantFrom("data: x", "id: 1", "event: evil", "retry: 1", ": comment", "\n\ndata: x\n\n"),
-);
-const textArb = fc.array(pieceArb, { maxLength: 8 }).map((pieces) => pieces.join(""));
-/** A value valid for `id` or `type`: no CR, LF or NUL, maybe with leading spaces and colons. */
-const fieldArb = textArb.map((text) => text.replace(/[\r\n\0]/g, ""));
-const optional = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
-const validEventArb: fc.Arbitrary<SSEEvent> = fc.record(
-  {
-    id: optional(fieldArb),
-    type: optional(fieldArb),
-    data: optional(textArb),
-    retry: optional(fc.nat()),
-  },
-  { requiredKeys: [] },
-);
 const normalize = (data: string | undefined) => (data ?? "").replace(/\r\n|\r|\n/g, "\n");
 /** The field value a spec parser reports: an empty or absent one is no field. */
 const field = (value: string | undefined) => (value === "" ? undefined : value);
@@ -201,7 +182,7 @@ describe("encodeComment", () => {
 describe("encodeEvent: properties, checked by an independent parser", () => {
   it("any valid event parses back to exactly one event, equal up to line-end normalisation", () => {
     fc.assert(
-      fc.property(validEventArb, (event) => {
+      fc.property(eventArb, (event) => {
         const { events, retries } = parseWithRetry(encodeEvent(event));
         expect(events).toHaveLength(1);
         expect(events[0]?.data).toBe(normalize(event.data));
@@ -218,7 +199,7 @@ describe("encodeEvent: properties, checked by an independent parser", () => {
       .tuple(fieldArb, fc.constantFrom("\r", "\n", "\r\n", "\0"), fieldArb)
       .map(([a, bad, b]) => a + bad + b);
     fc.assert(
-      fc.property(fc.constantFrom("id", "type"), badArb, validEventArb, (key, bad, event) => {
+      fc.property(fc.constantFrom("id", "type"), badArb, eventArb, (key, bad, event) => {
         const err = fieldError(() => encodeEvent({ ...event, [key]: bad }));
         expect(err.field).toBe(key);
         expect(err.message).toContain(key);
@@ -228,7 +209,7 @@ describe("encodeEvent: properties, checked by an independent parser", () => {
 
   it("N encoded events concatenated parse to exactly N events (no forging)", () => {
     fc.assert(
-      fc.property(fc.array(validEventArb, { maxLength: 12 }), (list) => {
+      fc.property(fc.array(eventArb, { maxLength: 12 }), (list) => {
         const { events, retries } = parseWithRetry(list.map(encodeEvent).join(""));
         expect(events).toHaveLength(list.length);
         expect(retries).toEqual(list.flatMap((event) => (event.retry ? [event.retry] : [])));

@@ -17,33 +17,7 @@ import {
   type SSEEvent,
   SSEFieldError,
 } from "./index.js";
-
-// Text mixing arbitrary unicode (lone surrogates included) with what matters to SSE.
-const pieceArb = fc.oneof(
-  fc.string({ unit: "binary", maxLength: 12 }),
-  fc.string({ unit: "grapheme", maxLength: 6 }),
-  fc.constantFrom("\r", "\n", "\r\n", "\n\r", "\r\r", ":", " ", "\0", "\uFEFF", "\u2028", "\u0085"),
-  fc.constantFrom(
-    "data: x",
-    "id: 9",
-    "event: forged",
-    "retry: 1",
-    ": c",
-    "\n\nevent: x\ndata: y\n\n",
-  ),
-);
-const textArb = fc.array(pieceArb, { maxLength: 6 }).map((pieces) => pieces.join(""));
-const fieldArb = textArb.map((text) => text.replace(/[\r\n\0]/g, ""));
-const optional = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
-const eventArb: fc.Arbitrary<SSEEvent> = fc.record(
-  {
-    id: optional(fieldArb),
-    type: optional(fieldArb),
-    data: optional(textArb),
-    retry: optional(fc.oneof(fc.nat(), fc.constant(Number.MAX_SAFE_INTEGER))),
-  },
-  { requiredKeys: [] },
-);
+import { eventArb, fieldArb, optional, textArb } from "./testing/arbitraries.js";
 
 /** What a spec parser must report for `event`. */
 function expected(event: SSEEvent): EventSourceMessage {
