@@ -101,6 +101,12 @@ export interface Backplane {
    * after. Rejects only on an unexpected failure (treated as `undefined`).
    */
   replay(topics: readonly string[], lastEventId: string): Promise<BackplaneReplay | undefined>;
+  /**
+   * The id of the latest event the engine has ordered (on any process), so that a page rendered now can
+   * resume from it: `replay(topics, latest())` returns exactly the events published after this call.
+   * Undefined when the engine is unreachable or history is off.
+   */
+  latest?(): Promise<string | undefined>;
   /** The link's state and counters. */
   stats(): BackplaneStats;
   /** Stops receiving and releases the engine connections. Idempotent. */

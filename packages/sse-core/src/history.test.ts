@@ -148,3 +148,108 @@ describe("history and resume", () => {
     );
   });
 });
+
+describe("explicit ids: resumed exactly or a signalled miss, never a guess", () => {
+  it("an id reused on a topic the client does not watch does not hijack its resume", async () => {
+    const broker = new EventBroker({ historySize: 10, resumeMissEvent: "resync" });
+    for (const n of [1, 2, 3, 4, 5])
+      broker.publish("orders", { id: String(n), data: `order ${n}` });
+    // invoices reuses id "3" later; the orders client last saw orders' "3".
+    for (const n of [1, 2, 3]) broker.publish("invoices", { id: String(n), data: `invoice ${n}` });
+    const back = broker.subscribe("orders", { lastEventId: "3" });
+    expect((await take(back, 2)).map((e) => e.data)).toEqual(["order 4", "order 5"]);
+    expect(broker.stats()).toMatchObject({ resumed: 1, resumeMisses: 0 });
+  });
+
+  it("an id that names two retained events of the client's topics is a signalled miss", async () => {
+    const broker = new EventBroker({ historySize: 10, resumeMissEvent: "resync" });
+    broker.publish("orders", { id: "3", data: "order 3" });
+    broker.publish("invoices", { id: "3", data: "invoice 3" });
+    broker.publish("orders", { id: "4", data: "order 4" });
+    const both = broker.subscribe(["orders", "invoices"], { lastEventId: "3" });
+    broker.publish("orders", { id: "5", data: "order 5" });
+    const events = await take(both, 2);
+    expect(events[0]).toMatchObject({ type: "resync" });
+    expect(events[1]).toMatchObject({ data: "order 5" });
+    expect(broker.stats()).toMatchObject({ resumed: 0, resumeMisses: 1 });
+  });
+
+  it("an id reused within one topic (an entity id on every update) is a signalled miss", async () => {
+    const broker = new EventBroker({ historySize: 10, resumeMissEvent: "resync" });
+    broker.publish("item", { id: "42", data: "v1" });
+    broker.publish("item", { id: "7", data: "other" });
+    broker.publish("item", { id: "42", data: "v2" });
+    const back = broker.subscribe("item", { lastEventId: "42" });
+    broker.publish("item", { id: "8", data: "live" });
+    const events = await take(back, 2);
+    expect(events.map((e) => e.type === "resync" || e.data)).toEqual([true, "live"]);
+    expect(broker.stats().resumeMisses).toBe(1);
+  });
+
+  it("once the older duplicate is evicted, the id is unique again and resumes exactly", async () => {
+    const broker = new EventBroker({ historySize: 2 });
+    broker.publish("item", { id: "42", data: "v1" });
+    broker.publish("item", { id: "42", data: "v2" });
+    broker.publish("item", { id: "9", data: "after" }); // evicts v1: "42" now names v2 only
+    const back = broker.subscribe("item", { lastEventId: "42" });
+    expect((await take(back, 1)).map((e) => e.data)).toEqual(["after"]);
+    expect(broker.stats()).toMatchObject({ resumed: 1, resumeMisses: 0 });
+  });
+
+  it("a crafted broker-style id from the future or another epoch is a miss, not a replay", async () => {
+    const broker = new EventBroker({ historySize: 10 });
+    const seen = broker.subscribe("a");
+    broker.publish("a", { data: "one" });
+    const [one] = await take(seen, 1);
+    const epoch = one!.id!.split("-")[0];
+    for (const crafted of [
+      `${epoch}-99`,
+      `${epoch}-1.5`,
+      `${epoch}--1`,
+      `x${epoch}-1`,
+      `${epoch}-`,
+    ]) {
+      broker.subscribe("a", { lastEventId: crafted });
+    }
+    expect(broker.stats()).toMatchObject({ resumed: 0, resumeMisses: 5 });
+  });
+});
+
+describe("broker.cursor(): a render-time resume point", () => {
+  it("lets a page rendered now receive every later event of its topics on its first connection", async () => {
+    const broker = new EventBroker({ historySize: 10 });
+    broker.publish("a", { data: "before" });
+    const cursor = await broker.cursor();
+    expect(cursor).toBeTypeOf("string");
+    broker.publish("b", { data: "other topic" });
+    broker.publish("a", { data: "between render and connect" });
+    const first = broker.subscribe("a", { lastEventId: cursor });
+    broker.publish("a", { data: "live" });
+    expect((await take(first, 2)).map((e) => e.data)).toEqual([
+      "between render and connect",
+      "live",
+    ]);
+    expect(broker.stats()).toMatchObject({ resumed: 1, resumeMisses: 0 });
+  });
+
+  it("works before any event was published", async () => {
+    const broker = new EventBroker({ historySize: 10 });
+    const cursor = await broker.cursor();
+    broker.publish("a", { data: "first ever" });
+    const first = broker.subscribe("a", { lastEventId: cursor });
+    expect((await take(first, 1)).map((e) => e.data)).toEqual(["first ever"]);
+  });
+
+  it("is a miss when the topic's events after it were evicted", async () => {
+    const broker = new EventBroker({ historySize: 1, resumeMissEvent: "resync" });
+    const cursor = await broker.cursor();
+    broker.publish("a", { data: "1" });
+    broker.publish("a", { data: "2" });
+    const late = broker.subscribe("a", { lastEventId: cursor });
+    expect((await take(late, 1))[0]).toMatchObject({ type: "resync" });
+  });
+
+  it("is undefined without history: there is nothing to resume from", async () => {
+    expect(await new EventBroker().cursor()).toBeUndefined();
+  });
+});
