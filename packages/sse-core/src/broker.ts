@@ -171,7 +171,12 @@ export class EventBroker {
     if (opts.resumeMissEvent !== undefined) {
       const event: SSEEvent = { type: opts.resumeMissEvent };
       validateEvent(event);
-      this.missFrame = { event: Object.freeze(event), chunk: toBytes(encodeValid(event)), seq: 0 };
+      this.missFrame = {
+        event: Object.freeze(event),
+        chunk: toBytes(encodeValid(event)),
+        seq: 0,
+        topic: "",
+      };
     }
     this.backplane = opts.backplane;
     this.backplane?.attach({
@@ -268,6 +273,7 @@ export class EventBroker {
       event: Object.freeze(normalized),
       chunk: toBytes(encodeValid(normalized)),
       seq,
+      topic,
     };
     history?.record(topic, frame);
     if (subscribers === undefined) return 0;
@@ -302,6 +308,29 @@ export class EventBroker {
     this.backplane?.close().catch(() => {});
   }
 
+  /**
+   * A resume point for a page rendered now: the id of the latest event
+   * published (on any topic; through a backplane, on any process). Put it in
+   * the page's stream URL as `?lastEventId=<cursor>` and the first connection
+   * receives every event of its topics published after the page was rendered,
+   * so nothing published between rendering and connecting is lost; on a
+   * reconnect the `Last-Event-ID` header wins over the URL. Undefined without
+   * history (`historySize` 0), or when the backplane cannot tell now (its
+   * engine is unreachable): the page then simply connects live.
+   *
+   * @example
+   * ```ts
+   * const cursor = await broker.cursor();
+   * const url = cursor === undefined ? "/events" : `/events?lastEventId=${encodeURIComponent(cursor)}`;
+   * res.end(`<div hx-sse:connect="${url}" hx-swap="beforeend"></div>`);
+   * ```
+   */
+  async cursor(): Promise<string | undefined> {
+    if (this.historySize === 0 || this.isClosed) return undefined;
+    if (this.backplane !== undefined) return (await this.backplane.latest?.()) ?? undefined;
+    return this.history?.cursor();
+  }
+
   /** A snapshot of the broker's counters. */
   stats(): BrokerStats {
     return {
@@ -322,7 +351,7 @@ export class EventBroker {
     if (this.isClosed) return;
     const subscribers = this.topicIndex.get(topic);
     if (subscribers === undefined) return;
-    this.fanOut(subscribers, frameOf(event, seq));
+    this.fanOut(subscribers, frameOf(topic, event, seq));
   }
 
   /**
@@ -343,9 +372,9 @@ export class EventBroker {
       }
       this.resumedCount++;
       const frames: Frame[] = [];
-      for (const { event, seq } of replay.events) {
+      for (const { topic, event, seq } of replay.events) {
         try {
-          frames.push(frameOf(event, seq));
+          frames.push(frameOf(topic, event, seq));
         } catch {
           // Not encodable (not written by a broker): skipped, as live delivery would.
         }
@@ -378,7 +407,7 @@ export class EventBroker {
 }
 
 /** Validates and encodes an event that came through a backplane. */
-function frameOf(event: SSEEvent, seq: number): Frame {
+function frameOf(topic: string, event: SSEEvent, seq: number): Frame {
   validateEvent(event);
-  return { event: Object.freeze(event), chunk: toBytes(encodeValid(event)), seq };
+  return { event: Object.freeze(event), chunk: toBytes(encodeValid(event)), seq, topic };
 }

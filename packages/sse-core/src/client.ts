@@ -7,9 +7,23 @@ import { RingBuffer } from "./ring-buffer.js";
  */
 export interface Frame {
   readonly event: Readonly<SSEEvent>;
+  /** Its wire bytes as a named event (`event: <type>`): what every stream sends by default. */
   readonly chunk: Uint8Array;
   /** Place in the broker's publish order when history is on, else 0. */
   readonly seq: number;
+  /** The topic it was published on ("" for a frame of no topic: a signal, a request stream's event). */
+  readonly topic: string;
+  /** Its other encodings (htmx 4 messages), made on first use and shared by every stream that sends them. */
+  variants?: Map<object, Uint8Array>;
+}
+
+/**
+ * How a stream turns a frame into bytes, when not as {@link Frame.chunk}
+ * (the default). Implemented by the htmx 4 message format.
+ * @internal
+ */
+export interface FrameFormat {
+  bytes(frame: Frame): Uint8Array;
 }
 
 /**
@@ -238,11 +252,14 @@ export class Subscription implements Client {
     this.consumer?.flush();
   }
 
-  /** Removes and returns everything queued as one chunk (empty when nothing is). */
-  take(): Uint8Array {
+  /**
+   * Removes and returns everything queued as one chunk (empty when nothing
+   * is), each frame in `format` (default: {@link Frame.chunk}).
+   */
+  take(format?: FrameFormat): Uint8Array {
     if (this.cursor >= 0) {
       const replay = this.nextReplay(REPLAY_BATCH);
-      if (replay.length > 0) return join(replay);
+      if (replay.length > 0) return join(replay, format);
     }
     const pending = this.pending;
     const queued = this.queue.length;
@@ -251,10 +268,10 @@ export class Subscription implements Client {
     if (count === 1) {
       const only = pending.length === 1 ? pending[0]! : this.queue.shift()!;
       if (pending.length === 1) this.resetPending();
-      return only.chunk;
+      return bytesOf(only, format);
     }
     for (let i = 0; i < queued; i++) pending.push(this.queue.shift()!);
-    const out = join(pending);
+    const out = join(pending, format);
     this.resetPending();
     return out;
   }
@@ -381,28 +398,43 @@ export class Subscription implements Client {
   }
 }
 
-/** Joins frames' bytes into one chunk (one write). */
-function join(frames: readonly Frame[]): Uint8Array {
-  if (frames.length === 1) return frames[0]!.chunk;
+/** A frame's bytes in `format` (default: its named-event chunk). */
+function bytesOf(frame: Frame, format: FrameFormat | undefined): Uint8Array {
+  return format === undefined ? frame.chunk : format.bytes(frame);
+}
+
+/** Joins frames' bytes, each in `format`, into one chunk (one write). */
+function join(frames: readonly Frame[], format: FrameFormat | undefined): Uint8Array {
+  if (frames.length === 1) return bytesOf(frames[0]!, format);
   // Clients of one topic flushed in the same tick hold the same frames: the
-  // last join is reused by every following client with the same list, so a
-  // burst is copied once per tick, not once per client.
-  if (sameFrames(frames, lastJoin.frames)) return lastJoin.chunk;
+  // last join is reused by every following client with the same list (and
+  // format), so a burst is copied once per tick, not once per client.
+  if (format === lastJoin.format && sameFrames(frames, lastJoin.frames)) return lastJoin.chunk;
   let total = 0;
-  for (const frame of frames) total += frame.chunk.byteLength;
+  const parts: Uint8Array[] = [];
+  for (const frame of frames) {
+    const bytes = bytesOf(frame, format);
+    parts.push(bytes);
+    total += bytes.byteLength;
+  }
   const out = new Uint8Array(total);
   let offset = 0;
-  for (const frame of frames) {
-    out.set(frame.chunk, offset);
-    offset += frame.chunk.byteLength;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
   }
   lastJoin.frames = frames.slice();
+  lastJoin.format = format;
   lastJoin.chunk = out;
   return out;
 }
 
-/** The most recent join (its frames and bytes); bounded by one client's pending bytes. */
-const lastJoin: { frames: readonly Frame[]; chunk: Uint8Array } = { frames: [], chunk: EMPTY };
+/** The most recent join (its frames, format and bytes); bounded by one client's pending bytes. */
+const lastJoin: { frames: readonly Frame[]; format: FrameFormat | undefined; chunk: Uint8Array } = {
+  frames: [],
+  format: undefined,
+  chunk: EMPTY,
+};
 
 function sameFrames(a: readonly Frame[], b: readonly Frame[]): boolean {
   if (a.length !== b.length) return false;

@@ -76,3 +76,45 @@ export class SSEError extends Error {
     return hasBrand(value, SSE_ERROR_BRAND);
   }
 }
+
+const OPTION_ERROR_BRAND = Symbol.for("burrow.sse.SSEOptionError");
+
+/** A value as a message shows it: strings quoted, so `"100"` never looks like `100`. */
+function shown(value: unknown): string {
+  if (typeof value === "string") {
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  }
+  if (typeof value === "function") return "a function";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object" && value !== null) return "an object";
+  return String(value);
+}
+
+/**
+ * Thrown when a handler, stream or broker is created with an option that
+ * cannot work, before any request is served. Its message and its `option`
+ * property name the option (`"swap.notes.target"`, `"bufferSize"`), and the
+ * message shows the rejected value (strings quoted).
+ *
+ * Use {@link SSEOptionError.isInstance} rather than `instanceof` when an ESM
+ * and a CJS copy of this package may both be loaded.
+ */
+export class SSEOptionError extends TypeError {
+  /** The option's name, with its path inside the options object. */
+  readonly option: string;
+  /** The rejected value. */
+  readonly value: unknown;
+
+  constructor(option: string, message: string, value?: unknown, options?: { cause?: unknown }) {
+    super(`sse: ${option}: ${message}, got ${shown(value)}`, options);
+    this.name = "SSEOptionError";
+    this.option = option;
+    this.value = value;
+    Object.defineProperty(this, OPTION_ERROR_BRAND, { value: true });
+  }
+
+  /** True for an SSEOptionError from any loaded copy of `@burrow/sse-core`. */
+  static isInstance(value: unknown): value is SSEOptionError {
+    return hasBrand(value, OPTION_ERROR_BRAND);
+  }
+}

@@ -1,4 +1,4 @@
-import type { Consumer, Subscription } from "./client.js";
+import type { Consumer, FrameFormat, Subscription } from "./client.js";
 import { toBytes } from "./client.js";
 import { encodeComment } from "./encode.js";
 import type { HandlerOptions } from "./options.js";
@@ -18,6 +18,8 @@ export interface Sink {
   write(chunk: Uint8Array): boolean;
   /** `closing`: the broker closed, so the connection should not be reused either. */
   end(closing: boolean): void;
+  /** Everything queued so far was handed to the transport, which can take more. */
+  idle?(): void;
 }
 
 const KEEPALIVE = toBytes(encodeComment("keepalive"));
@@ -109,6 +111,7 @@ export class EventStream implements Consumer {
     private readonly sink: Sink,
     private readonly timing: StreamTiming,
     budget: number = DEFAULT_WRITE_BUDGET,
+    private readonly format?: FrameFormat,
   ) {
     this.budget = budget > 0 ? budget : DEFAULT_WRITE_BUDGET;
     this.keepaliveMs = timing.keepaliveMs;
@@ -118,8 +121,11 @@ export class EventStream implements Consumer {
 
   flush(): void {
     while (!this.blocked && !this.ended) {
-      const chunk = this.client.take();
-      if (chunk.byteLength === 0) return;
+      const chunk = this.client.take(this.format);
+      if (chunk.byteLength === 0) {
+        this.sink.idle?.();
+        return;
+      }
       this.write(chunk);
     }
   }
@@ -139,7 +145,7 @@ export class EventStream implements Consumer {
     if (!discard) {
       // Shutdown: hand over what is queued (at most bufferSize events past the budget),
       // then a random retry so that browsers spread their reconnects.
-      const chunk = this.client.take();
+      const chunk = this.client.take(this.format);
       if (chunk.byteLength > 0) this.sink.write(chunk);
       const window = this.timing.reconnectWindowMs;
       if (window > 0) this.sink.write(toBytes(`retry: ${Math.floor(Math.random() * window)}\n\n`));

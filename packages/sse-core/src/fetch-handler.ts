@@ -5,6 +5,7 @@ import { DEFAULT_WRITE_BUDGET, EventStream, timingOf } from "./event-stream.js";
 import { ERROR_HEADERS, errorAnswer, lastEventIdOf, STREAM_HEADERS } from "./http.js";
 import { checkTopicLimits } from "./limits.js";
 import type { HandlerOptions } from "./options.js";
+import { swapFormatOf } from "./swap.js";
 import { normalizeTopics, type Topics, type TopicsFn } from "./topics.js";
 
 /**
@@ -30,6 +31,7 @@ export function fetchHandler(
 ): (request: Request) => Promise<Response> {
   const timing = timingOf(options);
   const limits = limitsOf(options);
+  const format = swapFormatOf(options);
   const fixed = typeof topics === "function" ? undefined : normalizeTopics(topics);
   if (fixed !== undefined) checkTopicLimits(fixed, limits);
   return async (request) => {
@@ -73,6 +75,8 @@ export function fetchHandler(
               },
             },
             timing,
+            DEFAULT_WRITE_BUDGET,
+            format,
           );
         },
         pull() {

@@ -12,7 +12,7 @@ export type { Client, SlowClientPolicy } from "./client.js";
 export type { SSEEvent } from "./encode.js";
 export { encodeComment, encodeEvent } from "./encode.js";
 export type { SSEField } from "./errors.js";
-export { SSEError, SSEFieldError } from "./errors.js";
+export { SSEError, SSEFieldError, SSEOptionError } from "./errors.js";
 export { DEFAULT_KEEPALIVE_MS, DEFAULT_RECONNECT_WINDOW_MS } from "./event-stream.js";
 export { fetchHandler } from "./fetch-handler.js";
 export type { Limits } from "./limits.js";
@@ -30,5 +30,9 @@ export {
 export type { Authorize, HandlerOptions } from "./options.js";
 export type { BrokerSource, NodeMiddleware } from "./request-context.js";
 export { brokerFrom, brokerMiddleware, resolveBroker, withBroker } from "./request-context.js";
+export type { RequestStream, StreamOptions, StreamProducer } from "./request-stream.js";
+export { streamHandler } from "./request-stream.js";
 export { RingBuffer } from "./ring-buffer.js";
+export type { SwapOption, SwapTarget } from "./swap.js";
+export { hxPartial } from "./swap.js";
 export type { Topics, TopicsFn } from "./topics.js";

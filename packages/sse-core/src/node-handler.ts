@@ -9,6 +9,7 @@ import { ERROR_HEADERS, errorAnswer, lastEventIdOf, STREAM_HEADERS } from "./htt
 import { checkTopicLimits } from "./limits.js";
 import type { HandlerOptions } from "./options.js";
 import { brokerFrom } from "./request-context.js";
+import { type SwapFormat, swapFormatOf } from "./swap.js";
 import { normalizeTopics, type Topics, type TopicsFn } from "./topics.js";
 
 /** A request a handler accepts: `node:http`'s, or `node:http2`'s compatibility one. */
@@ -75,7 +76,7 @@ export async function serveEvents<R = SSERequest>(
     }
     const client = admission.broker.subscribe(admission.topics, { lastEventId }) as Subscription;
     void client.done.then(admission.release);
-    await stream(req, response, admission.broker, client, timing);
+    await stream(req, response, admission.broker, client, timing, swapFormatOf(options));
   } catch (err) {
     response.removeListener("close", onEarlyClose);
     if (gone || response.headersSent) return;
@@ -91,6 +92,7 @@ function stream(
   broker: EventBroker,
   client: Subscription,
   timing: ReturnType<typeof timingOf>,
+  format: SwapFormat | undefined,
 ): Promise<void> {
   const headers: Record<string, string> = { ...STREAM_HEADERS };
   if (req.httpVersionMajor === 1) {
@@ -130,6 +132,7 @@ function stream(
     },
     timing,
     res.writableHighWaterMark,
+    format,
   );
   if (!client.closed) {
     drainer.on("drain", onDrain);
@@ -186,6 +189,7 @@ function framed(chunk: Uint8Array): Buffer {
 export function validateOptions<R>(options: HandlerOptions<R>): void {
   timingOf(options);
   limitsOf(options);
+  swapFormatOf(options);
 }
 
 /**

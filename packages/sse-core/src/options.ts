@@ -1,5 +1,6 @@
 import type { Limits } from "./limits.js";
 import type { SSERequest } from "./node-handler.js";
+import type { SwapOption } from "./swap.js";
 
 /**
  * Decides whether a request may watch `topics`: false answers 403; a thrown
@@ -29,4 +30,22 @@ export interface HandlerOptions<R = SSERequest> extends Limits {
    * @default 5000
    */
   reconnectWindowMs?: number;
+  /**
+   * Sends events as htmx 4's `hx-sse` swaps them: as unnamed messages (htmx 4
+   * swaps only those; a named event becomes a DOM event on the element).
+   * - `true`: every event whose `type` is its topic (the default type) goes
+   *   out without an `event:` line, and htmx 4 swaps it into the stream
+   *   element's target with its `hx-swap`.
+   * - a map of topic to target (`{ notes: { target: "#notes", swap: "beforeend" },
+   *   status: "#status" }`): the events of those topics are also wrapped in
+   *   `<hx-partial hx-target="…" hx-swap="…">`, so each topic lands in its own
+   *   target from one stream; other topics' events go out unnamed as with `true`.
+   *
+   * Events published with a `type` of their own stay named either way, for
+   * `hx-trigger` and `hx-sse:close`. Each event is encoded once per format,
+   * not once per client, so htmx 2 and htmx 4 pages share one broker.
+   * @default undefined (every event is named: `event: <type>`, for htmx 2's
+   *   `sse-swap` and `EventSource` listeners)
+   */
+  swap?: SwapOption;
 }
