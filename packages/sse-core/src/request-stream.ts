@@ -1,0 +1,428 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerResponse } from "node:http2";
+import { DEFAULT_BUFFER_SIZE } from "./broker.js";
+import {
+  Delivery,
+  type Frame,
+  type SlowClientPolicy,
+  Subscription,
+  type SubscriptionOwner,
+  toBytes,
+} from "./client.js";
+import { encodeValid, type SSEEvent, validateEvent } from "./encode.js";
+import { SSEError, SSEOptionError } from "./errors.js";
+import {
+  DEFAULT_KEEPALIVE_MS,
+  DEFAULT_WRITE_BUDGET,
+  EventStream,
+  type Sink,
+} from "./event-stream.js";
+import { ERROR_HEADERS, errorAnswer, STREAM_HEADERS } from "./http.js";
+import { DEFAULT_LIMITS } from "./limits.js";
+import type { SSERequest, SSEResponse } from "./node-handler.js";
+
+/**
+ * The stream answering one request: what its producer sends to the client
+ * who made it. Not a broker subscription: nothing else reaches it, and it ends
+ * when the producer is done (or the client leaves).
+ */
+export interface RequestStream {
+  /**
+   * Sends one event (encoded like a published one: an `id`, `type`, `retry`
+   * or `data` that could forge a field throws {@link SSEFieldError} at once).
+   * An event without a `type` is an unnamed message, which htmx 4 swaps into
+   * the requesting element's target.
+   *
+   * @returns a promise that resolves `true` once the event was handed to the
+   * connection and it can take more (await it to pace a producer to the
+   * client), or `false` when the event was not sent: the stream is closed, or
+   * more than `bufferSize` events were waiting (see `slowClient`).
+   */
+  send(event: SSEEvent): Promise<boolean>;
+  /** True once the stream ended: the producer finished, `close()` was called, or the client left. */
+  readonly closed: boolean;
+  /** Aborted when the stream ends for any reason; pass it to the work the producer waits for. */
+  readonly signal: AbortSignal;
+  /** Ends the stream after what was sent is written. Idempotent. */
+  close(): void;
+}
+
+/**
+ * Writes one request's answer: called once the stream's headers are sent.
+ * The stream ends when the returned promise settles; a throw or rejection is
+ * reported to `onError` (the client already has its 200, so the stream just
+ * ends).
+ */
+export type StreamProducer<R> = (stream: RequestStream, req: R) => void | Promise<void>;
+
+/** Options of {@link streamHandler} and the adapters' `streamHandler`. */
+export interface StreamOptions<R = SSERequest> {
+  /**
+   * Interval of the `:keepalive` comment, in milliseconds; 0 turns it off.
+   * @default 30000
+   */
+  keepaliveMs?: number;
+  /**
+   * Events a stream may hold while its connection cannot take them (a
+   * producer that does not await `send`); past it, `slowClient` applies.
+   * @default 16
+   */
+  bufferSize?: number;
+  /**
+   * What happens to an event sent while `bufferSize` events wait:
+   * `"drop-newest"` (the new one is not sent, `send` resolves false),
+   * `"drop-oldest"`, or `"disconnect"` (the stream ends).
+   * @default "drop-newest"
+   */
+  slowClient?: SlowClientPolicy;
+  /**
+   * Streams of this handler open at once; past it, requests are answered 503
+   * with `Retry-After`.
+   * @default 10000
+   */
+  maxClients?: number;
+  /**
+   * Streams of this handler one client address may hold at once (0: no cap).
+   * @default 0
+   */
+  maxClientsPerAddress?: number;
+  /**
+   * Called with the request before anything is sent: false answers 403, a
+   * thrown error with a `status` answers that status.
+   * @default undefined (everyone may)
+   */
+  authorize?: (req: R) => boolean | Promise<boolean>;
+  /**
+   * Told when a producer throws or rejects (after the 200 was sent: the
+   * stream then ends).
+   * @default logs the error with the request's method and path on `console.error`
+   */
+  onError?: (error: unknown, req: R) => void;
+}
+
+const KNOWN_OPTIONS = new Set([
+  "keepaliveMs",
+  "bufferSize",
+  "slowClient",
+  "maxClients",
+  "maxClientsPerAddress",
+  "authorize",
+  "onError",
+]);
+
+function count(name: string, value: unknown, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (
+    typeof value !== "number" ||
+    !(value === Number.POSITIVE_INFINITY || (Number.isSafeInteger(value) && value >= min))
+  ) {
+    throw new SSEOptionError(name, `must be an integer of at least ${min} (or Infinity)`, value);
+  }
+  return value;
+}
+
+function callback(name: string, value: unknown): void {
+  if (value !== undefined && typeof value !== "function") {
+    throw new SSEOptionError(name, "must be a function", value);
+  }
+}
+
+/** A stream handler's options, checked once. */
+class StreamPlan<R> {
+  readonly keepaliveMs: number;
+  readonly bufferSize: number;
+  readonly slowClient: SlowClientPolicy;
+  readonly maxClients: number;
+  readonly maxClientsPerAddress: number;
+  readonly authorize: ((req: R) => boolean | Promise<boolean>) | undefined;
+  readonly onError: (error: unknown, req: R) => void;
+  /** Streams open now, and per address. */
+  open = 0;
+  readonly perAddress = new Map<string, number>();
+
+  constructor(options: StreamOptions<R>) {
+    if (typeof options !== "object" || options === null) {
+      throw new SSEOptionError("options", "must be an object of stream options", options);
+    }
+    for (const key of Object.keys(options)) {
+      if (!KNOWN_OPTIONS.has(key)) {
+        throw new SSEOptionError(
+          key,
+          `is not a stream option (known: ${[...KNOWN_OPTIONS].join(", ")})`,
+          (options as Record<string, unknown>)[key],
+        );
+      }
+    }
+    this.keepaliveMs = count("keepaliveMs", options.keepaliveMs, DEFAULT_KEEPALIVE_MS, 0);
+    this.bufferSize = count("bufferSize", options.bufferSize, DEFAULT_BUFFER_SIZE, 1);
+    this.maxClients = count("maxClients", options.maxClients, DEFAULT_LIMITS.maxClients, 0);
+    this.maxClientsPerAddress = count(
+      "maxClientsPerAddress",
+      options.maxClientsPerAddress,
+      DEFAULT_LIMITS.maxClientsPerAddress,
+      0,
+    );
+    const policy = options.slowClient ?? "drop-newest";
+    if (policy !== "drop-newest" && policy !== "drop-oldest" && policy !== "disconnect") {
+      throw new SSEOptionError(
+        "slowClient",
+        'must be "drop-newest", "drop-oldest" or "disconnect"',
+        policy,
+      );
+    }
+    this.slowClient = policy;
+    callback("authorize", options.authorize);
+    callback("onError", options.onError);
+    this.authorize = options.authorize;
+    this.onError = options.onError ?? logProducerError;
+  }
+
+  /** Takes a slot for one stream from `address`, or throws 503 / 429; returns its release. */
+  take(address: string | undefined): () => void {
+    if (this.open >= this.maxClients) {
+      throw new SSEError("sse: too many streams", 503, { headers: { "Retry-After": "5" } });
+    }
+    const capped = this.maxClientsPerAddress > 0 && address !== undefined;
+    const mine = capped ? (this.perAddress.get(address) ?? 0) : 0;
+    if (capped && mine >= this.maxClientsPerAddress) {
+      throw new SSEError(
+        `sse: too many streams from this address (at most ${this.maxClientsPerAddress})`,
+        429,
+      );
+    }
+    this.open++;
+    if (capped) this.perAddress.set(address, mine + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.open--;
+      if (!capped) return;
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left === 0) this.perAddress.delete(address);
+      else this.perAddress.set(address, left);
+    };
+  }
+}
+
+function logProducerError(error: unknown, req: unknown): void {
+  const { method, url } = (req ?? {}) as { method?: string; url?: string };
+  const where = method === undefined ? "" : ` (${method} ${url ?? ""})`;
+  console.error(`sse: a stream producer failed${where}:`, error);
+}
+
+/** A request stream's queue has no broker: it flushes itself, once per tick. */
+const OWNER: SubscriptionOwner = {
+  scheduleFlush(client) {
+    client.dirty = true;
+    queueMicrotask(() => {
+      client.dirty = false;
+      client.flushNow();
+    });
+  },
+  unsubscribe: (client) => (client as Subscription).close(true),
+  replay: () => ({ frames: [], gap: false }),
+  resumeMissed: () => undefined,
+  disconnect: (client) => queueMicrotask(() => client.close(true)),
+};
+
+const TIMING_OFF = { reconnectWindowMs: 0 };
+
+/**
+ * The handle a producer writes to: a broker-less {@link Subscription} that
+ * one {@link EventStream} drains into one transport.
+ */
+class StreamHandle implements RequestStream {
+  readonly queue: Subscription;
+  private readonly aborter = new AbortController();
+  private waiters: ((sent: boolean) => void)[] = [];
+
+  constructor(plan: StreamPlan<never>) {
+    this.queue = new Subscription(OWNER, [], plan.bufferSize, plan.slowClient);
+    void this.queue.done.then(() => {
+      this.aborter.abort();
+      this.settle(false);
+    });
+  }
+
+  get closed(): boolean {
+    return this.queue.closed;
+  }
+
+  get signal(): AbortSignal {
+    return this.aborter.signal;
+  }
+
+  send(event: SSEEvent): Promise<boolean> {
+    if (typeof event !== "object" || event === null) validateEvent(event);
+    const copy: SSEEvent = { ...event };
+    validateEvent(copy);
+    if (this.queue.closed) return Promise.resolve(false);
+    const frame: Frame = {
+      event: Object.freeze(copy),
+      chunk: toBytes(encodeValid(copy)),
+      seq: 0,
+      topic: "",
+    };
+    if (this.queue.deliver(frame) === Delivery.Dropped) return Promise.resolve(false);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  close(): void {
+    this.queue.close(false);
+  }
+
+  /** Everything sent so far was handed to the transport (true), or the stream ended (false). */
+  settle(sent: boolean): void {
+    const waiters = this.waiters;
+    if (waiters.length === 0) return;
+    this.waiters = [];
+    for (const resolve of waiters) resolve(sent);
+  }
+}
+
+type AnyResponse = ServerResponse & Http2ServerResponse;
+
+/** True when the request can no longer be answered: its client left or its connection is gone. */
+function gone(req: SSERequest, res: AnyResponse): boolean {
+  const socket = (req as IncomingMessage).socket as { destroyed?: boolean } | null | undefined;
+  return (
+    res.writableEnded ||
+    res.destroyed ||
+    req.destroyed ||
+    socket === null ||
+    socket === undefined ||
+    socket.destroyed === true
+  );
+}
+
+async function serveStream<R>(
+  req: SSERequest,
+  res: SSEResponse,
+  plan: StreamPlan<R>,
+  produce: StreamProducer<R>,
+  subject: R,
+): Promise<void> {
+  const response = res as AnyResponse;
+  let left = false;
+  const onLeave = (): void => {
+    left = true;
+  };
+  response.once("close", onLeave);
+  req.once("close", onLeave);
+  let release: () => void;
+  try {
+    if (gone(req, response)) return;
+    release = plan.take((req as IncomingMessage).socket?.remoteAddress);
+    try {
+      if (plan.authorize !== undefined && !(await plan.authorize(subject))) {
+        throw new SSEError("sse: forbidden", 403);
+      }
+    } catch (err) {
+      release();
+      throw err;
+    }
+  } catch (err) {
+    if (left || gone(req, response) || response.headersSent) return;
+    const { status, message, headers } = errorAnswer.of(err);
+    response.writeHead(status, { ...ERROR_HEADERS, ...headers });
+    response.end(message);
+    return;
+  } finally {
+    response.removeListener("close", onLeave);
+    req.removeListener("close", onLeave);
+  }
+  if (left || gone(req, response)) {
+    release();
+    return;
+  }
+  const stream = new StreamHandle(plan as StreamPlan<never>);
+  void stream.queue.done.then(release);
+  open(req, response, stream, plan);
+  try {
+    await produce(stream, subject);
+  } catch (err) {
+    if (!stream.closed) plan.onError(err, subject);
+  } finally {
+    stream.close();
+  }
+  await stream.queue.done;
+}
+
+/** Sends the stream's head and connects its queue to the response. */
+function open<R>(
+  req: SSERequest,
+  res: AnyResponse,
+  stream: StreamHandle,
+  plan: StreamPlan<R>,
+): void {
+  const headers: Record<string, string> = { ...STREAM_HEADERS };
+  if (req.httpVersionMajor === 1) headers.Connection = "keep-alive";
+  res.writeHead(200, headers);
+  (res as { flushHeaders?: () => void }).flushHeaders?.();
+  const queue = stream.queue;
+  const onDrain = (): void => events.drained();
+  const onGone = (): void => queue.close(true);
+  const sink: Sink = {
+    write: (chunk) => res.write(chunk),
+    end: () => {
+      res.removeListener("drain", onDrain);
+      res.removeListener("close", onGone);
+      res.removeListener("error", onGone);
+      if (!res.writableEnded && !res.destroyed) res.end();
+    },
+    idle: () => stream.settle(true),
+  };
+  const budget = (res as { writableHighWaterMark?: number }).writableHighWaterMark;
+  const events = new EventStream(
+    queue,
+    sink,
+    { keepaliveMs: plan.keepaliveMs, ...TIMING_OFF },
+    budget ?? DEFAULT_WRITE_BUDGET,
+  );
+  res.on("drain", onDrain);
+  res.on("close", onGone);
+  res.on("error", onGone);
+}
+
+/**
+ * A `node:http` (or `node:http2` compatibility) handler whose answer is an
+ * event stream of its own, written by `produce`: not a broker subscription
+ * but one request's progress and result, e.g. a report the request starts.
+ * The same encoder, backpressure, keepalive and clean end on client abort as
+ * a broker stream, with its own limits (`maxClients` streams of this handler
+ * at once, `maxClientsPerAddress`) and `authorize`. Any method is accepted:
+ * htmx 4 streams the answer of an `hx-post` as well as of an `hx-get`.
+ *
+ * When the producer returns, the stream ends. htmx 4 does not reconnect a
+ * stream started by `hx-get`/`hx-post` (only one of `hx-sse:connect`), so it
+ * simply stops there. Throws {@link SSEOptionError} at once for a bad option.
+ *
+ * @param produce - writes the answer; gets the stream and the request (an
+ *   adapter passes its framework's request or context instead).
+ * @returns `(req, res, subject?)`: `subject`, when given, is what `produce`
+ *   and `authorize` receive instead of `req` (adapters pass koa's `ctx`).
+ *
+ * @example
+ * ```ts
+ * const report = streamHandler(async (stream) => {
+ *   for (let done = 10; done <= 100; done += 30) {
+ *     await stream.send({ data: `<progress value="${done}" max="100"></progress>` });
+ *     await step(stream.signal);
+ *   }
+ *   await stream.send({ data: "<p>Report ready</p>" });
+ * });
+ * // <button hx-post="/reports" hx-target="#report">Run</button>
+ * createServer((req, res) => (req.url === "/reports" ? report(req, res) : res.end()));
+ * ```
+ */
+export function streamHandler<R = IncomingMessage>(
+  produce: StreamProducer<R>,
+  options: StreamOptions<R> = {},
+): (req: SSERequest, res: SSEResponse, subject?: R) => Promise<void> {
+  if (typeof produce !== "function") {
+    throw new SSEOptionError("produce", "must be a function (stream, req) => …", produce);
+  }
+  const plan = new StreamPlan(options);
+  return (req, res, subject) => serveStream(req, res, plan, produce, subject ?? (req as R));
+}
