@@ -1,4 +1,5 @@
 import { once } from "node:events";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { connect } from "node:net";
 import { cleanupAfterEach, listen, parseSSE, rawClient, waitFor } from "@burrow/test-utils";
 import { describe, expect, it, vi } from "vitest";
@@ -6,7 +7,7 @@ import { type RequestStream, SSEFieldError, SSEOptionError, streamHandler } from
 
 const cleanups = cleanupAfterEach();
 
-async function serve(serveOne: ReturnType<typeof streamHandler>) {
+async function serve(serveOne: (req: IncomingMessage, res: ServerResponse) => Promise<void>) {
   const server = await listen((req, res) => void serveOne(req, res));
   cleanups.push(() => server.close());
   return server;
@@ -66,7 +67,7 @@ describe("streamHandler: one request's own stream", () => {
   });
 
   it("paces an awaiting producer to a client that does not read (backpressure)", async () => {
-    let response: import("node:http").ServerResponse | undefined;
+    let response: ServerResponse | undefined;
     let sent = 0;
     let mostOwed = 0;
     const chunk = "x".repeat(64 * 1024);

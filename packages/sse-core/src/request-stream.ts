@@ -417,8 +417,8 @@ function open<R>(
  * ```
  */
 export function streamHandler<R = IncomingMessage>(
-  produce: StreamProducer<R>,
-  options: StreamOptions<R> = {},
+  produce: StreamProducer<NoInfer<R>>,
+  options: StreamOptions<NoInfer<R>> = {},
 ): (req: SSERequest, res: SSEResponse, subject?: R) => Promise<void> {
   if (typeof produce !== "function") {
     throw new SSEOptionError("produce", "must be a function (stream, req) => …", produce);

@@ -1,3 +1,12 @@
-export type { BrokerSource, HandlerOptions, Topics, TopicsFn } from "@burrow/sse-core";
+export type {
+  BrokerSource,
+  HandlerOptions,
+  RequestStream,
+  StreamOptions,
+  StreamProducer,
+  Topics,
+  TopicsFn,
+} from "@burrow/sse-core";
 export { contextHandler, contextHandlerFunc, handler, handlerFunc } from "./handlers.js";
 export { brokerFrom, middleware } from "./middleware.js";
+export { streamHandler } from "./stream-handler.js";

@@ -2,9 +2,13 @@ export type {
   BrokerSource,
   HandlerOptions,
   NodeMiddleware,
+  RequestStream,
+  StreamOptions,
+  StreamProducer,
   Topics,
   TopicsFn,
 } from "@burrow/sse-core";
 export { fromNodeMiddleware } from "./from-node-middleware.js";
 export { contextHandler, contextHandlerFunc, handler, handlerFunc } from "./handlers.js";
 export { brokerFrom, middleware } from "./middleware.js";
+export { streamHandler } from "./stream-handler.js";

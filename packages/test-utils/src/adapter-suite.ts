@@ -25,6 +25,13 @@ export interface SuiteOptions<Req> {
   maxClients?: number;
   maxClientsPerAddress?: number;
   authorize?: (req: Req, topics: readonly string[]) => boolean | Promise<boolean>;
+  swap?: true | Record<string, string | { target: string; swap?: string }>;
+}
+
+/** What the suite's request-stream producers use of core's `RequestStream`. */
+export interface SuiteRequestStream {
+  send(event: { type?: string; data?: string }): Promise<boolean>;
+  readonly signal: AbortSignal;
 }
 
 /** An adapter under test: its exports, and how its framework is driven. */
@@ -37,6 +44,10 @@ export interface AdapterHarness<B extends SuiteBroker, Req, H> {
     handlerFunc(broker: B, topicsFn: SuiteTopicsFn<Req>, options?: SuiteOptions<Req>): H;
     contextHandler(topics: string | readonly string[]): H;
     contextHandlerFunc(topicsFn: SuiteTopicsFn<Req>, options?: SuiteOptions<Req>): H;
+    streamHandler(
+      produce: (stream: SuiteRequestStream, req: Req) => Promise<void>,
+      options?: { authorize?: (req: Req) => boolean | Promise<boolean> },
+    ): H;
   };
   /** A route parameter (`/projects/:id`), as a topic function reads it. */
   param(req: Req, name: string): string;
@@ -137,6 +148,85 @@ export function describeAdapter<B extends SuiteBroker, Req, H>(
       await client.opened;
       broker.publish("news", { data: "booted" });
       expect((await client.waitForCount(1))[0]?.data).toBe("booted");
+    });
+
+    it("handler with swap sends htmx 4 messages: unnamed, each topic wrapped for its target", async () => {
+      const broker = newBroker();
+      const url = await serve({
+        get: {
+          "/events": api.handler(broker, ["notes", "status"], {
+            swap: { notes: { target: "#notes", swap: "beforeend" } },
+          }),
+        },
+      });
+      const client = watch(`${url}/events`, ["message", "close"]);
+      await client.opened;
+      await waitFor(() => broker.stats().clients === 1, "subscribed");
+      broker.publish("notes", { data: "<li>n</li>" });
+      broker.publish("status", { data: "<b>s</b>" });
+      broker.publish("status", { type: "close", data: "" } as { data: string });
+      await client.waitForCount(3);
+      expect(client.events).toEqual([
+        {
+          event: "message",
+          data: '<hx-partial hx-target="#notes" hx-swap="beforeend"><li>n</li></hx-partial>',
+          id: "",
+        },
+        { event: "message", data: "<b>s</b>", id: "" },
+        { event: "close", data: "", id: "" },
+      ]);
+      broker.close();
+    });
+
+    it("streamHandler answers any method with the request's own stream, then ends", async () => {
+      let seen: Req | undefined;
+      const url = await serve({
+        all: {
+          "/reports/:id": api.streamHandler(
+            async (stream, req) => {
+              seen = req;
+              for (const step of ["1/2", "2/2"]) await stream.send({ data: `<p>${step}</p>` });
+              await stream.send({ type: "done", data: harness.param(req, "id") });
+            },
+            { authorize: (req) => harness.header(req, "x-user") !== "bob" },
+          ),
+        },
+      });
+      const refused = await fetch(`${url}/reports/7`, {
+        method: "POST",
+        headers: { "x-user": "bob" },
+      });
+      expect(refused.status).toBe(403);
+      await refused.text();
+      const response = await fetch(`${url}/reports/7`, { method: "POST" });
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toBe("text/event-stream");
+      expect(await response.text()).toBe(
+        "data: <p>1/2</p>\n\ndata: <p>2/2</p>\n\nevent: done\ndata: 7\n\n",
+      );
+      expect(harness.param(seen as Req, "id")).toBe("7");
+    });
+
+    it("streamHandler: a client that leaves aborts the producer, with nothing for error handling", async () => {
+      let aborted = false;
+      const url = await serve({
+        all: {
+          "/reports/:id": api.streamHandler(async (stream) => {
+            await stream.send({ data: "started" });
+            await new Promise((resolve) => stream.signal.addEventListener("abort", resolve));
+            aborted = true;
+          }),
+        },
+      });
+      const controller = new AbortController();
+      const response = await fetch(`${url}/reports/1`, {
+        method: "POST",
+        signal: controller.signal,
+      });
+      const reader = response.body!.getReader();
+      await reader.read();
+      controller.abort();
+      await waitFor(() => aborted, "the producer saw the client leave");
     });
 
     it("handler streams several topics on one endpoint; each listener gets only its topic", async () => {
