@@ -1,0 +1,315 @@
+import { readFileSync } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { cleanupAfterEach, listen, type TestServer, waitFor } from "@burrow/test-utils";
+import { hasChromium, launchChromium } from "@burrow/test-utils/chromium";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EventBroker, handler, streamHandler } from "./index.js";
+
+// The real htmx 4.0.1 `hx-sse` extension and htmx 2 with htmx-ext-sse, from
+// node_modules, in Debian's Chromium, against core's own handlers.
+
+const require = createRequire(import.meta.url);
+const dist = (pkg: string) => dirname(require.resolve(`${pkg}/package.json`));
+const SCRIPTS: Record<string, string> = {
+  "/htmx4.js": join(dist("htmx.org"), "dist/htmx.js"),
+  "/hx-sse.js": join(dist("htmx.org"), "dist/ext/hx-sse.js"),
+  "/htmx2.js": join(dist("htmx2"), "dist/htmx.js"),
+  "/sse2.js": join(dist("htmx-ext-sse"), "dist/sse.js"),
+};
+
+const cleanups = cleanupAfterEach();
+let browser: Browser;
+
+beforeAll(async () => {
+  if (hasChromium) browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+interface Site {
+  server: TestServer;
+  broker: EventBroker;
+  /** Every request's method, path and Last-Event-ID header, in order. */
+  requests: { method: string; url: string; lastEventId: string | undefined }[];
+  page: Page;
+  errors: string[];
+}
+
+type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+function html(body: string, version: 2 | 4): string {
+  const scripts =
+    version === 4
+      ? '<script src="/htmx4.js"></script><script src="/hx-sse.js"></script>'
+      : '<script src="/htmx2.js"></script><script src="/sse2.js"></script>';
+  return `<!doctype html><html><head><meta charset="utf-8">${scripts}</head><body>${body}</body></html>`;
+}
+
+/** Serves `pages` (path → HTML, or a function rendering it) and `routes` on one server, and opens a page. */
+async function site(
+  broker: EventBroker,
+  pages: Record<string, () => string | Promise<string>>,
+  routes: Record<string, Route>,
+): Promise<Site> {
+  const requests: Site["requests"] = [];
+  const server = await listen(async (req, res) => {
+    const path = (req.url ?? "/").split("?")[0]!;
+    requests.push({
+      method: req.method ?? "",
+      url: req.url ?? "",
+      lastEventId: req.headers["last-event-id"] as string | undefined,
+    });
+    if (path === "/favicon.ico") return void res.writeHead(204).end();
+    const script = SCRIPTS[path];
+    if (script !== undefined) {
+      res.writeHead(200, { "Content-Type": "text/javascript" }).end(readFileSync(script));
+      return;
+    }
+    const page = pages[path];
+    if (page !== undefined) {
+      res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" }).end(await page());
+      return;
+    }
+    const route = routes[path];
+    if (route !== undefined) return void route(req, res);
+    res.writeHead(404).end();
+  });
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(message.text());
+  });
+  page.on("pageerror", (error) => errors.push(String(error)));
+  cleanups.push(
+    () => server.close(),
+    () => context.close(),
+    () => broker.close(),
+  );
+  return { server, broker, requests, page, errors };
+}
+
+const streams = (s: Site, path: string) => s.requests.filter((r) => r.url.startsWith(path));
+const texts = (page: Page, selector: string) =>
+  page.locator(selector).evaluateAll((els) => els.map((el) => el.textContent));
+
+describe.skipIf(!hasChromium)("htmx 4 (hx-sse) and htmx 2 (htmx-ext-sse) in Chromium", () => {
+  it("the README's 30-second example: unnamed messages swap into the stream element", async () => {
+    const broker = new EventBroker();
+    const s = await site(
+      broker,
+      { "/": () => html('<ul hx-sse:connect="/events" hx-swap="beforeend"></ul>', 4) },
+      { "/events": handler(broker, "notifications", { swap: true }) },
+    );
+    await s.page.goto(s.server.url);
+    await waitFor(() => broker.stats().clients === 1, "the page connected");
+    broker.publish("notifications", { data: "<li>Someone visited</li>" });
+    broker.publish("notifications", { data: "<li>Someone else</li>" });
+    await s.page.waitForFunction(() => document.querySelectorAll("li").length === 2);
+    expect(await texts(s.page, "li")).toEqual(["Someone visited", "Someone else"]);
+    expect(s.errors).toEqual([]);
+  });
+
+  it("one stream, several topics: each lands in its own target through hx-partial", async () => {
+    const broker = new EventBroker();
+    const s = await site(
+      broker,
+      {
+        "/": () =>
+          html('<div hx-sse:connect="/events"></div><ul id="notes"></ul><p id="status">-</p>', 4),
+      },
+      {
+        "/events": handler(broker, ["notes", "status"], {
+          swap: { notes: { target: "#notes", swap: "beforeend" }, status: "#status" },
+        }),
+      },
+    );
+    await s.page.goto(s.server.url);
+    await waitFor(() => broker.stats().clients === 1, "the page connected");
+    broker.publish("notes", { data: "<li>first</li>" });
+    broker.publish("status", { data: "<b>online</b>" });
+    broker.publish("notes", { data: "<li>second</li>" });
+    await s.page.waitForFunction(() => document.querySelectorAll("#notes li").length === 2);
+    await s.page.waitForFunction(() => document.querySelector("#status b") !== null);
+    expect(await texts(s.page, "#notes li")).toEqual(["first", "second"]);
+    expect(await s.page.textContent("#status")).toBe("online");
+    expect(s.errors).toEqual([]);
+  });
+
+  it("an htmx 2 page and an htmx 4 page on one broker both render every event", async () => {
+    const broker = new EventBroker({ historySize: 10 });
+    const v2 = await site(
+      broker,
+      {
+        "/": () =>
+          html(
+            '<div hx-ext="sse" sse-connect="/events"><ul id="notes" sse-swap="notes" hx-swap="beforeend"></ul></div>',
+            2,
+          ),
+      },
+      { "/events": handler(broker, "notes") },
+    );
+    const v4 = await site(
+      broker,
+      { "/": () => html('<ul id="notes" hx-sse:connect="/events" hx-swap="beforeend"></ul>', 4) },
+      { "/events": handler(broker, "notes", { swap: true }) },
+    );
+    await v2.page.goto(v2.server.url);
+    await v4.page.goto(v4.server.url);
+    await waitFor(() => broker.stats().clients === 2, "both pages connected");
+    for (const n of [1, 2, 3]) broker.publish("notes", { data: `<li>${n}</li>` });
+    for (const s of [v2, v4]) {
+      await s.page.waitForFunction(() => document.querySelectorAll("#notes li").length === 3);
+      expect(await texts(s.page, "#notes li")).toEqual(["1", "2", "3"]);
+    }
+    expect([...v2.errors, ...v4.errors]).toEqual([]);
+  });
+
+  it("a named close event with hx-sse:close stops the page for good: no reconnection", async () => {
+    const broker = new EventBroker();
+    const s = await site(
+      broker,
+      {
+        "/": () =>
+          html('<ul hx-sse:connect="/events" hx-sse:close="bye" hx-swap="beforeend"></ul>', 4),
+      },
+      { "/events": handler(broker, "notes", { swap: true }) },
+    );
+    await s.page.goto(s.server.url);
+    await waitFor(() => broker.stats().clients === 1, "the page connected");
+    broker.publish("notes", { data: "<li>last one</li>" });
+    broker.publish("notes", { type: "bye" });
+    await waitFor(() => broker.stats().clients === 0, "the page closed its stream");
+    // htmx 4 would reconnect within 0.5 s ± 30 %: give it three times that.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    expect(streams(s, "/events")).toHaveLength(1);
+    expect(broker.stats().clients).toBe(0);
+    expect(await texts(s.page, "li")).toEqual(["last one"]);
+  });
+
+  it("hx-post streams a request's own progress, then its result, and is not repeated", async () => {
+    const broker = new EventBroker();
+    let step!: () => void;
+    let steps = 0;
+    const s = await site(
+      broker,
+      {
+        "/": () =>
+          html(
+            '<button hx-post="/reports" hx-target="#report">Run</button><div id="report"></div>',
+            4,
+          ),
+      },
+      {
+        "/reports": streamHandler(async (stream) => {
+          for (const pct of [25, 50, 75]) {
+            await stream.send({ data: `<progress value="${pct}" max="100"></progress>` });
+            await new Promise<void>((resolve) => {
+              steps++;
+              step = resolve;
+            });
+          }
+          await stream.send({ data: "<p>Report ready</p>" });
+        }),
+      },
+    );
+    await s.page.goto(s.server.url);
+    await s.page.click("button");
+    for (const pct of [25, 50, 75]) {
+      await s.page.waitForSelector(`#report progress[value="${pct}"]`);
+      await waitFor(() => steps === [25, 50, 75].indexOf(pct) + 1, "producer waits");
+      step();
+    }
+    await s.page.waitForFunction(
+      () => document.querySelector("#report")?.textContent === "Report ready",
+    );
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    expect(streams(s, "/reports").map((r) => r.method)).toEqual(["POST"]);
+    expect(s.errors).toEqual([]);
+  });
+
+  it("resume: a render-time cursor delivers what was published before the first connection; reconnects send Last-Event-ID, which wins", async () => {
+    const broker = new EventBroker({ historySize: 50 });
+    const events = handler(broker, "notes", { swap: true });
+    let connections = 0;
+    const s = await site(
+      broker,
+      {
+        "/": async () => {
+          const cursor = await broker.cursor();
+          // Published after rendering, before the page's stream connects.
+          broker.publish("notes", { data: "<li>while loading</li>" });
+          return html(
+            `<ul hx-sse:connect="/events?lastEventId=${encodeURIComponent(cursor!)}" hx-swap="beforeend"></ul>`,
+            4,
+          );
+        },
+      },
+      {
+        "/events": (req, res) => {
+          connections++;
+          events(req, res);
+        },
+      },
+    );
+    broker.publish("notes", { data: "<li>before the page</li>" });
+    await s.page.goto(s.server.url);
+    await waitFor(() => broker.stats().clients === 1, "the page connected");
+    broker.publish("notes", { data: "<li>live 1</li>" });
+    await s.page.waitForFunction(() => document.querySelectorAll("li").length === 2);
+    // The server drops every stream (a deploy, a proxy timeout); events keep coming meanwhile.
+    s.server.server.closeAllConnections();
+    await waitFor(() => broker.stats().clients === 0, "the stream dropped");
+    broker.publish("notes", { data: "<li>while away 1</li>" });
+    broker.publish("notes", { data: "<li>while away 2</li>" });
+    await waitFor(() => broker.stats().clients === 1, "htmx 4 reconnected");
+    broker.publish("notes", { data: "<li>live 2</li>" });
+    await s.page.waitForFunction(() => document.querySelectorAll("li").length === 5);
+    expect(await texts(s.page, "li")).toEqual([
+      "while loading",
+      "live 1",
+      "while away 1",
+      "while away 2",
+      "live 2",
+    ]);
+    const [first, second] = streams(s, "/events");
+    expect(first?.lastEventId).toBeUndefined();
+    // The reconnect carries the cursor in its URL too, but the header names a later event.
+    expect(second?.url).toContain("lastEventId=");
+    expect(second?.lastEventId).toMatch(/-\d+$/);
+    expect(connections).toBe(2);
+    expect(broker.stats()).toMatchObject({ resumed: 2, resumeMisses: 0 });
+  });
+
+  it("a background tab's stream is paused and, when the tab is visible again, misses nothing", async () => {
+    const broker = new EventBroker({ historySize: 50 });
+    const s = await site(
+      broker,
+      { "/": () => html('<ul hx-sse:connect="/events" hx-swap="beforeend"></ul>', 4) },
+      { "/events": handler(broker, "notes", { swap: true }) },
+    );
+    await s.page.goto(s.server.url);
+    await waitFor(() => broker.stats().clients === 1, "the page connected");
+    broker.publish("notes", { data: "<li>1</li>" });
+    await s.page.waitForFunction(() => document.querySelectorAll("li").length === 1);
+    const setHidden = (hidden: boolean) =>
+      s.page.evaluate((value) => {
+        Object.defineProperty(document, "hidden", { configurable: true, get: () => value });
+        document.dispatchEvent(new Event("visibilitychange"));
+      }, hidden);
+    await setHidden(true);
+    await waitFor(() => broker.stats().clients === 0, "the hidden tab's stream was cancelled");
+    broker.publish("notes", { data: "<li>2</li>" });
+    broker.publish("notes", { data: "<li>3</li>" });
+    await setHidden(false);
+    await waitFor(() => broker.stats().clients === 1, "the visible tab reconnected");
+    broker.publish("notes", { data: "<li>4</li>" });
+    await s.page.waitForFunction(() => document.querySelectorAll("li").length === 4);
+    expect(await texts(s.page, "li")).toEqual(["1", "2", "3", "4"]);
+    expect(streams(s, "/events")[1]?.lastEventId).toMatch(/-\d+$/);
+  });
+});
