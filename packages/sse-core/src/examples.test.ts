@@ -16,7 +16,7 @@ afterEach(() => {
 });
 
 describe("README examples", () => {
-  it.each(["node-http.mjs", "iterate.mjs", "resume.mjs", "authorize.mjs"])(
+  it.each(["node-http.mjs", "iterate.mjs", "resume.mjs", "authorize.mjs", "htmx.mjs"])(
     "%s appears in the README verbatim",
     (name) => {
       expect(readme).toContain(readFileSync(example(name), "utf8").trimEnd());

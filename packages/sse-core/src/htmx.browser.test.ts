@@ -2,7 +2,14 @@ import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { cleanupAfterEach, listen, type TestServer, waitFor } from "@burrow/test-utils";
+import { fileURLToPath } from "node:url";
+import {
+  cleanupAfterEach,
+  listen,
+  startExample,
+  type TestServer,
+  waitFor,
+} from "@burrow/test-utils";
 import { hasChromium, launchChromium } from "@burrow/test-utils/chromium";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -169,6 +176,31 @@ describe.skipIf(!hasChromium)("htmx 4 (hx-sse) and htmx 2 (htmx-ext-sse) in Chro
     expect([...v2.errors, ...v4.errors]).toEqual([]);
   });
 
+  it("a named event triggers hx-get elsewhere: a resume miss reloads the list (resumeMissEvent)", async () => {
+    const broker = new EventBroker({ historySize: 10, resumeMissEvent: "resync" });
+    let reloads = 0;
+    const s = await site(
+      broker,
+      {
+        "/": () =>
+          html(
+            '<div id="feed" hx-sse:connect="/events?lastEventId=long-gone" hx-swap="beforeend"></div>' +
+              '<ul id="notes" hx-get="/notes" hx-trigger="resync from:#feed"><li>stale</li></ul>',
+            4,
+          ),
+        "/notes": () => `<li>reloaded ${++reloads}</li>`,
+      },
+      { "/events": handler(broker, "notes", { swap: true }) },
+    );
+    await s.page.goto(s.server.url);
+    await s.page.waitForFunction(
+      () => document.querySelector("#notes")?.textContent === "reloaded 1",
+    );
+    expect(broker.stats().resumeMisses).toBe(1);
+    expect(await s.page.locator("#feed").innerHTML()).toBe("");
+    expect(s.errors).toEqual([]);
+  });
+
   it("a named close event with hx-sse:close stops the page for good: no reconnection", async () => {
     const broker = new EventBroker();
     const s = await site(
@@ -311,5 +343,33 @@ describe.skipIf(!hasChromium)("htmx 4 (hx-sse) and htmx 2 (htmx-ext-sse) in Chro
     await s.page.waitForFunction(() => document.querySelectorAll("li").length === 4);
     expect(await texts(s.page, "li")).toEqual(["1", "2", "3", "4"]);
     expect(streams(s, "/events")[1]?.lastEventId).toMatch(/-\d+$/);
+  });
+
+  it("examples/htmx.mjs, the README's complete htmx 4 page, runs as shown", async () => {
+    const { child, url } = await startExample(
+      fileURLToPath(new URL("../examples/htmx.mjs", import.meta.url)),
+    );
+    cleanups.push(() => child.kill("SIGKILL"));
+    const context = await browser.newContext();
+    cleanups.push(() => context.close());
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(String(error)));
+    page.on("console", (m) => {
+      if (m.type() === "error" && !m.text().includes("favicon")) errors.push(m.text());
+    });
+    await page.goto(url);
+    await page.waitForFunction(() =>
+      document.querySelector("#status")?.textContent?.includes("1 watching"),
+    );
+    await page.fill("input[name=text]", "<b>bold?</b>");
+    await page.click("form button");
+    await page.waitForFunction(() => document.querySelectorAll("#notes li").length === 1);
+    expect(await page.textContent("#notes li")).toBe("<b>bold?</b>");
+    await page.click("text=Run report");
+    await page.waitForFunction(
+      () => document.querySelector("#report")?.textContent === "Report ready",
+    );
+    expect(errors.filter((e) => !e.includes("404"))).toEqual([]);
   });
 });
