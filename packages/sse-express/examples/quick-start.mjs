@@ -12,6 +12,14 @@ app.use(middleware(broker));
 // 2. Add an SSE endpoint: one stream, two topics ("notifications" and "status").
 app.get("/events", contextHandler(["notifications", "status"]));
 
+// htmx 4 pages: the same topics as unnamed messages, each into its own target.
+app.get(
+  "/v4/events",
+  contextHandler(["notifications", "status"], {
+    swap: { notifications: { target: "#notes", swap: "beforeend" }, status: "#status" },
+  }),
+);
+
 // Dynamic topics: the topics of a stream can depend on the request.
 app.get(
   "/projects/:id/events",

@@ -37,7 +37,8 @@ export function describeQuickStart(root: URL): void {
       const page = recordEvents(`${url}/events`, ["notifications", "status"]);
       const p42 = recordEvents(`${url}/projects/42/events`, ["project:42"]);
       const p43 = recordEvents(`${url}/projects/43/events`, ["project:43"]);
-      await Promise.all([page.opened, p42.opened, p43.opened]);
+      const v4 = recordEvents(`${url}/v4/events`, ["message"]);
+      await Promise.all([page.opened, p42.opened, p43.opened, v4.opened]);
 
       const form = new URLSearchParams({ title: `<img src=x onerror="alert(1)">` });
       expect((await fetch(`${url}/notes`, { method: "POST", body: form })).status).toBe(204);
@@ -48,12 +49,17 @@ export function describeQuickStart(root: URL): void {
         "notifications: <li>&#60;img src=x onerror=&#34;alert(1)&#34;&#62;</li>",
         "status: 1 notes",
       ]);
+      await v4.waitForCount(2);
+      expect(v4.events.map((e) => e.data)).toEqual([
+        '<hx-partial hx-target="#notes" hx-swap="beforeend"><li>&#60;img src=x onerror=&#34;alert(1)&#34;&#62;</li></hx-partial>',
+        '<hx-partial hx-target="#status">1 notes</hx-partial>',
+      ]);
       expect(p42.events.map((e) => e.data)).toEqual(["<span>Updated</span>"]);
       expect(p43.events).toEqual([]);
 
       child.kill("SIGTERM");
       const [code] = await once(child, "exit");
-      for (const client of [page, p42, p43]) client.close();
+      for (const client of [page, p42, p43, v4]) client.close();
       expect(code).toBe(0);
     });
   });
