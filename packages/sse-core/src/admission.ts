@@ -1,4 +1,5 @@
 import type { EventBroker } from "./broker.js";
+import type { Subscription } from "./client.js";
 import { SSEError } from "./errors.js";
 import { errorAnswer } from "./http.js";
 import { admit, checkLastEventId, checkTopicLimits, type Limits, resolveLimits } from "./limits.js";
@@ -13,11 +14,14 @@ export interface StreamRequest {
   address: string | undefined;
 }
 
-/** A request admitted to stream: its topics, and the slot to give back when it ends. @internal */
+/** A request admitted to stream: its topics, and the slot reserved for it. @internal */
 export interface Admission {
   broker: EventBroker;
   topics: readonly string[];
-  release(): void;
+  /** Subscribes the stream in its reserved slot (held until the client leaves). */
+  subscribe(lastEventId: string | undefined): Subscription;
+  /** Gives the slot back when the stream will not be subscribed. Idempotent; no-op after subscribe. */
+  cancel(): void;
 }
 
 const resolved = new WeakMap<Limits, Required<Limits>>();
@@ -36,8 +40,8 @@ export function limitsOf(options: Limits): Required<Limits> {
  * Everything a request must pass before it is subscribed, in order: the
  * method (405), a broker (500), its topics (a topic function's own status,
  * 400 for a bad list or one past the limits), its `Last-Event-ID` (400),
- * `authorize` (403), and room for one more client (503 / 429). Throws an
- * error that `errorAnswer.of` turns into the answer. @internal
+ * `authorize` (403), and room for one more client (503 / 429), whose slot it
+ * reserves. Throws an error that `errorAnswer.of` turns into the answer. @internal
  */
 export async function admitRequest<R>(
   request: StreamRequest,
@@ -57,5 +61,11 @@ export async function admitRequest<R>(
   if (options.authorize !== undefined && !(await options.authorize(subject, list))) {
     throw new SSEError("sse: forbidden", 403);
   }
-  return { broker, topics: list, release: admit(broker, request.address, limits) };
+  const slot = admit(broker, request.address, limits);
+  return {
+    broker,
+    topics: list,
+    subscribe: (lastEventId) => slot.subscribe(list, { lastEventId }),
+    cancel: slot.cancel,
+  };
 }

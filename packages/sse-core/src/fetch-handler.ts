@@ -1,6 +1,5 @@
 import { admitRequest, limitsOf } from "./admission.js";
 import type { EventBroker } from "./broker.js";
-import type { Subscription } from "./client.js";
 import { DEFAULT_WRITE_BUDGET, EventStream, timingOf } from "./event-stream.js";
 import { ERROR_HEADERS, errorAnswer, lastEventIdOf, STREAM_HEADERS } from "./http.js";
 import { checkTopicLimits } from "./limits.js";
@@ -15,6 +14,8 @@ import { normalizeTopics, type Topics, type TopicsFn } from "./topics.js";
  * backpressure works as on `node:http`); aborting the request or cancelling
  * the body unsubscribes. The same checks and answers as {@link serveEvents},
  * except the per-address cap (a `Request` does not carry the client address).
+ * A request whose signal is aborted by the time it is admitted is never
+ * subscribed and is answered 499 (nginx's "client closed request") with no body.
  *
  * @example
  * ```ts
@@ -50,9 +51,13 @@ export function fetchHandler(
       const { status, message, headers } = errorAnswer.of(err);
       return new Response(message, { status, headers: { ...ERROR_HEADERS, ...headers } });
     }
-    const client = broker.subscribe(admission.topics, { lastEventId }) as Subscription;
-    void client.done.then(admission.release);
     const signal = request.signal;
+    if (signal.aborted) {
+      // The client left while it was being admitted: no stream, no slot.
+      admission.cancel();
+      return new Response(null, { status: 499, statusText: "Client Closed Request" });
+    }
+    const client = admission.subscribe(lastEventId);
     const onAbort = (): void => broker.unsubscribe(client);
     let events: EventStream | undefined;
     const body = new ReadableStream<Uint8Array>(
@@ -88,8 +93,7 @@ export function fetchHandler(
       },
       { highWaterMark: DEFAULT_WRITE_BUDGET, size: (chunk) => chunk.byteLength },
     );
-    if (signal.aborted) broker.unsubscribe(client);
-    else if (!client.closed) signal.addEventListener("abort", onAbort, { once: true });
+    if (!client.closed) signal.addEventListener("abort", onAbort, { once: true });
     return new Response(body, { status: 200, headers: STREAM_HEADERS });
   };
 }

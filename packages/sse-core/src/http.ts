@@ -29,6 +29,14 @@ function statusOf(err: unknown): number | undefined {
 export const errorAnswer = {
   noBroker: (): SSEError => new SSEError("sse: no broker in context", 500),
 
+  /** A stream request pipelined behind an unfinished answer on its HTTP/1.1 connection. */
+  pipelined: (): SSEError =>
+    new SSEError(
+      "sse: an event stream cannot be pipelined behind another request; open it on a connection of its own",
+      503,
+      { headers: { Connection: "close" } },
+    ),
+
   /**
    * An error's HTTP answer: an {@link SSEError}'s own status and message; a
    * bad topic list is 400; an HTTP-style error (`status` or `statusCode`)

@@ -1,9 +1,10 @@
 import { type IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Socket } from "node:net";
-import { admitRequest, limitsOf } from "./admission.js";
+import { type Admission, admitRequest, limitsOf } from "./admission.js";
 import type { EventBroker } from "./broker.js";
 import type { Subscription } from "./client.js";
+import { connectionState, readyToStream } from "./connection.js";
 import { EventStream, timingOf } from "./event-stream.js";
 import { ERROR_HEADERS, errorAnswer, lastEventIdOf, STREAM_HEADERS } from "./http.js";
 import { checkTopicLimits } from "./limits.js";
@@ -31,7 +32,11 @@ export type TopicsSource = Topics | (() => Topics | Promise<Topics>);
  * answer (405 for a method other than GET; 500 `sse: no broker in context`
  * when `broker` is undefined; a topic function's or `authorize`'s error
  * status; 400 for topics past the limits; 403 when `authorize` says no; 503
- * with `Retry-After` past `maxClients`).
+ * with `Retry-After` past `maxClients`; 429 past `maxClientsPerAddress`; 503
+ * with `Connection: close` for a request pipelined behind another one on its
+ * HTTP/1.1 connection). A client that is gone (it left before the handler
+ * ran, or while its topics or `authorize` were awaited) is never subscribed
+ * and gets nothing written.
  *
  * @param subject - what `options.authorize` receives (an adapter passes its
  *   framework's request, e.g. koa's `ctx`); defaults to `req`.
@@ -53,15 +58,12 @@ export async function serveEvents<R = SSERequest>(
   subject?: R,
 ): Promise<void> {
   const response = res as AnyResponse;
-  let gone = false;
-  const onEarlyClose = (): void => {
-    gone = true;
-  };
-  response.once("close", onEarlyClose);
+  let admission: Admission | undefined;
   try {
+    if (!readyToStream(req, response)) return;
     const timing = timingOf(options);
     const lastEventId = lastEventIdOf(req.headers["last-event-id"], req.url);
-    const admission = await admitRequest(
+    admission = await admitRequest(
       { method: req.method, lastEventId, address: req.socket?.remoteAddress },
       broker,
       topics,
@@ -69,20 +71,18 @@ export async function serveEvents<R = SSERequest>(
       limitsOf(options),
       subject ?? (req as R),
     );
-    response.removeListener("close", onEarlyClose);
-    if (gone || response.writableEnded) {
-      admission.release();
-      return;
-    }
-    const client = admission.broker.subscribe(admission.topics, { lastEventId }) as Subscription;
-    void client.done.then(admission.release);
+    // Checked again, on state: the client may have left while the topics or
+    // `authorize` were awaited, and its `close` event is not emitted twice.
+    if (!readyToStream(req, response)) return;
+    const client = admission.subscribe(lastEventId);
     await stream(req, response, admission.broker, client, timing, swapFormatOf(options));
   } catch (err) {
-    response.removeListener("close", onEarlyClose);
-    if (gone || response.headersSent) return;
+    if (response.headersSent || connectionState(req, response) === "gone") return;
     const { status, message, headers } = errorAnswer.of(err);
     response.writeHead(status, { ...ERROR_HEADERS, ...headers });
     response.end(message);
+  } finally {
+    admission?.cancel();
   }
 }
 

@@ -13,6 +13,10 @@ for (const [version, createApp] of [
     api,
     param: (req: Request, name) => String(req.params[name]),
     header: (req: Request, name) => req.get(name),
+    hold: (held, arrived) => (_req: Request, _res: Response, next: NextFunction) => {
+      arrived();
+      void held.then(() => next());
+    },
     async serve({ use, get = {}, all = {}, post = {} }) {
       const errors: unknown[] = [];
       const app = createApp();

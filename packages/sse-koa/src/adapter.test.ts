@@ -9,6 +9,11 @@ describeAdapter("koa 3", {
   api,
   param: (ctx: Context, name) => ctx.params[name],
   header: (ctx: Context, name) => ctx.get(name) || undefined,
+  hold: (held, arrived) => async (_ctx: Context, next: () => Promise<unknown>) => {
+    arrived();
+    await held;
+    await next();
+  },
   async serve({ use, get = {}, all = {}, post = {} }) {
     const errors: unknown[] = [];
     const app = new Koa();

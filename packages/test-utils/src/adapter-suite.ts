@@ -7,6 +7,7 @@
  */
 import type { Server } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
+import { gate, pipelined, trackSockets } from "./connections.js";
 import { rawClient, recordEvents, type TestServer, waitFor } from "./index.js";
 
 /** What the suite needs of `@burrow/sse-core`'s `EventBroker`. */
@@ -53,6 +54,12 @@ export interface AdapterHarness<B extends SuiteBroker, Req, H> {
   param(req: Req, name: string): string;
   /** A request header, as a topic function reads it. */
   header(req: Req, name: string): string | undefined;
+  /**
+   * A middleware that calls `arrived`, then waits for `held` before it passes
+   * the request on: an async step in front of a stream (a session lookup, a
+   * rate limiter).
+   */
+  hold(held: Promise<void>, arrived: () => void): H;
   /**
    * Serves `routes` on loopback, after `use` when given: each `get` handler
    * on its path, each `all` handler on its path for every method, and each
@@ -404,6 +411,47 @@ export function describeAdapter<B extends SuiteBroker, Req, H>(
       const refused = await fetch(`${url}/events`);
       expect([refused.status, refused.headers.get("retry-after")]).toEqual([503, "5"]);
       expect(broker.stats().clients).toBe(1);
+    });
+
+    it("leaves no client behind 50 connections that each pipelined 5 streams, then closed; a real client then streams", async () => {
+      const broker = newBroker();
+      const url = await serve({
+        get: { "/events": api.handler(broker, "news", { keepaliveMs: 0, maxClients: 50 }) },
+      });
+      const { server, port } = running!.server;
+      const sockets = trackSockets(server);
+      const clients = Array.from({ length: 50 }, () => pipelined(port, Array(5).fill("/events")));
+      const heads = await Promise.all(clients.map((client) => client.firstHead));
+      for (const client of clients) client.close();
+      await sockets.allClosed();
+      expect(broker.stats().clients).toBe(0);
+      expect(heads.filter((head) => head.startsWith("HTTP/1.1 200 "))).toHaveLength(50);
+      const real = raw(url, "/events");
+      await real.ready;
+      expect(real.head).toMatch(/^HTTP\/1.1 200 /);
+    });
+
+    it("never subscribes 20 clients that left while an async middleware held them; a real client then streams", async () => {
+      const broker = newBroker();
+      const held = gate();
+      let arrived = 0;
+      const url = await serve({
+        use: harness.hold(held.promise, () => arrived++),
+        get: { "/events": api.handler(broker, "news", { keepaliveMs: 0, maxClients: 20 }) },
+      });
+      const sockets = trackSockets(running!.server.server);
+      const leavers = Array.from({ length: 20 }, () => raw(url, "/events"));
+      await waitFor(() => arrived === 20, "every request to reach the middleware");
+      for (const client of leavers) client.close();
+      await sockets.allClosed();
+      held.open();
+      // A real client, once the middleware let everyone through: it finds room.
+      const real = raw(url, "/events");
+      await real.ready;
+      expect(real.head).toMatch(/^HTTP\/1.1 200 /);
+      expect(broker.stats().clients).toBe(1);
+      real.close();
+      await waitFor(() => broker.stats().clients === 0, "the real client to leave");
     });
 
     it("answers 429 past maxClientsPerAddress", async () => {

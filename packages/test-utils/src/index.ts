@@ -252,4 +252,6 @@ export function parseSSE(text: string): { events: EventSourceMessage[]; comments
 
 export type { AdapterHarness, SuiteBroker } from "./adapter-suite.js";
 export { describeAdapter } from "./adapter-suite.js";
+export type { Gate, PipelinedClient, SocketCount } from "./connections.js";
+export { gate, pipelined, trackSockets } from "./connections.js";
 export { describeQuickStart, startExample } from "./quick-start-suite.js";
