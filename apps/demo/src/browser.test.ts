@@ -5,7 +5,8 @@ import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHROMIUM, hasChromium, launchChromium } from "./chromium.js";
-import { type RunningDemo, type StartResult, startDemo } from "./start.js";
+import type { RunningDemo } from "./start.js";
+import { startRunning } from "./testing.js";
 
 // End-to-end: the demo in Debian's Chromium (never a downloaded browser),
 // once on express and once on koa. Every wait is on a DOM condition.
@@ -27,26 +28,17 @@ declare global {
   }
 }
 
-function running(result: StartResult): RunningDemo {
-  if (result.help !== undefined) throw new Error("unexpected --help");
-  return result;
-}
-
 for (const framework of ["express", "koa"] as const) {
   describe.skipIf(!hasChromium)(`the demo on ${framework} in Chromium`, () => {
     let browser: Browser;
     let demo: RunningDemo;
     const contexts: BrowserContext[] = [];
 
-    const start = async (port: number) =>
-      running(
-        await startDemo({
-          argv: [`--framework=${framework}`, `--port=${port}`, "--stats-interval=250"],
-          env: {},
-          configFile: null,
-          reconnectWindowMs: 500,
-        }),
-      );
+    const start = (port: number) =>
+      startRunning({
+        argv: [`--framework=${framework}`, `--port=${port}`, "--stats-interval=250"],
+        reconnectWindowMs: 500,
+      });
 
     beforeAll(async () => {
       demo = await start(0);
