@@ -8,7 +8,7 @@ import type { Registry } from "@burrow/sse-registry";
 import Router from "@koa/router";
 import Koa, { type Context } from "koa";
 import type { Demo } from "./shared/demo.js";
-import type { Reply } from "./shared/http.js";
+import { malformedUrl, type Reply } from "./shared/http.js";
 
 /** Copies a framework-free {@link Reply} onto koa's context. */
 function send(ctx: Context, reply: Reply): void {
@@ -36,6 +36,13 @@ export function koaApp(demo: Demo, registry: Registry, sse: HandlerOptions<Conte
     } catch (err) {
       send(ctx, demo.errorReply(err));
     }
+  });
+
+  // A path that does not percent-decode: 400, the same answer as on express.
+  app.use(async (ctx, next) => {
+    const reply = malformedUrl(ctx.req.url);
+    if (reply === undefined) await next();
+    else send(ctx, reply);
   });
 
   // Scenario 1: no broker wired by hand; brokerFrom(ctx) finds it on every request.
