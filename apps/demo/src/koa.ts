@@ -17,6 +17,9 @@ function send(ctx: Context, reply: Reply): void {
   ctx.body = reply.body;
 }
 
+// A client that went away mid-response (a closed tab resets its stream) is no server error.
+const CLIENT_GONE = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
+
 /**
  * The demo's routes on koa: the same actions as express, routed by
  * `@koa/router`. The registry's connect-style middleware is mounted with
@@ -25,6 +28,12 @@ function send(ctx: Context, reply: Reply): void {
 export function koaApp(demo: Demo, registry: Registry, sse: HandlerOptions<Context> = {}): Koa {
   const app = new Koa();
   const router = new Router();
+
+  // Every route's error is answered below; what reaches koa's "error" event is a socket
+  // failing under a response (koa's default would print each client reset's stack).
+  app.on("error", (err: NodeJS.ErrnoException) => {
+    if (!CLIENT_GONE.has(err.code ?? "")) console.error("demo: request failed:", err);
+  });
 
   // Errors of any route (an HttpError's status, else 500) and unrouted paths (404 page).
   app.use(async (ctx, next) => {

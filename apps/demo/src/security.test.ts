@@ -1,3 +1,4 @@
+import { rawClient, waitFor } from "@burrow/test-utils";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { FRAMEWORKS } from "./shared/plugin.js";
@@ -249,7 +250,7 @@ for (const framework of FRAMEWORKS) {
       });
     });
 
-    describe("malformed URLs", () => {
+    describe("malformed URLs and clients that leave", () => {
       it("answers 400 to a path that does not decode, and logs nothing", async () => {
         const logged = [vi.spyOn(console, "error"), vi.spyOn(console, "warn")];
         try {
@@ -263,6 +264,23 @@ for (const framework of FRAMEWORKS) {
               expect(await res.text(), `${method} ${path}`).toBe("malformed URL");
             }
           }
+          for (const spy of logged) expect(spy).not.toHaveBeenCalled();
+        } finally {
+          for (const spy of logged) spy.mockRestore();
+        }
+      });
+
+      it("logs nothing when a client resets its stream (a browser tab closing)", async () => {
+        const logged = [vi.spyOn(console, "error"), vi.spyOn(console, "warn")];
+        try {
+          const before = demo.broker.stats().clients;
+          const client = rawClient(Number(new URL(demo.url).port), "/events");
+          await client.ready;
+          expect(client.head).toMatch(/^HTTP\/1\.1 200/);
+          await waitFor(() => demo.broker.stats().clients === before + 1, "the stream");
+          // A TCP RST: the server's read fails with ECONNRESET, then the socket closes.
+          client.socket.resetAndDestroy();
+          await waitFor(() => demo.broker.stats().clients === before, "the stream to be removed");
           for (const spy of logged) expect(spy).not.toHaveBeenCalled();
         } finally {
           for (const spy of logged) spy.mockRestore();
