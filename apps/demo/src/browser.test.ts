@@ -5,7 +5,8 @@ import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHROMIUM, hasChromium, launchChromium } from "./chromium.js";
-import { type RunningDemo, type StartResult, startDemo } from "./start.js";
+import type { RunningDemo } from "./start.js";
+import { startRunning } from "./testing.js";
 
 // End-to-end: the demo in Debian's Chromium (never a downloaded browser),
 // once on express and once on koa. Every wait is on a DOM condition.
@@ -24,12 +25,12 @@ declare global {
   interface Window {
     sseOpens: number;
     sseMessages: SeenMessage[];
+    /** `htmx:evalDisallowedError` events: code htmx refused to evaluate. */
+    evalRefusals: number;
+    /** Directives of every Content-Security-Policy violation the page reported. */
+    cspViolations: string[];
+    htmx: { config: { allowScriptTags: boolean; allowEval: boolean } };
   }
-}
-
-function running(result: StartResult): RunningDemo {
-  if (result.help !== undefined) throw new Error("unexpected --help");
-  return result;
 }
 
 for (const framework of ["express", "koa"] as const) {
@@ -38,15 +39,11 @@ for (const framework of ["express", "koa"] as const) {
     let demo: RunningDemo;
     const contexts: BrowserContext[] = [];
 
-    const start = async (port: number) =>
-      running(
-        await startDemo({
-          argv: [`--framework=${framework}`, `--port=${port}`, "--stats-interval=250"],
-          env: {},
-          configFile: null,
-          reconnectWindowMs: 500,
-        }),
-      );
+    const start = (port: number) =>
+      startRunning({
+        argv: [`--framework=${framework}`, `--port=${port}`, "--stats-interval=250"],
+        reconnectWindowMs: 500,
+      });
 
     beforeAll(async () => {
       demo = await start(0);
@@ -69,6 +66,14 @@ for (const framework of ["express", "koa"] as const) {
       await context.addInitScript(() => {
         window.sseOpens = 0;
         window.sseMessages = [];
+        window.evalRefusals = 0;
+        window.cspViolations = [];
+        document.addEventListener("htmx:evalDisallowedError", () => {
+          window.evalRefusals++;
+        });
+        document.addEventListener("securitypolicyviolation", (e) => {
+          window.cspViolations.push(e.violatedDirective);
+        });
         document.addEventListener("htmx:sseOpen", () => {
           window.sseOpens++;
         });
@@ -255,6 +260,34 @@ for (const framework of ["express", "koa"] as const) {
       await b.reload();
       await b.locator("#notes .note-title", { hasText: xss }).last().waitFor(WAIT);
       expect(await b.locator("#notes img").count()).toBe(0);
+      expect(dialogs).toEqual([]);
+    });
+
+    it("runs no script and evaluates nothing that slips into a fragment (htmx config)", async () => {
+      const dialogs: string[] = [];
+      const page = await open(await newContext(), "/", dialogs);
+      expect(
+        await page.evaluate(() => ({
+          allowScriptTags: window.htmx.config.allowScriptTags,
+          allowEval: window.htmx.config.allowEval,
+        })),
+      ).toEqual({ allowScriptTags: false, allowEval: false });
+
+      // Markup that got past the templates, published raw as an unescaped fragment would be:
+      // an inline script (the CSP blocks it), a script from 'self' (the CSP allows it) and an
+      // hx-on handler (htmx would eval it).
+      const id = `slipped-${framework}`;
+      demo.broker.publish("notifications", {
+        data: `<li id="${id}" class="note" hx-on:click="document.body.dataset.ran = 'hx-on'"><script>document.body.dataset.ran = 'inline'</script><script src="/assets/sse.js"></script>slipped</li>`,
+      });
+      const slipped = page.locator(`#${id}`);
+      await slipped.waitFor(WAIT);
+      // htmx removed both scripts before the swap: nothing to run, nothing for the CSP to block.
+      expect(await page.locator(`#${id} script`).count()).toBe(0);
+      await slipped.click();
+      await page.waitForFunction(() => window.evalRefusals >= 1, undefined, WAIT);
+      expect(await page.evaluate(() => document.body.dataset.ran)).toBeUndefined();
+      expect(await page.evaluate(() => window.cspViolations)).toEqual([]);
       expect(dialogs).toEqual([]);
     });
 

@@ -2,7 +2,7 @@ import { brokerFrom, contextHandlerFunc, type HandlerOptions } from "@burrow/sse
 import type { Registry } from "@burrow/sse-registry";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import type { Demo } from "./shared/demo.js";
-import type { Reply } from "./shared/http.js";
+import { malformedUrl, type Reply } from "./shared/http.js";
 
 /** Copies a framework-free {@link Reply} onto express's response. */
 function send(res: Response, reply: Reply): void {
@@ -21,6 +21,13 @@ export function expressApp(
 ): Express {
   const app = express();
   app.disable("x-powered-by");
+
+  // A path that does not percent-decode: 400 here, before the router throws on its params.
+  app.use((req, res, next) => {
+    const reply = malformedUrl(req.url);
+    if (reply === undefined) next();
+    else send(res, reply);
+  });
 
   // Scenario 1: no broker wired by hand; brokerFrom(req) finds it on every request.
   for (const mw of registry.middleware()) app.use(mw);

@@ -8,7 +8,7 @@ import type { Registry } from "@burrow/sse-registry";
 import Router from "@koa/router";
 import Koa, { type Context } from "koa";
 import type { Demo } from "./shared/demo.js";
-import type { Reply } from "./shared/http.js";
+import { malformedUrl, type Reply } from "./shared/http.js";
 
 /** Copies a framework-free {@link Reply} onto koa's context. */
 function send(ctx: Context, reply: Reply): void {
@@ -16,6 +16,9 @@ function send(ctx: Context, reply: Reply): void {
   ctx.set(reply.headers);
   ctx.body = reply.body;
 }
+
+// A client that went away mid-response (a closed tab resets its stream) is no server error.
+const CLIENT_GONE = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
 
 /**
  * The demo's routes on koa: the same actions as express, routed by
@@ -25,6 +28,12 @@ function send(ctx: Context, reply: Reply): void {
 export function koaApp(demo: Demo, registry: Registry, sse: HandlerOptions<Context> = {}): Koa {
   const app = new Koa();
   const router = new Router();
+
+  // Every route's error is answered below; what reaches koa's "error" event is a socket
+  // failing under a response (koa's default would print each client reset's stack).
+  app.on("error", (err: NodeJS.ErrnoException) => {
+    if (!CLIENT_GONE.has(err.code ?? "")) console.error("demo: request failed:", err);
+  });
 
   // Errors of any route (an HttpError's status, else 500) and unrouted paths (404 page).
   app.use(async (ctx, next) => {
@@ -36,6 +45,13 @@ export function koaApp(demo: Demo, registry: Registry, sse: HandlerOptions<Conte
     } catch (err) {
       send(ctx, demo.errorReply(err));
     }
+  });
+
+  // A path that does not percent-decode: 400, the same answer as on express.
+  app.use(async (ctx, next) => {
+    const reply = malformedUrl(ctx.req.url);
+    if (reply === undefined) await next();
+    else send(ctx, reply);
   });
 
   // Scenario 1: no broker wired by hand; brokerFrom(ctx) finds it on every request.

@@ -3,16 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "@burrow/sse-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningDemo, type StartOptions, startDemo } from "./start.js";
+import { type RunningDemo, startDemo } from "./start.js";
+import { startRunning as start } from "./testing.js";
 
 // The demo over plain HTTP, in-process, on both frameworks: what the browser
 // tests do not look at (status codes, headers, escaping on the wire, config).
-
-async function start(options: StartOptions): Promise<RunningDemo> {
-  const result = await startDemo({ env: {}, configFile: null, ...options });
-  if (result.help !== undefined) throw new Error("unexpected --help");
-  return result;
-}
 
 async function firstEvent(client: Client) {
   const { value, done } = await client[Symbol.asyncIterator]().next();

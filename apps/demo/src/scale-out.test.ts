@@ -2,7 +2,8 @@ import { deleteKeys, describeRedis, REDIS_URL, uniquePrefix } from "@burrow/test
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasChromium, launchChromium } from "./chromium.js";
-import { type RunningDemo, startDemo } from "./start.js";
+import type { RunningDemo } from "./start.js";
+import { startRunning } from "./testing.js";
 
 // Two demos, one on express and one on koa, share one Redis (REDIS_URL):
 // a note created in a browser on either shows up live in browsers on both.
@@ -17,13 +18,12 @@ describeRedis("two demo instances on one Redis", () => {
 
     beforeAll(async () => {
       for (const framework of ["express", "koa"]) {
-        const result = await startDemo({
-          argv: [`--framework=${framework}`, "--port=0"],
-          env: { REDIS_URL, REDIS_PREFIX: prefix },
-          configFile: null,
-        });
-        if (result.help !== undefined) throw new Error("unexpected --help");
-        demos.push(result);
+        demos.push(
+          await startRunning({
+            argv: [`--framework=${framework}`, "--port=0"],
+            env: { REDIS_URL, REDIS_PREFIX: prefix },
+          }),
+        );
       }
       browser = await launchChromium();
     });

@@ -3,7 +3,7 @@ import type { EventBroker } from "@burrow/sse-core";
 import { brokerFromRegistry, publishFragment, type Registry } from "@burrow/sse-registry";
 import { assetReply, HTMX_VERSION } from "./assets.js";
 import {
-  checkSameSite,
+  checkSameOrigin,
   cookie,
   HttpError,
   html,
@@ -101,7 +101,7 @@ export class Demo {
 
   /** `POST /notes`: stores a note and pushes its `<li>` to topic `notifications`. */
   async createNote(req: IncomingMessage, broker: EventBroker | undefined): Promise<Reply> {
-    checkSameSite(req.headers);
+    checkSameOrigin(req.headers);
     const locale = this.#locale(req);
     const t = translator(locale);
     const title = (await readForm(req)).get("title")?.trim() ?? "";
@@ -124,7 +124,7 @@ export class Demo {
 
   /** `POST /status`: sets the team status and pushes it to topic `status`. */
   async setStatus(req: IncomingMessage, broker: EventBroker | undefined): Promise<Reply> {
-    checkSameSite(req.headers);
+    checkSameOrigin(req.headers);
     const locale = this.#locale(req);
     const t = translator(locale);
     const text = (await readForm(req)).get("text")?.trim() ?? "";
@@ -156,7 +156,7 @@ export class Demo {
     broker: EventBroker | undefined,
     id: string,
   ): Promise<Reply> {
-    checkSameSite(req.headers);
+    checkSameOrigin(req.headers);
     if (this.#store.project(id) === undefined) throw new HttpError(404, "no such project");
     if (!this.#store.isMember(this.#user(req), id)) {
       throw new HttpError(403, "not a member of this project");
@@ -190,7 +190,7 @@ export class Demo {
    * broker with `brokerFromRegistry`).
    */
   startJob(req: IncomingMessage): Reply {
-    checkSameSite(req.headers);
+    checkSameOrigin(req.headers);
     const locale = this.#locale(req);
     const user = this.#user(req);
     const id = this.#store.nextJobId();
@@ -216,7 +216,7 @@ export class Demo {
 
   /** `POST /locale`: remembers the language in a cookie, back to the page. */
   async setLocale(req: IncomingMessage): Promise<Reply> {
-    checkSameSite(req.headers);
+    checkSameOrigin(req.headers);
     const form = await readForm(req);
     const locale = asLocale(form.get("lang")) ?? "en";
     return withCookie(redirect(safeBackPath(form.get("back"))), cookie("lang", locale));
@@ -224,7 +224,7 @@ export class Demo {
 
   /** `POST /user`: switches between the demo's users (a cookie), back to the page. */
   async setUser(req: IncomingMessage): Promise<Reply> {
-    checkSameSite(req.headers);
+    checkSameOrigin(req.headers);
     const form = await readForm(req);
     const user = asUser(form.get("user")) ?? "alice";
     return withCookie(redirect(safeBackPath(form.get("back"))), cookie("user", user));

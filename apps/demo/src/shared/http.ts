@@ -104,17 +104,69 @@ export async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
 }
 
 /**
- * Refuses a POST that a browser says comes from another site (a cross-site
- * form), using the Fetch Metadata header every current browser sends.
+ * Refuses a POST that a browser says comes from another origin (a forged
+ * cross-site form, or a page on another port of the same host), whatever
+ * else it says. Two headers, either one enough to refuse:
+ *
+ * - `Origin`, sent by every current browser on every POST: refused unless it
+ *   is exactly `http(s)://` plus this request's `Host`. `Origin: null` is
+ *   refused too: a cross-site page gets it at will (`Referrer-Policy:
+ *   no-referrer`, a sandboxed frame), and the demo's own pages never send it.
+ * - `Sec-Fetch-Site`: refused unless `same-origin` or `none` (typed by the user).
+ *
+ * A request with neither header (curl, a test, a browser too old to send
+ * `Origin` on a form) is no cross-site browser request and is let through.
  */
-export function checkSameSite(headers: IncomingHttpHeaders): void {
+export function checkSameOrigin(headers: IncomingHttpHeaders): void {
   const site = headers["sec-fetch-site"];
-  if (site !== undefined && site !== "same-origin" && site !== "none") {
-    throw new HttpError(403, "cross-site requests are refused");
+  const foreignSite = site !== undefined && site !== "same-origin" && site !== "none";
+  const origin = headers.origin;
+  if (foreignSite || (origin !== undefined && !isOwnOrigin(origin, headers.host))) {
+    throw new HttpError(403, "cross-origin requests are refused");
   }
 }
 
-/** A local path to go back to after a form, or `/` (never another site). */
+/** Whether `origin` (an `Origin` header) is the origin of a request to `host` (its `Host` header). */
+function isOwnOrigin(origin: string, host: string | undefined): boolean {
+  if (host === undefined) return false;
+  try {
+    const url = new URL(origin);
+    // Only an exact serialized origin: no path, no user info, no stray characters.
+    if (url.origin !== origin || (url.protocol !== "http:" && url.protocol !== "https:")) {
+      return false;
+    }
+    // The scheme is not compared: behind a TLS proxy the browser says https, this server sees http.
+    return new URL(`${url.protocol}//${host}`).host === url.host;
+  } catch {
+    return false;
+  }
+}
+
+// A path-absolute of RFC 3986 path characters (percent-escapes complete),
+// not starting with "//": nothing a URL parser reads as a scheme or a host.
+// Backslashes, white space, control and non-ASCII characters are not path
+// characters, so none of the tricks browsers forgive (`/\host`, `/<TAB>/host`)
+// gets through; a path the page rendered (an encoded `URL.pathname`) always does.
+const LOCAL_PATH = /^\/(?!\/)(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*$/;
+
+/**
+ * A local path to go back to after a form, or `/`: never another origin,
+ * however a browser's URL parser reads it (see `LOCAL_PATH`).
+ */
 export function safeBackPath(value: string | null): string {
-  return value?.startsWith("/") && !value.startsWith("//") ? value : "/";
+  return value !== null && LOCAL_PATH.test(value) ? value : "/";
+}
+
+/**
+ * A 400 for a request whose path does not percent-decode (`/projects/%E0%A4%A`),
+ * else `undefined`. Run before routing, so that no router throws on it and
+ * no stack trace is logged for a client's typo.
+ */
+export function malformedUrl(url: string | undefined): Reply | undefined {
+  try {
+    decodeURIComponent(new URL(url ?? "/", "http://localhost").pathname);
+    return undefined;
+  } catch {
+    return text("malformed URL", 400);
+  }
 }
