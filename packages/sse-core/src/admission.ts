@@ -12,6 +12,12 @@ export interface StreamRequest {
   lastEventId: string | undefined;
   /** The client's address, for the per-address cap; undefined where unknown. */
   address: string | undefined;
+  /**
+   * True for a request htmx sent (`HX-Request` header), which cannot be an
+   * `EventSource`: htmx 4 retries every half second after a 2xx answer, so a
+   * closed broker answers it 503 instead of an empty stream.
+   */
+  htmx?: boolean;
 }
 
 /** A request admitted to stream: its topics, and the slot reserved for it. @internal */
@@ -55,6 +61,7 @@ export async function admitRequest<R>(
     throw new SSEError("sse: method not allowed", 405, { headers: { Allow: "GET" } });
   }
   if (broker === undefined) throw errorAnswer.noBroker();
+  if (broker.closed && request.htmx === true) throw errorAnswer.shuttingDown();
   const list = normalizeTopics(typeof topics === "function" ? await topics() : topics);
   checkTopicLimits(list, limits);
   checkLastEventId(request.lastEventId, limits);

@@ -40,7 +40,12 @@ export function fetchHandler(
     let admission: Awaited<ReturnType<typeof admitRequest>>;
     try {
       admission = await admitRequest(
-        { method: request.method, lastEventId, address: undefined },
+        {
+          method: request.method,
+          lastEventId,
+          address: undefined,
+          htmx: request.headers.has("hx-request"),
+        },
         broker,
         fixed ?? (() => (topics as TopicsFn<Request>)(request)),
         options,

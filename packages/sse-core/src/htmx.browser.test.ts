@@ -223,6 +223,24 @@ describe.skipIf(!hasChromium)("htmx 4 (hx-sse) and htmx 2 (htmx-ext-sse) in Chro
     expect(await texts(s.page, "li")).toEqual(["last one"]);
   });
 
+  it("after a shutdown, a page whose server still listens backs off instead of retrying every 0.5 s", async () => {
+    const broker = new EventBroker();
+    const s = await site(
+      broker,
+      { "/": () => html('<ul hx-sse:connect="/events" hx-swap="beforeend"></ul>', 4) },
+      { "/events": handler(broker, "notes", { swap: true }) },
+    );
+    await s.page.goto(s.server.url);
+    await waitFor(() => broker.stats().clients === 1, "the page connected");
+    broker.close();
+    // An empty 200 stream would reset htmx 4's backoff: about 8 attempts in 4 s.
+    // 503 doubles it: 0.5, 1 and 2 s (each ± 30 %), so at most 4 attempts.
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    const attempts = streams(s, "/events").length - 1;
+    expect(attempts).toBeGreaterThanOrEqual(1);
+    expect(attempts).toBeLessThanOrEqual(4);
+  });
+
   it("hx-post streams a request's own progress, then its result, and is not repeated", async () => {
     const broker = new EventBroker();
     let step!: () => void;

@@ -29,6 +29,13 @@ function statusOf(err: unknown): number | undefined {
 export const errorAnswer = {
   noBroker: (): SSEError => new SSEError("sse: no broker in context", 500),
 
+  /**
+   * The broker closed (shutdown): an htmx request backs off on an error,
+   * where an empty 200 stream would have htmx 4 retry every half second.
+   */
+  shuttingDown: (): SSEError =>
+    new SSEError("sse: shutting down", 503, { headers: { "Retry-After": "5" } }),
+
   /** A stream request pipelined behind an unfinished answer on its HTTP/1.1 connection. */
   pipelined: (): SSEError =>
     new SSEError(

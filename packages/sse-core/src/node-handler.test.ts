@@ -23,6 +23,7 @@ import {
   type Client,
   EventBroker,
   encodeEvent,
+  fetchHandler,
   handler,
   handlerFunc,
   type SSEEvent,
@@ -465,6 +466,29 @@ describe("graceful shutdown", () => {
     await client.ended;
     expect(client.finished).toBe(true);
     expect(b.stats().clients).toBe(0);
+  });
+
+  it("an htmx request arriving after close gets 503 with Retry-After on a closed connection (htmx 4 backs off on errors, not after a 200)", async () => {
+    const b = broker();
+    const { port } = await serve(handler(b, "news", { keepaliveMs: 0 }));
+    b.close();
+    const client = raw(port, "/", { headers: { "HX-Request": "true" } });
+    await client.ended;
+    const head = parseHead(client.head);
+    expect(head.status).toMatch(/^HTTP\/1\.1 503 /);
+    expect(head.headers).toContainEqual(["connection", "close"]);
+    expect(head.headers).toContainEqual(["retry-after", "5"]);
+    expect(b.stats().clients).toBe(0);
+  });
+
+  it("fetchHandler answers an htmx request 503 after close too", async () => {
+    const b = broker();
+    const events = fetchHandler(b, "news");
+    b.close();
+    const response = await events(new Request("http://x/", { headers: { "HX-Request": "true" } }));
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("5");
+    expect(await response.text()).toBe("sse: shutting down");
   });
 
   it("closes each keep-alive connection after its last bytes, so no agent reuses it and server.close() completes", async () => {

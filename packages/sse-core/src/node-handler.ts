@@ -64,7 +64,12 @@ export async function serveEvents<R = SSERequest>(
     const timing = timingOf(options);
     const lastEventId = lastEventIdOf(req.headers["last-event-id"], req.url);
     admission = await admitRequest(
-      { method: req.method, lastEventId, address: req.socket?.remoteAddress },
+      {
+        method: req.method,
+        lastEventId,
+        address: req.socket?.remoteAddress,
+        htmx: req.headers["hx-request"] !== undefined,
+      },
       broker,
       topics,
       options,
@@ -79,7 +84,13 @@ export async function serveEvents<R = SSERequest>(
   } catch (err) {
     if (response.headersSent || connectionState(req, response) === "gone") return;
     const { status, message, headers } = errorAnswer.of(err);
-    response.writeHead(status, { ...ERROR_HEADERS, ...headers });
+    // After shutdown, the connection must not carry the next attempt back here.
+    const closing = broker?.closed === true && req.httpVersionMajor === 1;
+    response.writeHead(status, {
+      ...ERROR_HEADERS,
+      ...headers,
+      ...(closing ? { Connection: "close" } : {}),
+    });
     response.end(message);
   } finally {
     admission?.cancel();
