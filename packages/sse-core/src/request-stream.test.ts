@@ -272,3 +272,44 @@ describe("streamHandler: one request's own stream", () => {
     }
   });
 });
+
+describe("streamHandler: gone and pipelined requests", () => {
+  it("a live POST whose body was read before an async authorize still streams", async () => {
+    const server = await serve(
+      streamHandler(
+        async (stream) => {
+          await stream.send({ data: "ok" });
+        },
+        {
+          authorize: async (req) => {
+            let body = "";
+            for await (const chunk of req) body += chunk;
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            return body === "go";
+          },
+        },
+      ),
+    );
+    const { response, events } = await post(server.url, { body: "go" });
+    expect(response.status).toBe(200);
+    expect(events.map((e) => e.data)).toEqual(["ok"]);
+  });
+
+  it("a request pipelined behind another is answered 503 in its turn and never produced", async () => {
+    const produce = vi.fn(async (stream: RequestStream) => {
+      await stream.send({ data: "first" });
+    });
+    const server = await serve(streamHandler(produce));
+    const socket = connect(server.port, "127.0.0.1");
+    cleanups.push(() => socket.destroy());
+    const request = "POST /r HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+    socket.write(request + request);
+    let text = "";
+    socket.on("data", (chunk: Buffer) => {
+      text += chunk.toString("latin1");
+    });
+    await waitFor(() => /HTTP\/1\.1 503/.test(text), "the second answer");
+    expect(text).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(produce).toHaveBeenCalledTimes(1);
+  });
+});

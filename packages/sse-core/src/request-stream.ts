@@ -9,6 +9,7 @@ import {
   type SubscriptionOwner,
   toBytes,
 } from "./client.js";
+import { connectionState, readyToStream } from "./connection.js";
 import { encodeValid, type SSEEvent, validateEvent } from "./encode.js";
 import { SSEError, SSEOptionError } from "./errors.js";
 import {
@@ -283,19 +284,6 @@ class StreamHandle implements RequestStream {
 
 type AnyResponse = ServerResponse & Http2ServerResponse;
 
-/** True when the request can no longer be answered: its client left or its connection is gone. */
-function gone(req: SSERequest, res: AnyResponse): boolean {
-  const socket = (req as IncomingMessage).socket as { destroyed?: boolean } | null | undefined;
-  return (
-    res.writableEnded ||
-    res.destroyed ||
-    req.destroyed ||
-    socket === null ||
-    socket === undefined ||
-    socket.destroyed === true
-  );
-}
-
 async function serveStream<R>(
   req: SSERequest,
   res: SSEResponse,
@@ -309,10 +297,9 @@ async function serveStream<R>(
     left = true;
   };
   response.once("close", onLeave);
-  req.once("close", onLeave);
   let release: () => void;
   try {
-    if (gone(req, response)) return;
+    if (!readyToStream(req, response)) return;
     release = plan.take((req as IncomingMessage).socket?.remoteAddress);
     try {
       if (plan.authorize !== undefined && !(await plan.authorize(subject))) {
@@ -323,16 +310,15 @@ async function serveStream<R>(
       throw err;
     }
   } catch (err) {
-    if (left || gone(req, response) || response.headersSent) return;
+    if (left || response.headersSent || connectionState(req, response) === "gone") return;
     const { status, message, headers } = errorAnswer.of(err);
     response.writeHead(status, { ...ERROR_HEADERS, ...headers });
     response.end(message);
     return;
   } finally {
     response.removeListener("close", onLeave);
-    req.removeListener("close", onLeave);
   }
-  if (left || gone(req, response)) {
+  if (left || connectionState(req, response) !== "open") {
     release();
     return;
   }
