@@ -31,7 +31,7 @@ export type { Authorize, HandlerOptions } from "./options.js";
 export type { BrokerSource, NodeMiddleware } from "./request-context.js";
 export { brokerFrom, brokerMiddleware, resolveBroker, withBroker } from "./request-context.js";
 export type { RequestStream, StreamOptions, StreamProducer } from "./request-stream.js";
-export { streamHandler } from "./request-stream.js";
+export { fetchStreamHandler, streamHandler } from "./request-stream.js";
 export { RingBuffer } from "./ring-buffer.js";
 export type { SwapOption, SwapTarget } from "./swap.js";
 export { hxPartial } from "./swap.js";

@@ -3,7 +3,13 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { connect } from "node:net";
 import { cleanupAfterEach, listen, parseSSE, rawClient, waitFor } from "@burrow/test-utils";
 import { describe, expect, it, vi } from "vitest";
-import { type RequestStream, SSEFieldError, SSEOptionError, streamHandler } from "./index.js";
+import {
+  fetchStreamHandler,
+  type RequestStream,
+  SSEFieldError,
+  SSEOptionError,
+  streamHandler,
+} from "./index.js";
 
 const cleanups = cleanupAfterEach();
 
@@ -311,5 +317,53 @@ describe("streamHandler: gone and pipelined requests", () => {
     await waitFor(() => /HTTP\/1\.1 503/.test(text), "the second answer");
     expect(text).toMatch(/^HTTP\/1\.1 200 OK/);
     expect(produce).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe("fetchStreamHandler", () => {
+  it("streams a producer's events as a Response body, and ends with it", async () => {
+    const report = fetchStreamHandler(async (stream, request) => {
+      expect(request.method).toBe("POST");
+      for (const n of [1, 2]) await stream.send({ data: `<p>${n}</p>` });
+    });
+    const response = await report(new Request("http://x/reports", { method: "POST" }));
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("text/event-stream");
+    expect(await response.text()).toBe("data: <p>1</p>\n\ndata: <p>2</p>\n\n");
+  });
+
+  it("aborting the request aborts the producer's signal", async () => {
+    let aborted = false;
+    const controller = new AbortController();
+    const report = fetchStreamHandler(async (stream) => {
+      await stream.send({ data: "started" });
+      await once(stream.signal, "abort");
+      aborted = true;
+    });
+    const response = await report(new Request("http://x/", { signal: controller.signal }));
+    const reader = response.body!.getReader();
+    await reader.read();
+    controller.abort();
+    await waitFor(() => aborted, "the producer saw the abort");
+  });
+
+  it("answers 403 and 503 by its options, and refuses bad ones at creation", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const report = fetchStreamHandler(() => gate, {
+      maxClients: 1,
+      authorize: (request) => request.headers.get("x-user") !== "bob",
+    });
+    const bob = await report(new Request("http://x/", { headers: { "x-user": "bob" } }));
+    expect(bob.status).toBe(403);
+    const first = await report(new Request("http://x/"));
+    expect(first.status).toBe(200);
+    expect((await report(new Request("http://x/"))).status).toBe(503);
+    release();
+    await first.text();
+    expect(() => fetchStreamHandler("nope" as never)).toThrow(SSEOptionError);
+    expect(() => fetchStreamHandler(() => {}, { buffersize: 1 } as never)).toThrow(/buffersize/);
   });
 });

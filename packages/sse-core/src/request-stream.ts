@@ -412,3 +412,99 @@ export function streamHandler<R = IncomingMessage>(
   const plan = new StreamPlan(options);
   return (req, res, subject) => serveStream(req, res, plan, produce, subject ?? (req as R));
 }
+
+/**
+ * {@link streamHandler} on the fetch standard: `(request) => Promise<Response>`
+ * for Hono, Next.js route handlers, Bun and Deno. The body is a pull-based
+ * `ReadableStream`, so an awaiting producer goes at the client's pace;
+ * aborting the request or cancelling the body ends the stream and aborts
+ * `stream.signal`. The same options, except `maxClientsPerAddress` (a
+ * `Request` does not carry the client's address).
+ *
+ * @example
+ * ```ts
+ * // Next.js: app/reports/route.ts
+ * export const POST = fetchStreamHandler(async (stream, request) => {
+ *   await stream.send({ data: "<progress></progress>" });
+ *   await stream.send({ data: await renderReport(await request.formData()) });
+ * });
+ * ```
+ */
+export function fetchStreamHandler(
+  produce: StreamProducer<Request>,
+  options: StreamOptions<Request> = {},
+): (request: Request) => Promise<Response> {
+  if (typeof produce !== "function") {
+    throw new SSEOptionError("produce", "must be a function (stream, request) => …", produce);
+  }
+  const plan = new StreamPlan(options);
+  return async (request) => {
+    let release: () => void;
+    try {
+      release = plan.take(undefined);
+      try {
+        if (plan.authorize !== undefined && !(await plan.authorize(request))) {
+          throw new SSEError("sse: forbidden", 403);
+        }
+      } catch (err) {
+        release();
+        throw err;
+      }
+    } catch (err) {
+      const { status, message, headers } = errorAnswer.of(err);
+      return new Response(message, { status, headers: { ...ERROR_HEADERS, ...headers } });
+    }
+    const stream = new StreamHandle(plan as StreamPlan<never>);
+    const queue = stream.queue;
+    void queue.done.then(release);
+    const signal = request.signal;
+    const onAbort = (): void => queue.close(true);
+    let events: EventStream | undefined;
+    const body = new ReadableStream<Uint8Array>(
+      {
+        start(controller) {
+          events = new EventStream(
+            queue,
+            {
+              write(chunk) {
+                controller.enqueue(chunk);
+                return (controller.desiredSize ?? 0) > 0;
+              },
+              end() {
+                signal.removeEventListener("abort", onAbort);
+                try {
+                  controller.close();
+                } catch {
+                  // already closed or errored by the consumer: nothing to end
+                }
+              },
+              idle: () => stream.settle(true),
+            },
+            { keepaliveMs: plan.keepaliveMs, ...TIMING_OFF },
+          );
+        },
+        pull() {
+          events?.drained();
+        },
+        cancel() {
+          queue.close(true);
+        },
+      },
+      { highWaterMark: DEFAULT_WRITE_BUDGET, size: (chunk) => chunk.byteLength },
+    );
+    if (signal.aborted) queue.close(true);
+    else signal.addEventListener("abort", onAbort, { once: true });
+    if (!queue.closed) {
+      void (async () => {
+        try {
+          await produce(stream, request);
+        } catch (err) {
+          if (!stream.closed) plan.onError(err, request);
+        } finally {
+          stream.close();
+        }
+      })();
+    }
+    return new Response(body, { status: 200, headers: STREAM_HEADERS });
+  };
+}
