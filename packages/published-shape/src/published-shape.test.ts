@@ -19,7 +19,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, "../../..");
-const libraries = ["sse-core", "sse-express", "sse-koa", "sse-registry", "sse-redis"];
+const libraries = [
+  "sse-core",
+  "sse-express",
+  "sse-koa",
+  "sse-fastify",
+  "sse-registry",
+  "sse-redis",
+];
 const require = createRequire(import.meta.url);
 
 /** pnpm as the test was started with it (`pnpm test` or `npx pnpm@10 test`), else from PATH. */
@@ -58,6 +65,8 @@ beforeAll(async () => {
     ["express", packageDir("express")],
     ["koa", packageDir("koa")],
     ["@koa/router", packageDir("@koa/router")],
+    ["fastify", packageDir("fastify")],
+    ["fastify-plugin", packageDir("fastify-plugin")],
     ["smol-toml", packageDir("smol-toml", "packages/sse-registry")],
     ["ioredis", packageDir("ioredis", "packages/sse-redis")],
     ["@types/node", packageDir("@types/node", ".")],
@@ -98,6 +107,7 @@ describe("the packages as published", () => {
     ["only sse-core, ESM with a CJS copy beside it", "core.mjs"],
     ["the express adapter, from CJS", "express.cjs"],
     ["the koa adapter with dynamic topics, from ESM", "koa.mjs"],
+    ["the fastify plugin with dynamic topics, from CJS", "fastify.cjs"],
     ["a plugin app on the registry, from ESM", "registry.mjs"],
     ["the registry, from CJS", "registry.cjs"],
     ["the Redis backplane, from CJS with its ESM copy", "redis.cjs"],
@@ -111,6 +121,19 @@ describe("the packages as published", () => {
     const result = await run(process.execPath, [tsc, "-p", consumer]).catch((err) => err);
     expect(result.stdout ?? "").toBe("");
   });
+
+  // One program per format: a program holding both would declare sse-fastify's
+  // FastifyRequest augmentation twice, once per copy of core's types.
+  it.each(["fastify-consumer.mts", "fastify-consumer.cts"])(
+    "type-checks the fastify plugin's request.broker in %s alone",
+    async (file) => {
+      const tsconfig = join(consumer, `tsconfig.${file}.json`);
+      writeFileSync(tsconfig, JSON.stringify({ extends: "./tsconfig.json", files: [file] }));
+      const tsc = require.resolve("typescript/bin/tsc");
+      const result = await run(process.execPath, [tsc, "-p", tsconfig]).catch((err) => err);
+      expect(result.stdout ?? "").toBe("");
+    },
+  );
 
   it("ships no workspace protocol and no sources", async () => {
     for (const lib of libraries) {
