@@ -16,12 +16,17 @@ afterEach(() => {
 });
 
 describe("README examples", () => {
-  it.each(["node-http.mjs", "iterate.mjs", "resume.mjs", "authorize.mjs", "htmx.mjs"])(
-    "%s appears in the README verbatim",
-    (name) => {
-      expect(readme).toContain(readFileSync(example(name), "utf8").trimEnd());
-    },
-  );
+  it.each([
+    "node-http.mjs",
+    "iterate.mjs",
+    "resume.mjs",
+    "authorize.mjs",
+    "htmx.mjs",
+    "hono.mjs",
+    "route-handler.mjs",
+  ])("%s appears in the README verbatim", (name) => {
+    expect(readme).toContain(readFileSync(example(name), "utf8").trimEnd());
+  });
 
   it("iterate.mjs prints both events and ends", async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [example("iterate.mjs")]);
