@@ -36,7 +36,7 @@ describe("Hono (examples/hono.mjs)", () => {
     await post(`${url}/notes`, "two");
     await post(`${url}/notes`, "three");
     const back = await fetch(`${url}/events`, {
-      headers: { "Last-Event-ID": first.events[0]!.id },
+      headers: { "Last-Event-ID": first.events[0]!.id ?? "" },
     });
     const reader = back.body!.getReader();
     let text = "";
@@ -80,7 +80,7 @@ describe("Next.js route handler (examples/route-handler.mjs)", () => {
       fetch: (input, init) =>
         fetch(input, {
           ...init,
-          headers: { ...init.headers, "Last-Event-ID": client.events[0]!.id },
+          headers: { ...init.headers, "Last-Event-ID": client.events[0]!.id ?? "" },
         }),
     });
     cleanups.push(() => back.close());
