@@ -11,6 +11,7 @@ import {
   handlerFunc,
   type RequestStream,
   type SSEEvent,
+  type SSEResponse,
   streamHandler,
   type TopicsFn,
 } from "./index.js";
@@ -48,7 +49,8 @@ describe("public generics", () => {
         },
       },
     );
-    expectTypeOf(handler(broker, "t")).parameter(1).toMatchTypeOf<ServerResponse>();
+    expectTypeOf(handler(broker, "t")).parameter(1).toEqualTypeOf<SSEResponse>();
+    expectTypeOf<ServerResponse>().toMatchTypeOf<SSEResponse>();
   });
 
   it("HandlerOptions<R> types authorize's request per framework", () => {
