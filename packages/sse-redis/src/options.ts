@@ -21,7 +21,7 @@ export interface RedisBackplaneOptions {
    * `connectionName`...). The backplane sets its own queueing options
    * (`enableOfflineQueue`, `maxRetriesPerRequest`,
    * `autoResendUnfulfilledCommands`, `autoResubscribe`), so that a publish is
-   * never sent twice nor late.
+   * never sent twice nor queued until Redis is back.
    * @default {}
    */
   redis?: RedisOptions;

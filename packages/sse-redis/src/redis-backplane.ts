@@ -148,6 +148,16 @@ export class RedisBackplane implements Backplane {
     this.command = command;
     this.subscriber = subscriber;
 
+    const { timeoutMs } = this.options;
+    const onHang = (error: Error): void => {
+      this.timeoutCount++;
+      this.hung = true;
+      this.lastError = error;
+    };
+    const watchdogs = [command, subscriber].map((redis) => new Watchdog(redis, timeoutMs, onHang));
+    // What ioredis reports about a socket the watchdog closed follows from the hang, not a cause.
+    const onError = (watchdog: Watchdog) => (error: Error) =>
+      watchdog.closedCurrent ? this.update() : this.fail(error);
     command.on("ready", () => {
       this.commandReady = true;
       this.sync();
@@ -156,24 +166,17 @@ export class RedisBackplane implements Backplane {
       this.commandReady = false;
       this.update();
     });
-    command.on("error", (error: Error) => this.fail(error));
+    command.on("error", onError(watchdogs[0]!));
     subscriber.on("ready", () => this.sync());
     subscriber.on("close", () => {
       this.subscriberSynced = false;
       this.live.clear();
       this.update();
     });
-    subscriber.on("error", (error: Error) => this.fail(error));
+    subscriber.on("error", onError(watchdogs[1]!));
     subscriber.on("message", (channel: string, message: string) =>
       this.onMessage(channel, message),
     );
-    const { timeoutMs } = this.options;
-    const onHang = (error: Error): void => {
-      this.timeoutCount++;
-      this.hung = true;
-      this.lastError = error;
-    };
-    const watchdogs = [command, subscriber].map((redis) => new Watchdog(redis, timeoutMs, onHang));
     this.watchdogTimer = setInterval(
       () => {
         const now = Date.now();

@@ -15,6 +15,8 @@ export class Watchdog {
   private probeSentAt = 0;
   private lastProbe = 0;
   private verdictPending = false;
+  /** The last socket this watchdog destroyed. */
+  private closed: unknown;
 
   /**
    * @param onHang - called (before the socket is destroyed) with the reason,
@@ -30,6 +32,11 @@ export class Watchdog {
       this.probeSentAt = 0;
       redis.stream?.on("data", this.heard);
     });
+  }
+
+  /** Whether the connection's current socket is one this watchdog destroyed (not replaced yet). */
+  get closedCurrent(): boolean {
+    return this.closed !== undefined && this.redis.stream === this.closed;
   }
 
   private readonly heard = (): void => {
@@ -84,6 +91,7 @@ export class Watchdog {
         `no answer for ${this.timeoutMs} ms: the connection ${what} (Redis hung, or the network is cut)`,
       );
       this.onHang(error);
+      this.closed = stream;
       stream.destroy(error);
     });
   }
