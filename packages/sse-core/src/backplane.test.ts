@@ -1,4 +1,5 @@
 import { setImmediate as tick } from "node:timers/promises";
+import { take } from "@burrow/test-utils";
 import { describe, expect, it } from "vitest";
 import type {
   Backplane,
@@ -6,7 +7,6 @@ import type {
   BackplaneHost,
   BackplaneReplay,
   BackplaneStats,
-  Client,
   SSEEvent,
 } from "./index.js";
 import { EventBroker, SSEFieldError } from "./index.js";
@@ -71,6 +71,7 @@ class FakePlane implements Backplane {
   async replay(
     topics: readonly string[],
     lastEventId: string,
+    _signal?: AbortSignal,
   ): Promise<BackplaneReplay | undefined> {
     this.calls.push(`replay ${lastEventId}`);
     await tick();
@@ -95,17 +96,6 @@ class FakePlane implements Backplane {
     this.calls.push("close");
     this.closed = true;
   }
-}
-
-async function take(client: Client, n: number): Promise<SSEEvent[]> {
-  const it = client[Symbol.asyncIterator]();
-  const out: SSEEvent[] = [];
-  while (out.length < n) {
-    const { value, done } = await it.next();
-    if (done) break;
-    out.push(value);
-  }
-  return out;
 }
 
 function pair(historySize = 100): {
@@ -283,6 +273,27 @@ describe("EventBroker with a backplane", () => {
     await tick();
     await tick();
     expect(broker.stats()).toMatchObject({ resumed: 0, resumeMisses: 1, clients: 0 });
+  });
+
+  it("tells the backplane when a resuming client leaves, so that it can skip the read", async () => {
+    const engine = new FakeEngine();
+    const plane = new FakePlane(engine);
+    const broker = new EventBroker({ historySize: 5, backplane: plane });
+    const signals: (AbortSignal | undefined)[] = [];
+    plane.replay = (topics, lastEventId, signal) => {
+      signals.push(signal);
+      return FakePlane.prototype.replay.call(plane, topics, lastEventId);
+    };
+    const leaving = broker.subscribe("x", { lastEventId: "e-0" });
+    const staying = broker.subscribe("x", { lastEventId: "e-0" });
+    expect(signals).toHaveLength(2);
+    expect(signals.map((signal) => signal?.aborted)).toEqual([false, false]);
+    broker.unsubscribe(leaving);
+    await leaving.done;
+    expect(signals.map((signal) => signal?.aborted)).toEqual([true, false]);
+    broker.close();
+    await staying.done;
+    expect(signals[1]?.aborted).toBe(true);
   });
 
   it("skips an event from the backplane that cannot be encoded, live or replayed", async () => {

@@ -62,7 +62,7 @@ export interface BackplaneHost {
  * Connects brokers in many processes into one topic space: an event published
  * on any of them reaches the matching clients of all of them, in one order.
  * `@burrow/sse-redis` implements it on Redis; another engine (NATS, Postgres)
- * can implement the same five calls.
+ * can implement the same calls.
  *
  * The broker calls `attach` once, `watch`/`unwatch` when its first client of a
  * topic arrives / its last one leaves, `publish` for each accepted event,
@@ -99,8 +99,15 @@ export interface Backplane {
    * once the live deliveries of the events it returns were made, since the
    * broker removes the overlap by `seq` while the replay is pending, not
    * after. Rejects only on an unexpected failure (treated as `undefined`).
+   * `signal` aborts when the resuming client leaves: the backplane should
+   * then stop reading (what it resolves to is ignored), so that clients that
+   * connect and leave at once cost the engine nothing.
    */
-  replay(topics: readonly string[], lastEventId: string): Promise<BackplaneReplay | undefined>;
+  replay(
+    topics: readonly string[],
+    lastEventId: string,
+    signal?: AbortSignal,
+  ): Promise<BackplaneReplay | undefined>;
   /**
    * The id of the latest event the engine has ordered (on any process), so that a page rendered now can
    * resume from it: `replay(topics, latest())` returns exactly the events published after this call.

@@ -381,7 +381,10 @@ export class EventBroker {
       }
       client.replayed(frames, replay.after);
     };
-    backplane.replay(client.topics, lastEventId).then(settle, () => settle(undefined));
+    // Aborted when the client leaves: the backplane then reads nothing for it.
+    const left = new AbortController();
+    void client.done.then(() => left.abort());
+    backplane.replay(client.topics, lastEventId, left.signal).then(settle, () => settle(undefined));
   }
 
   private detach(client: Subscription): void {

@@ -1,4 +1,10 @@
 export type { BackplaneLogger, RedisBackplaneOptions } from "./options.js";
-export { DEFAULT_PREFIX, DEFAULT_REDIS_URL } from "./options.js";
+export {
+  DEFAULT_MAX_PENDING,
+  DEFAULT_MAX_REPLAYS,
+  DEFAULT_PREFIX,
+  DEFAULT_REDIS_URL,
+  DEFAULT_TIMEOUT_MS,
+} from "./options.js";
 export type { RedisBackplaneStats } from "./redis-backplane.js";
 export { RedisBackplane, redisBackplane } from "./redis-backplane.js";

@@ -119,4 +119,23 @@ describeRedis("several server processes on one Redis", () => {
     expect(client.events.map((e) => e.event)).toEqual(["resync", "a"]);
     expect(client.events[1]?.data).toBe("after");
   });
+
+  it("a cursor from latest() on one process resumes on another with exactly the events published after it", async () => {
+    const [a, b, c] = servers as [ServerProcess, ServerProcess, ServerProcess];
+    const cursor = await a.latest();
+    expect(cursor).toMatch(/^[0-9a-z]+-\d+$/);
+    for (const [topic, data] of [
+      ["a", "1"],
+      ["b", "2"],
+      ["a", "3"],
+    ] as const) {
+      await c.publish(topic, data);
+    }
+    const back = rawClient(b.port, "/events?topics=a", { headers: { "Last-Event-ID": cursor! } });
+    await waitFor(() => back.events.length >= 2, "the replay on b");
+    await c.publish("a", "live");
+    await waitFor(() => back.events.length >= 3, "the live event after the replay");
+    back.close();
+    expect(back.events.map((e) => e.data)).toEqual(["1", "3", "live"]);
+  });
 });

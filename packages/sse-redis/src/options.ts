@@ -21,7 +21,7 @@ export interface RedisBackplaneOptions {
    * `connectionName`...). The backplane sets its own queueing options
    * (`enableOfflineQueue`, `maxRetriesPerRequest`,
    * `autoResendUnfulfilledCommands`, `autoResubscribe`), so that a publish is
-   * never sent twice nor late.
+   * never sent twice nor queued until Redis is back.
    * @default {}
    */
   redis?: RedisOptions;
@@ -38,6 +38,34 @@ export interface RedisBackplaneOptions {
    * @default console
    */
   logger?: BackplaneLogger | false;
+  /**
+   * How long Redis may leave a connection without an answer, in
+   * milliseconds. Each connection is sent a PING every `timeoutMs / 2`; one
+   * that has a command or a PING unanswered and has received nothing for
+   * `timeoutMs` (a hung server, a network cut without a reset) is closed and
+   * reconnected, and the state is `"down"` meanwhile: a hang is noticed
+   * within `2 * timeoutMs`. A replay or `latest()` unanswered this long
+   * settles as a miss.
+   * @default 2000
+   */
+  timeoutMs?: number;
+  /**
+   * Most publishes sent to Redis and not answered yet. Past it a publish is
+   * not sent (Redis is not keeping up, or hangs): it is delivered on this
+   * process only, at once, and counted in `stats().backplane.overflow`.
+   * Bounds the memory held for a slow or hung Redis (each pending publish
+   * holds its event plus about 3 KB); raise it if you publish larger
+   * synchronous bursts.
+   * @default 10000
+   */
+  maxPending?: number;
+  /**
+   * Most replays (resumes with `Last-Event-ID`) that read history from Redis
+   * at once; the others wait their turn, and one whose client leaves while
+   * waiting reads nothing. Bounds what resuming clients cost Redis.
+   * @default 4
+   */
+  maxReplays?: number;
 }
 
 /** Default Redis URL. */
@@ -46,12 +74,24 @@ export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
 /** Default prefix of keys and channels. */
 export const DEFAULT_PREFIX = "burrow-sse:";
 
+/** Default {@link RedisBackplaneOptions.timeoutMs}. */
+export const DEFAULT_TIMEOUT_MS = 2000;
+
+/** Default {@link RedisBackplaneOptions.maxPending}. */
+export const DEFAULT_MAX_PENDING = 10_000;
+
+/** Default {@link RedisBackplaneOptions.maxReplays}. */
+export const DEFAULT_MAX_REPLAYS = 4;
+
 /** The options, checked; a TypeError names the bad one. @internal */
 export interface ResolvedOptions {
   url: string;
   redis: RedisOptions;
   prefix: string;
   logger: BackplaneLogger | undefined;
+  timeoutMs: number;
+  maxPending: number;
+  maxReplays: number;
 }
 
 /** Checks `options` (TypeError naming the field) and fills in defaults. @internal */
@@ -64,6 +104,9 @@ export function resolveOptions(options: RedisBackplaneOptions): ResolvedOptions 
     redis = {},
     prefix = DEFAULT_PREFIX,
     logger = console,
+    timeoutMs = DEFAULT_TIMEOUT_MS,
+    maxPending = DEFAULT_MAX_PENDING,
+    maxReplays = DEFAULT_MAX_REPLAYS,
   } = options;
   if (typeof url !== "string" || !/^rediss?:\/\//.test(url)) {
     throw new TypeError(`sse-redis: url: must be a redis:// or rediss:// URL, got ${String(url)}`);
@@ -83,7 +126,25 @@ export function resolveOptions(options: RedisBackplaneOptions): ResolvedOptions 
   ) {
     throw new TypeError("sse-redis: logger: must have error() and info() methods, or be false");
   }
-  return { url, redis, prefix, logger: logger === false ? undefined : logger };
+  return {
+    url,
+    redis,
+    prefix,
+    logger: logger === false ? undefined : logger,
+    timeoutMs: positiveInteger("timeoutMs", timeoutMs, "milliseconds"),
+    maxPending: positiveInteger("maxPending", maxPending, "publishes"),
+    maxReplays: positiveInteger("maxReplays", maxReplays, "replays"),
+  };
+}
+
+/** `value` when it is a positive safe integer; else a RangeError naming `name`. */
+function positiveInteger(name: string, value: unknown, unit: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(
+      `sse-redis: ${name}: must be a positive integer (${unit}), got ${typeof value === "string" ? JSON.stringify(value) : String(value)}`,
+    );
+  }
+  return value;
 }
 
 /** The URL without its password, for messages. @internal */

@@ -2,13 +2,16 @@
 // per-topic subscriptions, history trimming and eviction, ids, closing.
 
 import { setImmediate as tick } from "node:timers/promises";
-import { type Client, EventBroker, type SSEEvent } from "@burrow/sse-core";
-import { waitFor } from "@burrow/test-utils";
+import { EventBroker } from "@burrow/sse-core";
+import { take, waitFor } from "@burrow/test-utils";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { deleteKeys, describeRedis, REDIS_URL, uniquePrefix } from "./fixtures/harness.js";
 import {
+  DEFAULT_MAX_PENDING,
+  DEFAULT_MAX_REPLAYS,
   DEFAULT_PREFIX,
+  DEFAULT_TIMEOUT_MS,
   RedisBackplane,
   type RedisBackplaneStats,
   redisBackplane,
@@ -27,8 +30,25 @@ describe("redisBackplane options", () => {
     expect(() => redisBackplane(options as never)).toThrow(message);
   });
 
+  it.each([
+    [{ timeoutMs: 0 }, "sse-redis: timeoutMs: must be a positive integer (milliseconds), got 0"],
+    [
+      { timeoutMs: "2000" },
+      'sse-redis: timeoutMs: must be a positive integer (milliseconds), got "2000"',
+    ],
+    [{ maxPending: 1.5 }, "sse-redis: maxPending: must be a positive integer (publishes), got 1.5"],
+    [{ maxReplays: -1 }, "sse-redis: maxReplays: must be a positive integer (replays), got -1"],
+    [{ maxReplays: Number.POSITIVE_INFINITY }, "sse-redis: maxReplays: must be a positive integer"],
+  ])("rejects %j with a RangeError naming the option", (options, message) => {
+    expect(() => redisBackplane(options as never)).toThrow(RangeError);
+    expect(() => redisBackplane(options as never)).toThrow(message);
+  });
+
   it("has documented defaults", () => {
     expect(DEFAULT_PREFIX).toBe("burrow-sse:");
+    expect([DEFAULT_TIMEOUT_MS, DEFAULT_MAX_PENDING, DEFAULT_MAX_REPLAYS]).toEqual([
+      2000, 10_000, 4,
+    ]);
     expect(new RedisBackplane().stats()).toMatchObject({ state: "connecting", topics: 0 });
   });
 });
@@ -37,13 +57,18 @@ const prefixes: string[] = [];
 const brokers: EventBroker[] = [];
 const admin = new Redis(REDIS_URL, { lazyConnect: true });
 
+const backplanes = new WeakMap<EventBroker, RedisBackplane>();
+
 function broker(options: { historySize?: number; prefix?: string } = {}): EventBroker {
   const prefix = options.prefix ?? uniquePrefix();
   prefixes.push(prefix);
+  const backplane = redisBackplane({ url: REDIS_URL, prefix, logger: silent });
   const created = new EventBroker({
     historySize: options.historySize ?? 10,
-    backplane: redisBackplane({ url: REDIS_URL, prefix, logger: silent }),
+    bufferSize: 1000,
+    backplane,
   });
+  backplanes.set(created, backplane);
   brokers.push(created);
   return created;
 }
@@ -57,17 +82,6 @@ async function ready(b: EventBroker, topics = 0): Promise<void> {
     () => backplaneOf(b).state === "ready" && backplaneOf(b).topics >= topics,
     "the backplane to be ready",
   );
-}
-
-async function take(client: Client, n: number): Promise<SSEEvent[]> {
-  const it = client[Symbol.asyncIterator]();
-  const out: SSEEvent[] = [];
-  while (out.length < n) {
-    const { value, done } = await it.next();
-    if (done) break;
-    out.push(value);
-  }
-  return out;
 }
 
 describeRedis("RedisBackplane on the real Redis", () => {
@@ -204,4 +218,75 @@ describeRedis("RedisBackplane on the real Redis", () => {
       expect(b.stats().dropped).toBe(0);
     },
   );
+
+  it("latest(): replay after it returns exactly the events published since, on an empty prefix and after events", async () => {
+    const b = broker({ historySize: 10 });
+    const backplane = backplanes.get(b)!;
+    const watcher = b.subscribe(["x", "y"]);
+    await ready(b, 2);
+    // Nothing published under this prefix yet: the epoch is set now, and the seq is 0.
+    const empty = await backplane.latest();
+    expect(empty).toMatch(/^[0-9a-z]+-0$/);
+    b.publish("x", { data: "1" });
+    b.publish("y", { data: "2" });
+    b.publish("x", { data: "3" });
+    const first = await take(watcher, 3);
+    expect(first[0]?.id?.split("-")[0]).toBe(empty!.split("-")[0]);
+    const fromEmpty = await backplane.replay(["x"], empty!);
+    expect(fromEmpty?.events.map((e) => [e.topic, e.event.data, e.event.id])).toEqual([
+      ["x", "1", first[0]!.id],
+      ["x", "3", first[2]!.id],
+    ]);
+    expect((await backplane.replay(["x", "y"], empty!))?.events).toHaveLength(3);
+
+    const cursor = await backplane.latest();
+    expect(cursor).toBe(first[2]!.id);
+    b.publish("y", { data: "4" });
+    b.publish("x", { data: "5" });
+    b.publish("y", { data: "6" });
+    await take(watcher, 3);
+    expect((await backplane.replay(["y"], cursor!))?.events.map((e) => e.event.data)).toEqual([
+      "4",
+      "6",
+    ]);
+    // A broker resuming from it gets the same events, then live ones.
+    const resumed = b.subscribe("x", { lastEventId: cursor! });
+    b.publish("x", { data: "7" });
+    expect((await take(resumed, 2)).map((e) => e.data)).toEqual(["5", "7"]);
+  });
+
+  it("latest() is undefined without history", async () => {
+    const b = broker({ historySize: 0 });
+    await ready(b);
+    expect(await backplanes.get(b)!.latest()).toBeUndefined();
+  });
+
+  it("reads a long resume in pages: 3 topics of 250 events each, all in global order", async () => {
+    const b = broker({ historySize: 300 });
+    const watcher = b.subscribe(["x", "y", "z"]);
+    await ready(b, 3);
+    for (let i = 0; i < 750; i++) b.publish(["x", "y", "z"][i % 3]!, { data: String(i) });
+    const seen = await take(watcher, 750);
+    const start = `${seen[0]!.id!.split("-")[0]}-0`;
+    const replay = await backplanes.get(b)!.replay(["z", "x", "y"], start);
+    expect(replay?.events.map((e) => e.event.data)).toEqual(seen.map((e) => e.data));
+    expect(replay?.events.map((e) => e.event.id)).toEqual(seen.map((e) => e.id));
+  });
+
+  it("a resume that needs more than its historySize events of a topic is a miss, never a cut", async () => {
+    const prefix = uniquePrefix();
+    // Another process keeps a longer history under the same prefix.
+    const long = broker({ historySize: 50, prefix });
+    const short = broker({ historySize: 10, prefix });
+    const watcher = long.subscribe("x");
+    await ready(long, 1);
+    for (let i = 0; i < 30; i++) long.publish("x", { data: String(i) });
+    const seen = await take(watcher, 30);
+    await ready(short);
+    const backplane = backplanes.get(short)!;
+    expect(await backplane.replay(["x"], `${seen[0]!.id!.split("-")[0]}-0`)).toBeUndefined();
+    expect(await backplane.replay(["x"], seen[18]!.id!)).toBeUndefined();
+    const last10 = await backplane.replay(["x"], seen[19]!.id!);
+    expect(last10?.events.map((e) => e.event.data)).toEqual(seen.slice(20).map((e) => e.data));
+  });
 });

@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type {
   Backplane,
-  BackplaneEvent,
   BackplaneHost,
   BackplaneReplay,
   BackplaneState,
@@ -9,6 +8,7 @@ import type {
   SSEEvent,
 } from "@burrow/sse-core";
 import { Redis } from "ioredis";
+import { parseEvent, readHistory, type StoredEvent } from "./history-reader.js";
 import {
   type BackplaneLogger,
   type RedisBackplaneOptions,
@@ -16,7 +16,10 @@ import {
   redactUrl,
   resolveOptions,
 } from "./options.js";
-import { PUBLISH_SCRIPT, REPLAY_SCRIPT } from "./scripts.js";
+import { ReplayQueue } from "./replay-queue.js";
+import { defineScripts, type ScriptedRedis } from "./scripts.js";
+import { Watchdog } from "./watchdog.js";
+import { within } from "./within.js";
 
 /** `broker.stats().backplane` with a Redis backplane. */
 export interface RedisBackplaneStats extends BackplaneStats {
@@ -34,30 +37,22 @@ export interface RedisBackplaneStats extends BackplaneStats {
   gaps: number;
   /** The last error seen, if any. */
   lastError: string | undefined;
-}
-
-/** An ioredis connection with the backplane's scripts. */
-interface ScriptedRedis extends Redis {
-  ssePublish(
-    meta: string,
-    evicted: string,
-    stream: string,
-    channel: string,
-    topic: string,
-    json: string,
-    historySize: number,
-    epoch: string,
-    origin: string,
-    assignId: string,
-  ): Promise<number>;
-  sseReplay(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
-}
-
-type StreamEntry = [id: string, fields: string[]];
-
-/** An event read from a stream, with who published it. */
-interface StoredEvent extends BackplaneEvent {
-  origin: string | undefined;
+  /** Events sent to Redis from this process and not answered yet, now (at most `maxPending`). */
+  pending: number;
+  /**
+   * Events published here while `maxPending` were unanswered: not sent to
+   * Redis, delivered on this process only, ever.
+   */
+  overflow: number;
+  /**
+   * Times a connection was closed because Redis did not answer within
+   * `timeoutMs` (each reconnection attempt to a hung Redis counts), ever.
+   */
+  timeouts: number;
+  /** Resumes reading history from Redis or waiting their turn (see `maxReplays`), now. */
+  replays: number;
+  /** Resumes whose client left before their turn: nothing was read for them, ever. */
+  replaysSkipped: number;
 }
 
 /** One message read from a topic's channel, before delivery. */
@@ -113,11 +108,20 @@ export class RedisBackplane implements Backplane {
   private recoveredCount = 0;
   private gapCount = 0;
   private errorCount = 0;
+  private overflowCount = 0;
+  private overflowReported = false;
+  private timeoutCount = 0;
+  /** A connection was found hung since the link was last ready. */
+  private hung = false;
+  private skippedCount = 0;
+  private readonly replays: ReplayQueue;
+  private watchdogTimer: NodeJS.Timeout | undefined;
 
   /** @param options - see {@link RedisBackplaneOptions}. */
   constructor(options: RedisBackplaneOptions = {}) {
     this.options = resolveOptions(options);
     this.safeUrl = redactUrl(this.options.url);
+    this.replays = new ReplayQueue(this.options.maxReplays);
   }
 
   /** Connects to Redis; called once by the broker. */
@@ -137,16 +141,23 @@ export class RedisBackplane implements Backplane {
       autoResendUnfulfilledCommands: false,
       autoResubscribe: false,
     };
-    const command = new Redis(this.options.url, {
-      ...common,
-      connectionName: `${name}-pub`,
-    }) as ScriptedRedis;
-    command.defineCommand("ssePublish", { numberOfKeys: 3, lua: PUBLISH_SCRIPT });
-    command.defineCommand("sseReplay", { lua: REPLAY_SCRIPT });
+    const command = defineScripts(
+      new Redis(this.options.url, { ...common, connectionName: `${name}-pub` }),
+    );
     const subscriber = new Redis(this.options.url, { ...common, connectionName: `${name}-sub` });
     this.command = command;
     this.subscriber = subscriber;
 
+    const { timeoutMs } = this.options;
+    const onHang = (error: Error): void => {
+      this.timeoutCount++;
+      this.hung = true;
+      this.lastError = error;
+    };
+    const watchdogs = [command, subscriber].map((redis) => new Watchdog(redis, timeoutMs, onHang));
+    // What ioredis reports about a socket the watchdog closed follows from the hang, not a cause.
+    const onError = (watchdog: Watchdog) => (error: Error) =>
+      watchdog.closedCurrent ? this.update() : this.fail(error);
     command.on("ready", () => {
       this.commandReady = true;
       this.sync();
@@ -155,17 +166,25 @@ export class RedisBackplane implements Backplane {
       this.commandReady = false;
       this.update();
     });
-    command.on("error", (error: Error) => this.fail(error));
+    command.on("error", onError(watchdogs[0]!));
     subscriber.on("ready", () => this.sync());
     subscriber.on("close", () => {
       this.subscriberSynced = false;
       this.live.clear();
       this.update();
     });
-    subscriber.on("error", (error: Error) => this.fail(error));
+    subscriber.on("error", onError(watchdogs[1]!));
     subscriber.on("message", (channel: string, message: string) =>
       this.onMessage(channel, message),
     );
+    this.watchdogTimer = setInterval(
+      () => {
+        const now = Date.now();
+        for (const watchdog of watchdogs) watchdog.check(now);
+      },
+      Math.max(1, Math.floor(timeoutMs / 4)),
+    );
+    this.watchdogTimer.unref();
   }
 
   /** Orders `event` through Redis; while Redis is unreachable, delivers it on this process only. */
@@ -174,6 +193,10 @@ export class RedisBackplane implements Backplane {
     if (host === undefined || this.state === "closed") return;
     if (this.state !== "ready") {
       this.deliverLocally(topic, event);
+      return;
+    }
+    if (this.inFlight.size >= this.options.maxPending) {
+      this.overflow(topic, event);
       return;
     }
     const nonce = ++this.nonce;
@@ -206,7 +229,9 @@ export class RedisBackplane implements Backplane {
         }
         this.deliverLocally(topic, event);
         const status = this.command?.status;
-        this.fail(status === "ready" ? error : new Error(`connection lost (${status})`));
+        // After a hang, keep its cause as the last error rather than each publish it failed.
+        if (this.hung) this.update();
+        else this.fail(status === "ready" ? error : new Error(`connection lost (${status})`));
       },
     );
   }
@@ -227,25 +252,74 @@ export class RedisBackplane implements Backplane {
     }
   }
 
-  /** Reads, in one atomic step, what `topics` retained after `lastEventId` (see {@link Backplane.replay}). */
+  /**
+   * Reads what `topics` retained after `lastEventId` (see
+   * {@link Backplane.replay}), in pages, at most `maxReplays` resumes at a
+   * time; nothing is read once `signal` aborts (the client left). A miss
+   * (undefined) when Redis is down or does not answer within `timeoutMs`.
+   */
   async replay(
     topics: readonly string[],
     lastEventId: string,
+    signal?: AbortSignal,
   ): Promise<BackplaneReplay | undefined> {
     const match = /^([0-9a-z]+)-(\d+)$/.exec(lastEventId);
-    if (match === null || this.state !== "ready") return undefined;
+    const historySize = this.host?.historySize ?? 0;
+    if (match === null || historySize === 0 || this.state !== "ready") return undefined;
     const epoch = match[1]!;
     const after = Number(match[2]);
     if (!Number.isSafeInteger(after)) return undefined;
+    const { timeoutMs } = this.options;
     // Live deliveries must have started before the read: then the two overlap, never leave a hole.
-    await Promise.all(topics.map((topic) => this.watched.get(topic)));
+    const watching = Promise.all(topics.map((topic) => this.watched.get(topic)));
+    if ((await within(watching, timeoutMs, false)) === false) return undefined;
     if (!this.subscriberSynced) return undefined;
-    const events = await this.read(topics, epoch, after);
+    const release = await this.replays.turn(signal);
+    if (release === undefined || signal?.aborted) {
+      release?.();
+      if (signal?.aborted) this.skippedCount++;
+      return undefined;
+    }
+    let events: StoredEvent[] | undefined;
+    try {
+      if (this.state !== "ready") return undefined;
+      events = await readHistory({
+        redis: this.command!,
+        prefix: this.options.prefix,
+        topics,
+        epoch,
+        after,
+        limit: historySize,
+        timeoutMs,
+        signal,
+      });
+    } finally {
+      release();
+    }
     if (events === undefined) return undefined;
     // A barrier: Redis answers this PING after the messages it queued on the subscriber before,
     // so the live copies of the events just read are delivered (and held) before the replay.
-    await this.subscriber!.ping();
+    const barrier = this.subscriber!.ping().then(() => true);
+    if ((await within(barrier, timeoutMs, false)) === false) return undefined;
     return { after, events };
+  }
+
+  /**
+   * The id of the last event Redis ordered (on any process), `<epoch>-<seq>`:
+   * `replay(topics, await latest())` returns exactly the events published
+   * after this call. On an empty Redis it sets the epoch and returns
+   * `<epoch>-0`. Undefined when history is off, Redis is down, or it does
+   * not answer within `timeoutMs`.
+   */
+  async latest(): Promise<string | undefined> {
+    if ((this.host?.historySize ?? 0) === 0 || this.state !== "ready") return undefined;
+    try {
+      const answer = this.command!.sseLatest(`${this.options.prefix}meta`, this.newEpoch());
+      const reply = await within(answer, this.options.timeoutMs, undefined);
+      return reply === undefined ? undefined : `${reply[0]}-${reply[1]}`;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The link's state and counters. */
@@ -260,6 +334,11 @@ export class RedisBackplane implements Backplane {
       recovered: this.recoveredCount,
       gaps: this.gapCount,
       lastError: this.lastError?.message,
+      pending: this.inFlight.size,
+      overflow: this.overflowCount,
+      timeouts: this.timeoutCount,
+      replays: this.replays.size,
+      replaysSkipped: this.skippedCount,
     };
   }
 
@@ -267,13 +346,18 @@ export class RedisBackplane implements Backplane {
   async close(): Promise<void> {
     if (this.state === "closed") return;
     this.state = "closed";
+    clearInterval(this.watchdogTimer);
     this.watched.clear();
     this.live.clear();
+    this.replays.flush();
     const connections = [this.command, this.subscriber];
     await Promise.all(
       connections.map(async (connection) => {
         if (connection === undefined) return;
-        if (connection.status === "ready") await connection.quit().catch(() => {});
+        if (connection.status === "ready") {
+          // Bounded: a hung Redis never answers QUIT.
+          await within(connection.quit(), this.options.timeoutMs, undefined).catch(() => {});
+        }
         connection.disconnect();
       }),
     );
@@ -365,29 +449,24 @@ export class RedisBackplane implements Backplane {
       });
   }
 
-  /** Reads the events of `topics` after `after` in `epoch`, merged in seq order; undefined on a gap. */
-  private async read(
+  /**
+   * Reads the events of `topics` after `after` in `epoch`, merged in seq
+   * order; undefined on a gap. Without a deadline: if Redis hangs, the
+   * watchdog closes the connection, which fails the read.
+   */
+  private read(
     topics: readonly string[],
     epoch: string,
     after: number,
   ): Promise<StoredEvent[] | undefined> {
-    const prefix = this.options.prefix;
-    const keys = [`${prefix}meta`, `${prefix}evicted`, ...topics.map((t) => `${prefix}h:${t}`)];
-    const reply = (await this.command!.sseReplay(keys.length, ...keys, epoch, after, ...topics)) as
-      | StreamEntry[][]
-      | null;
-    if (reply === null) return undefined;
-    const events: StoredEvent[] = [];
-    reply.forEach((entries, i) => {
-      for (const [id, fields] of entries) {
-        const seq = Number.parseInt(id, 10);
-        const event = parseEvent(fieldOf(fields, "e"));
-        if (event === undefined) continue;
-        if (fieldOf(fields, "a") === "1" && !event.id) event.id = `${epoch}-${seq}`;
-        events.push({ topic: topics[i]!, event, seq, origin: fieldOf(fields, "o") });
-      }
+    return readHistory({
+      redis: this.command!,
+      prefix: this.options.prefix,
+      topics,
+      epoch,
+      after,
+      limit: this.host!.historySize,
     });
-    return events.sort((a, b) => a.seq - b.seq);
   }
 
   private onMessage(channel: string, raw: string): void {
@@ -448,6 +527,18 @@ export class RedisBackplane implements Backplane {
     this.host!.deliver(topic, { ...event }, 0);
   }
 
+  /** A publish past `maxPending`: delivered here only, counted, reported once per ready spell. */
+  private overflow(topic: string, event: SSEEvent): void {
+    this.overflowCount++;
+    if (!this.overflowReported) {
+      this.overflowReported = true;
+      this.options.logger?.error(
+        `sse-redis: ${this.options.maxPending} publishes to Redis at ${this.safeUrl} are unanswered (maxPending); until it answers, further events published on this process reach its own clients only`,
+      );
+    }
+    this.host!.deliver(topic, { ...event }, 0);
+  }
+
   private fail(error: Error): void {
     this.lastError = error;
     this.update();
@@ -467,13 +558,20 @@ export class RedisBackplane implements Backplane {
     this.state = next;
     const logger: BackplaneLogger | undefined = this.options.logger;
     if (next === "down") {
+      // Their replays would wait for a Redis that is not there: misses, now.
+      this.replays.flush();
       this.errorCount++;
       this.localOnlySinceDown = 0;
       const cause = this.lastError?.message ?? "connection closed";
       logger?.error(
         `sse-redis: Redis at ${this.safeUrl} is unreachable (${cause}); events published on this process reach its own clients only, and resuming with Last-Event-ID is unavailable, until it is back`,
       );
-    } else if (next === "ready" && previous === "down") {
+    }
+    if (next === "ready") {
+      this.overflowReported = false;
+      this.hung = false;
+    }
+    if (next === "ready" && previous === "down") {
       logger?.info(
         `sse-redis: reconnected to Redis at ${this.safeUrl}; ${this.localOnlySinceDown} event(s) published here meanwhile reached this process's clients only`,
       );
@@ -513,23 +611,4 @@ function splitMessage(raw: string): [string, string, string, string, string] | u
     start = end + 1;
   }
   return [parts[0]!, parts[1]!, parts[2]!, parts[3]!, raw.slice(start)];
-}
-
-/** The value of `name` in a stream entry's flat field list. */
-function fieldOf(fields: readonly string[], name: string): string | undefined {
-  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
-  return undefined;
-}
-
-/** The event in `json`, or undefined when it is not an event's JSON. */
-function parseEvent(json: string | undefined): SSEEvent | undefined {
-  if (json === undefined) return undefined;
-  try {
-    const value: unknown = JSON.parse(json);
-    return typeof value === "object" && value !== null && !Array.isArray(value)
-      ? (value as SSEEvent)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,10 +1,11 @@
 /**
- * The Lua scripts that make each publish and each replay one atomic step on
- * Redis (EVALSHA through ioredis `defineCommand`). Internal.
+ * The Lua scripts that make each publish, each page of a replay, and each
+ * read of the latest id one atomic step on Redis (EVALSHA through ioredis
+ * `defineCommand`). Internal.
  *
  * Keys, under the backplane's prefix:
- * - `meta`: a hash holding `epoch` (random, set by the first publish on an
- *   empty Redis) and `seq` (the global counter);
+ * - `meta`: a hash holding `epoch` (random, set by the first publish or
+ *   `latest()` on an empty Redis) and `seq` (the global counter);
  * - `evicted`: a hash, topic -> highest seq trimmed from that topic's stream;
  * - `h:<topic>`: a stream per topic, entry ids `<seq>-0`, fields `e` (the
  *   event as JSON), `a` ("1" when the backplane assigned the event's id) and
@@ -12,6 +13,42 @@
  * Channel: `t:<topic>`, one message per publish:
  * `<seq>\n<epoch>\n<origin>\n<assigned>\n<event JSON>`.
  */
+import type { Redis } from "ioredis";
+
+/** An ioredis connection with the backplane's scripts (see {@link defineScripts}). */
+export interface ScriptedRedis extends Redis {
+  ssePublish(
+    meta: string,
+    evicted: string,
+    stream: string,
+    channel: string,
+    topic: string,
+    json: string,
+    historySize: number,
+    epoch: string,
+    origin: string,
+    assignId: string,
+  ): Promise<number>;
+  sseReplayPage(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
+  sseLatest(meta: string, epoch: string): Promise<[epoch: string, seq: string]>;
+}
+
+/** Defines the scripts on `redis` (sent by EVALSHA, loaded on first use). */
+export function defineScripts(redis: Redis): ScriptedRedis {
+  redis.defineCommand("ssePublish", { numberOfKeys: 3, lua: PUBLISH_SCRIPT });
+  redis.defineCommand("sseReplayPage", { lua: REPLAY_PAGE_SCRIPT });
+  redis.defineCommand("sseLatest", { numberOfKeys: 1, lua: LATEST_SCRIPT });
+  return redis as ScriptedRedis;
+}
+
+/** Lua: `epoch`, the one in `meta` (KEYS[1]), set to `fresh` first on an empty Redis. */
+function epochOr(fresh: string): string {
+  return `local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then
+  epoch = ${fresh}
+  redis.call('HSET', KEYS[1], 'epoch', epoch)
+end`;
+}
 
 /**
  * KEYS: meta, evicted, stream. ARGV: channel, topic, event JSON, history
@@ -19,11 +56,7 @@
  * event has none (history on). Returns the seq.
  */
 export const PUBLISH_SCRIPT = `
-local epoch = redis.call('HGET', KEYS[1], 'epoch')
-if not epoch then
-  epoch = ARGV[5]
-  redis.call('HSET', KEYS[1], 'epoch', epoch)
-end
+${epochOr("ARGV[5]")}
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local size = tonumber(ARGV[4])
 if size > 0 then
@@ -47,19 +80,46 @@ return seq
 `;
 
 /**
- * KEYS: meta, evicted, then one stream per topic. ARGV: epoch, seq to read
- * after, then the topics (same order as their streams). Returns nil when the
- * epoch differs, the seq was never issued, or a topic evicted an event after
- * it; else one XRANGE reply per topic.
+ * Most stream entries one replay call reads (over all its topics): a resume is
+ * read in pages this size, so that no single script holds Redis (which runs
+ * one script at a time, publishes included) for long.
  */
-export const REPLAY_SCRIPT = `
+export const REPLAY_PAGE = 100;
+
+/**
+ * One page of a replay. KEYS: meta, evicted, then one stream per topic.
+ * ARGV: epoch, seq to read after, entries budget, then for each stream its
+ * topic, the seq of its last entry read (the cursor) and how many entries it
+ * may still read. Returns nil when the epoch differs, the seq was never
+ * issued, or a topic evicted an event after its cursor (a gap); else, per
+ * topic, `{ entries, done }`: done is 1 once its stream has no entry left.
+ * Topics past the budget read nothing and are not done.
+ */
+export const REPLAY_PAGE_SCRIPT = `
 if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[1] then return false end
-local after = tonumber(ARGV[2])
-if after > tonumber(redis.call('HGET', KEYS[1], 'seq') or '0') then return false end
+if tonumber(ARGV[2]) > tonumber(redis.call('HGET', KEYS[1], 'seq') or '0') then return false end
+local budget = tonumber(ARGV[3])
 local out = {}
 for i = 3, #KEYS do
-  if tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0') > after then return false end
-  out[#out + 1] = redis.call('XRANGE', KEYS[i], (after + 1) .. '-0', '+')
+  local arg = 4 + (i - 3) * 3
+  local cursor = tonumber(ARGV[arg + 1])
+  if tonumber(redis.call('HGET', KEYS[2], ARGV[arg]) or '0') > cursor then return false end
+  local wanted = math.min(budget, tonumber(ARGV[arg + 2]))
+  local entries = {}
+  if wanted > 0 then
+    entries = redis.call('XRANGE', KEYS[i], (cursor + 1) .. '-0', '+', 'COUNT', wanted)
+    budget = budget - #entries
+  end
+  out[#out + 1] = { entries, (wanted > 0 and #entries < wanted) and 1 or 0 }
 end
 return out
+`;
+
+/**
+ * KEYS: meta. ARGV: epoch to set if none is set (an empty Redis). Returns
+ * `{ epoch, seq }`: the id of the last event ordered, `<epoch>-0` when none.
+ */
+export const LATEST_SCRIPT = `
+${epochOr("ARGV[1]")}
+return { epoch, redis.call('HGET', KEYS[1], 'seq') or '0' }
 `;

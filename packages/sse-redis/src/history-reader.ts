@@ -1,0 +1,93 @@
+import type { BackplaneEvent, SSEEvent } from "@burrow/sse-core";
+import { REPLAY_PAGE, type ScriptedRedis } from "./scripts.js";
+import { within } from "./within.js";
+
+/** An event read from a stream, with who published it. */
+export interface StoredEvent extends BackplaneEvent {
+  /** `<process>:<publish number>` of its publisher. */
+  origin: string | undefined;
+}
+
+/** What {@link readHistory} reads. */
+export interface HistoryRead {
+  redis: ScriptedRedis;
+  prefix: string;
+  topics: readonly string[];
+  epoch: string;
+  /** The seq to read after. */
+  after: number;
+  /** Most events read per topic: a topic holding more after `after` is a miss. */
+  limit: number;
+  /** Each page unanswered this long makes the read a miss; none waits forever. */
+  timeoutMs?: number | undefined;
+  /** Stops the read between pages (its client left): a miss. */
+  signal?: AbortSignal | undefined;
+}
+
+type StreamEntry = [id: string, fields: string[]];
+type PageReply = [entries: StreamEntry[], done: number][] | null;
+
+/**
+ * Reads the events of `topics` after `after`, merged in seq order, in pages
+ * of at most {@link REPLAY_PAGE} entries so that Redis serves other clients
+ * between them. Undefined when resuming there would leave a gap (unknown
+ * epoch or seq, an evicted event, more than `limit` events in a topic), or
+ * a page is not answered in time, or the signal aborts. Internal.
+ */
+export async function readHistory(read: HistoryRead): Promise<StoredEvent[] | undefined> {
+  const { redis, prefix, topics, epoch, after, limit } = read;
+  const cursors = topics.map(() => after);
+  const counts = topics.map(() => 0);
+  let open = topics.map((_, i) => i);
+  const events: StoredEvent[] = [];
+  while (open.length > 0) {
+    if (read.signal?.aborted) return undefined;
+    const keys = [
+      `${prefix}meta`,
+      `${prefix}evicted`,
+      ...open.map((i) => `${prefix}h:${topics[i]}`),
+    ];
+    const args = open.flatMap((i) => [topics[i]!, cursors[i]!, limit + 1 - counts[i]!]);
+    const answer = redis.sseReplayPage(keys.length, ...keys, epoch, after, REPLAY_PAGE, ...args);
+    const reply = (
+      read.timeoutMs === undefined ? await answer : await within(answer, read.timeoutMs, null)
+    ) as PageReply;
+    if (reply === null) return undefined;
+    const stillOpen: number[] = [];
+    reply.forEach(([entries, done], k) => {
+      const i = open[k]!;
+      for (const [id, fields] of entries) {
+        const seq = Number.parseInt(id, 10);
+        cursors[i] = seq;
+        counts[i]!++;
+        const event = parseEvent(fieldOf(fields, "e"));
+        if (event === undefined) continue;
+        if (fieldOf(fields, "a") === "1" && !event.id) event.id = `${epoch}-${seq}`;
+        events.push({ topic: topics[i]!, event, seq, origin: fieldOf(fields, "o") });
+      }
+      if (done !== 1) stillOpen.push(i);
+    });
+    if (counts.some((count) => count > limit)) return undefined;
+    open = stillOpen;
+  }
+  return events.sort((a, b) => a.seq - b.seq);
+}
+
+/** The value of `name` in a stream entry's flat field list. */
+function fieldOf(fields: readonly string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
+}
+
+/** The event in `json`, or undefined when it is not an event's JSON. */
+export function parseEvent(json: string | undefined): SSEEvent | undefined {
+  if (json === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(json);
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as SSEEvent)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
