@@ -1,6 +1,7 @@
 import { admitRequest, limitsOf } from "./admission.js";
 import type { EventBroker } from "./broker.js";
-import { DEFAULT_WRITE_BUDGET, EventStream, timingOf } from "./event-stream.js";
+import { timingOf } from "./event-stream.js";
+import { eventBody } from "./fetch-body.js";
 import { ERROR_HEADERS, errorAnswer, lastEventIdOf, STREAM_HEADERS } from "./http.js";
 import { checkTopicLimits } from "./limits.js";
 import type { HandlerOptions } from "./options.js";
@@ -63,42 +64,7 @@ export function fetchHandler(
       return new Response(null, { status: 499, statusText: "Client Closed Request" });
     }
     const client = admission.subscribe(lastEventId);
-    const onAbort = (): void => broker.unsubscribe(client);
-    let events: EventStream | undefined;
-    const body = new ReadableStream<Uint8Array>(
-      {
-        start(controller) {
-          events = new EventStream(
-            client,
-            {
-              write(chunk) {
-                controller.enqueue(chunk);
-                return (controller.desiredSize ?? 0) > 0;
-              },
-              end() {
-                signal.removeEventListener("abort", onAbort);
-                try {
-                  controller.close();
-                } catch {
-                  // already closed or errored by the consumer: nothing to end
-                }
-              },
-            },
-            timing,
-            DEFAULT_WRITE_BUDGET,
-            format,
-          );
-        },
-        pull() {
-          events?.drained();
-        },
-        cancel() {
-          broker.unsubscribe(client);
-        },
-      },
-      { highWaterMark: DEFAULT_WRITE_BUDGET, size: (chunk) => chunk.byteLength },
-    );
-    if (!client.closed) signal.addEventListener("abort", onAbort, { once: true });
+    const body = eventBody(client, timing, signal, () => broker.unsubscribe(client), { format });
     return new Response(body, { status: 200, headers: STREAM_HEADERS });
   };
 }
