@@ -1,16 +1,15 @@
-import { type IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import type { Socket } from "node:net";
 import { type Admission, admitRequest, limitsOf } from "./admission.js";
 import type { EventBroker } from "./broker.js";
-import type { Subscription } from "./client.js";
 import { connectionState, readyToStream } from "./connection.js";
-import { EventStream, timingOf } from "./event-stream.js";
-import { ERROR_HEADERS, errorAnswer, lastEventIdOf, STREAM_HEADERS } from "./http.js";
+import { timingOf } from "./event-stream.js";
+import { ERROR_HEADERS, errorAnswer, lastEventIdOf } from "./http.js";
 import { checkTopicLimits } from "./limits.js";
+import { streamTo } from "./node-stream.js";
 import type { HandlerOptions } from "./options.js";
 import { brokerFrom } from "./request-context.js";
-import { type SwapFormat, swapFormatOf } from "./swap.js";
+import { swapFormatOf } from "./swap.js";
 import { normalizeTopics, type Topics, type TopicsFn } from "./topics.js";
 
 /** A request a handler accepts: `node:http`'s, or `node:http2`'s compatibility one. */
@@ -80,7 +79,12 @@ export async function serveEvents<R = SSERequest>(
     // `authorize` were awaited, and its `close` event is not emitted twice.
     if (!readyToStream(req, response)) return;
     const client = admission.subscribe(lastEventId);
-    await stream(req, response, admission.broker, client, timing, swapFormatOf(options));
+    const { broker: owner } = admission;
+    await streamTo(req, response, client, {
+      timing,
+      format: swapFormatOf(options),
+      leave: () => owner.unsubscribe(client),
+    });
   } catch (err) {
     if (response.headersSent || connectionState(req, response) === "gone") return;
     const { status, message, headers } = errorAnswer.of(err);
@@ -95,101 +99,6 @@ export async function serveEvents<R = SSERequest>(
   } finally {
     admission?.cancel();
   }
-}
-
-function stream(
-  req: SSERequest,
-  res: AnyResponse,
-  broker: EventBroker,
-  client: Subscription,
-  timing: ReturnType<typeof timingOf>,
-  format: SwapFormat | undefined,
-): Promise<void> {
-  const headers: Record<string, string> = { ...STREAM_HEADERS };
-  if (req.httpVersionMajor === 1) {
-    // A stream opened after the broker closed ends at once: its connection must
-    // not carry the browser's next attempt back here, or server.close() waits.
-    headers.Connection = client.closed ? "close" : "keep-alive";
-    (req as IncomingMessage).socket.setNoDelay(true);
-  }
-  res.writeHead(200, headers);
-  res.flushHeaders?.();
-
-  // Writing pre-framed chunks straight to the socket skips, per client and
-  // write, the response's chunk framing, cork and nextTick uncork; the framing
-  // is built once per chunk and shared by every client (see docs/performance.md).
-  const socket = directSocket(res);
-  const drainer: NodeJS.EventEmitter = socket ?? res;
-  const onDrain = (): void => events.drained();
-  const onGone = (): void => broker.unsubscribe(client);
-  const events = new EventStream(
-    client,
-    {
-      write:
-        socket === undefined
-          ? (chunk) => res.write(chunk)
-          : (chunk) => socket.destroyed || socket.write(framed(chunk)),
-      end: (closing) => {
-        drainer.removeListener("drain", onDrain);
-        res.removeListener("close", onGone);
-        res.removeListener("error", onGone);
-        if (res.writableEnded || res.destroyed) return;
-        // The broker closed (shutdown): close a keep-alive HTTP/1.x connection
-        // once the stream's last bytes are out, so that server.close() completes
-        // and the browser reconnects on a new connection, to a new server.
-        const connection = closing && req.httpVersionMajor === 1 ? res.socket : null;
-        res.end(connection ? () => connection.end() : undefined);
-      },
-    },
-    timing,
-    res.writableHighWaterMark,
-    format,
-  );
-  if (!client.closed) {
-    drainer.on("drain", onDrain);
-    res.on("close", onGone);
-    res.on("error", onGone);
-  }
-  return client.done;
-}
-
-/**
- * The socket of a plain `node:http` chunked response whose head is sent and
- * whose `write`/`end` nobody wrapped (compression or logging middleware):
- * framed chunks may then go straight to it. Undefined otherwise (HTTP/2,
- * HTTP/1.0, a patched response), and the response's own `write` is used.
- */
-function directSocket(res: AnyResponse): Socket | undefined {
-  if (!(res instanceof ServerResponse)) return undefined;
-  const socket = res.socket;
-  if (
-    socket === null ||
-    socket.destroyed ||
-    res.chunkedEncoding !== true ||
-    !res.headersSent ||
-    res.write !== ServerResponse.prototype.write ||
-    res.end !== ServerResponse.prototype.end ||
-    res.writableLength !== socket.writableLength
-  ) {
-    return undefined;
-  }
-  return socket;
-}
-
-const CRLF = 0x0d0a;
-/** The last chunk framed and its framing: a fan-out writes one chunk to many sockets in a row. */
-let lastFramed: { chunk: Uint8Array; framed: Buffer } | undefined;
-
-/** `chunk` as one HTTP/1.1 chunk (`<hex length>\r\n<bytes>\r\n`), built once per chunk. */
-function framed(chunk: Uint8Array): Buffer {
-  if (lastFramed !== undefined && lastFramed.chunk === chunk) return lastFramed.framed;
-  const head = `${chunk.byteLength.toString(16)}\r\n`;
-  const out = Buffer.allocUnsafe(head.length + chunk.byteLength + 2);
-  out.write(head, 0, "latin1");
-  out.set(chunk, head.length);
-  out.writeUInt16BE(CRLF, out.length - 2);
-  lastFramed = { chunk, framed: out };
-  return out;
 }
 
 /**

@@ -4,9 +4,10 @@ import { Delivery, type Frame, Subscription, type SubscriptionOwner, toBytes } f
 import { connectionState, readyToStream } from "./connection.js";
 import { encodeValid, type SSEEvent, validateEvent } from "./encode.js";
 import { SSEError, SSEOptionError } from "./errors.js";
-import { DEFAULT_WRITE_BUDGET, EventStream, type Sink } from "./event-stream.js";
-import { ERROR_HEADERS, errorAnswer, STREAM_HEADERS } from "./http.js";
+import { EventStream } from "./event-stream.js";
+import { ERROR_HEADERS, errorAnswer } from "./http.js";
 import type { SSERequest, SSEResponse } from "./node-handler.js";
+import { streamTo } from "./node-stream.js";
 import type { StreamOptions } from "./stream-plan.js";
 import { StreamPlan } from "./stream-plan.js";
 
@@ -157,7 +158,11 @@ async function serveStream<R>(
   }
   const stream = new StreamHandle(plan as StreamPlan<never>);
   void stream.queue.done.then(release);
-  open(req, response, stream, plan);
+  void streamTo(req, response, stream.queue, {
+    timing: { keepaliveMs: plan.keepaliveMs, ...TIMING_OFF },
+    leave: () => stream.queue.close(true),
+    idle: () => stream.settle(true),
+  });
   try {
     await produce(stream, subject);
   } catch (err) {
@@ -166,42 +171,6 @@ async function serveStream<R>(
     stream.close();
   }
   await stream.queue.done;
-}
-
-/** Sends the stream's head and connects its queue to the response. */
-function open<R>(
-  req: SSERequest,
-  res: AnyResponse,
-  stream: StreamHandle,
-  plan: StreamPlan<R>,
-): void {
-  const headers: Record<string, string> = { ...STREAM_HEADERS };
-  if (req.httpVersionMajor === 1) headers.Connection = "keep-alive";
-  res.writeHead(200, headers);
-  (res as { flushHeaders?: () => void }).flushHeaders?.();
-  const queue = stream.queue;
-  const onDrain = (): void => events.drained();
-  const onGone = (): void => queue.close(true);
-  const sink: Sink = {
-    write: (chunk) => res.write(chunk),
-    end: () => {
-      res.removeListener("drain", onDrain);
-      res.removeListener("close", onGone);
-      res.removeListener("error", onGone);
-      if (!res.writableEnded && !res.destroyed) res.end();
-    },
-    idle: () => stream.settle(true),
-  };
-  const budget = (res as { writableHighWaterMark?: number }).writableHighWaterMark;
-  const events = new EventStream(
-    queue,
-    sink,
-    { keepaliveMs: plan.keepaliveMs, ...TIMING_OFF },
-    budget ?? DEFAULT_WRITE_BUDGET,
-  );
-  res.on("drain", onDrain);
-  res.on("close", onGone);
-  res.on("error", onGone);
 }
 
 /**

@@ -1,0 +1,123 @@
+import { type IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerResponse } from "node:http2";
+import type { Socket } from "node:net";
+import type { FrameFormat, Subscription } from "./client.js";
+import { EventStream, type StreamTiming } from "./event-stream.js";
+import { STREAM_HEADERS } from "./http.js";
+import type { SSERequest, SSEResponse } from "./node-handler.js";
+
+/** How {@link streamTo} runs one stream. @internal */
+export interface NodeStreamOptions {
+  timing: StreamTiming;
+  /** How frames become bytes (htmx 4 messages); default: named events. */
+  format?: FrameFormat;
+  /** The client left (its response closed or failed): must end `client`. */
+  leave: () => void;
+  /** Everything queued so far was handed to the connection. */
+  idle?: () => void;
+}
+
+type AnyResponse = ServerResponse & Http2ServerResponse;
+
+/**
+ * Streams `client` on a `node:http` (or `node:http2` compatibility)
+ * response: writes the head, connects one {@link EventStream} to the
+ * connection (straight to the socket where it can), and wires drain, close
+ * and error, removing its listeners at the end. The only code that touches
+ * Node's response and socket for a stream, broker or request-scoped.
+ * Resolves when `client` is done. @internal
+ */
+export function streamTo(
+  req: SSERequest,
+  response: SSEResponse,
+  client: Subscription,
+  { timing, format, leave, idle }: NodeStreamOptions,
+): Promise<void> {
+  const res = response as AnyResponse;
+  const headers: Record<string, string> = { ...STREAM_HEADERS };
+  if (req.httpVersionMajor === 1) {
+    // A stream opened after the broker closed ends at once: its connection must
+    // not carry the browser's next attempt back here, or server.close() waits.
+    headers.Connection = client.closed ? "close" : "keep-alive";
+    (req as IncomingMessage).socket.setNoDelay(true);
+  }
+  res.writeHead(200, headers);
+  res.flushHeaders?.();
+
+  // Writing pre-framed chunks straight to the socket skips, per client and
+  // write, the response's chunk framing, cork and nextTick uncork; the framing
+  // is built once per chunk and shared by every client (see docs/performance.md).
+  const socket = directSocket(res);
+  const drainer: NodeJS.EventEmitter = socket ?? res;
+  const onDrain = (): void => events.drained();
+  const onGone = (): void => leave();
+  const events = new EventStream(
+    client,
+    {
+      write:
+        socket === undefined
+          ? (chunk) => res.write(chunk)
+          : (chunk) => socket.destroyed || socket.write(framed(chunk)),
+      end: (closing) => {
+        drainer.removeListener("drain", onDrain);
+        res.removeListener("close", onGone);
+        res.removeListener("error", onGone);
+        if (res.writableEnded || res.destroyed) return;
+        // The broker closed (shutdown): close a keep-alive HTTP/1.x connection
+        // once the stream's last bytes are out, so that server.close() completes
+        // and the browser reconnects on a new connection, to a new server.
+        const connection = closing && req.httpVersionMajor === 1 ? res.socket : null;
+        res.end(connection ? () => connection.end() : undefined);
+      },
+      idle,
+    },
+    timing,
+    res.writableHighWaterMark,
+    format,
+  );
+  if (!client.closed) {
+    drainer.on("drain", onDrain);
+    res.on("close", onGone);
+    res.on("error", onGone);
+  }
+  return client.done;
+}
+
+/**
+ * The socket of a plain `node:http` chunked response whose head is sent and
+ * whose `write`/`end` nobody wrapped (compression or logging middleware):
+ * framed chunks may then go straight to it. Undefined otherwise (HTTP/2,
+ * HTTP/1.0, a patched response), and the response's own `write` is used.
+ */
+function directSocket(res: AnyResponse): Socket | undefined {
+  if (!(res instanceof ServerResponse)) return undefined;
+  const socket = res.socket;
+  if (
+    socket === null ||
+    socket.destroyed ||
+    res.chunkedEncoding !== true ||
+    !res.headersSent ||
+    res.write !== ServerResponse.prototype.write ||
+    res.end !== ServerResponse.prototype.end ||
+    res.writableLength !== socket.writableLength
+  ) {
+    return undefined;
+  }
+  return socket;
+}
+
+const CRLF = 0x0d0a;
+/** The last chunk framed and its framing: a fan-out writes one chunk to many sockets in a row. */
+let lastFramed: { chunk: Uint8Array; framed: Buffer } | undefined;
+
+/** `chunk` as one HTTP/1.1 chunk (`<hex length>\r\n<bytes>\r\n`), built once per chunk. */
+function framed(chunk: Uint8Array): Buffer {
+  if (lastFramed !== undefined && lastFramed.chunk === chunk) return lastFramed.framed;
+  const head = `${chunk.byteLength.toString(16)}\r\n`;
+  const out = Buffer.allocUnsafe(head.length + chunk.byteLength + 2);
+  out.write(head, 0, "latin1");
+  out.set(chunk, head.length);
+  out.writeUInt16BE(CRLF, out.length - 2);
+  lastFramed = { chunk, framed: out };
+  return out;
+}
