@@ -15,6 +15,13 @@ export interface NodeStreamOptions {
   leave: () => void;
   /** Everything queued so far was handed to the connection. */
   idle?: () => void;
+  /**
+   * A graceful end means a shutdown (the broker closed), so a keep-alive
+   * HTTP/1.x connection is closed after it. False for a stream whose end is
+   * its normal outcome (a request stream): its connection stays reusable.
+   * @default true
+   */
+  endClosesConnection?: boolean;
 }
 
 type AnyResponse = ServerResponse & Http2ServerResponse;
@@ -31,7 +38,7 @@ export function streamTo(
   req: SSERequest,
   response: SSEResponse,
   client: Subscription,
-  { timing, format, leave, idle }: NodeStreamOptions,
+  { timing, format, leave, idle, endClosesConnection = true }: NodeStreamOptions,
 ): Promise<void> {
   const res = response as AnyResponse;
   const headers: Record<string, string> = { ...STREAM_HEADERS };
@@ -66,7 +73,8 @@ export function streamTo(
         // The broker closed (shutdown): close a keep-alive HTTP/1.x connection
         // once the stream's last bytes are out, so that server.close() completes
         // and the browser reconnects on a new connection, to a new server.
-        const connection = closing && req.httpVersionMajor === 1 ? res.socket : null;
+        const connection =
+          closing && endClosesConnection && req.httpVersionMajor === 1 ? res.socket : null;
         res.end(connection ? () => connection.end() : undefined);
       },
       idle,

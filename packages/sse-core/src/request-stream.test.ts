@@ -367,3 +367,29 @@ describe("fetchStreamHandler", () => {
     expect(() => fetchStreamHandler(() => {}, { buffersize: 1 } as never)).toThrow(/buffersize/);
   });
 });
+
+describe("streamHandler: the connection after the stream", () => {
+  it("keeps a keep-alive connection reusable once the producer is done", async () => {
+    const server = await serve(
+      streamHandler(async (stream) => {
+        await stream.send({ data: "done" });
+      }),
+    );
+    const socket = connect(server.port, "127.0.0.1");
+    cleanups.push(() => socket.destroy());
+    let text = "";
+    socket.on("data", (chunk: Buffer) => {
+      text += chunk.toString("latin1");
+    });
+    const request = "POST /r HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+    socket.write(request);
+    await waitFor(() => text.includes("0\r\n\r\n"), "the first stream ends");
+    expect(text).toMatch(/Connection: keep-alive/i);
+    socket.write(request);
+    await waitFor(
+      () => text.split("data: done").length === 3,
+      "a second stream on the same connection",
+    );
+    expect(socket.destroyed).toBe(false);
+  });
+});

@@ -162,6 +162,7 @@ async function serveStream<R>(
     timing: { keepaliveMs: plan.keepaliveMs, ...TIMING_OFF },
     leave: () => stream.queue.close(true),
     idle: () => stream.settle(true),
+    endClosesConnection: false,
   });
   try {
     await produce(stream, subject);
