@@ -205,7 +205,10 @@ function positiveInteger(name: string, value: unknown, unit: string): number {
   return value;
 }
 
-/** Where a connection string points, without its password, for messages. @internal */
+/**
+ * Where a connection string points, for messages: without its password nor
+ * its parameters (which may hold secrets, e.g. `sslpassword`). @internal
+ */
 export function describeConnection(connectionString: string | undefined, pool?: Pool): string {
   if (connectionString === undefined) {
     const options = (pool as { options?: Record<string, unknown> } | undefined)?.options;
@@ -220,6 +223,8 @@ export function describeConnection(connectionString: string | undefined, pool?: 
   try {
     const url = new URL(connectionString);
     if (url.password) url.password = "***";
+    url.search = "";
+    url.hash = "";
     return url.toString();
   } catch {
     return "(connection string)";

@@ -19,7 +19,12 @@ import {
 import { channelOf, eventJson, parseEvent, Reassembler } from "./payload.js";
 import { type Outgoing, Publisher } from "./publisher.js";
 import { ReplayLimit } from "./replay-limit.js";
-import { headStatement, historyStatement, schemaStatements } from "./schema.js";
+import {
+  headStatement,
+  historyStatement,
+  schemaCheckStatement,
+  schemaStatements,
+} from "./schema.js";
 import { isTimeout, transaction } from "./transaction.js";
 
 /** `broker.stats().backplane` with a PostgreSQL backplane. */
@@ -365,8 +370,11 @@ export class PostgresBackplane implements Backplane {
     const { prefix, timeoutMs } = this.options;
     const run = async (): Promise<void> => {
       if (!this.schemaReady) {
-        const epoch = `${Date.now().toString(36)}${this.origin.slice(0, 4)}`;
-        await transaction(this.pool!, timeoutMs, schemaStatements(prefix, epoch));
+        const [check] = await transaction(this.pool!, timeoutMs, [schemaCheckStatement(prefix)]);
+        if (check?.rows[0]?.ready !== true) {
+          const epoch = `${Date.now().toString(36)}${this.origin.slice(0, 4)}`;
+          await transaction(this.pool!, timeoutMs, schemaStatements(prefix, epoch));
+        }
         this.schemaReady = true;
       }
       await transaction(this.pool!, timeoutMs, [{ text: headStatement(prefix) }]);

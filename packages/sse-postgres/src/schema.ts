@@ -11,7 +11,7 @@
  *   `topic`, `event` (its JSON, ASCII only), `assigned` (the backplane gives
  *   it an id), `origin` (`<process>:<publish number>`).
  * - `<p>topics`: per topic, `evicted`: the highest seq trimmed from it.
- * - `<p>publish(...)`: orders a batch, stores it (history on), trims each
+ * - `<p>publish_v1(...)`: orders a batch, stores it (history on), trims each
  *   topic to `historySize`, and notifies each event on its topic's channel,
  *   in chunks of at most {@link CHUNK} characters cut by the client (NOTIFY's
  *   payload is capped at 8,000 bytes), each
@@ -35,7 +35,8 @@ export function names(prefix: string): Names {
     meta: `${prefix}meta`,
     events: `${prefix}events`,
     topics: `${prefix}topics`,
-    publish: `${prefix}publish`,
+    // Versioned: a release that changes it adds a new function beside the old one.
+    publish: `${prefix}publish_v1`,
   };
 }
 
@@ -43,6 +44,23 @@ export function names(prefix: string): Names {
 export interface Statement {
   text: string;
   values?: unknown[];
+}
+
+/**
+ * Whether the tables and the function exist already (then nothing is
+ * created: a role that may use them but not create them works).
+ */
+export function schemaCheckStatement(prefix: string): Statement {
+  const n = names(prefix);
+  return {
+    text: "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL AND to_regprocedure($4) IS NOT NULL AS ready",
+    values: [
+      n.meta,
+      n.events,
+      n.topics,
+      `${n.publish}(text[], text[], integer[], text[], text[], integer, boolean)`,
+    ],
+  };
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Pool, PoolClient, QueryConfig, QueryResult } from "pg";
+import type { Pool, PoolClient, QueryResult } from "pg";
 import type { Statement } from "./schema.js";
 
 /** A statement or a connection attempt that PostgreSQL left unanswered past `timeoutMs`. Internal. */
@@ -58,11 +58,8 @@ export async function transaction(
     throw error;
   }
   const ms = Math.max(1, Math.floor(timeoutMs));
-  const run = (text: string, values?: unknown[]): Promise<QueryResult> => {
-    // node-postgres's client-side timeout (its types do not list it): past it, the client is unusable.
-    const config = { text, values, query_timeout: timeoutMs } as QueryConfig;
-    return within(client.query(config), timeoutMs, "a statement");
-  };
+  const run = (text: string, values?: unknown[]): Promise<QueryResult> =>
+    within(client.query(text, values), timeoutMs, "a statement");
   try {
     await run(
       `BEGIN; SET LOCAL statement_timeout = ${ms}; SET LOCAL lock_timeout = ${ms}; SET LOCAL idle_in_transaction_session_timeout = ${ms}`,

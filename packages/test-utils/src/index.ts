@@ -70,6 +70,18 @@ export function recordSubscriptions<C>(broker: { subscribe(...args: never[]): C 
   return clients;
 }
 
+/** The next `n` values of `iterable` (fewer if it ends first), e.g. a broker client's events. */
+export async function take<T>(iterable: AsyncIterable<T>, n: number): Promise<T[]> {
+  const it = iterable[Symbol.asyncIterator]();
+  const out: T[] = [];
+  while (out.length < n) {
+    const { value, done } = await it.next();
+    if (done) break;
+    out.push(value);
+  }
+  return out;
+}
+
 /** Runs `fn` and returns what it throws; fails the test when it throws nothing. */
 export function thrownBy(fn: () => unknown): unknown {
   try {

@@ -127,12 +127,26 @@ export const privateClusterUnavailable =
     ? "no PostgreSQL server binaries (initdb, postgres) in /usr/lib/postgresql/*/bin or on PATH"
     : undefined;
 
+/**
+ * `describe` for tests that run a private cluster: skipped with the reason
+ * when the server binaries are missing, except under `CI=true`.
+ */
+export function describePrivateCluster(name: string, body: () => void): void {
+  describeWithService(
+    privateClusterUnavailable,
+    "PostgreSQL's server binaries",
+    "apt-get install postgresql",
+    name,
+    body,
+  );
+}
+
 /** A private PostgreSQL cluster, its own data directory and port, that a test may stop and freeze. */
 export interface PrivateCluster {
   port: number;
   /** `postgres://postgres@127.0.0.1:<port>/postgres` */
   url: string;
-  /** Starts the server (creating the cluster first, once), and waits until it answers. */
+  /** Starts the server (creating the cluster first, once), and waits until it answers; idempotent. */
   start(): Promise<void>;
   /** A fast shutdown (SIGINT): sessions are ended, the data is kept. */
   stop(): Promise<void>;
@@ -177,6 +191,7 @@ export function privateCluster(port: number): PrivateCluster {
     port,
     url,
     async start() {
+      if (server !== undefined && server.exitCode === null) return;
       if (!created) {
         execFileSync(
           join(binaries, "initdb"),
