@@ -19,7 +19,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, "../../..");
-const libraries = ["sse-core", "sse-express", "sse-koa", "sse-registry", "sse-redis"];
+const libraries = [
+  "sse-core",
+  "sse-express",
+  "sse-koa",
+  "sse-registry",
+  "sse-redis",
+  "sse-postgres",
+];
 const require = createRequire(import.meta.url);
 
 /** pnpm as the test was started with it (`pnpm test` or `npx pnpm@10 test`), else from PATH. */
@@ -60,6 +67,8 @@ beforeAll(async () => {
     ["@koa/router", packageDir("@koa/router")],
     ["smol-toml", packageDir("smol-toml", "packages/sse-registry")],
     ["ioredis", packageDir("ioredis", "packages/sse-redis")],
+    ["pg", packageDir("pg", "packages/sse-postgres")],
+    ["@types/pg", packageDir("@types/pg", "packages/sse-postgres")],
     ["@types/node", packageDir("@types/node", ".")],
     ["@types/express", packageDir("@types/express")],
     ["@types/koa", packageDir("@types/koa")],
@@ -101,6 +110,7 @@ describe("the packages as published", () => {
     ["a plugin app on the registry, from ESM", "registry.mjs"],
     ["the registry, from CJS", "registry.cjs"],
     ["the Redis backplane, from CJS with its ESM copy", "redis.cjs"],
+    ["the PostgreSQL backplane, from CJS with its ESM copy", "postgres.cjs"],
   ])("%s", async (_name, fixture) => {
     const { stdout } = await run(process.execPath, [join(consumer, fixture)], { cwd: consumer });
     expect(stdout.trim()).toBe("ok");

@@ -3,6 +3,7 @@ export {
   DEFAULT_MAX_PENDING,
   DEFAULT_MAX_REPLAYS,
   DEFAULT_PREFIX,
+  DEFAULT_RETENTION_MS,
   DEFAULT_TIMEOUT_MS,
 } from "./options.js";
 export type { PostgresBackplaneStats } from "./postgres-backplane.js";

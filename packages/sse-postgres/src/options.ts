@@ -63,6 +63,15 @@ export interface PostgresBackplaneOptions {
    */
   timeoutMs?: number;
   /**
+   * How long events are kept at most, in milliseconds, whatever
+   * `historySize` says: every `min(retentionMs / 4, 10 minutes)` each
+   * process deletes the older ones, so that topics no longer published to
+   * (one per record, per user...) do not keep rows forever. A resume from
+   * before the cut is a signalled miss.
+   * @default 86400000 (24 hours)
+   */
+  retentionMs?: number;
+  /**
    * Most events waiting for PostgreSQL (queued or in the statement being
    * sent). Past it a publish is not sent: it is delivered on this process
    * only, at once, and counted in `stats().backplane.overflow`. Bounds the
@@ -85,6 +94,9 @@ export const DEFAULT_PREFIX = "burrow_sse_";
 /** Default {@link PostgresBackplaneOptions.timeoutMs}. */
 export const DEFAULT_TIMEOUT_MS = 2000;
 
+/** Default {@link PostgresBackplaneOptions.retentionMs}: 24 hours. */
+export const DEFAULT_RETENTION_MS = 86_400_000;
+
 /** Default {@link PostgresBackplaneOptions.maxPending}. */
 export const DEFAULT_MAX_PENDING = 10_000;
 
@@ -99,6 +111,7 @@ export interface ResolvedOptions {
   prefix: string;
   logger: BackplaneLogger | undefined;
   timeoutMs: number;
+  retentionMs: number;
   maxPending: number;
   maxReplays: number;
 }
@@ -110,6 +123,7 @@ const KNOWN = [
   "prefix",
   "logger",
   "timeoutMs",
+  "retentionMs",
   "maxPending",
   "maxReplays",
 ];
@@ -138,6 +152,7 @@ export function resolveOptions(options: PostgresBackplaneOptions): ResolvedOptio
     prefix = DEFAULT_PREFIX,
     logger = console,
     timeoutMs = DEFAULT_TIMEOUT_MS,
+    retentionMs = DEFAULT_RETENTION_MS,
     maxPending = DEFAULT_MAX_PENDING,
     maxReplays = DEFAULT_MAX_REPLAYS,
   } = options;
@@ -182,6 +197,7 @@ export function resolveOptions(options: PostgresBackplaneOptions): ResolvedOptio
     prefix,
     logger: logger === false ? undefined : logger,
     timeoutMs: positiveInteger("timeoutMs", timeoutMs, "milliseconds"),
+    retentionMs: positiveInteger("retentionMs", retentionMs, "milliseconds"),
     maxPending: positiveInteger("maxPending", maxPending, "events"),
     maxReplays: positiveInteger("maxReplays", maxReplays, "replays"),
   };

@@ -128,6 +128,33 @@ describePostgres("PostgresBackplane on the real PostgreSQL", () => {
     expect(b.stats().resumeMisses).toBe(1);
   });
 
+  it("deletes events older than retentionMs on every topic; a resume from before the cut is a miss, from the cut on replays", async () => {
+    const pruner = broker({ historySize: 2, retentionMs: 200 });
+    const prefix = prefixes.at(-1)!;
+    const watcher = pruner.subscribe(["old", "other"]);
+    await ready(pruner, 2);
+    for (let i = 0; i < 3; i++) pruner.publish("old", { data: `old ${i}` });
+    pruner.publish("other", { data: "other" });
+    const old = await take(watcher, 4);
+    await waitFor(() => backplaneOf(pruner).pruned === 3, "the old events to be pruned");
+    expect(await sql(`SELECT seq FROM ${prefix}events`)).toEqual([]);
+    // The trim of "old" (historySize 2) is below the cut: forgotten.
+    expect(await sql(`SELECT * FROM ${prefix}topics`)).toEqual([]);
+    pruner.close();
+
+    const b = broker({ prefix });
+    const live = b.subscribe("new");
+    await ready(b, 1);
+    b.publish("new", { data: "new" });
+    await take(live, 1);
+    const fromBeforeCut = b.subscribe(["old", "new"], { lastEventId: old[0]!.id! });
+    const fromCut = b.subscribe(["old", "new"], { lastEventId: old[3]!.id! });
+    b.publish("new", { data: "newer" });
+    expect((await take(fromCut, 2)).map((e) => e.data)).toEqual(["new", "newer"]);
+    expect((await take(fromBeforeCut, 1)).map((e) => e.data)).toEqual(["newer"]);
+    expect(b.stats()).toMatchObject({ resumed: 1, resumeMisses: 1 });
+  });
+
   it("without history, stores nothing and assigns no id", async () => {
     const b = broker({ historySize: 0 });
     const prefix = prefixes.at(-1)!;

@@ -22,6 +22,7 @@ import { ReplayLimit } from "./replay-limit.js";
 import {
   headStatement,
   historyStatement,
+  pruneStatements,
   schemaCheckStatement,
   schemaStatements,
 } from "./schema.js";
@@ -59,6 +60,8 @@ export interface PostgresBackplaneStats extends BackplaneStats {
   replays: number;
   /** Resumes whose client left before their turn: nothing was read for them, ever. */
   replaysSkipped: number;
+  /** Events this process deleted for being older than `retentionMs`, ever. */
+  pruned: number;
 }
 
 /** An event to deliver in order: from a notification, or recovered from the table. */
@@ -108,6 +111,8 @@ export class PostgresBackplane implements Backplane {
   private probing = false;
   private probeAttempts = 0;
   private probeTimer: NodeJS.Timeout | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
+  private pruning = false;
   /** The listening connection is up, listens to every watched topic, and caught up. */
   private listenerSynced = false;
   private syncing = false;
@@ -140,6 +145,7 @@ export class PostgresBackplane implements Backplane {
   private overflowCount = 0;
   private timeoutCount = 0;
   private skippedCount = 0;
+  private prunedCount = 0;
 
   /** @param options - see {@link PostgresBackplaneOptions}. */
   constructor(options: PostgresBackplaneOptions = {}) {
@@ -202,6 +208,11 @@ export class PostgresBackplane implements Backplane {
     );
     this.listener.start();
     this.probe();
+    if (host.historySize > 0) {
+      const every = Math.min(this.options.retentionMs / 4, 600_000);
+      this.pruneTimer = setInterval(() => this.prune(), Math.max(every, 10));
+      this.pruneTimer.unref();
+    }
   }
 
   /** Orders `event` through PostgreSQL; while it is unreachable, delivers it on this process only. */
@@ -319,6 +330,7 @@ export class PostgresBackplane implements Backplane {
       timeouts: this.timeoutCount,
       replays: this.replays.size,
       replaysSkipped: this.skippedCount,
+      pruned: this.prunedCount,
     };
   }
 
@@ -331,6 +343,7 @@ export class PostgresBackplane implements Backplane {
     this.state = "closed";
     clearTimeout(this.probeTimer);
     clearTimeout(this.syncTimer);
+    clearInterval(this.pruneTimer);
     this.watched.clear();
     this.channels.clear();
     this.live.clear();
@@ -357,6 +370,27 @@ export class PostgresBackplane implements Backplane {
     answer.catch(() => {});
     for (const topic of topics) if (this.watched.has(topic)) this.watched.set(topic, answer);
     return answer;
+  }
+
+  /** Deletes events older than `retentionMs` (see {@link pruneStatements}); counts them. */
+  private prune(): void {
+    if (this.pruning || this.state !== "ready") return;
+    this.pruning = true;
+    const { prefix, timeoutMs, retentionMs } = this.options;
+    transaction(this.pool!, timeoutMs, pruneStatements(prefix, retentionMs))
+      .then(
+        ([, result]) => {
+          this.prunedCount += Number(result?.rows[0]?.deleted ?? 0);
+        },
+        (error: Error) => {
+          // Not a reason to go down: publishes tell whether PostgreSQL answers.
+          this.noteError(error);
+          this.lastError = error;
+        },
+      )
+      .finally(() => {
+        this.pruning = false;
+      });
   }
 
   /**

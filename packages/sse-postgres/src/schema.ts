@@ -6,7 +6,7 @@
  * - `<p>meta`: one row: `epoch` (random, chosen when the table is created,
  *   so ids of a dropped and recreated schema are never mistaken for new
  *   ones), `seq` (the global counter; its row lock orders every publish),
- *   `pruned` (reserved: highest seq deleted across all topics at once).
+ *   `pruned` (the highest seq deleted for its age, across all topics at once).
  * - `<p>events`: the retained events, `historySize` per topic: `seq`,
  *   `topic`, `event` (its JSON, ASCII only), `assigned` (the backplane gives
  *   it an id), `origin` (`<process>:<publish number>`).
@@ -178,4 +178,29 @@ export function historyStatement(prefix: string): string {
     FROM ${n.meta} m
     LEFT JOIN ${n.events} e ON e.topic = ANY($1::text[]) AND e.seq > $2::bigint
     ORDER BY e.seq`;
+}
+
+/**
+ * Deletes the events older than `$1` milliseconds (every event up to the
+ * newest such seq, so the cut is one seq for all topics), records that seq
+ * as `pruned`, and forgets the per-topic trims below it. Run after locking
+ * the meta row, as publishes do first, so that the two never deadlock.
+ */
+export function pruneStatements(prefix: string, retentionMs: number): Statement[] {
+  const n = names(prefix);
+  return [
+    { text: `SELECT 1 FROM ${n.meta} FOR UPDATE` },
+    {
+      text: `WITH w AS (
+          SELECT max(seq) AS w FROM ${n.events}
+          WHERE created < now() - make_interval(secs => $1::double precision / 1000)
+        ),
+        gone AS (DELETE FROM ${n.events} WHERE seq <= (SELECT w FROM w) RETURNING 1),
+        trims AS (DELETE FROM ${n.topics} WHERE evicted <= (SELECT w FROM w) RETURNING 1)
+        UPDATE ${n.meta} SET pruned = greatest(pruned, (SELECT w FROM w))
+        WHERE (SELECT w FROM w) IS NOT NULL
+        RETURNING (SELECT count(*) FROM gone) AS deleted`,
+      values: [retentionMs],
+    },
+  ];
 }

@@ -57,6 +57,10 @@ export async function transaction(
     );
     throw error;
   }
+  // An error between two statements (the backend terminated) is emitted on the client, not
+  // thrown: without a listener it would crash the process. The next statement fails instead.
+  const ignore = (): void => {};
+  client.on("error", ignore);
   const ms = Math.max(1, Math.floor(timeoutMs));
   const run = (text: string, values?: unknown[]): Promise<QueryResult> =>
     within(client.query(text, values), timeoutMs, "a statement");
@@ -67,10 +71,11 @@ export async function transaction(
     const results: QueryResult[] = [];
     for (const statement of statements) results.push(await run(statement.text, statement.values));
     await run("COMMIT");
+    client.off("error", ignore);
     client.release();
     return results;
   } catch (error) {
-    // Destroyed rather than rolled back: it may be hung, or mid-transaction.
+    // Destroyed rather than rolled back (it may be hung, or mid-transaction); still listened to.
     client.release(true);
     throw error;
   }
