@@ -26,6 +26,7 @@ const libraries = [
   "sse-fastify",
   "sse-registry",
   "sse-redis",
+  "sse-postgres",
 ];
 const require = createRequire(import.meta.url);
 
@@ -69,6 +70,8 @@ beforeAll(async () => {
     ["fastify-plugin", packageDir("fastify-plugin")],
     ["smol-toml", packageDir("smol-toml", "packages/sse-registry")],
     ["ioredis", packageDir("ioredis", "packages/sse-redis")],
+    ["pg", packageDir("pg", "packages/sse-postgres")],
+    ["@types/pg", packageDir("@types/pg", "packages/sse-postgres")],
     ["@types/node", packageDir("@types/node", ".")],
     ["@types/express", packageDir("@types/express")],
     ["@types/koa", packageDir("@types/koa")],
@@ -111,6 +114,7 @@ describe("the packages as published", () => {
     ["a plugin app on the registry, from ESM", "registry.mjs"],
     ["the registry, from CJS", "registry.cjs"],
     ["the Redis backplane, from CJS with its ESM copy", "redis.cjs"],
+    ["the PostgreSQL backplane, from CJS with its ESM copy", "postgres.cjs"],
   ])("%s", async (_name, fixture) => {
     const { stdout } = await run(process.execPath, [join(consumer, fixture)], { cwd: consumer });
     expect(stdout.trim()).toBe("ok");

@@ -67,13 +67,16 @@ export function describeQuickStart(root: URL): void {
 
 /**
  * Starts a Node example script that listens on `PORT` (set to 0) and prints
- * `listening on http://…`; resolves with the process and that URL. The
- * caller kills the process.
+ * `listening on http://…`, with `env` added to the environment; resolves
+ * with the process and that URL. The caller kills the process.
  */
-export async function startExample(file: string): Promise<{ child: ChildProcess; url: string }> {
+export async function startExample(
+  file: string,
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, [file], {
     cwd: dirname(file),
-    env: { ...process.env, PORT: "0" },
+    env: { ...process.env, ...env, PORT: "0" },
     stdio: ["ignore", "pipe", "inherit"],
   });
   let out = "";

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
-import { describe, it } from "vitest";
+import { describeWithService } from "./services.js";
 
 /** The Redis the tests use. */
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -40,17 +40,7 @@ const unavailable = await redisUnavailable();
  * none, except under `CI=true`, where a missing Redis fails the run.
  */
 export function describeRedis(name: string, body: () => void): void {
-  if (unavailable === undefined) {
-    describe(name, body);
-  } else if (process.env.CI === "true") {
-    describe(name, () => {
-      it("needs Redis (required under CI=true)", () => {
-        throw new Error(`sse-redis tests: ${unavailable}; set REDIS_URL`);
-      });
-    });
-  } else {
-    describe.skip(`${name} [skipped: ${unavailable}; set REDIS_URL]`, body);
-  }
+  describeWithService(unavailable, "Redis", "set REDIS_URL", name, body);
 }
 
 /** A prefix no other test run uses. */

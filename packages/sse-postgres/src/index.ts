@@ -1,0 +1,10 @@
+export type { BackplaneLogger, PostgresBackplaneOptions } from "./options.js";
+export {
+  DEFAULT_MAX_PENDING,
+  DEFAULT_MAX_REPLAYS,
+  DEFAULT_PREFIX,
+  DEFAULT_RETENTION_MS,
+  DEFAULT_TIMEOUT_MS,
+} from "./options.js";
+export type { PostgresBackplaneStats } from "./postgres-backplane.js";
+export { PostgresBackplane, postgresBackplane } from "./postgres-backplane.js";

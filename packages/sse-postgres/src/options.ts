@@ -1,0 +1,248 @@
+import { SSEOptionError } from "@burrow/sse-core";
+import type { Pool } from "pg";
+
+/** Where the backplane reports its state changes: `console` fits, so do most loggers. */
+export interface BackplaneLogger {
+  /** The link went down, or could not come up, or missed events could not be recovered. */
+  error(message: string): void;
+  /** The link is back. */
+  info(message: string): void;
+}
+
+/** Options of {@link postgresBackplane}. */
+export interface PostgresBackplaneOptions {
+  /**
+   * The database, as a `postgres://` URL or a libpq key/value string. Without
+   * it (and without `pool`), node-postgres's defaults apply: the `PGHOST`,
+   * `PGPORT`, `PGDATABASE`, `PGUSER` and `PGPASSWORD` environment variables,
+   * else `localhost:5432`. Give either this or `pool`, not both.
+   * @default undefined
+   */
+  connectionString?: string;
+  /**
+   * Your app's own `pg.Pool`, used for publishing and reading history
+   * (`close()` leaves it open). The listening connection is a separate
+   * client made from `listenConnectionString`, else from this pool's options.
+   * Give it `connectionTimeoutMillis`, or a hung database can keep a publish
+   * waiting for a connection (the backplane still stops waiting after
+   * `timeoutMs`).
+   * @default undefined
+   */
+  pool?: Pool;
+  /**
+   * A direct connection to the same database for `LISTEN`, when publishing
+   * goes through a transaction-pooling PgBouncer (which cannot keep a
+   * `LISTEN` alive). Same formats as `connectionString`.
+   * @default the connection that publishes
+   */
+  listenConnectionString?: string;
+  /**
+   * Prefix of every table, function and notification channel the backplane
+   * creates: a lowercase SQL name start (`a`-`z`, `0`-`9`, `_`, not starting
+   * with a digit, at most 30 characters). Brokers that share a database and
+   * a prefix share one topic space; use another prefix per app or environment.
+   * @default "burrow_sse_"
+   */
+  prefix?: string;
+  /**
+   * Where state changes are reported, once per change (never per event);
+   * `false` reports nothing (read `broker.stats().backplane` instead).
+   * @default console
+   */
+  logger?: BackplaneLogger | false;
+  /**
+   * How long PostgreSQL may leave a statement or a connection attempt
+   * unanswered, in milliseconds. Every statement runs with this
+   * `statement_timeout` and `lock_timeout` (a lock held by a slow query), and
+   * is abandoned by the client after it too (a hung server, a network cut
+   * without a reset); the listening connection is sent `SELECT 1` every
+   * `timeoutMs / 2` while idle. Either failure turns the state `"down"`: a
+   * hang is noticed within `2 * timeoutMs`. A replay or `latest()` unanswered
+   * this long settles as a miss.
+   * @default 2000
+   */
+  timeoutMs?: number;
+  /**
+   * How long events are kept at most, in milliseconds, whatever
+   * `historySize` says: every `min(retentionMs / 4, 10 minutes)` each
+   * process deletes the older ones, so that topics no longer published to
+   * (one per record, per user...) do not keep rows forever. A resume from
+   * before the cut is a signalled miss.
+   * @default 86400000 (24 hours)
+   */
+  retentionMs?: number;
+  /**
+   * Most events waiting for PostgreSQL (queued or in the statement being
+   * sent). Past it a publish is not sent: it is delivered on this process
+   * only, at once, and counted in `stats().backplane.overflow`. Bounds the
+   * memory held for a slow or hung database.
+   * @default 10000
+   */
+  maxPending?: number;
+  /**
+   * Most replays (resumes with `Last-Event-ID`) that read history at once;
+   * the others wait their turn, and one whose client leaves while waiting
+   * reads nothing. Bounds what resuming clients cost the database.
+   * @default 4
+   */
+  maxReplays?: number;
+}
+
+/** Default prefix of tables, functions and channels. */
+export const DEFAULT_PREFIX = "burrow_sse_";
+
+/** Default {@link PostgresBackplaneOptions.timeoutMs}. */
+export const DEFAULT_TIMEOUT_MS = 2000;
+
+/** Default {@link PostgresBackplaneOptions.retentionMs}: 24 hours. */
+export const DEFAULT_RETENTION_MS = 86_400_000;
+
+/** Default {@link PostgresBackplaneOptions.maxPending}. */
+export const DEFAULT_MAX_PENDING = 10_000;
+
+/** Default {@link PostgresBackplaneOptions.maxReplays}. */
+export const DEFAULT_MAX_REPLAYS = 4;
+
+/** The options, checked, with defaults. @internal */
+export interface ResolvedOptions {
+  connectionString: string | undefined;
+  pool: Pool | undefined;
+  listenConnectionString: string | undefined;
+  prefix: string;
+  logger: BackplaneLogger | undefined;
+  timeoutMs: number;
+  retentionMs: number;
+  maxPending: number;
+  maxReplays: number;
+}
+
+const KNOWN = [
+  "connectionString",
+  "pool",
+  "listenConnectionString",
+  "prefix",
+  "logger",
+  "timeoutMs",
+  "retentionMs",
+  "maxPending",
+  "maxReplays",
+];
+
+/**
+ * Checks `options` and fills in defaults; a bad one throws core's
+ * `SSEOptionError` naming it. @internal
+ */
+export function resolveOptions(options: PostgresBackplaneOptions): ResolvedOptions {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new SSEOptionError("options", "postgresBackplane takes an options object", options);
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.includes(key)) {
+      throw new SSEOptionError(
+        key,
+        `is not an option of postgresBackplane (known: ${KNOWN.join(", ")})`,
+        (options as Record<string, unknown>)[key],
+      );
+    }
+  }
+  const {
+    connectionString,
+    pool,
+    listenConnectionString,
+    prefix = DEFAULT_PREFIX,
+    logger = console,
+    timeoutMs = DEFAULT_TIMEOUT_MS,
+    retentionMs = DEFAULT_RETENTION_MS,
+    maxPending = DEFAULT_MAX_PENDING,
+    maxReplays = DEFAULT_MAX_REPLAYS,
+  } = options;
+  optionalConnection("connectionString", connectionString);
+  optionalConnection("listenConnectionString", listenConnectionString);
+  if (
+    pool !== undefined &&
+    (typeof pool !== "object" ||
+      pool === null ||
+      typeof (pool as Partial<Pool>).query !== "function" ||
+      typeof (pool as Partial<Pool>).connect !== "function")
+  ) {
+    throw new SSEOptionError("pool", "must be a pg.Pool (with query() and connect())", pool);
+  }
+  if (pool !== undefined && connectionString !== undefined) {
+    throw new SSEOptionError(
+      "connectionString",
+      "give either connectionString or pool, not both (the pool already says where the database is)",
+      connectionString,
+    );
+  }
+  if (typeof prefix !== "string" || !/^[a-z_][a-z0-9_]{0,29}$/.test(prefix)) {
+    throw new SSEOptionError(
+      "prefix",
+      "must be 1 to 30 characters of a-z, 0-9 and _, not starting with a digit (it starts SQL table and channel names)",
+      prefix,
+    );
+  }
+  if (
+    logger !== false &&
+    (typeof logger !== "object" ||
+      logger === null ||
+      typeof logger.error !== "function" ||
+      typeof logger.info !== "function")
+  ) {
+    throw new SSEOptionError("logger", "must have error() and info() methods, or be false", logger);
+  }
+  return {
+    connectionString,
+    pool,
+    listenConnectionString,
+    prefix,
+    logger: logger === false ? undefined : logger,
+    timeoutMs: positiveInteger("timeoutMs", timeoutMs, "milliseconds"),
+    retentionMs: positiveInteger("retentionMs", retentionMs, "milliseconds"),
+    maxPending: positiveInteger("maxPending", maxPending, "events"),
+    maxReplays: positiveInteger("maxReplays", maxReplays, "replays"),
+  };
+}
+
+function optionalConnection(name: string, value: unknown): void {
+  if (value !== undefined && (typeof value !== "string" || value.trim() === "")) {
+    throw new SSEOptionError(
+      name,
+      'must be a connection string ("postgres://user:password@host:5432/database")',
+      value,
+    );
+  }
+}
+
+/** `value` when it is a positive safe integer; else an SSEOptionError naming `name`. */
+function positiveInteger(name: string, value: unknown, unit: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
+    throw new SSEOptionError(name, `must be a positive integer (${unit})`, value);
+  }
+  return value;
+}
+
+/**
+ * Where a connection string points, for messages: without its password nor
+ * its parameters (which may hold secrets, e.g. `sslpassword`). @internal
+ */
+export function describeConnection(connectionString: string | undefined, pool?: Pool): string {
+  if (connectionString === undefined) {
+    const options = (pool as { options?: Record<string, unknown> } | undefined)?.options;
+    if (typeof options?.connectionString === "string") {
+      return describeConnection(options.connectionString);
+    }
+    const host = options?.host ?? process.env.PGHOST ?? "localhost";
+    const port = options?.port ?? process.env.PGPORT ?? 5432;
+    const database = options?.database ?? process.env.PGDATABASE ?? "";
+    return `postgres://${String(host)}:${String(port)}/${String(database)}`;
+  }
+  try {
+    const url = new URL(connectionString);
+    if (url.password) url.password = "***";
+    url.search = "";
+    url.hash = "";
+    return url.toString();
+  } catch {
+    return "(connection string)";
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * The SQL of the backplane: its tables, the function that orders and
+ * publishes a batch of events in one statement, and its reads. Every name
+ * starts with the (checked) prefix `p`. Internal.
+ *
+ * - `<p>meta`: one row: `epoch` (random, chosen when the table is created,
+ *   so ids of a dropped and recreated schema are never mistaken for new
+ *   ones), `seq` (the global counter; its row lock orders every publish),
+ *   `pruned` (the highest seq deleted for its age, across all topics at once).
+ * - `<p>events`: the retained events, `historySize` per topic: `seq`,
+ *   `topic`, `event` (its JSON, ASCII only), `assigned` (the backplane gives
+ *   it an id), `origin` (`<process>:<publish number>`).
+ * - `<p>topics`: per topic, `evicted`: the highest seq trimmed from it.
+ * - `<p>publish_v1(...)`: orders a batch, stores it (history on), trims each
+ *   topic to `historySize`, and notifies each event on its topic's channel,
+ *   in chunks of at most {@link CHUNK} characters cut by the client (NOTIFY's
+ *   payload is capped at 8,000 bytes), each
+ *   `<seq> <epoch> <origin> <assigned> <part> <parts>\n<chunk>`; the chunks
+ *   of one event are one transaction's, so listeners get them contiguously.
+ */
+
+/** Characters of an event's JSON per notification (the header adds under 100). */
+export const CHUNK = 7800;
+
+/** The names built from `prefix`. */
+export interface Names {
+  meta: string;
+  events: string;
+  topics: string;
+  publish: string;
+}
+
+export function names(prefix: string): Names {
+  return {
+    meta: `${prefix}meta`,
+    events: `${prefix}events`,
+    topics: `${prefix}topics`,
+    // Versioned: a release that changes it adds a new function beside the old one.
+    publish: `${prefix}publish_v1`,
+  };
+}
+
+/** One statement and its parameters. */
+export interface Statement {
+  text: string;
+  values?: unknown[];
+}
+
+/**
+ * Whether the tables and the function exist already (then nothing is
+ * created: a role that may use them but not create them works).
+ */
+export function schemaCheckStatement(prefix: string): Statement {
+  const n = names(prefix);
+  return {
+    text: "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL AND to_regprocedure($4) IS NOT NULL AS ready",
+    values: [
+      n.meta,
+      n.events,
+      n.topics,
+      `${n.publish}(text[], text[], integer[], text[], text[], integer, boolean)`,
+    ],
+  };
+}
+
+/**
+ * Creates what is missing, idempotently, in one transaction; several
+ * processes may run it at once (an advisory lock on the prefix serializes
+ * them). `epoch` goes into a new meta row only.
+ */
+export function schemaStatements(prefix: string, epoch: string): Statement[] {
+  const n = names(prefix);
+  const meta = `CREATE TABLE IF NOT EXISTS ${n.meta} (
+      id boolean PRIMARY KEY DEFAULT true CHECK (id),
+      epoch text NOT NULL,
+      seq bigint NOT NULL DEFAULT 0,
+      pruned bigint NOT NULL DEFAULT 0
+    )`;
+  const rest = [
+    `CREATE TABLE IF NOT EXISTS ${n.events} (
+      seq bigint PRIMARY KEY,
+      topic text NOT NULL,
+      event text NOT NULL,
+      assigned boolean NOT NULL,
+      origin text NOT NULL,
+      created timestamptz NOT NULL DEFAULT now()
+    )`,
+    `CREATE INDEX IF NOT EXISTS ${n.events}_topic ON ${n.events} (topic, seq)`,
+    `CREATE TABLE IF NOT EXISTS ${n.topics} (
+      topic text PRIMARY KEY,
+      evicted bigint NOT NULL
+    )`,
+    `CREATE OR REPLACE FUNCTION ${n.publish}(
+      p_topics text[], p_chunks text[], p_parts integer[], p_origins text[], p_channels text[],
+      p_history integer, p_assign boolean
+    ) RETURNS bigint LANGUAGE plpgsql AS $fn$
+    DECLARE
+      v_n integer := cardinality(p_topics);
+      v_last bigint;
+      v_epoch text;
+      v_seq bigint;
+      v_first integer := 1;
+      v_parts integer;
+      v_header text;
+      v_topic text;
+      v_cut bigint;
+    BEGIN
+      UPDATE ${n.meta} SET seq = seq + v_n RETURNING seq, epoch INTO v_last, v_epoch;
+      FOR i IN 1 .. v_n LOOP
+        v_seq := v_last - v_n + i;
+        v_parts := p_parts[i];
+        IF p_history > 0 THEN
+          INSERT INTO ${n.events} (seq, topic, event, assigned, origin)
+            VALUES (v_seq, p_topics[i],
+              array_to_string(p_chunks[v_first : v_first + v_parts - 1], ''), p_assign, p_origins[i]);
+        END IF;
+        v_header := concat_ws(' ', v_seq, v_epoch, p_origins[i], CASE WHEN p_assign THEN 1 ELSE 0 END);
+        FOR k IN 0 .. v_parts - 1 LOOP
+          PERFORM pg_notify(p_channels[i],
+            v_header || ' ' || k || ' ' || v_parts || E'\\n' || p_chunks[v_first + k]);
+        END LOOP;
+        v_first := v_first + v_parts;
+      END LOOP;
+      IF p_history > 0 THEN
+        FOR v_topic IN SELECT DISTINCT t FROM unnest(p_topics) AS t LOOP
+          SELECT seq INTO v_cut FROM ${n.events} WHERE topic = v_topic
+            ORDER BY seq DESC OFFSET p_history LIMIT 1;
+          IF FOUND THEN
+            DELETE FROM ${n.events} WHERE topic = v_topic AND seq <= v_cut;
+            INSERT INTO ${n.topics} (topic, evicted) VALUES (v_topic, v_cut)
+              ON CONFLICT (topic) DO UPDATE SET evicted = greatest(${n.topics}.evicted, EXCLUDED.evicted);
+          END IF;
+        END LOOP;
+      END IF;
+      RETURN v_last;
+    END
+    $fn$`,
+  ];
+  return [
+    { text: "SELECT pg_advisory_xact_lock(hashtext($1))", values: [`burrow-sse:${prefix}`] },
+    { text: meta },
+    {
+      text: `INSERT INTO ${n.meta} (id, epoch) VALUES (true, $1) ON CONFLICT (id) DO NOTHING`,
+      values: [epoch],
+    },
+    ...rest.map((text) => ({ text })),
+  ];
+}
+
+/** Orders and publishes a batch: `$1`..`$7` as the function's arguments; returns the last seq. */
+export function publishStatement(prefix: string): string {
+  return `SELECT ${names(prefix).publish}($1::text[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::integer, $7::boolean) AS seq`;
+}
+
+/** `json` cut into notification-sized chunks (it is ASCII: a character is a byte). */
+export function chunks(json: string): string[] {
+  if (json.length <= CHUNK) return [json];
+  const out: string[] = [];
+  for (let i = 0; i < json.length; i += CHUNK) out.push(json.slice(i, i + CHUNK));
+  return out;
+}
+
+/** The epoch and the counter: `latest()`, and the health probe of the publishing side. */
+export function headStatement(prefix: string): string {
+  return `SELECT epoch, seq FROM ${names(prefix).meta}`;
+}
+
+/**
+ * In one snapshot: the epoch, the counter, the highest seq lost from any of
+ * the topics `$1` (trimmed, or pruned), and the retained events of those
+ * topics after seq `$2`, in order (none: one row with a null seq).
+ */
+export function historyStatement(prefix: string): string {
+  const n = names(prefix);
+  return `SELECT m.epoch, m.seq AS head,
+      greatest(m.pruned, coalesce((SELECT max(evicted) FROM ${n.topics} WHERE topic = ANY($1::text[])), 0)) AS lost,
+      e.seq, e.topic, e.event, e.assigned, e.origin
+    FROM ${n.meta} m
+    LEFT JOIN ${n.events} e ON e.topic = ANY($1::text[]) AND e.seq > $2::bigint
+    ORDER BY e.seq`;
+}
+
+/**
+ * Deletes the events older than `$1` milliseconds (every event up to the
+ * newest such seq, so the cut is one seq for all topics), records that seq
+ * as `pruned`, and forgets the per-topic trims below it. Run after locking
+ * the meta row, as publishes do first, so that the two never deadlock.
+ */
+export function pruneStatements(prefix: string, retentionMs: number): Statement[] {
+  const n = names(prefix);
+  return [
+    { text: `SELECT 1 FROM ${n.meta} FOR UPDATE` },
+    {
+      text: `WITH w AS (
+          SELECT max(seq) AS w FROM ${n.events}
+          WHERE created < now() - make_interval(secs => $1::double precision / 1000)
+        ),
+        gone AS (DELETE FROM ${n.events} WHERE seq <= (SELECT w FROM w) RETURNING 1),
+        trims AS (DELETE FROM ${n.topics} WHERE evicted <= (SELECT w FROM w) RETURNING 1)
+        UPDATE ${n.meta} SET pruned = greatest(pruned, (SELECT w FROM w))
+        WHERE (SELECT w FROM w) IS NOT NULL
+        RETURNING (SELECT count(*) FROM gone) AS deleted`,
+      values: [retentionMs],
+    },
+  ];
+}

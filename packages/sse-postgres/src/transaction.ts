@@ -1,0 +1,82 @@
+import type { Pool, PoolClient, QueryResult } from "pg";
+import type { Statement } from "./schema.js";
+
+/** A statement or a connection attempt that PostgreSQL left unanswered past `timeoutMs`. Internal. */
+export class TimeoutError extends Error {
+  override readonly name = "TimeoutError";
+}
+
+/** SQLSTATEs of a statement cancelled by `statement_timeout` or `lock_timeout`. */
+const TIMEOUT_CODES = new Set(["57014", "55P03"]);
+
+/** Whether `error` means PostgreSQL did not answer in time (client or server side). */
+export function isTimeout(error: unknown): boolean {
+  if (error instanceof TimeoutError) return true;
+  const { code, message } = error as { code?: string; message?: string };
+  return (
+    (code !== undefined && TIMEOUT_CODES.has(code)) ||
+    /timeout/i.test(typeof message === "string" ? message : "")
+  );
+}
+
+/**
+ * `promise`, or a rejection with a {@link TimeoutError} if it has not
+ * settled after `ms`. The timer does not keep the process alive.
+ */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(`no answer for ${ms} ms to ${what}`)), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Runs `statements` in one transaction on a connection of `pool`, every step
+ * bounded by `timeoutMs`: on the server (`statement_timeout`, `lock_timeout`
+ * and `idle_in_transaction_session_timeout`, set for this transaction only,
+ * so an app's own pool keeps its settings) and on the client (no answer in
+ * time: the connection is destroyed, never reused). Resolves with each
+ * statement's result. Internal.
+ */
+export async function transaction(
+  pool: Pool,
+  timeoutMs: number,
+  statements: readonly Statement[],
+): Promise<QueryResult[]> {
+  const connecting = pool.connect();
+  let client: PoolClient;
+  try {
+    client = await within(connecting, timeoutMs, "a connection request");
+  } catch (error) {
+    // A connection that comes after all is given back, and not reused.
+    connecting.then(
+      (late) => late.release(true),
+      () => {},
+    );
+    throw error;
+  }
+  // An error between two statements (the backend terminated) is emitted on the client, not
+  // thrown: without a listener it would crash the process. The next statement fails instead.
+  const ignore = (): void => {};
+  client.on("error", ignore);
+  const ms = Math.max(1, Math.floor(timeoutMs));
+  const run = (text: string, values?: unknown[]): Promise<QueryResult> =>
+    within(client.query(text, values), timeoutMs, "a statement");
+  try {
+    await run(
+      `BEGIN; SET LOCAL statement_timeout = ${ms}; SET LOCAL lock_timeout = ${ms}; SET LOCAL idle_in_transaction_session_timeout = ${ms}`,
+    );
+    const results: QueryResult[] = [];
+    for (const statement of statements) results.push(await run(statement.text, statement.values));
+    await run("COMMIT");
+    client.off("error", ignore);
+    client.release();
+    return results;
+  } catch (error) {
+    // Destroyed rather than rolled back (it may be hung, or mid-transaction); still listened to.
+    client.release(true);
+    throw error;
+  }
+}
