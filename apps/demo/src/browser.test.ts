@@ -1,340 +1,433 @@
 import { mkdirSync } from "node:fs";
-import type { IncomingMessage } from "node:http";
-import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
+import { waitFor } from "@burrow/test-utils";
+import { CHROMIUM, hasChromium, launchChromium } from "@burrow/test-utils/chromium";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHROMIUM, hasChromium, launchChromium } from "./chromium.js";
+import { HTMX, HTMX_VERSIONS, type HtmxVersion } from "./shared/htmx.js";
+import { FRAMEWORKS } from "./shared/plugin.js";
 import type { RunningDemo } from "./start.js";
-import { startRunning } from "./testing.js";
+import { recordStreams, type StreamRequest, startRunning, trackStreams } from "./testing.js";
 
-// End-to-end: the demo in Debian's Chromium (never a downloaded browser),
-// once on express and once on koa. Every wait is on a DOM condition.
+// End-to-end: the demo in Debian's Chromium (never a downloaded browser), on
+// express and koa, with htmx 4 (hx-sse) and htmx 2 (htmx-ext-sse) pages. One
+// browser for the whole file; per framework and htmx version, two windows
+// (alice and bob) carry the home page's scenarios from test to test, in
+// order. Every wait is on a DOM or server condition.
 
 const ARTIFACTS = fileURLToPath(new URL("../../../artifacts/", import.meta.url));
 const WAIT = { timeout: 20_000 };
+const XSS = "<img src=x onerror=alert(1)>";
 
-/** What a page saw over SSE, recorded by an init script before htmx loads. */
-interface SeenMessage {
-  target: string;
-  type: string;
-  data: string;
+let browser: Browser;
+beforeAll(async () => {
+  if (hasChromium) browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+const note = (page: Page, title: string) => page.locator("#notes .note-title", { hasText: title });
+const messages = (page: Page) => page.evaluate(() => window.sseMessages);
+
+async function addNote(page: Page, title: string): Promise<void> {
+  await page.fill('#notes-card input[name="title"]', title);
+  await page.click("#notes-card button.primary");
 }
 
-declare global {
-  interface Window {
-    sseOpens: number;
-    sseMessages: SeenMessage[];
-    /** `htmx:evalDisallowedError` events: code htmx refused to evaluate. */
-    evalRefusals: number;
-    /** Directives of every Content-Security-Policy violation the page reported. */
-    cspViolations: string[];
-    htmx: { config: { allowScriptTags: boolean; allowEval: boolean } };
-  }
+/** Emulates the tab going to the background (`document.hidden`) or coming back. */
+async function setHidden(page: Page, hidden: boolean): Promise<void> {
+  await page.evaluate((value) => {
+    Object.defineProperty(document, "hidden", { configurable: true, get: () => value });
+    document.dispatchEvent(new Event("visibilitychange"));
+  }, hidden);
 }
 
-for (const framework of ["express", "koa"] as const) {
-  describe.skipIf(!hasChromium)(`the demo on ${framework} in Chromium`, () => {
-    let browser: Browser;
-    let demo: RunningDemo;
-    const contexts: BrowserContext[] = [];
+for (const framework of FRAMEWORKS) {
+  for (const htmx of HTMX_VERSIONS) {
+    describe.skipIf(!hasChromium)(
+      `the demo on ${framework}, htmx ${htmx} pages, in Chromium`,
+      () => {
+        const { prefix } = HTMX[htmx];
+        const other: HtmxVersion = htmx === 4 ? 2 : 4;
+        let demo: RunningDemo;
+        const contexts: BrowserContext[] = [];
+        /** Every request for a home stream or htmx 4's report stream, in order. */
+        const streams: StreamRequest[] = [];
+        let untrack = () => {};
+        /** Console errors and dialogs of every page, from before it loads. */
+        const problems: string[] = [];
+        const dialogs: string[] = [];
+        // The two windows of the home page's tests: alice (switched to German on the way) and bob.
+        let alice: Page;
+        let bob: Page;
 
-    const start = (port: number) =>
-      startRunning({
-        argv: [`--framework=${framework}`, `--port=${port}`, "--stats-interval=250"],
-        reconnectWindowMs: 500,
-      });
+        const start = (port: number, version: HtmxVersion = htmx) =>
+          startRunning({
+            argv: [
+              `--framework=${framework}`,
+              `--htmx=${version}`,
+              `--port=${port}`,
+              "--stats-interval=250",
+            ],
+            reconnectWindowMs: 500,
+          });
 
-    beforeAll(async () => {
-      demo = await start(0);
-      browser = await launchChromium();
-    });
+        /** A fresh browser profile (its own cookies), optionally as a user and in a language. */
+        async function newContext(cookies: { user?: string; lang?: string } = {}) {
+          const context = await browser.newContext({ locale: "en-US" });
+          contexts.push(context);
+          const url = demo.url;
+          const list = Object.entries(cookies).map(([name, value]) => ({ name, value, url }));
+          if (list.length > 0) await context.addCookies(list);
+          await context.addInitScript(recordStreams);
+          return context;
+        }
 
-    afterAll(async () => {
-      for (const context of contexts) await context.close().catch(() => {});
-      await browser?.close();
-      await demo?.close();
-    });
+        /** Opens `path` and waits until its event stream is open. */
+        async function open(context: BrowserContext, path: string): Promise<Page> {
+          const page = await context.newPage();
+          page.on("console", (message) => {
+            if (message.type() === "error") problems.push(message.text());
+          });
+          page.on("pageerror", (error) => problems.push(error.message));
+          page.on("dialog", (dialog) => {
+            dialogs.push(dialog.message());
+            void dialog.dismiss();
+          });
+          const response = await page.goto(new URL(path, demo.url).href);
+          expect(response?.status()).toBe(200);
+          await page.waitForFunction(() => window.sseOpens >= 1, undefined, WAIT);
+          return page;
+        }
 
-    /** A fresh browser profile (its own cookies), optionally as a user and in a language. */
-    async function newContext(cookies: { user?: string; lang?: string } = {}) {
-      const context = await browser.newContext({ locale: "en-US" });
-      contexts.push(context);
-      const url = demo.url;
-      const list = Object.entries(cookies).map(([name, value]) => ({ name, value, url }));
-      if (list.length > 0) await context.addCookies(list);
-      await context.addInitScript(() => {
-        window.sseOpens = 0;
-        window.sseMessages = [];
-        window.evalRefusals = 0;
-        window.cspViolations = [];
-        document.addEventListener("htmx:evalDisallowedError", () => {
-          window.evalRefusals++;
+        /** Adds a note as another client would (no page of this test). */
+        async function postNote(title: string): Promise<void> {
+          const res = await fetch(new URL("/notes", demo.url), {
+            method: "POST",
+            headers: { "Content-Type": "application/x-www-form-urlencoded" },
+            body: new URLSearchParams({ title }),
+          });
+          expect(res.status).toBe(200);
+        }
+
+        beforeAll(async () => {
+          demo = await start(0);
+          untrack = trackStreams(demo, [`${prefix}/events`, "/htmx4/jobs"], streams);
+          alice = await open(await newContext({ user: "alice" }), "/");
+          bob = await open(await newContext({ user: "bob", lang: "en" }), "/");
+        }, 60_000);
+
+        afterAll(async () => {
+          untrack();
+          for (const context of contexts) await context.close().catch(() => {});
+          await demo?.close();
         });
-        document.addEventListener("securitypolicyviolation", (e) => {
-          window.cspViolations.push(e.violatedDirective);
+
+        it("shows a note added in one window in the other, once, and a blank one's error in its form", async () => {
+          expect(
+            await alice.locator(`[${htmx === 4 ? "hx-sse\\:connect" : "sse-connect"}]`).count(),
+          ).toBe(1);
+          const fromAlice = `from alice on ${framework}`;
+          await addNote(alice, fromAlice);
+          await note(bob, fromAlice).waitFor(WAIT);
+          await note(alice, fromAlice).waitFor(WAIT);
+
+          const fromBob = `from bob on ${framework}`;
+          await addNote(bob, fromBob);
+          await note(alice, fromBob).waitFor(WAIT);
+          await note(bob, fromBob).waitFor(WAIT);
+          // Each note once per page: the form's answer does not add it a second time.
+          expect(await note(alice, fromBob).count()).toBe(1);
+          expect(await note(bob, fromBob).count()).toBe(1);
+          // The form was answered with a fresh, empty one.
+          expect(await bob.inputValue('#notes-card input[name="title"]')).toBe("");
+
+          // A blank title: the 422 answer (the form with its error) is swapped in, nothing published.
+          await addNote(bob, "   ");
+          await bob
+            .locator("#notes-card .error", { hasText: "A note needs a title." })
+            .waitFor(WAIT);
+          expect(await bob.locator("#notes .note").count()).toBe(
+            await alice.locator("#notes .note").count(),
+          );
         });
-        document.addEventListener("htmx:sseOpen", () => {
-          window.sseOpens++;
+
+        it("shows a note titled with markup as text in every window, and runs nothing", async () => {
+          await addNote(alice, XSS);
+          for (const page of [alice, bob]) {
+            await note(page, XSS).waitFor(WAIT);
+            expect(await page.locator("#notes img").count()).toBe(0);
+          }
+          expect(dialogs).toEqual([]);
         });
-        document.addEventListener("htmx:sseMessage", (e) => {
-          const event = (e as CustomEvent<MessageEvent & { elt: Element }>).detail;
-          window.sseMessages.push({
-            target: (e.target as Element).id,
-            type: event.type,
-            data: String(event.data),
+
+        it("updates each target of the one stream from its own topic only, and the live status", async () => {
+          const published = Number(await bob.textContent('#stats [data-stat="published"]'));
+          await bob.fill('#status-card input[name="text"]', "Deploying v2");
+          await bob.click("#status-card button");
+          for (const page of [bob, alice]) {
+            await page.locator("#status .status-text", { hasText: "Deploying v2" }).waitFor(WAIT);
+          }
+          expect(await bob.textContent("#status")).toBe("Deploying v2");
+          expect(await bob.textContent("#notes")).not.toContain("Deploying v2");
+
+          // The live status panel: broker.stats() pushed on topic "stats".
+          await bob.waitForFunction(
+            (before) =>
+              Number(document.querySelector('#stats [data-stat="published"]')?.textContent) >
+                before &&
+              Number(document.querySelector('#stats [data-stat="clients"]')?.textContent) >= 2,
+            published,
+            WAIT,
+          );
+
+          const seen = await messages(bob);
+          if (htmx === 2) {
+            // Named events: each sse-swap element takes only its own type.
+            const types = (id: string) =>
+              new Set(seen.filter((m) => m.target === id).map((m) => m.type));
+            expect([...types("status")]).toEqual(["status"]);
+            expect([...types("notes")]).toEqual(["notifications"]);
+            expect([...types("stats")]).toEqual(["stats"]);
+          } else {
+            // Unnamed messages on the stream element, each in the partial of its topic's target.
+            expect(new Set(seen.map((m) => `${m.target} ${m.type}`))).toEqual(new Set(["div "]));
+            const wrappers = (text: string) =>
+              new Set(seen.filter((m) => m.data.includes(text)).map((m) => m.data.split(">")[0]));
+            expect(wrappers("Deploying v2")).toEqual(new Set(['<hx-partial hx-target="#status"']));
+            expect(wrappers("from alice")).toEqual(
+              new Set(['<hx-partial hx-target="#notes" hx-swap="beforeend"']),
+            );
+            expect(wrappers('data-stat="published"')).toEqual(
+              new Set(['<hx-partial hx-target="#stats"']),
+            );
+          }
+          // From before the pages loaded: nothing blocked by the CSP, no script error, no 404
+          // (only Chromium's note of the blank note's 422 above).
+          expect(problems.filter((text) => !text.includes("status of 422"))).toEqual([]);
+
+          mkdirSync(ARTIFACTS, { recursive: true });
+          await bob.screenshot({
+            path: `${ARTIFACTS}demo-${framework}-htmx${htmx}.png`,
+            fullPage: true,
           });
         });
-      });
-      return context;
-    }
 
-    /** Opens `path` and waits until its event stream is open; records dialogs and console errors. */
-    async function open(
-      context: BrowserContext,
-      path: string,
-      dialogs: string[] = [],
-      problems: string[] = [],
-    ) {
-      const page = await context.newPage();
-      page.on("console", (message) => {
-        if (message.type() === "error") problems.push(message.text());
-      });
-      page.on("pageerror", (error) => problems.push(error.message));
-      page.on("dialog", (dialog) => {
-        dialogs.push(dialog.message());
-        void dialog.dismiss();
-      });
-      const response = await page.goto(new URL(path, demo.url).href);
-      expect(response?.status()).toBe(200);
-      await page.waitForFunction(() => window.sseOpens >= 1, undefined, WAIT);
-      return page;
-    }
-
-    const messages = (page: Page) => page.evaluate(() => window.sseMessages);
-
-    async function addNote(page: Page, title: string) {
-      await page.fill('#notes-card input[name="title"]', title);
-      await page.click("#notes-card button.primary");
-    }
-
-    it("pushes a note created in one page to every open page", async () => {
-      const context = await newContext();
-      const a = await open(context, "/");
-      const b = await open(await newContext(), "/");
-
-      await addNote(a, `from A on ${framework}`);
-      await b.locator("#notes .note-title", { hasText: `from A on ${framework}` }).waitFor(WAIT);
-      await a.locator("#notes .note-title", { hasText: `from A on ${framework}` }).waitFor(WAIT);
-
-      await addNote(b, `from B on ${framework}`);
-      await a.locator("#notes .note-title", { hasText: `from B on ${framework}` }).waitFor(WAIT);
-      await b.locator("#notes .note-title", { hasText: `from B on ${framework}` }).waitFor(WAIT);
-      // Each note once per page: the form's answer does not add it a second time.
-      expect(
-        await a.locator("#notes .note-title", { hasText: `from B on ${framework}` }).count(),
-      ).toBe(1);
-      // The form was answered with a fresh, empty one.
-      expect(await b.inputValue('#notes-card input[name="title"]')).toBe("");
-
-      // A blank title: the 422 answer (the form with its error) is swapped in, nothing published.
-      await addNote(a, "   ");
-      await a.locator("#notes-card .error", { hasText: "A note needs a title." }).waitFor(WAIT);
-      expect(await b.locator("#notes .note").count()).toBe(await a.locator("#notes .note").count());
-    });
-
-    it("keeps project topics apart, and lets only members watch", async () => {
-      const alice = await newContext({ user: "alice" });
-      const p42 = await open(alice, "/projects/42");
-      const p43 = await open(alice, "/projects/43");
-
-      await p42.fill('input[name="status"]', "Shipping 42");
-      await p42.selectOption('select[name="tone"]', "warn");
-      await p42.click("button.primary");
-      await p42.locator("#badge .badge.tone-warn", { hasText: "Shipping 42" }).waitFor(WAIT);
-
-      // An update of 43 published after 42's: once 43's page has it, 42's would have come first.
-      await p43.fill('input[name="status"]', "Blocked 43");
-      await p43.selectOption('select[name="tone"]', "stop");
-      await p43.click("button.primary");
-      await p43.locator("#badge .badge.tone-stop", { hasText: "Blocked 43" }).waitFor(WAIT);
-
-      const seen42 = await messages(p42);
-      const seen43 = await messages(p43);
-      expect(seen42.map((m) => m.type)).toEqual(["project:42"]);
-      expect(seen43.map((m) => m.type)).toEqual(["project:43"]);
-      expect(seen43.some((m) => m.data.includes("Shipping 42"))).toBe(false);
-      expect(await p42.textContent("#badge")).not.toContain("Blocked 43");
-
-      // bob is no member of 43: the page says so and the stream answers 403 (authorize).
-      const bob = await newContext({ user: "bob" });
-      const page = await bob.newPage();
-      const response = await page.goto(new URL("/projects/43", demo.url).href);
-      expect(response?.status()).toBe(403);
-      await page.locator("#forbidden").waitFor(WAIT);
-      const stream = await fetch(new URL("/projects/43/events", demo.url), {
-        headers: { Cookie: "user=bob" },
-      });
-      expect(stream.status).toBe(403);
-      await stream.body?.cancel();
-      const ok = await fetch(new URL("/projects/42/events", demo.url), {
-        headers: { Cookie: "user=bob" },
-      });
-      expect(ok.status).toBe(200);
-      await ok.body?.cancel();
-    });
-
-    it("updates each swap target of one connection only from its own topic, and the live status", async () => {
-      // Collected from before the page loads: nothing blocked by the CSP, no script error, no 404.
-      const problems: string[] = [];
-      const page = await open(await newContext(), "/", [], problems);
-      const initialPublished = Number(await page.textContent('#stats [data-stat="published"]'));
-
-      await page.fill('#status-card input[name="text"]', "Deploying v2");
-      await page.click("#status-card button");
-      await page.locator("#status .status-text", { hasText: "Deploying v2" }).waitFor(WAIT);
-      await addNote(page, "a note, not a status");
-      await page.locator("#notes .note-title", { hasText: "a note, not a status" }).waitFor(WAIT);
-
-      expect(await page.textContent("#status")).toBe("Deploying v2");
-      expect(await page.textContent("#notes")).not.toContain("Deploying v2");
-      const seen = await messages(page);
-      const byTarget = (id: string) =>
-        new Set(seen.filter((m) => m.target === id).map((m) => m.type));
-      expect([...byTarget("status")]).toEqual(["status"]);
-      expect([...byTarget("notes")]).toEqual(["notifications"]);
-
-      // The live status panel: broker.stats() pushed on topic "stats".
-      await page.waitForFunction(
-        (before) =>
-          Number(document.querySelector('#stats [data-stat="published"]')?.textContent) > before &&
-          Number(document.querySelector('#stats [data-stat="clients"]')?.textContent) >= 1,
-        initialPublished,
-        WAIT,
-      );
-      expect([...byTarget("stats")].every((type) => type === "stats")).toBe(true);
-      expect(problems).toEqual([]);
-
-      mkdirSync(ARTIFACTS, { recursive: true });
-      await page.screenshot({ path: `${ARTIFACTS}demo-${framework}.png`, fullPage: true });
-    });
-
-    it("delivers the background job's fragment in each user's language", async () => {
-      const german = await newContext({ user: "alice" });
-      const de = await open(german, "/");
-      // Switch the language with the page's own button (a form POST, then a redirect).
-      await de.click('form.lang button[value="de"]');
-      await de.waitForFunction(() => document.documentElement.lang === "de", undefined, WAIT);
-      await de.waitForFunction(() => window.sseOpens >= 1, undefined, WAIT);
-      const en = await open(await newContext({ user: "bob", lang: "en" }), "/");
-
-      await de.click("#job-card button");
-      await de.locator("#job-queued", { hasText: "Bericht Nr." }).waitFor(WAIT);
-      const report = de.locator('#job-results li[data-locale="de"]', { hasText: "fertig" });
-      await report.waitFor(WAIT);
-      expect(await report.textContent()).toMatch(
-        /Bericht Nr\. \d+ fertig: \d+ Notiz(en)?, 2 Projekte\./,
-      );
-
-      await en.click("#job-card button");
-      await en.locator("#job-queued", { hasText: "queued" }).waitFor(WAIT);
-      const english = en.locator('#job-results li[data-locale="en"]', { hasText: "ready" });
-      await english.waitFor(WAIT);
-      expect(await english.textContent()).toMatch(/Report #\d+ ready: \d+ notes?, 2 projects\./);
-      // Each user's topic carries only that user's reports.
-      expect(await de.locator("#job-results li").count()).toBe(1);
-      expect(await en.locator("#job-results li").count()).toBe(1);
-    });
-
-    it("shows a note titled with markup as text, in every page, and runs nothing", async () => {
-      const xss = "<img src=x onerror=alert(1)>";
-      const dialogs: string[] = [];
-      const a = await open(await newContext(), "/", dialogs);
-      const b = await open(await newContext(), "/", dialogs);
-      await addNote(a, xss);
-      for (const page of [a, b]) {
-        await page.locator("#notes .note-title", { hasText: xss }).waitFor(WAIT);
-        expect(await page.locator("#notes img").count()).toBe(0);
-      }
-      // Rendered by the server into a fresh page: text too.
-      await b.reload();
-      await b.locator("#notes .note-title", { hasText: xss }).last().waitFor(WAIT);
-      expect(await b.locator("#notes img").count()).toBe(0);
-      expect(dialogs).toEqual([]);
-    });
-
-    it("runs no script and evaluates nothing that slips into a fragment (htmx config)", async () => {
-      const dialogs: string[] = [];
-      const page = await open(await newContext(), "/", dialogs);
-      expect(
-        await page.evaluate(() => ({
-          allowScriptTags: window.htmx.config.allowScriptTags,
-          allowEval: window.htmx.config.allowEval,
-        })),
-      ).toEqual({ allowScriptTags: false, allowEval: false });
-
-      // Markup that got past the templates, published raw as an unescaped fragment would be:
-      // an inline script (the CSP blocks it), a script from 'self' (the CSP allows it) and an
-      // hx-on handler (htmx would eval it).
-      const id = `slipped-${framework}`;
-      demo.broker.publish("notifications", {
-        data: `<li id="${id}" class="note" hx-on:click="document.body.dataset.ran = 'hx-on'"><script>document.body.dataset.ran = 'inline'</script><script src="/assets/sse.js"></script>slipped</li>`,
-      });
-      const slipped = page.locator(`#${id}`);
-      await slipped.waitFor(WAIT);
-      // htmx removed both scripts before the swap: nothing to run, nothing for the CSP to block.
-      expect(await page.locator(`#${id} script`).count()).toBe(0);
-      await slipped.click();
-      await page.waitForFunction(() => window.evalRefusals >= 1, undefined, WAIT);
-      expect(await page.evaluate(() => document.body.dataset.ran)).toBeUndefined();
-      expect(await page.evaluate(() => window.cspViolations)).toEqual([]);
-      expect(dialogs).toEqual([]);
-    });
-
-    it("resumes from Last-Event-ID after its connection drops, missing nothing", async () => {
-      const sockets: Socket[] = [];
-      const track = (req: IncomingMessage) => {
-        if (req.url?.startsWith("/events")) sockets.push(req.socket);
-      };
-      demo.server.on("request", track);
-      try {
-        const page = await open(await newContext(), "/");
-        // Seen at least one event with an id (the live status), so the browser has a Last-Event-ID.
-        await page.waitForFunction(() => window.sseMessages.length > 0, undefined, WAIT);
-        const resumedBefore = demo.broker.stats().resumed;
-        const dropped = sockets.length;
-        expect(dropped).toBeGreaterThanOrEqual(1);
-        for (const socket of sockets) socket.destroy();
-        const title = `while away on ${framework}`;
-        const res = await fetch(new URL("/notes", demo.url), {
-          method: "POST",
-          headers: { "Content-Type": "application/x-www-form-urlencoded" },
-          body: new URLSearchParams({ title }),
+        it("runs no script and no hx-on handler that slips into a fragment", async () => {
+          // Markup that got past the templates, published raw as an unescaped fragment would be:
+          // an inline script, a script from the demo's own origin, and an hx-on handler.
+          const id = `slipped-${framework}-${htmx}`;
+          const own = `/assets/${htmx === 4 ? "hx-sse.js" : "sse.js"}`;
+          demo.broker.publish("notifications", {
+            data: `<li id="${id}" class="note" hx-on:click="document.body.dataset.ran = 'hx-on'"><script>document.body.dataset.ran = 'inline'</script><script src="${own}"></script>slipped</li>`,
+          });
+          const slipped = bob.locator(`#${id}`);
+          await slipped.waitFor(WAIT);
+          await slipped.click();
+          if (htmx === 2) {
+            // htmx 2's config (allowScriptTags, allowEval off): it removed both scripts before the
+            // swap and refused to evaluate the handler; nothing reached the CSP.
+            expect(await bob.locator(`#${id} script`).count()).toBe(0);
+            await bob.waitForFunction(() => window.evalRefusals >= 1, undefined, WAIT);
+            expect(await bob.evaluate(() => window.cspViolations)).toEqual([]);
+          } else {
+            // htmx 4 re-creates both scripts and evaluates hx-on: the CSP blocks all three (the
+            // scripts lack the page's nonce; eval is not allowed).
+            // The scripts were re-created at the swap, before the click that evaluates hx-on.
+            await bob.waitForFunction(
+              () => window.cspViolations.includes("script-src eval"),
+              undefined,
+              WAIT,
+            );
+            expect((await bob.evaluate(() => window.cspViolations)).sort()).toEqual(
+              [
+                "script-src eval",
+                "script-src-elem inline",
+                `script-src-elem ${new URL(own, demo.url).href}`,
+              ].sort(),
+            );
+          }
+          expect(await bob.evaluate(() => document.body.dataset.ran)).toBeUndefined();
+          expect(dialogs).toEqual([]);
         });
-        expect(res.status).toBe(200);
-        await page.locator("#notes .note-title", { hasText: title }).waitFor(WAIT);
-        // The browser reconnected by itself, with Last-Event-ID, and the broker resumed it.
-        expect(sockets.length).toBeGreaterThan(dropped);
-        expect(demo.broker.stats().resumed).toBeGreaterThan(resumedBefore);
-        expect(await page.locator("#notes .note-title", { hasText: title }).count()).toBe(1);
-      } finally {
-        demo.server.off("request", track);
-      }
-    });
 
-    it("reconnects by itself after a server restart and gets new events", async () => {
-      const page = await open(await newContext(), "/");
-      const port = new URL(demo.url).port;
-      await demo.close();
-      demo = await start(Number(port));
-      // The same page, no reload: its EventSource opens again against the new server.
-      await page.waitForFunction(() => window.sseOpens >= 2, undefined, WAIT);
-      await addNote(page, `after restart on ${framework}`);
-      await page
-        .locator("#notes .note-title", { hasText: `after restart on ${framework}` })
-        .waitFor(WAIT);
-    });
-  });
+        it(
+          htmx === 4
+            ? "streams the report's progress into the page, then the report arrives in each user's language"
+            : "delivers the background report in each user's language",
+          async () => {
+            // alice switches to German with the page's own button (a form POST, then a redirect).
+            await alice.click('form.lang button[value="de"]');
+            await alice.waitForFunction(
+              () => document.documentElement.lang === "de",
+              undefined,
+              WAIT,
+            );
+            await alice.waitForFunction(() => window.sseOpens >= 1, undefined, WAIT);
+            // Rendered by the server into a fresh page, the markup title is text too.
+            await note(alice, XSS).first().waitFor(WAIT);
+            expect(await alice.locator("#notes img").count()).toBe(0);
+
+            await alice.click("#job-card button");
+            const report = alice.locator('#job-results li[data-locale="de"]', {
+              hasText: "fertig",
+            });
+            await report.waitFor(WAIT);
+            const text = (await report.textContent()) ?? "";
+            expect(text).toMatch(/^Bericht Nr\. \d+ fertig: \d+ Notiz(en)?, 2 Projekte\./);
+            const id = /Nr\. (\d+)/.exec(text)?.[1];
+            if (htmx === 2) {
+              expect(await alice.textContent("#job-queued")).toMatch(
+                /^Bericht Nr\. \d+ eingeplant/,
+              );
+            } else {
+              await alice
+                .locator("#job-queued", { hasText: `Bericht Nr. ${id} ist fertig` })
+                .waitFor(WAIT);
+              // The answer to the button's POST, message by message: queued, progress, ready.
+              const answer = (await messages(alice)).filter((m) => m.target === "form");
+              expect(answer.map((m) => m.type)).toEqual(["", "", "", "", "", ""]);
+              expect(answer.map((m) => m.data)).toEqual([
+                expect.stringMatching(new RegExp(`^Bericht Nr\\. ${id} eingeplant`)),
+                ...[25, 50, 75, 100].map(
+                  (percent) =>
+                    `<progress value="${percent}" max="100"></progress> Bericht Nr. ${id}: ${percent} % erledigt…`,
+                ),
+                `<span class="job-ready">Bericht Nr. ${id} ist fertig, siehe unten.</span>`,
+              ]);
+            }
+
+            await bob.click("#job-card button");
+            const english = bob.locator('#job-results li[data-locale="en"]', { hasText: "ready" });
+            await english.waitFor(WAIT);
+            expect(await english.textContent()).toMatch(
+              /^Report #\d+ ready: \d+ notes?, 2 projects\./,
+            );
+            // Each user's topic carries only that user's reports.
+            expect(await alice.locator("#job-results li").count()).toBe(1);
+            expect(await bob.locator("#job-results li").count()).toBe(1);
+            if (htmx === 4) {
+              // One request per click: htmx 4 does not reconnect a stream it did not open with hx-sse:connect.
+              expect(streams.filter((r) => r.url === "/htmx4/jobs").map((r) => r.method)).toEqual([
+                "POST",
+                "POST",
+              ]);
+            }
+          },
+        );
+
+        it("resumes from Last-Event-ID when its connection drops, missing nothing", async () => {
+          const live = streams.filter(
+            (r) => r.url.startsWith(`${prefix}/events`) && !r.socket.destroyed,
+          );
+          expect(live).toHaveLength(2);
+          const before = streams.length;
+          const resumed = demo.broker.stats().resumed;
+          for (const request of live) request.socket.destroy();
+          const title = `while away on ${framework}`;
+          await postNote(title);
+          for (const page of [alice, bob]) {
+            await note(page, title).waitFor(WAIT);
+            expect(await note(page, title).count()).toBe(1);
+          }
+          // Both pages reconnected by themselves, with Last-Event-ID, and the broker resumed them.
+          const again = streams.slice(before);
+          expect(again.map((r) => r.user).sort()).toEqual(["alice", "bob"]);
+          expect(again.every((r) => r.lastEventId !== undefined)).toBe(true);
+          expect(demo.broker.stats().resumed).toBe(resumed + 2);
+        });
+
+        // htmx 4 only: htmx 2's extension keeps a hidden tab's stream open.
+        if (htmx === 4) {
+          it("pauses a background tab's stream and, when the tab is back, delivers what it missed", async () => {
+            const clients = demo.broker.stats().clients;
+            await setHidden(bob, true);
+            await waitFor(
+              () => demo.broker.stats().clients === clients - 1,
+              "the hidden tab to cancel its stream",
+            );
+            const before = streams.length;
+            const titles = [`hidden 1 on ${framework}`, `hidden 2 on ${framework}`];
+            for (const title of titles) await postNote(title);
+            await note(alice, titles[1]!).waitFor(WAIT);
+            expect(await note(bob, titles[0]!).count()).toBe(0);
+
+            await setHidden(bob, false);
+            for (const title of titles) {
+              await note(bob, title).waitFor(WAIT);
+              expect(await note(bob, title).count()).toBe(1);
+            }
+            const back = streams.slice(before);
+            expect(back.map((r) => r.user)).toEqual(["bob"]);
+            expect(back[0]?.lastEventId).toMatch(/-\d+$/);
+          });
+        }
+
+        it("keeps project topics apart, and lets only members watch a project (page and stream)", async () => {
+          const context = await newContext({ user: "alice" });
+          const p42 = await open(context, "/projects/42");
+          const p43 = await open(context, "/projects/43");
+
+          await p42.fill('input[name="status"]', "Shipping 42");
+          await p42.selectOption('select[name="tone"]', "warn");
+          await p42.click("button.primary");
+          await p42.locator("#badge .badge.tone-warn", { hasText: "Shipping 42" }).waitFor(WAIT);
+
+          // An update of 43 published after 42's: once 43's page has it, 42's would have come first.
+          await p43.fill('input[name="status"]', "Blocked 43");
+          await p43.selectOption('select[name="tone"]', "stop");
+          await p43.click("button.primary");
+          await p43.locator("#badge .badge.tone-stop", { hasText: "Blocked 43" }).waitFor(WAIT);
+
+          // htmx 2: named project:<id>, for sse-swap; htmx 4: unnamed, swapped into the badge.
+          const type = (id: number) => (htmx === 2 ? `project:${id}` : "");
+          const seen42 = await messages(p42);
+          const seen43 = await messages(p43);
+          expect(seen42.map((m) => [m.target, m.type])).toEqual([["badge", type(42)]]);
+          expect(seen43.map((m) => [m.target, m.type])).toEqual([["badge", type(43)]]);
+          expect(seen43[0]?.data).toContain("Blocked 43");
+          expect(await p42.textContent("#badge")).not.toContain("Blocked 43");
+
+          // bob is no member of 43: the page says so and the stream answers 403 (authorize).
+          const page = await (await newContext({ user: "bob" })).newPage();
+          const response = await page.goto(new URL("/projects/43", demo.url).href);
+          expect(response?.status()).toBe(403);
+          await page.locator("#forbidden").waitFor(WAIT);
+          for (const [id, status] of [
+            [43, 403],
+            [42, 200],
+          ] as const) {
+            const stream = await fetch(new URL(`${prefix}/projects/${id}/events`, demo.url), {
+              headers: { Cookie: "user=bob" },
+            });
+            expect(stream.status).toBe(status);
+            await stream.body?.cancel();
+          }
+        });
+
+        it(`reconnects by itself after a restart on htmx ${other}, and shares notes with an htmx ${other} page on the one broker`, async () => {
+          const opens = await alice.evaluate(() => window.sseOpens);
+          const port = Number(new URL(demo.url).port);
+          untrack();
+          await demo.close();
+          // The deploy switches the pages' htmx version; both versions' streams stay served.
+          demo = await start(port, other);
+          await alice.waitForFunction((n) => window.sseOpens > n, opens, WAIT);
+
+          const fresh = await open(await newContext({ user: "bob" }), "/");
+          expect(await fresh.textContent("footer")).toContain(`htmx ${HTMX[other].version}`);
+          const fromOld = `from the htmx ${htmx} page after the restart on ${framework}`;
+          await addNote(alice, fromOld);
+          await note(fresh, fromOld).waitFor(WAIT);
+          const fromNew = `from the htmx ${other} page after the restart on ${framework}`;
+          await addNote(fresh, fromNew);
+          await note(alice, fromNew).waitFor(WAIT);
+          expect(await note(alice, fromNew).count()).toBe(1);
+        });
+      },
+    );
+  }
 }
 
 if (!hasChromium) {

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
+import { HTMX } from "./shared/htmx.js";
 
 // The demo as its users start it: `node --import tsx src/main.ts`, in a child
 // process, for what only a process shows: --help, exit codes, signals.
@@ -20,6 +21,7 @@ function run(args: string[], env: Record<string, string> = {}) {
     "PORT",
     "SSE_BUFFER_SIZE",
     "DEMO_FRAMEWORK",
+    "DEMO_HTMX",
     "DEMO_HOST",
     "DEMO_STATS_INTERVAL",
   ]) {
@@ -77,6 +79,9 @@ describe("the demo's command line", () => {
       "sse.buffer_size",
       "--framework",
       "DEMO_FRAMEWORK",
+      "--htmx",
+      "DEMO_HTMX",
+      "demo.htmx",
       "--port",
       "env PORT",
       "demo.port",
@@ -103,7 +108,9 @@ describe("the demo's command line", () => {
         DEMO_STATS_INTERVAL: "100",
       });
       const port = await demo.listening();
-      expect(demo.out()).toContain(`Burrow SSE demo (${framework}, sse-buffer-size 48 from flag)`);
+      expect(demo.out()).toContain(
+        `Burrow SSE demo (${framework}, htmx ${HTMX[4].version}, sse-buffer-size 48 from flag)`,
+      );
 
       const stream = await fetch(`http://127.0.0.1:${port}/events`);
       expect(stream.status).toBe(200);
@@ -130,9 +137,15 @@ describe("the demo's command line", () => {
   }
 
   it("reads the environment when no flag is given", async () => {
-    const demo = run(["--port=0"], { SSE_BUFFER_SIZE: "64", DEMO_FRAMEWORK: "koa" });
+    const demo = run(["--port=0"], {
+      SSE_BUFFER_SIZE: "64",
+      DEMO_FRAMEWORK: "koa",
+      DEMO_HTMX: "2",
+    });
     await demo.listening();
-    expect(demo.out()).toContain("Burrow SSE demo (koa, sse-buffer-size 64 from env)");
+    expect(demo.out()).toContain(
+      `Burrow SSE demo (koa, htmx ${HTMX[2].version}, sse-buffer-size 64 from env)`,
+    );
     demo.child.kill("SIGTERM");
     expect(await demo.exited).toEqual({ code: 0, signal: null });
   });

@@ -1,7 +1,13 @@
-import { brokerFrom, contextHandlerFunc, type HandlerOptions } from "@burrow/sse-express";
+import {
+  brokerFrom,
+  contextHandlerFunc,
+  type HandlerOptions,
+  streamHandler,
+} from "@burrow/sse-express";
 import type { Registry } from "@burrow/sse-registry";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import type { Demo } from "./shared/demo.js";
+import { HTMX, HTMX_VERSIONS } from "./shared/htmx.js";
 import { malformedUrl, type Reply } from "./shared/http.js";
 
 /** Copies a framework-free {@link Reply} onto express's response. */
@@ -32,23 +38,38 @@ export function expressApp(
   // Scenario 1: no broker wired by hand; brokerFrom(req) finds it on every request.
   for (const mw of registry.middleware()) app.use(mw);
 
-  // Scenarios 2, 4, 5, 8: one stream, several topics (notifications, status, stats, user:<name>).
-  app.get(
-    "/events",
-    contextHandlerFunc((req) => demo.eventTopics(req), sse),
-  );
-  // Scenario 3: dynamic topic project:<id>, members only (403 otherwise).
-  app.get(
-    "/projects/:id/events",
-    contextHandlerFunc((req) => demo.projectTopics(String(req.params.id)), {
-      ...sse,
-      authorize: (req, topics) => demo.mayWatch(req, topics),
+  // The streams of both htmx versions, on one broker: /events (htmx 2, named events) and
+  // /htmx4/events (htmx 4, the `swap` option), whichever pages --htmx renders.
+  for (const version of HTMX_VERSIONS) {
+    const { prefix, homeSwap, projectSwap } = HTMX[version];
+    // Scenarios 2, 4, 5, 8: one stream, several topics (notifications, status, stats, user:<name>).
+    app.get(
+      `${prefix}/events`,
+      contextHandlerFunc((req) => demo.eventTopics(req), { ...sse, swap: homeSwap }),
+    );
+    // Scenario 3: dynamic topic project:<id>, members only (403 otherwise).
+    app.get(
+      `${prefix}/projects/:id/events`,
+      contextHandlerFunc((req) => demo.projectTopics(String(req.params.id)), {
+        ...sse,
+        swap: projectSwap,
+        authorize: (req, topics) => demo.mayWatch(req, topics),
+      }),
+    );
+  }
+  // htmx 4's report button: the answer to its POST is a stream of its own.
+  app.post(
+    "/htmx4/jobs",
+    streamHandler((stream, req) => demo.streamJob(stream, req), {
+      authorize: (req) => demo.mayStartJob(req),
     }),
   );
 
-  app.get("/", (req, res) => send(res, demo.home(req)));
+  app.get("/", async (req, res) => send(res, await demo.home(req)));
   app.get("/assets/:name", (req, res) => send(res, demo.asset(req, String(req.params.name))));
-  app.get("/projects/:id", (req, res) => send(res, demo.projectPage(req, String(req.params.id))));
+  app.get("/projects/:id", async (req, res) =>
+    send(res, await demo.projectPage(req, String(req.params.id))),
+  );
   app.post("/notes", async (req, res) => send(res, await demo.createNote(req, brokerFrom(req))));
   app.post("/status", async (req, res) => send(res, await demo.setStatus(req, brokerFrom(req))));
   app.post("/projects/:id", async (req, res) =>

@@ -3,11 +3,13 @@ import {
   contextHandlerFunc,
   fromNodeMiddleware,
   type HandlerOptions,
+  streamHandler,
 } from "@burrow/sse-koa";
 import type { Registry } from "@burrow/sse-registry";
 import Router from "@koa/router";
 import Koa, { type Context } from "koa";
 import type { Demo } from "./shared/demo.js";
+import { HTMX, HTMX_VERSIONS } from "./shared/htmx.js";
 import { malformedUrl, type Reply } from "./shared/http.js";
 
 /** Copies a framework-free {@link Reply} onto koa's context. */
@@ -57,23 +59,38 @@ export function koaApp(demo: Demo, registry: Registry, sse: HandlerOptions<Conte
   // Scenario 1: no broker wired by hand; brokerFrom(ctx) finds it on every request.
   for (const mw of registry.middleware()) app.use(fromNodeMiddleware(mw));
 
-  // Scenarios 2, 4, 5, 8: one stream, several topics (notifications, status, stats, user:<name>).
-  router.get(
-    "/events",
-    contextHandlerFunc((ctx) => demo.eventTopics(ctx.req), sse),
-  );
-  // Scenario 3: dynamic topic project:<id>, members only (403 otherwise).
-  router.get(
-    "/projects/:id/events",
-    contextHandlerFunc((ctx) => demo.projectTopics(String(ctx.params.id)), {
-      ...sse,
-      authorize: (ctx, topics) => demo.mayWatch(ctx.req, topics),
+  // The streams of both htmx versions, on one broker: /events (htmx 2, named events) and
+  // /htmx4/events (htmx 4, the `swap` option), whichever pages --htmx renders.
+  for (const version of HTMX_VERSIONS) {
+    const { prefix, homeSwap, projectSwap } = HTMX[version];
+    // Scenarios 2, 4, 5, 8: one stream, several topics (notifications, status, stats, user:<name>).
+    router.get(
+      `${prefix}/events`,
+      contextHandlerFunc((ctx) => demo.eventTopics(ctx.req), { ...sse, swap: homeSwap }),
+    );
+    // Scenario 3: dynamic topic project:<id>, members only (403 otherwise).
+    router.get(
+      `${prefix}/projects/:id/events`,
+      contextHandlerFunc((ctx) => demo.projectTopics(String(ctx.params.id)), {
+        ...sse,
+        swap: projectSwap,
+        authorize: (ctx, topics) => demo.mayWatch(ctx.req, topics),
+      }),
+    );
+  }
+  // htmx 4's report button: the answer to its POST is a stream of its own.
+  router.post(
+    "/htmx4/jobs",
+    streamHandler((stream, ctx) => demo.streamJob(stream, ctx.req), {
+      authorize: (ctx) => demo.mayStartJob(ctx.req),
     }),
   );
 
-  router.get("/", (ctx) => send(ctx, demo.home(ctx.req)));
+  router.get("/", async (ctx) => send(ctx, await demo.home(ctx.req)));
   router.get("/assets/:name", (ctx) => send(ctx, demo.asset(ctx.req, String(ctx.params.name))));
-  router.get("/projects/:id", (ctx) => send(ctx, demo.projectPage(ctx.req, String(ctx.params.id))));
+  router.get("/projects/:id", async (ctx) =>
+    send(ctx, await demo.projectPage(ctx.req, String(ctx.params.id))),
+  );
   router.post("/notes", async (ctx) => send(ctx, await demo.createNote(ctx.req, brokerFrom(ctx))));
   router.post("/status", async (ctx) => send(ctx, await demo.setStatus(ctx.req, brokerFrom(ctx))));
   router.post("/projects/:id", async (ctx) =>

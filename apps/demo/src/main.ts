@@ -22,7 +22,7 @@ if (started.help !== undefined) {
   handleSignals(registry, { servers: [server], timeoutMs: 5_000 });
   const url = started.url.replace("//127.0.0.1:", "//localhost:");
   console.log(
-    `Burrow SSE demo (${demo.framework}, sse-buffer-size ${broker.bufferSize} from ${settings.bufferSizeSource})`,
+    `Burrow SSE demo (${demo.framework}, htmx ${demo.htmx.version}, sse-buffer-size ${broker.bufferSize} from ${settings.bufferSizeSource})`,
   );
   console.log(`Listening on ${url}`);
   console.log("Open it in two windows. Ctrl-C stops it.");

@@ -2,8 +2,11 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "@burrow/sse-core";
+import { ConfigError } from "@burrow/sse-registry";
+import { parseSSE, rawClient, waitFor } from "@burrow/test-utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningDemo, startDemo } from "./start.js";
+import { HTMX } from "./shared/htmx.js";
+import { type RunningDemo, type StartOptions, startDemo } from "./start.js";
 import { startRunning as start } from "./testing.js";
 
 // The demo over plain HTTP, in-process, on both frameworks: what the browser
@@ -13,6 +16,13 @@ async function firstEvent(client: Client) {
   const { value, done } = await client[Symbol.asyncIterator]().next();
   if (done) throw new Error("the client ended without an event");
   return value;
+}
+
+/** A `burrow.toml` holding `content`, in a fresh temporary folder. */
+function tomlFile(content: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), "burrow-demo-")), "burrow.toml");
+  writeFileSync(file, content);
+  return file;
 }
 
 const SAME_SITE = { "Sec-Fetch-Site": "same-origin" };
@@ -31,9 +41,7 @@ describe("configuration", () => {
   });
 
   it("takes the framework and buffer size from a TOML file, the environment beating it", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "burrow-demo-"));
-    const file = join(dir, "burrow.toml");
-    writeFileSync(file, '[sse]\nbuffer_size = 7\n\n[demo]\nframework = "koa"\nport = 0\n');
+    const file = tomlFile('[sse]\nbuffer_size = 7\n\n[demo]\nframework = "koa"\nport = 0\n');
     const fromToml = await start({ configFile: file });
     try {
       expect(fromToml.broker.bufferSize).toBe(7);
@@ -51,10 +59,57 @@ describe("configuration", () => {
     }
   });
 
+  it("renders htmx 2 pages with --htmx 2, DEMO_HTMX or TOML demo.htmx, htmx 4 pages by default", async () => {
+    const file = tomlFile("[demo]\nhtmx = 2\n");
+    const cases: [StartOptions, 2 | 4][] = [
+      [{ argv: ["--htmx=2"] }, 2],
+      [{ env: { DEMO_HTMX: "2" } }, 2],
+      [{ configFile: file }, 2],
+      [{ configFile: file, env: { DEMO_HTMX: "4" } }, 4],
+      [{}, 4],
+    ];
+    for (const [options, major] of cases) {
+      const demo = await start({ ...options, argv: [...(options.argv ?? []), "--port=0"] });
+      try {
+        expect(demo.settings.htmx).toBe(major);
+        const page = await (await fetch(demo.url)).text();
+        if (major === 2) {
+          expect(page).toContain('<div class="grid" hx-ext="sse" sse-connect="/events">');
+          expect(page).toMatch(/<script nonce="[^"]+" src="\/assets\/htmx2.min.js" defer>/);
+          expect(page).not.toContain("hx-sse:connect");
+        } else {
+          expect(page).toMatch(/<div class="grid" hx-sse:connect="\/htmx4\/events\?lastEventId=/);
+          expect(page).toMatch(/<script nonce="[^"]+" src="\/assets\/htmx4.min.js">/);
+          expect(page).not.toContain("sse-connect");
+        }
+      } finally {
+        await demo.close();
+      }
+    }
+  });
+
+  it("refuses an htmx version it does not serve, naming the flag and where the value came from", async () => {
+    const file = tomlFile("[demo]\nhtmx = 5\n");
+    const cases: [StartOptions, string][] = [
+      [{ argv: ["--htmx=3"] }, "--htmx: 3 (from flag) is not one of 4, 2"],
+      [
+        { env: { DEMO_HTMX: "two" } },
+        '--htmx: "two" (from environment DEMO_HTMX) is not an integer',
+      ],
+      [{ configFile: file }, "--htmx: 5 (from toml) is not one of 4, 2"],
+    ];
+    for (const [options, message] of cases) {
+      const started = startDemo({ env: {}, configFile: null, ...options });
+      await expect(started).rejects.toSatisfy((err) => ConfigError.isInstance(err));
+      await expect(started).rejects.toThrow(message);
+    }
+  });
+
   it("answers --help with the flags instead of starting", async () => {
     const result = await startDemo({ argv: ["--help"], env: {}, configFile: null });
     expect(result.help).toContain("--sse-buffer-size");
     expect(result.help).toContain("--framework");
+    expect(result.help).toContain("--htmx");
   });
 });
 
@@ -68,23 +123,118 @@ for (const framework of ["express", "koa"] as const) {
     });
     afterAll(() => demo?.close());
 
-    it("serves the page with a strict CSP, and htmx from node_modules", async () => {
+    it("serves the page with a strict CSP: only its own scripts, by nonce, from node_modules", async () => {
       const page = await fetch(url("/"));
       expect(page.status).toBe(200);
-      expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
+      const csp = page.headers.get("content-security-policy") ?? "";
+      const nonce = /script-src 'nonce-([A-Za-z0-9+/=]+)';/.exec(csp)?.[1];
+      expect(nonce).toBeDefined();
+      expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|script-src[^;]*'self'/);
       const html = await page.text();
-      expect(html).toContain('<script src="/assets/htmx.min.js" defer></script>');
-      expect(html).toContain('sse-connect="/events"');
+      expect(html).toContain(`<script nonce="${nonce}" src="/assets/htmx4.min.js"></script>`);
+      expect(html).toContain(`<script nonce="${nonce}" src="/assets/hx-sse.js"></script>`);
+      expect(html.match(/<script/g)).toHaveLength(2);
       expect(html).toContain(`Served by ${framework}`);
+      // A nonce per page; a fragment (a form's answer) runs no script at all.
+      const again = (await fetch(url("/"))).headers.get("content-security-policy");
+      expect(again).not.toContain(nonce);
+      const fragment = await fetch(url("/notes"), { method: "POST", headers: FORM, body: "" });
+      expect(fragment.headers.get("content-security-policy")).toContain("script-src 'none'");
 
-      const htmx = await fetch(url("/assets/htmx.min.js"));
-      expect(htmx.status).toBe(200);
-      expect(htmx.headers.get("content-type")).toContain("text/javascript");
-      expect(await htmx.text()).toContain("htmx");
-      const sse = await fetch(url("/assets/sse.js"));
-      expect(await sse.text()).toContain("sse-connect");
+      // htmx 4 and its extension, htmx 2 and htmx-ext-sse: every page of both versions loads from here.
+      expect(HTMX[4].version).toMatch(/^4\./);
+      expect(HTMX[2].version).toMatch(/^2\./);
+      for (const [name, text] of [
+        ["htmx4.min.js", HTMX[4].version],
+        ["hx-sse.js", "hx-sse:connect"],
+        ["htmx2.min.js", HTMX[2].version],
+        ["sse.js", "sse-connect"],
+      ]) {
+        const asset = await fetch(url(`/assets/${name}`));
+        expect(asset.status).toBe(200);
+        expect(asset.headers.get("content-type")).toContain("text/javascript");
+        expect(await asset.text()).toContain(text);
+      }
       expect((await fetch(url("/assets/package.json"))).status).toBe(404);
       expect((await fetch(url("/nowhere"))).status).toBe(404);
+    });
+
+    it("streams one publish to htmx 2 (named) and htmx 4 (unnamed, in partials) from one broker", async () => {
+      const port = Number(new URL(demo.url).port);
+      const headers = { Cookie: "user=bob" };
+      const v2 = rawClient(port, "/events", { headers });
+      const v4 = rawClient(port, "/htmx4/events", { headers });
+      const badge2 = rawClient(port, "/projects/42/events", { headers });
+      const badge4 = rawClient(port, "/htmx4/projects/42/events", { headers });
+      const clients = [v2, v4, badge2, badge4];
+      try {
+        await Promise.all(clients.map((client) => client.ready));
+        await waitFor(() => demo.broker.stats().clients === 4, "the four streams");
+        const title = `for both on ${framework}`;
+        const post = (path: string, form: Record<string, string>) =>
+          fetch(url(path), {
+            method: "POST",
+            headers: { ...FORM, ...headers },
+            body: new URLSearchParams(form),
+          });
+        await post("/notes", { title });
+        await post("/status", { text: "Both" });
+        await post("/projects/42", { status: "Both", tone: "ok" });
+        await post("/jobs", {});
+        const expected = new Map([
+          [v2, 3],
+          [v4, 3],
+          [badge2, 1],
+          [badge4, 1],
+        ]);
+        await waitFor(
+          () => clients.every((client) => client.events.length >= (expected.get(client) ?? 0)),
+          "every stream's events",
+        );
+        const shape = (client: typeof v2) =>
+          client.events.map((e) => [e.event ?? "", e.data.replace(/>[\s\S]*/, ">")]);
+        expect(shape(v2)).toEqual([
+          ["notifications", expect.stringMatching(/^<li id="note-/)],
+          ["status", '<span class="status-text">'],
+          ["user:bob", expect.stringMatching(/^<li class="job"/)],
+        ]);
+        expect(shape(v4)).toEqual([
+          ["", '<hx-partial hx-target="#notes" hx-swap="beforeend">'],
+          ["", '<hx-partial hx-target="#status">'],
+          ["", expect.stringMatching(/^<li class="job"/)],
+        ]);
+        expect(shape(badge2)).toEqual([
+          ["project:42", expect.stringMatching(/^<span class="badge/)],
+        ]);
+        expect(shape(badge4)).toEqual([["", expect.stringMatching(/^<span class="badge/)]]);
+        // The same fragment in both: one render, one publish.
+        expect(v4.events[0]?.data).toBe(
+          `<hx-partial hx-target="#notes" hx-swap="beforeend">${v2.events[0]?.data}</hx-partial>`,
+        );
+      } finally {
+        for (const client of clients) client.close();
+      }
+    });
+
+    it("renders htmx 4's stream URL with a cursor, so a note published before it connects arrives", async () => {
+      const html = await (await fetch(url("/"))).text();
+      const stream = /hx-sse:connect="([^"]+)"/.exec(html)?.[1]?.replaceAll("&amp;", "&");
+      expect(stream).toMatch(/^\/htmx4\/events\?lastEventId=/);
+      const title = `between render and connect on ${framework}`;
+      await fetch(url("/notes"), {
+        method: "POST",
+        headers: FORM,
+        body: new URLSearchParams({ title }),
+      });
+      const client = rawClient(Number(new URL(demo.url).port), stream ?? "");
+      try {
+        await waitFor(
+          () => client.events.some((e) => e.data.includes(title)),
+          "the note published after the render",
+        );
+      } finally {
+        client.close();
+      }
     });
 
     it("escapes a note title in the event it publishes and in the page", async () => {
@@ -175,13 +325,74 @@ for (const framework of ["express", "koa"] as const) {
       });
       expect(await en.text()).toMatch(/Report #\d+ queued/);
       const report = await firstEvent(german);
-      expect(report.type).toBe("job");
+      // Its type is its topic: named for htmx 2's sse-swap, unnamed on htmx 4's stream.
+      expect(report.type).toBe("user:alice");
       expect(report.data).toContain('data-locale="de"');
       expect(report.data).toMatch(/Bericht Nr\. \d+ fertig/);
       const englishReport = await firstEvent(english);
       expect(englishReport.data).toMatch(/Report #\d+ ready/);
       demo.broker.unsubscribe(german);
       demo.broker.unsubscribe(english);
+    });
+
+    it("answers htmx 4's report POST with a stream: queued, progress, ready once the report is out", async () => {
+      const german = demo.broker.subscribe("user:alice");
+      const res = await fetch(url("/htmx4/jobs"), {
+        method: "POST",
+        headers: { ...SAME_SITE, Cookie: "user=alice; lang=de" },
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toBe("text/event-stream");
+      // The stream ends by itself once the job is done.
+      const { events } = parseSSE(await res.text());
+      const id = /Nr\. (\d+)/.exec(events[0]?.data ?? "")?.[1];
+      expect(events.map((e) => [e.event, e.data])).toEqual([
+        [undefined, expect.stringMatching(new RegExp(`^Bericht Nr\\. ${id} eingeplant`))],
+        ...[25, 50, 75, 100].map((percent) => [
+          undefined,
+          `<progress value="${percent}" max="100"></progress> Bericht Nr. ${id}: ${percent} % erledigt…`,
+        ]),
+        [undefined, `<span class="job-ready">Bericht Nr. ${id} ist fertig, siehe unten.</span>`],
+      ]);
+      // Before "ready", the job published its report to the user's topic, in German.
+      const report = await firstEvent(german);
+      demo.broker.unsubscribe(german);
+      expect(report.data).toMatch(new RegExp(`^<li class="job" id="job-${id}" lang="de"`));
+
+      // Only a POST from this site starts one: cross-site is refused before the stream starts.
+      const forged = await fetch(url("/htmx4/jobs"), {
+        method: "POST",
+        headers: { "Sec-Fetch-Site": "cross-site" },
+      });
+      expect(forged.status).toBe(403);
+      expect(await forged.text()).toBe("cross-origin requests are refused");
+      // Only a POST (express: 404, koa: 405 Method Not Allowed).
+      expect([404, 405]).toContain((await fetch(url("/htmx4/jobs"))).status);
+    });
+
+    it("ends htmx 4's report stream without a false 'ready' when the demo shuts down mid-job", async () => {
+      const stopping = await start({ argv: [`--framework=${framework}`, "--port=0"] });
+      const reports = stopping.broker.subscribe("user:alice");
+      const res = await fetch(new URL("/htmx4/jobs", stopping.url), {
+        method: "POST",
+        headers: { Cookie: "user=alice" },
+      });
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      let text = "";
+      while (!text.includes("<progress")) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the stream ended before any progress: ${text}`);
+        text += Buffer.from(value).toString("utf8");
+      }
+      await stopping.close();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += Buffer.from(value).toString("utf8");
+      }
+      expect(text).not.toContain("job-ready");
+      expect(reports.closed).toBe(true);
+      expect(stopping.broker.stats().published).toBe(0);
     });
 
     it("streams /events with the user's topic, and sets cookies for language and user", async () => {

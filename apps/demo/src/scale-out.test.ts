@@ -1,12 +1,13 @@
+import { hasChromium, launchChromium } from "@burrow/test-utils/chromium";
 import { deleteKeys, describeRedis, REDIS_URL, uniquePrefix } from "@burrow/test-utils/redis";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hasChromium, launchChromium } from "./chromium.js";
 import type { RunningDemo } from "./start.js";
-import { startRunning } from "./testing.js";
+import { recordStreams, startRunning } from "./testing.js";
 
-// Two demos, one on express and one on koa, share one Redis (REDIS_URL):
-// a note created in a browser on either shows up live in browsers on both.
+// Two demos, one on express with htmx 4 pages and one on koa with htmx 2
+// pages, share one Redis (REDIS_URL): a note created in a browser on either
+// shows up live in browsers on both.
 
 const WAIT = { timeout: 20_000 };
 
@@ -17,10 +18,13 @@ describeRedis("two demo instances on one Redis", () => {
     let browser: Browser;
 
     beforeAll(async () => {
-      for (const framework of ["express", "koa"]) {
+      for (const [framework, htmx] of [
+        ["express", 4],
+        ["koa", 2],
+      ]) {
         demos.push(
           await startRunning({
-            argv: [`--framework=${framework}`, "--port=0"],
+            argv: [`--framework=${framework}`, `--htmx=${htmx}`, "--port=0"],
             env: { REDIS_URL, REDIS_PREFIX: prefix },
           }),
         );
@@ -37,14 +41,9 @@ describeRedis("two demo instances on one Redis", () => {
     /** A page on `demo` whose stream is open and whose topics its server watches on Redis. */
     async function open(demo: RunningDemo): Promise<Page> {
       const page = await (await browser.newContext()).newPage();
-      await page.addInitScript(() => {
-        (window as unknown as { opened: boolean }).opened = false;
-        document.addEventListener("htmx:sseOpen", () => {
-          (window as unknown as { opened: boolean }).opened = true;
-        });
-      });
+      await page.addInitScript(recordStreams);
       await page.goto(demo.url);
-      await page.waitForFunction(() => (window as unknown as { opened: boolean }).opened, WAIT);
+      await page.waitForFunction(() => window.sseOpens >= 1, undefined, WAIT);
       // Events published before the server's Redis subscription is in place are not for it.
       await expect
         .poll(() => demo.broker.stats().backplane?.topics ?? 0, WAIT)
@@ -65,6 +64,9 @@ describeRedis("two demo instances on one Redis", () => {
       const a = await open(onExpress);
       const b = await open(onKoa);
 
+      // a: htmx 4 (hx-sse), b: htmx 2 (htmx-ext-sse).
+      expect(await a.locator("[hx-sse\\:connect]").count()).toBe(1);
+      expect(await b.locator("[sse-connect]").count()).toBe(1);
       await addNote(a, "posted on express");
       await b.locator("#notes .note-title", { hasText: "posted on express" }).waitFor(WAIT);
       await addNote(b, "posted on koa");

@@ -1,5 +1,5 @@
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { EventBroker } from "@burrow/sse-core";
 import { redisBackplane } from "@burrow/sse-redis";
@@ -84,12 +84,12 @@ export async function startDemo(options: StartOptions = {}): Promise<StartResult
   const app = registry.get<DemoApp>("demo");
   const broker = brokerFromRegistry(registry);
   if (app === undefined || broker === undefined) throw new Error("demo: registry not configured");
-  const { framework, port, host } = app.settings;
+  const { framework, htmx, port, host } = app.settings;
 
   // Background jobs render through the registry: give it the template engine.
   const views = new Views();
   registry.setRenderer(views.renderer);
-  const demo = new Demo({ registry, app, store: new Store(), views, framework });
+  const demo = new Demo({ registry, app, store: new Store(), views, framework, htmx });
 
   const sse = { reconnectWindowMs: options.reconnectWindowMs ?? 2000 };
   const handle =
@@ -110,6 +110,14 @@ export async function startDemo(options: StartOptions = {}): Promise<StartResult
     }
     void handle(req, res);
   });
+  // Connections that have not sent a request yet (a browser opens spare ones
+  // ahead of time): not "idle" to closeIdleConnections, closed at shutdown.
+  const unused = new Set<Socket>();
+  server.on("connection", (socket: Socket) => {
+    unused.add(socket);
+    socket.once("close", () => unused.delete(socket));
+  });
+  server.on("request", (req) => unused.delete(req.socket));
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -139,10 +147,15 @@ export async function startDemo(options: StartOptions = {}): Promise<StartResult
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         // Closing the broker ends every stream, so the server can finish closing.
         await registry.shutdown();
+        for (const socket of unused) socket.destroy();
+        // Answers still finishing (a report's stream ends once its job stops)
+        // leave a kept-alive connection idle: close each one as it gets there.
         server.closeIdleConnections();
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
         // Bounded: whatever is still open after 5 s is cut.
         const force = setTimeout(() => server.closeAllConnections(), 5_000);
         await closed;
+        clearInterval(sweep);
         clearTimeout(force);
       })();
       return closing;

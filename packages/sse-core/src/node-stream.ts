@@ -64,7 +64,9 @@ export function streamTo(
       write:
         socket === undefined
           ? (chunk) => res.write(chunk)
-          : (chunk) => socket.destroyed || socket.write(framed(chunk)),
+          : // Not writable once destroyed, or ended by Node when the client half-closed
+            // (its "close" comes later): writing then would be an error on the socket.
+            (chunk) => !socket.writable || socket.write(framed(chunk)),
       end: (closing) => {
         drainer.removeListener("drain", onDrain);
         res.removeListener("close", onGone);

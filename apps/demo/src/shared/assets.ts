@@ -5,18 +5,20 @@ import type { Reply } from "./http.js";
 
 const require = createRequire(import.meta.url);
 
-// htmx and its SSE extension, served from node_modules (no CDN), and the stylesheet.
+const script = (file: string) => ({ file: require.resolve(file), type: "text/javascript" });
+
+// htmx 4 and its hx-sse extension, htmx 2 and htmx-ext-sse, all served from
+// node_modules (no CDN), and the stylesheet.
 const ASSETS: Record<string, { file: string; type: string }> = {
-  "htmx.min.js": { file: require.resolve("htmx.org/dist/htmx.min.js"), type: "text/javascript" },
-  "sse.js": { file: require.resolve("htmx-ext-sse/dist/sse.js"), type: "text/javascript" },
+  "htmx4.min.js": script("htmx.org/dist/htmx.min.js"),
+  "hx-sse.js": script("htmx.org/dist/ext/hx-sse.js"),
+  "htmx2.min.js": script("htmx2/dist/htmx.min.js"),
+  "sse.js": script("htmx-ext-sse/dist/sse.js"),
   "app.css": {
     file: fileURLToPath(new URL("../../public/app.css", import.meta.url)),
     type: "text/css",
   },
 };
-
-/** The htmx version the page loads, shown in its footer. */
-export const HTMX_VERSION = (require("htmx.org/package.json") as { version: string }).version;
 
 const cache = new Map<string, Buffer>();
 

@@ -1,7 +1,10 @@
+import { randomBytes } from "node:crypto";
+import { once } from "node:events";
 import type { IncomingMessage } from "node:http";
-import type { EventBroker } from "@burrow/sse-core";
+import type { EventBroker, RequestStream } from "@burrow/sse-core";
 import { brokerFromRegistry, publishFragment, type Registry } from "@burrow/sse-registry";
-import { assetReply, HTMX_VERSION } from "./assets.js";
+import { assetReply } from "./assets.js";
+import { HTMX, type HtmxVersion } from "./htmx.js";
 import {
   checkSameOrigin,
   cookie,
@@ -39,8 +42,10 @@ export const projectTopic = (id: string): string => `project:${id}`;
 /** The topic of one user's background job results. */
 export const userTopic = (user: User): string => `user:${user}`;
 
-/** How long a background job "works" before it publishes its result. */
-const JOB_DELAY_MS = 400;
+/** The progress a background job reports after each of its steps, in percent. */
+const JOB_STEPS = [25, 50, 75, 100] as const;
+/** How long each step of a background job "works". */
+const JOB_STEP_MS = 100;
 
 /** The error message for user text that is blank or longer than `max`, else `undefined`. */
 function checkText(
@@ -61,6 +66,8 @@ export interface DemoOptions {
   store: Store;
   views: Views;
   framework: Framework;
+  /** Which pages to render; the stream routes of both versions are always served. */
+  htmx: HtmxVersion;
 }
 
 /**
@@ -76,6 +83,7 @@ export class Demo {
   readonly #store: Store;
   readonly #views: Views;
   readonly #framework: Framework;
+  readonly #htmx: HtmxVersion;
 
   constructor(options: DemoOptions) {
     this.#registry = options.registry;
@@ -83,6 +91,7 @@ export class Demo {
     this.#store = options.store;
     this.#views = options.views;
     this.#framework = options.framework;
+    this.#htmx = options.htmx;
   }
 
   /** The framework serving the routes. */
@@ -90,9 +99,18 @@ export class Demo {
     return this.#framework;
   }
 
+  /** The htmx version of the pages, and the version of htmx they load. */
+  get htmx(): { major: HtmxVersion; version: string } {
+    return { major: this.#htmx, version: HTMX[this.#htmx].version };
+  }
+
   /** `GET /`: notes, team status, background job, live status, projects; one SSE connection. */
-  home(req: IncomingMessage): Reply {
+  async home(req: IncomingMessage): Promise<Reply> {
+    // The cursor before the notes: a note published in between would be shown
+    // twice rather than lost (only a backplane's cursor() awaits, leaving a gap).
+    const stream = await this.#streamUrl("/events");
     return this.#page(req, "index.njk", {
+      stream,
       notes: this.#store.notes(),
       status: this.#store.status,
       stats: brokerFromRegistry(this.#registry)?.stats(),
@@ -140,14 +158,17 @@ export class Demo {
   }
 
   /** `GET /projects/:id`: the project page, listening on its own topic; 403 for a non-member. */
-  projectPage(req: IncomingMessage, id: string): Reply {
+  async projectPage(req: IncomingMessage, id: string): Promise<Reply> {
     const project = this.#store.project(id);
     if (project === undefined) return this.notFound(req);
     const user = this.#user(req);
     if (!this.#store.isMember(user, id)) {
       return this.#page(req, "forbidden.njk", { project, user }, 403);
     }
-    return this.#page(req, "project.njk", { project });
+    return this.#page(req, "project.njk", {
+      project,
+      stream: await this.#streamUrl(`/projects/${encodeURIComponent(id)}/events`),
+    });
   }
 
   /** `POST /projects/:id`: updates the project and pushes its badge to `project:<id>` only. */
@@ -184,34 +205,77 @@ export class Demo {
   }
 
   /**
-   * `POST /jobs`: answers at once; later, outside any request, a job renders
-   * its report in the user's language through the registry's renderer and
-   * publishes it to the user's topic with `publishFragment` (which finds the
-   * broker with `brokerFromRegistry`).
+   * `POST /jobs` (the htmx 2 page's report button): answers at once; the job
+   * runs in the background, outside any request, and publishes its report in
+   * the user's language (see {@link Demo.streamJob} for htmx 4's).
    */
   startJob(req: IncomingMessage): Reply {
     checkSameOrigin(req.headers);
     const locale = this.#locale(req);
-    const user = this.#user(req);
     const id = this.#store.nextJobId();
-    this.#app.schedule(
-      () =>
-        publishFragment(
-          this.#registry,
-          userTopic(user),
-          "fragments/job-done.njk",
-          {
-            id,
-            noteCount: this.#store.notes().length,
-            projectCount: this.#store.projects().length,
-            finishedAt: new Date(),
-          },
-          { locale },
-          { type: "job" },
-        ),
-      JOB_DELAY_MS,
-    );
+    void this.#runJob(this.#user(req), locale, id);
     return this.#fragment("fragments/job-queued.njk", { id }, locale);
+  }
+
+  /**
+   * `POST /htmx4/jobs` (the htmx 4 page's report button, a `streamHandler`
+   * route): the answer is a stream of this request's own, which htmx 4 swaps
+   * into `#job-queued` message by message: queued, the job's progress, then
+   * "ready" once the job has published its report; then the stream ends. The
+   * job is the same background job as htmx 2's: a client that leaves ends
+   * only its stream, the report is still published.
+   */
+  async streamJob(stream: RequestStream, req: IncomingMessage): Promise<void> {
+    const locale = this.#locale(req);
+    const id = this.#store.nextJobId();
+    const send = (name: string, data: Record<string, unknown>) =>
+      stream.send({ data: this.#views.render(name, data, { locale }) });
+    await send("fragments/job-queued.njk", { id });
+    const job = this.#runJob(this.#user(req), locale, id, (percent) => {
+      void send("fragments/job-progress.njk", { id, percent });
+    });
+    const left = once(stream.signal, "abort").then(() => false);
+    // Not "ready" for a job stopped by a shutdown: the stream just ends.
+    if (await Promise.race([job, left])) await send("fragments/job-ready.njk", { id });
+  }
+
+  /** The `authorize` option of `POST /htmx4/jobs`: a cross-origin request answers 403. */
+  mayStartJob(req: IncomingMessage): boolean {
+    checkSameOrigin(req.headers);
+    return true;
+  }
+
+  /**
+   * The report job, in the background ({@link DemoApp.run}): works in steps,
+   * telling `progress` after each, then renders its report in `locale`
+   * through the registry's renderer and publishes it to the user's topic with
+   * `publishFragment` (which finds the broker with `brokerFromRegistry`).
+   * Resolves `true` once the report is published, `false` if it never will be.
+   */
+  #runJob(
+    user: User,
+    locale: Locale,
+    id: number,
+    progress?: (percent: number) => void,
+  ): Promise<boolean> {
+    return this.#app.run(async (pause) => {
+      for (const percent of JOB_STEPS) {
+        await pause(JOB_STEP_MS);
+        progress?.(percent);
+      }
+      await publishFragment(
+        this.#registry,
+        userTopic(user),
+        "fragments/job-done.njk",
+        {
+          id,
+          noteCount: this.#store.notes().length,
+          projectCount: this.#store.projects().length,
+          finishedAt: new Date(),
+        },
+        { locale },
+      );
+    });
   }
 
   /** `POST /locale`: remembers the language in a cookie, back to the page. */
@@ -230,7 +294,7 @@ export class Demo {
     return withCookie(redirect(safeBackPath(form.get("back"))), cookie("user", user));
   }
 
-  /** `GET /assets/:name`: htmx, its SSE extension and the stylesheet; 404 otherwise. */
+  /** `GET /assets/:name`: htmx 4 and 2, their SSE extensions and the stylesheet; 404 otherwise. */
   asset(req: IncomingMessage, name: string): Reply {
     return assetReply(name) ?? this.notFound(req);
   }
@@ -279,9 +343,25 @@ export class Demo {
     );
   }
 
+  /**
+   * The stream URL of `path` for this version's pages. On htmx 4 it carries
+   * the render-time cursor, so the first connection gets what was published
+   * after the page was rendered (a reconnect's Last-Event-ID header wins over
+   * it). Not on htmx 2: its extension rebuilds its EventSource with the same
+   * URL and no header, and would replay everything since the page loaded.
+   */
+  async #streamUrl(path: string): Promise<string> {
+    const url = `${HTMX[this.#htmx].prefix}${path}`;
+    if (this.#htmx === 2) return url;
+    const cursor = await brokerFromRegistry(this.#registry)?.cursor();
+    return cursor === undefined ? url : `${url}?lastEventId=${encodeURIComponent(cursor)}`;
+  }
+
   #page(req: IncomingMessage, name: string, data: Record<string, unknown>, status = 200): Reply {
     const url = new URL(req.url ?? "/", "http://localhost");
     const locale = this.#locale(req);
+    // The only scripts the page runs carry this nonce (see html() and the CSP).
+    const nonce = randomBytes(16).toString("base64");
     const body = this.#views.render(
       name,
       {
@@ -292,11 +372,13 @@ export class Demo {
         projects: this.#store.projects(),
         user: this.#user(req),
         users: USERS,
-        htmxVersion: HTMX_VERSION,
+        htmx: this.#htmx,
+        htmxVersion: HTMX[this.#htmx].version,
+        nonce,
       },
       { locale },
     );
-    return html(body, status);
+    return html(body, status, nonce);
   }
 
   #fragment(name: string, data: Record<string, unknown>, locale: Locale, status = 200): Reply {

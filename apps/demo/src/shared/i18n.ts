@@ -25,17 +25,21 @@ const en = {
   "notes.errorEmpty": "A note needs a title.",
   "notes.errorLong": "A title has at most {max} characters.",
   "status.title": "Team status",
-  "status.help": 'Same connection, other topic: sse-swap="status" only changes on topic “status”.',
+  "status.help": "Same connection, other topic: this line only changes on topic “status”.",
   "status.label": "Status:",
   "status.unknown": "unknown",
   "status.placeholder": "e.g. Deploying v2",
   "status.set": "Set status",
   "job.title": "Background report",
-  "job.help":
+  "job.help.htmx2":
     "The request returns at once; a job renders the report later, in your language, and publishes it with brokerFromRegistry.",
+  "job.help.htmx4":
+    "The request streams the job's progress (htmx 4 swaps each message); the job renders the report in your language and publishes it with brokerFromRegistry.",
   "job.start": "Generate report",
   "job.queued": "Report #{id} queued: it runs in the background, the result appears below.",
   "job.done": "Report #{id} ready: {notes}, {projects}. Finished at {time}.",
+  "job.progress": "Report #{id}: {percent} % done…",
+  "job.ready": "Report #{id} is ready, see below.",
   "job.notes.one": "{count} note",
   "job.notes.other": "{count} notes",
   "job.projects.one": "{count} project",
@@ -51,7 +55,7 @@ const en = {
   "projects.title": "Projects",
   "projects.help": "Each project page listens on its own topic, project:<id>.",
   "project.watching":
-    "This page listens on /projects/{id}/events, topic project:{id}: updates of other projects never reach it.",
+    "This page listens on {path}, topic project:{id}: updates of other projects never reach it.",
   "project.statusLabel": "Status text",
   "project.tone": "Tone",
   "project.tone.ok": "On track",
@@ -91,18 +95,22 @@ const de: Record<MessageKey, string> = {
   "notes.errorLong": "Ein Titel hat höchstens {max} Zeichen.",
   "status.title": "Team-Status",
   "status.help":
-    'Gleiche Verbindung, anderes Topic: sse-swap="status" ändert sich nur mit dem Topic „status“.',
+    "Gleiche Verbindung, anderes Topic: Diese Zeile ändert sich nur mit dem Topic „status“.",
   "status.label": "Status:",
   "status.unknown": "unbekannt",
   "status.placeholder": "z. B. Deploy von v2",
   "status.set": "Status setzen",
   "job.title": "Bericht im Hintergrund",
-  "job.help":
+  "job.help.htmx2":
     "Die Anfrage kehrt sofort zurück; ein Job rendert den Bericht später in deiner Sprache und veröffentlicht ihn mit brokerFromRegistry.",
+  "job.help.htmx4":
+    "Die Anfrage streamt den Fortschritt des Jobs (htmx 4 tauscht jede Nachricht ein); der Job rendert den Bericht in deiner Sprache und veröffentlicht ihn mit brokerFromRegistry.",
   "job.start": "Bericht erstellen",
   "job.queued":
     "Bericht Nr. {id} eingeplant: Er läuft im Hintergrund, das Ergebnis erscheint unten.",
   "job.done": "Bericht Nr. {id} fertig: {notes}, {projects}. Abgeschlossen um {time}.",
+  "job.progress": "Bericht Nr. {id}: {percent} % erledigt…",
+  "job.ready": "Bericht Nr. {id} ist fertig, siehe unten.",
   "job.notes.one": "{count} Notiz",
   "job.notes.other": "{count} Notizen",
   "job.projects.one": "{count} Projekt",
@@ -118,7 +126,7 @@ const de: Record<MessageKey, string> = {
   "projects.title": "Projekte",
   "projects.help": "Jede Projektseite hört auf ihr eigenes Topic, project:<id>.",
   "project.watching":
-    "Diese Seite hört auf /projects/{id}/events, Topic project:{id}: Änderungen anderer Projekte erreichen sie nie.",
+    "Diese Seite hört auf {path}, Topic project:{id}: Änderungen anderer Projekte erreichen sie nie.",
   "project.statusLabel": "Statustext",
   "project.tone": "Lage",
   "project.tone.ok": "Im Plan",

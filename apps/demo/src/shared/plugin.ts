@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   type App,
   brokerFromRegistry,
@@ -10,6 +11,7 @@ import {
   publishFragment,
   type Registry,
 } from "@burrow/sse-registry";
+import { HTMX_VERSIONS, type HtmxVersion } from "./htmx.js";
 
 /** The web frameworks the demo runs on. */
 export const FRAMEWORKS = ["express", "koa"] as const;
@@ -19,6 +21,8 @@ export type Framework = (typeof FRAMEWORKS)[number];
 /** The demo's own settings, resolved from flags, environment, `burrow.toml` and defaults. */
 export interface DemoSettings {
   framework: Framework;
+  /** Which pages are rendered: htmx 4 (`hx-sse`) or htmx 2 (`htmx-ext-sse`). Both stream. */
+  htmx: HtmxVersion;
   port: number;
   host: string;
   /** Milliseconds between two `stats` events; 0 turns the live status panel's feed off. */
@@ -29,7 +33,7 @@ export interface DemoSettings {
 
 /**
  * The demo as a plugin app of the registry, beside the SSE app it depends
- * on: it declares its own flags (`--framework`, `--port`, `--host`,
+ * on: it declares its own flags (`--framework`, `--htmx`, `--port`, `--host`,
  * `--stats-interval`), and owns every timer of the process (the live
  * statistics feed and the background jobs), so `shutdown()` stops them all
  * and the process can exit by itself.
@@ -42,8 +46,8 @@ export class DemoApp implements App, Configurable, HasShutdown {
   #registry: Registry | undefined;
   #settings: DemoSettings | undefined;
   #statsTimer: NodeJS.Timeout | undefined;
-  readonly #jobs = new Set<NodeJS.Timeout>();
-  #stopped = false;
+  // Aborted at shutdown: every pause of every job rejects, so none finishes.
+  readonly #stopping = new AbortController();
 
   /** Keeps the registry, to reach the broker and the renderer later. */
   register(registry: Registry): void {
@@ -60,6 +64,14 @@ export class DemoApp implements App, Configurable, HasShutdown {
         type: "string",
         default: "express",
         usage: `Web framework serving the routes: ${FRAMEWORKS.join(" or ")}`,
+      },
+      {
+        name: "htmx",
+        env: "DEMO_HTMX",
+        toml: "demo.htmx",
+        type: "int",
+        default: HTMX_VERSIONS[0],
+        usage: `htmx version of the pages: ${HTMX_VERSIONS.join(" or ")} (both stream on one broker)`,
       },
       {
         name: "port",
@@ -97,6 +109,13 @@ export class DemoApp implements App, Configurable, HasShutdown {
         { flag: "framework", source: config.source("framework"), value: framework },
       );
     }
+    const htmx = config.int("htmx");
+    if (!HTMX_VERSIONS.some((one) => one === htmx)) {
+      throw new ConfigError(
+        `--htmx: ${htmx} (from ${config.source("htmx")}) is not one of ${HTMX_VERSIONS.join(", ")}`,
+        { flag: "htmx", source: config.source("htmx"), value: htmx },
+      );
+    }
     const port = config.int("port") ?? 3000;
     if (port < 0 || port > 65535) {
       throw new ConfigError(
@@ -106,6 +125,7 @@ export class DemoApp implements App, Configurable, HasShutdown {
     }
     this.#settings = {
       framework: framework as Framework,
+      htmx: htmx as HtmxVersion,
       port,
       host: config.string("host") ?? "127.0.0.1",
       statsIntervalMs: Math.max(0, config.int("stats-interval") ?? 1000),
@@ -126,24 +146,29 @@ export class DemoApp implements App, Configurable, HasShutdown {
   }
 
   /**
-   * Runs `job` after `delayMs`, outside the request that asked for it; a job
-   * still waiting at shutdown never runs.
+   * Runs `job` in the background, outside the request that asked for it: it
+   * goes on when that request's client leaves. The job waits with
+   * `pause(ms)`; at shutdown every pause rejects, so a job still waiting
+   * stops there. Resolves `true` when the job is done, `false` when it was
+   * stopped or failed (a failure is logged); never rejects.
    */
-  schedule(job: () => Promise<unknown>, delayMs: number): void {
-    if (this.#stopped) return;
-    const timer = setTimeout(() => {
-      this.#jobs.delete(timer);
-      job().catch((err: unknown) => console.error("demo: background job failed:", err));
-    }, delayMs);
-    this.#jobs.add(timer);
+  run(job: (pause: (ms: number) => Promise<void>) => Promise<unknown>): Promise<boolean> {
+    const signal = this.#stopping.signal;
+    if (signal.aborted) return Promise.resolve(false);
+    const pause = (ms: number) => sleep(ms, undefined, { signal });
+    return job(pause).then(
+      () => true,
+      (err: unknown) => {
+        if (!signal.aborted) console.error("demo: background job failed:", err);
+        return false;
+      },
+    );
   }
 
   /** Stops the statistics feed and every waiting job. */
   shutdown(): void {
-    this.#stopped = true;
+    this.#stopping.abort();
     clearInterval(this.#statsTimer);
-    for (const timer of this.#jobs) clearTimeout(timer);
-    this.#jobs.clear();
   }
 
   // The live status panel: broker.stats() rendered by the registry's renderer

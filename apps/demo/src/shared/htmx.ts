@@ -1,0 +1,55 @@
+import { createRequire } from "node:module";
+import type { SwapOption } from "@burrow/sse-core";
+
+// What differs between the demo's htmx 4 pages and its htmx 2 pages: the
+// scripts a page loads, its htmx config, and the stream routes it connects to.
+// Every route of both versions is always mounted, on one broker: the flag
+// `--htmx` only picks which pages are rendered, so a tab still open on an
+// htmx 2 page keeps streaming after the demo restarts on htmx 4.
+
+const require = createRequire(import.meta.url);
+
+/** The htmx versions the demo renders pages for; the first is the default. */
+export const HTMX_VERSIONS = [4, 2] as const;
+/** `4` (htmx 4 and its `hx-sse` extension) or `2` (htmx 2 and `htmx-ext-sse`). */
+export type HtmxVersion = (typeof HTMX_VERSIONS)[number];
+
+/**
+ * htmx 4's home stream: the events of each shared topic land in their own
+ * target through `<hx-partial>`. The user's own topic (`user:<name>`, the
+ * job reports) is not listed: its events go out unnamed without a partial and
+ * land in the stream element's own target (`hx-target="#job-results"`).
+ */
+export const HOME_SWAP: SwapOption = {
+  notifications: { target: "#notes", swap: "beforeend" },
+  status: "#status",
+  stats: "#stats",
+};
+
+/** How the pages of one htmx version stream (their markup is in `views/`). */
+export interface HtmxPages {
+  /** The version of htmx the pages load (its `package.json`), shown in the footer. */
+  readonly version: string;
+  /** Prefix of this version's routes: `""` for htmx 2, `"/htmx4"` for htmx 4. */
+  readonly prefix: string;
+  /** The `swap` handler option of the home page's stream (`<prefix>/events`). */
+  readonly homeSwap: SwapOption | undefined;
+  /** The `swap` handler option of a project page's stream (`<prefix>/projects/:id/events`). */
+  readonly projectSwap: SwapOption | undefined;
+}
+
+const version = (pkg: string): string =>
+  (require(`${pkg}/package.json`) as { version: string }).version;
+
+/** Each version's pages; see {@link HtmxPages}. */
+export const HTMX: Readonly<Record<HtmxVersion, HtmxPages>> = {
+  4: {
+    version: version("htmx.org"),
+    prefix: "/htmx4",
+    homeSwap: HOME_SWAP,
+    // One topic per stream, swapped into the stream element itself (the badge).
+    projectSwap: true,
+  },
+  // Every event named (`event: <topic>`), for sse-swap.
+  2: { version: version("htmx2"), prefix: "", homeSwap: undefined, projectSwap: undefined },
+};
