@@ -9,7 +9,7 @@ import {
   type SubscriptionOwner,
   toBytes,
 } from "./client.js";
-import { encodeValid, type SSEEvent, validateEvent } from "./encode.js";
+import { checkEventKeys, encodeValid, type SSEEvent, validateEvent } from "./encode.js";
 import { SSEError, SSEOptionError } from "./errors.js";
 import {
   DEFAULT_KEEPALIVE_MS,
@@ -17,9 +17,25 @@ import {
   EventStream,
   type Sink,
 } from "./event-stream.js";
-import { ERROR_HEADERS, errorAnswer, STREAM_HEADERS } from "./http.js";
+import {
+  ERROR_HEADERS,
+  errorAnswer,
+  logError,
+  nextAfterAnswer,
+  reportError,
+  STREAM_HEADERS,
+} from "./http.js";
 import { DEFAULT_LIMITS } from "./limits.js";
-import type { SSERequest, SSEResponse } from "./node-handler.js";
+import type { NextFunction, SSERequest, SSEResponse } from "./node-handler.js";
+import {
+  bufferSizeOption,
+  callbackOption,
+  capOption,
+  checkKeys,
+  numberOption,
+  optionsObject,
+  slowClientOption,
+} from "./option-checks.js";
 
 /**
  * The stream answering one request: what its producer sends to the client
@@ -65,6 +81,7 @@ export interface StreamOptions<R = SSERequest> {
   /**
    * Events a stream may hold while its connection cannot take them (a
    * producer that does not await `send`); past it, `slowClient` applies.
+   * A size below 1 is 1 (a stream always holds the event being written).
    * @default 16
    */
   bufferSize?: number;
@@ -77,12 +94,13 @@ export interface StreamOptions<R = SSERequest> {
   slowClient?: SlowClientPolicy;
   /**
    * Streams of this handler open at once; past it, requests are answered 503
-   * with `Retry-After`.
+   * with `Retry-After`. 0 (or `Infinity`) means no cap.
    * @default 10000
    */
   maxClients?: number;
   /**
-   * Streams of this handler one client address may hold at once (0: no cap).
+   * Streams of this handler one client address may hold at once; 0 (or
+   * `Infinity`) means no cap.
    * @default 0
    */
   maxClientsPerAddress?: number;
@@ -94,13 +112,18 @@ export interface StreamOptions<R = SSERequest> {
   authorize?: (req: R) => boolean | Promise<boolean>;
   /**
    * Told when a producer throws or rejects (after the 200 was sent: the
-   * stream then ends).
-   * @default logs the error with the request's method and path on `console.error`
+   * stream then ends), or when `authorize` throws an error without a 4xx
+   * status (after the client was answered a bare 500): a bug, as for
+   * the handlers' `onError`.
+   * @default called with `next` (express), the error goes to `next(err)` once
+   *   the answer is sent; `@burrow/sse-koa` hands it to koa (`ctx.onerror`);
+   *   otherwise it is logged once with `console.error`, with the request's
+   *   method and path
    */
   onError?: (error: unknown, req: R) => void;
 }
 
-const KNOWN_OPTIONS = new Set([
+const STREAM_OPTION_KEYS = [
   "keepaliveMs",
   "bufferSize",
   "slowClient",
@@ -108,24 +131,7 @@ const KNOWN_OPTIONS = new Set([
   "maxClientsPerAddress",
   "authorize",
   "onError",
-]);
-
-function count(name: string, value: unknown, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  if (
-    typeof value !== "number" ||
-    !(value === Number.POSITIVE_INFINITY || (Number.isSafeInteger(value) && value >= min))
-  ) {
-    throw new SSEOptionError(name, `must be an integer of at least ${min} (or Infinity)`, value);
-  }
-  return value;
-}
-
-function callback(name: string, value: unknown): void {
-  if (value !== undefined && typeof value !== "function") {
-    throw new SSEOptionError(name, "must be a function", value);
-  }
-}
+];
 
 /** A stream handler's options, checked once. */
 class StreamPlan<R> {
@@ -135,46 +141,32 @@ class StreamPlan<R> {
   readonly maxClients: number;
   readonly maxClientsPerAddress: number;
   readonly authorize: ((req: R) => boolean | Promise<boolean>) | undefined;
-  readonly onError: (error: unknown, req: R) => void;
+  readonly onError: ((error: unknown, req: R) => void) | undefined;
   /** Streams open now, and per address. */
   open = 0;
   readonly perAddress = new Map<string, number>();
 
-  constructor(options: StreamOptions<R>) {
-    if (typeof options !== "object" || options === null) {
-      throw new SSEOptionError("options", "must be an object of stream options", options);
-    }
-    for (const key of Object.keys(options)) {
-      if (!KNOWN_OPTIONS.has(key)) {
-        throw new SSEOptionError(
-          key,
-          `is not a stream option (known: ${[...KNOWN_OPTIONS].join(", ")})`,
-          (options as Record<string, unknown>)[key],
-        );
-      }
-    }
-    this.keepaliveMs = count("keepaliveMs", options.keepaliveMs, DEFAULT_KEEPALIVE_MS, 0);
-    this.bufferSize = count("bufferSize", options.bufferSize, DEFAULT_BUFFER_SIZE, 1);
-    this.maxClients = count("maxClients", options.maxClients, DEFAULT_LIMITS.maxClients, 0);
-    this.maxClientsPerAddress = count(
+  constructor(given: StreamOptions<R> | undefined) {
+    const options = optionsObject(given, "stream options", "{ bufferSize: 32 }");
+    checkKeys(options, STREAM_OPTION_KEYS, "a stream option");
+    this.keepaliveMs = numberOption("keepaliveMs", options.keepaliveMs, {
+      fallback: DEFAULT_KEEPALIVE_MS,
+      min: 0,
+      fraction: true,
+      infinity: false,
+    });
+    this.bufferSize = bufferSizeOption("bufferSize", options.bufferSize, DEFAULT_BUFFER_SIZE);
+    this.maxClients = capOption("maxClients", options.maxClients, DEFAULT_LIMITS.maxClients);
+    this.maxClientsPerAddress = capOption(
       "maxClientsPerAddress",
       options.maxClientsPerAddress,
       DEFAULT_LIMITS.maxClientsPerAddress,
-      0,
     );
-    const policy = options.slowClient ?? "drop-newest";
-    if (policy !== "drop-newest" && policy !== "drop-oldest" && policy !== "disconnect") {
-      throw new SSEOptionError(
-        "slowClient",
-        'must be "drop-newest", "drop-oldest" or "disconnect"',
-        policy,
-      );
-    }
-    this.slowClient = policy;
-    callback("authorize", options.authorize);
-    callback("onError", options.onError);
+    this.slowClient = slowClientOption(options.slowClient);
+    callbackOption("authorize", options.authorize, "(req) => boolean");
+    callbackOption("onError", options.onError, "(error, req) => void");
     this.authorize = options.authorize;
-    this.onError = options.onError ?? logProducerError;
+    this.onError = options.onError;
   }
 
   /** Takes a slot for one stream from `address`, or throws 503 / 429; returns its release. */
@@ -182,7 +174,7 @@ class StreamPlan<R> {
     if (this.open >= this.maxClients) {
       throw new SSEError("sse: too many streams", 503, { headers: { "Retry-After": "5" } });
     }
-    const capped = this.maxClientsPerAddress > 0 && address !== undefined;
+    const capped = this.maxClientsPerAddress !== Number.POSITIVE_INFINITY && address !== undefined;
     const mine = capped ? (this.perAddress.get(address) ?? 0) : 0;
     if (capped && mine >= this.maxClientsPerAddress) {
       throw new SSEError(
@@ -205,11 +197,11 @@ class StreamPlan<R> {
   }
 }
 
-function logProducerError(error: unknown, req: unknown): void {
-  const { method, url } = (req ?? {}) as { method?: string; url?: string };
-  const where = method === undefined ? "" : ` (${method} ${url ?? ""})`;
-  console.error(`sse: a stream producer failed${where}:`, error);
-}
+/** The default reports: one log line per failure, naming what failed. */
+const LOGGED = {
+  authorize: logError("authorize failed"),
+  producer: logError("a stream producer failed"),
+};
 
 /** A request stream's queue has no broker: it flushes itself, once per tick. */
 const OWNER: SubscriptionOwner = {
@@ -256,6 +248,7 @@ class StreamHandle implements RequestStream {
   send(event: SSEEvent): Promise<boolean> {
     if (typeof event !== "object" || event === null) validateEvent(event);
     const copy: SSEEvent = { ...event };
+    checkEventKeys(copy);
     validateEvent(copy);
     if (this.queue.closed) return Promise.resolve(false);
     const frame: Frame = {
@@ -302,6 +295,7 @@ async function serveStream<R>(
   plan: StreamPlan<R>,
   produce: StreamProducer<R>,
   subject: R,
+  onError: ((error: unknown, req: R) => void) | undefined,
 ): Promise<void> {
   const response = res as AnyResponse;
   let left = false;
@@ -323,10 +317,12 @@ async function serveStream<R>(
       throw err;
     }
   } catch (err) {
-    if (left || gone(req, response) || response.headersSent) return;
-    const { status, message, headers } = errorAnswer.of(err);
-    response.writeHead(status, { ...ERROR_HEADERS, ...headers });
-    response.end(message);
+    const { status, message, headers, report } = errorAnswer.of(err);
+    if (!left && !gone(req, response) && !response.headersSent) {
+      response.writeHead(status, { ...ERROR_HEADERS, ...headers });
+      response.end(message);
+    }
+    if (report) reportError(onError ?? LOGGED.authorize, err, subject);
     return;
   } finally {
     response.removeListener("close", onLeave);
@@ -342,7 +338,7 @@ async function serveStream<R>(
   try {
     await produce(stream, subject);
   } catch (err) {
-    if (!stream.closed) plan.onError(err, subject);
+    if (!stream.closed) reportError(onError ?? LOGGED.producer, err, subject);
   } finally {
     stream.close();
   }
@@ -418,11 +414,16 @@ function open<R>(
  */
 export function streamHandler<R = IncomingMessage>(
   produce: StreamProducer<NoInfer<R>>,
-  options: StreamOptions<NoInfer<R>> = {},
-): (req: SSERequest, res: SSEResponse, subject?: R) => Promise<void> {
+  options?: StreamOptions<NoInfer<R>>,
+): (req: SSERequest, res: SSEResponse, subject?: R, next?: NextFunction) => Promise<void> {
   if (typeof produce !== "function") {
     throw new SSEOptionError("produce", "must be a function (stream, req) => …", produce);
   }
   const plan = new StreamPlan(options);
-  return (req, res, subject) => serveStream(req, res, plan, produce, subject ?? (req as R));
+  return (req, res, subject, next) => {
+    const onError =
+      plan.onError ??
+      (typeof next === "function" ? nextAfterAnswer(res as AnyResponse, next) : undefined);
+    return serveStream(req, res, plan, produce, subject ?? (req as R), onError);
+  };
 }
