@@ -9,7 +9,7 @@ import {
   reportError,
   STREAM_HEADERS,
 } from "./http.js";
-import { checkBroker, validateTopics } from "./node-handler.js";
+import { validateBroker, validateTopics } from "./node-handler.js";
 import { type HandlerOptions, planOf } from "./options.js";
 import type { Topics, TopicsFn } from "./topics.js";
 
@@ -42,7 +42,7 @@ export function fetchHandler(
   topics: Topics | TopicsFn<Request>,
   options?: HandlerOptions<Request>,
 ): (request: Request) => Promise<Response> {
-  checkBroker(broker);
+  validateBroker(broker);
   const plan = planOf(options);
   const { timing, format } = plan;
   const onError = plan.onError ?? logFetchError;

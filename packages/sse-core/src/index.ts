@@ -31,8 +31,10 @@ export {
   handler,
   handlerFunc,
   serveEvents,
+  validateBroker,
   validateOptions,
   validateTopics,
+  validateTopicsFn,
 } from "./node-handler.js";
 export type { Authorize, HandlerOptions, OnError } from "./options.js";
 export type { BrokerSource, NodeMiddleware } from "./request-context.js";

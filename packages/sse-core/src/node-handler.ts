@@ -301,9 +301,10 @@ export function validateTopics<R>(topics: Topics, options?: HandlerOptions<R>): 
 
 /**
  * Checks the broker argument of a handler: an {@link EventBroker} (from any
- * loaded copy of this package). @internal
+ * loaded copy of this package), else an {@link SSEOptionError} naming
+ * `broker`. For adapters, at handler creation.
  */
-export function checkBroker(broker: unknown): EventBroker {
+export function validateBroker(broker: unknown): EventBroker {
   if (!isBroker(broker)) {
     throw new SSEOptionError("broker", "must be an EventBroker, e.g. new EventBroker()", broker, {
       hint:
@@ -315,8 +316,12 @@ export function checkBroker(broker: unknown): EventBroker {
   return broker;
 }
 
-/** Checks the topic function argument of a handler. @internal */
-export function checkTopicsFn(topicsFn: unknown): void {
+/**
+ * Checks the topic function argument of a handler, else an
+ * {@link SSEOptionError} naming `topicsFn`. For adapters, at handler
+ * creation.
+ */
+export function validateTopicsFn(topicsFn: unknown): void {
   if (typeof topicsFn !== "function") {
     throw new SSEOptionError("topicsFn", "must be a function (req) => topics", topicsFn, {
       hint:
@@ -349,7 +354,7 @@ export function handler<R extends SSERequest = SSERequest>(
   topics: Topics,
   options?: HandlerOptions<R>,
 ): SSEHandler<R> {
-  checkBroker(broker);
+  validateBroker(broker);
   const plan = planOf(options);
   const list = validateTopics(topics, options);
   return handlerOf<R>(broker, () => list, plan);
@@ -374,8 +379,8 @@ export function handlerFunc<R extends SSERequest = IncomingMessage>(
   topicsFn: TopicsFn<R>,
   options?: HandlerOptions<R>,
 ): SSEHandler<R> {
-  checkBroker(broker);
-  checkTopicsFn(topicsFn);
+  validateBroker(broker);
+  validateTopicsFn(topicsFn);
   const plan = planOf(options);
   return handlerOf<R>(broker, (req) => () => topicsFn(req), plan);
 }
@@ -411,7 +416,7 @@ export function contextHandlerFunc<R extends SSERequest = IncomingMessage>(
   topicsFn: TopicsFn<R>,
   options?: HandlerOptions<R>,
 ): SSEHandler<R> {
-  checkTopicsFn(topicsFn);
+  validateTopicsFn(topicsFn);
   const plan = planOf(options);
   return handlerOf<R>(brokerFrom, (req) => () => topicsFn(req), plan);
 }

@@ -1,3 +1,3 @@
 import { describeQuickStart } from "@burrow/test-utils";
 
-describeQuickStart(new URL("..", import.meta.url));
+describeQuickStart(new URL("..", import.meta.url), 404);
