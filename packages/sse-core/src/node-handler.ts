@@ -52,8 +52,9 @@ const logRequestError = logError("could not serve an event stream");
  * response: checks the request (method, topics, limits, `authorize`),
  * subscribes, writes the headers, streams events until the client leaves or
  * the broker closes, and unsubscribes. The one function every handler and
- * framework adapter delegates to. Never throws: a problem becomes an HTTP
- * answer (405 for a method other than GET; 500 `sse: no broker on this
+ * framework adapter delegates to. Never throws for a request (bad `options`
+ * throw an {@link SSEOptionError} on the first call: check them up front
+ * with {@link validateOptions}): a problem becomes an HTTP answer (405 for a method other than GET; 500 `sse: no broker on this
  * request: put middleware(broker) before this route` when `broker` is
  * undefined; a topic function's or `authorize`'s error status; 400 for
  * topics past the limits; 403 when `authorize` says no; 503 with

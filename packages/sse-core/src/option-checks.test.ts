@@ -73,6 +73,12 @@ describe("wrong arguments throw at creation, naming the argument", () => {
       "sse: options: must be an object of handler options, e.g. { keepaliveMs: 15000 }, got 5000",
     ],
     [
+      "handler(b, 't', null)",
+      () => handler(b, "t", null as never),
+      "options",
+      "sse: options: must be an object of handler options, e.g. { keepaliveMs: 15000 }, got null",
+    ],
+    [
       "handler(b, 42)",
       () => handler(b, 42 as never),
       "topics",

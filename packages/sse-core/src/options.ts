@@ -105,7 +105,7 @@ const NO_OPTIONS: HandlerOptions<never> = Object.freeze({});
  */
 export function planOf<R>(options: HandlerOptions<R> | undefined): HandlerPlan<R> {
   const given: HandlerOptions<R> = optionsObject(
-    options ?? (NO_OPTIONS as HandlerOptions<R>),
+    options === undefined ? (NO_OPTIONS as HandlerOptions<R>) : options,
     "handler options",
     "{ keepaliveMs: 15000 }",
   );
