@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { thrownBy } from "@burrow/test-utils";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import * as core from "./index.js";
 
 // The README's "Errors you will see" quotes real messages: each row's mistake
@@ -68,5 +68,31 @@ describe("README: Errors you will see", () => {
     }
     expect(warning).not.toBe("");
     expect(section).toContain(`broker: \`${warning}\``);
+  });
+
+  it("quotes the real messages of the error classes' examples", () => {
+    const broker = new core.EventBroker();
+    const swap = thrownBy(() => core.handler(broker, "notes", { swap: { notes: "" } })) as Error;
+    const id = thrownBy(() => core.encodeEvent({ id: "1\n2" })) as Error;
+    broker.close();
+    expect(readme).toContain(`(\`${swap.message}\`)`);
+    expect(readme).toContain(`(\`${id.message}\`)`);
+  });
+
+  it("quotes the real log line of a bug, and the bare 500 the client gets", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const broker = new core.EventBroker();
+      const events = core.fetchHandler(broker, () => {
+        throw new TypeError("bug");
+      });
+      const response = await events(new Request("http://localhost/events?token=x"));
+      expect(section).toContain(`\`${response.status} ${await response.text()}\``);
+      expect(log).toHaveBeenCalledTimes(1);
+      expect(section).toContain(`\`${log.mock.calls[0]![0]}\` and the error`);
+      broker.close();
+    } finally {
+      log.mockRestore();
+    }
   });
 });
