@@ -1,4 +1,3 @@
-import { execFile } from "node:child_process";
 import {
   cpSync,
   mkdirSync,
@@ -13,28 +12,11 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { libraries, packLibraries, repo, run } from "./pack.js";
 
-const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
-const repo = join(here, "../../..");
-const libraries = [
-  "sse-core",
-  "sse-express",
-  "sse-koa",
-  "sse-fastify",
-  "sse-registry",
-  "sse-redis",
-  "sse-postgres",
-];
 const require = createRequire(import.meta.url);
-
-/** pnpm as the test was started with it (`pnpm test` or `npx pnpm@10 test`), else from PATH. */
-function pnpm(): [string, string[]] {
-  const execPath = process.env.npm_execpath;
-  return execPath?.includes("pnpm") ? [process.execPath, [execPath]] : ["pnpm", []];
-}
 
 /** Where a direct dependency of `fromPackage` lives in the workspace (pnpm links it by name). */
 function packageDir(name: string, fromPackage = "packages/published-shape"): string {
@@ -48,18 +30,10 @@ beforeAll(async () => {
   const modules = join(consumer, "node_modules");
   const packs = join(consumer, "packs");
   mkdirSync(join(modules, "@burrow"), { recursive: true });
-  const [cmd, prefix] = pnpm();
-  for (const lib of libraries) {
-    await run(cmd, [...prefix, "pack", "--pack-destination", packs], {
-      cwd: join(repo, "packages", lib),
-    });
-  }
-  for (const tarball of readdirSync(packs)) {
-    const lib = libraries.find((name) => tarball.startsWith(`burrow-${name}-`));
-    if (lib === undefined) continue;
+  for (const [lib, tarball] of await packLibraries(packs)) {
     const target = join(modules, "@burrow", lib);
     mkdirSync(target);
-    await run("tar", ["-xzf", join(packs, tarball), "-C", target, "--strip-components=1"]);
+    await run("tar", ["-xzf", tarball, "-C", target, "--strip-components=1"]);
   }
   // Third-party dependencies come from the workspace's store, linked by name.
   const links: [string, string][] = [

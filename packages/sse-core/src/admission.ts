@@ -2,8 +2,8 @@ import type { EventBroker } from "./broker.js";
 import type { Subscription } from "./client.js";
 import { SSEError } from "./errors.js";
 import { errorAnswer } from "./http.js";
-import { admit, checkLastEventId, checkTopicLimits, type Limits, resolveLimits } from "./limits.js";
-import type { HandlerOptions } from "./options.js";
+import { admit, checkLastEventId, checkTopicLimits } from "./limits.js";
+import type { HandlerPlan } from "./options.js";
 import { normalizeTopics, type Topics } from "./topics.js";
 
 /** What a request asks for, read off whichever request type a handler serves. @internal */
@@ -30,18 +30,6 @@ export interface Admission {
   cancel(): void;
 }
 
-const resolved = new WeakMap<Limits, Required<Limits>>();
-
-/** `options`' limits, resolved once per options object, not once per request. @internal */
-export function limitsOf(options: Limits): Required<Limits> {
-  let limits = resolved.get(options);
-  if (limits === undefined) {
-    limits = resolveLimits(options);
-    resolved.set(options, limits);
-  }
-  return limits;
-}
-
 /**
  * Everything a request must pass before it is subscribed, in order: the
  * method (405), a broker (500), its topics (a topic function's own status,
@@ -53,10 +41,10 @@ export async function admitRequest<R>(
   request: StreamRequest,
   broker: EventBroker | undefined,
   topics: Topics | (() => Topics | Promise<Topics>),
-  options: HandlerOptions<R>,
-  limits: Required<Limits>,
+  plan: HandlerPlan<R>,
   subject: R,
 ): Promise<Admission> {
+  const { limits, authorize } = plan;
   if (request.method !== undefined && request.method !== "GET") {
     throw new SSEError("sse: method not allowed", 405, { headers: { Allow: "GET" } });
   }
@@ -65,7 +53,7 @@ export async function admitRequest<R>(
   const list = normalizeTopics(typeof topics === "function" ? await topics() : topics);
   checkTopicLimits(list, limits);
   checkLastEventId(request.lastEventId, limits);
-  if (options.authorize !== undefined && !(await options.authorize(subject, list))) {
+  if (authorize !== undefined && !(await authorize(subject, list))) {
     throw new SSEError("sse: forbidden", 403);
   }
   const slot = admit(broker, request.address, limits);

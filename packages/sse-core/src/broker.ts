@@ -1,4 +1,5 @@
 import type { Backplane, BackplaneReplay, BackplaneStats } from "./backplane.js";
+import { resolveBrokerOptions } from "./broker-options.js";
 import {
   type Client,
   Delivery,
@@ -8,26 +9,27 @@ import {
   type SubscriptionOwner,
   toBytes,
 } from "./client.js";
-import { encodeValid, type SSEEvent, validateEvent } from "./encode.js";
+import { checkEventKeys, encodeValid, type SSEEvent, validateEvent } from "./encode.js";
 import { History } from "./history.js";
+import { DEFAULT_LIMITS } from "./limits.js";
 import { checkTopic, normalizeTopics, type Topics } from "./topics.js";
 
-/** Per-client buffer capacity, in events, when none is given. */
-export const DEFAULT_BUFFER_SIZE = 16;
+export { DEFAULT_BUFFER_SIZE } from "./broker-options.js";
 
 /** Options of {@link EventBroker}. */
 export interface BrokerOptions {
   /**
    * Events a client may have queued while its connection cannot take them;
    * past that, new events are dropped for that client only (and counted).
-   * Any value below 1 becomes 1.
+   * Any value below 1 becomes 1 (a client always holds the event being
+   * written); a fraction is floored. A number, never a string.
    * @default 16
    */
   bufferSize?: number;
   /**
    * Events kept per topic so a client reconnecting with `Last-Event-ID`
-   * resumes without a gap (0 keeps none). With history on, an event published
-   * without an `id` gets a broker-assigned, strictly increasing one.
+   * resumes without a gap; 0 turns history off. With history on, an event
+   * published without an `id` gets a broker-assigned, strictly increasing one.
    * @default 0
    */
   historySize?: number;
@@ -121,6 +123,8 @@ export class EventBroker {
   private readonly history: History | undefined;
   private readonly missFrame: Frame | undefined;
   private readonly backplane: Backplane | undefined;
+  /** Whether publish already warned about a topic no default handler accepts. */
+  private warnedTopic = false;
   private readonly owner: SubscriptionOwner = {
     scheduleFlush: (client) => this.scheduleFlush(client),
     unsubscribe: (client) => this.unsubscribe(client),
@@ -149,28 +153,24 @@ export class EventBroker {
     dirty.length = 0;
   };
 
-  /** @param options - a number is `bufferSize`. */
+  /**
+   * @param options - a number is `bufferSize`. Throws an
+   *   {@link SSEOptionError} naming the option for one that cannot work: an
+   *   unknown key (with the closest known one), a number given as a string,
+   *   a `backplane` that is not one (`redisBackplane` without its call).
+   */
   constructor(options: number | BrokerOptions = {}) {
-    const opts = typeof options === "number" ? { bufferSize: options } : options;
-    const size = Math.floor(Number(opts.bufferSize ?? DEFAULT_BUFFER_SIZE));
-    this.bufferSize = Number.isFinite(size) && size >= 1 ? size : 1;
-    const history = Math.floor(Number(opts.historySize ?? 0));
-    this.historySize = Number.isFinite(history) && history > 0 ? history : 0;
+    const opts = resolveBrokerOptions(options);
+    this.bufferSize = opts.bufferSize;
+    this.historySize = opts.historySize;
     // With a backplane, history lives in the backplane's engine, shared by every process.
     this.history =
       this.historySize > 0 && opts.backplane === undefined
         ? new History(this.historySize)
         : undefined;
-    const policy = opts.slowClient ?? "drop-newest";
-    if (policy !== "drop-newest" && policy !== "drop-oldest" && policy !== "disconnect") {
-      throw new RangeError(
-        `sse: slowClient: must be "drop-newest", "drop-oldest" or "disconnect", got ${String(policy)}`,
-      );
-    }
-    this.slowClient = policy;
+    this.slowClient = opts.slowClient;
     if (opts.resumeMissEvent !== undefined) {
-      const event: SSEEvent = { type: opts.resumeMissEvent };
-      validateEvent(event);
+      const event = opts.resumeMissEvent;
       this.missFrame = {
         event: Object.freeze(event),
         chunk: toBytes(encodeValid(event)),
@@ -241,7 +241,11 @@ export class EventBroker {
   /**
    * Publishes `event` to every client subscribed to `topic`. The event's
    * `type` defaults to the topic. The event is validated and encoded once; an
-   * invalid one throws {@link SSEFieldError} before any client sees it.
+   * invalid one (a key other than `type`, `data`, `id` and `retry` included)
+   * throws {@link SSEFieldError} before any client sees it. A topic that no
+   * handler with the default limits accepts (white space, control
+   * characters, longer than 128) is published, but a warning says so, once
+   * per broker: no browser can subscribe to it.
    * With history on, the event is retained (even with no client now) and,
    * without an `id`, gets one. After `close()` it is a silent no-op.
    *
@@ -254,9 +258,11 @@ export class EventBroker {
   publish(topic: string, event: SSEEvent): number {
     if (this.isClosed) return 0;
     checkTopic(topic);
+    if (!this.warnedTopic && !subscribable(topic)) this.warnUnsubscribable(topic);
     // Spreading null or a string would publish an empty event: reject it as encodeEvent does.
     if (typeof event !== "object" || event === null) validateEvent(event);
     const normalized: SSEEvent = { ...event };
+    checkEventKeys(normalized);
     if (!normalized.type) normalized.type = topic;
     validateEvent(normalized);
     this.publishedCount++;
@@ -278,6 +284,23 @@ export class EventBroker {
     history?.record(topic, frame);
     if (subscribers === undefined) return 0;
     return this.fanOut(subscribers, frame);
+  }
+
+  private warnUnsubscribable(topic: string): void {
+    this.warnedTopic = true;
+    const shown = JSON.stringify(topic.length > 40 ? `${topic.slice(0, 40)}…` : topic);
+    const message =
+      `sse: topic ${shown} was published, but a handler with the default limits ` +
+      `refuses it (white space, control characters, or more than ${DEFAULT_LIMITS.maxTopicLength} ` +
+      'characters): no browser can subscribe to it. Name topics like "project:42", ' +
+      "or give the handler a topicPattern (or maxTopicLength) that accepts it. " +
+      "(Warned once per broker.)";
+    // process.emitWarning where there is one (Node, Bun, Deno), else the console.
+    if (typeof process !== "undefined" && typeof process.emitWarning === "function") {
+      process.emitWarning(message, { type: "SSEWarning", code: "SSE_TOPIC_UNSUBSCRIBABLE" });
+    } else {
+      console.warn(message);
+    }
   }
 
   /** Hands `frame` to each of `subscribers`; counts and returns how many queued it. */
@@ -413,4 +436,11 @@ export class EventBroker {
 function frameOf(topic: string, event: SSEEvent, seq: number): Frame {
   validateEvent(event);
   return { event: Object.freeze(event), chunk: toBytes(encodeValid(event)), seq, topic };
+}
+
+/** True when a handler with the default limits accepts `topic`. */
+function subscribable(topic: string): boolean {
+  const pattern = DEFAULT_LIMITS.topicPattern;
+  pattern.lastIndex = 0;
+  return topic.length <= DEFAULT_LIMITS.maxTopicLength && pattern.test(topic);
 }

@@ -6,6 +6,9 @@ import {
   contextHandler,
   contextHandlerFunc,
   EventBroker,
+  type OnError,
+  SSEError,
+  SSEMissingBrokerError,
   validateOptions,
   validateTopics,
 } from "./index.js";
@@ -60,14 +63,28 @@ describe("contextHandler and contextHandlerFunc", () => {
   });
 
   it.each([
-    ["contextHandler", contextHandler("news")],
-    ["contextHandlerFunc", contextHandlerFunc(() => "news")],
-  ])("%s answers 500 'sse: no broker in context' without the middleware", async (_name, events) => {
-    const { url } = await serveWith(events);
-    const response = await fetch(url);
-    expect(response.status).toBe(500);
-    expect(await response.text()).toBe("sse: no broker in context");
-  });
+    ["contextHandler", (onError: OnError<IncomingMessage>) => contextHandler("news", { onError })],
+    [
+      "contextHandlerFunc",
+      (onError: OnError<IncomingMessage>) => contextHandlerFunc(() => "news", { onError }),
+    ],
+  ])(
+    "%s without the middleware answers 500 naming the fix, and reports it to onError",
+    async (_name, make) => {
+      const reported: [unknown, IncomingMessage][] = [];
+      const { url } = await serveWith(make((error, req) => reported.push([error, req])));
+      const response = await fetch(`${url}/events?token=secret`);
+      expect(response.status).toBe(500);
+      expect(await response.text()).toBe(
+        "sse: no broker on this request: put middleware(broker) before this route",
+      );
+      expect(reported).toHaveLength(1);
+      const [error, req] = reported[0]!;
+      expect(SSEMissingBrokerError.isInstance(error)).toBe(true);
+      expect(SSEError.isInstance(error) && error.status).toBe(500);
+      expect(req.url).toBe("/events?token=secret");
+    },
+  );
 });
 
 describe("validateOptions and validateTopics", () => {

@@ -1,4 +1,5 @@
 import { SSEFieldError } from "./errors.js";
+import { closestName } from "./option-checks.js";
 
 /** One Server-Sent Event, as published and as written on the wire. */
 export interface SSEEvent {
@@ -28,6 +29,34 @@ function checkField(field: "id" | "type", value: unknown): value is string {
   return true;
 }
 
+const EVENT_FIELDS = ["type", "data", "id", "retry"];
+/** Names a user may reach for, and the field they mean. */
+const FIELD_ALIASES: Readonly<Record<string, string>> = {
+  event: "type",
+  name: "type",
+  lastEventId: "id",
+  message: "data",
+};
+
+/**
+ * Throws {@link SSEFieldError} (field `"event"`) for a key of `event` that
+ * is not an event field, naming the field it most likely means (`event` is
+ * `type`): a misspelled key would otherwise be dropped silently. @internal
+ */
+export function checkEventKeys(event: object): void {
+  for (const key in event) {
+    if (EVENT_FIELDS.includes(key)) continue;
+    const meant = Object.hasOwn(FIELD_ALIASES, key)
+      ? FIELD_ALIASES[key]
+      : closestName(key, EVENT_FIELDS);
+    throw new SSEFieldError(
+      "event",
+      `\`${key}\` is not an event field (an event has type, data, id and retry)${meant === undefined ? "" : `: did you mean \`${meant}\`?`}`,
+      event,
+    );
+  }
+}
+
 /**
  * Throws {@link SSEFieldError} unless `event` can be encoded safely. Called once
  * per publish, before any client sees the event.
@@ -50,7 +79,8 @@ export function validateEvent(event: SSEEvent): void {
 /**
  * Encodes one event into its exact wire bytes: `id`, `event`, `retry`, one
  * `data:` line per line of data, then a blank line. Throws {@link SSEFieldError}
- * for a field that could forge another field or event.
+ * for a field that could forge another field or event, or a key that is not
+ * an event field.
  *
  * @example
  * ```ts
@@ -60,6 +90,7 @@ export function validateEvent(event: SSEEvent): void {
  */
 export function encodeEvent(event: SSEEvent): string {
   validateEvent(event);
+  checkEventKeys(event);
   return encodeValid(event);
 }
 

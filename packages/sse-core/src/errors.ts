@@ -1,5 +1,8 @@
-/** The SSEEvent key (or argument) that an {@link SSEFieldError} is about. */
-export type SSEField = "id" | "type" | "retry" | "data" | "topic" | "topics";
+/**
+ * The SSEEvent key (or argument) that an {@link SSEFieldError} is about;
+ * `"event"` is the event object itself (a key that is not an event field).
+ */
+export type SSEField = "id" | "type" | "retry" | "data" | "topic" | "topics" | "event";
 
 const FIELD_ERROR_BRAND = Symbol.for("burrow.sse.SSEFieldError");
 const SSE_ERROR_BRAND = Symbol.for("burrow.sse.SSEError");
@@ -15,7 +18,8 @@ function hasBrand(value: unknown, brand: symbol): boolean {
 /**
  * Thrown for an event or argument that cannot be sent safely: an `id` or `type`
  * holding CR, LF or NUL, a `retry` that is not a non-negative integer, a `data`
- * that is not a string, or an empty topic name.
+ * that is not a string, a key that is not an event field (`{ event: "x" }`:
+ * the `event:` line is `type`), or an empty topic name.
  *
  * Use {@link SSEFieldError.isInstance} rather than `instanceof` when an ESM and a
  * CJS copy of this package may both be loaded.
@@ -30,7 +34,7 @@ function hasBrand(value: unknown, brand: symbol): boolean {
  * ```
  */
 export class SSEFieldError extends TypeError {
-  /** The offending key: `"id"`, `"type"`, `"retry"`, `"data"`, `"topic"` or `"topics"`. */
+  /** The offending key: `"id"`, `"type"`, `"retry"`, `"data"`, `"topic"`, `"topics"` or `"event"`. */
   readonly field: SSEField;
   /** The rejected value, for logging. */
   readonly value: unknown;
@@ -51,7 +55,8 @@ export class SSEFieldError extends TypeError {
 
 /**
  * A request that cannot be served as an event stream, carrying the HTTP status
- * it is answered with (for example 500 `sse: no broker in context`).
+ * it is answered with (for example 503 `sse: too many clients`). A topic
+ * function or `authorize` may throw one to answer with its status and message.
  */
 export class SSEError extends Error {
   /** HTTP status the request is answered with. */
@@ -78,35 +83,56 @@ export class SSEError extends Error {
 }
 
 const OPTION_ERROR_BRAND = Symbol.for("burrow.sse.SSEOptionError");
+const MISSING_BROKER_BRAND = Symbol.for("burrow.sse.SSEMissingBrokerError");
 
-/** A value as a message shows it: strings quoted, so `"100"` never looks like `100`. */
+/**
+ * A value as a message shows it: strings quoted and named, so `"100"` never
+ * looks like `100`; objects and functions by their kind only.
+ */
 function shown(value: unknown): string {
   if (typeof value === "string") {
-    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+    return `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)} (a string)`;
   }
+  if (typeof value === "bigint") return `${value}n (a bigint)`;
   if (typeof value === "function") return "a function";
   if (Array.isArray(value)) return "an array";
+  if (value instanceof RegExp) return String(value);
   if (typeof value === "object" && value !== null) return "an object";
   return String(value);
 }
 
+/** Options of {@link SSEOptionError}. */
+export interface SSEOptionErrorOptions {
+  /** The underlying error, if any. */
+  cause?: unknown;
+  /** What to do instead, appended to the message after ` — `. */
+  hint?: string;
+}
+
 /**
- * Thrown when a handler, stream or broker is created with an option that
- * cannot work, before any request is served. Its message and its `option`
- * property name the option (`"swap.notes.target"`, `"bufferSize"`), and the
- * message shows the rejected value (strings quoted).
+ * Thrown when a handler, stream or broker is created with an argument or
+ * option that cannot work, before any request is served: a wrong type, a
+ * misspelled key, a number given as a string. Its message and its `option`
+ * property name the argument or option (`"broker"`, `"swap.notes.target"`,
+ * `"bufferSize"`), and the message shows the rejected value (strings quoted:
+ * `got "100" (a string)`) and, where one is close, the intended name:
+ * `sse: keepAlive: is not a handler option, got 5000 — did you mean \`keepaliveMs\`?`.
  *
  * Use {@link SSEOptionError.isInstance} rather than `instanceof` when an ESM
  * and a CJS copy of this package may both be loaded.
  */
 export class SSEOptionError extends TypeError {
-  /** The option's name, with its path inside the options object. */
+  /** The argument's or option's name, with its path inside the options object. */
   readonly option: string;
   /** The rejected value. */
   readonly value: unknown;
 
-  constructor(option: string, message: string, value?: unknown, options?: { cause?: unknown }) {
-    super(`sse: ${option}: ${message}, got ${shown(value)}`, options);
+  constructor(option: string, message: string, value?: unknown, options?: SSEOptionErrorOptions) {
+    const hint = options?.hint === undefined ? "" : ` — ${options.hint}`;
+    super(
+      `sse: ${option}: ${message}, got ${shown(value)}${hint}`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = "SSEOptionError";
     this.option = option;
     this.value = value;
@@ -116,5 +142,37 @@ export class SSEOptionError extends TypeError {
   /** True for an SSEOptionError from any loaded copy of `@burrow/sse-core`. */
   static isInstance(value: unknown): value is SSEOptionError {
     return hasBrand(value, OPTION_ERROR_BRAND);
+  }
+}
+
+/** The message of {@link SSEMissingBrokerError}: what is wrong, and the fix. @internal */
+export const NO_BROKER_MESSAGE =
+  "sse: no broker on this request: put middleware(broker) before this route";
+
+/**
+ * A request reached a context handler (or `requireBroker`) without a broker
+ * on it: the broker middleware is missing, or mounted after the route. A
+ * handler answers it 500 with its message and reports it to `onError` (a
+ * wiring bug, not a client's mistake). An {@link SSEError} with status 500.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   requireBroker(req).publish("notes", { data: "<li>saved</li>" });
+ * } catch (err) {
+ *   if (SSEMissingBrokerError.isInstance(err)) console.error(err.message);
+ * }
+ * ```
+ */
+export class SSEMissingBrokerError extends SSEError {
+  constructor() {
+    super(NO_BROKER_MESSAGE, 500);
+    this.name = "SSEMissingBrokerError";
+    Object.defineProperty(this, MISSING_BROKER_BRAND, { value: true });
+  }
+
+  /** True for an SSEMissingBrokerError from any loaded copy of `@burrow/sse-core`. */
+  static override isInstance(value: unknown): value is SSEMissingBrokerError {
+    return hasBrand(value, MISSING_BROKER_BRAND);
   }
 }

@@ -1,7 +1,7 @@
 import type { Consumer, FrameFormat, Subscription } from "./client.js";
 import { toBytes } from "./client.js";
 import { encodeComment } from "./encode.js";
-import type { HandlerOptions } from "./options.js";
+import { numberOption } from "./option-checks.js";
 
 /** Default interval of the keepalive comment, in milliseconds. */
 export const DEFAULT_KEEPALIVE_MS = 30_000;
@@ -74,22 +74,24 @@ export interface StreamTiming {
   reconnectWindowMs: number;
 }
 
-function nonNegative(name: string, value: number): number {
-  if (!Number.isFinite(value) || value < 0) {
-    throw new RangeError(`sse: ${name}: must be a non-negative number, got ${value}`);
-  }
-  return Math.floor(value);
-}
-
-/** Validates the timing options (RangeError naming the option). @internal */
-export function timingOf(options: HandlerOptions<never>): StreamTiming {
+/** Validates the timing options (an {@link SSEOptionError} naming the option). @internal */
+export function timingOf(options: {
+  keepaliveMs?: number;
+  reconnectWindowMs?: number;
+}): StreamTiming {
   return {
-    keepaliveMs: nonNegative("keepaliveMs", options.keepaliveMs ?? DEFAULT_KEEPALIVE_MS),
-    reconnectWindowMs: nonNegative(
+    keepaliveMs: millisecondsOption("keepaliveMs", options.keepaliveMs, DEFAULT_KEEPALIVE_MS),
+    reconnectWindowMs: millisecondsOption(
       "reconnectWindowMs",
-      options.reconnectWindowMs ?? DEFAULT_RECONNECT_WINDOW_MS,
+      options.reconnectWindowMs,
+      DEFAULT_RECONNECT_WINDOW_MS,
     ),
   };
+}
+
+/** An interval in milliseconds: a finite number of at least 0 (0: off), floored. */
+function millisecondsOption(name: string, value: unknown, fallback: number): number {
+  return numberOption(name, value, { fallback, min: 0, fraction: true, infinity: false });
 }
 
 /**

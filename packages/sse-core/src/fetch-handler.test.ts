@@ -9,7 +9,7 @@ import {
   waitFor,
 } from "@burrow/test-utils";
 import { describe, expect, it, vi } from "vitest";
-import { EventBroker, encodeEvent, fetchHandler } from "./index.js";
+import { EventBroker, encodeEvent, fetchHandler, SSEOptionError } from "./index.js";
 
 const cleanups = cleanupAfterEach();
 
@@ -251,9 +251,9 @@ describe("fetchHandler called directly", () => {
     expect(b.stats().clients).toBe(0);
   });
 
-  it("rejects a negative keepaliveMs with a RangeError when created", () => {
+  it("rejects a negative keepaliveMs with an SSEOptionError when created", () => {
     const b = broker();
-    expect(() => fetchHandler(b, "news", { keepaliveMs: -1 })).toThrow(RangeError);
+    expect(() => fetchHandler(b, "news", { keepaliveMs: -1 })).toThrow(SSEOptionError);
   });
 
   it("aborting request.signal unsubscribes and ends the body", async () => {

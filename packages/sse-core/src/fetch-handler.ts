@@ -1,12 +1,19 @@
-import { admitRequest, limitsOf } from "./admission.js";
+import { admitRequest } from "./admission.js";
 import type { EventBroker } from "./broker.js";
-import { timingOf } from "./event-stream.js";
 import { eventBody } from "./fetch-body.js";
-import { ERROR_HEADERS, errorAnswer, lastEventIdOf, STREAM_HEADERS } from "./http.js";
-import { checkTopicLimits } from "./limits.js";
-import type { HandlerOptions } from "./options.js";
-import { swapFormatOf } from "./swap.js";
-import { normalizeTopics, type Topics, type TopicsFn } from "./topics.js";
+import {
+  ERROR_HEADERS,
+  errorAnswer,
+  lastEventIdOf,
+  logError,
+  reportError,
+  STREAM_HEADERS,
+} from "./http.js";
+import { validateBroker, validateTopics } from "./node-handler.js";
+import { type HandlerOptions, planOf } from "./options.js";
+import type { Topics, TopicsFn } from "./topics.js";
+
+const logFetchError = logError("could not serve an event stream");
 
 /**
  * A handler on the fetch standard, `(request) => Promise<Response>`, for Hono,
@@ -17,6 +24,10 @@ import { normalizeTopics, type Topics, type TopicsFn } from "./topics.js";
  * except the per-address cap (a `Request` does not carry the client address).
  * A request whose signal is aborted by the time it is admitted is never
  * subscribed and is answered 499 (nginx's "client closed request") with no body.
+ * A bug (a topic function or `authorize` that threw an error without a 4xx
+ * status) is answered a bare 500 and goes to `options.onError(error,
+ * request)`, by default logged with `console.error`. Throws an
+ * {@link SSEOptionError} at once for a bad argument or option.
  *
  * @example
  * ```ts
@@ -29,13 +40,13 @@ import { normalizeTopics, type Topics, type TopicsFn } from "./topics.js";
 export function fetchHandler(
   broker: EventBroker,
   topics: Topics | TopicsFn<Request>,
-  options: HandlerOptions<Request> = {},
+  options?: HandlerOptions<Request>,
 ): (request: Request) => Promise<Response> {
-  const timing = timingOf(options);
-  const limits = limitsOf(options);
-  const format = swapFormatOf(options);
-  const fixed = typeof topics === "function" ? undefined : normalizeTopics(topics);
-  if (fixed !== undefined) checkTopicLimits(fixed, limits);
+  validateBroker(broker);
+  const plan = planOf(options);
+  const { timing, format } = plan;
+  const onError = plan.onError ?? logFetchError;
+  const fixed = typeof topics === "function" ? undefined : validateTopics(topics, options);
   return async (request) => {
     const lastEventId = lastEventIdOf(request.headers.get("last-event-id"), request.url);
     let admission: Awaited<ReturnType<typeof admitRequest>>;
@@ -49,12 +60,12 @@ export function fetchHandler(
         },
         broker,
         fixed ?? (() => (topics as TopicsFn<Request>)(request)),
-        options,
-        limits,
+        plan,
         request,
       );
     } catch (err) {
-      const { status, message, headers } = errorAnswer.of(err);
+      const { status, message, headers, report } = errorAnswer.of(err);
+      if (report) reportError(onError, err, request);
       return new Response(message, { status, headers: { ...ERROR_HEADERS, ...headers } });
     }
     const signal = request.signal;

@@ -1,7 +1,7 @@
 import { SSEError, SSEOptionError } from "./errors.js";
 import { eventBody } from "./fetch-body.js";
-import { ERROR_HEADERS, errorAnswer, STREAM_HEADERS } from "./http.js";
-import { StreamHandle, type StreamProducer, TIMING_OFF } from "./request-stream.js";
+import { ERROR_HEADERS, errorAnswer, reportError, STREAM_HEADERS } from "./http.js";
+import { LOGGED, StreamHandle, type StreamProducer, TIMING_OFF } from "./request-stream.js";
 import { type StreamOptions, StreamPlan } from "./stream-plan.js";
 
 /**
@@ -23,7 +23,7 @@ import { type StreamOptions, StreamPlan } from "./stream-plan.js";
  */
 export function fetchStreamHandler(
   produce: StreamProducer<Request>,
-  options: StreamOptions<Request> = {},
+  options?: StreamOptions<Request>,
 ): (request: Request) => Promise<Response> {
   if (typeof produce !== "function") {
     throw new SSEOptionError("produce", "must be a function (stream, request) => …", produce);
@@ -42,7 +42,8 @@ export function fetchStreamHandler(
         throw err;
       }
     } catch (err) {
-      const { status, message, headers } = errorAnswer.of(err);
+      const { status, message, headers, report } = errorAnswer.of(err);
+      if (report) reportError(plan.onError ?? LOGGED.authorize, err, request);
       return new Response(message, { status, headers: { ...ERROR_HEADERS, ...headers } });
     }
     const stream = new StreamHandle(plan as StreamPlan<never>);
@@ -60,7 +61,7 @@ export function fetchStreamHandler(
         try {
           await produce(stream, request);
         } catch (err) {
-          if (!stream.closed) plan.onError(err, request);
+          if (!stream.closed) reportError(plan.onError ?? LOGGED.producer, err, request);
         } finally {
           stream.close();
         }

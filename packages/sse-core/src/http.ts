@@ -1,4 +1,4 @@
-import { SSEError, SSEFieldError } from "./errors.js";
+import { SSEError, SSEFieldError, SSEMissingBrokerError } from "./errors.js";
 
 /**
  * Headers of every event stream. `no-transform` keeps compression middleware
@@ -27,7 +27,7 @@ function statusOf(err: unknown): number | undefined {
  * @internal
  */
 export const errorAnswer = {
-  noBroker: (): SSEError => new SSEError("sse: no broker in context", 500),
+  noBroker: (): SSEError => new SSEMissingBrokerError(),
 
   /**
    * The broker closed (shutdown): an htmx request backs off on an error,
@@ -49,24 +49,101 @@ export const errorAnswer = {
    * bad topic list is 400; an HTTP-style error (`status` or `statusCode`)
    * keeps its status, and its message when below 500 unless `expose` is false;
    * anything else is a bare 500, so internals do not leak.
+   *
+   * `report` is true for a bug rather than a refusal: a missing broker, or an
+   * error that is neither an {@link SSEError} (a deliberate answer), nor an
+   * {@link SSEFieldError} (a bad topic list), nor one with a 4xx status.
    */
   of(err: unknown): {
     status: number;
     message: string;
     headers?: Readonly<Record<string, string>>;
+    report: boolean;
   } {
     if (SSEError.isInstance(err)) {
-      return { status: err.status, message: err.message, headers: err.headers };
+      return {
+        status: err.status,
+        message: err.message,
+        headers: err.headers,
+        report: SSEMissingBrokerError.isInstance(err),
+      };
     }
-    if (SSEFieldError.isInstance(err)) return { status: 400, message: err.message };
+    if (SSEFieldError.isInstance(err)) return { status: 400, message: err.message, report: false };
     const status = statusOf(err) ?? 500;
-    const expose = (err as { expose?: unknown }).expose;
+    const report = status >= 500;
+    const expose = (err as { expose?: unknown } | null | undefined)?.expose;
     if (status < 500 && expose !== false && err instanceof Error && err.message) {
-      return { status, message: err.message };
+      return { status, message: err.message, report };
     }
-    return { status, message: status === 500 ? "sse: internal error" : `sse: error ${status}` };
+    return {
+      status,
+      message: status === 500 ? "sse: internal error" : `sse: error ${status}`,
+      report,
+    };
   },
 };
+
+/** `req`'s method and path (never its query, which may hold a token), for a log line. */
+function requestLine(req: unknown): string {
+  const { method, originalUrl, url } = (req ?? {}) as {
+    method?: unknown;
+    originalUrl?: unknown;
+    url?: unknown;
+  };
+  const target = typeof originalUrl === "string" ? originalUrl : url;
+  if (typeof method !== "string" || typeof target !== "string") return "";
+  const query = target.indexOf("?");
+  const path = query === -1 ? target : target.slice(0, query);
+  return ` (${method} ${path.replace(/^[a-z][a-z\d+.-]*:\/\/[^/]*/i, "")})`;
+}
+
+/**
+ * The default `onError`: logs `error` once, with `what` failed and the
+ * request's method and path. @internal
+ */
+export function logError(what: string): (error: unknown, req: unknown) => void {
+  return (error, req) => console.error(`sse: ${what}${requestLine(req)}:`, error);
+}
+
+/**
+ * Hands `error` to `report`, the handler's `onError`: one that throws is
+ * logged, never thrown into a request that is already answered. @internal
+ */
+export function reportError<R>(
+  report: (error: unknown, req: R) => void,
+  error: unknown,
+  req: R,
+): void {
+  try {
+    report(error, req);
+  } catch (failure) {
+    console.error("sse: onError threw while reporting", error, failure);
+  }
+}
+
+/**
+ * A connect-style `next`, called with `error` once the answer is sent (or
+ * the client is gone): express's error middleware then sees the error
+ * without answering twice (it finds `res.headersSent`). @internal
+ */
+export function nextAfterAnswer(
+  res: NodeJS.EventEmitter & { writableFinished?: boolean; destroyed?: boolean },
+  next: (error: unknown) => void,
+): (error: unknown) => void {
+  return (error) => {
+    if (res.writableFinished === true || res.destroyed === true) {
+      next(error);
+      return;
+    }
+    const done = (): void => {
+      res.removeListener("finish", done);
+      res.removeListener("close", done);
+      next(error);
+    };
+    res.once("finish", done);
+    res.once("close", done);
+  };
+}
 
 /**
  * Headers of an error answer. It may quote a bit of the request (a refused

@@ -8,29 +8,44 @@ export type {
 } from "./backplane.js";
 export type { BrokerOptions, BrokerStats, SubscribeOptions } from "./broker.js";
 export { DEFAULT_BUFFER_SIZE, EventBroker } from "./broker.js";
+export { validateBrokerOptions } from "./broker-options.js";
 export type { Client, SlowClientPolicy } from "./client.js";
 export type { SSEEvent } from "./encode.js";
 export { encodeComment, encodeEvent } from "./encode.js";
-export type { SSEField } from "./errors.js";
-export { SSEError, SSEFieldError, SSEOptionError } from "./errors.js";
+export type { SSEField, SSEOptionErrorOptions } from "./errors.js";
+export { SSEError, SSEFieldError, SSEMissingBrokerError, SSEOptionError } from "./errors.js";
 export { DEFAULT_KEEPALIVE_MS, DEFAULT_RECONNECT_WINDOW_MS } from "./event-stream.js";
 export { fetchHandler } from "./fetch-handler.js";
 export { fetchStreamHandler } from "./fetch-stream-handler.js";
 export type { Limits } from "./limits.js";
 export { DEFAULT_LIMITS } from "./limits.js";
-export type { SSERequest, SSEResponse, TopicsSource } from "./node-handler.js";
+export type {
+  NextFunction,
+  SSEHandler,
+  SSERequest,
+  SSEResponse,
+  TopicsSource,
+} from "./node-handler.js";
 export {
   contextHandler,
   contextHandlerFunc,
   handler,
   handlerFunc,
   serveEvents,
+  validateBroker,
   validateOptions,
   validateTopics,
+  validateTopicsFn,
 } from "./node-handler.js";
-export type { Authorize, HandlerOptions } from "./options.js";
+export type { Authorize, HandlerOptions, OnError } from "./options.js";
 export type { BrokerSource, NodeMiddleware } from "./request-context.js";
-export { brokerFrom, brokerMiddleware, resolveBroker, withBroker } from "./request-context.js";
+export {
+  brokerFrom,
+  brokerMiddleware,
+  requireBroker,
+  resolveBroker,
+  withBroker,
+} from "./request-context.js";
 export type { RequestStream, StreamProducer } from "./request-stream.js";
 export { streamHandler } from "./request-stream.js";
 export { RingBuffer } from "./ring-buffer.js";

@@ -1,28 +1,33 @@
 import type { EventBroker, SubscribeOptions } from "./broker.js";
 import type { Subscription } from "./client.js";
-import { SSEError } from "./errors.js";
+import { SSEError, SSEOptionError } from "./errors.js";
+import { capOption } from "./option-checks.js";
 
 /** Limits every handler enforces before it subscribes anyone. */
 export interface Limits {
   /**
    * Clients the broker may hold at once; past it, new streams are answered
-   * 503 with `Retry-After`.
+   * 503 with `Retry-After`. 0 (or `Infinity`) means no cap: for every
+   * numeric option, 0 turns its feature off.
    * @default 10000
    */
   maxClients?: number;
   /**
-   * Streams one client address may hold at once (0: no cap). Behind a proxy
-   * every client shares its address: leave it off there, or cap at the proxy.
-   * @default 0
+   * Streams one client address may hold at once; past it, 429. 0 (or
+   * `Infinity`) means no cap. Behind a proxy every client shares its
+   * address: leave it off there, or cap at the proxy.
+   * @default 0 (no cap)
    */
   maxClientsPerAddress?: number;
   /**
-   * Topics one stream may watch; more is answered 400.
+   * Topics one stream may watch; more is answered 400. 0 (or `Infinity`)
+   * means no cap.
    * @default 32
    */
   maxTopics?: number;
   /**
-   * Characters of a topic name; longer is answered 400.
+   * Characters of a topic name; longer is answered 400. 0 (or `Infinity`)
+   * means no cap.
    * @default 128
    */
   maxTopicLength?: number;
@@ -34,7 +39,8 @@ export interface Limits {
    */
   topicPattern?: RegExp;
   /**
-   * Characters of a `Last-Event-ID` (header or query); longer is answered 400.
+   * Characters of a `Last-Event-ID` (header or query); longer is answered
+   * 400. 0 (or `Infinity`) means no cap.
    * @default 256
    */
   maxLastEventIdLength?: number;
@@ -50,31 +56,34 @@ export const DEFAULT_LIMITS: Readonly<Required<Limits>> = Object.freeze({
   maxLastEventIdLength: 256,
 });
 
-/** Merges `limits` over the defaults, rejecting nonsense values. @internal */
+/** The caps of {@link Limits}: 0 means no cap. @internal */
+export const CAP_KEYS = [
+  "maxClients",
+  "maxClientsPerAddress",
+  "maxTopics",
+  "maxTopicLength",
+  "maxLastEventIdLength",
+] as const;
+
+/** Every key of {@link Limits}. @internal */
+export const LIMIT_KEYS: readonly string[] = [...CAP_KEYS, "topicPattern"];
+
+/**
+ * Merges `limits` over the defaults, refusing values that cannot work with
+ * an {@link SSEOptionError}. A cap of 0 (or `Infinity`) resolves to
+ * `Infinity`: no cap. @internal
+ */
 export function resolveLimits(limits: Limits): Required<Limits> {
-  const out = { ...DEFAULT_LIMITS, ...stripUndefined(limits) };
-  for (const key of [
-    "maxClients",
-    "maxClientsPerAddress",
-    "maxTopics",
-    "maxTopicLength",
-    "maxLastEventIdLength",
-  ] as const) {
-    const value = out[key];
-    if (!(value === Number.POSITIVE_INFINITY || (Number.isSafeInteger(value) && value >= 0))) {
-      throw new RangeError(`sse: ${key}: must be a non-negative integer or Infinity, got ${value}`);
+  const out: Required<Limits> = { ...DEFAULT_LIMITS };
+  for (const key of CAP_KEYS) out[key] = capOption(key, limits[key], DEFAULT_LIMITS[key]);
+  const pattern: unknown = limits.topicPattern;
+  if (pattern !== undefined) {
+    if (!(pattern instanceof RegExp)) {
+      throw new SSEOptionError("topicPattern", "must be a RegExp, e.g. /^[\\w:.-]+$/", pattern);
     }
-  }
-  if (!(out.topicPattern instanceof RegExp)) {
-    throw new TypeError("sse: topicPattern: must be a RegExp");
+    out.topicPattern = pattern;
   }
   return out;
-}
-
-function stripUndefined(limits: Limits): Limits {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(limits)) if (value !== undefined) out[key] = value;
-  return out as Limits;
 }
 
 /** Shows at most 40 characters of hostile input in a message. */
@@ -167,7 +176,7 @@ export function admit(
   if (broker.stats().clients + slots.pending >= limits.maxClients) {
     throw new SSEError("sse: too many clients", 503, { headers: { "Retry-After": "5" } });
   }
-  const capped = limits.maxClientsPerAddress > 0 && address !== undefined;
+  const capped = limits.maxClientsPerAddress !== Number.POSITIVE_INFINITY && address !== undefined;
   if (capped) {
     const open = slots.perAddress.get(address) ?? 0;
     if (open >= limits.maxClientsPerAddress) {

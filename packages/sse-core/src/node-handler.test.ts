@@ -27,6 +27,7 @@ import {
   handler,
   handlerFunc,
   type SSEEvent,
+  SSEOptionError,
   serveEvents,
 } from "./index.js";
 
@@ -255,14 +256,23 @@ describe("dynamic topics (handlerFunc)", () => {
 });
 
 describe("serveEvents", () => {
-  it("answers 500 'sse: no broker in context' when the broker is undefined", async () => {
+  it("answers 500 naming the fix when the broker is undefined, and logs it once by default", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    cleanups.push(() => log.mockRestore());
     const { url } = await serve((req, res) => {
       void serveEvents(req, res, undefined, "news");
     });
-    const response = await fetch(`${url}/`);
+    const response = await fetch(`${url}/events?lastEventId=7`);
     expect(response.status).toBe(500);
     expect(response.headers.get("content-type")).toMatch(/^text\/plain/);
-    expect(await response.text()).toBe("sse: no broker in context");
+    expect(await response.text()).toBe(
+      "sse: no broker on this request: put middleware(broker) before this route",
+    );
+    expect(log).toHaveBeenCalledTimes(1);
+    expect(log).toHaveBeenCalledWith(
+      "sse: could not serve an event stream (GET /events):",
+      expect.objectContaining({ name: "SSEMissingBrokerError" }),
+    );
   });
 
   it("resolves once the stream has ended", async () => {
@@ -389,10 +399,10 @@ describe("keepalive", () => {
   });
 
   it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])(
-    "rejects keepaliveMs %s with a RangeError when the handler is created",
+    "rejects keepaliveMs %s with an SSEOptionError when the handler is created",
     (keepaliveMs) => {
       const b = broker();
-      expect(() => handler(b, "news", { keepaliveMs })).toThrow(RangeError);
+      expect(() => handler(b, "news", { keepaliveMs })).toThrow(SSEOptionError);
       expect(() => handlerFunc(b, () => "news", { keepaliveMs })).toThrow(/keepaliveMs/);
     },
   );

@@ -1,15 +1,21 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import { type Admission, admitRequest, limitsOf } from "./admission.js";
+import { type Admission, admitRequest } from "./admission.js";
 import type { EventBroker } from "./broker.js";
 import { connectionState, readyToStream } from "./connection.js";
-import { timingOf } from "./event-stream.js";
-import { ERROR_HEADERS, errorAnswer, lastEventIdOf } from "./http.js";
+import { SSEError, SSEFieldError, SSEOptionError } from "./errors.js";
+import {
+  ERROR_HEADERS,
+  errorAnswer,
+  lastEventIdOf,
+  logError,
+  nextAfterAnswer,
+  reportError,
+} from "./http.js";
 import { checkTopicLimits } from "./limits.js";
 import { streamTo } from "./node-stream.js";
-import type { HandlerOptions } from "./options.js";
-import { brokerFrom } from "./request-context.js";
-import { swapFormatOf } from "./swap.js";
+import { type HandlerOptions, type HandlerPlan, planOf } from "./options.js";
+import { brokerFrom, isBroker } from "./request-context.js";
 import { normalizeTopics, type Topics, type TopicsFn } from "./topics.js";
 
 /** A request a handler accepts: `node:http`'s, or `node:http2`'s compatibility one. */
@@ -23,22 +29,42 @@ type AnyResponse = ServerResponse & Http2ServerResponse;
 export type TopicsSource = Topics | (() => Topics | Promise<Topics>);
 
 /**
+ * A connect-style `next`: where a handler called by express (or connect)
+ * passes an error it did not expect, once the client has its answer.
+ */
+export type NextFunction = (err?: unknown) => void;
+
+/**
+ * A `node:http` handler: `(req, res)`, and connect-style `(req, res, next)`
+ * so that express and connect mount it directly.
+ */
+export type SSEHandler<R> = (req: R, res: SSEResponse, next?: NextFunction) => void;
+
+/** The default `onError` of a handler called without `next`. */
+const logRequestError = logError("could not serve an event stream");
+
+/**
  * Serves one event stream on a `node:http` (or `node:http2` compatibility)
  * response: checks the request (method, topics, limits, `authorize`),
  * subscribes, writes the headers, streams events until the client leaves or
  * the broker closes, and unsubscribes. The one function every handler and
- * framework adapter delegates to. Never throws: a problem becomes an HTTP
- * answer (405 for a method other than GET; 500 `sse: no broker in context`
- * when `broker` is undefined; a topic function's or `authorize`'s error
- * status; 400 for topics past the limits; 403 when `authorize` says no; 503
- * with `Retry-After` past `maxClients`; 429 past `maxClientsPerAddress`; 503
- * with `Connection: close` for a request pipelined behind another one on its
- * HTTP/1.1 connection). A client that is gone (it left before the handler
- * ran, or while its topics or `authorize` were awaited) is never subscribed
- * and gets nothing written.
+ * framework adapter delegates to. Never throws for a request (bad `options`
+ * throw an {@link SSEOptionError} on the first call: check them up front
+ * with {@link validateOptions}): a problem becomes an HTTP answer (405 for a method other than GET; 500 `sse: no broker on this
+ * request: put middleware(broker) before this route` when `broker` is
+ * undefined; a topic function's or `authorize`'s error status; 400 for
+ * topics past the limits; 403 when `authorize` says no; 503 with
+ * `Retry-After` past `maxClients`; 429 past `maxClientsPerAddress`; 503 with
+ * `Connection: close` for a request pipelined behind another one on its
+ * HTTP/1.1 connection). A bug (a missing broker; a topic function or
+ * `authorize` that threw an error without a 4xx status: answered a bare 500)
+ * then goes to `options.onError`, by default logged with `console.error`. A
+ * client that is gone (it left before the handler ran, or while its topics
+ * or `authorize` were awaited) is never subscribed and gets nothing written.
  *
- * @param subject - what `options.authorize` receives (an adapter passes its
- *   framework's request, e.g. koa's `ctx`); defaults to `req`.
+ * @param subject - what `options.authorize` and `options.onError` receive
+ *   (an adapter passes its framework's request, e.g. koa's `ctx`); defaults
+ *   to `req`.
  * @returns a promise that resolves when the stream has ended.
  *
  * @example
@@ -48,19 +74,39 @@ export type TopicsSource = Topics | (() => Topics | Promise<Topics>);
  * await serveEvents(ctx.req, ctx.res, brokerFrom(ctx.req), () => topicsFn(ctx), options, ctx);
  * ```
  */
-export async function serveEvents<R = SSERequest>(
+export function serveEvents<R = SSERequest>(
   req: SSERequest,
   res: SSEResponse,
   broker: EventBroker | undefined,
   topics: TopicsSource,
-  options: HandlerOptions<R> = {},
+  options?: HandlerOptions<R>,
   subject?: R,
+): Promise<void> {
+  const plan = planOf(options);
+  return serve(
+    req,
+    res,
+    broker,
+    topics,
+    plan,
+    subject ?? (req as R),
+    plan.onError ?? logRequestError,
+  );
+}
+
+async function serve<R>(
+  req: SSERequest,
+  res: SSEResponse,
+  broker: EventBroker | undefined,
+  topics: TopicsSource,
+  plan: HandlerPlan<R>,
+  subject: R,
+  onError: (error: unknown, req: R) => void,
 ): Promise<void> {
   const response = res as AnyResponse;
   let admission: Admission | undefined;
   try {
     if (!readyToStream(req, response)) return;
-    const timing = timingOf(options);
     const lastEventId = lastEventIdOf(req.headers["last-event-id"], req.url);
     admission = await admitRequest(
       {
@@ -71,9 +117,8 @@ export async function serveEvents<R = SSERequest>(
       },
       broker,
       topics,
-      options,
-      limitsOf(options),
-      subject ?? (req as R),
+      plan,
+      subject,
     );
     // Checked again, on state: the client may have left while the topics or
     // `authorize` were awaited, and its `close` event is not emitted twice.
@@ -81,55 +126,125 @@ export async function serveEvents<R = SSERequest>(
     const client = admission.subscribe(lastEventId);
     const { broker: owner } = admission;
     await streamTo(req, response, client, {
-      timing,
-      format: swapFormatOf(options),
+      timing: plan.timing,
+      format: plan.format,
       leave: () => owner.unsubscribe(client),
     });
   } catch (err) {
-    if (response.headersSent || connectionState(req, response) === "gone") return;
-    const { status, message, headers } = errorAnswer.of(err);
-    // After shutdown, the connection must not carry the next attempt back here.
-    const closing = broker?.closed === true && req.httpVersionMajor === 1;
-    response.writeHead(status, {
-      ...ERROR_HEADERS,
-      ...headers,
-      ...(closing ? { Connection: "close" } : {}),
-    });
-    response.end(message);
+    const { status, message, headers, report } = errorAnswer.of(err);
+    if (!response.headersSent && connectionState(req, response) !== "gone") {
+      // After shutdown, the connection must not carry the next attempt back here.
+      const closing = broker?.closed === true && req.httpVersionMajor === 1;
+      response.writeHead(status, {
+        ...ERROR_HEADERS,
+        ...headers,
+        ...(closing ? { Connection: "close" } : {}),
+      });
+      response.end(message);
+    }
+    if (report) reportError(onError, err, subject);
   } finally {
     admission?.cancel();
   }
 }
 
 /**
- * Validates handler options, throwing a `RangeError`/`TypeError` naming the
- * bad one. Handlers and adapters call it when they are created, so a typo
- * fails at startup, not on the first request.
+ * A handler serving `topics` from `broker` (or the request's, for a context
+ * handler) with a resolved `plan`: where its errors go is decided per request
+ * (`onError`, else `next`, else the log).
  */
-export function validateOptions<R>(options: HandlerOptions<R>): void {
-  timingOf(options);
-  limitsOf(options);
-  swapFormatOf(options);
+function handlerOf<R extends SSERequest>(
+  broker: ((req: R) => EventBroker | undefined) | EventBroker,
+  topics: (req: R) => TopicsSource,
+  plan: HandlerPlan<R>,
+): SSEHandler<R> {
+  const brokerOf = typeof broker === "function" ? broker : () => broker;
+  return (req, res, next) => {
+    const onError =
+      plan.onError ??
+      (typeof next === "function" ? nextAfterAnswer(res as AnyResponse, next) : logRequestError);
+    void serve(req, res, brokerOf(req), topics(req), plan, req, onError);
+  };
+}
+
+/**
+ * Validates handler options, throwing an {@link SSEOptionError} naming the
+ * bad one: an unknown key (with the closest known one), a wrong type (a
+ * number given as a string is refused), a value out of range. Handlers and
+ * adapters call it when they are created, so a typo fails at startup, not on
+ * the first request.
+ */
+export function validateOptions<R>(options: HandlerOptions<R> | undefined): void {
+  planOf(options);
 }
 
 /**
  * Normalizes static topics (one or a list; duplicates collapse) and checks
- * them against `options`' limits, throwing at once for an empty list or a
- * topic the limits would refuse. For adapters, at handler creation.
+ * them against `options`' limits, throwing an {@link SSEOptionError} naming
+ * `topics` at once for an empty list, a name that is not a string, or a
+ * topic the limits would refuse (no client could ever subscribe to it). For
+ * adapters, at handler creation.
  */
-export function validateTopics<R>(
-  topics: Topics,
-  options: HandlerOptions<R> = {},
-): readonly string[] {
-  validateOptions(options);
-  const list = normalizeTopics(topics);
-  checkTopicLimits(list, limitsOf(options));
-  return list;
+export function validateTopics<R>(topics: Topics, options?: HandlerOptions<R>): readonly string[] {
+  const { limits } = planOf(options);
+  if (typeof topics !== "string" && !Array.isArray(topics)) {
+    throw new SSEOptionError("topics", "must be a topic name or a list of topic names", topics, {
+      hint:
+        typeof topics === "function"
+          ? "a function of the request goes to handlerFunc (or contextHandlerFunc)"
+          : undefined,
+    });
+  }
+  try {
+    const list = normalizeTopics(topics);
+    checkTopicLimits(list, limits);
+    return list;
+  } catch (err) {
+    if (!SSEFieldError.isInstance(err) && !SSEError.isInstance(err)) throw err;
+    const reason = err.message.replace(/^sse: (topics: )?/, "");
+    throw new SSEOptionError("topics", reason, topics, { cause: err });
+  }
+}
+
+/**
+ * Checks the broker argument of a handler: an {@link EventBroker} (from any
+ * loaded copy of this package), else an {@link SSEOptionError} naming
+ * `broker`. For adapters, at handler creation.
+ */
+export function validateBroker(broker: unknown): EventBroker {
+  if (!isBroker(broker)) {
+    throw new SSEOptionError("broker", "must be an EventBroker, e.g. new EventBroker()", broker, {
+      hint:
+        broker === undefined
+          ? "to take the broker from the request, use contextHandler (after middleware(broker))"
+          : undefined,
+    });
+  }
+  return broker;
+}
+
+/**
+ * Checks the topic function argument of a handler, else an
+ * {@link SSEOptionError} naming `topicsFn`. For adapters, at handler
+ * creation.
+ */
+export function validateTopicsFn(topicsFn: unknown): void {
+  if (typeof topicsFn !== "function") {
+    throw new SSEOptionError("topicsFn", "must be a function (req) => topics", topicsFn, {
+      hint:
+        typeof topicsFn === "string" || Array.isArray(topicsFn)
+          ? "fixed topics go to handler (or contextHandler)"
+          : undefined,
+    });
+  }
 }
 
 /**
  * A `node:http` request handler that streams `topics` to every client.
- * Throws at once for an empty topic list or a bad option.
+ * Throws an {@link SSEOptionError} at once for a broker that is not one, an
+ * empty or bad topic list, or a bad option. Also a connect-style
+ * `(req, res, next)` middleware: under express (or connect), a bug (see
+ * `onError`) goes to `next(err)` once the client has its 500.
  *
  * @example
  * ```ts
@@ -144,18 +259,19 @@ export function validateTopics<R>(
 export function handler<R extends SSERequest = SSERequest>(
   broker: EventBroker,
   topics: Topics,
-  options: HandlerOptions<R> = {},
-): (req: R, res: SSEResponse) => void {
+  options?: HandlerOptions<R>,
+): SSEHandler<R> {
+  validateBroker(broker);
+  const plan = planOf(options);
   const list = validateTopics(topics, options);
-  return (req, res) => {
-    void serveEvents(req, res, broker, list, options, req);
-  };
+  return handlerOf<R>(broker, () => list, plan);
 }
 
 /**
  * A `node:http` request handler whose topics depend on the request, e.g. a
- * room named in the URL. `topicsFn` may be async; one that throws answers 500
- * (or the error's `status`/`statusCode`) and subscribes nothing.
+ * room named in the URL. `topicsFn` may be async; one that throws answers
+ * the error's `status`/`statusCode` when it is 400–499 (a refusal), else 500
+ * (a bug, reported to `onError`), and subscribes nothing.
  *
  * @example
  * ```ts
@@ -168,18 +284,19 @@ export function handler<R extends SSERequest = SSERequest>(
 export function handlerFunc<R extends SSERequest = IncomingMessage>(
   broker: EventBroker,
   topicsFn: TopicsFn<R>,
-  options: HandlerOptions<R> = {},
-): (req: R, res: SSEResponse) => void {
-  validateOptions(options);
-  return (req, res) => {
-    void serveEvents(req, res, broker, () => topicsFn(req), options, req);
-  };
+  options?: HandlerOptions<R>,
+): SSEHandler<R> {
+  validateBroker(broker);
+  validateTopicsFn(topicsFn);
+  const plan = planOf(options);
+  return handlerOf<R>(broker, (req) => () => topicsFn(req), plan);
 }
 
 /**
  * Like {@link handler}, with the broker taken from the request (put there by
  * {@link withBroker} or a broker middleware); a request without one is
- * answered 500 `sse: no broker in context`.
+ * answered 500 `sse: no broker on this request: put middleware(broker)
+ * before this route`, and that error goes to `onError`.
  *
  * @example
  * ```ts
@@ -190,24 +307,23 @@ export function handlerFunc<R extends SSERequest = IncomingMessage>(
  */
 export function contextHandler<R extends SSERequest = IncomingMessage>(
   topics: Topics,
-  options: HandlerOptions<R> = {},
-): (req: R, res: SSEResponse) => void {
+  options?: HandlerOptions<R>,
+): SSEHandler<R> {
+  const plan = planOf(options);
   const list = validateTopics(topics, options);
-  return (req, res) => {
-    void serveEvents(req, res, brokerFrom(req), list, options, req);
-  };
+  return handlerOf<R>(brokerFrom, () => list, plan);
 }
 
 /**
- * Like {@link handlerFunc}, with the broker taken from the request; a request
- * without one is answered 500 `sse: no broker in context`.
+ * Like {@link handlerFunc}, with the broker taken from the request; a
+ * request without one is answered 500 `sse: no broker on this request: put
+ * middleware(broker) before this route`, and that error goes to `onError`.
  */
 export function contextHandlerFunc<R extends SSERequest = IncomingMessage>(
   topicsFn: TopicsFn<R>,
-  options: HandlerOptions<R> = {},
-): (req: R, res: SSEResponse) => void {
-  validateOptions(options);
-  return (req, res) => {
-    void serveEvents(req, res, brokerFrom(req), () => topicsFn(req), options, req);
-  };
+  options?: HandlerOptions<R>,
+): SSEHandler<R> {
+  validateTopicsFn(topicsFn);
+  const plan = planOf(options);
+  return handlerOf<R>(brokerFrom, (req) => () => topicsFn(req), plan);
 }

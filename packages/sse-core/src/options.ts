@@ -1,6 +1,8 @@
-import type { Limits } from "./limits.js";
+import { type StreamTiming, timingOf } from "./event-stream.js";
+import { LIMIT_KEYS, type Limits, resolveLimits } from "./limits.js";
 import type { SSERequest } from "./node-handler.js";
-import type { SwapOption } from "./swap.js";
+import { callbackOption, checkKeys, optionsObject } from "./option-checks.js";
+import { SwapFormat, type SwapOption } from "./swap.js";
 
 /**
  * Decides whether a request may watch `topics`: false answers 403; a thrown
@@ -10,11 +12,21 @@ import type { SwapOption } from "./swap.js";
  */
 export type Authorize<R> = (req: R, topics: readonly string[]) => boolean | Promise<boolean>;
 
+/**
+ * Told about a request that failed because of a bug rather than the client:
+ * a topic function or `authorize` that threw (or rejected) an error without
+ * an HTTP status between 400 and 499, or a context handler that found no
+ * broker on the request. The client has been answered 500 by then (without
+ * the error's message); `req` is what the handler serves.
+ */
+export type OnError<R> = (error: unknown, req: R) => void;
+
 /** Options every handler accepts (core's and every adapter's). */
 export interface HandlerOptions<R = SSERequest> extends Limits {
   /**
    * Interval of the `:keepalive` comment that stops proxies from closing an
-   * idle stream, in milliseconds; 0 turns it off.
+   * idle stream, in milliseconds; 0 turns it off (as 0 turns off every
+   * numeric option's feature).
    * @default 30000
    */
   keepaliveMs?: number;
@@ -23,6 +35,17 @@ export interface HandlerOptions<R = SSERequest> extends Limits {
    * @default undefined (everyone may watch every topic the handler serves)
    */
   authorize?: Authorize<R>;
+  /**
+   * Told about a request that failed because of a bug (a topic function or
+   * `authorize` that threw an error without a 4xx status, a missing broker
+   * middleware), after the client was answered 500. Refusals (4xx, 503) are
+   * not errors and are not reported.
+   * @default a handler called with `next` (express, connect) passes the error
+   *   to `next(err)` once the 500 is sent; `@burrow/sse-koa` hands it to koa
+   *   (`ctx.onerror`, so `app.on("error")` sees it); otherwise it is logged
+   *   once with `console.error`, with the request's method and path
+   */
+  onError?: OnError<R>;
   /**
    * When the broker closes (shutdown), each stream is sent a `retry:` of a
    * random number of milliseconds below this before it ends, so thousands of
@@ -48,4 +71,60 @@ export interface HandlerOptions<R = SSERequest> extends Limits {
    *   `sse-swap` and `EventSource` listeners)
    */
   swap?: SwapOption;
+}
+
+/** Every key of {@link HandlerOptions}. @internal */
+export const HANDLER_OPTION_KEYS: readonly string[] = [
+  "keepaliveMs",
+  "authorize",
+  "onError",
+  "reconnectWindowMs",
+  "swap",
+  ...LIMIT_KEYS,
+];
+
+/** Where a broker option given to a handler belongs. */
+const BROKER_OPTION_HINT = (key: string): string =>
+  `${key} is the broker's option: new EventBroker({ ${key} })`;
+
+/** A handler's options, checked and resolved once; requests only read it. @internal */
+export interface HandlerPlan<R> {
+  readonly timing: StreamTiming;
+  readonly limits: Required<Limits>;
+  readonly format: SwapFormat | undefined;
+  readonly authorize: Authorize<R> | undefined;
+  readonly onError: OnError<R> | undefined;
+}
+
+const plans = new WeakMap<object, HandlerPlan<never>>();
+const NO_OPTIONS: HandlerOptions<never> = Object.freeze({});
+
+/**
+ * `options`, checked (unknown keys, types, ranges: an {@link SSEOptionError}
+ * naming the option) and resolved, once per options object. @internal
+ */
+export function planOf<R>(options: HandlerOptions<R> | undefined): HandlerPlan<R> {
+  const given: HandlerOptions<R> = optionsObject(
+    options === undefined ? (NO_OPTIONS as HandlerOptions<R>) : options,
+    "handler options",
+    "{ keepaliveMs: 15000 }",
+  );
+  const known = plans.get(given) as HandlerPlan<R> | undefined;
+  if (known !== undefined) return known;
+  checkKeys(given, HANDLER_OPTION_KEYS, "a handler option", {
+    bufferSize: BROKER_OPTION_HINT("bufferSize"),
+    historySize: BROKER_OPTION_HINT("historySize"),
+    slowClient: BROKER_OPTION_HINT("slowClient"),
+  });
+  callbackOption("authorize", given.authorize, "(req, topics) => boolean");
+  callbackOption("onError", given.onError, "(error, req) => void");
+  const plan: HandlerPlan<R> = Object.freeze({
+    timing: timingOf(given),
+    limits: resolveLimits(given),
+    format: given.swap === undefined ? undefined : new SwapFormat(given.swap),
+    authorize: given.authorize,
+    onError: given.onError,
+  });
+  plans.set(given, plan as HandlerPlan<never>);
+  return plan;
 }

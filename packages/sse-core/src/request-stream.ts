@@ -2,11 +2,11 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
 import { Delivery, type Frame, Subscription, type SubscriptionOwner, toBytes } from "./client.js";
 import { connectionState, readyToStream } from "./connection.js";
-import { encodeValid, type SSEEvent, validateEvent } from "./encode.js";
+import { checkEventKeys, encodeValid, type SSEEvent, validateEvent } from "./encode.js";
 import { SSEError, SSEOptionError } from "./errors.js";
 import { EventStream } from "./event-stream.js";
-import { ERROR_HEADERS, errorAnswer } from "./http.js";
-import type { SSERequest, SSEResponse } from "./node-handler.js";
+import { ERROR_HEADERS, errorAnswer, logError, nextAfterAnswer, reportError } from "./http.js";
+import type { NextFunction, SSERequest, SSEResponse } from "./node-handler.js";
 import { streamTo } from "./node-stream.js";
 import type { StreamOptions } from "./stream-plan.js";
 import { StreamPlan } from "./stream-plan.js";
@@ -44,6 +44,12 @@ export interface RequestStream {
  * ends).
  */
 export type StreamProducer<R> = (stream: RequestStream, req: R) => void | Promise<void>;
+
+/** The default reports: one log line per failure, naming what failed. @internal */
+export const LOGGED = {
+  authorize: logError("authorize failed"),
+  producer: logError("a stream producer failed"),
+};
 
 /** A request stream's queue has no broker: it flushes itself, once per tick. */
 const OWNER: SubscriptionOwner = {
@@ -91,6 +97,7 @@ export class StreamHandle implements RequestStream {
   send(event: SSEEvent): Promise<boolean> {
     if (typeof event !== "object" || event === null) validateEvent(event);
     const copy: SSEEvent = { ...event };
+    checkEventKeys(copy);
     validateEvent(copy);
     if (this.queue.closed) return Promise.resolve(false);
     const frame: Frame = {
@@ -124,6 +131,7 @@ async function serveStream<R>(
   plan: StreamPlan<R>,
   produce: StreamProducer<R>,
   subject: R,
+  onError: ((error: unknown, req: R) => void) | undefined,
 ): Promise<void> {
   const response = res as AnyResponse;
   let left = false;
@@ -144,10 +152,12 @@ async function serveStream<R>(
       throw err;
     }
   } catch (err) {
-    if (left || response.headersSent || connectionState(req, response) === "gone") return;
-    const { status, message, headers } = errorAnswer.of(err);
-    response.writeHead(status, { ...ERROR_HEADERS, ...headers });
-    response.end(message);
+    const { status, message, headers, report } = errorAnswer.of(err);
+    if (!left && !response.headersSent && connectionState(req, response) !== "gone") {
+      response.writeHead(status, { ...ERROR_HEADERS, ...headers });
+      response.end(message);
+    }
+    if (report) reportError(onError ?? LOGGED.authorize, err, subject);
     return;
   } finally {
     response.removeListener("close", onLeave);
@@ -167,7 +177,7 @@ async function serveStream<R>(
   try {
     await produce(stream, subject);
   } catch (err) {
-    if (!stream.closed) plan.onError(err, subject);
+    if (!stream.closed) reportError(onError ?? LOGGED.producer, err, subject);
   } finally {
     stream.close();
   }
@@ -207,11 +217,16 @@ async function serveStream<R>(
  */
 export function streamHandler<R = IncomingMessage>(
   produce: StreamProducer<NoInfer<R>>,
-  options: StreamOptions<NoInfer<R>> = {},
-): (req: SSERequest, res: SSEResponse, subject?: R) => Promise<void> {
+  options?: StreamOptions<NoInfer<R>>,
+): (req: SSERequest, res: SSEResponse, subject?: R, next?: NextFunction) => Promise<void> {
   if (typeof produce !== "function") {
     throw new SSEOptionError("produce", "must be a function (stream, req) => …", produce);
   }
   const plan = new StreamPlan(options);
-  return (req, res, subject) => serveStream(req, res, plan, produce, subject ?? (req as R));
+  return (req, res, subject, next) => {
+    const onError =
+      plan.onError ??
+      (typeof next === "function" ? nextAfterAnswer(res as AnyResponse, next) : undefined);
+    return serveStream(req, res, plan, produce, subject ?? (req as R), onError);
+  };
 }

@@ -1,9 +1,18 @@
 import { DEFAULT_BUFFER_SIZE } from "./broker.js";
 import type { SlowClientPolicy } from "./client.js";
-import { SSEError, SSEOptionError } from "./errors.js";
+import { SSEError } from "./errors.js";
 import { DEFAULT_KEEPALIVE_MS } from "./event-stream.js";
 import { DEFAULT_LIMITS } from "./limits.js";
 import type { SSERequest } from "./node-handler.js";
+import {
+  bufferSizeOption,
+  callbackOption,
+  capOption,
+  checkKeys,
+  numberOption,
+  optionsObject,
+  slowClientOption,
+} from "./option-checks.js";
 
 /** Options of {@link streamHandler} and the adapters' `streamHandler`. */
 export interface StreamOptions<R = SSERequest> {
@@ -15,6 +24,7 @@ export interface StreamOptions<R = SSERequest> {
   /**
    * Events a stream may hold while its connection cannot take them (a
    * producer that does not await `send`); past it, `slowClient` applies.
+   * A size below 1 is 1 (a stream always holds the event being written).
    * @default 16
    */
   bufferSize?: number;
@@ -27,12 +37,13 @@ export interface StreamOptions<R = SSERequest> {
   slowClient?: SlowClientPolicy;
   /**
    * Streams of this handler open at once; past it, requests are answered 503
-   * with `Retry-After`.
+   * with `Retry-After`. 0 (or `Infinity`) means no cap.
    * @default 10000
    */
   maxClients?: number;
   /**
-   * Streams of this handler one client address may hold at once (0: no cap).
+   * Streams of this handler one client address may hold at once; 0 (or
+   * `Infinity`) means no cap.
    * @default 0
    */
   maxClientsPerAddress?: number;
@@ -44,13 +55,18 @@ export interface StreamOptions<R = SSERequest> {
   authorize?: (req: R) => boolean | Promise<boolean>;
   /**
    * Told when a producer throws or rejects (after the 200 was sent: the
-   * stream then ends).
-   * @default logs the error with the request's method and path on `console.error`
+   * stream then ends), or when `authorize` throws an error without a 4xx
+   * status (after the client was answered a bare 500): a bug, as for
+   * the handlers' `onError`.
+   * @default called with `next` (express), the error goes to `next(err)` once
+   *   the answer is sent; `@burrow/sse-koa` hands it to koa (`ctx.onerror`);
+   *   otherwise it is logged once with `console.error`, with the request's
+   *   method and path
    */
   onError?: (error: unknown, req: R) => void;
 }
 
-const KNOWN_OPTIONS = new Set([
+const STREAM_OPTION_KEYS = [
   "keepaliveMs",
   "bufferSize",
   "slowClient",
@@ -58,24 +74,7 @@ const KNOWN_OPTIONS = new Set([
   "maxClientsPerAddress",
   "authorize",
   "onError",
-]);
-
-function count(name: string, value: unknown, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  if (
-    typeof value !== "number" ||
-    !(value === Number.POSITIVE_INFINITY || (Number.isSafeInteger(value) && value >= min))
-  ) {
-    throw new SSEOptionError(name, `must be an integer of at least ${min} (or Infinity)`, value);
-  }
-  return value;
-}
-
-function callback(name: string, value: unknown): void {
-  if (value !== undefined && typeof value !== "function") {
-    throw new SSEOptionError(name, "must be a function", value);
-  }
-}
+];
 
 /** A stream handler's options, checked once, and its open streams. @internal */
 export class StreamPlan<R> {
@@ -85,46 +84,32 @@ export class StreamPlan<R> {
   readonly maxClients: number;
   readonly maxClientsPerAddress: number;
   readonly authorize: ((req: R) => boolean | Promise<boolean>) | undefined;
-  readonly onError: (error: unknown, req: R) => void;
+  readonly onError: ((error: unknown, req: R) => void) | undefined;
   /** Streams open now, and per address. */
   open = 0;
   readonly perAddress = new Map<string, number>();
 
-  constructor(options: StreamOptions<R>) {
-    if (typeof options !== "object" || options === null) {
-      throw new SSEOptionError("options", "must be an object of stream options", options);
-    }
-    for (const key of Object.keys(options)) {
-      if (!KNOWN_OPTIONS.has(key)) {
-        throw new SSEOptionError(
-          key,
-          `is not a stream option (known: ${[...KNOWN_OPTIONS].join(", ")})`,
-          (options as Record<string, unknown>)[key],
-        );
-      }
-    }
-    this.keepaliveMs = count("keepaliveMs", options.keepaliveMs, DEFAULT_KEEPALIVE_MS, 0);
-    this.bufferSize = count("bufferSize", options.bufferSize, DEFAULT_BUFFER_SIZE, 1);
-    this.maxClients = count("maxClients", options.maxClients, DEFAULT_LIMITS.maxClients, 0);
-    this.maxClientsPerAddress = count(
+  constructor(given: StreamOptions<R> | undefined) {
+    const options = optionsObject(given, "stream options", "{ bufferSize: 32 }");
+    checkKeys(options, STREAM_OPTION_KEYS, "a stream option");
+    this.keepaliveMs = numberOption("keepaliveMs", options.keepaliveMs, {
+      fallback: DEFAULT_KEEPALIVE_MS,
+      min: 0,
+      fraction: true,
+      infinity: false,
+    });
+    this.bufferSize = bufferSizeOption("bufferSize", options.bufferSize, DEFAULT_BUFFER_SIZE);
+    this.maxClients = capOption("maxClients", options.maxClients, DEFAULT_LIMITS.maxClients);
+    this.maxClientsPerAddress = capOption(
       "maxClientsPerAddress",
       options.maxClientsPerAddress,
       DEFAULT_LIMITS.maxClientsPerAddress,
-      0,
     );
-    const policy = options.slowClient ?? "drop-newest";
-    if (policy !== "drop-newest" && policy !== "drop-oldest" && policy !== "disconnect") {
-      throw new SSEOptionError(
-        "slowClient",
-        'must be "drop-newest", "drop-oldest" or "disconnect"',
-        policy,
-      );
-    }
-    this.slowClient = policy;
-    callback("authorize", options.authorize);
-    callback("onError", options.onError);
+    this.slowClient = slowClientOption(options.slowClient);
+    callbackOption("authorize", options.authorize, "(req) => boolean");
+    callbackOption("onError", options.onError, "(error, req) => void");
     this.authorize = options.authorize;
-    this.onError = options.onError ?? logProducerError;
+    this.onError = options.onError;
   }
 
   /** Takes a slot for one stream from `address`, or throws 503 / 429; returns its release. */
@@ -132,7 +117,7 @@ export class StreamPlan<R> {
     if (this.open >= this.maxClients) {
       throw new SSEError("sse: too many streams", 503, { headers: { "Retry-After": "5" } });
     }
-    const capped = this.maxClientsPerAddress > 0 && address !== undefined;
+    const capped = this.maxClientsPerAddress !== Number.POSITIVE_INFINITY && address !== undefined;
     const mine = capped ? (this.perAddress.get(address) ?? 0) : 0;
     if (capped && mine >= this.maxClientsPerAddress) {
       throw new SSEError(
@@ -153,10 +138,4 @@ export class StreamPlan<R> {
       else this.perAddress.set(address, left);
     };
   }
-}
-
-function logProducerError(error: unknown, req: unknown): void {
-  const { method, url } = (req ?? {}) as { method?: string; url?: string };
-  const where = method === undefined ? "" : ` (${method} ${url ?? ""})`;
-  console.error(`sse: a stream producer failed${where}:`, error);
 }

@@ -113,17 +113,3 @@ export class SwapFormat implements FrameFormat {
     return bytes;
   }
 }
-
-const formats = new WeakMap<object, SwapFormat>();
-
-/** The format of a handler's `swap` option, made once per options object. @internal */
-export function swapFormatOf(options: { swap?: SwapOption }): SwapFormat | undefined {
-  const option = options.swap;
-  if (option === undefined) return undefined;
-  let format = formats.get(options);
-  if (format === undefined) {
-    format = new SwapFormat(option);
-    formats.set(options, format);
-  }
-  return format;
-}

@@ -30,7 +30,15 @@ export function normalizeTopics(topics: Topics): readonly string[] {
   // handler with static topics then shares one array instead of holding a copy.
   if (typeof topics !== "string" && normalized.has(topics)) return topics;
   const list = typeof topics === "string" ? [topics] : topics;
-  if (!Array.isArray(list) || list.length === 0) {
+  if (!Array.isArray(list)) {
+    const kind = topics === null ? "null" : typeof topics;
+    throw new SSEFieldError(
+      "topics",
+      `must be a topic name or a list of topic names, got ${kind}`,
+      topics,
+    );
+  }
+  if (list.length === 0) {
     throw new SSEFieldError("topics", "at least one topic is required", topics);
   }
   const unique = new Set<string>();

@@ -1,10 +1,33 @@
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
 import { EventBroker } from "@burrow/sse-core";
-import { brokerFrom, contextHandler, contextHandlerFunc, middleware } from "@burrow/sse-express";
+import { contextHandler, contextHandlerFunc, middleware, requireBroker } from "@burrow/sse-express";
 import express from "express";
 
 const broker = new EventBroker();
 const app = express();
 app.use(express.urlencoded());
+
+// htmx 4 and its SSE extension, served from your own node_modules (never a CDN).
+const htmx = dirname(createRequire(import.meta.url).resolve("htmx.org/package.json"));
+app.use("/htmx", express.static(`${htmx}/dist`));
+
+// The page: htmx 4 connects to /v4/events and swaps each topic into its target.
+app.get("/", (_req, res) => {
+  res.type("html").send(`<!doctype html>
+<html>
+  <head>
+    <script src="/htmx/htmx.min.js"></script>
+    <script src="/htmx/ext/hx-sse.min.js"></script>
+  </head>
+  <body>
+    <div hx-sse:connect="/v4/events"></div>
+    <form hx-post="/notes" hx-swap="none"><input name="title"><button>Add</button></form>
+    <ul id="notes"></ul>
+    <p id="status"></p>
+  </body>
+</html>`);
+});
 
 // 1. Register the middleware: every request carries the broker.
 app.use(middleware(broker));
@@ -31,13 +54,14 @@ const escapeHtml = (text) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0
 let notes = 0;
 app.post("/notes", (req, res) => {
   const title = String(req.body?.title ?? "");
-  brokerFrom(req)?.publish("notifications", { data: `<li>${escapeHtml(title)}</li>` });
-  brokerFrom(req)?.publish("status", { data: `${++notes} notes` });
+  // requireBroker throws, naming the fix, if middleware(broker) is missing or comes later.
+  requireBroker(req).publish("notifications", { data: `<li>${escapeHtml(title)}</li>` });
+  requireBroker(req).publish("status", { data: `${++notes} notes` });
   res.sendStatus(204);
 });
 app.post("/projects/:id/done", (req, res) => {
   // Only clients watching this project receive it.
-  brokerFrom(req)?.publish(`project:${req.params.id}`, { data: "<span>Updated</span>" });
+  requireBroker(req).publish(`project:${req.params.id}`, { data: "<span>Updated</span>" });
   res.sendStatus(204);
 });
 

@@ -2,15 +2,16 @@ import type { EventBroker, HandlerOptions, Topics, TopicsFn } from "@burrow/sse-
 import * as core from "@burrow/sse-core";
 import type { Request, RequestHandler } from "express";
 
-// An express request and response are node:http ones, so core's handlers are
-// express handlers already: these only type them for express (topic
-// functions and `authorize` receive express's `req`, with `req.params`).
-// Core never rejects and never calls `next`, so no error middleware runs
-// when a client leaves.
+// An express request and response are node:http ones, and core's handlers
+// are connect-style `(req, res, next)`: they are express handlers already,
+// and these only type them for express (topic functions, `authorize` and
+// `onError` receive express's `req`, with `req.params`). Core calls `next`
+// only with a bug (see `onError`), once the client has its 500: never for a
+// stream that ends or a client that leaves.
 
 /**
  * An express handler that streams `topics` from `broker` to every client.
- * Throws at once for an empty topic list or a bad option.
+ * Throws `SSEOptionError` at once for a bad broker, topic list or option.
  *
  * @example
  * ```ts
@@ -28,8 +29,11 @@ export function handler(
 
 /**
  * An express handler whose topics depend on the request, e.g. a route
- * parameter. `topicsFn` may be async; one that throws answers 500 (or the
- * error's `status`/`statusCode`, e.g. 403) and subscribes nothing.
+ * parameter. `topicsFn` may be async; one that throws an error with a
+ * `status`/`statusCode` of 400–499 (e.g. 403) is answered that status; any
+ * other error is answered a bare 500 and passed to `next(err)` (or
+ * `options.onError`), so your error middleware sees it. Nothing is
+ * subscribed either way.
  *
  * @example
  * ```ts
@@ -46,7 +50,9 @@ export function handlerFunc(
 
 /**
  * Like {@link handler}, with the broker that `middleware` put on the
- * request; a request without one is answered 500 `sse: no broker in context`.
+ * request; a request without one is answered 500 `sse: no broker on this
+ * request: put middleware(broker) before this route`, and the
+ * `SSEMissingBrokerError` goes to `next(err)` (or `options.onError`).
  *
  * @example
  * ```ts
@@ -59,9 +65,10 @@ export function contextHandler(topics: Topics, options?: HandlerOptions<Request>
 }
 
 /**
- * Like {@link handlerFunc}, with the broker that `middleware` put on
- * the request; a request without one is answered 500
- * `sse: no broker in context`.
+ * Like {@link handlerFunc}, with the broker that `middleware` put on the
+ * request; a request without one is answered 500 `sse: no broker on this
+ * request: put middleware(broker) before this route`, and the
+ * `SSEMissingBrokerError` goes to `next(err)` (or `options.onError`).
  *
  * @example
  * ```ts

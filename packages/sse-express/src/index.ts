@@ -1,6 +1,7 @@
 export type {
   BrokerSource,
   HandlerOptions,
+  OnError,
   RequestStream,
   StreamOptions,
   StreamProducer,
@@ -8,5 +9,5 @@ export type {
   TopicsFn,
 } from "@burrow/sse-core";
 export { contextHandler, contextHandlerFunc, handler, handlerFunc } from "./handlers.js";
-export { brokerFrom, middleware } from "./middleware.js";
+export { brokerFrom, middleware, requireBroker } from "./middleware.js";
 export { streamHandler } from "./stream-handler.js";

@@ -6,8 +6,10 @@ import type { Request, RequestHandler } from "express";
  * An express handler whose answer is an event stream of its own, written by
  * `produce(stream, req)`: one request's progress and result (htmx 4 streams
  * the answer of an `hx-post` into its target), not a broker subscription.
- * Core's {@link core.streamHandler}, typed for express. Throws
- * `SSEOptionError` at once for a bad option.
+ * Core's {@link core.streamHandler}, typed for express: a producer (or
+ * `authorize`) that throws a bug goes to `next(err)` once the answer is
+ * sent, unless `options.onError` is given. Throws `SSEOptionError` at once
+ * for a bad option.
  *
  * @example
  * ```ts
@@ -22,7 +24,7 @@ export function streamHandler(
   options?: StreamOptions<Request>,
 ): RequestHandler {
   const serve = core.streamHandler<Request>(produce, options);
-  return (req, res) => {
-    void serve(req, res, req);
+  return (req, res, next) => {
+    void serve(req, res, req, next);
   };
 }

@@ -1,5 +1,8 @@
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
 import { EventBroker } from "@burrow/sse-core";
-import { contextHandler, contextHandlerFunc, ssePlugin } from "@burrow/sse-fastify";
+import { contextHandler, contextHandlerFunc, requireBroker, ssePlugin } from "@burrow/sse-fastify";
 import Fastify from "fastify";
 
 const broker = new EventBroker();
@@ -9,6 +12,30 @@ fastify.addContentTypeParser(
   "application/x-www-form-urlencoded",
   { parseAs: "string" },
   (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body))),
+);
+
+// htmx 4 and its SSE extension, served from your own node_modules (never a CDN).
+const htmx = dirname(createRequire(import.meta.url).resolve("htmx.org/package.json"));
+for (const file of ["htmx.min.js", "ext/hx-sse.min.js"]) {
+  const script = readFileSync(`${htmx}/dist/${file}`);
+  fastify.get(`/htmx/${file}`, (_request, reply) => reply.type("text/javascript").send(script));
+}
+
+// The page: htmx 4 connects to /v4/events and swaps each topic into its target.
+fastify.get("/", (_request, reply) =>
+  reply.type("text/html").send(`<!doctype html>
+<html>
+  <head>
+    <script src="/htmx/htmx.min.js"></script>
+    <script src="/htmx/ext/hx-sse.min.js"></script>
+  </head>
+  <body>
+    <div hx-sse:connect="/v4/events"></div>
+    <form hx-post="/notes" hx-swap="none"><input name="title"><button>Add</button></form>
+    <ul id="notes"></ul>
+    <p id="status"></p>
+  </body>
+</html>`),
 );
 
 // 1. Register the plugin: every request carries the broker (request.broker),
@@ -37,13 +64,14 @@ const escapeHtml = (text) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0
 let notes = 0;
 fastify.post("/notes", async (request, reply) => {
   const title = String(request.body?.title ?? "");
-  request.broker?.publish("notifications", { data: `<li>${escapeHtml(title)}</li>` });
-  request.broker?.publish("status", { data: `${++notes} notes` });
+  // requireBroker throws, naming the fix, if the plugin is missing.
+  requireBroker(request).publish("notifications", { data: `<li>${escapeHtml(title)}</li>` });
+  requireBroker(request).publish("status", { data: `${++notes} notes` });
   return reply.code(204).send();
 });
 fastify.post("/projects/:id/done", async (request, reply) => {
   // Only clients watching this project receive it.
-  request.broker?.publish(`project:${request.params.id}`, { data: "<span>Updated</span>" });
+  requireBroker(request).publish(`project:${request.params.id}`, { data: "<span>Updated</span>" });
   return reply.code(204).send();
 });
 

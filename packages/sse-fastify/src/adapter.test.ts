@@ -23,7 +23,22 @@ describeAdapter("fastify 5", {
     const errors: unknown[] = [];
     // Fastify answers 414 itself past `maxParamLength` (100): raised so that
     // core's own topic limits are what the suite meets.
-    const app = Fastify({ maxParamLength: 10_000 });
+    // After `reply.hijack()` fastify's logger is where a stream's errors go:
+    // a logger that records them is this harness's "error handling" too.
+    const logger = {
+      level: "error",
+      error: (entry: { err?: unknown }, message?: string) => {
+        if (message?.startsWith("sse: ")) errors.push(entry.err);
+      },
+      fatal: () => {},
+      warn: () => {},
+      info: () => {},
+      debug: () => {},
+      trace: () => {},
+      silent: () => {},
+      child: () => logger,
+    };
+    const app = Fastify({ maxParamLength: 10_000, loggerInstance: logger as never });
     // Whatever reaches fastify's error handling: a stream must put nothing there.
     app.setErrorHandler((err, _request, reply) => {
       errors.push(err);

@@ -8,11 +8,46 @@ import {
   type Topics,
   type TopicsFn,
   type TopicsSource,
+  validateBroker,
   validateOptions,
   validateTopics,
+  validateTopicsFn,
 } from "@burrow/sse-core";
 import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from "fastify";
 import { brokerFrom } from "./plugin.js";
+
+type ErrorHook = (error: unknown, request: FastifyRequest) => void;
+
+/**
+ * Where a bug goes by default (a topic function or `authorize` that threw,
+ * a missing broker, a producer that failed): fastify's logger, as fastify
+ * itself reports errors of a reply it no longer owns (`reply.hijack()`); a
+ * fastify created without a logger gets one `console.error` line instead,
+ * never silence.
+ */
+function fastifyReport(what: string): ErrorHook {
+  return (error, request) => {
+    // A fastify without a logger has one whose methods do nothing, and no level.
+    if (typeof request.log.level === "string" && request.log.level !== "silent") {
+      request.log.error({ err: error }, `sse: ${what}`);
+    } else {
+      console.error(`sse: ${what} (${request.method} ${request.url}):`, error);
+    }
+  };
+}
+
+const reportStreamError = fastifyReport("could not serve an event stream");
+const reportProducerError = fastifyReport("a stream producer failed");
+
+/** `options` with fastify's error reporting unless the app gave its own `onError`. */
+function withFastifyErrors<O extends { onError?: ErrorHook }>(
+  options: O | undefined,
+  report: ErrorHook,
+): O {
+  if (options !== undefined && (typeof options !== "object" || options === null)) return options;
+  if (Array.isArray(options)) return options;
+  return { ...options, onError: options?.onError ?? report } as O;
+}
 
 // Core writes the response on `reply.raw`; `reply.hijack()` tells fastify
 // not to answer too (nor to time the stream out as a slow reply).
@@ -29,10 +64,12 @@ import { brokerFrom } from "./plugin.js";
 export function handler(
   broker: EventBroker,
   topics: Topics,
-  options: HandlerOptions<FastifyRequest> = {},
+  options?: HandlerOptions<FastifyRequest>,
 ): RouteHandlerMethod {
+  validateBroker(broker);
   const list = validateTopics(topics, options);
-  return (request, reply) => serve(request, reply, broker, list, options);
+  const plan = withFastifyErrors(options, reportStreamError);
+  return (request, reply) => serve(request, reply, broker, list, plan);
 }
 
 /**
@@ -51,10 +88,13 @@ export function handler(
 export function handlerFunc(
   broker: EventBroker,
   topicsFn: TopicsFn<FastifyRequest>,
-  options: HandlerOptions<FastifyRequest> = {},
+  options?: HandlerOptions<FastifyRequest>,
 ): RouteHandlerMethod {
+  validateBroker(broker);
+  validateTopicsFn(topicsFn);
   validateOptions(options);
-  return (request, reply) => serve(request, reply, broker, () => topicsFn(request), options);
+  const plan = withFastifyErrors(options, reportStreamError);
+  return (request, reply) => serve(request, reply, broker, () => topicsFn(request), plan);
 }
 
 /**
@@ -63,10 +103,11 @@ export function handlerFunc(
  */
 export function contextHandler(
   topics: Topics,
-  options: HandlerOptions<FastifyRequest> = {},
+  options?: HandlerOptions<FastifyRequest>,
 ): RouteHandlerMethod {
   const list = validateTopics(topics, options);
-  return (request, reply) => serve(request, reply, brokerFrom(request), list, options);
+  const plan = withFastifyErrors(options, reportStreamError);
+  return (request, reply) => serve(request, reply, brokerFrom(request), list, plan);
 }
 
 /**
@@ -75,11 +116,13 @@ export function contextHandler(
  */
 export function contextHandlerFunc(
   topicsFn: TopicsFn<FastifyRequest>,
-  options: HandlerOptions<FastifyRequest> = {},
+  options?: HandlerOptions<FastifyRequest>,
 ): RouteHandlerMethod {
+  validateTopicsFn(topicsFn);
   validateOptions(options);
+  const plan = withFastifyErrors(options, reportStreamError);
   return (request, reply) =>
-    serve(request, reply, brokerFrom(request), () => topicsFn(request), options);
+    serve(request, reply, brokerFrom(request), () => topicsFn(request), plan);
 }
 
 /**
@@ -100,7 +143,10 @@ export function streamHandler(
   produce: StreamProducer<FastifyRequest>,
   options?: StreamOptions<FastifyRequest>,
 ): RouteHandlerMethod {
-  const serveStream = coreStreamHandler<FastifyRequest>(produce, options);
+  const serveStream = coreStreamHandler<FastifyRequest>(
+    produce,
+    withFastifyErrors(options, reportProducerError),
+  );
   return (request, reply) => {
     reply.hijack();
     return serveStream(request.raw, reply.raw, request);

@@ -15,4 +15,4 @@ export {
   streamHandler,
 } from "./handlers.js";
 export type { SSEPluginOptions } from "./plugin.js";
-export { brokerFrom, middleware, ssePlugin } from "./plugin.js";
+export { brokerFrom, middleware, requireBroker, ssePlugin } from "./plugin.js";

@@ -2,6 +2,7 @@ import {
   type BrokerSource,
   brokerFrom as brokerOnRequest,
   type EventBroker,
+  requireBroker as requireBrokerOnRequest,
   resolveBroker,
   SSEOptionError,
   withBroker,
@@ -34,7 +35,7 @@ export interface SSEPluginOptions {
   closeBroker?: boolean;
 }
 
-function checkSource(source: unknown): BrokerSource {
+function checkSource(source: unknown, name: string): BrokerSource {
   const isBroker =
     typeof source === "object" &&
     source !== null &&
@@ -42,8 +43,10 @@ function checkSource(source: unknown): BrokerSource {
     typeof (source as EventBroker).publish === "function";
   if (!isBroker && typeof source !== "function") {
     throw new SSEOptionError(
-      "broker",
-      "must be an EventBroker or a function returning one, e.g. { broker: new EventBroker() }",
+      name,
+      name === "broker"
+        ? "must be an EventBroker or a function returning one, e.g. { broker: new EventBroker() }"
+        : "must be an EventBroker or a function returning one",
       source,
     );
   }
@@ -61,7 +64,7 @@ function checkSource(source: unknown): BrokerSource {
  * ```
  */
 export function middleware(source: BrokerSource): onRequestHookHandler {
-  const checked = checkSource(source);
+  const checked = checkSource(source, "source");
   return (request, _reply, done) => {
     const broker = resolveBroker(checked);
     if (broker !== undefined) withBroker(request.raw, broker);
@@ -77,8 +80,25 @@ export function brokerFrom(request: FastifyRequest): EventBroker | undefined {
   return brokerOnRequest(request.raw);
 }
 
+/**
+ * The broker on this request; throws `SSEMissingBrokerError` (answered 500
+ * through fastify's error handler) naming the fix when there is none: a route
+ * that must publish uses it, so a missing `ssePlugin` is never silent.
+ *
+ * @example
+ * ```ts
+ * fastify.post("/notes", async (request, reply) => {
+ *   requireBroker(request).publish("notifications", { data: "<li>saved</li>" });
+ *   return reply.code(204).send();
+ * });
+ * ```
+ */
+export function requireBroker(request: FastifyRequest): EventBroker {
+  return requireBrokerOnRequest(request.raw);
+}
+
 const plugin: FastifyPluginAsync<SSEPluginOptions> = async (fastify, options) => {
-  const source = checkSource(options?.broker);
+  const source = checkSource(options?.broker, "broker");
   fastify.decorateRequest("broker", {
     getter(this: FastifyRequest) {
       return brokerOnRequest(this.raw);

@@ -1,3 +1,16 @@
-import { describeQuickStart } from "@burrow/test-utils";
+import { readFileSync } from "node:fs";
+import { describeQuickStart, thrownBy } from "@burrow/test-utils";
+import { describe, expect, it } from "vitest";
+import { requireBroker } from "./index.js";
 
-describeQuickStart(new URL("..", import.meta.url));
+describeQuickStart(new URL("..", import.meta.url), 404);
+
+describe("README errors", () => {
+  it("quote the real missing-broker message", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const err = thrownBy(() => requireBroker({ raw: {} } as never)) as Error;
+    expect(err.name).toBe("SSEMissingBrokerError");
+    expect(readme).toContain(`\`${err.message}\``);
+    expect(readme).toContain(`\`500 ${err.message}\``);
+  });
+});

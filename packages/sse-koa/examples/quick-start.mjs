@@ -1,11 +1,41 @@
+import { createReadStream } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
 import { EventBroker } from "@burrow/sse-core";
-import { brokerFrom, contextHandler, contextHandlerFunc, middleware } from "@burrow/sse-koa";
+import { contextHandler, contextHandlerFunc, middleware, requireBroker } from "@burrow/sse-koa";
 import Router from "@koa/router";
 import Koa from "koa";
 
 const broker = new EventBroker();
 const app = new Koa();
 const router = new Router();
+
+// htmx 4 and its SSE extension, served from your own node_modules (never a CDN).
+const htmx = dirname(createRequire(import.meta.url).resolve("htmx.org/package.json"));
+for (const file of ["htmx.min.js", "ext/hx-sse.min.js"]) {
+  router.get(`/htmx/${file}`, (ctx) => {
+    ctx.type = "js";
+    ctx.body = createReadStream(`${htmx}/dist/${file}`);
+  });
+}
+
+// The page: htmx 4 connects to /v4/events and swaps each topic into its target.
+router.get("/", (ctx) => {
+  ctx.type = "html";
+  ctx.body = `<!doctype html>
+<html>
+  <head>
+    <script src="/htmx/htmx.min.js"></script>
+    <script src="/htmx/ext/hx-sse.min.js"></script>
+  </head>
+  <body>
+    <div hx-sse:connect="/v4/events"></div>
+    <form hx-post="/notes" hx-swap="none"><input name="title"><button>Add</button></form>
+    <ul id="notes"></ul>
+    <p id="status"></p>
+  </body>
+</html>`;
+});
 
 // 1. Register the middleware: every request carries the broker.
 app.use(middleware(broker));
@@ -34,17 +64,19 @@ router.post("/notes", async (ctx) => {
   let form = "";
   for await (const chunk of ctx.req) form += chunk;
   const title = new URLSearchParams(form).get("title") ?? "";
-  brokerFrom(ctx)?.publish("notifications", { data: `<li>${escapeHtml(title)}</li>` });
-  brokerFrom(ctx)?.publish("status", { data: `${++notes} notes` });
+  // requireBroker throws, naming the fix, if middleware(broker) is missing or comes later.
+  requireBroker(ctx).publish("notifications", { data: `<li>${escapeHtml(title)}</li>` });
+  requireBroker(ctx).publish("status", { data: `${++notes} notes` });
   ctx.status = 204;
 });
 router.post("/projects/:id/done", (ctx) => {
   // Only clients watching this project receive it.
-  brokerFrom(ctx)?.publish(`project:${ctx.params.id}`, { data: "<span>Updated</span>" });
+  requireBroker(ctx).publish(`project:${ctx.params.id}`, { data: "<span>Updated</span>" });
   ctx.status = 204;
 });
 
-app.use(router.routes());
+// allowedMethods: a POST to a GET-only route (/events) is answered 405, not 404.
+app.use(router.routes()).use(router.allowedMethods());
 const server = app.listen(Number(process.env.PORT ?? 3000), "127.0.0.1", () => {
   console.log(`listening on http://127.0.0.1:${server.address().port}`);
 });

@@ -5,15 +5,39 @@ import {
   type Topics,
   type TopicsFn,
   type TopicsSource,
+  validateBroker,
   validateOptions,
   validateTopics,
+  validateTopicsFn,
 } from "@burrow/sse-core";
 import type { Context, Middleware } from "koa";
 import { brokerFrom } from "./middleware.js";
 
 /**
+ * Koa's error handling, for a bug a handler answered 500 (see `onError`):
+ * `ctx.onerror` emits `error` on the app (so `app.on("error")` and koa's
+ * default logger see it) and, the response being answered, sends nothing.
+ */
+function reportToKoa(error: unknown, ctx: Context): void {
+  ctx.onerror(error as Error);
+}
+
+/**
+ * `options` with koa's error handling as `onError` unless one is given.
+ * Anything but an options object is passed on as it is, for core to refuse.
+ * @internal
+ */
+export function withKoaErrors<O extends { onError?: (error: unknown, ctx: Context) => void }>(
+  options: O | undefined,
+): O {
+  if (options !== undefined && (typeof options !== "object" || options === null)) return options;
+  if (Array.isArray(options)) return options;
+  return { ...options, onError: options?.onError ?? reportToKoa } as O;
+}
+
+/**
  * A koa middleware that streams `topics` from `broker` to every client.
- * Throws at once for an empty topic list or a bad option.
+ * Throws `SSEOptionError` at once for a bad broker, topic list or option.
  *
  * @example
  * ```ts
@@ -24,17 +48,21 @@ import { brokerFrom } from "./middleware.js";
 export function handler(
   broker: EventBroker,
   topics: Topics,
-  options: HandlerOptions<Context> = {},
+  options?: HandlerOptions<Context>,
 ): Middleware {
+  validateBroker(broker);
   const list = validateTopics(topics, options);
-  return (ctx) => serve(ctx, broker, list, options);
+  const koaOptions = withKoaErrors(options);
+  return (ctx) => serve(ctx, broker, list, koaOptions);
 }
 
 /**
  * A koa middleware whose topics depend on the request: `topicsFn` receives
- * `ctx` (with `ctx.params` from `@koa/router`) and may be async; one that
- * throws answers 500 (or the error's `status`/`statusCode`, e.g. from
- * `ctx.throw(403)`) and subscribes nothing.
+ * `ctx` (with `ctx.params` from `@koa/router`) and may be async. One that
+ * throws an error with a `status`/`statusCode` of 400–499 (e.g. from
+ * `ctx.throw(403)`) is answered that status; any other error is answered a
+ * bare 500 and handed to koa's error handling (`app.on("error")`), unless
+ * `options.onError` is given. Nothing is subscribed either way.
  *
  * @example
  * ```ts
@@ -44,15 +72,20 @@ export function handler(
 export function handlerFunc(
   broker: EventBroker,
   topicsFn: TopicsFn<Context>,
-  options: HandlerOptions<Context> = {},
+  options?: HandlerOptions<Context>,
 ): Middleware {
+  validateBroker(broker);
+  validateTopicsFn(topicsFn);
   validateOptions(options);
-  return (ctx) => serve(ctx, broker, () => topicsFn(ctx), options);
+  const koaOptions = withKoaErrors(options);
+  return (ctx) => serve(ctx, broker, () => topicsFn(ctx), koaOptions);
 }
 
 /**
  * Like {@link handler}, with the broker that `middleware` put on the
- * request; a request without one is answered 500 `sse: no broker in context`.
+ * request; a request without one is answered 500 `sse: no broker on this
+ * request: put middleware(broker) before this route`, and the
+ * `SSEMissingBrokerError` goes to koa's error handling (or `options.onError`).
  *
  * @example
  * ```ts
@@ -60,14 +93,17 @@ export function handlerFunc(
  * router.get("/events", contextHandler("notifications"));
  * ```
  */
-export function contextHandler(topics: Topics, options: HandlerOptions<Context> = {}): Middleware {
+export function contextHandler(topics: Topics, options?: HandlerOptions<Context>): Middleware {
   const list = validateTopics(topics, options);
-  return (ctx) => serve(ctx, brokerFrom(ctx), list, options);
+  const koaOptions = withKoaErrors(options);
+  return (ctx) => serve(ctx, brokerFrom(ctx), list, koaOptions);
 }
 
 /**
  * Like {@link handlerFunc}, with the broker that `middleware` put on the
- * request; a request without one is answered 500 `sse: no broker in context`.
+ * request; a request without one is answered 500 `sse: no broker on this
+ * request: put middleware(broker) before this route`, and the
+ * `SSEMissingBrokerError` goes to koa's error handling (or `options.onError`).
  *
  * @example
  * ```ts
@@ -77,10 +113,12 @@ export function contextHandler(topics: Topics, options: HandlerOptions<Context> 
  */
 export function contextHandlerFunc(
   topicsFn: TopicsFn<Context>,
-  options: HandlerOptions<Context> = {},
+  options?: HandlerOptions<Context>,
 ): Middleware {
+  validateTopicsFn(topicsFn);
   validateOptions(options);
-  return (ctx) => serve(ctx, brokerFrom(ctx), () => topicsFn(ctx), options);
+  const koaOptions = withKoaErrors(options);
+  return (ctx) => serve(ctx, brokerFrom(ctx), () => topicsFn(ctx), koaOptions);
 }
 
 /**

@@ -2,6 +2,7 @@ export type {
   BrokerSource,
   HandlerOptions,
   NodeMiddleware,
+  OnError,
   RequestStream,
   StreamOptions,
   StreamProducer,
@@ -10,5 +11,5 @@ export type {
 } from "@burrow/sse-core";
 export { fromNodeMiddleware } from "./from-node-middleware.js";
 export { contextHandler, contextHandlerFunc, handler, handlerFunc } from "./handlers.js";
-export { brokerFrom, middleware } from "./middleware.js";
+export { brokerFrom, middleware, requireBroker } from "./middleware.js";
 export { streamHandler } from "./stream-handler.js";

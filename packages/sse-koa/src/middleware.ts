@@ -3,6 +3,7 @@ import {
   brokerMiddleware,
   brokerFrom as brokerOnRequest,
   type EventBroker,
+  requireBroker as requireBrokerOnRequest,
 } from "@burrow/sse-core";
 import type { Context, Middleware } from "koa";
 import { fromNodeMiddleware } from "./from-node-middleware.js";
@@ -12,7 +13,8 @@ import { fromNodeMiddleware } from "./from-node-middleware.js";
  * {@link brokerFrom} and the context handlers, then awaits `next()`.
  * `source` is a broker, or a function resolved per request (so a broker
  * created later, at boot, is picked up); a request that finds none passes
- * through without one.
+ * through without one. Throws `SSEOptionError` at once for a source that is
+ * neither.
  *
  * @example
  * ```ts
@@ -26,14 +28,33 @@ export function middleware(source: BrokerSource): Middleware {
 }
 
 /**
- * The broker that {@link middleware} put on this request, or `undefined`
- * without it.
+ * The broker that {@link middleware} put on this request. Throws
+ * `SSEMissingBrokerError` (`sse: no broker on this request: put
+ * middleware(broker) before this route`) without it, so a missing or late
+ * middleware fails loudly, into koa's error handling.
  *
  * @example
  * ```ts
  * router.post("/notes", (ctx) => {
- *   brokerFrom(ctx)?.publish("notifications", { data: "<li>saved</li>" });
+ *   requireBroker(ctx).publish("notifications", { data: "<li>saved</li>" });
  *   ctx.status = 204;
+ * });
+ * ```
+ */
+export function requireBroker(ctx: Context): EventBroker {
+  return requireBrokerOnRequest(ctx.req);
+}
+
+/**
+ * The broker that {@link middleware} put on this request, or `undefined`
+ * without it: for code that runs with and without one. A route that must
+ * publish uses {@link requireBroker}.
+ *
+ * @example
+ * ```ts
+ * app.use(async (ctx, next) => {
+ *   brokerFrom(ctx)?.publish("visits", { data: ctx.path }); // skipped without SSE
+ *   await next();
  * });
  * ```
  */

@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { brokerFrom, contextHandler } from "@burrow/sse-core";
+import { contextHandler, requireBroker } from "@burrow/sse-core";
 import {
   brokerFromRegistry,
   ConfigError,
@@ -107,9 +107,10 @@ if (registry.helpRequested) {
   const app = express();
   app.use(registry.middleware()); // puts the broker on every request
   app.get("/events", contextHandler(["notes", "status"]));
-  app.post("/notes", express.text(), async (req, res) => {
-    const html = await renderFragment(registry, "notes/item", { title: req.body });
-    brokerFrom(req)?.publish("notes", { data: html });
+  // An htmx form posts urlencoded fields: <form hx-post="/notes"><input name="title"></form>
+  app.post("/notes", express.urlencoded({ extended: false }), async (req, res) => {
+    const html = await renderFragment(registry, "notes/item", { title: req.body.title ?? "" });
+    requireBroker(req).publish("notes", { data: html });
     res.sendStatus(204);
   });
 

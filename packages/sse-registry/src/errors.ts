@@ -116,3 +116,16 @@ export class ConfigError extends Error {
     return hasBrand(value, CONFIG_ERROR_BRAND);
   }
 }
+
+/**
+ * Throws a {@link RegistryError} for the first key of `options` that is not
+ * in `known`, listing the known ones: a misspelled option is never ignored.
+ * @internal
+ */
+export function checkOptionKeys(options: object, known: readonly string[], where: string): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new RegistryError(`${where}: ${key} is not an option (known: ${known.join(", ")})`);
+    }
+  }
+}

@@ -52,10 +52,10 @@ describe("README example", () => {
     const url = /http:\/\/[\d.]+:\d+/.exec(out)?.[0];
     const client = recordEvents(`${url}/events`, ["notes", "status"]);
     await client.opened;
+    // What an htmx form sends: urlencoded fields.
     const posted = await fetch(`${url}/notes`, {
       method: "POST",
-      headers: { "content-type": "text/plain" },
-      body: "<b>hi</b>",
+      body: new URLSearchParams({ title: "<b>hi</b>" }),
     });
     expect(posted.status).toBe(204);
     await waitFor(() => client.events.some((e) => e.event === "notes"), "the route's note");
@@ -82,6 +82,15 @@ describe("README example", () => {
     ]) {
       expect(stdout).toContain(flag);
     }
+  });
+
+  it("a bool flag given a separate value exits 2 saying how to write it", async () => {
+    const { code, stderr } = await run(["--notes-job", "false"]);
+    expect(code).toBe(2);
+    const message =
+      "--notes-job false: a bool flag takes no separate value: write --no-notes-job (or --notes-job=false)";
+    expect(stderr).toBe(`${message}\n`);
+    expect(readme).toContain(`\`${message}\``);
   });
 
   it("a bad value exits 2 with a message naming the flag and its source", async () => {

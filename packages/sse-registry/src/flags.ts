@@ -89,10 +89,17 @@ export function parseArgv(flags: readonly DeclaredFlag[], argv: readonly string[
   // parseArgs refuses `--bool=value`; read the value here, then hand it `--bool`.
   const inline = new Map<number, boolean>();
   let takesValue = false;
+  let previousBool: string | undefined;
   const args = argv.map((arg, index) => {
     const valueOfPrevious = takesValue;
+    const boolBefore = previousBool;
     takesValue = false;
-    if ((end !== -1 && index >= end) || !arg.startsWith("-") || arg === "-") return arg;
+    previousBool = undefined;
+    if ((end !== -1 && index >= end) || !arg.startsWith("-") || arg === "-") {
+      if (boolBefore !== undefined && (end === -1 || index < end))
+        separateBoolValue(boolBefore, arg);
+      return arg;
+    }
     // `--name -5`: parseArgs explains that better (use `--name=-5`) than "unknown flag -5".
     if (valueOfPrevious) return arg;
     const eq = arg.indexOf("=");
@@ -108,6 +115,7 @@ export function parseArgv(flags: readonly DeclaredFlag[], argv: readonly string[
     }
     const spec = specs.get(name);
     takesValue = eq === -1 && options[name]?.type === "string";
+    if (eq === -1 && options[name]?.type === "boolean") previousBool = name;
     if (eq === -1 || spec?.type !== "bool") return arg;
     const raw = arg.slice(eq + 1);
     const value = parseBool(raw);
@@ -156,6 +164,25 @@ export function parseArgv(flags: readonly DeclaredFlag[], argv: readonly string[
     }
   }
   return { help: false, values };
+}
+
+/**
+ * `--flag value` for a bool flag: bool flags take no separate value (it
+ * would be a positional argument), so say how to write it.
+ */
+function separateBoolValue(flag: string, value: string): never {
+  const negated = flag.startsWith("no-");
+  const name = negated ? flag.slice(3) : flag;
+  const parsed = parseBool(value);
+  const wanted = parsed === undefined ? undefined : negated ? !parsed : parsed;
+  const fix =
+    wanted === undefined
+      ? `write --${name} or --no-${name}`
+      : `write ${wanted ? `--${name}` : `--no-${name}`}`;
+  throw new ConfigError(
+    `--${flag} ${value}: a bool flag takes no separate value: ${fix} (or --${name}=${wanted ?? "<true|false>"})`,
+    { flag: name, source: "flag", value },
+  );
 }
 
 function known(specs: ReadonlyMap<string, FlagSpec>): string {

@@ -1,7 +1,7 @@
 import type { NodeMiddleware } from "@burrow/sse-core";
 import { type App, hasMiddleware, hasShutdown, isConfigurable } from "./app.js";
 import { resolveConfig } from "./config.js";
-import { ConfigError, RegistryError } from "./errors.js";
+import { ConfigError, checkOptionKeys, RegistryError } from "./errors.js";
 import { collectFlags, parseArgv } from "./flags.js";
 import { formatHelp } from "./help.js";
 import type { FragmentRenderer } from "./render.js";
@@ -106,9 +106,15 @@ export class Registry {
    * When `argv` holds `--help` (or `-h`), nothing else is checked and no app
    * registers or configures: boot resolves with {@link helpRequested} true,
    * so a CLI prints {@link helpText} and exits 0.
+   *
+   * A {@link RegistryError} for options that cannot work: an unknown key,
+   * an `argv` that is not an array of strings, or `process.argv` itself
+   * (its first two entries are node and the script: pass
+   * `process.argv.slice(2)`).
    */
   async boot(options: BootOptions = {}): Promise<void> {
     if (this.#booted) throw new RegistryError("the registry has already booted");
+    checkBootOptions(options);
     this.#booted = true;
     const flags = collectFlags(this.#apps);
     const args = parseArgv(flags, options.argv ?? []);
@@ -199,6 +205,39 @@ export class Registry {
   renderer(): FragmentRenderer | undefined {
     return this.#renderer;
   }
+}
+
+const BOOT_OPTIONS = ["argv", "env", "configFile"];
+
+/** Refuses boot options that cannot work, naming the mistake and the fix. */
+function checkBootOptions(options: BootOptions): void {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new RegistryError(
+      `boot: options must be an object, e.g. { argv: process.argv.slice(2) }, got ${shown(options)}`,
+    );
+  }
+  checkOptionKeys(options, BOOT_OPTIONS, "boot");
+  const { argv } = options;
+  if (argv === undefined) return;
+  if (!Array.isArray(argv) || argv.some((arg) => typeof arg !== "string")) {
+    throw new RegistryError(
+      `boot: argv must be an array of strings, the flags only, e.g. process.argv.slice(2), got ${shown(argv)}`,
+    );
+  }
+  const [node, script] = process.argv;
+  if (argv === process.argv || (argv.length >= 2 && argv[0] === node && argv[1] === script)) {
+    throw new RegistryError(
+      "boot: argv is process.argv, whose first two entries are node and the script: pass the flags only, process.argv.slice(2)",
+    );
+  }
+}
+
+/** A value as a message shows it: strings quoted, so `"--x"` reads as a string. */
+function shown(value: unknown): string {
+  if (typeof value === "string") return `${JSON.stringify(value)} (a string)`;
+  if (Array.isArray(value)) return "an array holding something other than strings";
+  if (typeof value === "object" && value !== null) return "an object";
+  return String(value);
 }
 
 function describe(app: App): string {

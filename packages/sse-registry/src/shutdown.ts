@@ -1,4 +1,4 @@
-import { RegistryError } from "./errors.js";
+import { checkOptionKeys, RegistryError } from "./errors.js";
 import type { Registry } from "./registry.js";
 
 /** A server {@link handleSignals} can close: `node:http`'s, `https`'s or `http2`'s. */
@@ -41,6 +41,7 @@ export interface HandleSignalsOptions {
 }
 
 const DEFAULT_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM"];
+const HANDLE_SIGNALS_OPTIONS = ["servers", "timeoutMs", "signals", "exit", "onError"];
 
 /**
  * Shuts down gracefully on SIGINT/SIGTERM: stops every server accepting
@@ -53,7 +54,8 @@ const DEFAULT_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM"];
  * app's `shutdown()`, or they keep the process alive.
  *
  * If that takes longer than `timeoutMs`, or a second signal arrives, it closes
- * every connection and calls `exit(1)`.
+ * every connection and calls `exit(1)`. An unknown option key is a
+ * {@link RegistryError} listing the known ones.
  *
  * @returns a function that removes the signal listeners (and cancels a
  *   pending timeout).
@@ -65,6 +67,7 @@ const DEFAULT_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM"];
  * ```
  */
 export function handleSignals(registry: Registry, options: HandleSignalsOptions = {}): () => void {
+  checkOptionKeys(options, HANDLE_SIGNALS_OPTIONS, "handleSignals");
   const {
     servers = [],
     timeoutMs = 10_000,

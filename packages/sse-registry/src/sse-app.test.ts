@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { contextHandler, DEFAULT_BUFFER_SIZE, EventBroker } from "@burrow/sse-core";
+import { contextHandler, EventBroker } from "@burrow/sse-core";
 import { cleanupAfterEach, recordEvents, waitFor } from "@burrow/test-utils";
 import express from "express";
 import { describe, expect, it } from "vitest";
@@ -48,8 +48,8 @@ describe("SSEApp", () => {
   it.each([
     ["16 by default", {}, 16],
     ["the configured size", { SSE_BUFFER_SIZE: "64" }, 64],
-    ["16 for 0", { SSE_BUFFER_SIZE: "0" }, DEFAULT_BUFFER_SIZE],
-    ["16 for a negative size", { SSE_BUFFER_SIZE: "-3" }, DEFAULT_BUFFER_SIZE],
+    ["1 for 0, as for the broker (one rule)", { SSE_BUFFER_SIZE: "0" }, 1],
+    ["1 for a negative size", { SSE_BUFFER_SIZE: "-3" }, 1],
   ])("creates the broker at configure: %s", async (_name, env, expected) => {
     const app = new SSEApp();
     await new Registry().add(app).boot({ env });

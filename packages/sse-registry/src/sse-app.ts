@@ -4,6 +4,8 @@ import {
   DEFAULT_BUFFER_SIZE,
   EventBroker,
   type NodeMiddleware,
+  SSEOptionError,
+  validateBrokerOptions,
 } from "@burrow/sse-core";
 import type { App, Configurable, FlagSpec, HasMiddleware, HasShutdown } from "./app.js";
 import type { Config } from "./config.js";
@@ -18,7 +20,7 @@ export type SSEAppOptions = Omit<BrokerOptions, "bufferSize">;
  * the context handlers), and closes it at shutdown, which ends every stream.
  *
  * Its one flag: `--sse-buffer-size`, environment `SSE_BUFFER_SIZE`, TOML
- * `sse.buffer_size`, default 16; a value below 1 falls back to 16.
+ * `sse.buffer_size`, default 16; a value below 1 is 1, as for the broker.
  *
  * @example
  * ```ts
@@ -35,8 +37,34 @@ export class SSEApp implements App, Configurable, HasMiddleware, HasShutdown {
   readonly #options: SSEAppOptions;
   #broker: EventBroker | undefined;
 
-  /** @param options - broker options other than `bufferSize` (e.g. `historySize`). */
-  constructor(options: SSEAppOptions = {}) {
+  /**
+   * @param options - broker options other than `bufferSize` (e.g.
+   *   `historySize`), checked now: an unknown key (`bufferSize` included:
+   *   it is the `--sse-buffer-size` flag), a number given as a string or a
+   *   `backplane` that is not one throws core's `SSEOptionError`, naming it.
+   */
+  constructor(options?: SSEAppOptions) {
+    if (
+      options !== undefined &&
+      (typeof options !== "object" || options === null || Array.isArray(options))
+    ) {
+      throw new SSEOptionError(
+        "options",
+        "must be an object of broker options, e.g. new SSEApp({ historySize: 100 })",
+        options,
+      );
+    }
+    if (options !== undefined && Object.hasOwn(options, "bufferSize")) {
+      throw new SSEOptionError(
+        "bufferSize",
+        "is not an SSEApp option",
+        (options as BrokerOptions).bufferSize,
+        {
+          hint: "it is configured: --sse-buffer-size, SSE_BUFFER_SIZE or sse.buffer_size in the TOML file",
+        },
+      );
+    }
+    validateBrokerOptions(options);
     this.#options = { ...options };
   }
 
@@ -54,19 +82,19 @@ export class SSEApp implements App, Configurable, HasMiddleware, HasShutdown {
         toml: "sse.buffer_size",
         type: "int",
         default: DEFAULT_BUFFER_SIZE,
-        usage: "Per-client event buffer capacity (values below 1 mean 16)",
+        usage: "Per-client event buffer capacity (values below 1 mean 1)",
       },
     ];
   }
 
-  /** Creates the broker (closing one from an earlier configure). */
+  /**
+   * Creates the broker (closing one from an earlier configure). A buffer
+   * size below 1 is 1: the broker's one rule.
+   */
   configure(config: Config): void {
     const size = config.int("sse-buffer-size") ?? DEFAULT_BUFFER_SIZE;
     this.#broker?.close();
-    this.#broker = new EventBroker({
-      ...this.#options,
-      bufferSize: size < 1 ? DEFAULT_BUFFER_SIZE : size,
-    });
+    this.#broker = new EventBroker({ ...this.#options, bufferSize: size });
   }
 
   /** One middleware that puts the broker on each request, once there is one. */

@@ -8,7 +8,7 @@
 import type { Server } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { gate, pipelined, trackSockets } from "./connections.js";
-import { rawClient, recordEvents, type TestServer, waitFor } from "./index.js";
+import { rawClient, recordEvents, type TestServer, thrownBy, waitFor } from "./index.js";
 
 /** What the suite needs of `@burrow/sse-core`'s `EventBroker`. */
 export interface SuiteBroker {
@@ -27,6 +27,7 @@ export interface SuiteOptions<Req> {
   maxClientsPerAddress?: number;
   authorize?: (req: Req, topics: readonly string[]) => boolean | Promise<boolean>;
   swap?: true | Record<string, string | { target: string; swap?: string }>;
+  onError?: (error: unknown, req: Req) => void;
 }
 
 /** What the suite's request-stream producers use of core's `RequestStream`. */
@@ -41,9 +42,10 @@ export interface AdapterHarness<B extends SuiteBroker, Req, H> {
   api: {
     middleware(source: B | (() => B | undefined)): H;
     brokerFrom(req: Req): B | undefined;
+    requireBroker(req: Req): B;
     handler(broker: B, topics: string | readonly string[], options?: SuiteOptions<Req>): H;
     handlerFunc(broker: B, topicsFn: SuiteTopicsFn<Req>, options?: SuiteOptions<Req>): H;
-    contextHandler(topics: string | readonly string[]): H;
+    contextHandler(topics: string | readonly string[], options?: SuiteOptions<Req>): H;
     contextHandlerFunc(topicsFn: SuiteTopicsFn<Req>, options?: SuiteOptions<Req>): H;
     streamHandler(
       produce: (stream: SuiteRequestStream, req: Req) => Promise<void>,
@@ -65,7 +67,8 @@ export interface AdapterHarness<B extends SuiteBroker, Req, H> {
    * on its path, each `all` handler on its path for every method, and each
    * `post` action on its path, answered 204. Records
    * in `errors` whatever reaches the framework's error handling (express
-   * error middleware, koa's `error` event): a stream must put nothing there.
+   * error middleware, koa's `error` event): a stream must put nothing there,
+   * a bug (a throwing topic function, a missing broker) exactly one error.
    */
   serve(routes: {
     use?: H;
@@ -150,6 +153,8 @@ export function describeAdapter<B extends SuiteBroker, Req, H>(
         get: { "/events": api.contextHandler("news") },
       });
       expect((await fetch(`${url}/events`)).status).toBe(500);
+      await waitFor(() => running!.errors.length === 1, "the missing broker to be reported");
+      expect(running!.errors.splice(0)[0]).toMatchObject({ name: "SSEMissingBrokerError" });
       broker = newBroker();
       const client = watch(`${url}/events`, ["news"]);
       await client.opened;
@@ -297,13 +302,163 @@ export function describeAdapter<B extends SuiteBroker, Req, H>(
       expect(broker.stats().clients).toBe(1);
     });
 
+    /** What reached the framework's error handling so far, taken (afterEach wants none left). */
+    function takeErrors(): unknown[] {
+      return running!.errors.splice(0);
+    }
+
+    /** What a user's `req.query.project.toLowerCase()` throws on a missing parameter. */
+    const bug = (): never => {
+      throw new TypeError("Cannot read properties of undefined (reading 'toLowerCase')");
+    };
+
     it.each([
       ["contextHandler", () => api.contextHandler("news")],
       ["contextHandlerFunc", () => api.contextHandlerFunc(() => "news")],
-    ])("%s without the middleware answers 500 'sse: no broker in context'", async (_, make) => {
-      const url = await serve({ get: { "/events": make() } });
-      const response = await fetch(`${url}/events`);
-      expect([response.status, await response.text()]).toEqual([500, "sse: no broker in context"]);
+    ])(
+      "%s without the middleware answers 500 naming the fix, and the error reaches error handling once",
+      async (_, make) => {
+        const url = await serve({ get: { "/events": make() } });
+        const response = await fetch(`${url}/events`);
+        expect([response.status, await response.text()]).toEqual([
+          500,
+          "sse: no broker on this request: put middleware(broker) before this route",
+        ]);
+        await waitFor(() => running!.errors.length > 0, "the error to reach error handling");
+        const [error, ...more] = takeErrors();
+        expect(more).toEqual([]);
+        expect(error).toMatchObject({
+          name: "SSEMissingBrokerError",
+          status: 500,
+          message: "sse: no broker on this request: put middleware(broker) before this route",
+        });
+      },
+    );
+
+    it.each([
+      ["a topic function that throws", () => ({ topics: bug, options: {} })],
+      [
+        "an authorize that rejects",
+        () => ({
+          topics: () => "news",
+          options: {
+            authorize: async () => {
+              await new Promise((resolve) => setImmediate(resolve));
+              return bug();
+            },
+          },
+        }),
+      ],
+    ])(
+      "%s: a bare 500 for the client, the error once to error handling, per request",
+      async (_, make) => {
+        const { topics, options } = make();
+        const broker = newBroker();
+        const url = await serve({ get: { "/events": api.handlerFunc(broker, topics, options) } });
+        for (let i = 1; i <= 2; i++) {
+          const response = await fetch(`${url}/events`);
+          expect([response.status, await response.text()]).toEqual([500, "sse: internal error"]);
+          await waitFor(() => running!.errors.length === 1, "the error to reach error handling");
+          const [error] = takeErrors();
+          expect(error).toBeInstanceOf(TypeError);
+        }
+        expect(broker.stats().clients).toBe(0);
+      },
+    );
+
+    it("a user's onError wins: it gets (error, req), the framework's error handling nothing", async () => {
+      const seen: [unknown, string][] = [];
+      const url = await serve({
+        use: api.middleware(newBroker()),
+        get: {
+          "/projects/:id/events": api.contextHandlerFunc(bug, {
+            onError: (error, req) => seen.push([error, harness.param(req, "id")]),
+          }),
+        },
+      });
+      const response = await fetch(`${url}/projects/7/events`);
+      expect([response.status, await response.text()]).toEqual([500, "sse: internal error"]);
+      await waitFor(() => seen.length === 1, "onError");
+      expect(seen[0]![0]).toBeInstanceOf(TypeError);
+      expect(seen[0]![1]).toBe("7");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(takeErrors()).toEqual([]);
+    });
+
+    it("requireBroker without the middleware throws the error naming the fix into error handling; brokerFrom stays undefined", async () => {
+      const found: unknown[] = [];
+      const url = await serve({
+        post: {
+          "/notes": (req) => {
+            found.push(api.brokerFrom(req));
+            api.requireBroker(req).publish("notes", { data: "lost" });
+          },
+        },
+      });
+      const response = await fetch(`${url}/notes`, { method: "POST" });
+      await response.text();
+      expect(response.status).toBe(500);
+      expect(found).toEqual([undefined]);
+      await waitFor(() => running!.errors.length === 1, "the error to reach error handling");
+      expect(takeErrors()[0]).toMatchObject({
+        name: "SSEMissingBrokerError",
+        message: "sse: no broker on this request: put middleware(broker) before this route",
+      });
+    });
+
+    it("streamHandler: a producer that throws after its 200 reaches error handling once", async () => {
+      const url = await serve({
+        all: {
+          "/reports/:id": api.streamHandler(async (stream) => {
+            await stream.send({ data: "started" });
+            throw new Error("render failed");
+          }),
+        },
+      });
+      const response = await fetch(`${url}/reports/1`, { method: "POST" });
+      expect([response.status, await response.text()]).toEqual([200, "data: started\n\n"]);
+      await waitFor(() => running!.errors.length === 1, "the error to reach error handling");
+      expect(takeErrors()[0]).toMatchObject({ message: "render failed" });
+    });
+
+    it("wrong arguments throw SSEOptionError at creation, naming them", () => {
+      const broker = newBroker();
+      const cases: [() => unknown, RegExp][] = [
+        [() => api.handler(undefined as never, "t"), /^sse: broker: must be an EventBroker/],
+        [() => api.handlerFunc(broker, "t" as never), /^sse: topicsFn: must be a function/],
+        [() => api.handler(broker, "t", 5000 as never), /^sse: options: must be an object/],
+        [() => api.handler(broker, 42 as never), /^sse: topics: must be a topic name/],
+        [
+          () => api.handler(broker, "t", { authorize: true as never }),
+          /^sse: authorize: must be a function/,
+        ],
+        [() => api.contextHandler("t", { keepAlive: 1 } as never), /did you mean `keepaliveMs`\?$/],
+        [() => api.handler(broker, "t", { maxClients: "100" as never }), /got "100" \(a string\)/],
+        [() => api.middleware(undefined as never), /^sse: source: /],
+        [
+          () => api.streamHandler(async () => {}, { bufferSize: "8" } as never),
+          /^sse: bufferSize: must be a number, got "8" \(a string\)/,
+        ],
+      ];
+      for (const [make, message] of cases) {
+        const err = thrownBy(make) as Error;
+        expect(err.name).toBe("SSEOptionError");
+        expect(err.message).toMatch(message);
+      }
+    });
+
+    it("a POST to a stream mounted with get is the framework's 404; mounted for every method, 405 with Allow: GET", async () => {
+      const broker = newBroker();
+      const url = await serve({
+        get: { "/get/events": api.handler(broker, "news") },
+        all: { "/all/events": api.handler(broker, "news") },
+      });
+      const onGet = await fetch(`${url}/get/events`, { method: "POST" });
+      await onGet.text();
+      const onAll = await fetch(`${url}/all/events`, { method: "POST" });
+      await onAll.text();
+      expect([onGet.status, onAll.status, onAll.headers.get("allow")]).toEqual([404, 405, "GET"]);
+      takeErrors(); // express's harness records the 404's fall-through
     });
 
     it("a client that disconnects is unsubscribed, with nothing for error handling", async () => {

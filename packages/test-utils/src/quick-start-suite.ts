@@ -1,9 +1,10 @@
 /**
  * Checks an adapter's README against its `examples/quick-start.mjs`: the
  * README shows the example verbatim, every `js` block of the README is part
- * of it, and the example, run as a user would run it, serves the Go docs'
- * quick start (publish from a handler, several topics, dynamic topics, user
- * text escaped) and shuts down gracefully with clients connected.
+ * of it, and the example, run as a user would run it, serves a page with
+ * htmx 4 from `node_modules` and the Go docs' quick start (publish from a
+ * handler, several topics, dynamic topics, user text escaped), and shuts
+ * down gracefully with clients connected.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -13,8 +14,12 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { recordEvents, waitFor } from "./index.js";
 
-/** Runs the quick-start checks for the package whose root is `root` (a file URL). */
-export function describeQuickStart(root: URL): void {
+/**
+ * Runs the quick-start checks for the package whose root is `root` (a file
+ * URL). `postToStream`: what the example answers a POST to its GET-only
+ * `/events` (express's `app.get`: 404; koa with `allowedMethods()`: 405).
+ */
+export function describeQuickStart(root: URL, postToStream: 404 | 405): void {
   const dir = fileURLToPath(root);
   const readme = readFileSync(`${dir}README.md`, "utf8");
   const example = readFileSync(`${dir}examples/quick-start.mjs`, "utf8").trimEnd();
@@ -29,6 +34,28 @@ export function describeQuickStart(root: URL): void {
       const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!.trimEnd());
       expect(blocks.length).toBeGreaterThan(1);
       for (const block of blocks) expect(example).toContain(block);
+    });
+
+    it("runs: serves a page that loads htmx 4 and its SSE extension from node_modules", async () => {
+      const { child, url } = await startExample(`${dir}examples/quick-start.mjs`);
+      children.push(child);
+      const page = await fetch(`${url}/`);
+      expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+      const html = await page.text();
+      expect(html).toContain('<div hx-sse:connect="/v4/events"></div>');
+      const scripts = [...html.matchAll(/<script src="([^"]+)"><\/script>/g)].map((m) => m[1]!);
+      expect(scripts).toEqual(["/htmx/htmx.min.js", "/htmx/ext/hx-sse.min.js"]);
+      for (const script of scripts) {
+        const response = await fetch(`${url}${script}`);
+        expect(response.status).toBe(200);
+        expect(response.headers.get("content-type")).toMatch(/javascript/);
+        expect((await response.text()).length).toBeGreaterThan(1000);
+      }
+      const post = await fetch(`${url}/events`, { method: "POST" });
+      await post.text();
+      expect([post.status, post.headers.get("allow")]).toEqual(
+        postToStream === 405 ? [405, "HEAD, GET"] : [404, null],
+      );
     });
 
     it("runs: publishes escaped notes, per-project events, and stops on SIGTERM", async () => {

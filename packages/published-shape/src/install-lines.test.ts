@@ -1,0 +1,183 @@
+/**
+ * Issue 15, item 8: each README's install lines, run as written (the
+ * `@burrow/*` names pointing at the packed tarballs, everything else from
+ * the npm registry) in a fresh project outside the workspace, install what
+ * its examples import; the examples the README names ship in the package;
+ * and each example then runs there as a user would run it.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { builtinModules } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { waitFor } from "@burrow/test-utils";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { libraries, packLibraries, repo, run } from "./pack.js";
+
+/** Whose README references examples that its package does not ship yet (none). */
+const NOT_SHIPPED_YET = new Set<string>();
+
+let work: string;
+let tarballs: Map<string, string>;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), "burrow-install-"));
+  tarballs = await packLibraries(join(work, "packs"));
+}, 120_000);
+
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
+});
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+/** Every `npm install …` of a README (its Install block, and any a section adds), as argument lists. */
+function installLines(readme: string): string[][] {
+  return [...readme.matchAll(/^npm install ([^`\n]+)$|`npm install ([^`\n]+)`/gm)].map((m) =>
+    (m[1] ?? m[2]!).trim().split(/\s+/),
+  );
+}
+
+/** The packages a file imports or resolves by bare name (`x`, `@scope/x`, `x/sub`). */
+function importsOf(source: string): Set<string> {
+  const names = new Set<string>();
+  for (const m of source.matchAll(/(?:\bfrom|\bimport\(|\brequire\(|\.resolve\()\s*"([^"]+)"/g)) {
+    const specifier = m[1]!;
+    if (specifier.startsWith(".") || specifier.startsWith("node:")) continue;
+    const parts = specifier.split("/");
+    const name = specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]!;
+    if (!builtinModules.includes(name)) names.add(name);
+  }
+  return names;
+}
+
+/** Without the package manager's own settings: npm must behave as in a user's shell. */
+function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith("npm_")),
+  );
+  return { ...env, ...extra };
+}
+
+/**
+ * Runs `file` as a user would: a server (it prints `listening on http://…`)
+ * must stream `/events`, load the scripts of its page if it serves one, and
+ * exit 0 on SIGTERM; a script must exit 0.
+ */
+async function runExample(project: string, file: string): Promise<void> {
+  const env = userEnv({
+    PORT: "0",
+    NOTES_PORT: "0",
+    REDIS_PREFIX: `burrow-install-test:${process.pid}:`,
+  });
+  const child = spawn(process.execPath, [file], {
+    cwd: project,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let out = "";
+  let err = "";
+  child.stdout?.on("data", (chunk) => {
+    out += chunk;
+  });
+  child.stderr?.on("data", (chunk) => {
+    err += chunk;
+  });
+  const exited = once(child, "exit");
+  const url = () => /listening on (http:\/\/[\d.]+:\d+)/.exec(out)?.[1];
+  await waitFor(() => url() !== undefined || child.exitCode !== null, `${file} to start`);
+  if (url() === undefined) {
+    const [code] = await exited;
+    expect({ file, code, err }).toEqual({ file, code: 0, err: "" });
+    return;
+  }
+  const base = url()!;
+  const stream = new AbortController();
+  const events = await fetch(`${base}/events`, { signal: stream.signal });
+  expect([file, events.status, events.headers.get("content-type")]).toEqual([
+    file,
+    200,
+    "text/event-stream",
+  ]);
+  stream.abort();
+  const page = await fetch(`${base}/`);
+  const html = await page.text();
+  if (page.status === 200 && page.headers.get("content-type")?.startsWith("text/html")) {
+    const scripts = [...html.matchAll(/<script src="([^"]+)"><\/script>/g)].map((m) => m[1]!);
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const script of scripts) {
+      const response = await fetch(`${base}${script}`);
+      expect([file, script, response.status]).toEqual([file, script, 200]);
+      await response.text();
+    }
+  }
+  child.kill("SIGTERM");
+  const [code] = await exited;
+  expect({ file, code }).toEqual({ file, code: 0 });
+}
+
+describe("each README's install lines, run as written outside the workspace", () => {
+  it.each(libraries)(
+    "%s: installs what its examples import; they ship and run",
+    async (lib) => {
+      const dir = join(repo, "packages", lib);
+      const readme = readFileSync(join(dir, "README.md"), "utf8");
+      const lines = installLines(readme);
+      expect(lines.length).toBeGreaterThan(0);
+      expect(lines[0]![0]).toBe(`@burrow/${lib}`);
+
+      const project = join(work, lib);
+      mkdirSync(project);
+      writeFileSync(join(project, "package.json"), '{ "name": "consumer", "private": true }\n');
+      const installed = new Set<string>();
+      for (const line of lines) {
+        const args = line.map((name) =>
+          name.startsWith("@burrow/") ? tarballs.get(name.slice("@burrow/".length))! : name,
+        );
+        expect(args).not.toContain(undefined);
+        await run(
+          "npm",
+          ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", ...args],
+          { cwd: project, env: userEnv(), timeout: 240_000 },
+        );
+        for (const name of line) installed.add(name);
+      }
+
+      const examples = [...new Set(readme.match(/examples\/[\w.-]+\.(?:mjs|toml)/g) ?? [])];
+      expect(examples.length).toBeGreaterThan(0);
+      const shipped = join(project, "node_modules/@burrow", lib);
+      const source = NOT_SHIPPED_YET.has(lib) ? dir : shipped;
+      for (const example of examples) {
+        if (!NOT_SHIPPED_YET.has(lib)) {
+          expect([example, existsSync(join(shipped, example))]).toEqual([example, true]);
+        }
+        if (example.endsWith(".mjs")) {
+          const imports = [...importsOf(readFileSync(join(source, example), "utf8"))];
+          expect({ example, missing: imports.filter((name) => !installed.has(name)) }).toEqual({
+            example,
+            missing: [],
+          });
+        }
+      }
+      // A user copies the example into their project: imports resolve from its node_modules.
+      cpSync(join(source, "examples"), join(project, "examples"), { recursive: true });
+      for (const example of examples.filter((name) => name.endsWith(".mjs"))) {
+        await runExample(project, join(project, example));
+      }
+    },
+    600_000,
+  );
+});

@@ -1,0 +1,159 @@
+import type { SlowClientPolicy } from "./client.js";
+import { SSEOptionError } from "./errors.js";
+
+/** Edit distance between `a` and `b` (insert, delete, replace), ignoring case. */
+function distance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  const row = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= y.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(above + 1, row[j - 1]! + 1, diagonal + (x[i - 1] === y[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[y.length]!;
+}
+
+/**
+ * The name in `known` that `name` most likely misspells (case, a letter or
+ * two: `keepAlive` → `keepaliveMs`, `buffersize` → `bufferSize`), if any.
+ * @internal
+ */
+export function closestName(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of known) {
+    const d = distance(name, candidate);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return bestDistance <= Math.max(1, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+/**
+ * An options argument: `undefined` (none: `{}`) or an object. Anything else
+ * (a number where options go: `handler(b, "t", 5000)`) is an
+ * {@link SSEOptionError} naming the argument. @internal
+ */
+export function optionsObject<T extends object>(
+  value: T | undefined,
+  what: string,
+  example: string,
+): T {
+  if (value === undefined) return {} as T;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new SSEOptionError("options", `must be an object of ${what}, e.g. ${example}`, value);
+  }
+  return value;
+}
+
+/**
+ * Throws an {@link SSEOptionError} for the first key of `options` that is
+ * not in `known`, naming the closest known one (or, for a key that belongs
+ * elsewhere, where it goes). @internal
+ */
+export function checkKeys(
+  options: object,
+  known: readonly string[],
+  kind: string,
+  elsewhere: Readonly<Record<string, string>> = {},
+): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const close = closestName(key, known);
+    const hint =
+      elsewhere[key] ??
+      (close === undefined ? `known: ${known.join(", ")}` : `did you mean \`${close}\`?`);
+    throw new SSEOptionError(key, `is not ${kind}`, (options as Record<string, unknown>)[key], {
+      hint,
+    });
+  }
+}
+
+/** What a numeric option accepts. @internal */
+export interface NumberRule {
+  /** The value when the option is left out. */
+  fallback: number;
+  /** The smallest value accepted. */
+  min: number;
+  /** Whether a fraction is accepted (then floored); default: integers only. */
+  fraction?: boolean;
+  /** Whether `Infinity` is accepted; default true. */
+  infinity?: boolean;
+}
+
+/**
+ * A numeric option, checked: a number (never a string, even `"100"`: a
+ * message then shows it quoted, with its type) that `rule` accepts. @internal
+ */
+export function numberOption(name: string, value: unknown, rule: NumberRule): number {
+  if (value === undefined) return rule.fallback;
+  const infinity = rule.infinity !== false;
+  if (typeof value === "number" && value >= rule.min) {
+    if (value === Number.POSITIVE_INFINITY) {
+      if (infinity) return value;
+    } else if (rule.fraction === true ? Number.isFinite(value) : Number.isSafeInteger(value)) {
+      return Math.floor(value);
+    }
+  }
+  const kind = rule.fraction === true ? "a number" : "an integer";
+  const parsed = typeof value === "string" && value.trim() !== "" ? Number(value) : Number.NaN;
+  throw new SSEOptionError(
+    name,
+    `must be ${kind}${rule.min > Number.NEGATIVE_INFINITY ? ` of at least ${rule.min}` : ""}${infinity ? " (or Infinity)" : ""}`,
+    value,
+    Number.isFinite(parsed) ? { hint: `pass the number ${parsed}, not a string` } : undefined,
+  );
+}
+
+/**
+ * A cap (`maxClients`, `maxTopics`, …): a non-negative integer or
+ * `Infinity`, where 0 means no cap, as for every numeric option 0 turns its
+ * feature off. Resolved to `Infinity` when off. @internal
+ */
+export function capOption(name: string, value: unknown, fallback: number): number {
+  const cap = numberOption(name, value, { fallback, min: 0 });
+  return cap === 0 ? Number.POSITIVE_INFINITY : cap;
+}
+
+/**
+ * A buffer size: a number; below 1 it is 1 (a client always holds the event
+ * being written), a fraction is floored. @internal
+ */
+export function bufferSizeOption(name: string, value: unknown, fallback: number): number {
+  return Math.max(
+    1,
+    numberOption(name, value, {
+      fallback,
+      min: Number.NEGATIVE_INFINITY,
+      fraction: true,
+      infinity: false,
+    }),
+  );
+}
+
+/** Throws unless `value` is a function (or left out); `shape` shows its signature. @internal */
+export function callbackOption(name: string, value: unknown, shape: string): void {
+  if (value !== undefined && typeof value !== "function") {
+    throw new SSEOptionError(name, `must be a function ${shape}`, value);
+  }
+}
+
+/** The `slowClient` option: one of the three policies. @internal */
+export function slowClientOption(value: unknown): SlowClientPolicy {
+  const policy = value ?? "drop-newest";
+  if (policy !== "drop-newest" && policy !== "drop-oldest" && policy !== "disconnect") {
+    throw new SSEOptionError(
+      "slowClient",
+      'must be "drop-newest", "drop-oldest" or "disconnect"',
+      policy,
+    );
+  }
+  return policy;
+}
