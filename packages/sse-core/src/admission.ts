@@ -3,6 +3,7 @@ import type { Subscription } from "./client.js";
 import { SSEError } from "./errors.js";
 import { errorAnswer } from "./http.js";
 import { admit, checkLastEventId, checkTopicLimits, type Limits, resolveLimits } from "./limits.js";
+import type { RefusalReason } from "./observer.js";
 import type { HandlerOptions } from "./options.js";
 import { normalizeTopics, type Topics } from "./topics.js";
 
@@ -47,7 +48,8 @@ export function limitsOf(options: Limits): Required<Limits> {
  * method (405), a broker (500), its topics (a topic function's own status,
  * 400 for a bad list or one past the limits), its `Last-Event-ID` (400),
  * `authorize` (403), and room for one more client (503 / 429), whose slot it
- * reserves. Throws an error that `errorAnswer.of` turns into the answer. @internal
+ * reserves. Throws an error that `errorAnswer.of` turns into the answer; the
+ * broker counts the refusal by its reason. @internal
  */
 export async function admitRequest<R>(
   request: StreamRequest,
@@ -57,17 +59,45 @@ export async function admitRequest<R>(
   limits: Required<Limits>,
   subject: R,
 ): Promise<Admission> {
+  const stage: { reason: RefusalReason } = { reason: "bad_request" };
+  try {
+    return await checkRequest(request, broker, topics, options, limits, subject, stage);
+  } catch (err) {
+    if (broker !== undefined) {
+      const { status, message } = errorAnswer.of(err);
+      broker.refuse(status === 400 || status === 405 ? "bad_request" : stage.reason, {
+        status,
+        message,
+      });
+    }
+    throw err;
+  }
+}
+
+async function checkRequest<R>(
+  request: StreamRequest,
+  broker: EventBroker | undefined,
+  topics: Topics | (() => Topics | Promise<Topics>),
+  options: HandlerOptions<R>,
+  limits: Required<Limits>,
+  subject: R,
+  stage: { reason: RefusalReason },
+): Promise<Admission> {
   if (request.method !== undefined && request.method !== "GET") {
     throw new SSEError("sse: method not allowed", 405, { headers: { Allow: "GET" } });
   }
   if (broker === undefined) throw errorAnswer.noBroker();
+  stage.reason = "limit";
   if (broker.closed && request.htmx === true) throw errorAnswer.shuttingDown();
+  stage.reason = "error";
   const list = normalizeTopics(typeof topics === "function" ? await topics() : topics);
   checkTopicLimits(list, limits);
   checkLastEventId(request.lastEventId, limits);
+  stage.reason = "authorize";
   if (options.authorize !== undefined && !(await options.authorize(subject, list))) {
     throw new SSEError("sse: forbidden", 403);
   }
+  stage.reason = "limit";
   const slot = admit(broker, request.address, limits);
   return {
     broker,

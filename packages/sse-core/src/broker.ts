@@ -10,6 +10,7 @@ import {
 } from "./client.js";
 import { encodeValid, type SSEEvent, validateEvent } from "./encode.js";
 import { History } from "./history.js";
+import { type BrokerObserver, type CloseReason, notify, type RefusalReason } from "./observer.js";
 import { checkTopic, normalizeTopics, type Topics } from "./topics.js";
 
 /** Per-client buffer capacity, in events, when none is given. */
@@ -76,6 +77,12 @@ export interface BrokerStats {
   resumeMisses: number;
   /** Clients ended because they fell behind (policy `"disconnect"`), ever. */
   slowDisconnects: number;
+  /** Clients subscribed (streams opened), ever. */
+  opened: number;
+  /** Clients ended, ever, by why (see {@link CloseReason}). */
+  closed: Record<CloseReason, number>;
+  /** Requests a handler refused before subscribing them, ever, by why (see {@link RefusalReason}). */
+  refused: Record<RefusalReason, number>;
   /** The backplane's state and counters, when the broker has one. */
   backplane?: BackplaneStats;
 }
@@ -116,8 +123,18 @@ export class EventBroker {
   private droppedCount = 0;
   private resumedCount = 0;
   private slowDisconnectCount = 0;
-  private readonly slowClient: SlowClientPolicy;
+  /** What happens to a client whose buffer is full (the `slowClient` option). */
+  readonly slowClient: SlowClientPolicy;
   private resumeMissCount = 0;
+  private openedCount = 0;
+  private readonly closedCounts: Record<CloseReason, number> = { client: 0, slow: 0, shutdown: 0 };
+  private readonly refusedCounts: Record<RefusalReason, number> = {
+    limit: 0,
+    authorize: 0,
+    bad_request: 0,
+    error: 0,
+  };
+  private observers: readonly BrokerObserver[] = [];
   private readonly history: History | undefined;
   private readonly missFrame: Frame | undefined;
   private readonly backplane: Backplane | undefined;
@@ -126,14 +143,15 @@ export class EventBroker {
     unsubscribe: (client) => this.unsubscribe(client),
     replay: (topics, cursor, limit) =>
       this.history?.after(topics, cursor, limit) ?? { frames: [], gap: false },
-    resumeMissed: () => {
+    resumeMissed: (client) => {
       this.resumeMissCount++;
+      if (this.observers.length > 0) notify(this.observers, "resumed", client, true);
       return this.missFrame;
     },
     disconnect: (client) => {
       this.slowDisconnectCount++;
       // Not now: publish is iterating the topic's clients.
-      queueMicrotask(() => this.unsubscribe(client));
+      queueMicrotask(() => this.end(client, "slow"));
     },
   };
   private readonly flushAll = (): void => {
@@ -212,12 +230,15 @@ export class EventBroker {
       if (seq !== undefined) {
         this.resumedCount++;
         client.resumeAfter(seq);
+        if (this.observers.length > 0) notify(this.observers, "resumed", client, false);
       } else {
-        const miss = this.owner.resumeMissed();
+        const miss = this.owner.resumeMissed(client);
         if (miss !== undefined) client.signal(miss);
       }
     }
     this.clients.add(client);
+    this.openedCount++;
+    if (this.observers.length > 0) notify(this.observers, "opened", client, { lastEventId });
     for (const topic of client.topics) {
       let set = this.topicIndex.get(topic);
       if (set === undefined) {
@@ -233,9 +254,45 @@ export class EventBroker {
 
   /** Removes `client` from every topic and ends it, discarding what it had queued. Idempotent. */
   unsubscribe(client: Client): void {
+    this.end(client, "client");
+  }
+
+  /**
+   * Adds lifecycle hooks (for logs, traces and metrics); returns a function
+   * that removes them. Hooks are called synchronously, only for what happens
+   * after this call.
+   *
+   * @example
+   * ```ts
+   * broker.observe({
+   *   opened: (client) => log.info({ topics: client.topics }, "sse open"),
+   *   refused: (reason, { status }) => log.warn({ reason, status }, "sse refused"),
+   *   closed: (client, reason) => log.info({ reason }, "sse closed"),
+   * });
+   * ```
+   */
+  observe(observer: BrokerObserver): () => void {
+    if (typeof observer !== "object" || observer === null) {
+      throw new TypeError("sse: observe: observer must be an object of hooks");
+    }
+    this.observers = [...this.observers, observer];
+    return () => {
+      this.observers = this.observers.filter((o) => o !== observer);
+    };
+  }
+
+  /** Counts (and tells observers) that a handler refused a request. @internal */
+  refuse(reason: RefusalReason, error: { status: number; message: string }): void {
+    this.refusedCounts[reason]++;
+    if (this.observers.length > 0) notify(this.observers, "refused", reason, error);
+  }
+
+  private end(client: Client, reason: CloseReason): void {
     if (!(client instanceof Subscription) || !this.clients.delete(client)) return;
     this.detach(client);
     client.close(true);
+    this.closedCounts[reason]++;
+    if (this.observers.length > 0) notify(this.observers, "closed", client, reason);
   }
 
   /**
@@ -282,18 +339,28 @@ export class EventBroker {
 
   /** Hands `frame` to each of `subscribers`; counts and returns how many queued it. */
   private fanOut(subscribers: Set<Subscription>, frame: Frame): number {
+    const observers = this.observers;
+    const started = observers.length > 0 ? performance.now() : 0;
     let queued = 0;
     let dropped = 0;
     for (const client of subscribers) {
       const result = client.deliver(frame);
-      if (result === Delivery.Dropped) dropped++;
+      if (result === Delivery.Queued) queued++;
       else {
-        queued++;
-        if (result === Delivery.QueuedDroppingOldest) dropped++;
+        if (result === Delivery.Dropped) dropped++;
+        else {
+          queued++;
+          dropped++;
+        }
+        if (observers.length > 0) notify(observers, "dropped", client);
       }
     }
     this.deliveredCount += queued;
     this.droppedCount += dropped;
+    if (observers.length > 0) {
+      const seconds = (performance.now() - started) / 1000;
+      notify(observers, "published", { topic: frame.topic, queued, dropped, seconds });
+    }
     return queued;
   }
 
@@ -304,7 +371,11 @@ export class EventBroker {
     const clients = [...this.clients];
     this.clients.clear();
     this.topicIndex.clear();
-    for (const client of clients) client.close(false);
+    for (const client of clients) {
+      client.close(false);
+      this.closedCounts.shutdown++;
+      if (this.observers.length > 0) notify(this.observers, "closed", client, "shutdown");
+    }
     this.backplane?.close().catch(() => {});
   }
 
@@ -342,6 +413,9 @@ export class EventBroker {
       resumed: this.resumedCount,
       resumeMisses: this.resumeMissCount,
       slowDisconnects: this.slowDisconnectCount,
+      opened: this.openedCount,
+      closed: { ...this.closedCounts },
+      refused: { ...this.refusedCounts },
       ...(this.backplane === undefined ? {} : { backplane: this.backplane.stats() }),
     };
   }
@@ -365,12 +439,13 @@ export class EventBroker {
     const settle = (replay: BackplaneReplay | undefined): void => {
       if (client.closed) return;
       if (replay === undefined) {
-        const miss = this.owner.resumeMissed();
+        const miss = this.owner.resumeMissed(client);
         if (miss !== undefined) client.signal(miss);
         client.replayed([], 0);
         return;
       }
       this.resumedCount++;
+      if (this.observers.length > 0) notify(this.observers, "resumed", client, false);
       const frames: Frame[] = [];
       for (const { topic, event, seq } of replay.events) {
         try {

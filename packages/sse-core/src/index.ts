@@ -27,6 +27,8 @@ export {
   validateOptions,
   validateTopics,
 } from "./node-handler.js";
+export type { BrokerObserver, CloseReason, FanOut, RefusalReason } from "./observer.js";
+export { CLOSE_REASONS, REFUSAL_REASONS } from "./observer.js";
 export type { Authorize, HandlerOptions } from "./options.js";
 export type { BrokerSource, NodeMiddleware } from "./request-context.js";
 export { brokerFrom, brokerMiddleware, resolveBroker, withBroker } from "./request-context.js";
