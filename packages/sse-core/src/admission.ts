@@ -5,6 +5,7 @@ import { errorAnswer } from "./http.js";
 import { admit, checkLastEventId, checkTopicLimits, type Limits, resolveLimits } from "./limits.js";
 import type { RefusalReason } from "./observer.js";
 import type { HandlerOptions } from "./options.js";
+import { checkIdentity } from "./presence.js";
 import { normalizeTopics, type Topics } from "./topics.js";
 
 /** What a request asks for, read off whichever request type a handler serves. @internal */
@@ -94,15 +95,36 @@ async function checkRequest<R>(
   checkTopicLimits(list, limits);
   checkLastEventId(request.lastEventId, limits);
   stage.reason = "authorize";
-  if (options.authorize !== undefined && !(await options.authorize(subject, list))) {
+  if (
+    options.authorize !== undefined &&
+    !(await options.authorize(subject, withSources(list, broker)))
+  ) {
     throw new SSEError("sse: forbidden", 403);
   }
+  stage.reason = "error";
+  const member =
+    options.presence === undefined ? undefined : checkIdentity(await options.presence(subject));
   stage.reason = "limit";
   const slot = admit(broker, request.address, limits);
   return {
     broker,
     topics: list,
-    subscribe: (lastEventId) => slot.subscribe(list, { lastEventId }),
+    subscribe: (lastEventId) => slot.subscribe(list, { lastEventId, member }),
     cancel: slot.cancel,
   };
+}
+
+/**
+ * `topics`, plus the topic each presence topic among them carries: a topic's
+ * presence is visible only to whom `authorize` allows on the topic itself.
+ */
+function withSources(topics: readonly string[], broker: EventBroker): readonly string[] {
+  let out: string[] | undefined;
+  for (const topic of topics) {
+    const source = broker.presenceSourceOf(topic);
+    if (source === undefined || topics.includes(source) || out?.includes(source)) continue;
+    out ??= [...topics];
+    out.push(source);
+  }
+  return out ?? topics;
 }

@@ -11,6 +11,13 @@ import {
 import { encodeValid, type SSEEvent, validateEvent } from "./encode.js";
 import { History } from "./history.js";
 import { type BrokerObserver, type CloseReason, notify, type RefusalReason } from "./observer.js";
+import {
+  checkIdentity,
+  Presence,
+  type PresenceIdentity,
+  type PresenceMember,
+  type PresenceOptions,
+} from "./presence.js";
 import { checkTopic, normalizeTopics, type Topics } from "./topics.js";
 
 /** Per-client buffer capacity, in events, when none is given. */
@@ -57,6 +64,14 @@ export interface BrokerOptions {
    * @default undefined
    */
   backplane?: Backplane;
+  /**
+   * Publishes who is connected: each topic's joins and leaves (of
+   * connections that a handler's `presence` option identified) are rendered
+   * by `render` and published on `prefix + topic`, debounced so a reload does
+   * not flap. Members are tracked without it too (see {@link EventBroker.members}).
+   * @default undefined (members tracked, no presence event published)
+   */
+  presence?: PresenceOptions;
 }
 
 /** Plain counts describing a broker; more fields may follow. */
@@ -83,6 +98,8 @@ export interface BrokerStats {
   closed: Record<CloseReason, number>;
   /** Requests a handler refused before subscribing them, ever, by why (see {@link RefusalReason}). */
   refused: Record<RefusalReason, number>;
+  /** Presence members now, counted once per topic they are on. */
+  members: number;
   /** The backplane's state and counters, when the broker has one. */
   backplane?: BackplaneStats;
 }
@@ -91,6 +108,11 @@ export interface BrokerStats {
 export interface SubscribeOptions {
   /** The last event id the client saw (the `Last-Event-ID` header). */
   lastEventId?: string;
+  /**
+   * Who the client is, for presence: it joins each of its topics as this
+   * member (handlers set it from their `presence` option).
+   */
+  member?: PresenceIdentity;
 }
 
 /**
@@ -135,6 +157,8 @@ export class EventBroker {
     error: 0,
   };
   private observers: readonly BrokerObserver[] = [];
+  private readonly roster: Presence;
+  private readonly presenceOn: boolean;
   private readonly history: History | undefined;
   private readonly missFrame: Frame | undefined;
   private readonly backplane: Backplane | undefined;
@@ -196,6 +220,8 @@ export class EventBroker {
         topic: "",
       };
     }
+    this.presenceOn = opts.presence !== undefined;
+    this.roster = new Presence(opts.presence ?? {}, (topic, event) => this.publish(topic, event));
     this.backplane = opts.backplane;
     this.backplane?.attach({
       historySize: this.historySize,
@@ -214,6 +240,7 @@ export class EventBroker {
    * an empty topic name.
    */
   subscribe(topics: Topics, options: SubscribeOptions = {}): Client {
+    const member = checkIdentity(options.member);
     const client = new Subscription(
       this.owner,
       normalizeTopics(topics),
@@ -237,6 +264,7 @@ export class EventBroker {
       }
     }
     this.clients.add(client);
+    if (member !== undefined) this.roster.join(client, member);
     this.openedCount++;
     if (this.observers.length > 0) notify(this.observers, "opened", client, { lastEventId });
     for (const topic of client.topics) {
@@ -281,6 +309,32 @@ export class EventBroker {
     };
   }
 
+  /**
+   * Who is on `topic` now: each member (a connection's `presence` identity)
+   * with its data and number of connections, in order of arrival. A member
+   * whose last connection closed stays listed, with 0 connections, for the
+   * presence `debounceMs`. Authorize the asker as for the topic itself.
+   *
+   * @example
+   * ```ts
+   * const viewing = await broker.members("project-1");
+   * res.end(viewing.map((m) => `<li>${escape(m.data.name)}</li>`).join(""));
+   * ```
+   */
+  async members(topic: string): Promise<PresenceMember[]> {
+    checkTopic(topic);
+    return this.roster.members(topic);
+  }
+
+  /**
+   * The topic whose presence `topic` carries (`project-1` for
+   * `presence:project-1`) when the `presence` option is set; handlers
+   * authorize a request for it as for that topic. @internal
+   */
+  presenceSourceOf(topic: string): string | undefined {
+    return this.presenceOn ? this.roster.sourceOf(topic) : undefined;
+  }
+
   /** Counts (and tells observers) that a handler refused a request. @internal */
   refuse(reason: RefusalReason, error: { status: number; message: string }): void {
     this.refusedCounts[reason]++;
@@ -290,6 +344,7 @@ export class EventBroker {
   private end(client: Client, reason: CloseReason): void {
     if (!(client instanceof Subscription) || !this.clients.delete(client)) return;
     this.detach(client);
+    this.roster.leave(client);
     client.close(true);
     this.closedCounts[reason]++;
     if (this.observers.length > 0) notify(this.observers, "closed", client, reason);
@@ -371,6 +426,7 @@ export class EventBroker {
     const clients = [...this.clients];
     this.clients.clear();
     this.topicIndex.clear();
+    this.roster.clear();
     for (const client of clients) {
       client.close(false);
       this.closedCounts.shutdown++;
@@ -413,6 +469,7 @@ export class EventBroker {
       resumed: this.resumedCount,
       resumeMisses: this.resumeMissCount,
       slowDisconnects: this.slowDisconnectCount,
+      members: this.roster.count(),
       opened: this.openedCount,
       closed: { ...this.closedCounts },
       refused: { ...this.refusedCounts },

@@ -4,6 +4,7 @@ import { DEFAULT_WRITE_BUDGET, EventStream, timingOf } from "./event-stream.js";
 import { ERROR_HEADERS, errorAnswer, lastEventIdOf, STREAM_HEADERS } from "./http.js";
 import { checkTopicLimits } from "./limits.js";
 import type { HandlerOptions } from "./options.js";
+import { checkPresenceOption } from "./presence.js";
 import { swapFormatOf } from "./swap.js";
 import { normalizeTopics, type Topics, type TopicsFn } from "./topics.js";
 
@@ -33,6 +34,7 @@ export function fetchHandler(
   const timing = timingOf(options);
   const limits = limitsOf(options);
   const format = swapFormatOf(options);
+  checkPresenceOption(options.presence);
   const fixed = typeof topics === "function" ? undefined : normalizeTopics(topics);
   if (fixed !== undefined) checkTopicLimits(fixed, limits);
   return async (request) => {

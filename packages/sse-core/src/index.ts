@@ -30,6 +30,13 @@ export {
 export type { BrokerObserver, CloseReason, FanOut, RefusalReason } from "./observer.js";
 export { CLOSE_REASONS, REFUSAL_REASONS } from "./observer.js";
 export type { Authorize, HandlerOptions } from "./options.js";
+export type {
+  PresenceChange,
+  PresenceIdentity,
+  PresenceMember,
+  PresenceOptions,
+} from "./presence.js";
+export { DEFAULT_PRESENCE_DEBOUNCE_MS, DEFAULT_PRESENCE_PREFIX } from "./presence.js";
 export type { BrokerSource, NodeMiddleware } from "./request-context.js";
 export { brokerFrom, brokerMiddleware, resolveBroker, withBroker } from "./request-context.js";
 export type { RequestStream, StreamOptions, StreamProducer } from "./request-stream.js";

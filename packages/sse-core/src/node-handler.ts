@@ -9,6 +9,7 @@ import { EventStream, timingOf } from "./event-stream.js";
 import { ERROR_HEADERS, errorAnswer, lastEventIdOf, STREAM_HEADERS } from "./http.js";
 import { checkTopicLimits } from "./limits.js";
 import type { HandlerOptions } from "./options.js";
+import { checkPresenceOption } from "./presence.js";
 import { brokerFrom } from "./request-context.js";
 import { type SwapFormat, swapFormatOf } from "./swap.js";
 import { normalizeTopics, type Topics, type TopicsFn } from "./topics.js";
@@ -201,6 +202,7 @@ export function validateOptions<R>(options: HandlerOptions<R>): void {
   timingOf(options);
   limitsOf(options);
   swapFormatOf(options);
+  checkPresenceOption(options.presence);
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Limits } from "./limits.js";
 import type { SSERequest } from "./node-handler.js";
+import type { PresenceIdentity } from "./presence.js";
 import type { SwapOption } from "./swap.js";
 
 /**
@@ -48,4 +49,20 @@ export interface HandlerOptions<R = SSERequest> extends Limits {
    *   `sse-swap` and `EventSource` listeners)
    */
   swap?: SwapOption;
+  /**
+   * Who a connection is, for presence: called with the request once it is
+   * authorized; the stream then joins each of its topics as this member
+   * (see `broker.members(topic)` and the broker's `presence` option).
+   * Undefined (or returning undefined) keeps the connection anonymous; a
+   * throw answers 500 (or the error's status). Sync or async.
+   * @default undefined (no connection is a member)
+   *
+   * @example
+   * ```ts
+   * handlerFunc(broker, (req) => `project-${req.params.id}`, {
+   *   presence: (req) => ({ id: req.user.id, data: { name: req.user.name } }),
+   * });
+   * ```
+   */
+  presence?: (req: R) => PresenceIdentity | undefined | Promise<PresenceIdentity | undefined>;
 }

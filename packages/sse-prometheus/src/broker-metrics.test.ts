@@ -110,6 +110,7 @@ describe("brokerMetrics: a prom-client scrape, parsed independently", () => {
       byName.get(name)?.samples.get(labels);
     expect(value("burrow_sse_clients")).toBe(3); // a, b, idle
     expect(value("burrow_sse_topics")).toBe(2); // news, idle
+    expect(value("burrow_sse_presence_members")).toBe(0);
     expect(value("burrow_sse_connections_opened_total")).toBe(4); // a, b, c, idle
     expect(value("burrow_sse_connections_refused_total", "reason=authorize")).toBe(1);
     expect(value("burrow_sse_connections_refused_total", "reason=bad_request")).toBe(2);
@@ -170,8 +171,8 @@ describe("brokerMetrics: a prom-client scrape, parsed independently", () => {
     expect(text).not.toContain("topic-");
     let series = 0;
     for (const family of byName.values()) series += family.samples.size;
-    // 2 gauges, 6 unlabelled counters, 4 + 3 + 1 labelled series, 1 histogram.
-    expect(series).toBe(2 + 6 + 4 + 3 + 1 + 1);
+    // 3 gauges, 6 unlabelled counters, 4 + 3 + 1 labelled series, 1 histogram.
+    expect(series).toBe(3 + 6 + 4 + 3 + 1 + 1);
   });
 
   it("exposes the backplane's state and counters when the broker has one, and unregisters", async () => {
@@ -219,3 +220,18 @@ async function metricsUrl(registry: Registry): Promise<string> {
   cleanups.push(() => server.close());
   return `${server.url}/metrics`;
 }
+
+describe("brokerMetrics: presence", () => {
+  it("gauges presence members, once per topic", async () => {
+    const broker = new EventBroker();
+    cleanups.push(() => broker.close());
+    const registry = new Registry();
+    brokerMetrics(broker, { registry });
+    broker.subscribe(["a", "b"], { member: { id: "alice" } });
+    broker.subscribe("a", { member: { id: "alice" } });
+    broker.subscribe("a", { member: { id: "bob" } });
+    broker.subscribe("a");
+    const { byName } = await scrape(await metricsUrl(registry));
+    expect(byName.get("burrow_sse_presence_members")?.samples.get("")).toBe(3); // a: alice, bob; b: alice
+  });
+});

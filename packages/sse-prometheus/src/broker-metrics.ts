@@ -116,6 +116,11 @@ export function brokerMetrics(broker: EventBroker, options: BrokerMetricsOptions
 
   gauge("clients", "Clients connected now.", (s) => s.clients);
   gauge("topics", "Topics with at least one client now.", (s) => s.topics);
+  gauge(
+    "presence_members",
+    "Presence members now, counted once per topic they are on.",
+    (s) => s.members,
+  );
   counter("connections_opened_total", "Clients subscribed (streams opened).", (s) => s.opened);
   counter(
     "connections_refused_total",
