@@ -1,11 +1,11 @@
 import { EventBroker } from "@burrow/sse-core";
 
-const escape = (text) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (text) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const broker = new EventBroker({
   presence: {
     debounceMs: 1000, // a reload (leave, then join within a second) publishes nothing
     render: ({ members }) =>
-      `<ul id="viewing">${members.map((m) => `<li>${escape(m.data.name)}</li>`).join("")}</ul>`,
+      `<ul id="viewing">${members.map((m) => `<li>${escapeHtml(m.data.name)}</li>`).join("")}</ul>`,
   },
 });
 
