@@ -9,6 +9,7 @@ import type { Server } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { gate, pipelined, trackSockets } from "./connections.js";
 import { rawClient, recordEvents, type TestServer, waitFor } from "./index.js";
+import { describePresence } from "./presence-suite.js";
 
 /** What the suite needs of `@burrow/sse-core`'s `EventBroker`. */
 export interface SuiteBroker {
@@ -27,6 +28,7 @@ export interface SuiteOptions<Req> {
   maxClientsPerAddress?: number;
   authorize?: (req: Req, topics: readonly string[]) => boolean | Promise<boolean>;
   swap?: true | Record<string, string | { target: string; swap?: string }>;
+  presence?: (req: Req) => { id: string; data?: unknown } | undefined;
 }
 
 /** What the suite's request-stream producers use of core's `RequestStream`. */
@@ -466,6 +468,8 @@ export function describeAdapter<B extends SuiteBroker, Req, H>(
       expect(broker.stats().clients).toBe(1);
     });
   });
+
+  describePresence(name, harness);
 }
 
 /** `server.close()` as a promise: resolves once every connection has ended. */
