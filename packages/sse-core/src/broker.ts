@@ -227,6 +227,7 @@ export class EventBroker {
       historySize: this.historySize,
       deliver: (topic, event, seq) => this.receive(topic, event, seq),
     });
+    if (this.backplane !== undefined) this.roster.share(this.backplane);
   }
 
   /** True once `close()` was called. */
@@ -323,7 +324,7 @@ export class EventBroker {
    */
   async members(topic: string): Promise<PresenceMember[]> {
     checkTopic(topic);
-    return this.roster.members(topic);
+    return this.roster.shared(topic);
   }
 
   /**

@@ -2,9 +2,12 @@ export type {
   Backplane,
   BackplaneEvent,
   BackplaneHost,
+  BackplanePresence,
   BackplaneReplay,
   BackplaneState,
   BackplaneStats,
+  PresenceHost,
+  PresenceSync,
 } from "./backplane.js";
 export type { BrokerOptions, BrokerStats, SubscribeOptions } from "./broker.js";
 export { DEFAULT_BUFFER_SIZE, EventBroker } from "./broker.js";

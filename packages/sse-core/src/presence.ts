@@ -1,3 +1,4 @@
+import type { BackplanePresence, PresenceHost } from "./backplane.js";
 import type { Client } from "./client.js";
 import type { SSEEvent } from "./encode.js";
 import { SSEOptionError } from "./errors.js";
@@ -117,6 +118,8 @@ export class Presence {
   private readonly render: PresenceOptions["render"];
   private readonly topics = new Map<string, TopicState>();
   private readonly identities = new WeakMap<Client, PresenceIdentity>();
+  /** Shared with other processes through the backplane, when it can. */
+  private store: BackplanePresence | undefined;
 
   constructor(
     options: PresenceOptions,
@@ -144,6 +147,24 @@ export class Presence {
     this.render = options.render;
   }
 
+  /** Shares members through `backplane`'s engine. */
+  share(backplane: { presence?(host: PresenceHost): BackplanePresence }): void {
+    this.store = backplane.presence?.({
+      local: () => {
+        const out = new Map<string, PresenceMember[]>();
+        for (const topic of this.topics.keys()) out.set(topic, this.members(topic));
+        return out;
+      },
+      left: (topic, left, members) => this.emit(topic, [], left, members),
+      joined: (topic, joined, members) => this.emit(topic, joined, [], members),
+    });
+  }
+
+  /** Every process's members of `topic` (this one's when they cannot be read). */
+  async shared(topic: string): Promise<PresenceMember[]> {
+    return (await this.store?.members(topic)) ?? this.members(topic);
+  }
+
   /** The topic whose presence `topic` carries, if it is a presence topic. */
   sourceOf(topic: string): string | undefined {
     return topic.startsWith(this.prefix) && topic.length > this.prefix.length
@@ -165,6 +186,10 @@ export class Presence {
       if (member === undefined) {
         const fresh: MemberState = { data: identity.data, connections: 1, leaving: undefined };
         state.members.set(identity.id, fresh);
+        if (this.store !== undefined) {
+          void this.announce(topic, view(identity.id, fresh), "join");
+          continue;
+        }
         state.joined.set(identity.id, fresh);
         this.queueFlush(topic, state);
         continue;
@@ -224,8 +249,12 @@ export class Presence {
     state.members.delete(id);
     const joinedUnseen = state.joined.delete(id);
     if (state.members.size === 0 && !state.flushQueued) this.topics.delete(topic);
+    if (this.store !== undefined) {
+      void this.announce(topic, view(id, member), "leave");
+      return;
+    }
     // A member that joined and left before its join was published was never seen: nothing to say.
-    if (!joinedUnseen) this.emit(topic, [], [view(id, member)], state);
+    if (!joinedUnseen) this.emit(topic, [], [view(id, member)], this.members(topic));
   }
 
   /** Publishes the joins of this tick together. */
@@ -237,18 +266,35 @@ export class Presence {
       const joined = [...state.joined].map(([id, m]) => view(id, m));
       state.joined.clear();
       if (state.members.size === 0) this.topics.delete(topic);
-      if (joined.length > 0) this.emit(topic, joined, [], state);
+      if (joined.length > 0) this.emit(topic, joined, [], this.members(topic));
     });
+  }
+
+  /**
+   * Writes this process's members of `topic` to the backplane and announces
+   * `member`'s join or leave only if no other process has it: one event per
+   * change across every process. Unreachable engine: announced here.
+   */
+  private async announce(topic: string, member: PresenceMember, change: "join" | "leave") {
+    let synced: Awaited<ReturnType<BackplanePresence["sync"]>>;
+    try {
+      synced = await this.store!.sync(topic, this.members(topic), member.id);
+    } catch {
+      synced = undefined;
+    }
+    if (synced?.elsewhere === true) return;
+    const members = synced?.members ?? this.members(topic);
+    if (change === "join") this.emit(topic, [member], [], members);
+    else this.emit(topic, [], [member], members);
   }
 
   private emit(
     topic: string,
     joined: PresenceMember[],
     left: PresenceMember[],
-    state: TopicState,
+    members: PresenceMember[],
   ): void {
     if (this.render === undefined) return;
-    const members = [...state.members].map(([id, m]) => view(id, m));
     let event: SSEEvent | string | undefined;
     try {
       event = this.render({ topic, joined, left, members });
