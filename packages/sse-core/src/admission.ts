@@ -3,7 +3,9 @@ import type { Subscription } from "./client.js";
 import { SSEError } from "./errors.js";
 import { errorAnswer } from "./http.js";
 import { admit, checkLastEventId, checkTopicLimits } from "./limits.js";
+import type { RefusalReason } from "./observer.js";
 import type { HandlerPlan } from "./options.js";
+import { checkIdentity } from "./presence.js";
 import { normalizeTopics, type Topics } from "./topics.js";
 
 /** What a request asks for, read off whichever request type a handler serves. @internal */
@@ -35,7 +37,8 @@ export interface Admission {
  * method (405), a broker (500), its topics (a topic function's own status,
  * 400 for a bad list or one past the limits), its `Last-Event-ID` (400),
  * `authorize` (403), and room for one more client (503 / 429), whose slot it
- * reserves. Throws an error that `errorAnswer.of` turns into the answer. @internal
+ * reserves. Throws an error that `errorAnswer.of` turns into the answer; the
+ * broker counts the refusal by its reason. @internal
  */
 export async function admitRequest<R>(
   request: StreamRequest,
@@ -44,23 +47,68 @@ export async function admitRequest<R>(
   plan: HandlerPlan<R>,
   subject: R,
 ): Promise<Admission> {
+  const stage: { reason: RefusalReason } = { reason: "bad_request" };
+  try {
+    return await checkRequest(request, broker, topics, plan, subject, stage);
+  } catch (err) {
+    if (broker !== undefined) {
+      const { status, message } = errorAnswer.of(err);
+      broker.refuse(status === 400 || status === 405 ? "bad_request" : stage.reason, {
+        status,
+        message,
+      });
+    }
+    throw err;
+  }
+}
+
+async function checkRequest<R>(
+  request: StreamRequest,
+  broker: EventBroker | undefined,
+  topics: Topics | (() => Topics | Promise<Topics>),
+  plan: HandlerPlan<R>,
+  subject: R,
+  stage: { reason: RefusalReason },
+): Promise<Admission> {
   const { limits, authorize } = plan;
   if (request.method !== undefined && request.method !== "GET") {
     throw new SSEError("sse: method not allowed", 405, { headers: { Allow: "GET" } });
   }
   if (broker === undefined) throw errorAnswer.noBroker();
+  stage.reason = "limit";
   if (broker.closed && request.htmx === true) throw errorAnswer.shuttingDown();
+  stage.reason = "error";
   const list = normalizeTopics(typeof topics === "function" ? await topics() : topics);
   checkTopicLimits(list, limits);
   checkLastEventId(request.lastEventId, limits);
-  if (authorize !== undefined && !(await authorize(subject, list))) {
+  stage.reason = "authorize";
+  if (authorize !== undefined && !(await authorize(subject, withSources(list, broker)))) {
     throw new SSEError("sse: forbidden", 403);
   }
+  stage.reason = "error";
+  const member =
+    plan.presence === undefined ? undefined : checkIdentity(await plan.presence(subject));
+  stage.reason = "limit";
   const slot = admit(broker, request.address, limits);
   return {
     broker,
     topics: list,
-    subscribe: (lastEventId) => slot.subscribe(list, { lastEventId }),
+    subscribe: (lastEventId) => slot.subscribe(list, { lastEventId, member }),
     cancel: slot.cancel,
   };
+}
+
+/**
+ * `topics`, plus the topic each presence topic among them carries: a topic's
+ * presence is visible only to whom `authorize` allows on the topic itself.
+ */
+function withSources(topics: readonly string[], broker: EventBroker): readonly string[] {
+  let out: string[] | undefined;
+  for (const topic of topics) {
+    const source = broker.presenceSourceOf(topic);
+    if (source === undefined || topics.includes(source) || out?.includes(source)) continue;
+    out ??= [...topics];
+    out.push(source);
+  }
+  return out ?? topics;
 }

@@ -4,6 +4,7 @@ import type { SlowClientPolicy } from "./client.js";
 import { type SSEEvent, validateEvent } from "./encode.js";
 import { SSEFieldError, SSEOptionError } from "./errors.js";
 import { bufferSizeOption, checkKeys, numberOption, slowClientOption } from "./option-checks.js";
+import type { PresenceOptions } from "./presence.js";
 
 /** Per-client buffer capacity, in events, when none is given. */
 export const DEFAULT_BUFFER_SIZE = 16;
@@ -15,6 +16,7 @@ export const BROKER_OPTION_KEYS: readonly string[] = [
   "resumeMissEvent",
   "slowClient",
   "backplane",
+  "presence",
 ];
 
 const BACKPLANE_METHODS = ["attach", "publish", "watch", "unwatch", "replay", "stats", "close"];
@@ -30,6 +32,8 @@ export interface ResolvedBrokerOptions {
   readonly slowClient: SlowClientPolicy;
   readonly resumeMissEvent: SSEEvent | undefined;
   readonly backplane: Backplane | undefined;
+  /** Checked by the broker's presence roster itself, which names each field. */
+  readonly presence: PresenceOptions | undefined;
 }
 
 /**
@@ -66,6 +70,7 @@ export function resolveBrokerOptions(options: unknown): ResolvedBrokerOptions {
     slowClient: slowClientOption(opts.slowClient),
     resumeMissEvent: resumeMissEventOf(opts.resumeMissEvent),
     backplane: backplaneOf(opts.backplane),
+    presence: opts.presence,
   };
 }
 

@@ -12,6 +12,14 @@ import {
 import { checkEventKeys, encodeValid, type SSEEvent, validateEvent } from "./encode.js";
 import { History } from "./history.js";
 import { DEFAULT_LIMITS } from "./limits.js";
+import { type BrokerObserver, type CloseReason, notify, type RefusalReason } from "./observer.js";
+import {
+  checkIdentity,
+  Presence,
+  type PresenceIdentity,
+  type PresenceMember,
+  type PresenceOptions,
+} from "./presence.js";
 import { checkTopic, normalizeTopics, type Topics } from "./topics.js";
 
 export { DEFAULT_BUFFER_SIZE } from "./broker-options.js";
@@ -58,6 +66,14 @@ export interface BrokerOptions {
    * @default undefined
    */
   backplane?: Backplane;
+  /**
+   * Publishes who is connected: each topic's joins and leaves (of
+   * connections that a handler's `presence` option identified) are rendered
+   * by `render` and published on `prefix + topic`, debounced so a reload does
+   * not flap. Members are tracked without it too (see {@link EventBroker.members}).
+   * @default undefined (members tracked, no presence event published)
+   */
+  presence?: PresenceOptions;
 }
 
 /** Plain counts describing a broker; more fields may follow. */
@@ -78,6 +94,14 @@ export interface BrokerStats {
   resumeMisses: number;
   /** Clients ended because they fell behind (policy `"disconnect"`), ever. */
   slowDisconnects: number;
+  /** Clients subscribed (streams opened), ever. */
+  opened: number;
+  /** Clients ended, ever, by why (see {@link CloseReason}). */
+  closed: Record<CloseReason, number>;
+  /** Requests a handler refused before subscribing them, ever, by why (see {@link RefusalReason}). */
+  refused: Record<RefusalReason, number>;
+  /** Presence members now, counted once per topic they are on. */
+  members: number;
   /** The backplane's state and counters, when the broker has one. */
   backplane?: BackplaneStats;
 }
@@ -86,6 +110,11 @@ export interface BrokerStats {
 export interface SubscribeOptions {
   /** The last event id the client saw (the `Last-Event-ID` header). */
   lastEventId?: string;
+  /**
+   * Who the client is, for presence: it joins each of its topics as this
+   * member (handlers set it from their `presence` option).
+   */
+  member?: PresenceIdentity;
 }
 
 /**
@@ -118,8 +147,20 @@ export class EventBroker {
   private droppedCount = 0;
   private resumedCount = 0;
   private slowDisconnectCount = 0;
-  private readonly slowClient: SlowClientPolicy;
+  /** What happens to a client whose buffer is full (the `slowClient` option). */
+  readonly slowClient: SlowClientPolicy;
   private resumeMissCount = 0;
+  private openedCount = 0;
+  private readonly closedCounts: Record<CloseReason, number> = { client: 0, slow: 0, shutdown: 0 };
+  private readonly refusedCounts: Record<RefusalReason, number> = {
+    limit: 0,
+    authorize: 0,
+    bad_request: 0,
+    error: 0,
+  };
+  private observers: readonly BrokerObserver[] = [];
+  private readonly roster: Presence;
+  private readonly presenceOn: boolean;
   private readonly history: History | undefined;
   private readonly missFrame: Frame | undefined;
   private readonly backplane: Backplane | undefined;
@@ -130,14 +171,15 @@ export class EventBroker {
     unsubscribe: (client) => this.unsubscribe(client),
     replay: (topics, cursor, limit) =>
       this.history?.after(topics, cursor, limit) ?? { frames: [], gap: false },
-    resumeMissed: () => {
+    resumeMissed: (client) => {
       this.resumeMissCount++;
+      if (this.observers.length > 0) notify(this.observers, "resumed", client, true);
       return this.missFrame;
     },
     disconnect: (client) => {
       this.slowDisconnectCount++;
       // Not now: publish is iterating the topic's clients.
-      queueMicrotask(() => this.unsubscribe(client));
+      queueMicrotask(() => this.end(client, "slow"));
     },
   };
   private readonly flushAll = (): void => {
@@ -178,11 +220,14 @@ export class EventBroker {
         topic: "",
       };
     }
+    this.presenceOn = opts.presence !== undefined;
+    this.roster = new Presence(opts.presence ?? {}, (topic, event) => this.publish(topic, event));
     this.backplane = opts.backplane;
     this.backplane?.attach({
       historySize: this.historySize,
       deliver: (topic, event, seq) => this.receive(topic, event, seq),
     });
+    if (this.backplane !== undefined) this.roster.share(this.backplane);
   }
 
   /** True once `close()` was called. */
@@ -196,6 +241,7 @@ export class EventBroker {
    * an empty topic name.
    */
   subscribe(topics: Topics, options: SubscribeOptions = {}): Client {
+    const member = checkIdentity(options.member);
     const client = new Subscription(
       this.owner,
       normalizeTopics(topics),
@@ -212,12 +258,16 @@ export class EventBroker {
       if (seq !== undefined) {
         this.resumedCount++;
         client.resumeAfter(seq);
+        if (this.observers.length > 0) notify(this.observers, "resumed", client, false);
       } else {
-        const miss = this.owner.resumeMissed();
+        const miss = this.owner.resumeMissed(client);
         if (miss !== undefined) client.signal(miss);
       }
     }
     this.clients.add(client);
+    if (member !== undefined) this.roster.join(client, member);
+    this.openedCount++;
+    if (this.observers.length > 0) notify(this.observers, "opened", client, { lastEventId });
     for (const topic of client.topics) {
       let set = this.topicIndex.get(topic);
       if (set === undefined) {
@@ -233,9 +283,72 @@ export class EventBroker {
 
   /** Removes `client` from every topic and ends it, discarding what it had queued. Idempotent. */
   unsubscribe(client: Client): void {
+    this.end(client, "client");
+  }
+
+  /**
+   * Adds lifecycle hooks (for logs, traces and metrics); returns a function
+   * that removes them. Hooks are called synchronously, only for what happens
+   * after this call.
+   *
+   * @example
+   * ```ts
+   * broker.observe({
+   *   opened: (client) => log.info({ topics: client.topics }, "sse open"),
+   *   refused: (reason, { status }) => log.warn({ reason, status }, "sse refused"),
+   *   closed: (client, reason) => log.info({ reason }, "sse closed"),
+   * });
+   * ```
+   */
+  observe(observer: BrokerObserver): () => void {
+    if (typeof observer !== "object" || observer === null) {
+      throw new TypeError("sse: observe: observer must be an object of hooks");
+    }
+    this.observers = [...this.observers, observer];
+    return () => {
+      this.observers = this.observers.filter((o) => o !== observer);
+    };
+  }
+
+  /**
+   * Who is on `topic` now: each member (a connection's `presence` identity)
+   * with its data and number of connections, in order of arrival. A member
+   * whose last connection closed stays listed, with 0 connections, for the
+   * presence `debounceMs`. Authorize the asker as for the topic itself.
+   *
+   * @example
+   * ```ts
+   * const viewing = await broker.members("project-1");
+   * res.end(viewing.map((m) => `<li>${escape(m.data.name)}</li>`).join(""));
+   * ```
+   */
+  async members(topic: string): Promise<PresenceMember[]> {
+    checkTopic(topic);
+    return this.roster.shared(topic);
+  }
+
+  /**
+   * The topic whose presence `topic` carries (`project-1` for
+   * `presence:project-1`) when the `presence` option is set; handlers
+   * authorize a request for it as for that topic. @internal
+   */
+  presenceSourceOf(topic: string): string | undefined {
+    return this.presenceOn ? this.roster.sourceOf(topic) : undefined;
+  }
+
+  /** Counts (and tells observers) that a handler refused a request. @internal */
+  refuse(reason: RefusalReason, error: { status: number; message: string }): void {
+    this.refusedCounts[reason]++;
+    if (this.observers.length > 0) notify(this.observers, "refused", reason, error);
+  }
+
+  private end(client: Client, reason: CloseReason): void {
     if (!(client instanceof Subscription) || !this.clients.delete(client)) return;
     this.detach(client);
+    this.roster.leave(client);
     client.close(true);
+    this.closedCounts[reason]++;
+    if (this.observers.length > 0) notify(this.observers, "closed", client, reason);
   }
 
   /**
@@ -305,18 +418,28 @@ export class EventBroker {
 
   /** Hands `frame` to each of `subscribers`; counts and returns how many queued it. */
   private fanOut(subscribers: Set<Subscription>, frame: Frame): number {
+    const observers = this.observers;
+    const started = observers.length > 0 ? performance.now() : 0;
     let queued = 0;
     let dropped = 0;
     for (const client of subscribers) {
       const result = client.deliver(frame);
-      if (result === Delivery.Dropped) dropped++;
+      if (result === Delivery.Queued) queued++;
       else {
-        queued++;
-        if (result === Delivery.QueuedDroppingOldest) dropped++;
+        if (result === Delivery.Dropped) dropped++;
+        else {
+          queued++;
+          dropped++;
+        }
+        if (observers.length > 0) notify(observers, "dropped", client);
       }
     }
     this.deliveredCount += queued;
     this.droppedCount += dropped;
+    if (observers.length > 0) {
+      const seconds = (performance.now() - started) / 1000;
+      notify(observers, "published", { topic: frame.topic, queued, dropped, seconds });
+    }
     return queued;
   }
 
@@ -327,7 +450,12 @@ export class EventBroker {
     const clients = [...this.clients];
     this.clients.clear();
     this.topicIndex.clear();
-    for (const client of clients) client.close(false);
+    this.roster.clear();
+    for (const client of clients) {
+      client.close(false);
+      this.closedCounts.shutdown++;
+      if (this.observers.length > 0) notify(this.observers, "closed", client, "shutdown");
+    }
     this.backplane?.close().catch(() => {});
   }
 
@@ -365,6 +493,10 @@ export class EventBroker {
       resumed: this.resumedCount,
       resumeMisses: this.resumeMissCount,
       slowDisconnects: this.slowDisconnectCount,
+      members: this.roster.count(),
+      opened: this.openedCount,
+      closed: { ...this.closedCounts },
+      refused: { ...this.refusedCounts },
       ...(this.backplane === undefined ? {} : { backplane: this.backplane.stats() }),
     };
   }
@@ -388,12 +520,13 @@ export class EventBroker {
     const settle = (replay: BackplaneReplay | undefined): void => {
       if (client.closed) return;
       if (replay === undefined) {
-        const miss = this.owner.resumeMissed();
+        const miss = this.owner.resumeMissed(client);
         if (miss !== undefined) client.signal(miss);
         client.replayed([], 0);
         return;
       }
       this.resumedCount++;
+      if (this.observers.length > 0) notify(this.observers, "resumed", client, false);
       const frames: Frame[] = [];
       for (const { topic, event, seq } of replay.events) {
         try {

@@ -74,7 +74,7 @@ export interface SubscriptionOwner {
     limit: number,
   ): { frames: Frame[]; gap: boolean };
   /** A resume that cannot be gap-free: counted; returns the frame that tells the client, if any. */
-  resumeMissed(): Frame | undefined;
+  resumeMissed(client: Subscription): Frame | undefined;
   /** Ends a client that fell behind under the "disconnect" policy. */
   disconnect(client: Subscription): void;
 }
@@ -287,7 +287,7 @@ export class Subscription implements Client {
     const batch = this.owner.replay(this.topics, this.cursor, limit);
     if (batch.gap && !this.gapSignalled) {
       this.gapSignalled = true;
-      const miss = this.owner.resumeMissed();
+      const miss = this.owner.resumeMissed(this);
       if (miss !== undefined) frames.push(miss);
     }
     const last = batch.frames[batch.frames.length - 1];

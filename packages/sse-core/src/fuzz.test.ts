@@ -253,7 +253,14 @@ describe("fuzz: broker public surface against a model", () => {
           const models: Model[] = [];
           let closed = false;
           let seq = 0;
-          const count = { published: 0, delivered: 0, dropped: 0, slow: 0, misses: 0 };
+          const count = {
+            published: 0,
+            delivered: 0,
+            dropped: 0,
+            slow: 0,
+            misses: 0,
+            opened: 0,
+          };
 
           const check = () => {
             const open = models.filter((m) => m.open);
@@ -266,7 +273,13 @@ describe("fuzz: broker public surface against a model", () => {
               resumed: 0,
               resumeMisses: count.misses,
               slowDisconnects: count.slow,
+              opened: count.opened,
+              closed: expect.objectContaining({ slow: count.slow }),
+              refused: { limit: 0, authorize: 0, bad_request: 0, error: 0 },
+              members: 0,
             });
+            const { closed: ended } = broker.stats();
+            expect(ended.client + ended.slow + ended.shutdown).toBe(count.opened - open.length);
             expect(broker.closed).toBe(closed);
             for (const m of models) {
               expect(m.client.closed).toBe(!m.open);
@@ -281,6 +294,7 @@ describe("fuzz: broker public surface against a model", () => {
                 const client = broker.subscribe(step.topics, { lastEventId: step.lastEventId });
                 // Broker-assigned ids are "<epoch>-<seq>": a guessed one never resumes.
                 if (!closed && historySize > 0 && step.lastEventId) count.misses++;
+                if (!closed) count.opened++;
                 models.push({
                   client,
                   iterator: client[Symbol.asyncIterator](),

@@ -2,9 +2,12 @@ export type {
   Backplane,
   BackplaneEvent,
   BackplaneHost,
+  BackplanePresence,
   BackplaneReplay,
   BackplaneState,
   BackplaneStats,
+  PresenceHost,
+  PresenceSync,
 } from "./backplane.js";
 export type { BrokerOptions, BrokerStats, SubscribeOptions } from "./broker.js";
 export { DEFAULT_BUFFER_SIZE, EventBroker } from "./broker.js";
@@ -37,7 +40,16 @@ export {
   validateTopics,
   validateTopicsFn,
 } from "./node-handler.js";
+export type { BrokerObserver, CloseReason, FanOut, RefusalReason } from "./observer.js";
+export { CLOSE_REASONS, REFUSAL_REASONS } from "./observer.js";
 export type { Authorize, HandlerOptions, OnError } from "./options.js";
+export type {
+  PresenceChange,
+  PresenceIdentity,
+  PresenceMember,
+  PresenceOptions,
+} from "./presence.js";
+export { DEFAULT_PRESENCE_DEBOUNCE_MS, DEFAULT_PRESENCE_PREFIX } from "./presence.js";
 export type { BrokerSource, NodeMiddleware } from "./request-context.js";
 export {
   brokerFrom,

@@ -2,6 +2,7 @@ import { type StreamTiming, timingOf } from "./event-stream.js";
 import { LIMIT_KEYS, type Limits, resolveLimits } from "./limits.js";
 import type { SSERequest } from "./node-handler.js";
 import { callbackOption, checkKeys, optionsObject } from "./option-checks.js";
+import type { PresenceIdentity } from "./presence.js";
 import { SwapFormat, type SwapOption } from "./swap.js";
 
 /**
@@ -71,6 +72,22 @@ export interface HandlerOptions<R = SSERequest> extends Limits {
    *   `sse-swap` and `EventSource` listeners)
    */
   swap?: SwapOption;
+  /**
+   * Who a connection is, for presence: called with the request once it is
+   * authorized; the stream then joins each of its topics as this member
+   * (see `broker.members(topic)` and the broker's `presence` option).
+   * Undefined (or returning undefined) keeps the connection anonymous; a
+   * throw answers 500 (or the error's status). Sync or async.
+   * @default undefined (no connection is a member)
+   *
+   * @example
+   * ```ts
+   * handlerFunc(broker, (req) => `project-${req.params.id}`, {
+   *   presence: (req) => ({ id: req.user.id, data: { name: req.user.name } }),
+   * });
+   * ```
+   */
+  presence?: (req: R) => PresenceIdentity | undefined | Promise<PresenceIdentity | undefined>;
 }
 
 /** Every key of {@link HandlerOptions}. @internal */
@@ -80,6 +97,7 @@ export const HANDLER_OPTION_KEYS: readonly string[] = [
   "onError",
   "reconnectWindowMs",
   "swap",
+  "presence",
   ...LIMIT_KEYS,
 ];
 
@@ -94,6 +112,7 @@ export interface HandlerPlan<R> {
   readonly format: SwapFormat | undefined;
   readonly authorize: Authorize<R> | undefined;
   readonly onError: OnError<R> | undefined;
+  readonly presence: HandlerOptions<R>["presence"];
 }
 
 const plans = new WeakMap<object, HandlerPlan<never>>();
@@ -118,12 +137,14 @@ export function planOf<R>(options: HandlerOptions<R> | undefined): HandlerPlan<R
   });
   callbackOption("authorize", given.authorize, "(req, topics) => boolean");
   callbackOption("onError", given.onError, "(error, req) => void");
+  callbackOption("presence", given.presence, "(req) => ({ id, data })");
   const plan: HandlerPlan<R> = Object.freeze({
     timing: timingOf(given),
     limits: resolveLimits(given),
     format: given.swap === undefined ? undefined : new SwapFormat(given.swap),
     authorize: given.authorize,
     onError: given.onError,
+    presence: given.presence,
   });
   plans.set(given, plan as HandlerPlan<never>);
   return plan;

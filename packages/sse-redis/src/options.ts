@@ -66,6 +66,15 @@ export interface RedisBackplaneOptions {
    * @default 4
    */
   maxReplays?: number;
+  /**
+   * Presence (the broker's members, see `@burrow/sse-core`'s presence): how
+   * long a process's members stay listed on the other processes after its
+   * last heartbeat (sent every third of it), in milliseconds. A process that
+   * dies has its members announced as left within `presenceTtlMs` plus a
+   * third of it, by the first live process that notices.
+   * @default 15000
+   */
+  presenceTtlMs?: number;
 }
 
 /** Default Redis URL. */
@@ -80,6 +89,9 @@ export const DEFAULT_TIMEOUT_MS = 2000;
 /** Default {@link RedisBackplaneOptions.maxPending}. */
 export const DEFAULT_MAX_PENDING = 10_000;
 
+/** Default {@link RedisBackplaneOptions.presenceTtlMs}. */
+export const DEFAULT_PRESENCE_TTL_MS = 15_000;
+
 /** Default {@link RedisBackplaneOptions.maxReplays}. */
 export const DEFAULT_MAX_REPLAYS = 4;
 
@@ -92,6 +104,7 @@ export interface ResolvedOptions {
   timeoutMs: number;
   maxPending: number;
   maxReplays: number;
+  presenceTtlMs: number;
 }
 
 /** Checks `options` (TypeError naming the field) and fills in defaults. @internal */
@@ -107,6 +120,7 @@ export function resolveOptions(options: RedisBackplaneOptions): ResolvedOptions 
     timeoutMs = DEFAULT_TIMEOUT_MS,
     maxPending = DEFAULT_MAX_PENDING,
     maxReplays = DEFAULT_MAX_REPLAYS,
+    presenceTtlMs = DEFAULT_PRESENCE_TTL_MS,
   } = options;
   if (typeof url !== "string" || !/^rediss?:\/\//.test(url)) {
     throw new TypeError(`sse-redis: url: must be a redis:// or rediss:// URL, got ${String(url)}`);
@@ -134,6 +148,7 @@ export function resolveOptions(options: RedisBackplaneOptions): ResolvedOptions 
     timeoutMs: positiveInteger("timeoutMs", timeoutMs, "milliseconds"),
     maxPending: positiveInteger("maxPending", maxPending, "publishes"),
     maxReplays: positiveInteger("maxReplays", maxReplays, "replays"),
+    presenceTtlMs: positiveInteger("presenceTtlMs", presenceTtlMs, "milliseconds"),
   };
 }
 

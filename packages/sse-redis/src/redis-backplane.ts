@@ -2,9 +2,11 @@ import { randomBytes } from "node:crypto";
 import type {
   Backplane,
   BackplaneHost,
+  BackplanePresence,
   BackplaneReplay,
   BackplaneState,
   BackplaneStats,
+  PresenceHost,
   SSEEvent,
 } from "@burrow/sse-core";
 import { Redis } from "ioredis";
@@ -16,6 +18,7 @@ import {
   redactUrl,
   resolveOptions,
 } from "./options.js";
+import { RedisPresence } from "./presence-store.js";
 import { ReplayQueue } from "./replay-queue.js";
 import { defineScripts, type ScriptedRedis } from "./scripts.js";
 import { Watchdog } from "./watchdog.js";
@@ -53,6 +56,8 @@ export interface RedisBackplaneStats extends BackplaneStats {
   replays: number;
   /** Resumes whose client left before their turn: nothing was read for them, ever. */
   replaysSkipped: number;
+  /** Presence sweeps for processes that stopped renewing their members run here, ever. */
+  presenceSweeps: number;
 }
 
 /** One message read from a topic's channel, before delivery. */
@@ -116,6 +121,7 @@ export class RedisBackplane implements Backplane {
   private skippedCount = 0;
   private readonly replays: ReplayQueue;
   private watchdogTimer: NodeJS.Timeout | undefined;
+  private presenceStore: RedisPresence | undefined;
 
   /** @param options - see {@link RedisBackplaneOptions}. */
   constructor(options: RedisBackplaneOptions = {}) {
@@ -339,13 +345,35 @@ export class RedisBackplane implements Backplane {
       timeouts: this.timeoutCount,
       replays: this.replays.size,
       replaysSkipped: this.skippedCount,
+      presenceSweeps: this.presenceStore?.sweeps ?? 0,
     };
   }
 
-  /** Closes both Redis connections. Idempotent; the broker's `close()` calls it. */
+  /**
+   * Shares the broker's presence through Redis, on a connection of its own
+   * (see {@link RedisBackplaneOptions.presenceTtlMs}); called by the broker.
+   */
+  presence(host: PresenceHost): BackplanePresence {
+    if (this.presenceStore !== undefined) {
+      throw new Error("sse-redis: backplane: presence already shared with a broker");
+    }
+    this.presenceStore = new RedisPresence(host, {
+      url: this.options.url,
+      redis: this.options.redis,
+      prefix: this.options.prefix,
+      ttlMs: this.options.presenceTtlMs,
+      timeoutMs: this.options.timeoutMs,
+      // The command connection reports the link's errors; this one's would repeat them.
+      onError: () => {},
+    });
+    return this.presenceStore;
+  }
+
+  /** Closes the Redis connections. Idempotent; the broker's `close()` calls it. */
   async close(): Promise<void> {
     if (this.state === "closed") return;
     this.state = "closed";
+    const presence = this.presenceStore?.close();
     clearInterval(this.watchdogTimer);
     this.watched.clear();
     this.live.clear();
@@ -361,6 +389,7 @@ export class RedisBackplane implements Backplane {
         connection.disconnect();
       }),
     );
+    await presence;
   }
 
   private keys(topic: string) {

@@ -9,6 +9,7 @@ import type { Server } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { gate, pipelined, trackSockets } from "./connections.js";
 import { rawClient, recordEvents, type TestServer, thrownBy, waitFor } from "./index.js";
+import { describePresence } from "./presence-suite.js";
 
 /** What the suite needs of `@burrow/sse-core`'s `EventBroker`. */
 export interface SuiteBroker {
@@ -28,6 +29,7 @@ export interface SuiteOptions<Req> {
   authorize?: (req: Req, topics: readonly string[]) => boolean | Promise<boolean>;
   swap?: true | Record<string, string | { target: string; swap?: string }>;
   onError?: (error: unknown, req: Req) => void;
+  presence?: (req: Req) => { id: string; data?: unknown } | undefined;
 }
 
 /** What the suite's request-stream producers use of core's `RequestStream`. */
@@ -621,6 +623,8 @@ export function describeAdapter<B extends SuiteBroker, Req, H>(
       expect(broker.stats().clients).toBe(1);
     });
   });
+
+  describePresence(name, harness);
 }
 
 /** `server.close()` as a promise: resolves once every connection has ended. */

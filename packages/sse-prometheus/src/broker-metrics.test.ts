@@ -1,0 +1,237 @@
+import type { IncomingMessage } from "node:http";
+import { EventBroker, handlerFunc } from "@burrow/sse-core";
+import {
+  cleanupAfterEach,
+  listen,
+  rawClient,
+  recordEvents,
+  take,
+  waitFor,
+} from "@burrow/test-utils";
+import parsePrometheusTextFormat from "parse-prometheus-text-format";
+import { Registry } from "prom-client";
+import { describe, expect, it } from "vitest";
+import { brokerMetrics } from "./index.js";
+
+const cleanups = cleanupAfterEach();
+
+/** Serves `/events/<topic>` from `broker` and `/metrics` from `registry`, on loopback. */
+async function serve(broker: EventBroker, registry: Registry) {
+  const events = handlerFunc(
+    broker,
+    (req: IncomingMessage) =>
+      decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname.slice(8)),
+    {
+      maxClients: 3,
+      maxTopicLength: 20,
+      authorize: (_req, topics) => !topics.includes("secret"),
+    },
+  );
+  const server = await listen(async (req, res) => {
+    if (req.url === "/metrics") {
+      res.setHeader("Content-Type", registry.contentType);
+      res.end(await registry.metrics());
+    } else events(req, res);
+  });
+  cleanups.push(() => server.close());
+  return server;
+}
+
+/** Scrapes `url` and parses the exposition with an independent parser: name -> label key -> value. */
+async function scrape(url: string) {
+  const text = await (await fetch(url)).text();
+  const families = parsePrometheusTextFormat(text);
+  const byName = new Map<string, { type: string; help: string; samples: Map<string, number> }>();
+  for (const family of families) {
+    const samples = new Map<string, number>();
+    for (const sample of family.metrics) {
+      const key = Object.entries(sample.labels ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(",");
+      samples.set(key, Number(sample.value ?? sample.count));
+    }
+    byName.set(family.name, { type: family.type, help: family.help, samples });
+  }
+  return { text, byName };
+}
+
+async function status(url: string): Promise<number> {
+  const res = await fetch(url);
+  await res.body?.cancel();
+  return res.status;
+}
+
+describe("brokerMetrics: a prom-client scrape, parsed independently", () => {
+  it("counts what the test did: opened, refused by reason, closed by reason, published, delivered, dropped, resumes", async () => {
+    const broker = new EventBroker({ bufferSize: 1, historySize: 10 });
+    cleanups.push(() => broker.close());
+    const registry = new Registry();
+    brokerMetrics(broker, { registry });
+    const server = await serve(broker, registry);
+
+    // Refusals: 403 from authorize, 400 for a topic past maxTopicLength, 400 for a POST (405).
+    expect(await status(`${server.url}/events/secret`)).toBe(403);
+    expect(await status(`${server.url}/events/${"x".repeat(21)}`)).toBe(400);
+    const post = await fetch(`${server.url}/events/news`, { method: "POST" });
+    expect(post.status).toBe(405);
+
+    // Two browsers on "news", one resumes from a known id, one from an unknown one.
+    const a = recordEvents(`${server.url}/events/news`, ["news"]);
+    cleanups.push(() => a.close());
+    await a.opened;
+    broker.publish("news", { data: "one" });
+    await a.waitForCount(1);
+    const known = a.events[0]!.id ?? "";
+    const b = recordEvents(`${server.url}/events/news`, ["news"], {
+      fetch: (input, init) =>
+        fetch(input, { ...init, headers: { ...init?.headers, "Last-Event-ID": known } }),
+    });
+    cleanups.push(() => b.close());
+    await b.opened;
+    const c = rawClient(server.port, "/events/news", { headers: { "Last-Event-ID": "nope" } });
+    cleanups.push(() => c.close());
+    await c.ready;
+    // The broker is full (maxClients 3): one more is refused for the limit.
+    expect(await status(`${server.url}/events/news`)).toBe(503);
+
+    // An in-process client that never reads: bufferSize 1, so of 3 events it keeps 1 and drops 2.
+    const idle = broker.subscribe("idle");
+    for (const data of ["i1", "i2", "i3"]) broker.publish("idle", { data });
+    broker.publish("news", { data: "two" });
+    await a.waitForCount(2);
+    await waitFor(() => b.events.length >= 1 && c.events.length >= 1, "b and c got news");
+
+    // c leaves: closed by the client.
+    c.close();
+    await waitFor(() => broker.stats().clients === 3, "c unsubscribed");
+
+    const { byName } = await scrape(`${server.url}/metrics`);
+    const value = (name: string, labels = ""): number | undefined =>
+      byName.get(name)?.samples.get(labels);
+    expect(value("burrow_sse_clients")).toBe(3); // a, b, idle
+    expect(value("burrow_sse_topics")).toBe(2); // news, idle
+    expect(value("burrow_sse_presence_members")).toBe(0);
+    expect(value("burrow_sse_connections_opened_total")).toBe(4); // a, b, c, idle
+    expect(value("burrow_sse_connections_refused_total", "reason=authorize")).toBe(1);
+    expect(value("burrow_sse_connections_refused_total", "reason=bad_request")).toBe(2);
+    expect(value("burrow_sse_connections_refused_total", "reason=limit")).toBe(1);
+    expect(value("burrow_sse_connections_refused_total", "reason=error")).toBe(0);
+    expect(value("burrow_sse_connections_closed_total", "reason=client")).toBe(1);
+    expect(value("burrow_sse_connections_closed_total", "reason=slow")).toBe(0);
+    expect(value("burrow_sse_connections_closed_total", "reason=shutdown")).toBe(0);
+    expect(value("burrow_sse_events_published_total")).toBe(5);
+    // one -> a; i1 -> idle; two -> a, b, c
+    expect(value("burrow_sse_events_delivered_total")).toBe(5);
+    expect(value("burrow_sse_events_dropped_total", "policy=drop-newest")).toBe(2);
+    expect(value("burrow_sse_resumes_total")).toBe(1);
+    expect(value("burrow_sse_resume_misses_total")).toBe(1);
+    expect(value("burrow_sse_slow_disconnects_total")).toBe(0);
+    // Every fan-out on a topic with clients was timed: one, i1, i2, i3, two.
+    expect(value("burrow_sse_fanout_duration_seconds")).toBe(5);
+    expect(byName.get("burrow_sse_fanout_duration_seconds")?.type).toBe("HISTOGRAM");
+    for (const [name, family] of byName) {
+      if (name.endsWith("_total")) expect(family.type, name).toBe("COUNTER");
+      expect(family.help.length, name).toBeGreaterThan(0);
+    }
+    expect(await take(idle, 1)).toMatchObject([{ type: "idle", data: "i1" }]);
+
+    // Shutdown closes every client with reason "shutdown".
+    broker.close();
+    const after = await scrape(`${server.url}/metrics`);
+    expect(
+      after.byName.get("burrow_sse_connections_closed_total")?.samples.get("reason=shutdown"),
+    ).toBe(3); // a, b, idle
+    expect(after.byName.get("burrow_sse_clients")?.samples.get("")).toBe(0);
+  });
+
+  it("counts slow disconnects and labels drops with the broker's policy", async () => {
+    const broker = new EventBroker({ bufferSize: 1, slowClient: "disconnect" });
+    const registry = new Registry();
+    brokerMetrics(broker, { registry, prefix: "app_sse_" });
+    const idle = broker.subscribe("t");
+    for (const data of ["1", "2"]) broker.publish("t", { data });
+    await idle.done;
+    const { byName } = await scrape(await metricsUrl(registry));
+    expect(byName.get("app_sse_slow_disconnects_total")?.samples.get("")).toBe(1);
+    expect(byName.get("app_sse_connections_closed_total")?.samples.get("reason=slow")).toBe(1);
+    expect(byName.get("app_sse_events_dropped_total")?.samples.get("policy=disconnect")).toBe(1);
+    broker.close();
+  });
+
+  it("keeps label sets bounded: no topic or user ever becomes a label", async () => {
+    const broker = new EventBroker();
+    cleanups.push(() => broker.close());
+    const registry = new Registry();
+    brokerMetrics(broker, { registry });
+    for (let i = 0; i < 50; i++) {
+      broker.subscribe(`topic-${i}`);
+      broker.publish(`topic-${i}`, { data: "x" });
+    }
+    const { text, byName } = await scrape(await metricsUrl(registry));
+    expect(text).not.toContain("topic-");
+    let series = 0;
+    for (const family of byName.values()) series += family.samples.size;
+    // 3 gauges, 6 unlabelled counters, 4 + 3 + 1 labelled series, 1 histogram.
+    expect(series).toBe(3 + 6 + 4 + 3 + 1 + 1);
+  });
+
+  it("exposes the backplane's state and counters when the broker has one, and unregisters", async () => {
+    const registry = new Registry();
+    const broker = new EventBroker({
+      backplane: {
+        attach() {},
+        publish() {},
+        watch() {},
+        unwatch() {},
+        replay: async () => undefined,
+        stats: () => ({ state: "down", errors: 3, localOnly: 2, received: 7, topics: 0 }),
+        close: async () => {},
+      },
+    });
+    const remove = brokerMetrics(broker, { registry });
+    const url = await metricsUrl(registry);
+    const { byName } = await scrape(url);
+    expect(byName.get("burrow_sse_backplane_state")?.samples.get("state=down")).toBe(1);
+    expect(byName.get("burrow_sse_backplane_state")?.samples.get("state=ready")).toBe(0);
+    expect(byName.get("burrow_sse_backplane_errors_total")?.samples.get("")).toBe(3);
+    expect(byName.get("burrow_sse_backplane_local_only_total")?.samples.get("")).toBe(2);
+    expect(byName.get("burrow_sse_backplane_received_total")?.samples.get("")).toBe(7);
+    remove();
+    expect((await scrape(url)).byName.size).toBe(0);
+    // Registering again after removal works (no duplicate-name error).
+    brokerMetrics(broker, { registry });
+    broker.close();
+  });
+
+  it("rejects a bad prefix or a non-broker, naming the field", () => {
+    expect(() => brokerMetrics(new EventBroker(), { prefix: "bad-prefix" })).toThrow(
+      /prefix: must match/,
+    );
+    expect(() => brokerMetrics({} as EventBroker)).toThrow(/broker must be an EventBroker/);
+  });
+});
+
+/** A loopback server exposing `registry`; returns its /metrics URL. */
+async function metricsUrl(registry: Registry): Promise<string> {
+  const server = await listen(async (_req, res) => {
+    res.setHeader("Content-Type", registry.contentType);
+    res.end(await registry.metrics());
+  });
+  cleanups.push(() => server.close());
+  return `${server.url}/metrics`;
+}
+
+describe("brokerMetrics: presence", () => {
+  it("gauges presence members, once per topic", async () => {
+    const broker = new EventBroker();
+    cleanups.push(() => broker.close());
+    const registry = new Registry();
+    brokerMetrics(broker, { registry });
+    broker.subscribe(["a", "b"], { member: { id: "alice" } });
+    broker.subscribe("a", { member: { id: "alice" } });
+    broker.subscribe("a", { member: { id: "bob" } });
+    broker.subscribe("a");
+    const { byName } = await scrape(await metricsUrl(registry));
+    expect(byName.get("burrow_sse_presence_members")?.samples.get("")).toBe(3); // a: alice, bob; b: alice
+  });
+});
