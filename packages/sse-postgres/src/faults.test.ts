@@ -195,16 +195,21 @@ describePrivateCluster("PostgreSQL faults (private cluster)", () => {
 
   it("a hung server (SIGSTOP) while 5,000 events/s of 1 KB are published: noticed, local delivery goes on, memory bounded, recovery after SIGCONT", async () => {
     await cluster.start();
-    const server = await start({ prefix: uniquePrefix(), maxPending: 2000, bufferSize: 20_000 });
+    const prefix = uniquePrefix();
+    const server = await start({ prefix, maxPending: 2000, bufferSize: 20_000 });
+    // A process that publishes nothing: only its listening connection's health check can notice.
+    const idle = await start({ prefix });
     const client = rawClient(server.port, "/events?topics=x");
-    await client.ready;
-    await listening(server, 1);
+    const idleClient = rawClient(idle.port, "/events?topics=x");
+    await Promise.all([client.ready, idleClient.ready]);
+    await Promise.all([listening(server, 1), listening(idle, 1)]);
     const heapBefore = (await server.stats(true)).heapUsed;
     await server.flood("x", 50, 1024);
     await waitFor(() => client.events.length >= 500, "events through PostgreSQL");
 
     await cluster.pause();
-    await state(server, "down");
+    await Promise.all([state(server, "down"), state(idle, "down")]);
+    expect((await idle.stats()).backplane.timeouts).toBeGreaterThan(0);
     const atDown = client.events.length;
     // Delivered here while the server hangs.
     await waitFor(() => client.events.length >= atDown + 2000, "local delivery during the hang");
@@ -217,7 +222,8 @@ describePrivateCluster("PostgreSQL faults (private cluster)", () => {
     );
 
     await cluster.resume();
-    await listening(server, 1);
+    await Promise.all([listening(server, 1), listening(idle, 1)]);
+    idleClient.close();
     const published = await server.stopFlood();
     await waitFor(() => client.events.length >= published, `all ${published} events`);
     client.close();
