@@ -41,6 +41,7 @@ async function listening(server: ServerProcess, topics: number): Promise<void> {
 /** A server process on the private cluster; `timeoutMs` 1000 unless given. */
 function start(options: {
   prefix: string;
+  url?: string;
   name?: string;
   listenUrl?: string;
   maxPending?: number;
@@ -88,6 +89,30 @@ describePrivateCluster("PostgreSQL faults (private cluster)", () => {
     expect(events[1]).toMatchObject({ data: "through postgres", id: expect.stringMatching(/-1$/) });
     client.close();
     expect(server.child.exitCode).toBe(null);
+  });
+
+  it("runs as a role that may only use the tables and function another role created", async () => {
+    await cluster.start();
+    const prefix = uniquePrefix();
+    const owner = await start({ prefix });
+    await listening(owner, 0);
+    await withClient(cluster.url, (admin) =>
+      admin.query(`DROP ROLE IF EXISTS fault_app; CREATE ROLE fault_app LOGIN;
+        GRANT SELECT, INSERT, UPDATE, DELETE ON ${prefix}meta, ${prefix}events, ${prefix}topics TO fault_app`),
+    );
+    const app = await start({ prefix, url: cluster.url.replace("postgres@", "fault_app@") });
+    const client = recordEvents(`${app.url}/events?topics=x`, ["x"]);
+    await client.opened;
+    await listening(app, 1);
+    await app.publish("x", "as fault_app");
+    await owner.publish("x", "as the owner");
+    const events = await client.waitForCount(2);
+    client.close();
+    expect(events.map((e) => e.data)).toEqual(["as fault_app", "as the owner"]);
+    expect(events.every((e) => /-\d+$/.test(e.id))).toBe(true);
+    const stats = (await app.stats()).backplane;
+    expect(stats).toMatchObject({ errors: 0 });
+    expect(stats.lastError).toBe(undefined);
   });
 
   it("the listening connection terminated mid-stream (pg_terminate_backend): the process reconnects and recovers what it missed, in order", async () => {
