@@ -109,7 +109,7 @@ describePrivateCluster("PostgreSQL faults (private cluster)", () => {
     const events = await client.waitForCount(2);
     client.close();
     expect(events.map((e) => e.data)).toEqual(["as fault_app", "as the owner"]);
-    expect(events.every((e) => /-\d+$/.test(e.id))).toBe(true);
+    expect(events.every((e) => /-\d+$/.test(e.id ?? ""))).toBe(true);
     const stats = (await app.stats()).backplane;
     expect(stats).toMatchObject({ errors: 0 });
     expect(stats.lastError).toBe(undefined);
