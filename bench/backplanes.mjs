@@ -49,7 +49,8 @@ async function child(engine, prefix) {
   (async () => {
     for await (const event of client) arrivals.push([event.data, process.hrtime.bigint()]);
   })();
-  const ready = () => broker.stats().backplane.state === "ready" && broker.stats().backplane.topics === 1;
+  const ready = () =>
+    broker.stats().backplane.state === "ready" && broker.stats().backplane.topics === 1;
   while (!ready()) await new Promise((resolve) => setTimeout(resolve, 10));
   process.on("message", async (message) => {
     if (message.cmd === "reset") {
@@ -79,7 +80,10 @@ async function child(engine, prefix) {
       const deadline = Date.now() + 60_000;
       while (arrivals.length < message.count) {
         if (Date.now() > deadline) {
-          console.error(`receiver: ${arrivals.length} of ${message.count}`, JSON.stringify(broker.stats()));
+          console.error(
+            `receiver: ${arrivals.length} of ${message.count}`,
+            JSON.stringify(broker.stats()),
+          );
           process.exit(1);
         }
         await new Promise((resolve) => setTimeout(resolve, 5));
@@ -118,8 +122,11 @@ async function dropPostgres(prefix) {
   const pg = (await import("pg")).default;
   const client = new pg.Client(DATABASE_URL);
   await client.connect();
-  for (const table of ["meta", "events", "topics"]) await client.query(`DROP TABLE IF EXISTS ${prefix}${table}`);
-  await client.query(`DROP FUNCTION IF EXISTS ${prefix}publish_v1(text[], text[], integer[], text[], text[], integer, boolean)`);
+  for (const table of ["meta", "events", "topics"])
+    await client.query(`DROP TABLE IF EXISTS ${prefix}${table}`);
+  await client.query(
+    `DROP FUNCTION IF EXISTS ${prefix}publish_v1(text[], text[], integer[], text[], text[], integer, boolean)`,
+  );
   await client.end();
 }
 
@@ -128,7 +135,10 @@ async function main() {
   for (const engine of engines) {
     const results = [];
     for (let run = 0; run < runs; run++) {
-      const prefix = engine === "postgres" ? `bench_${randomBytes(4).toString("hex")}_` : `bench:${randomBytes(4).toString("hex")}:`;
+      const prefix =
+        engine === "postgres"
+          ? `bench_${randomBytes(4).toString("hex")}_`
+          : `bench:${randomBytes(4).toString("hex")}:`;
       const self = fileURLToPath(import.meta.url);
       const [publisher, receiver] = [0, 1].map(() => fork(self, ["child", engine, prefix]));
       await Promise.all([publisher, receiver].map((p) => once(p, "message")));
@@ -166,10 +176,14 @@ async function main() {
       lost: results.reduce((sum, r) => sum + r.dropped + r.localOnly, 0),
     });
   }
-  console.log(`| backplane | burst of ${burst}: events/s end to end | paced ${pacedRate}/s: p50 latency | p99 | max | events lost or local-only |`);
+  console.log(
+    `| backplane | burst of ${burst}: events/s end to end | paced ${pacedRate}/s: p50 latency | p99 | max | events lost or local-only |`,
+  );
   console.log("| --- | --- | --- | --- | --- | --- |");
   for (const r of rows) {
-    console.log(`| ${r.engine} | ${Math.round(r.rate).toLocaleString("en")} | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${r.max.toFixed(1)} ms | ${r.lost} |`);
+    console.log(
+      `| ${r.engine} | ${Math.round(r.rate).toLocaleString("en")} | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${r.max.toFixed(1)} ms | ${r.lost} |`,
+    );
   }
 }
 
