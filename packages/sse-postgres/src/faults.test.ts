@@ -38,7 +38,7 @@ async function listening(server: ServerProcess, topics: number): Promise<void> {
   }, `${server.url} to listen to ${topics} topics`);
 }
 
-/** A server process on the private cluster; `timeoutMs` 1000 unless given. */
+/** A server process on the private cluster (`timeoutMs` 2000, the default). */
 function start(options: {
   prefix: string;
   url?: string;
@@ -46,8 +46,9 @@ function start(options: {
   listenUrl?: string;
   maxPending?: number;
   bufferSize?: number;
+  history?: number;
 }) {
-  return startPostgresServer({ url: cluster.url, timeoutMs: 1000, ...options });
+  return startPostgresServer({ url: cluster.url, timeoutMs: 2000, ...options });
 }
 
 describePrivateCluster("PostgreSQL faults (private cluster)", () => {
@@ -221,7 +222,8 @@ describePrivateCluster("PostgreSQL faults (private cluster)", () => {
   it("a hung server (SIGSTOP) while 5,000 events/s of 1 KB are published: noticed, local delivery goes on, memory bounded, recovery after SIGCONT", async () => {
     await cluster.start();
     const prefix = uniquePrefix();
-    const server = await start({ prefix, maxPending: 2000, bufferSize: 20_000 });
+    // History long enough that a second outage, on a loaded machine, still recovers everything.
+    const server = await start({ prefix, maxPending: 2000, bufferSize: 20_000, history: 50_000 });
     // A process that publishes nothing: only its listening connection's health check can notice.
     const idle = await start({ prefix });
     const client = rawClient(server.port, "/events?topics=x");
@@ -243,7 +245,7 @@ describePrivateCluster("PostgreSQL faults (private cluster)", () => {
     expect(during.backplane.timeouts).toBeGreaterThan(0);
     expect(during.heapUsed - heapBefore).toBeLessThan(64 * 1024 * 1024);
     expect(server.stderr).toMatch(
-      /\[error\] sse-postgres: PostgreSQL at .* is unreachable \(.*(no answer for 1000 ms|timeout)/,
+      /\[error\] sse-postgres: PostgreSQL at .* is unreachable \(.*(no answer for 2000 ms|timeout)/,
     );
 
     await cluster.resume();
@@ -257,7 +259,8 @@ describePrivateCluster("PostgreSQL faults (private cluster)", () => {
     expect(numbers).toHaveLength(published);
     expect(new Set(numbers).size).toBe(published);
     const stats = (await server.stats()).backplane;
-    expect(stats).toMatchObject({ state: "ready", errors: 1 });
+    expect(stats.state).toBe("ready");
+    expect(stats.errors).toBeGreaterThanOrEqual(1);
     // Past maxPending while the hang was not yet noticed: counted, delivered here.
     expect(stats.overflow).toBeGreaterThan(0);
     // Each event ordered by PostgreSQL, or delivered here only (down, failed, or past the cap).
