@@ -92,6 +92,7 @@ async function child(engine, prefix) {
         .slice(0, message.count)
         .map(([data, at]) => Number(at - BigInt(data.split(" ")[0])) / 1e6);
       const sent = arrivals.slice(0, message.count).map(([data]) => BigInt(data.split(" ")[0]));
+      // biome-ignore lint/complexity/useMathMinMax: BigInt values, which Math.min does not take.
       const first = sent.reduce((m, v) => (v < m ? v : m));
       const last = arrivals[message.count - 1][1];
       process.send({ latencies, spanMs: Number(last - first) / 1e6, stats: broker.stats() });
