@@ -38,15 +38,17 @@ async function listening(server: ServerProcess, topics: number): Promise<void> {
   }, `${server.url} to listen to ${topics} topics`);
 }
 
-/** A server process on the private cluster; `timeoutMs` 1000 unless given. */
+/** A server process on the private cluster (`timeoutMs` 2000, the default). */
 function start(options: {
   prefix: string;
+  url?: string;
   name?: string;
   listenUrl?: string;
   maxPending?: number;
   bufferSize?: number;
+  history?: number;
 }) {
-  return startPostgresServer({ url: cluster.url, timeoutMs: 1000, ...options });
+  return startPostgresServer({ url: cluster.url, timeoutMs: 2000, ...options });
 }
 
 describePrivateCluster("PostgreSQL faults (private cluster)", () => {
@@ -88,6 +90,30 @@ describePrivateCluster("PostgreSQL faults (private cluster)", () => {
     expect(events[1]).toMatchObject({ data: "through postgres", id: expect.stringMatching(/-1$/) });
     client.close();
     expect(server.child.exitCode).toBe(null);
+  });
+
+  it("runs as a role that may only use the tables and function another role created", async () => {
+    await cluster.start();
+    const prefix = uniquePrefix();
+    const owner = await start({ prefix });
+    await listening(owner, 0);
+    await withClient(cluster.url, (admin) =>
+      admin.query(`DROP ROLE IF EXISTS fault_app; CREATE ROLE fault_app LOGIN;
+        GRANT SELECT, INSERT, UPDATE, DELETE ON ${prefix}meta, ${prefix}events, ${prefix}topics TO fault_app`),
+    );
+    const app = await start({ prefix, url: cluster.url.replace("postgres@", "fault_app@") });
+    const client = recordEvents(`${app.url}/events?topics=x`, ["x"]);
+    await client.opened;
+    await listening(app, 1);
+    await app.publish("x", "as fault_app");
+    await owner.publish("x", "as the owner");
+    const events = await client.waitForCount(2);
+    client.close();
+    expect(events.map((e) => e.data)).toEqual(["as fault_app", "as the owner"]);
+    expect(events.every((e) => /-\d+$/.test(e.id ?? ""))).toBe(true);
+    const stats = (await app.stats()).backplane;
+    expect(stats).toMatchObject({ errors: 0 });
+    expect(stats.lastError).toBe(undefined);
   });
 
   it("the listening connection terminated mid-stream (pg_terminate_backend): the process reconnects and recovers what it missed, in order", async () => {
@@ -195,16 +221,22 @@ describePrivateCluster("PostgreSQL faults (private cluster)", () => {
 
   it("a hung server (SIGSTOP) while 5,000 events/s of 1 KB are published: noticed, local delivery goes on, memory bounded, recovery after SIGCONT", async () => {
     await cluster.start();
-    const server = await start({ prefix: uniquePrefix(), maxPending: 2000, bufferSize: 20_000 });
+    const prefix = uniquePrefix();
+    // History long enough that a second outage, on a loaded machine, still recovers everything.
+    const server = await start({ prefix, maxPending: 2000, bufferSize: 20_000, history: 50_000 });
+    // A process that publishes nothing: only its listening connection's health check can notice.
+    const idle = await start({ prefix });
     const client = rawClient(server.port, "/events?topics=x");
-    await client.ready;
-    await listening(server, 1);
+    const idleClient = rawClient(idle.port, "/events?topics=x");
+    await Promise.all([client.ready, idleClient.ready]);
+    await Promise.all([listening(server, 1), listening(idle, 1)]);
     const heapBefore = (await server.stats(true)).heapUsed;
     await server.flood("x", 50, 1024);
     await waitFor(() => client.events.length >= 500, "events through PostgreSQL");
 
     await cluster.pause();
-    await state(server, "down");
+    await Promise.all([state(server, "down"), state(idle, "down")]);
+    expect((await idle.stats()).backplane.timeouts).toBeGreaterThan(0);
     const atDown = client.events.length;
     // Delivered here while the server hangs.
     await waitFor(() => client.events.length >= atDown + 2000, "local delivery during the hang");
@@ -213,11 +245,12 @@ describePrivateCluster("PostgreSQL faults (private cluster)", () => {
     expect(during.backplane.timeouts).toBeGreaterThan(0);
     expect(during.heapUsed - heapBefore).toBeLessThan(64 * 1024 * 1024);
     expect(server.stderr).toMatch(
-      /\[error\] sse-postgres: PostgreSQL at .* is unreachable \(.*(no answer for 1000 ms|timeout)/,
+      /\[error\] sse-postgres: PostgreSQL at .* is unreachable \(.*(no answer for 2000 ms|timeout)/,
     );
 
     await cluster.resume();
-    await listening(server, 1);
+    await Promise.all([listening(server, 1), listening(idle, 1)]);
+    idleClient.close();
     const published = await server.stopFlood();
     await waitFor(() => client.events.length >= published, `all ${published} events`);
     client.close();
@@ -226,7 +259,8 @@ describePrivateCluster("PostgreSQL faults (private cluster)", () => {
     expect(numbers).toHaveLength(published);
     expect(new Set(numbers).size).toBe(published);
     const stats = (await server.stats()).backplane;
-    expect(stats).toMatchObject({ state: "ready", errors: 1 });
+    expect(stats.state).toBe("ready");
+    expect(stats.errors).toBeGreaterThanOrEqual(1);
     // Past maxPending while the hang was not yet noticed: counted, delivered here.
     expect(stats.overflow).toBeGreaterThan(0);
     // Each event ordered by PostgreSQL, or delivered here only (down, failed, or past the cap).

@@ -1,5 +1,7 @@
 // The backplane in this process, against the real PostgreSQL at DATABASE_URL,
 // each test on its own table prefix.
+import { once } from "node:events";
+import { createServer, type Socket, connect as tcpConnect } from "node:net";
 import { setImmediate as tick } from "node:timers/promises";
 import { EventBroker } from "@burrow/sse-core";
 import { take, waitFor } from "@burrow/test-utils";
@@ -57,6 +59,41 @@ async function ready(b: EventBroker, topics = 0): Promise<void> {
     () => backplaneOf(b).state === "ready" && backplaneOf(b).topics >= topics,
     "the backplane to be ready",
   );
+}
+
+/**
+ * A TCP proxy to DATABASE_URL's server; `answer(client)` returns what to do
+ * with each chunk the server sends to that client.
+ */
+async function tcpProxy(
+  answer: (client: Socket) => (chunk: Buffer) => void,
+): Promise<{ url: string; close(): void }> {
+  const target = new URL(DATABASE_URL);
+  const sockets = new Set<Socket>();
+  const proxy = createServer((client) => {
+    const server = tcpConnect(Number(target.port || 5432), target.hostname);
+    for (const socket of [client, server]) {
+      sockets.add(socket);
+      socket.on("error", () => {});
+      socket.on("close", () => {
+        client.destroy();
+        server.destroy();
+      });
+    }
+    client.pipe(server);
+    server.on("data", answer(client));
+  });
+  proxy.listen(0, "127.0.0.1");
+  await once(proxy, "listening");
+  const url = new URL(DATABASE_URL);
+  url.host = `127.0.0.1:${(proxy.address() as { port: number }).port}`;
+  return {
+    url: url.toString(),
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      proxy.close();
+    },
+  };
 }
 
 function sql<T = Record<string, unknown>>(text: string, values?: unknown[]): Promise<T[]> {
@@ -298,6 +335,45 @@ describePostgres("PostgresBackplane on the real PostgreSQL", () => {
       overflow: 70,
       published: 50,
     });
+  });
+
+  it("a publish committed whose answer is lost (its connection reset as the answer comes) is delivered here once, not again when its echo comes", async () => {
+    // The publishing connections go through a proxy that, when asked, resets the connection
+    // instead of passing PostgreSQL's answer on: the batch is committed, its answer lost.
+    // The listening connection goes through one that delays what it receives by 100 ms, so
+    // the echo of that batch comes after the loss is known.
+    let cutAnswers = false;
+    const pub = await tcpProxy((client) => (chunk) => {
+      if (cutAnswers) client.destroy();
+      else client.write(chunk);
+    });
+    const listen = await tcpProxy((client) => (chunk) => {
+      setTimeout(() => client.write(chunk), 100);
+    });
+    try {
+      const b = broker({ connectionString: pub.url, listenConnectionString: listen.url });
+      const client = b.subscribe("x");
+      await ready(b, 1);
+      cutAnswers = true;
+      for (let i = 0; i < 5; i++) b.publish("x", { data: String(i) });
+      const local = await take(client, 5);
+      cutAnswers = false;
+      expect(local.map((e) => [e.data, e.id])).toEqual(
+        Array.from({ length: 5 }, (_, i) => [String(i), undefined]),
+      );
+      expect(await sql(`SELECT count(*)::int AS n FROM ${prefixes.at(-1)}events`)).toEqual([
+        { n: 5 },
+      ]);
+      // The echoes came through PostgreSQL, after the loss, and were not delivered again.
+      await ready(b, 1);
+      b.publish("x", { data: "marker" });
+      const [next] = await take(client, 1);
+      expect(next?.data).toBe("marker");
+      expect(backplaneOf(b)).toMatchObject({ localOnly: 5, received: 1 });
+    } finally {
+      pub.close();
+      listen.close();
+    }
   });
 
   it.each([

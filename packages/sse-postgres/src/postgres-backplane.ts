@@ -94,6 +94,8 @@ const MAX_DELIVERED_LOCALLY = 10_000;
 export class PostgresBackplane implements Backplane {
   private readonly options: ResolvedOptions;
   private readonly where: string;
+  /** The pool is the backplane's own, its sessions bounded by `timeoutMs` from the start. */
+  private ownPool = false;
   private host: BackplaneHost | undefined;
   private pool: pg.Pool | undefined;
   private listener: Listener | undefined;
@@ -174,7 +176,12 @@ export class PostgresBackplane implements Backplane {
         max: maxReplays + 2,
         connectionTimeoutMillis: timeoutMs,
         keepAlive: true,
+        // Every statement bounded on the server from the session's start: one round trip each.
+        statement_timeout: timeoutMs,
+        lock_timeout: timeoutMs,
+        idle_in_transaction_session_timeout: timeoutMs,
       });
+    this.ownPool = pool === undefined;
     if (pool === undefined) this.pool.on("error", (error: Error) => this.fail(error));
     const listenConfig: pg.ClientConfig =
       listenConnectionString !== undefined
@@ -200,6 +207,7 @@ export class PostgresBackplane implements Backplane {
       this.pool,
       prefix,
       timeoutMs,
+      this.ownPool,
       () => ({ historySize: host.historySize, origin: this.origin }),
       {
         sent: (batch) => this.sent(batch),
@@ -302,9 +310,12 @@ export class PostgresBackplane implements Backplane {
       return undefined;
     }
     try {
-      const [head] = await transaction(this.pool!, this.options.timeoutMs, [
-        { text: headStatement(this.options.prefix) },
-      ]);
+      const [head] = await transaction(
+        this.pool!,
+        this.options.timeoutMs,
+        [{ text: headStatement(this.options.prefix) }],
+        this.ownPool,
+      );
       const row = head?.rows[0] as { epoch: string; seq: string } | undefined;
       return row === undefined ? undefined : `${row.epoch}-${row.seq}`;
     } catch (error) {
@@ -404,14 +415,19 @@ export class PostgresBackplane implements Backplane {
     const { prefix, timeoutMs } = this.options;
     const run = async (): Promise<void> => {
       if (!this.schemaReady) {
-        const [check] = await transaction(this.pool!, timeoutMs, [schemaCheckStatement(prefix)]);
+        const [check] = await transaction(
+          this.pool!,
+          timeoutMs,
+          [schemaCheckStatement(prefix)],
+          this.ownPool,
+        );
         if (check?.rows[0]?.ready !== true) {
           const epoch = `${Date.now().toString(36)}${this.origin.slice(0, 4)}`;
           await transaction(this.pool!, timeoutMs, schemaStatements(prefix, epoch));
         }
         this.schemaReady = true;
       }
-      await transaction(this.pool!, timeoutMs, [{ text: headStatement(prefix) }]);
+      await transaction(this.pool!, timeoutMs, [{ text: headStatement(prefix) }], this.ownPool);
     };
     run().then(
       () => {
@@ -502,9 +518,12 @@ export class PostgresBackplane implements Backplane {
     epoch: string,
     after: number,
   ): Promise<StoredEvent[] | undefined> {
-    const [result] = await transaction(this.pool!, this.options.timeoutMs, [
-      { text: historyStatement(this.options.prefix), values: [topics, after] },
-    ]);
+    const [result] = await transaction(
+      this.pool!,
+      this.options.timeoutMs,
+      [{ text: historyStatement(this.options.prefix), values: [topics, after] }],
+      this.ownPool,
+    );
     const rows = (result?.rows ?? []) as {
       epoch: string;
       head: string;

@@ -44,6 +44,8 @@ export class Publisher {
     private readonly pool: Pool,
     private readonly prefix: string,
     private readonly timeoutMs: number,
+    /** The pool's sessions are bounded already: one round trip per statement. */
+    private readonly sessionBounded: boolean,
     private readonly settings: () => { historySize: number; origin: string },
     private readonly events: PublisherEvents,
   ) {}
@@ -100,7 +102,8 @@ export class Publisher {
       historySize,
       historySize > 0,
     ];
-    transaction(this.pool, this.timeoutMs, [{ text: publishStatement(this.prefix), values }]).then(
+    const statement = { text: publishStatement(this.prefix), values };
+    transaction(this.pool, this.timeoutMs, [statement], this.sessionBounded).then(
       () => {
         this.inFlight = 0;
         if (this.stopped) return;

@@ -35,15 +35,18 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
 /**
  * Runs `statements` in one transaction on a connection of `pool`, every step
  * bounded by `timeoutMs`: on the server (`statement_timeout`, `lock_timeout`
- * and `idle_in_transaction_session_timeout`, set for this transaction only,
- * so an app's own pool keeps its settings) and on the client (no answer in
- * time: the connection is destroyed, never reused). Resolves with each
- * statement's result. Internal.
+ * and `idle_in_transaction_session_timeout`) and on the client (no answer in
+ * time: the connection is destroyed, never reused). With `sessionBounded`
+ * (the pool's sessions were opened with those settings: the backplane's own
+ * pool), a single statement runs alone, in one round trip; otherwise (an
+ * app's pool, which keeps its own settings) they are set for this
+ * transaction only. Resolves with each statement's result. Internal.
  */
 export async function transaction(
   pool: Pool,
   timeoutMs: number,
   statements: readonly Statement[],
+  sessionBounded = false,
 ): Promise<QueryResult[]> {
   const connecting = pool.connect();
   let client: PoolClient;
@@ -65,6 +68,12 @@ export async function transaction(
   const run = (text: string, values?: unknown[]): Promise<QueryResult> =>
     within(client.query(text, values), timeoutMs, "a statement");
   try {
+    if (sessionBounded && statements.length === 1) {
+      const result = await run(statements[0]!.text, statements[0]!.values);
+      client.off("error", ignore);
+      client.release();
+      return [result];
+    }
     await run(
       `BEGIN; SET LOCAL statement_timeout = ${ms}; SET LOCAL lock_timeout = ${ms}; SET LOCAL idle_in_transaction_session_timeout = ${ms}`,
     );

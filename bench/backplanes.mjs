@@ -1,0 +1,192 @@
+// Backplane benchmark: publish rate and publish-to-receive latency across two
+// processes, PostgreSQL and Redis side by side on this machine. A publisher
+// process and a receiver process, each with an EventBroker on the backplane
+// under test; the receiver's in-process client records when each event
+// arrives (process.hrtime is CLOCK_MONOTONIC: comparable across processes).
+//
+//   node backplanes.mjs            # both engines, defaults below
+//   BENCH_BACKPLANES=postgres node backplanes.mjs
+//
+// Env: DATABASE_URL (postgres://postgres@127.0.0.1:5432/test), REDIS_URL
+// (redis://127.0.0.1:6379), BENCH_BURST (20000 events), BENCH_PACED_RATE
+// (1000 events/s), BENCH_PACED_SECONDS (5), BENCH_RUNS (3).
+import { fork } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+
+const env = process.env;
+const burst = Number(env.BENCH_BURST ?? 20_000);
+const pacedRate = Number(env.BENCH_PACED_RATE ?? 1000);
+const pacedSeconds = Number(env.BENCH_PACED_SECONDS ?? 5);
+const runs = Number(env.BENCH_RUNS ?? 3);
+const engines = (env.BENCH_BACKPLANES ?? "postgres,redis").split(",");
+const DATABASE_URL = env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const REDIS_URL = env.REDIS_URL ?? "redis://127.0.0.1:6379";
+
+async function backplaneFor(engine, prefix) {
+  if (engine === "postgres") {
+    const { postgresBackplane } = await import("@burrow/sse-postgres");
+    // maxPending above the burst: this measures throughput, not the cap.
+    return postgresBackplane({
+      connectionString: DATABASE_URL,
+      prefix,
+      logger: false,
+      maxPending: 1_000_000,
+    });
+  }
+  const { redisBackplane } = await import("@burrow/sse-redis");
+  return redisBackplane({ url: REDIS_URL, prefix, logger: false, maxPending: 1_000_000 });
+}
+
+/** A child: an EventBroker on the backplane; commands by IPC. */
+async function child(engine, prefix) {
+  const { EventBroker } = await import("@burrow/sse-core");
+  const backplane = await backplaneFor(engine, prefix);
+  const broker = new EventBroker({ historySize: 100, bufferSize: 100_000, backplane });
+  const client = broker.subscribe("t");
+  const arrivals = [];
+  (async () => {
+    for await (const event of client) arrivals.push([event.data, process.hrtime.bigint()]);
+  })();
+  const ready = () =>
+    broker.stats().backplane.state === "ready" && broker.stats().backplane.topics === 1;
+  while (!ready()) await new Promise((resolve) => setTimeout(resolve, 10));
+  process.on("message", async (message) => {
+    if (message.cmd === "reset") {
+      arrivals.length = 0;
+      process.send({ ok: true });
+    } else if (message.cmd === "burst") {
+      // As fast as the publisher can: 100 publishes per event-loop turn.
+      const payload = "x".repeat(100);
+      for (let i = 0; i < message.count; i += 100) {
+        for (let k = i; k < Math.min(i + 100, message.count); k++) {
+          broker.publish("t", { data: `${process.hrtime.bigint()} ${payload}` });
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      process.send({ ok: true });
+    } else if (message.cmd === "paced") {
+      const every = 1000 / message.rate;
+      const start = performance.now();
+      for (let i = 0; i < message.count; i++) {
+        const due = start + i * every;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        broker.publish("t", { data: `${process.hrtime.bigint()} ${"x".repeat(100)}` });
+      }
+      process.send({ ok: true });
+    } else if (message.cmd === "arrivals") {
+      const deadline = Date.now() + 60_000;
+      while (arrivals.length < message.count) {
+        if (Date.now() > deadline) {
+          console.error(
+            `receiver: ${arrivals.length} of ${message.count}`,
+            JSON.stringify(broker.stats()),
+          );
+          process.exit(1);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      const latencies = arrivals
+        .slice(0, message.count)
+        .map(([data, at]) => Number(at - BigInt(data.split(" ")[0])) / 1e6);
+      const sent = arrivals.slice(0, message.count).map(([data]) => BigInt(data.split(" ")[0]));
+      // biome-ignore lint/complexity/useMathMinMax: BigInt values, which Math.min does not take.
+      const first = sent.reduce((m, v) => (v < m ? v : m));
+      const last = arrivals[message.count - 1][1];
+      process.send({ latencies, spanMs: Number(last - first) / 1e6, stats: broker.stats() });
+    } else if (message.cmd === "stats") {
+      process.send(broker.stats());
+    } else if (message.cmd === "exit") {
+      broker.close();
+      await backplane.close();
+      process.exit(0);
+    }
+  });
+  process.send({ ready: true });
+}
+
+function ask(proc, message) {
+  const answer = once(proc, "message").then(([reply]) => reply);
+  proc.send(message);
+  return answer;
+}
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+async function dropPostgres(prefix) {
+  const pg = (await import("pg")).default;
+  const client = new pg.Client(DATABASE_URL);
+  await client.connect();
+  for (const table of ["meta", "events", "topics"])
+    await client.query(`DROP TABLE IF EXISTS ${prefix}${table}`);
+  await client.query(
+    `DROP FUNCTION IF EXISTS ${prefix}publish_v1(text[], text[], integer[], text[], text[], integer, boolean)`,
+  );
+  await client.end();
+}
+
+async function main() {
+  const rows = [];
+  for (const engine of engines) {
+    const results = [];
+    for (let run = 0; run < runs; run++) {
+      const prefix =
+        engine === "postgres"
+          ? `bench_${randomBytes(4).toString("hex")}_`
+          : `bench:${randomBytes(4).toString("hex")}:`;
+      const self = fileURLToPath(import.meta.url);
+      const [publisher, receiver] = [0, 1].map(() => fork(self, ["child", engine, prefix]));
+      await Promise.all([publisher, receiver].map((p) => once(p, "message")));
+      // Warm-up.
+      await ask(publisher, { cmd: "burst", count: 500 });
+      await ask(receiver, { cmd: "arrivals", count: 500 });
+      await Promise.all([ask(receiver, { cmd: "reset" }), ask(publisher, { cmd: "reset" })]);
+      await ask(publisher, { cmd: "burst", count: burst });
+      const b = await ask(receiver, { cmd: "arrivals", count: burst });
+      await Promise.all([ask(receiver, { cmd: "reset" }), ask(publisher, { cmd: "reset" })]);
+      const count = pacedRate * pacedSeconds;
+      await ask(publisher, { cmd: "paced", rate: pacedRate, count });
+      const p = await ask(receiver, { cmd: "arrivals", count });
+      const sent = (await ask(publisher, { cmd: "stats" })).backplane;
+      const sorted = [...p.latencies].sort((x, y) => x - y);
+      results.push({
+        rate: burst / (b.spanMs / 1000),
+        p50: percentile(sorted, 50),
+        p99: percentile(sorted, 99),
+        max: sorted.at(-1),
+        dropped: b.stats.dropped + p.stats.dropped,
+        localOnly: (sent.localOnly ?? 0) + (sent.overflow ?? 0),
+      });
+      for (const proc of [publisher, receiver]) proc.send({ cmd: "exit" });
+      await Promise.all([publisher, receiver].map((proc) => once(proc, "exit")));
+      if (engine === "postgres") await dropPostgres(prefix);
+      process.stderr.write(`${engine} run ${run + 1}: ${JSON.stringify(results.at(-1))}\n`);
+    }
+    rows.push({
+      engine,
+      rate: median(results.map((r) => r.rate)),
+      p50: median(results.map((r) => r.p50)),
+      p99: median(results.map((r) => r.p99)),
+      max: median(results.map((r) => r.max)),
+      lost: results.reduce((sum, r) => sum + r.dropped + r.localOnly, 0),
+    });
+  }
+  console.log(
+    `| backplane | burst of ${burst}: events/s end to end | paced ${pacedRate}/s: p50 latency | p99 | max | events lost or local-only |`,
+  );
+  console.log("| --- | --- | --- | --- | --- | --- |");
+  for (const r of rows) {
+    console.log(
+      `| ${r.engine} | ${Math.round(r.rate).toLocaleString("en")} | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${r.max.toFixed(1)} ms | ${r.lost} |`,
+    );
+  }
+}
+
+if (process.argv[2] === "child") await child(process.argv[3], process.argv[4]);
+else await main();
