@@ -1,5 +1,5 @@
 /**
- * Packs the seven libraries as npm would publish them (`pnpm pack`: `files`,
+ * Packs the eight libraries as npm would publish them (`pnpm pack`: `files`,
  * `exports` and `workspace:` ranges rewritten), for the tests that install
  * them outside the workspace.
  */
@@ -19,6 +19,7 @@ export const libraries = [
   "sse-registry",
   "sse-redis",
   "sse-postgres",
+  "sse-prometheus",
 ];
 
 /** pnpm as the test was started with it (`pnpm test` or `npx pnpm@10 test`), else from PATH. */
