@@ -581,8 +581,11 @@ export class PostgresBackplane implements Backplane {
   private failed(batch: readonly Outgoing[], error: Error): void {
     if (this.state === "closed") return;
     for (const { topic, event, nonce } of batch) {
-      // Its echo came already: PostgreSQL ran it, and it was delivered here.
-      if (!this.awaiting.delete(nonce)) continue;
+      // Its echo came already: PostgreSQL ran it (so it counts as published), and it was delivered here.
+      if (!this.awaiting.delete(nonce)) {
+        this.publishedCount++;
+        continue;
+      }
       // Whether it committed is unknown: deliver it here, and not again if its echo comes.
       this.deliveredLocally.add(nonce);
       if (this.deliveredLocally.size > MAX_DELIVERED_LOCALLY) {
