@@ -66,6 +66,7 @@ export function expressApp(
   );
 
   app.get("/", async (req, res) => send(res, await demo.home(req)));
+  app.get("/metrics", async (_req, res) => send(res, await demo.metrics()));
   app.get("/assets/:name", (req, res) => send(res, demo.asset(req, String(req.params.name))));
   app.get("/projects/:id", async (req, res) =>
     send(res, await demo.projectPage(req, String(req.params.id))),

@@ -87,6 +87,7 @@ export function koaApp(demo: Demo, registry: Registry, sse: HandlerOptions<Conte
   );
 
   router.get("/", async (ctx) => send(ctx, await demo.home(ctx.req)));
+  router.get("/metrics", async (ctx) => send(ctx, await demo.metrics()));
   router.get("/assets/:name", (ctx) => send(ctx, demo.asset(ctx.req, String(ctx.params.name))));
   router.get("/projects/:id", async (ctx) =>
     send(ctx, await demo.projectPage(ctx.req, String(ctx.params.id))),

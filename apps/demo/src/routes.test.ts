@@ -123,6 +123,55 @@ for (const framework of ["express", "koa"] as const) {
     });
     afterAll(() => demo?.close());
 
+    it("serves the broker's figures at /metrics in Prometheus's text format", async () => {
+      /** The value of the series `name` (no labels) in a scrape, parsed from its sample line. */
+      const sample = (exposition: string, name: string) => {
+        const line = exposition.split("\n").find((one) => one.startsWith(`${name} `));
+        if (line === undefined) throw new Error(`no sample ${name} in:\n${exposition}`);
+        return Number(line.slice(name.length + 1));
+      };
+      const scrape = async () => {
+        const res = await fetch(url("/metrics"));
+        expect(res.status).toBe(200);
+        expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
+        return res.text();
+      };
+      const before = await scrape();
+      expect(before).toContain("# TYPE burrow_sse_clients gauge");
+      expect(before).toContain("# TYPE burrow_sse_events_published_total counter");
+      const port = Number(new URL(demo.url).port);
+      const clients = [
+        rawClient(port, "/events", { headers: { Cookie: "user=alice" } }),
+        rawClient(port, "/htmx4/projects/42/events", { headers: { Cookie: "user=bob" } }),
+        rawClient(port, "/htmx4/projects/42/events", { headers: { Cookie: "user=bob" } }),
+      ];
+      try {
+        await Promise.all(clients.map((client) => client.ready));
+        await waitFor(() => demo.broker.stats().clients === 3, "the three streams");
+        for (let i = 0; i < 5; i++) demo.broker.publish("project:42", { data: `m${i}` });
+        await waitFor(() => clients[2]?.events.length === 5, "the five events");
+        const after = await scrape();
+        expect(sample(after, "burrow_sse_clients")).toBe(3);
+        expect(sample(after, "burrow_sse_topics")).toBe(5);
+        expect(
+          sample(after, "burrow_sse_events_published_total") -
+            sample(before, "burrow_sse_events_published_total"),
+        ).toBe(5);
+        expect(
+          sample(after, "burrow_sse_connections_opened_total") -
+            sample(before, "burrow_sse_connections_opened_total"),
+        ).toBe(3);
+        expect(
+          sample(after, "burrow_sse_events_delivered_total") -
+            sample(before, "burrow_sse_events_delivered_total"),
+        ).toBe(10);
+      } finally {
+        for (const client of clients) client.close();
+      }
+      await waitFor(() => demo.broker.stats().clients === 0, "the streams to end");
+      expect(sample(await scrape(), "burrow_sse_clients")).toBe(0);
+    });
+
     it("serves the page with a strict CSP: only its own scripts, by nonce, from node_modules", async () => {
       const page = await fetch(url("/"));
       expect(page.status).toBe(200);

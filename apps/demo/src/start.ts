@@ -2,8 +2,10 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { EventBroker } from "@burrow/sse-core";
+import { brokerMetrics } from "@burrow/sse-prometheus";
 import { redisBackplane } from "@burrow/sse-redis";
 import { brokerFromRegistry, Registry, SSEApp } from "@burrow/sse-registry";
+import { Registry as MetricsRegistry } from "prom-client";
 import { expressApp } from "./express.js";
 import { koaApp } from "./koa.js";
 import { Demo } from "./shared/demo.js";
@@ -89,7 +91,11 @@ export async function startDemo(options: StartOptions = {}): Promise<StartResult
   // Background jobs render through the registry: give it the template engine.
   const views = new Views();
   registry.setRenderer(views.renderer);
-  const demo = new Demo({ registry, app, store: new Store(), views, framework, htmx });
+  // GET /metrics: the broker's figures on a prom-client registry of this demo's own
+  // (not prom-client's global one: tests run several demos in one process).
+  const metrics = new MetricsRegistry();
+  brokerMetrics(broker, { registry: metrics });
+  const demo = new Demo({ registry, app, store: new Store(), views, framework, htmx, metrics });
 
   const sse = { reconnectWindowMs: options.reconnectWindowMs ?? 2000 };
   const handle =

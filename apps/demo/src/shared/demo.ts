@@ -3,6 +3,7 @@ import { once } from "node:events";
 import type { IncomingMessage } from "node:http";
 import type { EventBroker, RequestStream } from "@burrow/sse-core";
 import { brokerFromRegistry, publishFragment, type Registry } from "@burrow/sse-registry";
+import type { Registry as MetricsRegistry } from "prom-client";
 import { assetReply } from "./assets.js";
 import { HTMX, type HtmxVersion } from "./htmx.js";
 import {
@@ -68,6 +69,8 @@ export interface DemoOptions {
   framework: Framework;
   /** Which pages to render; the stream routes of both versions are always served. */
   htmx: HtmxVersion;
+  /** The prom-client registry `GET /metrics` serves (the broker's metrics joined it). */
+  metrics: MetricsRegistry;
 }
 
 /**
@@ -84,6 +87,7 @@ export class Demo {
   readonly #views: Views;
   readonly #framework: Framework;
   readonly #htmx: HtmxVersion;
+  readonly #metrics: MetricsRegistry;
 
   constructor(options: DemoOptions) {
     this.#registry = options.registry;
@@ -92,6 +96,7 @@ export class Demo {
     this.#views = options.views;
     this.#framework = options.framework;
     this.#htmx = options.htmx;
+    this.#metrics = options.metrics;
   }
 
   /** The framework serving the routes. */
@@ -297,6 +302,15 @@ export class Demo {
   /** `GET /assets/:name`: htmx 4 and 2, their SSE extensions and the stylesheet; 404 otherwise. */
   asset(req: IncomingMessage, name: string): Reply {
     return assetReply(name) ?? this.notFound(req);
+  }
+
+  /** `GET /metrics`: the broker's figures in Prometheus's text exposition format. */
+  async metrics(): Promise<Reply> {
+    return {
+      status: 200,
+      headers: { "Content-Type": this.#metrics.contentType, "Cache-Control": "no-store" },
+      body: await this.#metrics.metrics(),
+    };
   }
 
   /** The 404 page. */
