@@ -47,13 +47,15 @@ export function expressApp(
       `${prefix}/events`,
       contextHandlerFunc((req) => demo.eventTopics(req), { ...sse, swap: homeSwap }),
     );
-    // Scenario 3: dynamic topic project:<id>, members only (403 otherwise).
+    // Scenario 3: dynamic topic project:<id> and its presence topic, members only (403 otherwise).
     app.get(
       `${prefix}/projects/:id/events`,
       contextHandlerFunc((req) => demo.projectTopics(String(req.params.id)), {
         ...sse,
-        swap: projectSwap,
+        swap: projectSwap(demo.projectIds()),
         authorize: (req, topics) => demo.mayWatch(req, topics),
+        // Who is viewing now: each stream joins its project's presence as the page's user.
+        presence: (req) => demo.viewer(req),
       }),
     );
   }

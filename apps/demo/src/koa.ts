@@ -68,13 +68,15 @@ export function koaApp(demo: Demo, registry: Registry, sse: HandlerOptions<Conte
       `${prefix}/events`,
       contextHandlerFunc((ctx) => demo.eventTopics(ctx.req), { ...sse, swap: homeSwap }),
     );
-    // Scenario 3: dynamic topic project:<id>, members only (403 otherwise).
+    // Scenario 3: dynamic topic project:<id> and its presence topic, members only (403 otherwise).
     router.get(
       `${prefix}/projects/:id/events`,
       contextHandlerFunc((ctx) => demo.projectTopics(String(ctx.params.id)), {
         ...sse,
-        swap: projectSwap,
+        swap: projectSwap(demo.projectIds()),
         authorize: (ctx, topics) => demo.mayWatch(ctx.req, topics),
+        // Who is viewing now: each stream joins its project's presence as the page's user.
+        presence: (ctx) => demo.viewer(ctx.req),
       }),
     );
   }

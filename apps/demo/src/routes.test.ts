@@ -142,29 +142,33 @@ for (const framework of ["express", "koa"] as const) {
       const port = Number(new URL(demo.url).port);
       const clients = [
         rawClient(port, "/events", { headers: { Cookie: "user=alice" } }),
-        rawClient(port, "/htmx4/projects/42/events", { headers: { Cookie: "user=bob" } }),
+        rawClient(port, "/events", { headers: { Cookie: "user=bob" } }),
         rawClient(port, "/htmx4/projects/42/events", { headers: { Cookie: "user=bob" } }),
       ];
+      const [alice, , viewer] = clients;
       try {
         await Promise.all(clients.map((client) => client.ready));
-        await waitFor(() => demo.broker.stats().clients === 3, "the three streams");
-        for (let i = 0; i < 5; i++) demo.broker.publish("project:42", { data: `m${i}` });
-        await waitFor(() => clients[2]?.events.length === 5, "the five events");
+        // bob joins project 42's presence: one event, his name, on presence:project:42.
+        await waitFor(() => viewer?.events.length === 1, "bob's join");
+        expect(viewer?.events[0]?.data).toBe(
+          '<hx-partial hx-target="#viewing" hx-swap="innerHTML"><li data-member="bob">bob</li></hx-partial>',
+        );
+        for (let i = 0; i < 5; i++) demo.broker.publish("notifications", { data: `m${i}` });
+        await waitFor(
+          () => clients[1]?.events.length === 5 && alice?.events.length === 5,
+          "the five notes",
+        );
         const after = await scrape();
         expect(sample(after, "burrow_sse_clients")).toBe(3);
-        expect(sample(after, "burrow_sse_topics")).toBe(5);
-        expect(
-          sample(after, "burrow_sse_events_published_total") -
-            sample(before, "burrow_sse_events_published_total"),
-        ).toBe(5);
-        expect(
-          sample(after, "burrow_sse_connections_opened_total") -
-            sample(before, "burrow_sse_connections_opened_total"),
-        ).toBe(3);
-        expect(
-          sample(after, "burrow_sse_events_delivered_total") -
-            sample(before, "burrow_sse_events_delivered_total"),
-        ).toBe(10);
+        // notifications, status, stats, user:alice, user:bob, project:42, presence:project:42
+        expect(sample(after, "burrow_sse_topics")).toBe(7);
+        expect(sample(after, "burrow_sse_presence_members")).toBe(1);
+        const delta = (name: string) => sample(after, name) - sample(before, name);
+        // The five notes and bob's join.
+        expect(delta("burrow_sse_events_published_total")).toBe(6);
+        expect(delta("burrow_sse_connections_opened_total")).toBe(3);
+        // Each note to two streams, the join to one.
+        expect(delta("burrow_sse_events_delivered_total")).toBe(11);
       } finally {
         for (const client of clients) client.close();
       }
@@ -236,12 +240,19 @@ for (const framework of ["express", "koa"] as const) {
           [badge2, 1],
           [badge4, 1],
         ]);
+        // Not the project streams' presence events (bob viewing, or not if still listed).
+        const own = (client: typeof v2) =>
+          client.events.filter(
+            (e) =>
+              !(e.event ?? "").startsWith("presence:") &&
+              !e.data.startsWith('<hx-partial hx-target="#viewing"'),
+          );
         await waitFor(
-          () => clients.every((client) => client.events.length >= (expected.get(client) ?? 0)),
+          () => clients.every((client) => own(client).length >= (expected.get(client) ?? 0)),
           "every stream's events",
         );
         const shape = (client: typeof v2) =>
-          client.events.map((e) => [e.event ?? "", e.data.replace(/>[\s\S]*/, ">")]);
+          own(client).map((e) => [e.event ?? "", e.data.replace(/>[\s\S]*/, ">")]);
         expect(shape(v2)).toEqual([
           ["notifications", expect.stringMatching(/^<li id="note-/)],
           ["status", '<span class="status-text">'],

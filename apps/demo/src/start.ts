@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { fileURLToPath } from "node:url";
-import type { EventBroker } from "@burrow/sse-core";
+import type { EventBroker, PresenceChange } from "@burrow/sse-core";
 import { brokerMetrics } from "@burrow/sse-prometheus";
 import { redisBackplane } from "@burrow/sse-redis";
 import { brokerFromRegistry, Registry, SSEApp } from "@burrow/sse-registry";
@@ -18,6 +18,9 @@ export const DEFAULT_CONFIG_FILE = fileURLToPath(new URL("../burrow.toml", impor
 
 /** Events kept per topic, so a browser that reconnects with `Last-Event-ID` misses nothing. */
 export const HISTORY_SIZE = 100;
+
+/** How long a viewer whose last stream closed stays listed: a reload does not flap. */
+export const PRESENCE_DEBOUNCE_MS = 1000;
 
 /** How to start the demo; everything is optional. */
 export interface StartOptions {
@@ -71,8 +74,17 @@ export async function startDemo(options: StartOptions = {}): Promise<StartResult
   const backplane = env.REDIS_URL
     ? redisBackplane({ url: env.REDIS_URL, prefix: env.REDIS_PREFIX })
     : undefined;
+  const views = new Views();
+  // "Viewing now" on project pages: the broker publishes each project's member list
+  // (names escaped by the template) on presence:project:<id>; a reload within a
+  // second (debounceMs) publishes nothing.
+  const presence = {
+    debounceMs: PRESENCE_DEBOUNCE_MS,
+    render: ({ members }: PresenceChange) =>
+      views.render("fragments/viewing.njk", { members: [...members] }),
+  };
   const registry = new Registry()
-    .add(new SSEApp({ historySize: HISTORY_SIZE, backplane }))
+    .add(new SSEApp({ historySize: HISTORY_SIZE, backplane, presence }))
     .add(new DemoApp());
   const configFile =
     options.configFile === undefined ? DEFAULT_CONFIG_FILE : (options.configFile ?? undefined);
@@ -89,7 +101,6 @@ export async function startDemo(options: StartOptions = {}): Promise<StartResult
   const { framework, htmx, port, host } = app.settings;
 
   // Background jobs render through the registry: give it the template engine.
-  const views = new Views();
   registry.setRenderer(views.renderer);
   // GET /metrics: the broker's figures on a prom-client registry of this demo's own
   // (not prom-client's global one: tests run several demos in one process).
