@@ -110,6 +110,16 @@ describe("configuration", () => {
     expect(result.help).toContain("--sse-buffer-size");
     expect(result.help).toContain("--framework");
     expect(result.help).toContain("--htmx");
+    expect(result.help).toContain("--database-url");
+  });
+
+  it("refuses --database-url beside REDIS_URL with a ConfigError naming both, connecting to neither", async () => {
+    const both = start({
+      argv: ["--port=0", "--database-url=postgres://127.0.0.1:1/none"],
+      env: { REDIS_URL: "redis://127.0.0.1:1" },
+    });
+    await expect(both).rejects.toBeInstanceOf(ConfigError);
+    await expect(both).rejects.toThrow("--database-url and REDIS_URL are both set");
   });
 });
 

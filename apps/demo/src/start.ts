@@ -2,9 +2,10 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { EventBroker, PresenceChange } from "@burrow/sse-core";
+import { postgresBackplane } from "@burrow/sse-postgres";
 import { brokerMetrics } from "@burrow/sse-prometheus";
 import { redisBackplane } from "@burrow/sse-redis";
-import { brokerFromRegistry, Registry, SSEApp } from "@burrow/sse-registry";
+import { brokerFromRegistry, ConfigError, Registry, SSEApp } from "@burrow/sse-registry";
 import { Registry as MetricsRegistry } from "prom-client";
 import { expressApp } from "./express.js";
 import { koaApp } from "./koa.js";
@@ -29,7 +30,9 @@ export interface StartOptions {
   /**
    * Environment variables (`PORT`, `SSE_BUFFER_SIZE`, ...); default `process.env`.
    * With `REDIS_URL`, the broker shares its topics with every demo on that
-   * Redis (`REDIS_PREFIX` separates groups of demos on one Redis).
+   * Redis (`REDIS_PREFIX` separates groups of demos on one Redis); with
+   * `DATABASE_URL` (or `--database-url`), through PostgreSQL
+   * (`DATABASE_PREFIX`: the tables' prefix).
    */
   env?: Readonly<Record<string, string | undefined>>;
   /** A TOML file; default `apps/demo/burrow.toml`, `null` for none. */
@@ -70,10 +73,35 @@ export type StartResult = { help: string } | ({ help?: undefined } & RunningDemo
  */
 export async function startDemo(options: StartOptions = {}): Promise<StartResult> {
   const env = options.env ?? process.env;
-  // Scale-out: with REDIS_URL, demos on several ports (or machines) share notes live.
+  const configFile =
+    options.configFile === undefined ? DEFAULT_CONFIG_FILE : (options.configFile ?? undefined);
+  const bootOptions = {
+    argv: [...(options.argv ?? [])],
+    env,
+    ...(configFile === undefined ? {} : { configFile }),
+  };
+  // The SSE app takes its backplane when constructed, and --database-url is a flag:
+  // resolve the configuration once without one (bad values fail here), then boot for real.
+  const probe = new Registry().add(new SSEApp()).add(new DemoApp());
+  try {
+    await probe.boot(bootOptions);
+  } finally {
+    await probe.shutdown();
+  }
+  if (probe.helpRequested) return { help: probe.helpText() };
+  const databaseUrl = probe.get<DemoApp>("demo")?.settings.databaseUrl;
+  if (databaseUrl !== undefined && env.REDIS_URL) {
+    throw new ConfigError(
+      "--database-url and REDIS_URL are both set: the demo shares its topics through one backplane, unset one of them",
+      { flag: "database-url" },
+    );
+  }
+  // Scale-out: with REDIS_URL or DATABASE_URL, demos on several ports (or machines) share notes live.
   const backplane = env.REDIS_URL
     ? redisBackplane({ url: env.REDIS_URL, prefix: env.REDIS_PREFIX })
-    : undefined;
+    : databaseUrl !== undefined
+      ? postgresBackplane({ connectionString: databaseUrl, prefix: env.DATABASE_PREFIX })
+      : undefined;
   const views = new Views();
   // "Viewing now" on project pages: the broker publishes each project's member list
   // (names escaped by the template) on presence:project:<id>; a reload within a
@@ -86,14 +114,7 @@ export async function startDemo(options: StartOptions = {}): Promise<StartResult
   const registry = new Registry()
     .add(new SSEApp({ historySize: HISTORY_SIZE, backplane, presence }))
     .add(new DemoApp());
-  const configFile =
-    options.configFile === undefined ? DEFAULT_CONFIG_FILE : (options.configFile ?? undefined);
-  await registry.boot({
-    argv: [...(options.argv ?? [])],
-    env,
-    ...(configFile === undefined ? {} : { configFile }),
-  });
-  if (registry.helpRequested) return { help: registry.helpText() };
+  await registry.boot(bootOptions);
 
   const app = registry.get<DemoApp>("demo");
   const broker = brokerFromRegistry(registry);
