@@ -7,7 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HTMX, HTMX_VERSIONS, type HtmxVersion } from "./shared/htmx.js";
 import { FRAMEWORKS } from "./shared/plugin.js";
 import type { RunningDemo } from "./start.js";
-import { recordStreams, type StreamRequest, startRunning, trackStreams } from "./testing.js";
+import {
+  recordStreams,
+  type SeenMessage,
+  type StreamRequest,
+  startRunning,
+  trackStreams,
+} from "./testing.js";
 
 // End-to-end: the demo in Debian's Chromium (never a downloaded browser), on
 // express and koa, with htmx 4 (hx-sse) and htmx 2 (htmx-ext-sse) pages. One
@@ -29,6 +35,9 @@ afterAll(async () => {
 
 const note = (page: Page, title: string) => page.locator("#notes .note-title", { hasText: title });
 const messages = (page: Page) => page.evaluate(() => window.sseMessages);
+/** A project stream's "viewing now" message: htmx 2's named presence event, htmx 4's partial. */
+const isPresence = (m: SeenMessage) =>
+  m.type.startsWith("presence:") || m.data.startsWith('<hx-partial hx-target="#viewing"');
 
 async function addNote(page: Page, title: string): Promise<void> {
   await page.fill('#notes-card input[name="title"]', title);
@@ -382,8 +391,8 @@ for (const framework of FRAMEWORKS) {
 
           // htmx 2: named project:<id>, for sse-swap; htmx 4: unnamed, swapped into the badge.
           const type = (id: number) => (htmx === 2 ? `project:${id}` : "");
-          const seen42 = await messages(p42);
-          const seen43 = await messages(p43);
+          const seen42 = (await messages(p42)).filter((m) => !isPresence(m));
+          const seen43 = (await messages(p43)).filter((m) => !isPresence(m));
           expect(seen42.map((m) => [m.target, m.type])).toEqual([["badge", type(42)]]);
           expect(seen43.map((m) => [m.target, m.type])).toEqual([["badge", type(43)]]);
           expect(seen43[0]?.data).toContain("Blocked 43");
@@ -404,6 +413,79 @@ for (const framework of FRAMEWORKS) {
             expect(stream.status).toBe(status);
             await stream.body?.cancel();
           }
+        });
+
+        it("shows who is viewing a project now: alice and bob see each other, a reload does not flap, a closed window leaves", async () => {
+          const viewing = (page: Page) =>
+            page.$$eval("#viewing li", (items) => items.map((li) => li.textContent ?? ""));
+          const aliceContext = await newContext({ user: "alice" });
+          const a42 = await open(aliceContext, "/projects/42");
+          await a42.waitForFunction(
+            () => document.querySelectorAll("#viewing li[data-member=alice]").length === 1,
+            undefined,
+            WAIT,
+          );
+          // Every list alice's page shows from now on, in order.
+          await a42.evaluate(() => {
+            const seen: string[][] = [];
+            (window as unknown as { viewingSeen: string[][] }).viewingSeen = seen;
+            const list = document.getElementById("viewing");
+            if (list === null) throw new Error("no #viewing");
+            new MutationObserver(() => {
+              seen.push(Array.from(list.querySelectorAll("li"), (li) => li.textContent ?? ""));
+            }).observe(list, { childList: true, subtree: true, characterData: true });
+          });
+          const bobContext = await newContext({ user: "bob" });
+          const b42 = await bobContext.newPage();
+          // bob's page is rendered with alice already listed (broker.members), before any event.
+          const rendered = await (await b42.goto(new URL("/projects/42", demo.url).href))?.text();
+          expect(rendered).toContain('<li data-member="alice">alice</li>');
+          await b42.waitForFunction(() => window.sseOpens >= 1, undefined, WAIT);
+          await b42.waitForFunction(
+            () => document.querySelectorAll("#viewing li").length === 2,
+            undefined,
+            WAIT,
+          );
+          await a42.waitForFunction(
+            () => document.querySelectorAll("#viewing li[data-member=bob]").length === 1,
+            undefined,
+            WAIT,
+          );
+          expect(await viewing(a42)).toEqual(["alice", "bob"]);
+          expect(await viewing(b42)).toEqual(["alice", "bob"]);
+
+          // bob reloads: back within debounceMs, so nobody sees him leave and come back.
+          await b42.reload();
+          await b42.waitForFunction(() => window.sseOpens >= 1, undefined, WAIT);
+          await waitFor(
+            async () =>
+              (await demo.broker.members("project:42")).some(
+                (m) => m.id === "bob" && m.connections === 1,
+              ),
+            "bob's new stream",
+          );
+          // A badge update after the reload, seen by both: the pages are live.
+          await a42.fill('input[name="status"]', "Viewed by two");
+          await a42.click("button.primary");
+          await b42.locator("#badge .badge", { hasText: "Viewed by two" }).waitFor(WAIT);
+
+          // bob closes his window: alice sees him leave (a second later).
+          await bobContext.close();
+          await a42.waitForFunction(
+            () => document.querySelectorAll("#viewing li[data-member=bob]").length === 0,
+            undefined,
+            WAIT,
+          );
+          expect(await viewing(a42)).toEqual(["alice"]);
+          const seen = await a42.evaluate(
+            () => (window as unknown as { viewingSeen: string[][] }).viewingSeen,
+          );
+          // Lists seen: with bob until he closed his window, then without him; never a flap.
+          const firstWithout = seen.findIndex((list) => !list.includes("bob"));
+          expect(seen.slice(0, firstWithout).every((list) => list.includes("bob"))).toBe(true);
+          expect(seen.slice(firstWithout).every((list) => !list.includes("bob"))).toBe(true);
+          expect(seen.findIndex((list) => list.includes("bob"))).toBe(0);
+          await aliceContext.close();
         });
 
         it(`reconnects by itself after a restart on htmx ${other}, and shares notes with an htmx ${other} page on the one broker`, async () => {

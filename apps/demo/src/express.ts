@@ -47,13 +47,15 @@ export function expressApp(
       `${prefix}/events`,
       contextHandlerFunc((req) => demo.eventTopics(req), { ...sse, swap: homeSwap }),
     );
-    // Scenario 3: dynamic topic project:<id>, members only (403 otherwise).
+    // Scenario 3: dynamic topic project:<id> and its presence topic, members only (403 otherwise).
     app.get(
       `${prefix}/projects/:id/events`,
       contextHandlerFunc((req) => demo.projectTopics(String(req.params.id)), {
         ...sse,
-        swap: projectSwap,
+        swap: projectSwap(demo.projectIds()),
         authorize: (req, topics) => demo.mayWatch(req, topics),
+        // Who is viewing now: each stream joins its project's presence as the page's user.
+        presence: (req) => demo.viewer(req),
       }),
     );
   }
@@ -66,6 +68,7 @@ export function expressApp(
   );
 
   app.get("/", async (req, res) => send(res, await demo.home(req)));
+  app.get("/metrics", async (_req, res) => send(res, await demo.metrics()));
   app.get("/assets/:name", (req, res) => send(res, demo.asset(req, String(req.params.name))));
   app.get("/projects/:id", async (req, res) =>
     send(res, await demo.projectPage(req, String(req.params.id))),

@@ -68,13 +68,15 @@ export function koaApp(demo: Demo, registry: Registry, sse: HandlerOptions<Conte
       `${prefix}/events`,
       contextHandlerFunc((ctx) => demo.eventTopics(ctx.req), { ...sse, swap: homeSwap }),
     );
-    // Scenario 3: dynamic topic project:<id>, members only (403 otherwise).
+    // Scenario 3: dynamic topic project:<id> and its presence topic, members only (403 otherwise).
     router.get(
       `${prefix}/projects/:id/events`,
       contextHandlerFunc((ctx) => demo.projectTopics(String(ctx.params.id)), {
         ...sse,
-        swap: projectSwap,
+        swap: projectSwap(demo.projectIds()),
         authorize: (ctx, topics) => demo.mayWatch(ctx.req, topics),
+        // Who is viewing now: each stream joins its project's presence as the page's user.
+        presence: (ctx) => demo.viewer(ctx.req),
       }),
     );
   }
@@ -87,6 +89,7 @@ export function koaApp(demo: Demo, registry: Registry, sse: HandlerOptions<Conte
   );
 
   router.get("/", async (ctx) => send(ctx, await demo.home(ctx.req)));
+  router.get("/metrics", async (ctx) => send(ctx, await demo.metrics()));
   router.get("/assets/:name", (ctx) => send(ctx, demo.asset(ctx.req, String(ctx.params.name))));
   router.get("/projects/:id", async (ctx) =>
     send(ctx, await demo.projectPage(ctx.req, String(ctx.params.id))),

@@ -110,6 +110,16 @@ describe("configuration", () => {
     expect(result.help).toContain("--sse-buffer-size");
     expect(result.help).toContain("--framework");
     expect(result.help).toContain("--htmx");
+    expect(result.help).toContain("--database-url");
+  });
+
+  it("refuses --database-url beside REDIS_URL with a ConfigError naming both, connecting to neither", async () => {
+    const both = start({
+      argv: ["--port=0", "--database-url=postgres://127.0.0.1:1/none"],
+      env: { REDIS_URL: "redis://127.0.0.1:1" },
+    });
+    await expect(both).rejects.toBeInstanceOf(ConfigError);
+    await expect(both).rejects.toThrow("--database-url and REDIS_URL are both set");
   });
 });
 
@@ -122,6 +132,59 @@ for (const framework of ["express", "koa"] as const) {
       demo = await start({ argv: [`--framework=${framework}`, "--port=0", "--stats-interval=0"] });
     });
     afterAll(() => demo?.close());
+
+    it("serves the broker's figures at /metrics in Prometheus's text format", async () => {
+      /** The value of the series `name` (no labels) in a scrape, parsed from its sample line. */
+      const sample = (exposition: string, name: string) => {
+        const line = exposition.split("\n").find((one) => one.startsWith(`${name} `));
+        if (line === undefined) throw new Error(`no sample ${name} in:\n${exposition}`);
+        return Number(line.slice(name.length + 1));
+      };
+      const scrape = async () => {
+        const res = await fetch(url("/metrics"));
+        expect(res.status).toBe(200);
+        expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
+        return res.text();
+      };
+      const before = await scrape();
+      expect(before).toContain("# TYPE burrow_sse_clients gauge");
+      expect(before).toContain("# TYPE burrow_sse_events_published_total counter");
+      const port = Number(new URL(demo.url).port);
+      const clients = [
+        rawClient(port, "/events", { headers: { Cookie: "user=alice" } }),
+        rawClient(port, "/events", { headers: { Cookie: "user=bob" } }),
+        rawClient(port, "/htmx4/projects/42/events", { headers: { Cookie: "user=bob" } }),
+      ];
+      const [alice, , viewer] = clients;
+      try {
+        await Promise.all(clients.map((client) => client.ready));
+        // bob joins project 42's presence: one event, his name, on presence:project:42.
+        await waitFor(() => viewer?.events.length === 1, "bob's join");
+        expect(viewer?.events[0]?.data).toBe(
+          '<hx-partial hx-target="#viewing" hx-swap="innerHTML"><li data-member="bob">bob</li></hx-partial>',
+        );
+        for (let i = 0; i < 5; i++) demo.broker.publish("notifications", { data: `m${i}` });
+        await waitFor(
+          () => clients[1]?.events.length === 5 && alice?.events.length === 5,
+          "the five notes",
+        );
+        const after = await scrape();
+        expect(sample(after, "burrow_sse_clients")).toBe(3);
+        // notifications, status, stats, user:alice, user:bob, project:42, presence:project:42
+        expect(sample(after, "burrow_sse_topics")).toBe(7);
+        expect(sample(after, "burrow_sse_presence_members")).toBe(1);
+        const delta = (name: string) => sample(after, name) - sample(before, name);
+        // The five notes and bob's join.
+        expect(delta("burrow_sse_events_published_total")).toBe(6);
+        expect(delta("burrow_sse_connections_opened_total")).toBe(3);
+        // Each note to two streams, the join to one.
+        expect(delta("burrow_sse_events_delivered_total")).toBe(11);
+      } finally {
+        for (const client of clients) client.close();
+      }
+      await waitFor(() => demo.broker.stats().clients === 0, "the streams to end");
+      expect(sample(await scrape(), "burrow_sse_clients")).toBe(0);
+    });
 
     it("serves the page with a strict CSP: only its own scripts, by nonce, from node_modules", async () => {
       const page = await fetch(url("/"));
@@ -187,12 +250,19 @@ for (const framework of ["express", "koa"] as const) {
           [badge2, 1],
           [badge4, 1],
         ]);
+        // Not the project streams' presence events (bob viewing, or not if still listed).
+        const own = (client: typeof v2) =>
+          client.events.filter(
+            (e) =>
+              !(e.event ?? "").startsWith("presence:") &&
+              !e.data.startsWith('<hx-partial hx-target="#viewing"'),
+          );
         await waitFor(
-          () => clients.every((client) => client.events.length >= (expected.get(client) ?? 0)),
+          () => clients.every((client) => own(client).length >= (expected.get(client) ?? 0)),
           "every stream's events",
         );
         const shape = (client: typeof v2) =>
-          client.events.map((e) => [e.event ?? "", e.data.replace(/>[\s\S]*/, ">")]);
+          own(client).map((e) => [e.event ?? "", e.data.replace(/>[\s\S]*/, ">")]);
         expect(shape(v2)).toEqual([
           ["notifications", expect.stringMatching(/^<li id="note-/)],
           ["status", '<span class="status-text">'],

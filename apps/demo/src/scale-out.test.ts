@@ -1,4 +1,10 @@
 import { hasChromium, launchChromium } from "@burrow/test-utils/chromium";
+import {
+  DATABASE_URL,
+  describePostgres,
+  dropPrefix,
+  uniquePrefix as uniqueTablePrefix,
+} from "@burrow/test-utils/postgres";
 import { deleteKeys, describeRedis, REDIS_URL, uniquePrefix } from "@burrow/test-utils/redis";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -6,14 +12,20 @@ import type { RunningDemo } from "./start.js";
 import { recordStreams, startRunning } from "./testing.js";
 
 // Two demos, one on express with htmx 4 pages and one on koa with htmx 2
-// pages, share one Redis (REDIS_URL): a note created in a browser on either
-// shows up live in browsers on both.
+// pages, share one Redis (REDIS_URL) or one PostgreSQL (DATABASE_URL): a
+// note created in a browser on either shows up live in browsers on both.
 
 const WAIT = { timeout: 20_000 };
 
-describeRedis("two demo instances on one Redis", () => {
+/**
+ * Two demos (express with htmx 4 pages, koa with htmx 2 pages) started with
+ * `backplane(i)`'s options, sharing notes live in Chromium; `cleanup` after.
+ */
+function sharesNotes(
+  backplane: (index: number) => { argv?: string[]; env: Record<string, string | undefined> },
+  cleanup: () => Promise<void>,
+): void {
   describe.skipIf(!hasChromium)("in Chromium", () => {
-    const prefix = uniquePrefix();
     const demos: RunningDemo[] = [];
     let browser: Browser;
 
@@ -22,10 +34,11 @@ describeRedis("two demo instances on one Redis", () => {
         ["express", 4],
         ["koa", 2],
       ]) {
+        const { argv = [], env } = backplane(demos.length);
         demos.push(
           await startRunning({
-            argv: [`--framework=${framework}`, `--htmx=${htmx}`, "--port=0"],
-            env: { REDIS_URL, REDIS_PREFIX: prefix },
+            argv: [`--framework=${framework}`, `--htmx=${htmx}`, "--port=0", ...argv],
+            env,
           }),
         );
       }
@@ -35,16 +48,16 @@ describeRedis("two demo instances on one Redis", () => {
     afterAll(async () => {
       await browser?.close();
       for (const demo of demos) await demo.close();
-      await deleteKeys(prefix);
+      await cleanup();
     });
 
-    /** A page on `demo` whose stream is open and whose topics its server watches on Redis. */
+    /** A page on `demo` whose stream is open and whose topics its server watches on the backplane. */
     async function open(demo: RunningDemo): Promise<Page> {
       const page = await (await browser.newContext()).newPage();
       await page.addInitScript(recordStreams);
       await page.goto(demo.url);
       await page.waitForFunction(() => window.sseOpens >= 1, undefined, WAIT);
-      // Events published before the server's Redis subscription is in place are not for it.
+      // Events published before the server's backplane subscription is in place are not for it.
       await expect
         .poll(() => demo.broker.stats().backplane?.topics ?? 0, WAIT)
         .toBeGreaterThanOrEqual(2);
@@ -82,4 +95,24 @@ describeRedis("two demo instances on one Redis", () => {
       }
     });
   });
+}
+
+describeRedis("two demo instances on one Redis", () => {
+  const prefix = uniquePrefix();
+  sharesNotes(
+    () => ({ env: { REDIS_URL, REDIS_PREFIX: prefix } }),
+    () => deleteKeys(prefix),
+  );
+});
+
+describePostgres("two demo instances on one PostgreSQL", () => {
+  const prefix = uniqueTablePrefix();
+  // One given --database-url, the other DATABASE_URL.
+  sharesNotes(
+    (index) =>
+      index === 0
+        ? { argv: [`--database-url=${DATABASE_URL}`], env: { DATABASE_PREFIX: prefix } }
+        : { env: { DATABASE_URL, DATABASE_PREFIX: prefix } },
+    () => dropPrefix(prefix),
+  );
 });

@@ -1,9 +1,12 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { fileURLToPath } from "node:url";
-import type { EventBroker } from "@burrow/sse-core";
+import type { EventBroker, PresenceChange } from "@burrow/sse-core";
+import { postgresBackplane } from "@burrow/sse-postgres";
+import { brokerMetrics } from "@burrow/sse-prometheus";
 import { redisBackplane } from "@burrow/sse-redis";
-import { brokerFromRegistry, Registry, SSEApp } from "@burrow/sse-registry";
+import { brokerFromRegistry, ConfigError, Registry, SSEApp } from "@burrow/sse-registry";
+import { Registry as MetricsRegistry } from "prom-client";
 import { expressApp } from "./express.js";
 import { koaApp } from "./koa.js";
 import { Demo } from "./shared/demo.js";
@@ -17,6 +20,9 @@ export const DEFAULT_CONFIG_FILE = fileURLToPath(new URL("../burrow.toml", impor
 /** Events kept per topic, so a browser that reconnects with `Last-Event-ID` misses nothing. */
 export const HISTORY_SIZE = 100;
 
+/** How long a viewer whose last stream closed stays listed: a reload does not flap. */
+export const PRESENCE_DEBOUNCE_MS = 1000;
+
 /** How to start the demo; everything is optional. */
 export interface StartOptions {
   /** Command-line flags, e.g. `["--framework=koa", "--port=0"]`. */
@@ -24,7 +30,9 @@ export interface StartOptions {
   /**
    * Environment variables (`PORT`, `SSE_BUFFER_SIZE`, ...); default `process.env`.
    * With `REDIS_URL`, the broker shares its topics with every demo on that
-   * Redis (`REDIS_PREFIX` separates groups of demos on one Redis).
+   * Redis (`REDIS_PREFIX` separates groups of demos on one Redis); with
+   * `DATABASE_URL` (or `--database-url`), through PostgreSQL
+   * (`DATABASE_PREFIX`: the tables' prefix).
    */
   env?: Readonly<Record<string, string | undefined>>;
   /** A TOML file; default `apps/demo/burrow.toml`, `null` for none. */
@@ -65,21 +73,48 @@ export type StartResult = { help: string } | ({ help?: undefined } & RunningDemo
  */
 export async function startDemo(options: StartOptions = {}): Promise<StartResult> {
   const env = options.env ?? process.env;
-  // Scale-out: with REDIS_URL, demos on several ports (or machines) share notes live.
-  const backplane = env.REDIS_URL
-    ? redisBackplane({ url: env.REDIS_URL, prefix: env.REDIS_PREFIX })
-    : undefined;
-  const registry = new Registry()
-    .add(new SSEApp({ historySize: HISTORY_SIZE, backplane }))
-    .add(new DemoApp());
   const configFile =
     options.configFile === undefined ? DEFAULT_CONFIG_FILE : (options.configFile ?? undefined);
-  await registry.boot({
+  const bootOptions = {
     argv: [...(options.argv ?? [])],
     env,
     ...(configFile === undefined ? {} : { configFile }),
-  });
-  if (registry.helpRequested) return { help: registry.helpText() };
+  };
+  // The SSE app takes its backplane when constructed, and --database-url is a flag:
+  // resolve the configuration once without one (bad values fail here), then boot for real.
+  const probe = new Registry().add(new SSEApp()).add(new DemoApp());
+  try {
+    await probe.boot(bootOptions);
+  } finally {
+    await probe.shutdown();
+  }
+  if (probe.helpRequested) return { help: probe.helpText() };
+  const databaseUrl = probe.get<DemoApp>("demo")?.settings.databaseUrl;
+  if (databaseUrl !== undefined && env.REDIS_URL) {
+    throw new ConfigError(
+      "--database-url and REDIS_URL are both set: the demo shares its topics through one backplane, unset one of them",
+      { flag: "database-url" },
+    );
+  }
+  // Scale-out: with REDIS_URL or DATABASE_URL, demos on several ports (or machines) share notes live.
+  const backplane = env.REDIS_URL
+    ? redisBackplane({ url: env.REDIS_URL, prefix: env.REDIS_PREFIX })
+    : databaseUrl !== undefined
+      ? postgresBackplane({ connectionString: databaseUrl, prefix: env.DATABASE_PREFIX })
+      : undefined;
+  const views = new Views();
+  // "Viewing now" on project pages: the broker publishes each project's member list
+  // (names escaped by the template) on presence:project:<id>; a reload within a
+  // second (debounceMs) publishes nothing.
+  const presence = {
+    debounceMs: PRESENCE_DEBOUNCE_MS,
+    render: ({ members }: PresenceChange) =>
+      views.render("fragments/viewing.njk", { members: [...members] }),
+  };
+  const registry = new Registry()
+    .add(new SSEApp({ historySize: HISTORY_SIZE, backplane, presence }))
+    .add(new DemoApp());
+  await registry.boot(bootOptions);
 
   const app = registry.get<DemoApp>("demo");
   const broker = brokerFromRegistry(registry);
@@ -87,9 +122,12 @@ export async function startDemo(options: StartOptions = {}): Promise<StartResult
   const { framework, htmx, port, host } = app.settings;
 
   // Background jobs render through the registry: give it the template engine.
-  const views = new Views();
   registry.setRenderer(views.renderer);
-  const demo = new Demo({ registry, app, store: new Store(), views, framework, htmx });
+  // GET /metrics: the broker's figures on a prom-client registry of this demo's own
+  // (not prom-client's global one: tests run several demos in one process).
+  const metrics = new MetricsRegistry();
+  brokerMetrics(broker, { registry: metrics });
+  const demo = new Demo({ registry, app, store: new Store(), views, framework, htmx, metrics });
 
   const sse = { reconnectWindowMs: options.reconnectWindowMs ?? 2000 };
   const handle =

@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import type { IncomingMessage } from "node:http";
-import type { EventBroker, RequestStream } from "@burrow/sse-core";
+import type { EventBroker, PresenceIdentity, RequestStream } from "@burrow/sse-core";
 import { brokerFromRegistry, publishFragment, type Registry } from "@burrow/sse-registry";
+import type { Registry as MetricsRegistry } from "prom-client";
 import { assetReply } from "./assets.js";
-import { HTMX, type HtmxVersion } from "./htmx.js";
+import { HTMX, type HtmxVersion, PRESENCE_PREFIX } from "./htmx.js";
 import {
   checkSameOrigin,
   cookie,
@@ -39,6 +40,8 @@ import type { Views } from "./views.js";
 
 /** The topic of project `id`'s badge. */
 export const projectTopic = (id: string): string => `project:${id}`;
+/** The topic of project `id`'s "viewing now" list, published by the broker's `presence` option. */
+export const presenceTopic = (id: string): string => `${PRESENCE_PREFIX}${projectTopic(id)}`;
 /** The topic of one user's background job results. */
 export const userTopic = (user: User): string => `user:${user}`;
 
@@ -68,6 +71,8 @@ export interface DemoOptions {
   framework: Framework;
   /** Which pages to render; the stream routes of both versions are always served. */
   htmx: HtmxVersion;
+  /** The prom-client registry `GET /metrics` serves (the broker's metrics joined it). */
+  metrics: MetricsRegistry;
 }
 
 /**
@@ -84,6 +89,7 @@ export class Demo {
   readonly #views: Views;
   readonly #framework: Framework;
   readonly #htmx: HtmxVersion;
+  readonly #metrics: MetricsRegistry;
 
   constructor(options: DemoOptions) {
     this.#registry = options.registry;
@@ -92,6 +98,7 @@ export class Demo {
     this.#views = options.views;
     this.#framework = options.framework;
     this.#htmx = options.htmx;
+    this.#metrics = options.metrics;
   }
 
   /** The framework serving the routes. */
@@ -165,10 +172,10 @@ export class Demo {
     if (!this.#store.isMember(user, id)) {
       return this.#page(req, "forbidden.njk", { project, user }, 403);
     }
-    return this.#page(req, "project.njk", {
-      project,
-      stream: await this.#streamUrl(`/projects/${encodeURIComponent(id)}/events`),
-    });
+    const stream = await this.#streamUrl(`/projects/${encodeURIComponent(id)}/events`);
+    // Who is viewing now, as the page is rendered; the stream's presence topic keeps it live.
+    const members = (await brokerFromRegistry(this.#registry)?.members(projectTopic(id))) ?? [];
+    return this.#page(req, "project.njk", { project, stream, members });
   }
 
   /** `POST /projects/:id`: updates the project and pushes its badge to `project:<id>` only. */
@@ -299,6 +306,15 @@ export class Demo {
     return assetReply(name) ?? this.notFound(req);
   }
 
+  /** `GET /metrics`: the broker's figures in Prometheus's text exposition format. */
+  async metrics(): Promise<Reply> {
+    return {
+      status: 200,
+      headers: { "Content-Type": this.#metrics.contentType, "Cache-Control": "no-store" },
+      body: await this.#metrics.metrics(),
+    };
+  }
+
   /** The 404 page. */
   notFound(req: IncomingMessage): Reply {
     return this.#page(req, "not-found.njk", {}, 404);
@@ -309,19 +325,41 @@ export class Demo {
     return ["notifications", "status", "stats", userTopic(this.#user(req))];
   }
 
-  /** Topic of `/projects/:id/events`; an unknown project answers 404. */
-  projectTopics(id: string): string {
+  /**
+   * Topics of `/projects/:id/events`: the project's and its presence topic
+   * (who is viewing now); an unknown project answers 404.
+   */
+  projectTopics(id: string): string[] {
     if (this.#store.project(id) === undefined) throw new HttpError(404, "no such project");
-    return projectTopic(id);
+    return [projectTopic(id), presenceTopic(id)];
   }
 
-  /** The `authorize` option of the project stream: members only, else 403. */
+  /** Every project's id (for the `swap` map of the project streams). */
+  projectIds(): string[] {
+    return this.#store.projects().map((project) => project.id);
+  }
+
+  /** The `presence` option of the project stream: the page's user, by name. */
+  viewer(req: IncomingMessage): PresenceIdentity {
+    const user = this.#user(req);
+    return { id: user, data: { name: user } };
+  }
+
+  /**
+   * The `authorize` option of the project stream: members only, else 403;
+   * a project's presence topic is the project's.
+   */
   mayWatch(req: IncomingMessage, topics: readonly string[]): boolean {
     const user = this.#user(req);
-    return topics.every(
-      (topic) =>
-        !topic.startsWith("project:") || this.#store.isMember(user, topic.slice("project:".length)),
-    );
+    return topics.every((topic) => {
+      const source = topic.startsWith(PRESENCE_PREFIX)
+        ? topic.slice(PRESENCE_PREFIX.length)
+        : topic;
+      return (
+        !source.startsWith("project:") ||
+        this.#store.isMember(user, source.slice("project:".length))
+      );
+    });
   }
 
   /** An error as a reply: an {@link HttpError}'s status and message, else 500. */

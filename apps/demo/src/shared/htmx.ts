@@ -9,6 +9,9 @@ import type { SwapOption } from "@burrow/sse-core";
 
 const require = createRequire(import.meta.url);
 
+/** Prefix of a topic's presence topic (the broker's default `presence.prefix`). */
+export const PRESENCE_PREFIX = "presence:";
+
 /** The htmx versions the demo renders pages for; the first is the default. */
 export const HTMX_VERSIONS = [4, 2] as const;
 /** `4` (htmx 4 and its `hx-sse` extension) or `2` (htmx 2 and `htmx-ext-sse`). */
@@ -34,8 +37,11 @@ export interface HtmxPages {
   readonly prefix: string;
   /** The `swap` handler option of the home page's stream (`<prefix>/events`). */
   readonly homeSwap: SwapOption | undefined;
-  /** The `swap` handler option of a project page's stream (`<prefix>/projects/:id/events`). */
-  readonly projectSwap: SwapOption | undefined;
+  /**
+   * The `swap` handler option of a project page's stream
+   * (`<prefix>/projects/:id/events`), given every project's id.
+   */
+  readonly projectSwap: (ids: readonly string[]) => SwapOption | undefined;
 }
 
 const version = (pkg: string): string =>
@@ -47,9 +53,21 @@ export const HTMX: Readonly<Record<HtmxVersion, HtmxPages>> = {
     version: version("htmx.org"),
     prefix: "/htmx4",
     homeSwap: HOME_SWAP,
-    // One topic per stream, swapped into the stream element itself (the badge).
-    projectSwap: true,
+    // The project's topic goes unnamed into the stream element itself (the badge); its
+    // presence topic's member list into #viewing, through an <hx-partial>.
+    projectSwap: (ids) =>
+      Object.fromEntries(
+        ids.map((id) => [
+          `${PRESENCE_PREFIX}project:${id}`,
+          { target: "#viewing", swap: "innerHTML" },
+        ]),
+      ),
   },
   // Every event named (`event: <topic>`), for sse-swap.
-  2: { version: version("htmx2"), prefix: "", homeSwap: undefined, projectSwap: undefined },
+  2: {
+    version: version("htmx2"),
+    prefix: "",
+    homeSwap: undefined,
+    projectSwap: () => undefined,
+  },
 };

@@ -54,6 +54,7 @@ const en = {
   "stats.note": "Counts include these status updates.",
   "projects.title": "Projects",
   "projects.help": "Each project page listens on its own topic, project:<id>.",
+  "project.viewing": "Viewing now",
   "project.watching":
     "This page listens on {path}, topic project:{id}: updates of other projects never reach it.",
   "project.statusLabel": "Status text",
@@ -125,6 +126,7 @@ const de: Record<MessageKey, string> = {
   "stats.note": "Die Zahlen enthalten diese Status-Updates.",
   "projects.title": "Projekte",
   "projects.help": "Jede Projektseite hört auf ihr eigenes Topic, project:<id>.",
+  "project.viewing": "Schauen gerade zu",
   "project.watching":
     "Diese Seite hört auf {path}, Topic project:{id}: Änderungen anderer Projekte erreichen sie nie.",
   "project.statusLabel": "Statustext",

@@ -27,6 +27,11 @@ export interface DemoSettings {
   host: string;
   /** Milliseconds between two `stats` events; 0 turns the live status panel's feed off. */
   statsIntervalMs: number;
+  /**
+   * `--database-url` (`DATABASE_URL`, `demo.database_url`): the PostgreSQL
+   * the broker shares its topics through, if any.
+   */
+  databaseUrl: string | undefined;
   /** Where the SSE app's `sse-buffer-size` came from: `"flag"`, `"env"`, `"toml"` or `"default"`. */
   bufferSizeSource: ConfigSource;
 }
@@ -34,7 +39,7 @@ export interface DemoSettings {
 /**
  * The demo as a plugin app of the registry, beside the SSE app it depends
  * on: it declares its own flags (`--framework`, `--htmx`, `--port`, `--host`,
- * `--stats-interval`), and owns every timer of the process (the live
+ * `--stats-interval`, `--database-url`), and owns every timer of the process (the live
  * statistics feed and the background jobs), so `shutdown()` stops them all
  * and the process can exit by itself.
  */
@@ -97,6 +102,13 @@ export class DemoApp implements App, Configurable, HasShutdown {
         default: 1000,
         usage: "Milliseconds between two live status updates (0: off)",
       },
+      {
+        name: "database-url",
+        env: "DATABASE_URL",
+        toml: "demo.database_url",
+        type: "string",
+        usage: "PostgreSQL connection string: share topics with every demo on that database",
+      },
     ];
   }
 
@@ -129,6 +141,7 @@ export class DemoApp implements App, Configurable, HasShutdown {
       port,
       host: config.string("host") ?? "127.0.0.1",
       statsIntervalMs: Math.max(0, config.int("stats-interval") ?? 1000),
+      databaseUrl: config.string("database-url") || undefined,
       bufferSizeSource: config.source("sse-buffer-size"),
     };
     if (this.#settings.statsIntervalMs > 0) {
