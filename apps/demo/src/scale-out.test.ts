@@ -24,6 +24,8 @@ const WAIT = { timeout: 20_000 };
 function sharesNotes(
   backplane: (index: number) => { argv?: string[]; env: Record<string, string | undefined> },
   cleanup: () => Promise<void>,
+  /** Also check "viewing now" across the two servers (a backplane that shares presence). */
+  sharedPresence = false,
 ): void {
   describe.skipIf(!hasChromium)("in Chromium", () => {
     const demos: RunningDemo[] = [];
@@ -52,10 +54,12 @@ function sharesNotes(
     });
 
     /** A page on `demo` whose stream is open and whose topics its server watches on the backplane. */
-    async function open(demo: RunningDemo): Promise<Page> {
-      const page = await (await browser.newContext()).newPage();
+    async function open(demo: RunningDemo, path = "/", user = "alice"): Promise<Page> {
+      const context = await browser.newContext();
+      await context.addCookies([{ name: "user", value: user, url: demo.url }]);
+      const page = await context.newPage();
       await page.addInitScript(recordStreams);
-      await page.goto(demo.url);
+      await page.goto(new URL(path, demo.url).href);
       await page.waitForFunction(() => window.sseOpens >= 1, undefined, WAIT);
       // Events published before the server's backplane subscription is in place are not for it.
       await expect
@@ -94,6 +98,28 @@ function sharesNotes(
         ]);
       }
     });
+
+    if (sharedPresence) {
+      it("shows who is viewing a project across the two servers, and a closed window leaving", async () => {
+        const [onExpress, onKoa] = demos as [RunningDemo, RunningDemo];
+        const listed = (page: Page, user: string) =>
+          page.locator(`#viewing li[data-member=${user}]`).waitFor({ ...WAIT, state: "attached" });
+        const alice = await open(onExpress, "/projects/42", "alice");
+        const bob = await open(onKoa, "/projects/42", "bob");
+        await listed(alice, "bob");
+        await listed(bob, "alice");
+        // Grouped per process: the order across two servers is not fixed.
+        expect((await bob.locator("#viewing li").allTextContents()).sort()).toEqual([
+          "alice",
+          "bob",
+        ]);
+        // bob's window closes on koa: alice, on express, sees him leave.
+        await bob.context().close();
+        await alice.locator("#viewing li[data-member=bob]").waitFor({ ...WAIT, state: "detached" });
+        expect(await alice.locator("#viewing li").allTextContents()).toEqual(["alice"]);
+        await alice.context().close();
+      });
+    }
   });
 }
 
@@ -102,6 +128,7 @@ describeRedis("two demo instances on one Redis", () => {
   sharesNotes(
     () => ({ env: { REDIS_URL, REDIS_PREFIX: prefix } }),
     () => deleteKeys(prefix),
+    true,
   );
 });
 
