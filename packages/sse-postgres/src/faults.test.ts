@@ -106,6 +106,8 @@ describePrivateCluster("PostgreSQL faults (private cluster)", () => {
     await client.opened;
     await listening(app, 1);
     await app.publish("x", "as fault_app");
+    // publish returns before PostgreSQL orders the event: let it arrive before the next one races it.
+    await client.waitForCount(1);
     await owner.publish("x", "as the owner");
     const events = await client.waitForCount(2);
     client.close();
