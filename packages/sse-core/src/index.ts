@@ -43,6 +43,7 @@ export {
 export type { BrokerObserver, CloseReason, FanOut, RefusalReason } from "./observer.js";
 export { CLOSE_REASONS, REFUSAL_REASONS } from "./observer.js";
 export type { Authorize, HandlerOptions, OnError } from "./options.js";
+export { withOnError } from "./options.js";
 export type {
   PresenceChange,
   PresenceIdentity,

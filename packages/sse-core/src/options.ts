@@ -149,3 +149,18 @@ export function planOf<R>(options: HandlerOptions<R> | undefined): HandlerPlan<R
   plans.set(given, plan as HandlerPlan<never>);
   return plan;
 }
+
+/**
+ * `options` with `report` as their `onError` unless the app gave one: how an
+ * adapter routes bugs to its framework's error handling (koa's `ctx.onerror`,
+ * fastify's logger). Anything but an options object is passed on as it is,
+ * for the handler to refuse with its own message. For adapter authors.
+ */
+export function withOnError<R, O extends { onError?: OnError<R> }>(
+  options: O | undefined,
+  report: OnError<R>,
+): O {
+  if (options !== undefined && (typeof options !== "object" || options === null)) return options;
+  if (Array.isArray(options)) return options;
+  return { ...options, onError: options?.onError ?? report } as O;
+}

@@ -12,6 +12,7 @@ import {
   validateOptions,
   validateTopics,
   validateTopicsFn,
+  withOnError,
 } from "@burrow/sse-core";
 import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from "fastify";
 import { brokerFrom } from "./plugin.js";
@@ -39,16 +40,6 @@ function fastifyReport(what: string): ErrorHook {
 const reportStreamError = fastifyReport("could not serve an event stream");
 const reportProducerError = fastifyReport("a stream producer failed");
 
-/** `options` with fastify's error reporting unless the app gave its own `onError`. */
-function withFastifyErrors<O extends { onError?: ErrorHook }>(
-  options: O | undefined,
-  report: ErrorHook,
-): O {
-  if (options !== undefined && (typeof options !== "object" || options === null)) return options;
-  if (Array.isArray(options)) return options;
-  return { ...options, onError: options?.onError ?? report } as O;
-}
-
 // Core writes the response on `reply.raw`; `reply.hijack()` tells fastify
 // not to answer too (nor to time the stream out as a slow reply).
 
@@ -68,7 +59,7 @@ export function handler(
 ): RouteHandlerMethod {
   validateBroker(broker);
   const list = validateTopics(topics, options);
-  const plan = withFastifyErrors(options, reportStreamError);
+  const plan = withOnError(options, reportStreamError);
   return (request, reply) => serve(request, reply, broker, list, plan);
 }
 
@@ -93,7 +84,7 @@ export function handlerFunc(
   validateBroker(broker);
   validateTopicsFn(topicsFn);
   validateOptions(options);
-  const plan = withFastifyErrors(options, reportStreamError);
+  const plan = withOnError(options, reportStreamError);
   return (request, reply) => serve(request, reply, broker, () => topicsFn(request), plan);
 }
 
@@ -106,7 +97,7 @@ export function contextHandler(
   options?: HandlerOptions<FastifyRequest>,
 ): RouteHandlerMethod {
   const list = validateTopics(topics, options);
-  const plan = withFastifyErrors(options, reportStreamError);
+  const plan = withOnError(options, reportStreamError);
   return (request, reply) => serve(request, reply, brokerFrom(request), list, plan);
 }
 
@@ -120,7 +111,7 @@ export function contextHandlerFunc(
 ): RouteHandlerMethod {
   validateTopicsFn(topicsFn);
   validateOptions(options);
-  const plan = withFastifyErrors(options, reportStreamError);
+  const plan = withOnError(options, reportStreamError);
   return (request, reply) =>
     serve(request, reply, brokerFrom(request), () => topicsFn(request), plan);
 }
@@ -145,7 +136,7 @@ export function streamHandler(
 ): RouteHandlerMethod {
   const serveStream = coreStreamHandler<FastifyRequest>(
     produce,
-    withFastifyErrors(options, reportProducerError),
+    withOnError(options, reportProducerError),
   );
   return (request, reply) => {
     reply.hijack();

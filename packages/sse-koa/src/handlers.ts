@@ -9,6 +9,7 @@ import {
   validateOptions,
   validateTopics,
   validateTopicsFn,
+  withOnError,
 } from "@burrow/sse-core";
 import type { Context, Middleware } from "koa";
 import { brokerFrom } from "./middleware.js";
@@ -30,9 +31,7 @@ function reportToKoa(error: unknown, ctx: Context): void {
 export function withKoaErrors<O extends { onError?: (error: unknown, ctx: Context) => void }>(
   options: O | undefined,
 ): O {
-  if (options !== undefined && (typeof options !== "object" || options === null)) return options;
-  if (Array.isArray(options)) return options;
-  return { ...options, onError: options?.onError ?? reportToKoa } as O;
+  return withOnError(options, reportToKoa);
 }
 
 /**
