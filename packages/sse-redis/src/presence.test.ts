@@ -150,6 +150,8 @@ describeRedis("presence through a Redis outage", () => {
       const [a, b] = await twoServers(redis.url);
       const watcher = await watchPresence(b);
       await join(a, "alice").opened;
+      // Joins on two processes have no order until Redis orders them: let alice's land first.
+      await watcher.waitForCount(1);
       await join(b, "bob").opened;
       await membersEverywhere(
         [a, b],
@@ -230,6 +232,8 @@ describeRedis("presence after an outage: a process that comes back late", () => 
       }
       const watcher = await watchPresence(a);
       await join(a, "alice").opened;
+      // Joins on two processes have no order until Redis orders them: let alice's land first.
+      await watcher.waitForCount(1);
       await join(b, "bob").opened;
       await watcher.waitForCount(2);
       // b is frozen first, so that nothing of it waits in Redis's buffers to renew it on resume.
