@@ -42,6 +42,17 @@ export interface BackplaneReplay {
 }
 
 /**
+ * What a backplane tells its broker's observers (see `BrokerObserver.backplane`),
+ * for metrics and logs:
+ * - `{ kind: "state" }`: the link changed state (`"ready"` after `"down"` is a reconnect);
+ * - `{ kind: "roundTrip" }`: an event published on this process came back
+ *   from the engine in the global order, `seconds` after `publish` was called.
+ */
+export type BackplaneReport =
+  | { kind: "state"; state: BackplaneState; previous: BackplaneState }
+  | { kind: "roundTrip"; seconds: number };
+
+/**
  * What a broker hands its backplane in {@link Backplane.attach}: where ordered
  * events come back, and the settings the backplane must follow.
  */
@@ -57,6 +68,13 @@ export interface BackplaneHost {
    * {@link SSEFieldError} for an event that cannot be encoded.
    */
   deliver(topic: string, event: SSEEvent, seq: number): void;
+  /**
+   * Tells the broker's observers what the link did (a state change, a
+   * publish's round trip). Optional for a backplane to call; never throws.
+   * Optional here so that a host written by hand (in a backplane's tests)
+   * need not have it: call it as `host.report?.(...)`.
+   */
+  report?(report: BackplaneReport): void;
 }
 
 /**

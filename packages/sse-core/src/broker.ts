@@ -226,6 +226,9 @@ export class EventBroker {
     this.backplane?.attach({
       historySize: this.historySize,
       deliver: (topic, event, seq) => this.receive(topic, event, seq),
+      report: (report) => {
+        if (this.observers.length > 0) notify(this.observers, "backplane", report);
+      },
     });
     if (this.backplane !== undefined) this.roster.share(this.backplane);
   }

@@ -4,6 +4,7 @@ export type {
   BackplaneHost,
   BackplanePresence,
   BackplaneReplay,
+  BackplaneReport,
   BackplaneState,
   BackplaneStats,
   PresenceHost,

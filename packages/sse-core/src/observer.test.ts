@@ -5,7 +5,15 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { cleanupAfterEach, listen, rawClient, waitFor } from "@burrow/test-utils";
 import { describe, expect, it, vi } from "vitest";
-import { type BrokerObserver, type Client, EventBroker, handlerFunc } from "./index.js";
+import {
+  type Backplane,
+  type BackplaneHost,
+  type BackplaneReport,
+  type BrokerObserver,
+  type Client,
+  EventBroker,
+  handlerFunc,
+} from "./index.js";
 
 const cleanups = cleanupAfterEach();
 
@@ -136,6 +144,39 @@ describe("broker.observe: lifecycle hooks", () => {
     expect(broker.stats().refused).toEqual({ limit: 1, authorize: 2, bad_request: 2, error: 2 });
     open.close();
     await waitFor(() => calls.includes("closed t client"), "the raw client's close");
+  });
+});
+
+describe("broker.observe: backplane reports", () => {
+  it("passes what the backplane reports to every observer, in order, and none after removal", () => {
+    let host: BackplaneHost | undefined;
+    const backplane: Backplane = {
+      attach: (h) => {
+        host = h;
+      },
+      publish: () => {},
+      watch: () => {},
+      unwatch: () => {},
+      replay: async () => undefined,
+      stats: () => ({ state: "ready", errors: 0, localOnly: 0, received: 0, topics: 0 }),
+      close: async () => {},
+    };
+    const broker = new EventBroker({ backplane });
+    const seen: BackplaneReport[] = [];
+    const remove = broker.observe({ backplane: (report) => seen.push(report) });
+    const report = host?.report;
+    expect(report).toBeTypeOf("function");
+    report?.({ kind: "state", state: "down", previous: "ready" });
+    report?.({ kind: "state", state: "ready", previous: "down" });
+    report?.({ kind: "roundTrip", seconds: 0.002 });
+    remove();
+    report?.({ kind: "roundTrip", seconds: 1 });
+    expect(seen).toEqual([
+      { kind: "state", state: "down", previous: "ready" },
+      { kind: "state", state: "ready", previous: "down" },
+      { kind: "roundTrip", seconds: 0.002 },
+    ]);
+    broker.close();
   });
 });
 

@@ -1,3 +1,4 @@
+import type { BackplaneReport } from "./backplane.js";
 import type { Client } from "./client.js";
 
 /**
@@ -60,6 +61,8 @@ export interface BrokerObserver {
   dropped?(client: Client): void;
   /** An event was handed to this process's clients of its topic. */
   published?(fanOut: FanOut): void;
+  /** The broker's backplane changed state, or an event published here came back from it (see {@link BackplaneReport}). */
+  backplane?(report: BackplaneReport): void;
 }
 
 /** Calls `hook` on each observer, logging (never throwing) what a hook throws. @internal */
