@@ -181,6 +181,10 @@ export class EventBroker {
       // Not now: publish is iterating the topic's clients.
       queueMicrotask(() => this.end(client, "slow"));
     },
+    timesDrains: () => this.observers.length > 0,
+    drained: (client, seconds) => {
+      if (this.observers.length > 0) notify(this.observers, "drained", client, seconds);
+    },
   };
   private readonly flushAll = (): void => {
     this.flushQueued = false;

@@ -77,6 +77,13 @@ export interface SubscriptionOwner {
   resumeMissed(client: Subscription): Frame | undefined;
   /** Ends a client that fell behind under the "disconnect" policy. */
   disconnect(client: Subscription): void;
+  /**
+   * True while someone is told of drains (a broker with observers): only
+   * then does a blocked stream read the clock. Absent: never.
+   */
+  timesDrains?(): boolean;
+  /** A stream of `client` that its transport blocked could write again, `seconds` later. */
+  drained?(client: Subscription, seconds: number): void;
 }
 
 /**
@@ -163,6 +170,20 @@ export class Subscription implements Client {
 
   get dropped(): number {
     return this.dropCount;
+  }
+
+  /**
+   * Drain timing, for the broker's `drained` hook: when its stream's
+   * transport refused more, the time now (ms) if its owner times drains,
+   * else -1 (no clock read). @internal
+   */
+  blockedAt(): number {
+    return this.owner.timesDrains?.() === true ? performance.now() : -1;
+  }
+
+  /** Its stream, blocked since `since` (from {@link blockedAt}), could write again. @internal */
+  unblocked(since: number): void {
+    this.owner.drained?.(this, (performance.now() - since) / 1000);
   }
 
   /** Hands `frame` to this client. */

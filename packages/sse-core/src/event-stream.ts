@@ -105,6 +105,8 @@ export class EventStream implements Consumer {
   blocked = false;
   readonly budget: number;
   private ended = false;
+  /** Drain timing: when the transport last refused more, if timed (see `Subscription.blockedAt`); -1 otherwise. */
+  private blockedSince = -1;
 
   private readonly keepaliveMs: number;
 
@@ -134,6 +136,12 @@ export class EventStream implements Consumer {
 
   /** The transport can take more. */
   drained(): void {
+    // Drain timing: one report per blocked period (a fetch body's pull also comes unblocked).
+    if (this.blockedSince >= 0) {
+      const since = this.blockedSince;
+      this.blockedSince = -1;
+      if (this.blocked && !this.ended) this.client.unblocked(since);
+    }
     this.blocked = false;
     this.flush();
   }
@@ -158,6 +166,9 @@ export class EventStream implements Consumer {
   }
 
   private write(chunk: Uint8Array): void {
-    if (!this.sink.write(chunk)) this.blocked = true;
+    if (!this.sink.write(chunk)) {
+      this.blocked = true;
+      this.blockedSince = this.client.blockedAt();
+    }
   }
 }

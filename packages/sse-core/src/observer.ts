@@ -59,6 +59,14 @@ export interface BrokerObserver {
   resumed?(client: Client, missed: boolean): void;
   /** A client lost an event to its full buffer (under any slow-client policy). */
   dropped?(client: Client): void;
+  /**
+   * A client's stream that its transport blocked (a refused write: the
+   * socket's buffer or the fetch body's queue full) could write again,
+   * `seconds` after it blocked: once per blocked period. Streams of a broker
+   * only (`streamHandler`'s have none). A block is timed only when it begins
+   * while the broker has observers: without them no clock is read.
+   */
+  drained?(client: Client, seconds: number): void;
   /** An event was handed to this process's clients of its topic. */
   published?(fanOut: FanOut): void;
   /** The broker's backplane changed state, or an event published here came back from it (see {@link BackplaneReport}). */

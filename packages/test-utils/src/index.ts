@@ -266,4 +266,5 @@ export type { AdapterHarness, SuiteBroker } from "./adapter-suite.js";
 export { describeAdapter } from "./adapter-suite.js";
 export type { Gate, PipelinedClient, SocketCount } from "./connections.js";
 export { gate, pipelined, trackSockets } from "./connections.js";
+export { fromFetch } from "./fetch-bridge.js";
 export { describeQuickStart, startExample } from "./quick-start-suite.js";
