@@ -1,19 +1,17 @@
 import type { RequestListener } from "node:http";
-import { setTimeout as sleep, setImmediate as tick } from "node:timers/promises";
 import {
+  blockStream,
   cleanupAfterEach,
   fromFetch,
   listen,
-  type RawClient,
   rawClient,
+  readUntil,
   waitFor,
 } from "@burrow/test-utils";
 import { describe, expect, it } from "vitest";
 import { type Client, EventBroker, fetchHandler, handler } from "./index.js";
 
 const cleanups = cleanupAfterEach();
-
-const PAYLOAD = "x".repeat(1000);
 
 /** Every `drained` call, with the clock when it came. */
 interface Drain {
@@ -38,50 +36,6 @@ async function setup(serve: (broker: EventBroker) => RequestListener) {
   return { broker, client };
 }
 
-/**
- * Publishes 1 KB events (10 per tick: below the per-tick write budget, so
- * only a blocked stream queues and drops) until the client's stream is
- * blocked and stays so; returns the clock when the test saw it blocked. The
- * kernel absorbs megabytes first (and may take more a moment later, which
- * unblocks the stream): the cap only turns a client that never backs up into
- * a clear failure.
- */
-async function blockStream(broker: EventBroker): Promise<number> {
-  let published = 0;
-  for (;;) {
-    const before = broker.stats().dropped;
-    while (broker.stats().dropped === before) {
-      if (published > 200_000) throw new Error("the client never backed up");
-      for (let i = 0; i < 10; i++, published++) broker.publish("t", { data: PAYLOAD });
-      await tick();
-    }
-    const blocked = performance.now();
-    await sleep(100);
-    // Still blocked: its ring buffer is still full, so one more event is dropped.
-    const held = broker.stats().dropped;
-    broker.publish("t", { data: PAYLOAD });
-    if (broker.stats().dropped > held) return blocked;
-  }
-}
-
-/**
- * Reads until an event `data` arrives. Published again at each poll: while
- * the stream is still blocked the ring buffer (full) drops it; once one
- * arrives, everything queued before it was written.
- */
-async function readUntil(broker: EventBroker, client: RawClient, data: string): Promise<void> {
-  client.socket.resume();
-  await waitFor(
-    () => {
-      if (client.events.some((e) => e.data === data)) return true;
-      broker.publish("t", { data });
-      return false;
-    },
-    `event ${data}`,
-    30_000,
-  );
-}
-
 const transports: [string, (broker: EventBroker) => RequestListener][] = [
   ["node:http (handler)", (broker) => handler(broker, "t", { keepaliveMs: 0 })],
   [
@@ -90,52 +44,55 @@ const transports: [string, (broker: EventBroker) => RequestListener][] = [
   ],
 ];
 
-describe.each(transports)("broker.observe drained: a stream blocked by a slow client, on %s", (_, serve) => {
-  it("reports a blocked stream when its client reads again, with the seconds it was blocked, once per blocked period", async () => {
-    const { broker, client } = await setup(serve);
-    const drains: Drain[] = [];
-    broker.observe({
-      drained: (c, seconds) => drains.push({ client: c, seconds, at: performance.now() }),
+describe.each(transports)(
+  "broker.observe drained: a stream blocked by a slow client, on %s",
+  (_, serve) => {
+    it("reports a blocked stream when its client reads again, with the seconds it was blocked, once per blocked period", async () => {
+      const { broker, client } = await setup(serve);
+      const drains: Drain[] = [];
+      broker.observe({
+        drained: (c, seconds) => drains.push({ client: c, seconds, at: performance.now() }),
+      });
+      const started = performance.now();
+
+      for (let round = 1; round <= 2; round++) {
+        if (round === 2) client.socket.pause();
+        // While the kernel's buffers still grow, the stream may block and drain
+        // (and report) a few times before it stays blocked: those are reported too.
+        const blocked = await blockStream(broker, "t");
+        const before = drains.length;
+        const resumed = performance.now();
+        await readUntil(broker, "t", client, `after ${round}`);
+        // The block the test saw ended once the client read: reported then, with
+        // seconds spanning at least from when the test saw it blocked to the read
+        // (less a microsecond for floating point).
+        const drain = drains.slice(before).find((d) => d.at >= resumed);
+        expect(drain, `round ${round}: a drain after the client read`).toBeDefined();
+        expect(drain!.client.topics).toEqual(["t"]);
+        expect(drain!.seconds * 1000).toBeGreaterThanOrEqual(resumed - blocked - 0.001);
+      }
+      // Once per blocked period: each reported period began after the previous
+      // one ended, and after the test began.
+      let previousEnd = started;
+      for (const { seconds, at } of drains) {
+        expect(at - seconds * 1000).toBeGreaterThanOrEqual(previousEnd - 0.001);
+        previousEnd = at;
+      }
     });
-    const started = performance.now();
 
-    for (let round = 1; round <= 2; round++) {
-      if (round === 2) client.socket.pause();
-      // While the kernel's buffers still grow, the stream may block and drain
-      // (and report) a few times before it stays blocked: those are reported too.
-      const blocked = await blockStream(broker);
-      const before = drains.length;
-      const resumed = performance.now();
-      await readUntil(broker, client, `after ${round}`);
-      // The block the test saw ended once the client read: reported then, with
-      // seconds spanning at least from when the test saw it blocked to the read
-      // (less a microsecond for floating point).
-      const drain = drains.slice(before).find((d) => d.at >= resumed);
-      expect(drain, `round ${round}: a drain after the client read`).toBeDefined();
-      expect(drain!.client.topics).toEqual(["t"]);
-      expect(drain!.seconds * 1000).toBeGreaterThanOrEqual(resumed - blocked - 0.001);
-    }
-    // Once per blocked period: each reported period began after the previous
-    // one ended, and after the test began.
-    let previousEnd = started;
-    for (const { seconds, at } of drains) {
-      expect(at - seconds * 1000).toBeGreaterThanOrEqual(previousEnd - 0.001);
-      previousEnd = at;
-    }
-  });
-
-  it("times no block that began while nobody observed", async () => {
-    const { broker, client } = await setup(serve);
-    await blockStream(broker);
-    const drains: number[] = [];
-    broker.observe({ drained: (_c, seconds) => drains.push(seconds) });
-    await readUntil(broker, client, "after");
-    expect(drains).toEqual([]);
-    // Observed from now on: the next block is reported (with those the stream
-    // had while the kernel's buffers grew).
-    client.socket.pause();
-    await blockStream(broker);
-    await readUntil(broker, client, "after again");
-    expect(drains.length).toBeGreaterThanOrEqual(1);
-  });
-});
+    it("times no block that began while nobody observed", async () => {
+      const { broker, client } = await setup(serve);
+      await blockStream(broker, "t");
+      const drains: number[] = [];
+      broker.observe({ drained: (_c, seconds) => drains.push(seconds) });
+      await readUntil(broker, "t", client, "after");
+      expect(drains).toEqual([]);
+      // Observed from now on: the next block is reported (with those the stream
+      // had while the kernel's buffers grew).
+      client.socket.pause();
+      await blockStream(broker, "t");
+      await readUntil(broker, "t", client, "after again");
+      expect(drains.length).toBeGreaterThanOrEqual(1);
+    });
+  },
+);

@@ -3,11 +3,9 @@ import { readFileSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { cleanupAfterEach, listen, rawClient, waitFor } from "@burrow/test-utils";
+import { cleanupAfterEach, handBackplane, listen, rawClient, waitFor } from "@burrow/test-utils";
 import { describe, expect, it, vi } from "vitest";
 import {
-  type Backplane,
-  type BackplaneHost,
   type BackplaneReport,
   type BrokerObserver,
   type Client,
@@ -149,22 +147,11 @@ describe("broker.observe: lifecycle hooks", () => {
 
 describe("broker.observe: backplane reports", () => {
   it("passes what the backplane reports to every observer, in order, and none after removal", () => {
-    let host: BackplaneHost | undefined;
-    const backplane: Backplane = {
-      attach: (h) => {
-        host = h;
-      },
-      publish: () => {},
-      watch: () => {},
-      unwatch: () => {},
-      replay: async () => undefined,
-      stats: () => ({ state: "ready", errors: 0, localOnly: 0, received: 0, topics: 0 }),
-      close: async () => {},
-    };
-    const broker = new EventBroker({ backplane });
+    const hand = handBackplane("ready");
+    const broker = new EventBroker({ backplane: hand.backplane });
     const seen: BackplaneReport[] = [];
     const remove = broker.observe({ backplane: (report) => seen.push(report) });
-    const report = host?.report;
+    const report = hand.report;
     expect(report).toBeTypeOf("function");
     report?.({ kind: "state", state: "down", previous: "ready" });
     report?.({ kind: "state", state: "ready", previous: "down" });

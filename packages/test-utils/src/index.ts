@@ -267,4 +267,8 @@ export { describeAdapter } from "./adapter-suite.js";
 export type { Gate, PipelinedClient, SocketCount } from "./connections.js";
 export { gate, pipelined, trackSockets } from "./connections.js";
 export { fromFetch } from "./fetch-bridge.js";
+export type { HandBackplane, HandReport, HandState } from "./hand-backplane.js";
+export { handBackplane } from "./hand-backplane.js";
 export { describeQuickStart, startExample } from "./quick-start-suite.js";
+export type { DroppingBroker } from "./slow-client.js";
+export { blockStream, readUntil } from "./slow-client.js";
