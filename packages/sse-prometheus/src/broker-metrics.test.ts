@@ -1,9 +1,12 @@
 import type { IncomingMessage } from "node:http";
-import { EventBroker, handlerFunc } from "@burrow/sse-core";
+import { EventBroker, handler, handlerFunc } from "@burrow/sse-core";
 import {
+  blockStream,
   cleanupAfterEach,
+  handBackplane,
   listen,
   rawClient,
+  readUntil,
   recordEvents,
   take,
   waitFor,
@@ -37,20 +40,38 @@ async function serve(broker: EventBroker, registry: Registry) {
   return server;
 }
 
+/** One unlabelled histogram as parsed: count, sum, and the cumulative count of each bucket (by `le`). */
+interface Histogram {
+  count: number;
+  sum: number;
+  buckets: Map<string, number>;
+}
+
 /** Scrapes `url` and parses the exposition with an independent parser: name -> label key -> value. */
 async function scrape(url: string) {
   const text = await (await fetch(url)).text();
   const families = parsePrometheusTextFormat(text);
-  const byName = new Map<string, { type: string; help: string; samples: Map<string, number> }>();
+  const byName = new Map<
+    string,
+    { type: string; help: string; samples: Map<string, number>; histogram?: Histogram }
+  >();
   for (const family of families) {
     const samples = new Map<string, number>();
+    let histogram: Histogram | undefined;
     for (const sample of family.metrics) {
       const key = Object.entries(sample.labels ?? {})
         .map(([k, v]) => `${k}=${v}`)
         .join(",");
       samples.set(key, Number(sample.value ?? sample.count));
+      if (sample.buckets !== undefined) {
+        histogram = {
+          count: Number(sample.count),
+          sum: Number(sample.sum),
+          buckets: new Map(Object.entries(sample.buckets).map(([le, n]) => [le, Number(n)])),
+        };
+      }
     }
-    byName.set(family.name, { type: family.type, help: family.help, samples });
+    byName.set(family.name, { type: family.type, help: family.help, samples, histogram });
   }
   return { text, byName };
 }
@@ -171,22 +192,14 @@ describe("brokerMetrics: a prom-client scrape, parsed independently", () => {
     expect(text).not.toContain("topic-");
     let series = 0;
     for (const family of byName.values()) series += family.samples.size;
-    // 3 gauges, 6 unlabelled counters, 4 + 3 + 1 labelled series, 1 histogram.
-    expect(series).toBe(3 + 6 + 4 + 3 + 1 + 1);
+    // 3 gauges, 6 unlabelled counters, 4 + 3 + 1 labelled series, 2 histograms.
+    expect(series).toBe(3 + 6 + 4 + 3 + 1 + 2);
   });
 
   it("exposes the backplane's state and counters when the broker has one, and unregisters", async () => {
     const registry = new Registry();
     const broker = new EventBroker({
-      backplane: {
-        attach() {},
-        publish() {},
-        watch() {},
-        unwatch() {},
-        replay: async () => undefined,
-        stats: () => ({ state: "down", errors: 3, localOnly: 2, received: 7, topics: 0 }),
-        close: async () => {},
-      },
+      backplane: handBackplane("down", { errors: 3, localOnly: 2, received: 7 }).backplane,
     });
     const remove = brokerMetrics(broker, { registry });
     const url = await metricsUrl(registry);
@@ -203,10 +216,22 @@ describe("brokerMetrics: a prom-client scrape, parsed independently", () => {
     broker.close();
   });
 
-  it("rejects a bad prefix or a non-broker, naming the field", () => {
+  it("rejects a bad prefix, bad buckets or a non-broker, naming the field", () => {
     expect(() => brokerMetrics(new EventBroker(), { prefix: "bad-prefix" })).toThrow(
       /prefix: must match/,
     );
+    const registry = new Registry();
+    expect(() => brokerMetrics(new EventBroker(), { registry, drainBuckets: [1, 0.5] })).toThrow(
+      /drainBuckets: must be a non-empty array of finite, increasing numbers/,
+    );
+    expect(() => brokerMetrics(new EventBroker(), { registry, fanOutBuckets: [] })).toThrow(
+      /fanOutBuckets: must be/,
+    );
+    expect(() =>
+      brokerMetrics(new EventBroker(), { registry, roundTripBuckets: ["1"] as never }),
+    ).toThrow(/roundTripBuckets: must be/);
+    // Nothing was registered by the calls that threw.
+    expect(registry.getMetricsAsArray()).toEqual([]);
     expect(() => brokerMetrics({} as EventBroker)).toThrow(/broker must be an EventBroker/);
   });
 });
@@ -233,5 +258,120 @@ describe("brokerMetrics: presence", () => {
     broker.subscribe("a");
     const { byName } = await scrape(await metricsUrl(registry));
     expect(byName.get("burrow_sse_presence_members")?.samples.get("")).toBe(3); // a: alice, bob; b: alice
+  });
+});
+
+describe("brokerMetrics: time-to-drain", () => {
+  it("observes each drain of a slow client's stream: count and sum match the broker's drained hook", async () => {
+    const broker = new EventBroker({ bufferSize: 1 });
+    cleanups.push(() => broker.close());
+    const registry = new Registry();
+    brokerMetrics(broker, { registry });
+    const drains: number[] = [];
+    broker.observe({ drained: (_client, seconds) => drains.push(seconds) });
+    const server = await listen(handler(broker, "t", { keepaliveMs: 0 }));
+    cleanups.push(() => server.close());
+    const client = rawClient(server.port, "/", { read: false });
+    cleanups.push(() => client.close());
+    await client.ready;
+    await waitFor(() => broker.stats().clients === 1, "the subscription");
+
+    const blocked = await blockStream(broker, "t");
+    const resumed = performance.now();
+    await readUntil(broker, "t", client, "after");
+    const drain = (await scrape(await metricsUrl(registry))).byName.get(
+      "burrow_sse_drain_duration_seconds",
+    );
+    expect(drain?.type).toBe("HISTOGRAM");
+    const histogram = drain!.histogram!;
+    // The block the test made ended when the client read, past 100 ms after it was seen.
+    expect(drains.length).toBeGreaterThanOrEqual(1);
+    expect(Math.max(...drains)).toBeGreaterThanOrEqual((resumed - blocked) / 1000);
+    expect(histogram.count).toBe(drains.length);
+    expect(histogram.sum).toBeCloseTo(
+      drains.reduce((a, b) => a + b, 0),
+      6,
+    );
+    expect(histogram.buckets.get("0.005")).toBe(drains.filter((s) => s <= 0.005).length);
+    expect(histogram.buckets.get("30")).toBe(drains.filter((s) => s <= 30).length);
+    expect(histogram.buckets.get("+Inf")).toBe(drains.length);
+  });
+});
+
+describe("brokerMetrics: backplane reports", () => {
+  it("counts reconnects (ready after down), keeps the state gauge right and observes publish round trips", async () => {
+    const link = handBackplane();
+    const broker = new EventBroker({ backplane: link.backplane });
+    cleanups.push(() => broker.close());
+    const registry = new Registry();
+    brokerMetrics(broker, { registry });
+    const url = await metricsUrl(registry);
+    const read = async () => (await scrape(url)).byName;
+
+    // The first connection is no reconnect.
+    link.to("ready");
+    let byName = await read();
+    expect(byName.get("burrow_sse_backplane_reconnects_total")?.samples.get("")).toBe(0);
+    expect(byName.get("burrow_sse_backplane_state")?.samples.get("state=ready")).toBe(1);
+    expect(byName.get("burrow_sse_backplane_state")?.samples.get("state=connecting")).toBe(0);
+
+    // Down, then back through "connecting": one reconnect; down and straight back: two.
+    link.to("down");
+    byName = await read();
+    expect(byName.get("burrow_sse_backplane_state")?.samples.get("state=down")).toBe(1);
+    expect(byName.get("burrow_sse_backplane_reconnects_total")?.samples.get("")).toBe(0);
+    link.to("connecting");
+    link.to("ready");
+    link.to("down");
+    link.to("ready");
+    // A "ready" that repeats is no reconnect either.
+    link.to("ready");
+    byName = await read();
+    expect(byName.get("burrow_sse_backplane_reconnects_total")?.samples.get("")).toBe(2);
+    expect(byName.get("burrow_sse_backplane_reconnects_total")?.type).toBe("COUNTER");
+    expect(byName.get("burrow_sse_backplane_state")?.samples.get("state=ready")).toBe(1);
+    expect(byName.get("burrow_sse_backplane_state")?.samples.get("state=down")).toBe(0);
+
+    for (const seconds of [0.0004, 0.003, 0.2, 4]) link.roundTrip(seconds);
+    const roundTrip = (await read()).get("burrow_sse_backplane_round_trip_seconds");
+    expect(roundTrip?.type).toBe("HISTOGRAM");
+    expect(roundTrip?.histogram).toEqual({
+      count: 4,
+      sum: 0.0004 + 0.003 + 0.2 + 4,
+      buckets: new Map([
+        ["0.0005", 1],
+        ["0.001", 1],
+        ["0.0025", 1],
+        ["0.005", 2],
+        ["0.01", 2],
+        ["0.025", 2],
+        ["0.05", 2],
+        ["0.1", 2],
+        ["0.25", 3],
+        ["0.5", 3],
+        ["1", 3],
+        ["2.5", 3],
+        ["+Inf", 4],
+      ]),
+    });
+  });
+
+  it("counts a reconnect of a link that was down when the metrics were added", async () => {
+    const link = handBackplane();
+    const broker = new EventBroker({ backplane: link.backplane });
+    cleanups.push(() => broker.close());
+    link.to("down");
+    const registry = new Registry();
+    brokerMetrics(broker, { registry, roundTripBuckets: [0.1, 1] });
+    link.to("ready");
+    const { byName } = await scrape(await metricsUrl(registry));
+    expect(byName.get("burrow_sse_backplane_reconnects_total")?.samples.get("")).toBe(1);
+    expect(byName.get("burrow_sse_backplane_round_trip_seconds")?.histogram?.buckets).toEqual(
+      new Map([
+        ["0.1", 0],
+        ["1", 0],
+        ["+Inf", 0],
+      ]),
+    );
   });
 });

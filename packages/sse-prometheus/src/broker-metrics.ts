@@ -1,4 +1,5 @@
 import {
+  type BrokerObserver,
   type BrokerStats,
   CLOSE_REASONS,
   type EventBroker,
@@ -23,20 +24,37 @@ export interface BrokerMetricsOptions {
    * @default [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1]
    */
   fanOutBuckets?: readonly number[];
+  /**
+   * Buckets of the time-to-drain histogram (`drain_duration_seconds`), in seconds.
+   * @default [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+   */
+  drainBuckets?: readonly number[];
+  /**
+   * Buckets of the backplane's publish round-trip histogram
+   * (`backplane_round_trip_seconds`), in seconds.
+   * @default [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
+   */
+  roundTripBuckets?: readonly number[];
 }
 
 /** The default prefix of every metric name. */
 export const DEFAULT_PREFIX = "burrow_sse_";
 
 const FANOUT_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1];
+const DRAIN_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const ROUND_TRIP_BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+];
 const BACKPLANE_STATES = ["connecting", "ready", "down", "closed"] as const;
 
 /**
  * Exposes `broker`'s figures as Prometheus metrics in a prom-client registry,
- * read from `broker.stats()` at each scrape (plus a fan-out time histogram
- * fed by the broker's `published` hook). Names follow Prometheus conventions
+ * read from `broker.stats()` at each scrape, plus histograms (fan-out time,
+ * time-to-drain, backplane round trip) and the backplane's reconnects fed by
+ * the broker's hooks (`broker.observe`). Names follow Prometheus conventions
  * (`_total` counters, seconds); labels take only the fixed values listed in
- * the README, never a topic or a user. Throws prom-client's error when a
+ * the README, never a topic or a user. Throws a TypeError naming the option
+ * for a bad `prefix` or buckets, and prom-client's error when a
  * metric of the same name is already registered (use another `prefix`).
  *
  * @returns a function that removes the metrics from the registry and the hook from the broker.
@@ -63,6 +81,13 @@ export function brokerMetrics(broker: EventBroker, options: BrokerMetricsOptions
       `sse: brokerMetrics: prefix: must match [a-zA-Z_:][a-zA-Z0-9_:]*, got ${JSON.stringify(prefix)}`,
     );
   }
+  const fanOutBuckets = bucketsOption("fanOutBuckets", options.fanOutBuckets, FANOUT_BUCKETS);
+  const drainBuckets = bucketsOption("drainBuckets", options.drainBuckets, DRAIN_BUCKETS);
+  const roundTripBuckets = bucketsOption(
+    "roundTripBuckets",
+    options.roundTripBuckets,
+    ROUND_TRIP_BUCKETS,
+  );
   const registers = [registry];
   const names: string[] = [];
   // One stats() per scrape: prom-client calls every metric's collect() in one
@@ -161,14 +186,24 @@ export function brokerMetrics(broker: EventBroker, options: BrokerMetricsOptions
     (s) => s.slowDisconnects,
   );
 
-  names.push(`${prefix}fanout_duration_seconds`);
-  const fanOut = new Histogram({
-    name: `${prefix}fanout_duration_seconds`,
-    help: "Time to hand one event to this process's clients of its topic.",
-    buckets: [...(options.fanOutBuckets ?? FANOUT_BUCKETS)],
-    registers,
-  });
-  const stopObserving = broker.observe({ published: ({ seconds }) => fanOut.observe(seconds) });
+  const histogram = (name: string, help: string, buckets: readonly number[]): Histogram => {
+    names.push(prefix + name);
+    return new Histogram({ name: prefix + name, help, buckets: [...buckets], registers });
+  };
+  const fanOut = histogram(
+    "fanout_duration_seconds",
+    "Time to hand one event to this process's clients of its topic.",
+    fanOutBuckets,
+  );
+  const drain = histogram(
+    "drain_duration_seconds",
+    "Time a slow client's stream was blocked (its connection took no more) until it could write again.",
+    drainBuckets,
+  );
+  const observer: BrokerObserver = {
+    published: ({ seconds }) => fanOut.observe(seconds),
+    drained: (_client, seconds) => drain.observe(seconds),
+  };
 
   if (broker.stats().backplane !== undefined) {
     names.push(`${prefix}backplane_state`);
@@ -197,10 +232,54 @@ export function brokerMetrics(broker: EventBroker, options: BrokerMetricsOptions
       "Events received through the backplane.",
       (s) => s.backplane?.received ?? 0,
     );
+    names.push(`${prefix}backplane_reconnects_total`);
+    const reconnects = new Counter({
+      name: `${prefix}backplane_reconnects_total`,
+      help: 'Times the backplane link came back ("ready" after "down").',
+      registers,
+    });
+    const roundTrip = histogram(
+      "backplane_round_trip_seconds",
+      "Time from publish() on this process to the event's return from the backplane in the global order.",
+      roundTripBuckets,
+    );
+    // Down since the link was last ready: its next "ready" is a reconnect (whatever
+    // states a backplane passes through on the way, e.g. "connecting").
+    let wasDown = broker.stats().backplane?.state === "down";
+    observer.backplane = (report) => {
+      if (report.kind === "roundTrip") roundTrip.observe(report.seconds);
+      else if (report.state === "down") wasDown = true;
+      else if (report.state === "ready" && wasDown) {
+        wasDown = false;
+        reconnects.inc();
+      }
+    };
   }
+  const stopObserving = broker.observe(observer);
 
   return () => {
     stopObserving();
     for (const name of names) registry.removeSingleMetric(name);
   };
+}
+
+/** Histogram buckets: a non-empty array of finite, increasing seconds (a TypeError naming the option otherwise). */
+function bucketsOption(
+  name: string,
+  value: readonly number[] | undefined,
+  fallback: readonly number[],
+): readonly number[] {
+  if (value === undefined) return fallback;
+  const valid =
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.every(
+      (b, i) => typeof b === "number" && Number.isFinite(b) && (i === 0 || b > value[i - 1]!),
+    );
+  if (!valid) {
+    throw new TypeError(
+      `sse: brokerMetrics: ${name}: must be a non-empty array of finite, increasing numbers of seconds, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
 }
