@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import { EventBroker, handler, handlerFunc } from "@burrow/sse-core";
+import { EventBroker, handler, handlerFunc, SSEOptionError } from "@burrow/sse-core";
 import {
   blockStream,
   cleanupAfterEach,
@@ -232,7 +232,20 @@ describe("brokerMetrics: a prom-client scrape, parsed independently", () => {
     ).toThrow(/roundTripBuckets: must be/);
     // Nothing was registered by the calls that threw.
     expect(registry.getMetricsAsArray()).toEqual([]);
-    expect(() => brokerMetrics({} as EventBroker)).toThrow(/broker must be an EventBroker/);
+    expect(() => brokerMetrics({} as EventBroker)).toThrow(/broker: must be an EventBroker/);
+    // Each is core's branded option error, naming the option and the value.
+    const caught = (() => {
+      try {
+        brokerMetrics(new EventBroker(), { registry, drainBuckets: [1, 0.5] });
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(SSEOptionError.isInstance(caught)).toBe(true);
+    expect(caught).toMatchObject({ option: "brokerMetrics.drainBuckets", value: [1, 0.5] });
+    expect((caught as Error).message).toBe(
+      "sse: brokerMetrics.drainBuckets: must be a non-empty array of finite, increasing numbers of seconds, got an array — e.g. [0.01, 0.1, 1, 10]",
+    );
   });
 });
 

@@ -4,6 +4,7 @@ import {
   CLOSE_REASONS,
   type EventBroker,
   REFUSAL_REASONS,
+  SSEOptionError,
 } from "@burrow/sse-core";
 import { Counter, Gauge, register as globalRegistry, Histogram, type Registry } from "prom-client";
 
@@ -53,7 +54,7 @@ const BACKPLANE_STATES = ["connecting", "ready", "down", "closed"] as const;
  * time-to-drain, backplane round trip) and the backplane's reconnects fed by
  * the broker's hooks (`broker.observe`). Names follow Prometheus conventions
  * (`_total` counters, seconds); labels take only the fixed values listed in
- * the README, never a topic or a user. Throws a TypeError naming the option
+ * the README, never a topic or a user. Throws an SSEOptionError naming the option
  * for a bad `prefix` or buckets, and prom-client's error when a
  * metric of the same name is already registered (use another `prefix`).
  *
@@ -72,13 +73,25 @@ const BACKPLANE_STATES = ["connecting", "ready", "down", "closed"] as const;
  */
 export function brokerMetrics(broker: EventBroker, options: BrokerMetricsOptions = {}): () => void {
   if (typeof broker?.stats !== "function" || typeof broker.observe !== "function") {
-    throw new TypeError("sse: brokerMetrics: broker must be an EventBroker of @burrow/sse-core");
+    throw new SSEOptionError(
+      "brokerMetrics.broker",
+      "must be an EventBroker of @burrow/sse-core",
+      broker,
+      {
+        hint: "pass the broker your handlers serve",
+      },
+    );
   }
   const registry = options.registry ?? globalRegistry;
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) {
-    throw new TypeError(
-      `sse: brokerMetrics: prefix: must match [a-zA-Z_:][a-zA-Z0-9_:]*, got ${JSON.stringify(prefix)}`,
+    throw new SSEOptionError(
+      "brokerMetrics.prefix",
+      "must match [a-zA-Z_:][a-zA-Z0-9_:]*",
+      prefix,
+      {
+        hint: 'a Prometheus metric name prefix, e.g. "myapp_sse_"',
+      },
     );
   }
   const fanOutBuckets = bucketsOption("fanOutBuckets", options.fanOutBuckets, FANOUT_BUCKETS);
@@ -263,7 +276,7 @@ export function brokerMetrics(broker: EventBroker, options: BrokerMetricsOptions
   };
 }
 
-/** Histogram buckets: a non-empty array of finite, increasing seconds (a TypeError naming the option otherwise). */
+/** Histogram buckets: a non-empty array of finite, increasing seconds (an SSEOptionError naming the option otherwise). */
 function bucketsOption(
   name: string,
   value: readonly number[] | undefined,
@@ -277,8 +290,11 @@ function bucketsOption(
       (b, i) => typeof b === "number" && Number.isFinite(b) && (i === 0 || b > value[i - 1]!),
     );
   if (!valid) {
-    throw new TypeError(
-      `sse: brokerMetrics: ${name}: must be a non-empty array of finite, increasing numbers of seconds, got ${JSON.stringify(value)}`,
+    throw new SSEOptionError(
+      `brokerMetrics.${name}`,
+      "must be a non-empty array of finite, increasing numbers of seconds",
+      value,
+      { hint: "e.g. [0.01, 0.1, 1, 10]" },
     );
   }
   return value;
