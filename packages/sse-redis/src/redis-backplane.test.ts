@@ -253,6 +253,9 @@ describeRedis("RedisBackplane on the real Redis", () => {
         if (i % 20 === 0) await tick();
       }
       expect(await killing).toEqual(ids.map(() => 1));
+      // Redis acknowledged the kill before the backplane notices it: until then the state is
+      // still "ready" from before, and a marker sent on the dead connection is not through Redis.
+      await waitFor(() => backplaneOf(b).errors === 1, "the kill to be noticed");
       // A marker through Redis after everything: any late echo of the above comes before it.
       await ready(b, 1);
       b.publish("x", { data: "marker" });
