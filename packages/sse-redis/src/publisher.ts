@@ -29,7 +29,9 @@ export interface PublisherHooks {
 
 /** What {@link Publisher.send} sends through. */
 export interface PublishTarget {
+  /** The link's command connection (ready). */
   command: ScriptedRedis;
+  /** The backplane's key prefix. */
   prefix: string;
   /** The broker's `historySize`: the stream's cap, and whether ids are assigned. */
   historySize: number;

@@ -13,9 +13,13 @@ import type { Subscriptions } from "./subscriptions.js";
 
 /** One event from Redis, before delivery. */
 export interface Message {
+  /** The topic whose channel (or stream) it came from. */
   topic: string;
+  /** Its place in the global order. */
   seq: number;
+  /** The epoch of Redis's counter it was ordered in. */
   epoch: string;
+  /** The event, with its id. */
   event: SSEEvent;
   /** Already delivered here (a publish whose answer was lost): only advances the order. */
   delivered: boolean;
