@@ -130,6 +130,16 @@ describe("Publisher", () => {
     expect(roundTrips).toHaveLength(1);
   });
 
+  it("times at most 10 000 publishes awaiting their echo: older ones are forgotten", () => {
+    const { publisher, sent, roundTrips, target } = setUp(20_000);
+    for (let i = 0; i <= 10_000; i++) publisher.send(target(), "x", { data: String(i) });
+    publisher.echo(sent[0]!.origin);
+    expect(roundTrips).toHaveLength(0);
+    publisher.echo(sent[1]!.origin);
+    publisher.echo(sent[10_000]!.origin);
+    expect(roundTrips).toHaveLength(2);
+  });
+
   it("after close, settles nothing: a failed publish is neither delivered nor reported", async () => {
     const { publisher, sent, here, failures, target } = setUp();
     publisher.send(target(), "x", { data: "1" });
