@@ -326,6 +326,61 @@ describeRedis("Redis faults", () => {
   );
 
   itOnPrivateRedis(
+    "observers see the link's state changes (ready, down, ready across a restart) and one round trip per own publish",
+    async (redis) => {
+      const prefix = uniquePrefix();
+      const backplane = redisBackplane({ url: redis.url, prefix, logger: false });
+      const broker = new EventBroker({ historySize: 10, backplane });
+      cleanups.push(async () => {
+        broker.close();
+        await backplane.close();
+      });
+      const states: string[] = [];
+      const roundTrips: number[] = [];
+      broker.observe({
+        backplane: (report) => {
+          if (report.kind === "state") states.push(`${report.previous}->${report.state}`);
+          else roundTrips.push(report.seconds);
+        },
+      });
+      const client = broker.subscribe("x");
+      await waitFor(() => backplane.stats().topics === 1, "the backplane to listen to x");
+      for (const data of ["1", "2", "3"]) broker.publish("x", { data });
+      await take(client, 3);
+      await waitFor(() => roundTrips.length === 3, "3 round trips");
+      // Another broker's publish (as from another process) is no round trip of this one.
+      const otherBackplane = redisBackplane({ url: redis.url, prefix, logger: false });
+      const other = new EventBroker({ historySize: 10, backplane: otherBackplane });
+      cleanups.push(async () => {
+        other.close();
+        await otherBackplane.close();
+      });
+      await waitFor(() => otherBackplane.stats().state === "ready", "the other backplane");
+      other.publish("x", { data: "from the other" });
+      expect((await take(client, 1)).map((e) => e.data)).toEqual(["from the other"]);
+      expect(roundTrips).toHaveLength(3);
+      await otherBackplane.close();
+
+      await redis.kill();
+      await waitFor(() => backplane.stats().state === "down", "the backplane to be down");
+      // Delivered here only: no round trip.
+      broker.publish("x", { data: "local" });
+      await take(client, 1);
+      await redis.start();
+      await waitFor(() => backplane.stats().state === "ready", "the backplane to be back");
+      await waitFor(() => backplane.stats().topics === 1, "x to be subscribed again");
+      broker.publish("x", { data: "after" });
+      await take(client, 1);
+      await waitFor(() => roundTrips.length === 4, "the 4th round trip");
+      expect(states).toEqual(["connecting->ready", "ready->down", "down->ready"]);
+      expect(roundTrips.every((seconds) => Number.isFinite(seconds) && seconds >= 0)).toBe(true);
+      expect(backplane.stats().published).toBe(4);
+      await backplane.close();
+      expect(states.at(-1)).toBe("ready->closed");
+    },
+  );
+
+  itOnPrivateRedis(
     "resume attack: 50 clients ask for the whole history of 8 topics and leave; Redis reads it for at most maxReplays of them",
     async (redis) => {
       const admin = new Redis(redis.url);

@@ -1,4 +1,5 @@
-import type { BackplaneEvent, SSEEvent } from "@burrow/sse-core";
+import type { BackplaneEvent } from "@burrow/sse-core";
+import { formatEventId, parseEvent, topicKeys } from "./codec.js";
 import { REPLAY_PAGE, type ScriptedRedis } from "./scripts.js";
 import { within } from "./within.js";
 
@@ -45,7 +46,7 @@ export async function readHistory(read: HistoryRead): Promise<StoredEvent[] | un
     const keys = [
       `${prefix}meta`,
       `${prefix}evicted`,
-      ...open.map((i) => `${prefix}h:${topics[i]}`),
+      ...open.map((i) => topicKeys(prefix, topics[i]!).stream),
     ];
     const args = open.flatMap((i) => [topics[i]!, cursors[i]!, limit + 1 - counts[i]!]);
     const answer = redis.sseReplayPage(keys.length, ...keys, epoch, after, REPLAY_PAGE, ...args);
@@ -62,7 +63,7 @@ export async function readHistory(read: HistoryRead): Promise<StoredEvent[] | un
         counts[i]!++;
         const event = parseEvent(fieldOf(fields, "e"));
         if (event === undefined) continue;
-        if (fieldOf(fields, "a") === "1" && !event.id) event.id = `${epoch}-${seq}`;
+        if (fieldOf(fields, "a") === "1" && !event.id) event.id = formatEventId(epoch, seq);
         events.push({ topic: topics[i]!, event, seq, origin: fieldOf(fields, "o") });
       }
       if (done !== 1) stillOpen.push(i);
@@ -77,17 +78,4 @@ export async function readHistory(read: HistoryRead): Promise<StoredEvent[] | un
 function fieldOf(fields: readonly string[], name: string): string | undefined {
   for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
   return undefined;
-}
-
-/** The event in `json`, or undefined when it is not an event's JSON. */
-export function parseEvent(json: string | undefined): SSEEvent | undefined {
-  if (json === undefined) return undefined;
-  try {
-    const value: unknown = JSON.parse(json);
-    return typeof value === "object" && value !== null && !Array.isArray(value)
-      ? (value as SSEEvent)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,3 +1,4 @@
+import { SSEOptionError } from "@burrow/sse-core";
 import type { RedisOptions } from "ioredis";
 
 /** Where the backplane reports its state changes: `console` fits, so do most loggers. */
@@ -95,7 +96,7 @@ export const DEFAULT_PRESENCE_TTL_MS = 15_000;
 /** Default {@link RedisBackplaneOptions.maxReplays}. */
 export const DEFAULT_MAX_REPLAYS = 4;
 
-/** The options, checked; a TypeError names the bad one. @internal */
+/** The options, checked, with defaults. @internal */
 export interface ResolvedOptions {
   url: string;
   redis: RedisOptions;
@@ -107,10 +108,37 @@ export interface ResolvedOptions {
   presenceTtlMs: number;
 }
 
-/** Checks `options` (TypeError naming the field) and fills in defaults. @internal */
+const KNOWN = [
+  "url",
+  "redis",
+  "prefix",
+  "logger",
+  "timeoutMs",
+  "maxPending",
+  "maxReplays",
+  "presenceTtlMs",
+];
+
+/**
+ * Checks `options` and fills in defaults; a bad one throws core's
+ * `SSEOptionError` naming it, showing the value, and saying what fits. @internal
+ */
 export function resolveOptions(options: RedisBackplaneOptions): ResolvedOptions {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError("sse-redis: options: must be an object");
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new SSEOptionError(
+      "options",
+      'redisBackplane takes an options object, e.g. { url: "redis://127.0.0.1:6379" }',
+      options,
+    );
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.includes(key)) {
+      throw new SSEOptionError(
+        key,
+        `is not an option of redisBackplane (known: ${KNOWN.join(", ")})`,
+        (options as Record<string, unknown>)[key],
+      );
+    }
   }
   const {
     url = DEFAULT_REDIS_URL,
@@ -123,13 +151,17 @@ export function resolveOptions(options: RedisBackplaneOptions): ResolvedOptions 
     presenceTtlMs = DEFAULT_PRESENCE_TTL_MS,
   } = options;
   if (typeof url !== "string" || !/^rediss?:\/\//.test(url)) {
-    throw new TypeError(`sse-redis: url: must be a redis:// or rediss:// URL, got ${String(url)}`);
+    throw new SSEOptionError(
+      "url",
+      'must be a redis:// or rediss:// URL, e.g. "redis://user:password@127.0.0.1:6379/0"',
+      url,
+    );
   }
-  if (typeof redis !== "object" || redis === null) {
-    throw new TypeError("sse-redis: redis: must be an ioredis options object");
+  if (typeof redis !== "object" || redis === null || Array.isArray(redis)) {
+    throw new SSEOptionError("redis", "must be an ioredis options object, e.g. { tls: {} }", redis);
   }
   if (typeof prefix !== "string") {
-    throw new TypeError(`sse-redis: prefix: must be a string, got ${typeof prefix}`);
+    throw new SSEOptionError("prefix", 'must be a string, e.g. "myapp:"', prefix);
   }
   if (
     logger !== false &&
@@ -138,7 +170,7 @@ export function resolveOptions(options: RedisBackplaneOptions): ResolvedOptions 
       typeof logger.error !== "function" ||
       typeof logger.info !== "function")
   ) {
-    throw new TypeError("sse-redis: logger: must have error() and info() methods, or be false");
+    throw new SSEOptionError("logger", "must have error() and info() methods, or be false", logger);
   }
   return {
     url,
@@ -152,12 +184,10 @@ export function resolveOptions(options: RedisBackplaneOptions): ResolvedOptions 
   };
 }
 
-/** `value` when it is a positive safe integer; else a RangeError naming `name`. */
+/** `value` when it is a positive safe integer; else an SSEOptionError naming `name`. */
 function positiveInteger(name: string, value: unknown, unit: string): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(
-      `sse-redis: ${name}: must be a positive integer (${unit}), got ${typeof value === "string" ? JSON.stringify(value) : String(value)}`,
-    );
+    throw new SSEOptionError(name, `must be a positive integer (${unit})`, value);
   }
   return value;
 }

@@ -2,7 +2,7 @@
 // per-topic subscriptions, history trimming and eviction, ids, closing.
 
 import { setImmediate as tick } from "node:timers/promises";
-import { EventBroker } from "@burrow/sse-core";
+import { EventBroker, SSEOptionError } from "@burrow/sse-core";
 import { take, waitFor } from "@burrow/test-utils";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -20,28 +20,74 @@ import {
 const silent = { error: () => {}, info: () => {} };
 
 describe("redisBackplane options", () => {
-  it.each([
-    [{ url: "http://localhost" }, "sse-redis: url: must be a redis:// or rediss:// URL"],
-    [{ prefix: 3 }, "sse-redis: prefix: must be a string"],
-    [{ redis: null }, "sse-redis: redis: must be an ioredis options object"],
-    [{ logger: { error: () => {} } }, "sse-redis: logger: must have error() and info()"],
-  ])("rejects %j naming the option", (options, message) => {
-    expect(() => redisBackplane(options as never)).toThrow(TypeError);
-    expect(() => redisBackplane(options as never)).toThrow(message);
-  });
+  /** What `redisBackplane(options)` throws. */
+  function thrownBy(options: unknown): unknown {
+    try {
+      redisBackplane(options as never);
+    } catch (error) {
+      return error;
+    }
+    return undefined;
+  }
 
   it.each([
-    [{ timeoutMs: 0 }, "sse-redis: timeoutMs: must be a positive integer (milliseconds), got 0"],
+    [
+      { url: "http://localhost" },
+      "url",
+      'sse: url: must be a redis:// or rediss:// URL, e.g. "redis://user:password@127.0.0.1:6379/0", got "http://localhost" (a string)',
+    ],
+    [{ prefix: 3 }, "prefix", 'sse: prefix: must be a string, e.g. "myapp:", got 3'],
+    [
+      { redis: null },
+      "redis",
+      "sse: redis: must be an ioredis options object, e.g. { tls: {} }, got null",
+    ],
+    [
+      { logger: { error: () => {} } },
+      "logger",
+      "sse: logger: must have error() and info() methods, or be false, got an object",
+    ],
+    [
+      { timeoutMs: 0 },
+      "timeoutMs",
+      "sse: timeoutMs: must be a positive integer (milliseconds), got 0",
+    ],
     [
       { timeoutMs: "2000" },
-      'sse-redis: timeoutMs: must be a positive integer (milliseconds), got "2000"',
+      "timeoutMs",
+      'sse: timeoutMs: must be a positive integer (milliseconds), got "2000" (a string)',
     ],
-    [{ maxPending: 1.5 }, "sse-redis: maxPending: must be a positive integer (publishes), got 1.5"],
-    [{ maxReplays: -1 }, "sse-redis: maxReplays: must be a positive integer (replays), got -1"],
-    [{ maxReplays: Number.POSITIVE_INFINITY }, "sse-redis: maxReplays: must be a positive integer"],
-  ])("rejects %j with a RangeError naming the option", (options, message) => {
-    expect(() => redisBackplane(options as never)).toThrow(RangeError);
-    expect(() => redisBackplane(options as never)).toThrow(message);
+    [
+      { maxPending: 1.5 },
+      "maxPending",
+      "sse: maxPending: must be a positive integer (publishes), got 1.5",
+    ],
+    [
+      { maxReplays: -1 },
+      "maxReplays",
+      "sse: maxReplays: must be a positive integer (replays), got -1",
+    ],
+    [
+      { maxReplays: Number.POSITIVE_INFINITY },
+      "maxReplays",
+      "sse: maxReplays: must be a positive integer (replays), got Infinity",
+    ],
+    [
+      { timeout: 500 },
+      "timeout",
+      "sse: timeout: is not an option of redisBackplane (known: url, redis, prefix, logger, timeoutMs, maxPending, maxReplays, presenceTtlMs), got 500",
+    ],
+    [
+      "redis://127.0.0.1:6379",
+      "options",
+      'sse: options: redisBackplane takes an options object, e.g. { url: "redis://127.0.0.1:6379" }, got "redis://127.0.0.1:6379" (a string)',
+    ],
+  ])("rejects %j with an SSEOptionError naming %s", (options, option, message) => {
+    const error = thrownBy(options);
+    expect(SSEOptionError.isInstance(error)).toBe(true);
+    // SSEOptionError extends TypeError (a RangeError before, for the numbers).
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error).toMatchObject({ name: "SSEOptionError", option, message });
   });
 
   it("has documented defaults", () => {
@@ -207,6 +253,9 @@ describeRedis("RedisBackplane on the real Redis", () => {
         if (i % 20 === 0) await tick();
       }
       expect(await killing).toEqual(ids.map(() => 1));
+      // Redis acknowledged the kill before the backplane notices it: until then the state is
+      // still "ready" from before, and a marker sent on the dead connection is not through Redis.
+      await waitFor(() => backplaneOf(b).errors === 1, "the kill to be noticed");
       // A marker through Redis after everything: any late echo of the above comes before it.
       await ready(b, 1);
       b.publish("x", { data: "marker" });

@@ -1,27 +1,26 @@
-import { randomBytes } from "node:crypto";
 import type {
   Backplane,
   BackplaneHost,
   BackplanePresence,
   BackplaneReplay,
-  BackplaneState,
   BackplaneStats,
   PresenceHost,
   SSEEvent,
 } from "@burrow/sse-core";
-import { Redis } from "ioredis";
-import { parseEvent, readHistory, type StoredEvent } from "./history-reader.js";
+import { channelPrefix, decodeMessage, parseEventId } from "./codec.js";
+import { readHistory } from "./history-reader.js";
+import { Link } from "./link.js";
 import {
-  type BackplaneLogger,
   type RedisBackplaneOptions,
   type ResolvedOptions,
   redactUrl,
   resolveOptions,
 } from "./options.js";
 import { RedisPresence } from "./presence-store.js";
+import { Publisher } from "./publisher.js";
+import { Recovery } from "./recovery.js";
 import { ReplayQueue } from "./replay-queue.js";
-import { defineScripts, type ScriptedRedis } from "./scripts.js";
-import { Watchdog } from "./watchdog.js";
+import { Subscriptions } from "./subscriptions.js";
 import { within } from "./within.js";
 
 /** `broker.stats().backplane` with a Redis backplane. */
@@ -60,16 +59,6 @@ export interface RedisBackplaneStats extends BackplaneStats {
   presenceSweeps: number;
 }
 
-/** One message read from a topic's channel, before delivery. */
-interface Message {
-  topic: string;
-  seq: number;
-  epoch: string;
-  event: SSEEvent;
-  /** Already delivered here (a publish whose answer was lost): only advances the order. */
-  delivered?: boolean;
-}
-
 /**
  * The Redis {@link Backplane}: one global order from a counter that a Lua
  * script increments as it appends the event to its topic's stream (capped at
@@ -77,57 +66,60 @@ interface Message {
  * Each process subscribes, on one connection, to the channels of the topics
  * its clients watch, so every process receives every event in the same order.
  * Create it with {@link redisBackplane}.
+ *
+ * It composes one owner per role: the {@link Link} (connections, watchdogs,
+ * state), the {@link Subscriptions} (channels), the {@link Publisher}
+ * (publishes in flight, `maxPending`, echoes), the {@link Recovery} (the
+ * order, and the catch-up after a cut), the codec (the wire format) and the
+ * {@link ReplayQueue} (resumes).
  */
 export class RedisBackplane implements Backplane {
   private readonly options: ResolvedOptions;
-  private readonly safeUrl: string;
   private host: BackplaneHost | undefined;
-  private command: ScriptedRedis | undefined;
-  private subscriber: Redis | undefined;
-  /** Topics with a local client, and the promise of their SUBSCRIBE's answer. */
-  private readonly watched = new Map<string, Promise<unknown> | undefined>();
-  /** Watched topics whose SUBSCRIBE Redis has answered on the current connection. */
-  private readonly live = new Set<string>();
-  private state: BackplaneState = "connecting";
-  private commandReady = false;
-  /** The subscriber is connected, subscribed to every watched topic, and caught up. */
-  private subscriberSynced = false;
-  private syncing = false;
-  /** Live messages that arrive while a reconnection catches up from the streams. */
-  private held: Message[] | undefined;
-  private epoch: string | undefined;
-  /** Seq of the last event delivered through Redis (per epoch). */
-  private lastSeq = 0;
-  /** Random, per process: tells this process's publishes apart, and seeds a new epoch. */
-  private readonly origin = randomBytes(6).toString("hex");
-  private nonce = 0;
-  /** Own publishes sent to Redis whose answer and echo are both still awaited. */
-  private readonly inFlight = new Set<number>();
-  /** Own publishes that failed and were delivered locally instead: not delivered twice. */
-  private readonly deliveredLocally = new Set<number>();
-  private lastError: Error | undefined;
-  private localOnlyCount = 0;
-  private localOnlySinceDown = 0;
-  private receivedCount = 0;
-  private publishedCount = 0;
-  private recoveredCount = 0;
-  private gapCount = 0;
-  private errorCount = 0;
-  private overflowCount = 0;
-  private overflowReported = false;
-  private timeoutCount = 0;
-  /** A connection was found hung since the link was last ready. */
-  private hung = false;
-  private skippedCount = 0;
+  private readonly link: Link;
+  private readonly subscriptions: Subscriptions;
+  private readonly publisher: Publisher;
+  private readonly recovery: Recovery;
   private readonly replays: ReplayQueue;
-  private watchdogTimer: NodeJS.Timeout | undefined;
+  private skippedCount = 0;
   private presenceStore: RedisPresence | undefined;
 
   /** @param options - see {@link RedisBackplaneOptions}. */
   constructor(options: RedisBackplaneOptions = {}) {
     this.options = resolveOptions(options);
-    this.safeUrl = redactUrl(this.options.url);
-    this.replays = new ReplayQueue(this.options.maxReplays);
+    const { logger, maxPending, maxReplays, prefix } = this.options;
+    const safeUrl = redactUrl(this.options.url);
+    this.replays = new ReplayQueue(maxReplays);
+    this.link = new Link(this.options, safeUrl, {
+      connected: () => this.sync(),
+      subscriberClosed: () => this.subscriptions.lost(),
+      message: (channel, raw) => this.onMessage(channel, raw),
+      changed: (state) => {
+        if (state === "down") {
+          // Their replays would wait for a Redis that is not there: misses, now.
+          this.replays.flush();
+          this.publisher.down();
+        }
+        if (state === "ready") this.publisher.ready();
+      },
+      localOnlySinceDown: () => this.publisher.localOnlySinceDown,
+    });
+    this.subscriptions = new Subscriptions(this.link, prefix);
+    this.publisher = new Publisher(
+      { maxPending, logger, safeUrl },
+      {
+        deliverHere: (topic, event) => this.host!.deliver(topic, event, 0),
+        failed: (error) => this.link.publishFailed(error),
+        roundTrip: (seconds) => this.host?.report?.({ kind: "roundTrip", seconds }),
+      },
+    );
+    this.recovery = new Recovery(
+      { logger, safeUrl },
+      {
+        deliver: (topic, event, seq) => this.host!.deliver(topic, event, seq),
+        echo: (origin) => this.publisher.echo(origin),
+      },
+    );
   }
 
   /** Connects to Redis; called once by the broker. */
@@ -136,126 +128,35 @@ export class RedisBackplane implements Backplane {
       throw new Error("sse-redis: backplane: already attached to a broker; create one per broker");
     }
     this.host = host;
-    if (this.state === "closed") return;
-    const base = this.options.redis;
-    const name = base.connectionName ?? "burrow-sse";
-    const common = {
-      ...base,
-      lazyConnect: false,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      autoResubscribe: false,
-    };
-    const command = defineScripts(
-      new Redis(this.options.url, { ...common, connectionName: `${name}-pub` }),
-    );
-    const subscriber = new Redis(this.options.url, { ...common, connectionName: `${name}-sub` });
-    this.command = command;
-    this.subscriber = subscriber;
-
-    const { timeoutMs } = this.options;
-    const onHang = (error: Error): void => {
-      this.timeoutCount++;
-      this.hung = true;
-      this.lastError = error;
-    };
-    const watchdogs = [command, subscriber].map((redis) => new Watchdog(redis, timeoutMs, onHang));
-    // What ioredis reports about a socket the watchdog closed follows from the hang, not a cause.
-    const onError = (watchdog: Watchdog) => (error: Error) =>
-      watchdog.closedCurrent ? this.update() : this.fail(error);
-    command.on("ready", () => {
-      this.commandReady = true;
-      this.sync();
-    });
-    command.on("close", () => {
-      this.commandReady = false;
-      this.update();
-    });
-    command.on("error", onError(watchdogs[0]!));
-    subscriber.on("ready", () => this.sync());
-    subscriber.on("close", () => {
-      this.subscriberSynced = false;
-      this.live.clear();
-      this.update();
-    });
-    subscriber.on("error", onError(watchdogs[1]!));
-    subscriber.on("message", (channel: string, message: string) =>
-      this.onMessage(channel, message),
-    );
-    this.watchdogTimer = setInterval(
-      () => {
-        const now = Date.now();
-        for (const watchdog of watchdogs) watchdog.check(now);
-      },
-      Math.max(1, Math.floor(timeoutMs / 4)),
-    );
-    this.watchdogTimer.unref();
+    this.link.connect((report) => host.report?.(report));
   }
 
   /** Orders `event` through Redis; while Redis is unreachable, delivers it on this process only. */
   publish(topic: string, event: SSEEvent): void {
     const host = this.host;
-    if (host === undefined || this.state === "closed") return;
-    if (this.state !== "ready") {
-      this.deliverLocally(topic, event);
+    const state = this.link.state;
+    if (host === undefined || state === "closed") return;
+    if (state !== "ready") {
+      this.publisher.deliverHere(topic, event);
       return;
     }
-    if (this.inFlight.size >= this.options.maxPending) {
-      this.overflow(topic, event);
-      return;
-    }
-    const nonce = ++this.nonce;
-    const json = JSON.stringify(event);
-    const keys = this.keys(topic);
-    this.publishedCount++;
-    this.inFlight.add(nonce);
-    this.command!.ssePublish(
-      keys.meta,
-      keys.evicted,
-      keys.stream,
-      keys.channel,
-      topic,
-      json,
-      host.historySize,
-      this.newEpoch(),
-      `${this.origin}:${nonce}`,
-      host.historySize > 0 ? "1" : "0",
-    ).then(
-      () => this.inFlight.delete(nonce),
-      (error: Error) => {
-        if (this.state === "closed") return;
-        // Its echo came already: Redis ran it, and it was delivered here.
-        if (!this.inFlight.delete(nonce)) return;
-        // Whether Redis ran it is unknown: deliver it here, and not again if its echo comes.
-        this.deliveredLocally.add(nonce);
-        // Bounded: only own echoes prune it, and a process may not watch what it publishes.
-        if (this.deliveredLocally.size > 10_000) {
-          this.deliveredLocally.delete(this.deliveredLocally.values().next().value!);
-        }
-        this.deliverLocally(topic, event);
-        const status = this.command?.status;
-        // After a hang, keep its cause as the last error rather than each publish it failed.
-        if (this.hung) this.update();
-        else this.fail(status === "ready" ? error : new Error(`connection lost (${status})`));
-      },
-    );
+    const target = {
+      command: this.link.command!,
+      prefix: this.options.prefix,
+      historySize: host.historySize,
+      echoed: this.subscriptions.isLive(topic),
+    };
+    this.publisher.send(target, topic, event);
   }
 
   /** Subscribes to `topic`'s channel (now, or as soon as Redis is reachable). */
   watch(topic: string): void {
-    if (this.watched.has(topic)) return;
-    this.watched.set(topic, undefined);
-    if (this.subscriber?.status === "ready") this.subscribe([topic]);
+    this.subscriptions.watch(topic);
   }
 
   /** Unsubscribes from `topic`'s channel. */
   unwatch(topic: string): void {
-    if (!this.watched.delete(topic)) return;
-    this.live.delete(topic);
-    if (this.subscriber?.status === "ready") {
-      this.subscriber.unsubscribe(this.keys(topic).channel).catch(() => {});
-    }
+    this.subscriptions.unwatch(topic);
   }
 
   /**
@@ -269,32 +170,29 @@ export class RedisBackplane implements Backplane {
     lastEventId: string,
     signal?: AbortSignal,
   ): Promise<BackplaneReplay | undefined> {
-    const match = /^([0-9a-z]+)-(\d+)$/.exec(lastEventId);
+    const id = parseEventId(lastEventId);
     const historySize = this.host?.historySize ?? 0;
-    if (match === null || historySize === 0 || this.state !== "ready") return undefined;
-    const epoch = match[1]!;
-    const after = Number(match[2]);
-    if (!Number.isSafeInteger(after)) return undefined;
+    if (id === undefined || historySize === 0 || this.link.state !== "ready") return undefined;
     const { timeoutMs } = this.options;
     // Live deliveries must have started before the read: then the two overlap, never leave a hole.
-    const watching = Promise.all(topics.map((topic) => this.watched.get(topic)));
+    const watching = this.subscriptions.answered(topics);
     if ((await within(watching, timeoutMs, false)) === false) return undefined;
-    if (!this.subscriberSynced) return undefined;
+    if (!this.link.synced) return undefined;
     const release = await this.replays.turn(signal);
     if (release === undefined || signal?.aborted) {
       release?.();
       if (signal?.aborted) this.skippedCount++;
       return undefined;
     }
-    let events: StoredEvent[] | undefined;
+    let events: BackplaneReplay["events"] | undefined;
     try {
-      if (this.state !== "ready") return undefined;
+      if (this.link.state !== "ready") return undefined;
       events = await readHistory({
-        redis: this.command!,
+        redis: this.link.command!,
         prefix: this.options.prefix,
         topics,
-        epoch,
-        after,
+        epoch: id.epoch,
+        after: id.seq,
         limit: historySize,
         timeoutMs,
         signal,
@@ -305,9 +203,9 @@ export class RedisBackplane implements Backplane {
     if (events === undefined) return undefined;
     // A barrier: Redis answers this PING after the messages it queued on the subscriber before,
     // so the live copies of the events just read are delivered (and held) before the replay.
-    const barrier = this.subscriber!.ping().then(() => true);
+    const barrier = this.link.subscriber!.ping().then(() => true);
     if ((await within(barrier, timeoutMs, false)) === false) return undefined;
-    return { after, events };
+    return { after: id.seq, events };
   }
 
   /**
@@ -318,9 +216,12 @@ export class RedisBackplane implements Backplane {
    * not answer within `timeoutMs`.
    */
   async latest(): Promise<string | undefined> {
-    if ((this.host?.historySize ?? 0) === 0 || this.state !== "ready") return undefined;
+    if ((this.host?.historySize ?? 0) === 0 || this.link.state !== "ready") return undefined;
     try {
-      const answer = this.command!.sseLatest(`${this.options.prefix}meta`, this.newEpoch());
+      const answer = this.link.command!.sseLatest(
+        `${this.options.prefix}meta`,
+        this.publisher.newEpoch(),
+      );
       const reply = await within(answer, this.options.timeoutMs, undefined);
       return reply === undefined ? undefined : `${reply[0]}-${reply[1]}`;
     } catch {
@@ -330,19 +231,20 @@ export class RedisBackplane implements Backplane {
 
   /** The link's state and counters. */
   stats(): RedisBackplaneStats {
+    const { link, publisher, recovery } = this;
     return {
-      state: this.state,
-      errors: this.errorCount,
-      localOnly: this.localOnlyCount,
-      received: this.receivedCount,
-      topics: this.live.size,
-      published: this.publishedCount,
-      recovered: this.recoveredCount,
-      gaps: this.gapCount,
-      lastError: this.lastError?.message,
-      pending: this.inFlight.size,
-      overflow: this.overflowCount,
-      timeouts: this.timeoutCount,
+      state: link.state,
+      errors: link.errors,
+      localOnly: publisher.localOnly,
+      received: recovery.received,
+      topics: this.subscriptions.size,
+      published: publisher.published,
+      recovered: recovery.recovered,
+      gaps: recovery.gaps,
+      lastError: link.lastError?.message,
+      pending: publisher.pending,
+      overflow: publisher.overflow,
+      timeouts: link.timeouts,
       replays: this.replays.size,
       replaysSkipped: this.skippedCount,
       presenceSweeps: this.presenceStore?.sweeps ?? 0,
@@ -371,54 +273,14 @@ export class RedisBackplane implements Backplane {
 
   /** Closes the Redis connections. Idempotent; the broker's `close()` calls it. */
   async close(): Promise<void> {
-    if (this.state === "closed") return;
-    this.state = "closed";
-    const presence = this.presenceStore?.close();
-    clearInterval(this.watchdogTimer);
-    this.watched.clear();
-    this.live.clear();
+    if (this.link.state === "closed") return;
+    this.publisher.close();
+    this.recovery.close();
+    this.subscriptions.clear();
     this.replays.flush();
-    const connections = [this.command, this.subscriber];
-    await Promise.all(
-      connections.map(async (connection) => {
-        if (connection === undefined) return;
-        if (connection.status === "ready") {
-          // Bounded: a hung Redis never answers QUIT.
-          await within(connection.quit(), this.options.timeoutMs, undefined).catch(() => {});
-        }
-        connection.disconnect();
-      }),
-    );
+    const presence = this.presenceStore?.close();
+    await this.link.close();
     await presence;
-  }
-
-  private keys(topic: string) {
-    const prefix = this.options.prefix;
-    return {
-      meta: `${prefix}meta`,
-      evicted: `${prefix}evicted`,
-      stream: `${prefix}h:${topic}`,
-      channel: `${prefix}t:${topic}`,
-    };
-  }
-
-  /** A fresh epoch, used by the publish script only when Redis has none (empty or restarted). */
-  private newEpoch(): string {
-    return `${Date.now().toString(36)}${this.origin.slice(0, 4)}`;
-  }
-
-  private subscribe(topics: readonly string[]): Promise<unknown> {
-    const channels = topics.map((topic) => this.keys(topic).channel);
-    const answer = this.subscriber!.subscribe(...channels).then(
-      () => {
-        for (const topic of topics) if (this.watched.has(topic)) this.live.add(topic);
-      },
-      (error: Error) => this.fail(error),
-    );
-    for (const topic of topics) {
-      if (this.watched.has(topic)) this.watched.set(topic, answer);
-    }
-    return answer;
   }
 
   /**
@@ -427,184 +289,33 @@ export class RedisBackplane implements Backplane {
    * cut, holding live messages meanwhile, and only then reports ready.
    */
   private sync(): void {
-    const subscriber = this.subscriber!;
-    if (
-      this.syncing ||
-      this.subscriberSynced ||
-      !this.commandReady ||
-      subscriber.status !== "ready" ||
-      this.state === "closed"
-    ) {
-      this.update();
+    if (this.recovery.running || !this.link.canSync()) {
+      this.link.update();
       return;
     }
-    this.syncing = true;
-    this.held = [];
-    const run = async (): Promise<void> => {
-      const topics = [...this.watched.keys()];
-      if (topics.length > 0) await this.subscribe(topics);
-      if (subscriber.status !== "ready") return;
-      if (this.lastSeq > 0 && this.epoch !== undefined && topics.length > 0) {
-        const missed =
-          this.host!.historySize > 0
-            ? await this.read(topics, this.epoch, this.lastSeq)
-            : undefined;
-        if (missed === undefined) {
-          this.gapCount++;
-          this.options.logger?.error(
-            `sse-redis: events published on other processes while this one was cut from Redis at ${this.safeUrl} could not be recovered (Redis lost its data, or history is off or too short); clients here may have missed some`,
-          );
-        } else {
-          for (const { topic, event, seq, origin } of missed) {
-            if (seq <= this.lastSeq) continue;
-            const delivered = this.ownDelivered(origin ?? "");
-            if (!delivered) this.recoveredCount++;
-            this.dispatch({ topic, event, seq, epoch: this.epoch, delivered });
-          }
-        }
-      }
-      if (subscriber.status !== "ready") return;
-      this.subscriberSynced = true;
-    };
-    run()
-      .catch((error: Error) => this.fail(error))
-      .finally(() => {
-        this.syncing = false;
-        const held = this.held ?? [];
-        this.held = undefined;
-        // Unsynced, they are read from the streams by the next sync, after what is missing.
-        if (this.subscriberSynced) for (const message of held) this.dispatch(message);
-        this.update();
+    this.recovery.catchUp(this.link, this.subscriptions, (topics, epoch, after) => {
+      const historySize = this.host!.historySize;
+      if (historySize === 0) return Promise.resolve(undefined);
+      return readHistory({
+        redis: this.link.command!,
+        prefix: this.options.prefix,
+        topics,
+        epoch,
+        after,
+        limit: historySize,
       });
-  }
-
-  /**
-   * Reads the events of `topics` after `after` in `epoch`, merged in seq
-   * order; undefined on a gap. Without a deadline: if Redis hangs, the
-   * watchdog closes the connection, which fails the read.
-   */
-  private read(
-    topics: readonly string[],
-    epoch: string,
-    after: number,
-  ): Promise<StoredEvent[] | undefined> {
-    return readHistory({
-      redis: this.command!,
-      prefix: this.options.prefix,
-      topics,
-      epoch,
-      after,
-      limit: this.host!.historySize,
     });
   }
 
+  /** A message on a topic's channel: decoded, then delivered in order (or held). */
   private onMessage(channel: string, raw: string): void {
-    const channelPrefix = `${this.options.prefix}t:`;
-    if (!channel.startsWith(channelPrefix)) return;
-    const parts = splitMessage(raw);
-    if (parts === undefined) return;
-    const [seqText, epoch, origin, assigned, json] = parts;
-    const seq = Number(seqText);
-    const event = parseEvent(json);
-    if (!Number.isSafeInteger(seq) || event === undefined) return;
-    const delivered = this.ownDelivered(origin);
-    if (assigned === "1" && !event.id) event.id = `${epoch}-${seq}`;
-    const topic = channel.slice(channelPrefix.length);
-    const message: Message = { topic, seq, epoch, event, delivered };
-    if (this.held !== undefined) this.held.push(message);
-    else this.dispatch(message);
-  }
-
-  /**
-   * For an event seen through Redis: whether this process published it and
-   * already delivered it locally (its answer was lost).
-   */
-  private ownDelivered(origin: string): boolean {
-    const [from, nonceText] = origin.split(":");
-    if (from !== this.origin) return false;
-    const nonce = Number(nonceText);
-    this.inFlight.delete(nonce);
-    if (this.deliveredLocally.size === 0) return false;
-    const delivered = this.deliveredLocally.delete(nonce);
-    // Own publishes reach Redis in the order they were sent: older ones will not come any more.
-    for (const old of this.deliveredLocally) if (old < nonce) this.deliveredLocally.delete(old);
-    return delivered;
-  }
-
-  /** Delivers a message from Redis in order, once: a seq already delivered is skipped. */
-  private dispatch(message: Message): void {
-    if (this.state === "closed") return;
-    if (message.epoch !== this.epoch) {
-      // Redis lost its data (restart without persistence): the counter started over.
-      this.epoch = message.epoch;
-      this.lastSeq = 0;
-    }
-    if (message.seq <= this.lastSeq) return;
-    this.lastSeq = message.seq;
-    if (message.delivered) return;
-    this.receivedCount++;
-    try {
-      this.host!.deliver(message.topic, message.event, message.seq);
-    } catch {
-      // Not encodable: not written by a broker; nothing to deliver.
-    }
-  }
-
-  private deliverLocally(topic: string, event: SSEEvent): void {
-    this.localOnlyCount++;
-    this.localOnlySinceDown++;
-    this.host!.deliver(topic, { ...event }, 0);
-  }
-
-  /** A publish past `maxPending`: delivered here only, counted, reported once per ready spell. */
-  private overflow(topic: string, event: SSEEvent): void {
-    this.overflowCount++;
-    if (!this.overflowReported) {
-      this.overflowReported = true;
-      this.options.logger?.error(
-        `sse-redis: ${this.options.maxPending} publishes to Redis at ${this.safeUrl} are unanswered (maxPending); until it answers, further events published on this process reach its own clients only`,
-      );
-    }
-    this.host!.deliver(topic, { ...event }, 0);
-  }
-
-  private fail(error: Error): void {
-    this.lastError = error;
-    this.update();
-  }
-
-  /** Recomputes the state; reports a change once. */
-  private update(): void {
-    if (this.state === "closed") return;
-    const ready = this.commandReady && this.subscriberSynced && this.subscriber?.status === "ready";
-    const next: BackplaneState = ready
-      ? "ready"
-      : this.state === "connecting" && this.lastError === undefined
-        ? "connecting"
-        : "down";
-    if (next === this.state) return;
-    const previous = this.state;
-    this.state = next;
-    const logger: BackplaneLogger | undefined = this.options.logger;
-    if (next === "down") {
-      // Their replays would wait for a Redis that is not there: misses, now.
-      this.replays.flush();
-      this.errorCount++;
-      this.localOnlySinceDown = 0;
-      const cause = this.lastError?.message ?? "connection closed";
-      logger?.error(
-        `sse-redis: Redis at ${this.safeUrl} is unreachable (${cause}); events published on this process reach its own clients only, and resuming with Last-Event-ID is unavailable, until it is back`,
-      );
-    }
-    if (next === "ready") {
-      this.overflowReported = false;
-      this.hung = false;
-    }
-    if (next === "ready" && previous === "down") {
-      logger?.info(
-        `sse-redis: reconnected to Redis at ${this.safeUrl}; ${this.localOnlySinceDown} event(s) published here meanwhile reached this process's clients only`,
-      );
-    }
+    const prefix = channelPrefix(this.options.prefix);
+    if (!channel.startsWith(prefix)) return;
+    const message = decodeMessage(raw);
+    if (message === undefined) return;
+    const delivered = this.publisher.echo(message.origin);
+    const { seq, epoch, event } = message;
+    this.recovery.receive({ topic: channel.slice(prefix.length), seq, epoch, event, delivered });
   }
 }
 
@@ -627,17 +338,4 @@ export class RedisBackplane implements Backplane {
  */
 export function redisBackplane(options: RedisBackplaneOptions = {}): RedisBackplane {
   return new RedisBackplane(options);
-}
-
-/** Splits `<seq>\n<epoch>\n<origin>\n<assigned>\n<json>`. */
-function splitMessage(raw: string): [string, string, string, string, string] | undefined {
-  const parts: string[] = [];
-  let start = 0;
-  for (let i = 0; i < 4; i++) {
-    const end = raw.indexOf("\n", start);
-    if (end === -1) return undefined;
-    parts.push(raw.slice(start, end));
-    start = end + 1;
-  }
-  return [parts[0]!, parts[1]!, parts[2]!, parts[3]!, raw.slice(start)];
 }
