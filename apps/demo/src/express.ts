@@ -7,8 +7,8 @@ import {
 import type { Registry } from "@burrow/sse-registry";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import type { Demo } from "./shared/demo.js";
-import { HTMX, HTMX_VERSIONS } from "./shared/htmx.js";
 import { malformedUrl, type Reply } from "./shared/http.js";
+import { jobStreamRoute, pageRoutes, type RequestParts, streamRoutes } from "./shared/routes.js";
 
 /** Copies a framework-free {@link Reply} onto express's response. */
 function send(res: Response, reply: Reply): void {
@@ -38,49 +38,24 @@ export function expressApp(
   // Scenario 1: no broker wired by hand; brokerFrom(req) finds it on every request.
   for (const mw of registry.middleware()) app.use(mw);
 
-  // The streams of both htmx versions, on one broker: /events (htmx 2, named events) and
-  // /htmx4/events (htmx 4, the `swap` option), whichever pages --htmx renders.
-  for (const version of HTMX_VERSIONS) {
-    const { prefix, homeSwap, projectSwap } = HTMX[version];
-    // Scenarios 2, 4, 5, 8: one stream, several topics (notifications, status, stats, user:<name>).
-    app.get(
-      `${prefix}/events`,
-      contextHandlerFunc((req) => demo.eventTopics(req), { ...sse, swap: homeSwap }),
-    );
-    // Scenario 3: dynamic topic project:<id> and its presence topic, members only (403 otherwise).
-    app.get(
-      `${prefix}/projects/:id/events`,
-      contextHandlerFunc((req) => demo.projectTopics(String(req.params.id)), {
-        ...sse,
-        swap: projectSwap(demo.projectIds()),
-        authorize: (req, topics) => demo.mayWatch(req, topics),
-        // Who is viewing now: each stream joins its project's presence as the page's user.
-        presence: (req) => demo.viewer(req),
-      }),
-    );
+  // The SSE endpoints (scenarios 2 to 5, 8) and htmx 4's report stream, from @burrow/sse-express.
+  const parts: RequestParts<Request> = {
+    raw: (req) => req,
+    param: (req, name) => String(req.params[name]),
+    broker: (req) => brokerFrom(req),
+  };
+  for (const route of streamRoutes(demo, parts, sse)) {
+    app.get(route.path, contextHandlerFunc(route.topics, route.options));
   }
-  // htmx 4's report button: the answer to its POST is a stream of its own.
-  app.post(
-    "/htmx4/jobs",
-    streamHandler((stream, req) => demo.streamJob(stream, req), {
-      authorize: (req) => demo.mayStartJob(req),
-    }),
-  );
+  const job = jobStreamRoute(demo, parts);
+  app.post(job.path, streamHandler(job.produce, job.options));
 
-  app.get("/", async (req, res) => send(res, await demo.home(req)));
-  app.get("/metrics", async (_req, res) => send(res, await demo.metrics()));
-  app.get("/assets/:name", (req, res) => send(res, demo.asset(req, String(req.params.name))));
-  app.get("/projects/:id", async (req, res) =>
-    send(res, await demo.projectPage(req, String(req.params.id))),
-  );
-  app.post("/notes", async (req, res) => send(res, await demo.createNote(req, brokerFrom(req))));
-  app.post("/status", async (req, res) => send(res, await demo.setStatus(req, brokerFrom(req))));
-  app.post("/projects/:id", async (req, res) =>
-    send(res, await demo.updateProject(req, brokerFrom(req), String(req.params.id))),
-  );
-  app.post("/jobs", (req, res) => send(res, demo.startJob(req)));
-  app.post("/locale", async (req, res) => send(res, await demo.setLocale(req)));
-  app.post("/user", async (req, res) => send(res, await demo.setUser(req)));
+  // Pages, assets, /metrics and the forms: shared actions, their Reply copied onto `res`.
+  for (const { method, path, answer } of pageRoutes(demo, parts)) {
+    const handle = async (req: Request, res: Response) => send(res, await answer(req));
+    if (method === "GET") app.get(path, handle);
+    else app.post(path, handle);
+  }
 
   app.use((req: Request, res: Response) => send(res, demo.notFound(req)));
   // Express 5 passes a rejected async handler's error here.
