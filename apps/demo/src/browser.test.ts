@@ -16,7 +16,7 @@ import {
 } from "./testing.js";
 
 // End-to-end: the demo in Debian's Chromium (never a downloaded browser), on
-// express and koa, with htmx 4 (hx-sse) and htmx 2 (htmx-ext-sse) pages. One
+// express, koa and fastify, with htmx 4 (hx-sse) and htmx 2 (htmx-ext-sse) pages. One
 // browser for the whole file; per framework and htmx version, two windows
 // (alice and bob) carry the home page's scenarios from test to test, in
 // order. Every wait is on a DOM or server condition.

@@ -14,8 +14,8 @@ import {
 import { HTMX_VERSIONS, type HtmxVersion } from "./htmx.js";
 
 /** The web frameworks the demo runs on. */
-export const FRAMEWORKS = ["express", "koa"] as const;
-/** `"express"` or `"koa"`. */
+export const FRAMEWORKS = ["express", "koa", "fastify"] as const;
+/** `"express"`, `"koa"` or `"fastify"`. */
 export type Framework = (typeof FRAMEWORKS)[number];
 
 /** The demo's own settings, resolved from flags, environment, `burrow.toml` and defaults. */
