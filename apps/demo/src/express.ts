@@ -5,10 +5,16 @@ import {
   streamHandler,
 } from "@burrow/sse-express";
 import type { Registry } from "@burrow/sse-registry";
-import express, { type Express, type NextFunction, type Request, type Response } from "express";
+import express, {
+  type Express,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from "express";
 import type { Demo } from "./shared/demo.js";
 import { malformedUrl, type Reply } from "./shared/http.js";
-import { jobStreamRoute, pageRoutes, type RequestParts, streamRoutes } from "./shared/routes.js";
+import { mountRoutes } from "./shared/routes.js";
 
 /** Copies a framework-free {@link Reply} onto express's response. */
 function send(res: Response, reply: Reply): void {
@@ -38,24 +44,20 @@ export function expressApp(
   // Scenario 1: no broker wired by hand; brokerFrom(req) finds it on every request.
   for (const mw of registry.middleware()) app.use(mw);
 
-  // The SSE endpoints (scenarios 2 to 5, 8) and htmx 4's report stream, from @burrow/sse-express.
-  const parts: RequestParts<Request> = {
-    raw: (req) => req,
-    param: (req, name) => String(req.params[name]),
-    broker: (req) => brokerFrom(req),
-  };
-  for (const route of streamRoutes(demo, parts, sse)) {
-    app.get(route.path, contextHandlerFunc(route.topics, route.options));
-  }
-  const job = jobStreamRoute(demo, parts);
-  app.post(job.path, streamHandler(job.produce, job.options));
-
-  // Pages, assets, /metrics and the forms: shared actions, their Reply copied onto `res`.
-  for (const { method, path, answer } of pageRoutes(demo, parts)) {
-    const handle = async (req: Request, res: Response) => send(res, await answer(req));
-    if (method === "GET") app.get(path, handle);
-    else app.post(path, handle);
-  }
+  // Every route, from the shared table: the streams through @burrow/sse-express.
+  mountRoutes<Request, RequestHandler>(
+    demo,
+    {
+      raw: (req) => req,
+      param: (req, name) => String(req.params[name]),
+      broker: (req) => brokerFrom(req),
+      route: (method, path, handler) => app[method === "GET" ? "get" : "post"](path, handler),
+      stream: contextHandlerFunc,
+      requestStream: streamHandler,
+      page: (answer) => async (req, res) => send(res, await answer(req)),
+    },
+    sse,
+  );
 
   app.use((req: Request, res: Response) => send(res, demo.notFound(req)));
   // Express 5 passes a rejected async handler's error here.

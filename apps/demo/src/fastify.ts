@@ -7,10 +7,15 @@ import {
   streamHandler,
 } from "@burrow/sse-fastify";
 import { brokerFromRegistry, type Registry } from "@burrow/sse-registry";
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type RouteHandlerMethod,
+} from "fastify";
 import type { Demo } from "./shared/demo.js";
 import { malformedUrl, type Reply, text } from "./shared/http.js";
-import { jobStreamRoute, pageRoutes, type RequestParts, streamRoutes } from "./shared/routes.js";
+import { mountRoutes } from "./shared/routes.js";
 
 /** Copies a framework-free {@link Reply} onto fastify's reply. */
 function send(reply: FastifyReply, answer: Reply): FastifyReply {
@@ -55,27 +60,21 @@ export async function fastifyApp(
   // broker closes, every stream ends, jobs stop). The server is closed by its owner.
   app.addHook("preClose", () => registry.shutdown());
 
-  // The SSE endpoints (scenarios 2 to 5, 8) and htmx 4's report stream, from @burrow/sse-fastify.
-  const parts: RequestParts<FastifyRequest> = {
-    raw: (request) => request.raw,
-    param: (request, name) => String((request.params as Record<string, unknown>)[name]),
-    // requireBroker: without the plugin, a form is answered 500 naming the fix, never ignored.
-    broker: (request) => requireBroker(request),
-  };
-  for (const route of streamRoutes(demo, parts, sse)) {
-    app.get(route.path, contextHandlerFunc(route.topics, route.options));
-  }
-  const job = jobStreamRoute(demo, parts);
-  app.post(job.path, streamHandler(job.produce, job.options));
-
-  // Pages, assets, /metrics and the forms: shared actions, their Reply copied onto `reply`.
-  for (const { method, path, answer } of pageRoutes(demo, parts)) {
-    app.route({
-      method,
-      url: path,
-      handler: async (request, reply) => send(reply, await answer(request)),
-    });
-  }
+  // Every route, from the shared table: the streams through @burrow/sse-fastify.
+  mountRoutes<FastifyRequest, RouteHandlerMethod>(
+    demo,
+    {
+      raw: (request) => request.raw,
+      param: (request, name) => String((request.params as Record<string, unknown>)[name]),
+      // requireBroker: without the plugin, a form is answered 500 naming the fix, never ignored.
+      broker: (request) => requireBroker(request),
+      route: (method, url, handler) => app.route({ method, url, handler }),
+      stream: contextHandlerFunc,
+      requestStream: streamHandler,
+      page: (answer) => async (request, reply) => send(reply, await answer(request)),
+    },
+    sse,
+  );
 
   app.setNotFoundHandler((request, reply) => send(reply, demo.notFound(request.raw)));
   // A thrown HttpError's status, else 500; fastify's own refusals (a bad Content-Length,

@@ -7,10 +7,10 @@ import {
 } from "@burrow/sse-koa";
 import type { Registry } from "@burrow/sse-registry";
 import Router from "@koa/router";
-import Koa, { type Context } from "koa";
+import Koa, { type Context, type Middleware } from "koa";
 import type { Demo } from "./shared/demo.js";
 import { malformedUrl, type Reply } from "./shared/http.js";
-import { jobStreamRoute, pageRoutes, type RequestParts, streamRoutes } from "./shared/routes.js";
+import { mountRoutes } from "./shared/routes.js";
 
 /** Copies a framework-free {@link Reply} onto koa's context. */
 function send(ctx: Context, reply: Reply): void {
@@ -59,24 +59,20 @@ export function koaApp(demo: Demo, registry: Registry, sse: HandlerOptions<Conte
   // Scenario 1: no broker wired by hand; brokerFrom(ctx) finds it on every request.
   for (const mw of registry.middleware()) app.use(fromNodeMiddleware(mw));
 
-  // The SSE endpoints (scenarios 2 to 5, 8) and htmx 4's report stream, from @burrow/sse-koa.
-  const parts: RequestParts<Context> = {
-    raw: (ctx) => ctx.req,
-    param: (ctx, name) => String(ctx.params[name]),
-    broker: (ctx) => brokerFrom(ctx),
-  };
-  for (const route of streamRoutes(demo, parts, sse)) {
-    router.get(route.path, contextHandlerFunc(route.topics, route.options));
-  }
-  const job = jobStreamRoute(demo, parts);
-  router.post(job.path, streamHandler(job.produce, job.options));
-
-  // Pages, assets, /metrics and the forms: shared actions, their Reply copied onto `ctx`.
-  for (const { method, path, answer } of pageRoutes(demo, parts)) {
-    const handle = async (ctx: Context) => send(ctx, await answer(ctx));
-    if (method === "GET") router.get(path, handle);
-    else router.post(path, handle);
-  }
+  // Every route, from the shared table: the streams through @burrow/sse-koa.
+  mountRoutes<Context, Middleware>(
+    demo,
+    {
+      raw: (ctx) => ctx.req,
+      param: (ctx, name) => String(ctx.params[name]),
+      broker: (ctx) => brokerFrom(ctx),
+      route: (method, path, handler) => router[method === "GET" ? "get" : "post"](path, handler),
+      stream: contextHandlerFunc,
+      requestStream: streamHandler,
+      page: (answer) => async (ctx) => send(ctx, await answer(ctx)),
+    },
+    sse,
+  );
 
   app.use(router.routes());
   app.use(router.allowedMethods());

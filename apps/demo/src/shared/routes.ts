@@ -14,6 +14,42 @@ import type { Reply } from "./http.js";
 // koa, fastify) only mounts them with its own router and its adapter's
 // handlers, so no route is written three times.
 
+/**
+ * What an entry point gives the shared routes: how its request (`R`:
+ * express's `req`, koa's `ctx`, fastify's `request`) reads, and how its
+ * router and adapter mount a handler (`H`) of each kind.
+ */
+export interface FrameworkParts<R, H> extends RequestParts<R> {
+  /** Registers `handler` for `method` on `path` (`:id` parameters). */
+  route(method: "GET" | "POST", path: string, handler: H): void;
+  /** The adapter's `contextHandlerFunc`. */
+  stream(topics: TopicsFn<R>, options: HandlerOptions<R>): H;
+  /** The adapter's `streamHandler`. */
+  requestStream(produce: StreamProducer<R>, options: StreamOptions<R>): H;
+  /** A handler answering what `answer(request)` gives. */
+  page(answer: (request: R) => Reply | Promise<Reply>): H;
+}
+
+/**
+ * Mounts every route of the demo through `parts`: the SSE endpoints
+ * (scenarios 2 to 5, 8), htmx 4's report stream, then the pages, assets,
+ * `/metrics` and forms. `sse`: options every SSE endpoint takes.
+ */
+export function mountRoutes<R, H>(
+  demo: Demo,
+  parts: FrameworkParts<R, H>,
+  sse: HandlerOptions<R> = {},
+): void {
+  for (const { path, topics, options } of streamRoutes(demo, parts, sse)) {
+    parts.route("GET", path, parts.stream(topics, options));
+  }
+  const job = jobStreamRoute(demo, parts);
+  parts.route(job.method, job.path, parts.requestStream(job.produce, job.options));
+  for (const { method, path, answer } of pageRoutes(demo, parts)) {
+    parts.route(method, path, parts.page(answer));
+  }
+}
+
 /** How a framework's request (`R`: express's `req`, koa's `ctx`, fastify's `request`) gives the shared routes what they read. */
 export interface RequestParts<R> {
   /** Node's request under it. */
