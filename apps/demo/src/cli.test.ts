@@ -79,6 +79,7 @@ describe("the demo's command line", () => {
       "sse.buffer_size",
       "--framework",
       "DEMO_FRAMEWORK",
+      "express, koa or fastify",
       "--htmx",
       "DEMO_HTMX",
       "demo.htmx",

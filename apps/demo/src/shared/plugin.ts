@@ -68,7 +68,7 @@ export class DemoApp implements App, Configurable, HasShutdown {
         toml: "demo.framework",
         type: "string",
         default: "express",
-        usage: `Web framework serving the routes: ${FRAMEWORKS.join(" or ")}`,
+        usage: `Web framework serving the routes: ${FRAMEWORKS.slice(0, -1).join(", ")} or ${FRAMEWORKS.at(-1)}`,
       },
       {
         name: "htmx",
