@@ -79,6 +79,7 @@ describe("the demo's command line", () => {
       "sse.buffer_size",
       "--framework",
       "DEMO_FRAMEWORK",
+      "express, koa or fastify",
       "--htmx",
       "DEMO_HTMX",
       "demo.htmx",
@@ -94,12 +95,15 @@ describe("the demo's command line", () => {
   it("refuses an unknown framework with a message naming the flag, and exits 2", async () => {
     const demo = run(["--framework=flask"]);
     expect(await demo.exited).toEqual({ code: 2, signal: null });
-    expect(demo.err()).toContain('--framework: "flask" (from flag) is not one of express, koa');
+    expect(demo.err()).toContain(
+      '--framework: "flask" (from flag) is not one of express, koa, fastify',
+    );
   });
 
   for (const [framework, signal] of [
     ["express", "SIGTERM"],
     ["koa", "SIGINT"],
+    ["fastify", "SIGTERM"],
   ] as const) {
     it(`on ${framework}, prints its URL and settings, and on ${signal} ends every stream and exits 0`, async () => {
       // The environment beats burrow.toml (32); the flag beats the environment.

@@ -1,12 +1,13 @@
 import { pipelined, rawClient, type SocketCount, trackSockets, waitFor } from "@burrow/test-utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FRAMEWORKS } from "./shared/plugin.js";
 import { type RunningDemo, startDemo } from "./start.js";
 
 // Clients that are gone must not stay subscribed ("ghosts"): they would fill
 // maxClients and show on the page's live count. The attacks, against the demo
-// as it runs, on both frameworks.
+// as it runs, on every framework.
 
-for (const framework of ["express", "koa"] as const) {
+for (const framework of FRAMEWORKS) {
   describe(`ghost subscriptions on the demo (${framework})`, () => {
     let demo: RunningDemo;
     let port: number;

@@ -7,10 +7,10 @@ import {
 } from "@burrow/sse-koa";
 import type { Registry } from "@burrow/sse-registry";
 import Router from "@koa/router";
-import Koa, { type Context } from "koa";
+import Koa, { type Context, type Middleware } from "koa";
 import type { Demo } from "./shared/demo.js";
-import { HTMX, HTMX_VERSIONS } from "./shared/htmx.js";
 import { malformedUrl, type Reply } from "./shared/http.js";
+import { mountRoutes } from "./shared/routes.js";
 
 /** Copies a framework-free {@link Reply} onto koa's context. */
 function send(ctx: Context, reply: Reply): void {
@@ -59,49 +59,20 @@ export function koaApp(demo: Demo, registry: Registry, sse: HandlerOptions<Conte
   // Scenario 1: no broker wired by hand; brokerFrom(ctx) finds it on every request.
   for (const mw of registry.middleware()) app.use(fromNodeMiddleware(mw));
 
-  // The streams of both htmx versions, on one broker: /events (htmx 2, named events) and
-  // /htmx4/events (htmx 4, the `swap` option), whichever pages --htmx renders.
-  for (const version of HTMX_VERSIONS) {
-    const { prefix, homeSwap, projectSwap } = HTMX[version];
-    // Scenarios 2, 4, 5, 8: one stream, several topics (notifications, status, stats, user:<name>).
-    router.get(
-      `${prefix}/events`,
-      contextHandlerFunc((ctx) => demo.eventTopics(ctx.req), { ...sse, swap: homeSwap }),
-    );
-    // Scenario 3: dynamic topic project:<id> and its presence topic, members only (403 otherwise).
-    router.get(
-      `${prefix}/projects/:id/events`,
-      contextHandlerFunc((ctx) => demo.projectTopics(String(ctx.params.id)), {
-        ...sse,
-        swap: projectSwap(demo.projectIds()),
-        authorize: (ctx, topics) => demo.mayWatch(ctx.req, topics),
-        // Who is viewing now: each stream joins its project's presence as the page's user.
-        presence: (ctx) => demo.viewer(ctx.req),
-      }),
-    );
-  }
-  // htmx 4's report button: the answer to its POST is a stream of its own.
-  router.post(
-    "/htmx4/jobs",
-    streamHandler((stream, ctx) => demo.streamJob(stream, ctx.req), {
-      authorize: (ctx) => demo.mayStartJob(ctx.req),
-    }),
+  // Every route, from the shared table: the streams through @burrow/sse-koa.
+  mountRoutes<Context, Middleware>(
+    demo,
+    {
+      raw: (ctx) => ctx.req,
+      param: (ctx, name) => String(ctx.params[name]),
+      broker: (ctx) => brokerFrom(ctx),
+      route: (method, path, handler) => router[method === "GET" ? "get" : "post"](path, handler),
+      stream: contextHandlerFunc,
+      requestStream: streamHandler,
+      page: (answer) => async (ctx) => send(ctx, await answer(ctx)),
+    },
+    sse,
   );
-
-  router.get("/", async (ctx) => send(ctx, await demo.home(ctx.req)));
-  router.get("/metrics", async (ctx) => send(ctx, await demo.metrics()));
-  router.get("/assets/:name", (ctx) => send(ctx, demo.asset(ctx.req, String(ctx.params.name))));
-  router.get("/projects/:id", async (ctx) =>
-    send(ctx, await demo.projectPage(ctx.req, String(ctx.params.id))),
-  );
-  router.post("/notes", async (ctx) => send(ctx, await demo.createNote(ctx.req, brokerFrom(ctx))));
-  router.post("/status", async (ctx) => send(ctx, await demo.setStatus(ctx.req, brokerFrom(ctx))));
-  router.post("/projects/:id", async (ctx) =>
-    send(ctx, await demo.updateProject(ctx.req, brokerFrom(ctx), String(ctx.params.id))),
-  );
-  router.post("/jobs", (ctx) => send(ctx, demo.startJob(ctx.req)));
-  router.post("/locale", async (ctx) => send(ctx, await demo.setLocale(ctx.req)));
-  router.post("/user", async (ctx) => send(ctx, await demo.setUser(ctx.req)));
 
   app.use(router.routes());
   app.use(router.allowedMethods());

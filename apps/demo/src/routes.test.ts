@@ -6,10 +6,11 @@ import { ConfigError } from "@burrow/sse-registry";
 import { parseSSE, rawClient, waitFor } from "@burrow/test-utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HTMX } from "./shared/htmx.js";
+import { FRAMEWORKS } from "./shared/plugin.js";
 import { type RunningDemo, type StartOptions, startDemo } from "./start.js";
 import { startRunning as start } from "./testing.js";
 
-// The demo over plain HTTP, in-process, on both frameworks: what the browser
+// The demo over plain HTTP, in-process, on every framework: what the browser
 // tests do not look at (status codes, headers, escaping on the wire, config).
 
 async function firstEvent(client: Client) {
@@ -123,7 +124,7 @@ describe("configuration", () => {
   });
 });
 
-for (const framework of ["express", "koa"] as const) {
+for (const framework of FRAMEWORKS) {
   describe(`the demo's routes on ${framework}`, () => {
     let demo: RunningDemo;
     const url = (path: string) => new URL(path, demo.url);
@@ -354,6 +355,12 @@ for (const framework of ["express", "koa"] as const) {
     it("lets only members see and update a project, and publishes to its topic only", async () => {
       expect((await fetch(url("/projects/99"))).status).toBe(404);
       expect((await fetch(url("/projects/99/events"))).status).toBe(404);
+      // An id longer than any router's parameter limit (fastify's is 100) names no project either.
+      const longId = "4".repeat(150);
+      const unknown = await fetch(url(`/projects/${longId}`));
+      expect(unknown.status).toBe(404);
+      expect(unknown.headers.get("content-type")).toBe("text/html; charset=utf-8");
+      expect((await fetch(url(`/projects/${longId}/events`))).status).toBe(404);
       const bob = { Cookie: "user=bob" };
       expect((await fetch(url("/projects/43"), { headers: bob })).status).toBe(403);
       const forged = await fetch(url("/projects/43"), {
@@ -436,7 +443,7 @@ for (const framework of ["express", "koa"] as const) {
       });
       expect(forged.status).toBe(403);
       expect(await forged.text()).toBe("cross-origin requests are refused");
-      // Only a POST (express: 404, koa: 405 Method Not Allowed).
+      // Only a POST (express and fastify: 404, koa: 405 Method Not Allowed).
       expect([404, 405]).toContain((await fetch(url("/htmx4/jobs"))).status);
     });
 

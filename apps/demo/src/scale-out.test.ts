@@ -8,20 +8,24 @@ import {
 import { deleteKeys, describeRedis, REDIS_URL, uniquePrefix } from "@burrow/test-utils/redis";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Framework } from "./shared/plugin.js";
 import type { RunningDemo } from "./start.js";
 import { recordStreams, startRunning } from "./testing.js";
 
-// Two demos, one on express with htmx 4 pages and one on koa with htmx 2
-// pages, share one Redis (REDIS_URL) or one PostgreSQL (DATABASE_URL): a
-// note created in a browser on either shows up live in browsers on both.
+// Two demos, one with htmx 4 pages and one with htmx 2 pages, share one
+// Redis (REDIS_URL: express and fastify) or one PostgreSQL (DATABASE_URL:
+// fastify and koa): a note created in a browser on either shows up live in
+// browsers on both. Every framework is in one pair.
 
 const WAIT = { timeout: 20_000 };
 
 /**
- * Two demos (express with htmx 4 pages, koa with htmx 2 pages) started with
- * `backplane(i)`'s options, sharing notes live in Chromium; `cleanup` after.
+ * Two demos (`frameworks[0]` with htmx 4 pages, `frameworks[1]` with htmx 2
+ * pages) started with `backplane(i)`'s options, sharing notes live in
+ * Chromium; `cleanup` after.
  */
 function sharesNotes(
+  frameworks: readonly [Framework, Framework],
   backplane: (index: number) => { argv?: string[]; env: Record<string, string | undefined> },
   cleanup: () => Promise<void>,
   /** Also check "viewing now" across the two servers (a backplane that shares presence). */
@@ -33,8 +37,8 @@ function sharesNotes(
 
     beforeAll(async () => {
       for (const [framework, htmx] of [
-        ["express", 4],
-        ["koa", 2],
+        [frameworks[0], 4],
+        [frameworks[1], 2],
       ]) {
         const { argv = [], env } = backplane(demos.length);
         demos.push(
@@ -74,38 +78,38 @@ function sharesNotes(
     }
 
     it("shares notes live between browsers on the two servers", async () => {
-      const [onExpress, onKoa] = demos as [RunningDemo, RunningDemo];
+      const [first, second] = demos as [RunningDemo, RunningDemo];
+      const [onFirst, onSecond] = [`posted on ${frameworks[0]}`, `posted on ${frameworks[1]}`];
       for (const demo of demos) {
         await expect.poll(() => demo.broker.stats().backplane?.state, WAIT).toBe("ready");
       }
-      const a = await open(onExpress);
-      const b = await open(onKoa);
+      const a = await open(first);
+      const b = await open(second);
 
       // a: htmx 4 (hx-sse), b: htmx 2 (htmx-ext-sse).
       expect(await a.locator("[hx-sse\\:connect]").count()).toBe(1);
       expect(await b.locator("[sse-connect]").count()).toBe(1);
-      await addNote(a, "posted on express");
-      await b.locator("#notes .note-title", { hasText: "posted on express" }).waitFor(WAIT);
-      await addNote(b, "posted on koa");
-      await a.locator("#notes .note-title", { hasText: "posted on koa" }).waitFor(WAIT);
+      await addNote(a, onFirst);
+      await b.locator("#notes .note-title", { hasText: onFirst }).waitFor(WAIT);
+      await addNote(b, onSecond);
+      await a.locator("#notes .note-title", { hasText: onSecond }).waitFor(WAIT);
 
       for (const page of [a, b]) {
         // Each note once on each page, in the same order.
         const titles = await page.locator("#notes .note-title").allTextContents();
-        expect(titles.filter((t) => t.includes("posted on")).sort()).toEqual([
-          "posted on express",
-          "posted on koa",
-        ]);
+        expect(titles.filter((t) => t.includes("posted on")).sort()).toEqual(
+          [onFirst, onSecond].sort(),
+        );
       }
     });
 
     if (sharedPresence) {
       it("shows who is viewing a project across the two servers, and a closed window leaving", async () => {
-        const [onExpress, onKoa] = demos as [RunningDemo, RunningDemo];
+        const [first, second] = demos as [RunningDemo, RunningDemo];
         const listed = (page: Page, user: string) =>
           page.locator(`#viewing li[data-member=${user}]`).waitFor({ ...WAIT, state: "attached" });
-        const alice = await open(onExpress, "/projects/42", "alice");
-        const bob = await open(onKoa, "/projects/42", "bob");
+        const alice = await open(first, "/projects/42", "alice");
+        const bob = await open(second, "/projects/42", "bob");
         await listed(alice, "bob");
         await listed(bob, "alice");
         // Grouped per process: the order across two servers is not fixed.
@@ -113,7 +117,7 @@ function sharesNotes(
           "alice",
           "bob",
         ]);
-        // bob's window closes on koa: alice, on express, sees him leave.
+        // bob's window closes on the second server: alice, on the first, sees him leave.
         await bob.context().close();
         await alice.locator("#viewing li[data-member=bob]").waitFor({ ...WAIT, state: "detached" });
         expect(await alice.locator("#viewing li").allTextContents()).toEqual(["alice"]);
@@ -126,6 +130,7 @@ function sharesNotes(
 describeRedis("two demo instances on one Redis", () => {
   const prefix = uniquePrefix();
   sharesNotes(
+    ["express", "fastify"],
     () => ({ env: { REDIS_URL, REDIS_PREFIX: prefix } }),
     () => deleteKeys(prefix),
     true,
@@ -136,6 +141,7 @@ describePostgres("two demo instances on one PostgreSQL", () => {
   const prefix = uniqueTablePrefix();
   // One given --database-url, the other DATABASE_URL.
   sharesNotes(
+    ["fastify", "koa"],
     (index) =>
       index === 0
         ? { argv: [`--database-url=${DATABASE_URL}`], env: { DATABASE_PREFIX: prefix } }

@@ -5,7 +5,7 @@ import { FRAMEWORKS } from "./shared/plugin.js";
 import type { RunningDemo } from "./start.js";
 import { startRunning } from "./testing.js";
 
-// The attacks on the demo's own routes, over real HTTP on both frameworks:
+// The attacks on the demo's own routes, over real HTTP on every framework:
 // an open redirect through the `back` field, a cross-origin POST, a
 // malformed URL. The browser half (no script or hx-on handler that slips
 // into a fragment runs, on htmx 2 and htmx 4) is in browser.test.ts.

@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type RequestListener, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { EventBroker, PresenceChange } from "@burrow/sse-core";
@@ -8,6 +8,7 @@ import { redisBackplane } from "@burrow/sse-redis";
 import { brokerFromRegistry, ConfigError, Registry, SSEApp } from "@burrow/sse-registry";
 import { Registry as MetricsRegistry } from "prom-client";
 import { expressApp } from "./express.js";
+import { fastifyApp } from "./fastify.js";
 import { koaApp } from "./koa.js";
 import { Demo } from "./shared/demo.js";
 import { DemoApp, type DemoSettings } from "./shared/plugin.js";
@@ -48,7 +49,7 @@ export interface StartOptions {
 export interface RunningDemo {
   /** Where it listens, e.g. `http://127.0.0.1:3000`. */
   url: string;
-  /** The `node:http` server (express or koa's handler). */
+  /** The `node:http` server (express's app, koa's callback or fastify's listener). */
   server: Server;
   /** The booted registry: `"sse"` then `"demo"`. */
   registry: Registry;
@@ -67,7 +68,7 @@ export type StartResult = { help: string } | ({ help?: undefined } & RunningDemo
 
 /**
  * Boots the registry (the SSE app with history, then the demo's plugin app),
- * loads the templates, builds the express or koa app and listens. With
+ * loads the templates, builds the express, koa or fastify app and listens. With
  * `--help` in `argv`, starts nothing and resolves to the help text. Bad
  * configuration rejects with a `ConfigError`.
  */
@@ -130,32 +131,28 @@ export async function startDemo(options: StartOptions = {}): Promise<StartResult
   const demo = new Demo({ registry, app, store: new Store(), views, framework, htmx, metrics });
 
   const sse = { reconnectWindowMs: options.reconnectWindowMs ?? 2000 };
-  const handle =
-    framework === "koa" ? koaApp(demo, registry, sse).callback() : expressApp(demo, registry, sse);
-  const server = createServer((req, res) => {
-    // Once the server stops accepting, a request still arriving on a kept-alive
-    // socket (before the broker has closed) would open a stream that is about
-    // to end, and the page would count it as connected: refuse it instead, so
-    // that the browser retries against the next server.
-    if (!server.listening) {
-      res.writeHead(503, {
-        Connection: "close",
-        "Content-Type": "text/plain; charset=utf-8",
-        "Retry-After": "1",
-      });
-      res.end("shutting down");
-      return;
-    }
-    void handle(req, res);
-  });
-  // Connections that have not sent a request yet (a browser opens spare ones
-  // ahead of time): not "idle" to closeIdleConnections, closed at shutdown.
-  const unused = new Set<Socket>();
-  server.on("connection", (socket: Socket) => {
-    unused.add(socket);
-    socket.once("close", () => unused.delete(socket));
-  });
-  server.on("request", (req) => unused.delete(req.socket));
+  // The framework's request listener on a `node:http` server of our own (the same guards
+  // for all three), and how the framework shuts the registry down (every stream ends).
+  let served: Server | undefined;
+  let stop: () => Promise<void>;
+  if (framework === "fastify") {
+    const fastify = await fastifyApp(demo, registry, sse, (handler) => {
+      served = serve(handler);
+      return served;
+    });
+    // Its preClose hook shuts the registry down.
+    stop = () => fastify.close();
+  } else {
+    served = serve(
+      framework === "koa"
+        ? koaApp(demo, registry, sse).callback()
+        : expressApp(demo, registry, sse),
+    );
+    stop = () => registry.shutdown();
+  }
+  if (served === undefined) throw new Error("demo: no server was created");
+  const server = served;
+  const unused = unusedConnections(server);
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -166,7 +163,7 @@ export async function startDemo(options: StartOptions = {}): Promise<StartResult
       });
     });
   } catch (err) {
-    await registry.shutdown();
+    await stop();
     throw err;
   }
 
@@ -184,7 +181,7 @@ export async function startDemo(options: StartOptions = {}): Promise<StartResult
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         // Closing the broker ends every stream, so the server can finish closing.
-        await registry.shutdown();
+        await stop();
         for (const socket of unused) socket.destroy();
         // Answers still finishing (a report's stream ends once its job stops)
         // leave a kept-alive connection idle: close each one as it gets there.
@@ -199,4 +196,43 @@ export async function startDemo(options: StartOptions = {}): Promise<StartResult
       return closing;
     },
   };
+}
+
+/**
+ * A `node:http` server for `handle` (express's app, koa's callback,
+ * fastify's listener). Once the server stops accepting, a request still
+ * arriving on a kept-alive socket (before the broker has closed) would open a
+ * stream that is about to end, and the page would count it as connected:
+ * it is refused with 503 instead, so that the browser retries against the
+ * next server.
+ */
+function serve(handle: RequestListener): Server {
+  const server = createServer((req, res) => {
+    if (!server.listening) {
+      res.writeHead(503, {
+        Connection: "close",
+        "Content-Type": "text/plain; charset=utf-8",
+        "Retry-After": "1",
+      });
+      res.end("shutting down");
+      return;
+    }
+    void handle(req, res);
+  });
+  return server;
+}
+
+/**
+ * Connections of `server` that have not sent a request yet (a browser opens
+ * spare ones ahead of time): not "idle" to `closeIdleConnections`, so they
+ * are closed by hand at shutdown.
+ */
+function unusedConnections(server: Server): Set<Socket> {
+  const unused = new Set<Socket>();
+  server.on("connection", (socket: Socket) => {
+    unused.add(socket);
+    socket.once("close", () => unused.delete(socket));
+  });
+  server.on("request", (req) => unused.delete(req.socket));
+  return unused;
 }

@@ -14,8 +14,8 @@ import {
 import { HTMX_VERSIONS, type HtmxVersion } from "./htmx.js";
 
 /** The web frameworks the demo runs on. */
-export const FRAMEWORKS = ["express", "koa"] as const;
-/** `"express"` or `"koa"`. */
+export const FRAMEWORKS = ["express", "koa", "fastify"] as const;
+/** `"express"`, `"koa"` or `"fastify"`. */
 export type Framework = (typeof FRAMEWORKS)[number];
 
 /** The demo's own settings, resolved from flags, environment, `burrow.toml` and defaults. */
@@ -68,7 +68,7 @@ export class DemoApp implements App, Configurable, HasShutdown {
         toml: "demo.framework",
         type: "string",
         default: "express",
-        usage: `Web framework serving the routes: ${FRAMEWORKS.join(" or ")}`,
+        usage: `Web framework serving the routes: ${FRAMEWORKS.slice(0, -1).join(", ")} or ${FRAMEWORKS.at(-1)}`,
       },
       {
         name: "htmx",
