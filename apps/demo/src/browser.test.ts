@@ -80,6 +80,9 @@ for (const framework of FRAMEWORKS) {
               "--stats-interval=250",
             ],
             reconnectWindowMs: 500,
+            // A reload must come back within the debounce for "viewing now" not to flap:
+            // 3 s leaves a loaded machine's Chromium room (the demo's own default is 1 s).
+            presenceDebounceMs: 3000,
           });
 
         /** A fresh browser profile (its own cookies), optionally as a user and in a language. */
@@ -461,7 +464,7 @@ for (const framework of FRAMEWORKS) {
           expect(await viewing(a42)).toEqual(["alice", "bob"]);
           expect(await viewing(b42)).toEqual(["alice", "bob"]);
 
-          // bob reloads: back within debounceMs, so nobody sees him leave and come back.
+          // bob reloads: back within the debounce (3 s here), so nobody sees him leave and come back.
           await b42.reload();
           await b42.waitForFunction(() => window.sseOpens >= 1, undefined, WAIT);
           await waitFor(
@@ -476,7 +479,7 @@ for (const framework of FRAMEWORKS) {
           await a42.click("button.primary");
           await b42.locator("#badge .badge", { hasText: "Viewed by two" }).waitFor(WAIT);
 
-          // bob closes his window: alice sees him leave (a second later).
+          // bob closes his window: alice sees him leave (once the debounce has passed).
           await bobContext.close();
           await a42.waitForFunction(
             () => document.querySelectorAll("#viewing li[data-member=bob]").length === 0,

@@ -43,6 +43,12 @@ export interface StartOptions {
    * its stream (a random `retry:` per stream); default 2000.
    */
   reconnectWindowMs?: number;
+  /**
+   * How long a viewer whose last stream closed stays listed in "viewing now"
+   * (a reload within it does not flap the list); default
+   * {@link PRESENCE_DEBOUNCE_MS}.
+   */
+  presenceDebounceMs?: number;
 }
 
 /** A running demo. */
@@ -108,7 +114,7 @@ export async function startDemo(options: StartOptions = {}): Promise<StartResult
   // (names escaped by the template) on presence:project:<id>; a reload within a
   // second (debounceMs) publishes nothing.
   const presence = {
-    debounceMs: PRESENCE_DEBOUNCE_MS,
+    debounceMs: options.presenceDebounceMs ?? PRESENCE_DEBOUNCE_MS,
     render: ({ members }: PresenceChange) =>
       views.render("fragments/viewing.njk", { members: [...members] }),
   };
