@@ -2,8 +2,8 @@
 // process, scenarios driven over IPC, the median of several runs printed as
 // Markdown tables with ratios against the raw loops and better-sse.
 //
-//   pnpm bench                      # full run: N = 1 000 and 10 000, 3 runs
-//   BENCH_QUICK=1 pnpm bench        # N = 1 000, 1 run
+//   pnpm bench                      # full run: N = 1 000 and 10 000, 3 runs, and N = 19 000
+//   BENCH_QUICK=1 pnpm bench        # N = 1 000 (and 2 000 for the wide scenario), 1 run
 //   BENCH_SERVERS=sse-core,raw BENCH_N=2000 BENCH_RUNS=1 node run.mjs
 
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -16,14 +16,32 @@ const here = dirname(fileURLToPath(import.meta.url));
 const SERVER = join(here, "server.mjs");
 const LOADGEN = join(here, "loadgen.mjs");
 
-const ALL_SERVERS = ["sse-core", "sse-express", "sse-koa", "better-sse", "raw", "raw-join"];
+const ALL_SERVERS = [
+  "sse-core",
+  "sse-express",
+  "sse-fastify",
+  "sse-koa",
+  "better-sse",
+  "raw",
+  "raw-join",
+];
+/** The servers built on sse-core, whose figures the targets table checks. */
+const CORE_SERVERS = ALL_SERVERS.filter((kind) => kind.startsWith("sse-"));
 const QUICK = process.env.BENCH_QUICK === "1";
 const SERVERS = (process.env.BENCH_SERVERS ?? ALL_SERVERS.join(","))
   .split(",")
   .filter((s) => ALL_SERVERS.includes(s));
 const NS = (process.env.BENCH_N ?? (QUICK ? "1000" : "1000,10000")).split(",").map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 3));
-const SCENARIOS = (process.env.BENCH_SCENARIOS ?? "fanout,stuck").split(",");
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? "fanout,stuck,wide").split(",");
+/**
+ * The wide scenario: as many clients as one process may hold open files
+ * (20 000 here, a few kept for the process itself): idle memory per
+ * connection and the time of one event to all of them.
+ */
+const WIDE_N = Number(process.env.BENCH_WIDE_N ?? (QUICK ? 2000 : 19_000));
+/** Single events timed per wide run (each waited for on every client); the run keeps their median. */
+const WIDE_EVENTS = 5;
 
 const BURST = 100;
 const EVENT_SIZE = 64;
@@ -33,6 +51,8 @@ const ticksFor = (n) => Math.max(20, Math.round(500_000 / n));
 const pacedFor = (n) => (n >= 5000 ? { k: 20, intervalMs: 100 } : { k: 50, intervalMs: 20 });
 const STUCK = { normal: 20, k: 10_000, size: 1024, batch: 10, intervalMs: 1 };
 const WAIT_MS = 90_000;
+/** Connecting 19 000 clients through a framework on a loaded machine takes longer. */
+const WIDE_WAIT_MS = 240_000;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (...args) =>
@@ -56,8 +76,25 @@ async function startPair(kind) {
   return { server, gen, port };
 }
 
-async function waitClients(server, n) {
-  const deadline = Date.now() + WAIT_MS;
+/** Runs `body` with a fresh server of `kind` and load generator, then stops both. */
+async function withPair(kind, body) {
+  const pair = await startPair(kind);
+  try {
+    return await body(pair);
+  } finally {
+    await pair.gen.request("close").catch(() => {});
+    await Promise.all([pair.server.stop(), pair.gen.stop()]);
+  }
+}
+
+/** Events the server's broker dropped, ever (0 for the servers without one). */
+async function droppedOf(server) {
+  const { stats } = await server.request("stats");
+  return stats.dropped ?? 0;
+}
+
+async function waitClients(server, n, waitMs = WAIT_MS) {
+  const deadline = Date.now() + waitMs;
   for (;;) {
     const { clients } = await server.request("clients");
     if (clients >= n) return clients;
@@ -93,18 +130,25 @@ async function measure(gen, expect, start, latency = false, server = undefined) 
 }
 
 /** Connect N clients to one server, then: idle memory, burst, ticks, paced. */
+/**
+ * Connects `n` idle clients and records, in `out`, the server's memory per
+ * connection (heap used + external after GC, and RSS) minus the same with none.
+ */
+async function connectIdle(server, gen, port, n, out, waitMs = WAIT_MS) {
+  const base = await server.request("memory");
+  const { connected } = await gen.request("connect", { port, n }, waitMs);
+  if (connected < n) throw new Error(`${connected}/${n} connections got a response`);
+  await waitClients(server, n, waitMs);
+  await sleep(500);
+  const idle = await server.request("memory");
+  out.memPerConn = (heapOf(idle) - heapOf(base)) / n;
+  out.rssPerConn = (idle.rss - base.rss) / n;
+}
+
 async function fanout(kind, n) {
-  const { server, gen, port } = await startPair(kind);
   const out = { kind, n };
-  try {
-    const base = await server.request("memory");
-    const { connected } = await gen.request("connect", { port, n }, WAIT_MS);
-    if (connected < n) throw new Error(`${connected}/${n} connections got a response`);
-    await waitClients(server, n);
-    await sleep(500);
-    const idle = await server.request("memory");
-    out.memPerConn = (heapOf(idle) - heapOf(base)) / n;
-    out.rssPerConn = (idle.rss - base.rss) / n;
+  await withPair(kind, async ({ server, gen, port }) => {
+    await connectIdle(server, gen, port, n, out);
 
     // Warm-up (JIT), not measured.
     await measure(gen, 10, () => server.request("burst", { k: 10, size: EVENT_SIZE }));
@@ -139,12 +183,8 @@ async function fanout(kind, n) {
     out.latency = lat.incomplete
       ? { incomplete: lat.incomplete }
       : { p50, p99, samples, fanoutP50: lat.fanoutP50, fanoutP99: lat.fanoutP99 };
-    const { stats } = await server.request("stats");
-    out.dropped = stats.dropped ?? 0;
-  } finally {
-    await gen.request("close").catch(() => {});
-    await Promise.all([server.stop(), gen.stop()]);
-  }
+    out.dropped = await droppedOf(server);
+  });
   return out;
 }
 
@@ -159,11 +199,50 @@ function rate(m, deliveries) {
   };
 }
 
+/**
+ * WIDE_N idle clients: memory per connection, then WIDE_EVENTS single events,
+ * each published alone and waited for on every client: the time from publish
+ * until the last client has it, the server's part of it (publish until every
+ * write was handed to the kernel) and the server's CPU time.
+ */
+async function wide(kind) {
+  const out = { kind, n: WIDE_N };
+  await withPair(kind, async ({ server, gen, port }) => {
+    await connectIdle(server, gen, port, WIDE_N, out, WIDE_WAIT_MS);
+    // Warm-up (JIT), not measured.
+    for (let i = 0; i < 3; i++)
+      await measure(gen, 1, () => server.request("one", { size: EVENT_SIZE }));
+    const toAll = [];
+    const writes = [];
+    const cpu = [];
+    for (let i = 0; i < WIDE_EVENTS; i++) {
+      const m = await measure(
+        gen,
+        1,
+        () => server.request("one", { size: EVENT_SIZE }),
+        false,
+        server,
+      );
+      if (m.incomplete) {
+        out.incomplete = m.incomplete;
+        break;
+      }
+      toAll.push(m.tDone - m.t0);
+      writes.push(m.t1 - m.t0);
+      cpu.push(m.serverCpuMs);
+    }
+    out.toAllMs = median(toAll);
+    out.writeMs = median(writes);
+    out.cpuMs = median(cpu);
+    out.dropped = await droppedOf(server);
+  });
+  return out;
+}
+
 /** 20 reading clients and one that never reads, while 10 000 events of 1 KB are published. */
 async function stuck(kind) {
-  const { server, gen, port } = await startPair(kind);
   const out = { kind };
-  try {
+  await withPair(kind, async ({ server, gen, port }) => {
     await gen.request("connect", { port, n: STUCK.normal, stuck: 1 });
     await waitClients(server, STUCK.normal + 1);
     await sleep(300);
@@ -172,17 +251,13 @@ async function stuck(kind) {
     await sleep(200);
     const after = await server.request("memory");
     const counts = await gen.request("counts");
-    const { stats } = await server.request("stats");
     out.heldMB = (heapOf(after) - heapOf(before)) / 2 ** 20;
     out.rssMB = (after.rss - before.rss) / 2 ** 20;
     out.complete = !m.incomplete;
     out.minReceived = counts.min;
     out.publishMs = m.t1 - m.t0;
-    out.dropped = stats.dropped ?? 0;
-  } finally {
-    await gen.request("close").catch(() => {});
-    await Promise.all([server.stop(), gen.stop()]);
-  }
+    out.dropped = await droppedOf(server);
+  });
   return out;
 }
 
@@ -200,14 +275,47 @@ const fmtRatio = (a, b) =>
   Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : "–";
 const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "–");
 
-function report(fanouts, stucks, meta) {
+/**
+ * The issue's targets for the servers built on sse-core, each as a ratio to a
+ * reference server: `figure(kind, n)` is the measured figure, `bound` the
+ * ratio to stay at or under (`max`) or at or over (`min`), `at` the N the
+ * issue states it for (every N of the run is shown).
+ */
+const TARGETS = [
+  {
+    figure: "Idle memory per connection",
+    value: "memory",
+    ref: "raw",
+    max: 1.1,
+    at: "1 000 and 10 000",
+  },
+  { figure: "Burst events/s", value: "burst", ref: "raw-join", min: 1.0, at: "10 000" },
+  { figure: "Burst events/s", value: "burst", ref: "better-sse", min: 12, at: "1 000" },
+  {
+    figure: "Single events: server CPU per delivered event",
+    value: "ticksCpu",
+    ref: "raw",
+    max: 0.8,
+    at: "1 000 and 10 000",
+  },
+  { figure: "Paced p99 publish-to-receive", value: "p99", ref: "raw", max: 1.0, at: "every N" },
+];
+
+function report(fanouts, stucks, wides, meta) {
   const lines = [];
   const pick = (kind, n, fn) => median(fanouts.filter((r) => r.kind === kind && r.n === n).map(fn));
+  const pickWide = (kind, fn) => median(wides.filter((r) => r.kind === kind).map(fn));
   const burstOf = (kind, n) => pick(kind, n, (r) => r.burst?.perSec);
   const ticksOf = (kind, n) => pick(kind, n, (r) => r.ticks?.perSec);
   const p50Of = (kind, n) => pick(kind, n, (r) => r.latency?.p50);
   const p99Of = (kind, n) => pick(kind, n, (r) => r.latency?.p99);
-  const memOf = (kind, n) => pick(kind, n, (r) => r.memPerConn);
+  // Idle memory is measured by the fanout scenario at NS and by the wide one at WIDE_N.
+  const memOf = (kind, n) =>
+    median(
+      [...fanouts, ...wides].filter((r) => r.kind === kind && r.n === n).map((r) => r.memPerConn),
+    );
+  const ticksCpuOf = (kind, n) => pick(kind, n, (r) => r.ticks?.serverNsPerEvent);
+  const figureOf = { memory: memOf, burst: burstOf, ticksCpu: ticksCpuOf, p99: p99Of };
   const runsOf = (kind, n) => fanouts.filter((r) => r.kind === kind && r.n === n).length;
 
   lines.push(
@@ -218,6 +326,36 @@ function report(fanouts, stucks, meta) {
   );
   lines.push(`Runs per figure: ${RUNS} (median). Command: ${meta.command}`);
   lines.push("");
+
+  const cores = SERVERS.filter((kind) => CORE_SERVERS.includes(kind));
+  const targetNs = [...new Set([...NS, ...(wides.length > 0 ? [WIDE_N] : [])])];
+  if (cores.length > 0 && (fanouts.length > 0 || wides.length > 0)) {
+    lines.push("### The issue's targets: ratios of the sse-core servers to the reference");
+    lines.push(
+      "Each cell: this server's figure / the reference server's, same N, same run (medians); ✓ where the target is met, ✗ where not. The issue states each target at the N in parentheses; every N of the run is shown.",
+    );
+    lines.push("");
+    lines.push(`| figure | vs | N | target | ${cores.join(" | ")} |`);
+    lines.push(`|---|---|---:|---:|${cores.map(() => "---:").join("|")}|`);
+    for (const t of TARGETS)
+      for (const n of targetNs) {
+        const get = figureOf[t.value];
+        const ref = get(t.ref, n);
+        if (!Number.isFinite(ref)) continue;
+        const cells = cores.map((kind) => {
+          const v = get(kind, n);
+          if (!Number.isFinite(v)) return "–";
+          const ratio = v / ref;
+          const met = t.max !== undefined ? ratio <= t.max : ratio >= t.min;
+          return `${ratio.toFixed(2)}× ${met ? "✓" : "✗"}`;
+        });
+        const target = t.max !== undefined ? `≤ ${t.max.toFixed(2)}×` : `≥ ${t.min.toFixed(2)}×`;
+        lines.push(
+          `| ${t.figure} | ${t.ref} | ${n} | ${target} (${t.at}) | ${cells.join(" | ")} |`,
+        );
+      }
+    lines.push("");
+  }
 
   if (fanouts.length > 0) {
     lines.push(`### Burst: ${BURST} events of ${EVENT_SIZE} B published back to back`);
@@ -314,6 +452,39 @@ function report(fanouts, stucks, meta) {
     }
   }
 
+  if (wides.length > 0) {
+    lines.push(`### N = ${WIDE_N}: idle memory and one event to all clients`);
+    lines.push(
+      `Idle memory as above. One event: ${WIDE_EVENTS} single events of ${EVENT_SIZE} B per run, each published alone and waited for on every client (median per run, then median of the runs): from publish until the last client has it (this includes the load generator reading every socket), the server's part (from publish until every write was handed to the kernel) and the server's CPU time.`,
+    );
+    lines.push("");
+    lines.push(
+      "| server | KB/conn | × raw | × better-sse | RSS KB/conn | one event to all, ms | × raw | × raw-join | × better-sse | server write ms | server CPU ms |",
+    );
+    lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    const toAllOf = (kind) => pickWide(kind, (r) => r.toAllMs);
+    for (const kind of SERVERS) {
+      if (!wides.some((r) => r.kind === kind)) continue;
+      const mem = memOf(kind, WIDE_N);
+      const t = toAllOf(kind);
+      lines.push(
+        `| ${kind} | ${fmt(mem / 1024, 2)} | ${fmtRatio(mem, memOf("raw", WIDE_N))} | ${fmtRatio(mem, memOf("better-sse", WIDE_N))} | ${fmt(pickWide(kind, (r) => r.rssPerConn) / 1024, 2)} | ${fmt(t, 1)} | ${fmtRatio(t, toAllOf("raw"))} | ${fmtRatio(t, toAllOf("raw-join"))} | ${fmtRatio(t, toAllOf("better-sse"))} | ${fmt(
+          pickWide(kind, (r) => r.writeMs),
+          1,
+        )} | ${fmt(
+          pickWide(kind, (r) => r.cpuMs),
+          1,
+        )} |`,
+      );
+    }
+    lines.push("");
+    for (const r of wides.filter((w) => w.incomplete || w.dropped > 0))
+      lines.push(
+        `Note: ${r.kind} N=${r.n} ${r.incomplete ? "had an incomplete event" : `dropped ${r.dropped} events`}.`,
+      );
+    if (wides.some((w) => w.incomplete || w.dropped > 0)) lines.push("");
+  }
+
   if (stucks.length > 0) {
     lines.push(
       `### Stuck client: ${STUCK.normal} reading clients and 1 that never reads, ${STUCK.k} events of ${STUCK.size} B`,
@@ -351,12 +522,21 @@ const meta = {
     .join(" "),
   command: QUICK ? "BENCH_QUICK=1 pnpm bench" : "pnpm bench",
 };
-if (process.env.BENCH_SERVERS || process.env.BENCH_N || process.env.BENCH_RUNS)
-  meta.command = `BENCH_SERVERS=${SERVERS.join(",")} BENCH_N=${NS.join(",")} BENCH_RUNS=${RUNS} node run.mjs`;
-log(`servers ${SERVERS.join(", ")}; N ${NS.join(", ")}; ${RUNS} run(s); load ${meta.loadBefore}`);
+if (
+  process.env.BENCH_SERVERS ||
+  process.env.BENCH_N ||
+  process.env.BENCH_RUNS ||
+  process.env.BENCH_SCENARIOS ||
+  process.env.BENCH_WIDE_N
+)
+  meta.command = `${QUICK ? "BENCH_QUICK=1 " : ""}BENCH_SERVERS=${SERVERS.join(",")} BENCH_N=${NS.join(",")} BENCH_RUNS=${RUNS} BENCH_SCENARIOS=${SCENARIOS.join(",")} BENCH_WIDE_N=${WIDE_N} node run.mjs`;
+log(
+  `servers ${SERVERS.join(", ")}; N ${NS.join(", ")}; wide N ${WIDE_N}; scenarios ${SCENARIOS.join(", ")}; ${RUNS} run(s); load ${meta.loadBefore}`,
+);
 
 const fanouts = [];
 const stucks = [];
+const wides = [];
 for (let run = 1; run <= RUNS; run++) {
   if (SCENARIOS.includes("fanout"))
     for (const n of NS)
@@ -371,6 +551,18 @@ for (let run = 1; run <= RUNS; run++) {
           log(`run ${run} N=${n} ${kind}: FAILED ${err.message}`);
         }
       }
+  if (SCENARIOS.includes("wide"))
+    for (const kind of SERVERS) {
+      try {
+        const r = await wide(kind);
+        wides.push(r);
+        log(
+          `run ${run} N=${WIDE_N} ${kind}: ${fmt(r.memPerConn / 1024, 2)} KB/conn, one event to all ${fmt(r.toAllMs, 1)} ms (server write ${fmt(r.writeMs, 1)} ms)`,
+        );
+      } catch (err) {
+        log(`run ${run} N=${WIDE_N} ${kind}: FAILED ${err.message}`);
+      }
+    }
   if (SCENARIOS.includes("stuck"))
     for (const kind of SERVERS) {
       try {
@@ -390,13 +582,13 @@ meta.loadAfter = os
   .join(" ");
 meta.minutes = ((Date.now() - started) / 60_000).toFixed(1);
 
-const table = report(fanouts, stucks, meta);
+const table = report(fanouts, stucks, wides, meta);
 console.log(table);
 const outDir = join(here, "results");
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, "latest.md"), `${table}\n`);
 writeFileSync(
   join(outDir, "latest.json"),
-  `${JSON.stringify({ meta, fanouts, stucks }, null, 2)}\n`,
+  `${JSON.stringify({ meta, fanouts, stucks, wides }, null, 2)}\n`,
 );
 log(`written ${join(outDir, "latest.md")}`);

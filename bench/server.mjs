@@ -2,7 +2,7 @@
 // Usage (by run.mjs only): node --expose-gc server.mjs <kind>
 //
 // Every kind serves GET /events on 127.0.0.1 and exposes the same commands:
-// clients, memory, burst, ticks, paced, flood, stats.
+// clients, memory, burst, one, ticks, paced, flood, stats.
 
 import { createServer } from "node:http";
 import { now, serveParent } from "./lib/proc.mjs";
@@ -35,7 +35,7 @@ const RAW_HEADERS = {
  * burst published back to back in one tick.
  */
 async function build(kind) {
-  if (kind === "sse-core" || kind === "sse-express" || kind === "sse-koa") {
+  if (kind.startsWith("sse-")) {
     // BENCH_CORE_MODULE: another build of sse-core for the sse-core server (ablations).
     const coreModule =
       kind === "sse-core"
@@ -58,7 +58,21 @@ async function build(kind) {
       const app = express();
       app.get("/events", handler(broker, TOPIC, options));
       listener = app;
-    } else {
+    } else if (kind === "sse-fastify") {
+      // fastify's own request handler, mounted on this file's node:http server.
+      const { default: Fastify } = await import("fastify");
+      const { handler } = await import("@burrow/sse-fastify");
+      let fastifyListener;
+      const app = Fastify({
+        serverFactory: (handle) => {
+          fastifyListener = handle;
+          return createServer(handle);
+        },
+      });
+      app.get("/events", handler(broker, TOPIC, options));
+      await app.ready();
+      listener = fastifyListener;
+    } else if (kind === "sse-koa") {
       const { default: Koa } = await import("koa");
       const { default: Router } = await import("@koa/router");
       const { handler } = await import("@burrow/sse-koa");
@@ -67,6 +81,8 @@ async function build(kind) {
       router.get("/events", handler(broker, TOPIC, options));
       app.use(router.routes());
       listener = app.callback();
+    } else {
+      throw new Error(`unknown server kind ${kind}`);
     }
     const publish = (data) => broker.publish(TOPIC, { data });
     return {
@@ -169,6 +185,17 @@ serveParent(
       const datas = [];
       for (let i = 0; i < k; i++) datas.push(payload(seq++, size));
       impl.publishMany(datas);
+      return { t0, t1: now() };
+    },
+    /**
+     * One event, and the server's fan-out time: from publish until every
+     * client's bytes were handed to the kernel (by the next setImmediate, as
+     * in `paced`).
+     */
+    one: async ({ size }) => {
+      const t0 = now();
+      impl.publish(payload(seq++, size));
+      await immediate();
       return { t0, t1: now() };
     },
     /** `k` events, one per event-loop turn (nothing can be joined). */

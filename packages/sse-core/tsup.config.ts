@@ -1,8 +1,12 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts"],
+  // The user API, and the adapter-author API (`@burrow/sse-core/adapter`).
+  entry: ["src/index.ts", "src/adapter.ts"],
   format: ["esm", "cjs"],
+  // Both entry points share one copy of each module (in chunks), in CJS as
+  // in ESM: a class or a module-level map is never loaded twice.
+  splitting: true,
   dts: true,
   clean: true,
   sourcemap: true,

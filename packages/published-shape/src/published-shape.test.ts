@@ -82,6 +82,7 @@ afterAll(() => {
 describe("the packages as published", () => {
   it.each([
     ["only sse-core, ESM with a CJS copy beside it", "core.mjs"],
+    ["sse-core's adapter-author API (/adapter), ESM with a CJS copy beside it", "adapter.mjs"],
     ["the express adapter, from CJS", "express.cjs"],
     ["the koa adapter with dynamic topics, from ESM", "koa.mjs"],
     ["the fastify plugin with dynamic topics, from CJS", "fastify.cjs"],

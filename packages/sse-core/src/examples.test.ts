@@ -15,6 +15,21 @@ afterEach(() => {
   for (const child of children.splice(0)) child.kill("SIGKILL");
 });
 
+/** Starts a server example on a free port; resolves with it once it printed its URL. */
+async function listening(name: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [example(name)], {
+    env: { ...process.env, PORT: "0" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  children.push(child);
+  let out = "";
+  child.stdout?.on("data", (chunk) => {
+    out += chunk;
+  });
+  await waitFor(() => /http:\/\/[\d.]+:\d+/.test(out), `${name} to listen`);
+  return { child, url: /http:\/\/[\d.]+:\d+/.exec(out)![0] };
+}
+
 describe("README examples", () => {
   it.each([
     "node-http.mjs",
@@ -24,6 +39,7 @@ describe("README examples", () => {
     "htmx.mjs",
     "hono.mjs",
     "route-handler.mjs",
+    "adapter.mjs",
   ])("%s appears in the README verbatim", (name) => {
     expect(readme).toContain(readFileSync(example(name), "utf8").trimEnd());
   });
@@ -46,17 +62,7 @@ describe("README examples", () => {
   });
 
   it("node-http.mjs streams published notes and job updates, and stops on SIGTERM", async () => {
-    const child = spawn(process.execPath, [example("node-http.mjs")], {
-      env: { ...process.env, PORT: "0" },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    children.push(child);
-    let out = "";
-    child.stdout?.on("data", (chunk) => {
-      out += chunk;
-    });
-    await waitFor(() => out.includes("listening on"), "the example to listen");
-    const url = /http:\/\/[\d.]+:\d+/.exec(out)?.[0];
+    const { child, url } = await listening("node-http.mjs");
     const client = recordEvents(`${url}/events`, ["notifications", "status"]);
     await client.opened;
     const posted = await fetch(`${url}/notes`, { method: "POST", body: "<b>hi</b>" });
@@ -66,6 +72,23 @@ describe("README examples", () => {
     expect(client.events.find((e) => e.event === "notifications")?.data).toBe(
       "<li>&#60;b&#62;hi&#60;/b&#62;</li>",
     );
+    client.close();
+    child.kill("SIGTERM");
+    const [code] = await once(child, "exit");
+    expect(code).toBe(0);
+  });
+
+  it("adapter.mjs, an adapter on @burrow/sse-core/adapter, streams a room, refuses staff, stops on SIGTERM", async () => {
+    const { child, url } = await listening("adapter.mjs");
+    const staff = await fetch(`${url}/events?room=staff`);
+    expect(staff.status).toBe(403);
+    await staff.body?.cancel();
+    const client = recordEvents(`${url}/events?room=kitchen`, ["room:kitchen"]);
+    await client.opened;
+    const said = await fetch(`${url}/say?room=kitchen&text=soup`, { method: "POST" });
+    expect(said.status).toBe(204);
+    const [event] = await client.waitForCount(1);
+    expect(event?.data).toBe("soup");
     client.close();
     child.kill("SIGTERM");
     const [code] = await once(child, "exit");

@@ -28,23 +28,16 @@ export type {
   SSEHandler,
   SSERequest,
   SSEResponse,
-  TopicsSource,
 } from "./node-handler.js";
 export {
   contextHandler,
   contextHandlerFunc,
   handler,
   handlerFunc,
-  serveEvents,
-  validateBroker,
-  validateOptions,
-  validateTopics,
-  validateTopicsFn,
 } from "./node-handler.js";
 export type { BrokerObserver, CloseReason, FanOut, RefusalReason } from "./observer.js";
 export { CLOSE_REASONS, REFUSAL_REASONS } from "./observer.js";
 export type { Authorize, HandlerOptions, OnError } from "./options.js";
-export { withOnError } from "./options.js";
 export type {
   PresenceChange,
   PresenceIdentity,
@@ -57,7 +50,6 @@ export {
   brokerFrom,
   brokerMiddleware,
   requireBroker,
-  resolveBroker,
   withBroker,
 } from "./request-context.js";
 export type { RequestStream, StreamProducer } from "./request-stream.js";
@@ -67,3 +59,25 @@ export type { StreamOptions } from "./stream-plan.js";
 export type { SwapOption, SwapTarget } from "./swap.js";
 export { hxPartial } from "./swap.js";
 export type { Topics, TopicsFn } from "./topics.js";
+
+// The adapter-author API, kept here so that existing imports still work.
+// Adapters import it from "@burrow/sse-core/adapter" (src/adapter.ts); a
+// test in packages/published-shape fails when one imports it from here.
+import * as adapter from "./adapter.js";
+
+/** @deprecated Import from "@burrow/sse-core/adapter": adapter-author API. */
+export type TopicsSource = adapter.TopicsSource;
+/** @deprecated Import from "@burrow/sse-core/adapter": adapter-author API. */
+export const serveEvents: typeof adapter.serveEvents = adapter.serveEvents;
+/** @deprecated Import from "@burrow/sse-core/adapter": adapter-author API. */
+export const validateOptions: typeof adapter.validateOptions = adapter.validateOptions;
+/** @deprecated Import from "@burrow/sse-core/adapter": adapter-author API. */
+export const validateTopics: typeof adapter.validateTopics = adapter.validateTopics;
+/** @deprecated Import from "@burrow/sse-core/adapter": adapter-author API. */
+export const validateTopicsFn: typeof adapter.validateTopicsFn = adapter.validateTopicsFn;
+/** @deprecated Import from "@burrow/sse-core/adapter": adapter-author API. */
+export const validateBroker: typeof adapter.validateBroker = adapter.validateBroker;
+/** @deprecated Import from "@burrow/sse-core/adapter": adapter-author API. */
+export const resolveBroker: typeof adapter.resolveBroker = adapter.resolveBroker;
+/** @deprecated Import from "@burrow/sse-core/adapter": adapter-author API. */
+export const withOnError: typeof adapter.withOnError = adapter.withOnError;

@@ -4,16 +4,18 @@ import {
   type HandlerOptions,
   type StreamOptions,
   type StreamProducer,
-  serveEvents,
   type Topics,
   type TopicsFn,
+} from "@burrow/sse-core";
+import {
+  serveEvents,
   type TopicsSource,
   validateBroker,
   validateOptions,
   validateTopics,
   validateTopicsFn,
   withOnError,
-} from "@burrow/sse-core";
+} from "@burrow/sse-core/adapter";
 import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from "fastify";
 import { brokerFrom } from "./plugin.js";
 

@@ -3,10 +3,10 @@ import {
   brokerFrom as brokerOnRequest,
   type EventBroker,
   requireBroker as requireBrokerOnRequest,
-  resolveBroker,
   SSEOptionError,
   withBroker,
 } from "@burrow/sse-core";
+import { resolveBroker } from "@burrow/sse-core/adapter";
 import type { FastifyPluginAsync, FastifyRequest, onRequestHookHandler } from "fastify";
 import fp from "fastify-plugin";
 

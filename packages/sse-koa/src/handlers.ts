@@ -1,16 +1,13 @@
+import type { EventBroker, HandlerOptions, Topics, TopicsFn } from "@burrow/sse-core";
 import {
-  type EventBroker,
-  type HandlerOptions,
   serveEvents,
-  type Topics,
-  type TopicsFn,
   type TopicsSource,
   validateBroker,
   validateOptions,
   validateTopics,
   validateTopicsFn,
   withOnError,
-} from "@burrow/sse-core";
+} from "@burrow/sse-core/adapter";
 import type { Context, Middleware } from "koa";
 import { brokerFrom } from "./middleware.js";
 

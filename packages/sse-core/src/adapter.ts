@@ -1,0 +1,34 @@
+/**
+ * `@burrow/sse-core/adapter`: what a framework adapter needs beyond the user
+ * API. An adapter translates its framework's request into one
+ * {@link serveEvents} call per stream, checks its arguments up front with the
+ * `validate*` functions when a handler is created, and routes bugs to its
+ * framework with {@link withOnError}. Everything here is a re-export of the
+ * very same functions and types the root entry point has always exported
+ * (the root keeps them, deprecated there), so a value from one entry point
+ * works with the other.
+ *
+ * @example
+ * ```ts
+ * import { serveEvents, validateBroker, validateTopics } from "@burrow/sse-core/adapter";
+ *
+ * export function handler(broker, topics, options) {
+ *   validateBroker(broker);
+ *   const list = validateTopics(topics, options);
+ *   return (ctx) => serveEvents(ctx.req, ctx.res, broker, list, options, ctx);
+ * }
+ * ```
+ *
+ * @packageDocumentation
+ */
+
+export type { NextFunction, SSERequest, SSEResponse, TopicsSource } from "./node-handler.js";
+export {
+  serveEvents,
+  validateBroker,
+  validateOptions,
+  validateTopics,
+  validateTopicsFn,
+} from "./node-handler.js";
+export { withOnError } from "./options.js";
+export { resolveBroker } from "./request-context.js";
