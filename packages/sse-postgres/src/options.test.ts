@@ -42,6 +42,11 @@ describe("postgresBackplane options", () => {
     ["maxPending", { maxPending: 1.5 }, "sse: maxPending: must be a positive integer (events)"],
     ["maxReplays", { maxReplays: -1 }, "sse: maxReplays: must be a positive integer (replays)"],
     [
+      "presenceTtlMs",
+      { presenceTtlMs: 0 },
+      "sse: presenceTtlMs: must be a positive integer (milliseconds), got 0",
+    ],
+    [
       "historySize",
       { historySize: 100 },
       "sse: historySize: is not an option of postgresBackplane",

@@ -86,6 +86,17 @@ export interface PostgresBackplaneOptions {
    * @default 4
    */
   maxReplays?: number;
+  /**
+   * Presence (the broker's members, see `@burrow/sse-core`'s presence): how
+   * long a process's members stay listed after its last heartbeat, in
+   * milliseconds. Each process renews its members every `presenceTtlMs / 3`;
+   * one that dies has its members announced as left by a live one within
+   * `presenceTtlMs` plus a third of it (plus a statement's `timeoutMs`). A
+   * process cut off from PostgreSQL longer than this is announced as left,
+   * and its members as joined again when it is back.
+   * @default 15000
+   */
+  presenceTtlMs?: number;
 }
 
 /** Default prefix of tables, functions and channels. */
@@ -103,6 +114,9 @@ export const DEFAULT_MAX_PENDING = 10_000;
 /** Default {@link PostgresBackplaneOptions.maxReplays}. */
 export const DEFAULT_MAX_REPLAYS = 4;
 
+/** Default {@link PostgresBackplaneOptions.presenceTtlMs}. */
+export const DEFAULT_PRESENCE_TTL_MS = 15_000;
+
 /** The options, checked, with defaults. @internal */
 export interface ResolvedOptions {
   connectionString: string | undefined;
@@ -114,6 +128,7 @@ export interface ResolvedOptions {
   retentionMs: number;
   maxPending: number;
   maxReplays: number;
+  presenceTtlMs: number;
 }
 
 const KNOWN = [
@@ -126,6 +141,7 @@ const KNOWN = [
   "retentionMs",
   "maxPending",
   "maxReplays",
+  "presenceTtlMs",
 ];
 
 /**
@@ -155,6 +171,7 @@ export function resolveOptions(options: PostgresBackplaneOptions): ResolvedOptio
     retentionMs = DEFAULT_RETENTION_MS,
     maxPending = DEFAULT_MAX_PENDING,
     maxReplays = DEFAULT_MAX_REPLAYS,
+    presenceTtlMs = DEFAULT_PRESENCE_TTL_MS,
   } = options;
   optionalConnection("connectionString", connectionString);
   optionalConnection("listenConnectionString", listenConnectionString);
@@ -200,6 +217,7 @@ export function resolveOptions(options: PostgresBackplaneOptions): ResolvedOptio
     retentionMs: positiveInteger("retentionMs", retentionMs, "milliseconds"),
     maxPending: positiveInteger("maxPending", maxPending, "events"),
     maxReplays: positiveInteger("maxReplays", maxReplays, "replays"),
+    presenceTtlMs: positiveInteger("presenceTtlMs", presenceTtlMs, "milliseconds"),
   };
 }
 

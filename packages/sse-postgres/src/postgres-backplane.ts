@@ -3,9 +3,12 @@ import type {
   Backplane,
   BackplaneEvent,
   BackplaneHost,
+  BackplanePresence,
   BackplaneReplay,
+  BackplaneReport,
   BackplaneState,
   BackplaneStats,
+  PresenceHost,
   SSEEvent,
 } from "@burrow/sse-core";
 import pg from "pg";
@@ -17,6 +20,7 @@ import {
   resolveOptions,
 } from "./options.js";
 import { channelOf, eventJson, parseEvent, Reassembler } from "./payload.js";
+import { PostgresPresence } from "./presence-store.js";
 import { type Outgoing, Publisher } from "./publisher.js";
 import { ReplayLimit } from "./replay-limit.js";
 import {
@@ -62,6 +66,8 @@ export interface PostgresBackplaneStats extends BackplaneStats {
   replaysSkipped: number;
   /** Events this process deleted for being older than `retentionMs`, ever. */
   pruned: number;
+  /** Presence sweeps for processes that stopped renewing their members run here, ever. */
+  presenceSweeps: number;
 }
 
 /** An event to deliver in order: from a notification, or recovered from the table. */
@@ -81,6 +87,9 @@ const MISSING_SCHEMA = new Set(["42P01", "42883"]);
 
 /** Own publishes whose answer was lost and that were delivered here: remembered at most this many. */
 const MAX_DELIVERED_LOCALLY = 10_000;
+
+/** Own publishes whose echo is awaited for a round-trip report: remembered at most this many. */
+const MAX_TIMED = 10_000;
 
 /**
  * The PostgreSQL {@link Backplane}: one global order from a counter row that
@@ -132,6 +141,8 @@ export class PostgresBackplane implements Backplane {
   private nonce = 0;
   /** Own publishes sent whose answer and echo are both still awaited. */
   private readonly awaiting = new Set<number>();
+  /** Own publishes to a topic listened to here -> when `publish` was called (for round-trip reports). */
+  private readonly publishedAt = new Map<number, number>();
   /** Own publishes that failed and were delivered locally instead: not delivered twice. */
   private readonly deliveredLocally = new Set<number>();
   private readonly replays: ReplayLimit;
@@ -148,6 +159,7 @@ export class PostgresBackplane implements Backplane {
   private timeoutCount = 0;
   private skippedCount = 0;
   private prunedCount = 0;
+  private presenceStore: PostgresPresence | undefined;
 
   /** @param options - see {@link PostgresBackplaneOptions}. */
   constructor(options: PostgresBackplaneOptions = {}) {
@@ -197,6 +209,8 @@ export class PostgresBackplane implements Backplane {
       lost: (error) => {
         this.listenerSynced = false;
         this.live.clear();
+        // Their echoes, if any, come from the table, not from NOTIFY.
+        this.publishedAt.clear();
         this.reassembler.reset();
         this.noteError(error);
         this.fail(error);
@@ -238,6 +252,12 @@ export class PostgresBackplane implements Backplane {
     }
     const nonce = ++this.nonce;
     this.awaiting.add(nonce);
+    if (this.live.has(topic) && host.report !== undefined) {
+      this.publishedAt.set(nonce, performance.now());
+      if (this.publishedAt.size > MAX_TIMED) {
+        this.publishedAt.delete(this.publishedAt.keys().next().value!);
+      }
+    }
     publisher.push({
       topic,
       event,
@@ -342,7 +362,29 @@ export class PostgresBackplane implements Backplane {
       replays: this.replays.size,
       replaysSkipped: this.skippedCount,
       pruned: this.prunedCount,
+      presenceSweeps: this.presenceStore?.sweeps ?? 0,
     };
+  }
+
+  /**
+   * Shares the broker's presence through PostgreSQL, on the backplane's pool
+   * (see {@link PostgresBackplaneOptions.presenceTtlMs}); called by the broker.
+   */
+  presence(host: PresenceHost): BackplanePresence {
+    if (this.presenceStore !== undefined) {
+      throw new Error("sse-postgres: backplane: presence already shared with a broker");
+    }
+    this.presenceStore = new PostgresPresence(host, {
+      // None when closed before a broker attached it: presence is then per process.
+      pool: () => this.pool,
+      sessionBounded: this.ownPool,
+      prefix: this.options.prefix,
+      ttlMs: this.options.presenceTtlMs,
+      timeoutMs: this.options.timeoutMs,
+      // The link's own statements report its errors; these would repeat them.
+      onError: (error) => this.noteError(error),
+    });
+    return this.presenceStore;
   }
 
   /**
@@ -351,7 +393,12 @@ export class PostgresBackplane implements Backplane {
    */
   async close(): Promise<void> {
     if (this.state === "closed") return;
+    const previous = this.state;
     this.state = "closed";
+    this.report({ kind: "state", state: "closed", previous });
+    this.publishedAt.clear();
+    // Marks this process's members expired, before the pool closes.
+    const presence = this.presenceStore?.close();
     clearTimeout(this.probeTimer);
     clearTimeout(this.syncTimer);
     clearInterval(this.pruneTimer);
@@ -362,6 +409,7 @@ export class PostgresBackplane implements Backplane {
     this.publisher?.stop();
     const closing: Promise<unknown>[] = [];
     if (this.listener !== undefined) closing.push(this.listener.close());
+    await presence;
     if (this.pool !== undefined && this.options.pool === undefined) {
       closing.push(this.pool.end().catch(() => {}));
     }
@@ -615,6 +663,11 @@ export class PostgresBackplane implements Backplane {
     if (from !== this.origin) return false;
     const nonce = Number(nonceText);
     this.awaiting.delete(nonce);
+    const at = this.publishedAt.get(nonce);
+    if (at !== undefined) {
+      this.publishedAt.delete(nonce);
+      this.report({ kind: "roundTrip", seconds: (performance.now() - at) / 1000 });
+    }
     if (this.deliveredLocally.size === 0) return false;
     const delivered = this.deliveredLocally.delete(nonce);
     // Own publishes are ordered in the order they were sent: older ones will not come any more.
@@ -638,6 +691,15 @@ export class PostgresBackplane implements Backplane {
       this.host!.deliver(message.topic, message.event, message.seq);
     } catch {
       // Not encodable: not written by a broker; nothing to deliver.
+    }
+  }
+
+  /** Tells the broker's observers (see {@link BackplaneHost.report}); never throws. */
+  private report(report: BackplaneReport): void {
+    try {
+      this.host?.report?.(report);
+    } catch {
+      // An observer's failure is not the link's.
     }
   }
 
@@ -680,8 +742,10 @@ export class PostgresBackplane implements Backplane {
     if (next === this.state) return;
     const previous = this.state;
     this.state = next;
+    this.report({ kind: "state", state: next, previous });
     const logger = this.options.logger;
     if (next === "down") {
+      this.presenceStore?.down();
       this.errorCount++;
       this.localOnlySinceDown = 0;
       this.replays.flush();

@@ -13,12 +13,7 @@
  * - `p-topics:<process id>`: a set of the topics the process has members on.
  */
 import { randomBytes } from "node:crypto";
-import type {
-  BackplanePresence,
-  PresenceHost,
-  PresenceMember,
-  PresenceSync,
-} from "@burrow/sse-core";
+import { type PresenceHost, type PresenceRow, SharedPresence } from "@burrow/sse-core";
 import { Redis, type RedisOptions } from "ioredis";
 import { within } from "./within.js";
 
@@ -111,54 +106,37 @@ export interface RedisPresenceOptions {
   onError(error: Error): void;
 }
 
-/** Members of `fields` (`[process, json, ...]`), merged by id with connections summed; `except`'s skipped. */
-function merge(fields: readonly string[], except?: string): Map<string, PresenceMember> {
-  const out = new Map<string, PresenceMember>();
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    if (fields[i] === except) continue;
-    let list: PresenceMember[];
-    try {
-      list = JSON.parse(fields[i + 1]!) as PresenceMember[];
-    } catch {
-      continue; // not written by a broker
-    }
-    if (!Array.isArray(list)) continue;
-    for (const member of list) {
-      if (typeof member?.id !== "string") continue;
-      const seen = out.get(member.id);
-      out.set(
-        member.id,
-        Object.freeze({
-          id: member.id,
-          data: seen === undefined ? member.data : seen.data,
-          connections: (seen?.connections ?? 0) + (Number(member.connections) || 0),
-        }),
-      );
-    }
-  }
+/** `[a, b, c, d, ...]` as pairs `[a, b], [c, d], ...`. */
+function pairs(flat: readonly string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
   return out;
 }
 
-/** {@link BackplanePresence} on Redis, with its own connection. */
-export class RedisPresence implements BackplanePresence {
+/**
+ * {@link BackplanePresence} on Redis, with its own connection: core's
+ * {@link SharedPresence} does the bookkeeping, this the Redis side.
+ */
+export class RedisPresence extends SharedPresence {
   private redis: PresenceRedis | undefined;
   private firstReady: Promise<void> = Promise.resolve();
-  private heartbeat: NodeJS.Timeout | undefined;
-  private readonly proc = randomBytes(8).toString("hex");
+  readonly owner = randomBytes(8).toString("hex");
   /** When the connection last became ready (0 while it is not). */
-  private readySince = 0;
+  private readyAt = 0;
   /** The connection was ready once: from then on, not ready means down. */
   private everReady = false;
-  /** This process has written its members to Redis (so others may have announced them). */
-  private wrote = false;
   private closed = false;
-  /** Sweeps run by this process, ever. */
-  sweeps = 0;
 
   constructor(
-    private readonly host: PresenceHost,
+    host: PresenceHost,
     private readonly options: RedisPresenceOptions,
-  ) {}
+  ) {
+    super(host, options.ttlMs);
+  }
+
+  readySince(): number {
+    return this.readyAt;
+  }
 
   /**
    * The connection, opened on first use: a process none of whose streams is
@@ -183,116 +161,74 @@ export class RedisPresence implements BackplanePresence {
       this.firstReady = new Promise((resolve) => redis.once("ready", () => resolve()));
       redis.on("ready", () => {
         this.everReady = true;
-        this.readySince = Date.now();
+        this.readyAt = Date.now();
         void this.beat();
       });
       redis.on("close", () => {
-        this.readySince = 0;
+        this.readyAt = 0;
       });
       redis.on("error", (error: Error) => this.options.onError(error));
-      this.heartbeat = setInterval(
-        () => void this.beat(),
-        Math.max(1, Math.floor(this.options.ttlMs / 3)),
-      );
-      this.heartbeat.unref();
     }
-    if (this.readySince === 0 && !this.everReady) {
+    if (this.readyAt === 0 && !this.everReady) {
       await within(this.firstReady, this.options.timeoutMs, undefined);
     }
-    return this.readySince === 0 ? undefined : this.redis;
-  }
-
-  async sync(
-    topic: string,
-    local: PresenceMember[],
-    id: string,
-  ): Promise<PresenceSync | undefined> {
-    const fields = await this.write(topic, local);
-    if (fields === undefined) return undefined;
-    const elsewhere = merge(fields.slice(1), this.proc).has(id);
-    return { elsewhere, members: [...merge(fields.slice(1)).values()] };
-  }
-
-  async members(topic: string): Promise<PresenceMember[] | undefined> {
-    const redis = await this.connection();
-    if (redis === undefined) return undefined;
-    const k = this.keys(topic);
-    const fields = await this.call(redis.ssePresenceMembers(k.topic, k.procs));
-    return fields === undefined ? undefined : [...merge(fields).values()];
+    return this.readyAt === 0 ? undefined : this.redis;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.heartbeat);
+    this.stop();
     const redis = this.redis;
     if (redis === undefined) return;
     if (redis.status === "ready") {
       // Marked expired rather than deleted: the next sweep (within a third of
       // the TTL) announces as left only the members who did not reconnect to
       // another process meanwhile.
-      await this.call(redis.zadd(this.keys("").procs, 0, this.proc));
+      await this.call(redis.zadd(this.keys("").procs, 0, this.owner));
       await within(redis.quit(), this.options.timeoutMs, undefined).catch(() => {});
     }
     redis.disconnect();
   }
 
-  /** Writes this process's members of `topic`; the answer of the sync script, or undefined. */
-  private async write(topic: string, local: PresenceMember[]): Promise<string[] | undefined> {
+  async write(
+    topic: string,
+    json: string,
+  ): Promise<{ known: boolean; rows: PresenceRow[] } | undefined> {
     const redis = await this.connection();
     if (redis === undefined) return undefined;
     const k = this.keys(topic);
-    this.wrote = true;
-    const json = JSON.stringify(
-      local.map(({ id, data, connections }) => ({ id, data, connections })),
-    );
-    return this.call(
+    const fields = await this.call(
       redis.ssePresenceSync(
         k.topic,
         k.procs,
         k.procTopics,
-        this.proc,
+        this.owner,
         json,
         this.options.ttlMs,
         topic,
       ),
     );
+    return fields === undefined
+      ? undefined
+      : { known: fields[0] === "1", rows: pairs(fields.slice(1)) };
   }
 
-  /**
-   * Renews this process's entries (announcing its members again, once per
-   * topic, only if it had been swept meanwhile), then, once it has been
-   * connected for a whole TTL (so every live process had time to renew its
-   * own after an outage), sweeps the processes that stopped renewing.
-   */
-  private async beat(): Promise<void> {
-    if (this.closed || this.readySince === 0) return;
-    for (const [topic, local] of this.host.local()) {
-      const known = this.wrote;
-      const fields = await this.write(topic, local);
-      if (fields === undefined || fields[0] === "1" || !known || local.length === 0) continue;
-      // This process had been swept (its members announced as left): announce who is back.
-      const others = merge(fields.slice(1), this.proc);
-      const back = local.filter((m) => !others.has(m.id));
-      if (back.length > 0) this.host.joined(topic, back, [...merge(fields.slice(1)).values()]);
-    }
+  async read(topic: string): Promise<PresenceRow[] | undefined> {
+    const redis = await this.connection();
+    if (redis === undefined) return undefined;
+    const k = this.keys(topic);
+    const fields = await this.call(redis.ssePresenceMembers(k.topic, k.procs));
+    return fields === undefined ? undefined : pairs(fields);
+  }
+
+  async sweep(): Promise<[string, string][] | undefined> {
     const redis = this.redis;
-    if (redis === undefined || this.readySince === 0) return;
-    if (Date.now() - this.readySince < this.options.ttlMs) return;
-    const k = this.keys("");
-    this.sweeps++;
+    if (redis === undefined || this.readyAt === 0) return undefined;
     const removed = await this.call(
-      redis.ssePresenceSweep(k.procs, this.options.prefix, this.proc),
+      redis.ssePresenceSweep(this.keys("").procs, this.options.prefix, this.owner),
     );
-    for (let i = 0; removed !== undefined && i + 1 < removed.length; i += 2) {
-      const topic = removed[i]!;
-      const gone = merge([".", removed[i + 1]!]);
-      const fields = await this.call(redis.ssePresenceMembers(this.keys(topic).topic, k.procs));
-      if (fields === undefined) continue;
-      const live = merge(fields);
-      const left = [...gone.values()].filter((m) => !live.has(m.id));
-      if (left.length > 0) this.host.left(topic, left, [...live.values()]);
-    }
+    return removed === undefined ? undefined : pairs(removed);
   }
 
   private async call<T>(command: Promise<T>): Promise<T | undefined> {
@@ -300,9 +236,9 @@ export class RedisPresence implements BackplanePresence {
       const answer = await within(command, this.options.timeoutMs, TIMED_OUT);
       if (answer !== TIMED_OUT) return answer;
       // A hung connection is replaced: the new one renews this process's
-      // members first, and sweeps only a TTL later (see beat).
-      if (this.readySince !== 0 && !this.closed) {
-        this.readySince = 0;
+      // members first, and sweeps only a TTL later (see SharedPresence.beat).
+      if (this.readyAt !== 0 && !this.closed) {
+        this.readyAt = 0;
         this.redis?.disconnect(true);
       }
       return undefined;
@@ -317,7 +253,7 @@ export class RedisPresence implements BackplanePresence {
     return {
       topic: `${prefix}p:${topic}`,
       procs: `${prefix}p-procs`,
-      procTopics: `${prefix}p-topics:${this.proc}`,
+      procTopics: `${prefix}p-topics:${this.owner}`,
     };
   }
 }

@@ -60,6 +60,8 @@ export interface ServerProcess {
   stopFlood(): Promise<number>;
   /** `broker.cursor()`, or null. */
   cursor(): Promise<string | null>;
+  /** `broker.members(topic)`: ids and connection counts, sorted by id. */
+  members(topic: string): Promise<{ id: string; connections: number }[]>;
   /** SIGTERM, and resolves with the exit code. */
   stop(): Promise<number | null>;
 }
@@ -119,6 +121,12 @@ export async function startServer(
     },
     stopFlood: () => get<number>("/flood", "POST"),
     cursor: () => get<string | null>("/cursor"),
+    members: async (topic) =>
+      sortMembers(
+        await get<{ id: string; connections: number }[]>(
+          `/members?topic=${encodeURIComponent(topic)}`,
+        ),
+      ),
     stop: async () => {
       if (child.exitCode !== null) return child.exitCode;
       child.kill("SIGTERM");
@@ -126,6 +134,15 @@ export async function startServer(
       return code as number | null;
     },
   };
+}
+
+/** Members as ids and connection counts, sorted by id (data left out). */
+export function sortMembers(
+  members: readonly { id: string; connections: number }[],
+): { id: string; connections: number }[] {
+  return members
+    .map(({ id, connections }) => ({ id, connections }))
+    .sort((a, b) => a.id.localeCompare(b.id));
 }
 
 /** Kills every server process still running (afterEach). */
