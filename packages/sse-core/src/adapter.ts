@@ -3,7 +3,8 @@
  * API. An adapter translates its framework's request into one
  * {@link serveEvents} call per stream, checks its arguments up front with the
  * `validate*` functions when a handler is created, and routes bugs to its
- * framework with {@link withOnError}. Everything here is a re-export of the
+ * framework with {@link withOnError}. A backplane that shares presence
+ * builds on {@link SharedPresence} and {@link mergePresence}. Everything else here is a re-export of the
  * very same functions and types the root entry point has always exported
  * (the root keeps them, deprecated there), so a value from one entry point
  * works with the other.
@@ -32,3 +33,5 @@ export {
 } from "./node-handler.js";
 export { withOnError } from "./options.js";
 export { resolveBroker } from "./request-context.js";
+export type { PresenceEngine, PresenceRow } from "./shared-presence.js";
+export { mergePresence, SharedPresence } from "./shared-presence.js";

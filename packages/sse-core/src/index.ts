@@ -55,8 +55,6 @@ export {
 export type { RequestStream, StreamProducer } from "./request-stream.js";
 export { streamHandler } from "./request-stream.js";
 export { RingBuffer } from "./ring-buffer.js";
-export type { PresenceEngine, PresenceRow } from "./shared-presence.js";
-export { mergePresence, SharedPresence } from "./shared-presence.js";
 export type { StreamOptions } from "./stream-plan.js";
 export type { SwapOption, SwapTarget } from "./swap.js";
 export { hxPartial } from "./swap.js";

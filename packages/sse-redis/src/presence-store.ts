@@ -13,7 +13,8 @@
  * - `p-topics:<process id>`: a set of the topics the process has members on.
  */
 import { randomBytes } from "node:crypto";
-import { type PresenceHost, type PresenceRow, SharedPresence } from "@burrow/sse-core";
+import type { PresenceHost } from "@burrow/sse-core";
+import { type PresenceRow, SharedPresence } from "@burrow/sse-core/adapter";
 import { Redis, type RedisOptions } from "ioredis";
 import { within } from "./within.js";
 
