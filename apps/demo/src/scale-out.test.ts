@@ -15,7 +15,8 @@ import { recordStreams, startRunning } from "./testing.js";
 // Two demos, one with htmx 4 pages and one with htmx 2 pages, share one
 // Redis (REDIS_URL: express and fastify) or one PostgreSQL (DATABASE_URL:
 // fastify and koa): a note created in a browser on either shows up live in
-// browsers on both. Every framework is in one pair.
+// browsers on both, and "viewing now" lists the viewers of both. Every
+// framework is in one pair.
 
 const WAIT = { timeout: 20_000 };
 
@@ -147,5 +148,6 @@ describePostgres("two demo instances on one PostgreSQL", () => {
         ? { argv: [`--database-url=${DATABASE_URL}`], env: { DATABASE_PREFIX: prefix } }
         : { env: { DATABASE_URL, DATABASE_PREFIX: prefix } },
     () => dropPrefix(prefix),
+    true,
   );
 });
