@@ -1,9 +1,10 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { EventBroker } from "@burrow/sse-core";
-import { listen, rawClient, type TestServer, waitFor } from "@burrow/test-utils";
+import { blockStream, listen, rawClient, type TestServer, waitFor } from "@burrow/test-utils";
 import Router from "@koa/router";
 import Koa from "koa";
 import { afterEach, describe, expect, it } from "vitest";
-import { handler, handlerFunc } from "./index.js";
+import { handler, handlerFunc, streamHandler } from "./index.js";
 
 // What only koa needs: the shared adapter behaviour is in adapter.test.ts.
 let server: TestServer | undefined;
@@ -58,5 +59,37 @@ describe("koa handlers", () => {
     const response = await fetch(`${url}/projects/42/events`);
     expect([response.status, await response.text()]).toEqual([403, "not a member of project 42"]);
     expect(broker.stats().clients).toBe(0);
+  });
+
+  it("do not report a client that resets its stream's connection as an app error", async () => {
+    // Koa hands a socket error of any response to ctx.onerror, which emits the
+    // app's "error" (and, with no listener, logs its stack): a client leaving
+    // an event stream by a reset is no error of the app's.
+    const broker = new EventBroker({ bufferSize: 1 });
+    let reportEnded = false;
+    const { port } = await serve(
+      new Router().get("/events", handler(broker, "news")).get(
+        "/report",
+        streamHandler(async (stream) => {
+          while (await stream.send({ data: "x".repeat(1000) }));
+          reportEnded = true;
+        }),
+      ),
+    );
+    for (const path of ["/events", "/report"]) {
+      const client = rawClient(port, path);
+      await client.ready;
+      client.socket.pause();
+      if (path === "/events") await blockStream(broker, "news");
+      // Unread bytes in the client's buffers: closing it sends a reset.
+      await waitFor(() => client.socket.readableLength > 0, "unread bytes");
+      client.socket.resetAndDestroy();
+      await waitFor(
+        () => (path === "/events" ? broker.stats().clients === 0 : reportEnded),
+        "the stream to end",
+      );
+    }
+    // Let koa's on-finished listener run for both, then afterEach checks appErrors is empty.
+    await sleep(100);
   });
 });

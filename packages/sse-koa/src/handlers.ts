@@ -10,6 +10,7 @@ import {
 } from "@burrow/sse-core/adapter";
 import type { Context, Middleware } from "koa";
 import { brokerFrom } from "./middleware.js";
+import { takeResponse } from "./take-response.js";
 
 /**
  * Koa's error handling, for a bug a handler answered 500 (see `onError`):
@@ -128,6 +129,6 @@ function serve(
   topics: TopicsSource,
   options: HandlerOptions<Context>,
 ): Promise<void> {
-  ctx.respond = false;
+  takeResponse(ctx);
   return serveEvents(ctx.req, ctx.res, broker, topics, options, ctx);
 }

@@ -2,6 +2,7 @@ import type { StreamOptions, StreamProducer } from "@burrow/sse-core";
 import * as core from "@burrow/sse-core";
 import type { Context, Middleware } from "koa";
 import { withKoaErrors } from "./handlers.js";
+import { takeResponse } from "./take-response.js";
 
 /**
  * A koa middleware whose answer is an event stream of its own, written by
@@ -26,7 +27,7 @@ export function streamHandler(
 ): Middleware {
   const serve = core.streamHandler<Context>(produce, withKoaErrors(options));
   return (ctx) => {
-    ctx.respond = false;
+    takeResponse(ctx);
     return serve(ctx.req, ctx.res, ctx);
   };
 }
