@@ -1,6 +1,7 @@
-import type { Consumer, FrameFormat, Subscription } from "./client.js";
-import { toBytes } from "./client.js";
+import type { Consumer, Subscription } from "./client.js";
 import { encodeComment } from "./encode.js";
+import { FlushPass } from "./flush.js";
+import { type FrameFormat, toBytes } from "./frame.js";
 import { numberOption } from "./option-checks.js";
 
 /** Default interval of the keepalive comment, in milliseconds. */
@@ -11,11 +12,13 @@ export const DEFAULT_WRITE_BUDGET = 16 * 1024;
 
 /**
  * A transport an {@link EventStream} writes to. `write` returns false to ask
- * for a pause; the transport then calls `EventStream.drained()`.
+ * for a pause; the transport then calls `EventStream.drained()`. `pass` is
+ * the flush the write belongs to: a transport that encodes chunks (HTTP/1.1
+ * framing) encodes each once per pass ({@link FlushPass.encode}).
  * @internal
  */
 export interface Sink {
-  write(chunk: Uint8Array): boolean;
+  write(chunk: Uint8Array, pass: FlushPass): boolean;
   /** `closing`: the broker closed, so the connection should not be reused either. */
   end(closing: boolean): void;
   /** Everything queued so far was handed to the transport, which can take more. */
@@ -34,7 +37,8 @@ class KeepaliveGroup {
 
   constructor(ms: number) {
     this.timer = setInterval(() => {
-      for (const stream of this.streams) stream.keepalive();
+      const pass = new FlushPass();
+      for (const stream of this.streams) stream.keepalive(pass);
     }, ms);
     this.timer.unref();
   }
@@ -98,10 +102,11 @@ function millisecondsOption(name: string, value: unknown, fallback: number): num
  * Drains one client into one transport: the only code that writes event
  * bytes. Honours backpressure (waits for the transport's drain when a write
  * returns false; meanwhile the client's ring buffer absorbs events and counts
- * drops), joins what is queued into one write, and sends keepalives.
+ * drops), writes what is queued as one chunk, and sends keepalives.
  * @internal
  */
 export class EventStream implements Consumer {
+  /** True from a write the transport refused until it drains: see {@link EventStream.block}. */
   blocked = false;
   readonly budget: number;
   private ended = false;
@@ -121,25 +126,26 @@ export class EventStream implements Consumer {
     client.attach(this);
   }
 
-  flush(): void {
+  /** Writes what the client holds, chunk by chunk, until it is empty or the transport is full. */
+  flush(pass: FlushPass): void {
     while (!this.blocked && !this.ended) {
-      const chunk = this.client.take(this.format);
+      const chunk = this.client.take(this.format, pass);
       if (chunk.byteLength === 0) {
         this.sink.idle?.();
         return;
       }
-      this.write(chunk);
+      this.write(chunk, pass);
     }
   }
 
   /** The transport can take more. */
   drained(): void {
-    this.blocked = false;
-    this.flush();
+    this.unblock();
+    this.flush(new FlushPass());
   }
 
-  keepalive(): void {
-    if (!this.blocked && !this.ended) this.write(KEEPALIVE);
+  keepalive(pass: FlushPass): void {
+    if (!this.blocked && !this.ended) this.write(KEEPALIVE, pass);
   }
 
   end(discard: boolean): void {
@@ -147,17 +153,34 @@ export class EventStream implements Consumer {
     if (!discard) {
       // Shutdown: hand over what is queued (at most bufferSize events past the budget),
       // then a random retry so that browsers spread their reconnects.
-      const chunk = this.client.take(this.format);
-      if (chunk.byteLength > 0) this.sink.write(chunk);
+      const pass = new FlushPass();
+      const chunk = this.client.take(this.format, pass);
+      if (chunk.byteLength > 0) this.sink.write(chunk, pass);
       const window = this.timing.reconnectWindowMs;
-      if (window > 0) this.sink.write(toBytes(`retry: ${Math.floor(Math.random() * window)}\n\n`));
+      if (window > 0) {
+        this.sink.write(toBytes(`retry: ${Math.floor(Math.random() * window)}\n\n`), pass);
+      }
     }
     this.ended = true;
     if (this.keepaliveMs > 0) stopKeepalive(this, this.keepaliveMs);
     this.sink.end(!discard);
   }
 
-  private write(chunk: Uint8Array): void {
-    if (!this.sink.write(chunk)) this.blocked = true;
+  private write(chunk: Uint8Array, pass: FlushPass): void {
+    if (!this.sink.write(chunk, pass)) this.block();
+  }
+
+  /**
+   * The transport refused more: from here until {@link EventStream.unblock}
+   * the client's events wait in its ring buffer. The one place a stream
+   * becomes blocked.
+   */
+  private block(): void {
+    this.blocked = true;
+  }
+
+  /** The transport drained: the one place a blocked stream becomes writable again. */
+  private unblock(): void {
+    this.blocked = false;
   }
 }

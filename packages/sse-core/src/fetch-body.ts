@@ -1,11 +1,12 @@
-import type { FrameFormat, Subscription } from "./client.js";
+import type { Subscription } from "./client.js";
 import { DEFAULT_WRITE_BUDGET, EventStream, type StreamTiming } from "./event-stream.js";
+import type { FrameFormat } from "./frame.js";
 
 /**
  * The body of a fetch-standard event stream: a pull-based `ReadableStream`
  * that one {@link EventStream} drains `client` into, so backpressure works as
- * on `node:http`. Aborting `signal` or cancelling the body calls `leave`
- * (which must end `client`); `idle` is told whenever everything queued was
+ * on `node:http`. Aborting `signal` or cancelling the body makes `client`
+ * leave; `idle` is told whenever everything queued was
  * handed over. The one fetch transport of `fetchHandler` and
  * `fetchStreamHandler`. @internal
  */
@@ -13,10 +14,9 @@ export function eventBody(
   client: Subscription,
   timing: StreamTiming,
   signal: AbortSignal,
-  leave: () => void,
   options: { format?: FrameFormat; idle?: () => void } = {},
 ): ReadableStream<Uint8Array> {
-  const onAbort = (): void => leave();
+  const onAbort = (): void => client.leave();
   let events: EventStream | undefined;
   const body = new ReadableStream<Uint8Array>(
     {
@@ -47,12 +47,12 @@ export function eventBody(
         events?.drained();
       },
       cancel() {
-        leave();
+        client.leave();
       },
     },
     { highWaterMark: DEFAULT_WRITE_BUDGET, size: (chunk) => chunk.byteLength },
   );
-  if (signal.aborted) leave();
+  if (signal.aborted) client.leave();
   else if (!client.closed) signal.addEventListener("abort", onAbort, { once: true });
   return body;
 }

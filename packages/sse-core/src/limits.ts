@@ -197,7 +197,7 @@ export function admit(
   };
   return {
     subscribe(topics, options) {
-      const client = broker.subscribe(topics, options) as Subscription;
+      const client = broker.open(topics, options);
       state = "subscribed";
       slots.pending--;
       void client.done.then(releaseAddress);

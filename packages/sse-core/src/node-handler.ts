@@ -124,12 +124,7 @@ async function serve<R>(
     // `authorize` were awaited, and its `close` event is not emitted twice.
     if (!readyToStream(req, response)) return;
     const client = admission.subscribe(lastEventId);
-    const { broker: owner } = admission;
-    await streamTo(req, response, client, {
-      timing: plan.timing,
-      format: plan.format,
-      leave: () => owner.unsubscribe(client),
-    });
+    await streamTo(req, response, client, { timing: plan.timing, format: plan.format });
   } catch (err) {
     const { status, message, headers, report } = errorAnswer.of(err);
     if (!response.headersSent && connectionState(req, response) !== "gone") {

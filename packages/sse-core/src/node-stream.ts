@@ -1,8 +1,9 @@
 import { type IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
 import type { Socket } from "node:net";
-import type { FrameFormat, Subscription } from "./client.js";
+import type { Subscription } from "./client.js";
 import { EventStream, type StreamTiming } from "./event-stream.js";
+import type { FrameFormat } from "./frame.js";
 import { STREAM_HEADERS } from "./http.js";
 import type { SSERequest, SSEResponse } from "./node-handler.js";
 
@@ -11,8 +12,6 @@ export interface NodeStreamOptions {
   timing: StreamTiming;
   /** How frames become bytes (htmx 4 messages); default: named events. */
   format?: FrameFormat;
-  /** The client left (its response closed or failed): must end `client`. */
-  leave: () => void;
   /** Everything queued so far was handed to the connection. */
   idle?: () => void;
   /**
@@ -30,15 +29,16 @@ type AnyResponse = ServerResponse & Http2ServerResponse;
  * Streams `client` on a `node:http` (or `node:http2` compatibility)
  * response: writes the head, connects one {@link EventStream} to the
  * connection (straight to the socket where it can), and wires drain, close
- * and error, removing its listeners at the end. The only code that touches
- * Node's response and socket for a stream, broker or request-scoped.
- * Resolves when `client` is done. @internal
+ * and error, removing its listeners at the end; a response that closes or
+ * fails makes `client` leave. The only code that touches Node's response and
+ * socket for a stream, broker or request-scoped. Resolves when `client` is
+ * done. @internal
  */
 export function streamTo(
   req: SSERequest,
   response: SSEResponse,
   client: Subscription,
-  { timing, format, leave, idle, endClosesConnection = true }: NodeStreamOptions,
+  { timing, format, idle, endClosesConnection = true }: NodeStreamOptions,
 ): Promise<void> {
   const res = response as AnyResponse;
   const headers: Record<string, string> = { ...STREAM_HEADERS };
@@ -57,7 +57,7 @@ export function streamTo(
   const socket = directSocket(res);
   const drainer: NodeJS.EventEmitter = socket ?? res;
   const onDrain = (): void => events.drained();
-  const onGone = (): void => leave();
+  const onGone = (): void => client.leave();
   const events = new EventStream(
     client,
     {
@@ -66,7 +66,7 @@ export function streamTo(
           ? (chunk) => res.write(chunk)
           : // Not writable once destroyed, or ended by Node when the client half-closed
             // (its "close" comes later): writing then would be an error on the socket.
-            (chunk) => !socket.writable || socket.write(framed(chunk)),
+            (chunk, pass) => !socket.writable || socket.write(pass.encode(chunk, framed)),
       end: (closing) => {
         drainer.removeListener("drain", onDrain);
         res.removeListener("close", onGone);
@@ -117,17 +117,17 @@ function directSocket(res: AnyResponse): Socket | undefined {
 }
 
 const CRLF = 0x0d0a;
-/** The last chunk framed and its framing: a fan-out writes one chunk to many sockets in a row. */
-let lastFramed: { chunk: Uint8Array; framed: Buffer } | undefined;
 
-/** `chunk` as one HTTP/1.1 chunk (`<hex length>\r\n<bytes>\r\n`), built once per chunk. */
+/**
+ * `chunk` as one HTTP/1.1 chunk (`<hex length>\r\n<bytes>\r\n`); a fan-out
+ * writes one chunk to many sockets in a row, so the sink asks its flush pass
+ * for it ({@link FlushPass.encode}) and it is built once per pass.
+ */
 function framed(chunk: Uint8Array): Buffer {
-  if (lastFramed !== undefined && lastFramed.chunk === chunk) return lastFramed.framed;
   const head = `${chunk.byteLength.toString(16)}\r\n`;
   const out = Buffer.allocUnsafe(head.length + chunk.byteLength + 2);
   out.write(head, 0, "latin1");
   out.set(chunk, head.length);
   out.writeUInt16BE(CRLF, out.length - 2);
-  lastFramed = { chunk, framed: out };
   return out;
 }
