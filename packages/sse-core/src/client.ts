@@ -71,7 +71,6 @@ const REPLAY_BATCH = 64;
  */
 export class Subscription implements Client, Flushable, FrameReader {
   readonly topics: readonly string[];
-  readonly done: Promise<void>;
   flushMark = 0;
   private readonly host: SubscriptionHost;
   private readonly queue: LiveQueue;
@@ -84,7 +83,9 @@ export class Subscription implements Client, Flushable, FrameReader {
   /** Set once it fell behind under the "disconnect" policy and its end was asked for. */
   private leaving = false;
   private dropCount = 0;
-  private resolveDone!: () => void;
+  /** `done`, made when first asked for (most clients are never asked), and its resolve. */
+  private ended: Promise<void> | undefined;
+  private resolveEnded: (() => void) | undefined;
 
   constructor(
     host: SubscriptionHost,
@@ -95,9 +96,17 @@ export class Subscription implements Client, Flushable, FrameReader {
     this.host = host;
     this.topics = topics;
     this.queue = new LiveQueue(bufferSize, policy);
-    this.done = new Promise((resolve) => {
-      this.resolveDone = resolve;
-    });
+  }
+
+  get done(): Promise<void> {
+    if (this.ended === undefined) {
+      this.ended = this.isClosed
+        ? Promise.resolve()
+        : new Promise((resolve) => {
+            this.resolveEnded = resolve;
+          });
+    }
+    return this.ended;
   }
 
   get closed(): boolean {
@@ -203,7 +212,7 @@ export class Subscription implements Client, Flushable, FrameReader {
     const consumer = this.consumer;
     this.consumer = null;
     consumer?.end(discard);
-    this.resolveDone();
+    this.resolveEnded?.();
     this.wake();
   }
 

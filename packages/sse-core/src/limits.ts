@@ -200,7 +200,7 @@ export function admit(
       const client = broker.open(topics, options);
       state = "subscribed";
       slots.pending--;
-      void client.done.then(releaseAddress);
+      if (capped) void client.done.then(releaseAddress);
       return client;
     },
     cancel() {

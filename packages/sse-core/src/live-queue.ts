@@ -34,20 +34,19 @@ export interface Writable {
  * `policy` decides what is lost. @internal
  */
 export class LiveQueue {
-  private readonly pending: Frame[] = [];
+  /** Both made on first use: an idle connection's queue holds no list. */
+  private pending: Frame[] | undefined;
   private pendingBytes = 0;
-  private readonly ring: RingBuffer<Frame>;
+  private waiting: RingBuffer<Frame> | undefined;
 
   constructor(
-    bufferSize: number,
+    private readonly bufferSize: number,
     readonly policy: SlowClientPolicy,
-  ) {
-    this.ring = new RingBuffer(bufferSize);
-  }
+  ) {}
 
   /** Events queued now. */
   get length(): number {
-    return this.pending.length + this.ring.length;
+    return (this.pending?.length ?? 0) + (this.waiting?.length ?? 0);
   }
 
   /** Queues `frame`: for this tick's write when `transport` can take it, else in the ring. */
@@ -55,17 +54,19 @@ export class LiveQueue {
     if (
       transport !== null &&
       !transport.blocked &&
-      this.ring.length === 0 &&
+      (this.waiting === undefined || this.waiting.length === 0) &&
       this.pendingBytes < transport.budget
     ) {
-      this.pending.push(frame);
+      if (this.pending === undefined) this.pending = [frame];
+      else this.pending.push(frame);
       this.pendingBytes += frame.chunk.byteLength;
       return Delivery.Queued;
     }
-    if (this.ring.push(frame)) return Delivery.Queued;
+    const ring = this.ring();
+    if (ring.push(frame)) return Delivery.Queued;
     if (this.policy !== "drop-oldest") return Delivery.Dropped;
-    this.ring.shift();
-    this.ring.push(frame);
+    ring.shift();
+    ring.push(frame);
     return Delivery.QueuedDroppingOldest;
   }
 
@@ -75,17 +76,20 @@ export class LiveQueue {
    * queued while a resume runs).
    */
   requeue(frame: Frame): void {
-    this.ring.push(frame);
+    this.ring().push(frame);
   }
 
   /** Removes and returns the oldest queued frame. */
   shift(): Frame | undefined {
-    return this.pending.length > 0 ? this.takePending() : this.ring.shift();
+    if (this.pending !== undefined && this.pending.length > 0) return this.takePending();
+    return this.waiting?.shift();
   }
 
   /** Moves every frame of the ring (signals, while a resume runs) to `into`. */
   drainRing(into: Frame[]): void {
-    while (this.ring.length > 0) into.push(this.ring.shift()!);
+    const ring = this.waiting;
+    if (ring === undefined) return;
+    while (ring.length > 0) into.push(ring.shift()!);
   }
 
   /**
@@ -93,13 +97,16 @@ export class LiveQueue {
    * is), each frame in `format` (default: {@link Frame.chunk}).
    */
   take(format: FrameFormat | undefined, pass: FlushPass): Uint8Array {
-    const pending = this.pending;
-    const queued = this.ring.length;
-    const count = pending.length + queued;
+    const ring = this.waiting;
+    const queued = ring === undefined ? 0 : ring.length;
+    const pendingCount = this.pending === undefined ? 0 : this.pending.length;
+    const count = pendingCount + queued;
     if (count === 0) return EMPTY;
     if (count === 1)
-      return bytesOf(pending.length === 1 ? this.takePending() : this.ring.shift()!, format);
-    for (let i = 0; i < queued; i++) pending.push(this.ring.shift()!);
+      return bytesOf(pendingCount === 1 ? this.takePending() : ring!.shift()!, format);
+    const pending = this.pending ?? [];
+    this.pending = pending;
+    for (let i = 0; i < queued; i++) pending.push(ring!.shift()!);
     const out = pass.join(pending, format);
     this.clearPending();
     return out;
@@ -107,18 +114,24 @@ export class LiveQueue {
 
   /** Discards everything queued. */
   clear(): void {
-    this.ring.clear();
+    this.waiting?.clear();
     this.clearPending();
   }
 
+  /** The ring of events waiting for the transport, made on first use. */
+  private ring(): RingBuffer<Frame> {
+    if (this.waiting === undefined) this.waiting = new RingBuffer(this.bufferSize);
+    return this.waiting;
+  }
+
   private takePending(): Frame {
-    const frame = this.pending.shift()!;
+    const frame = this.pending!.shift()!;
     this.pendingBytes -= frame.chunk.byteLength;
     return frame;
   }
 
   private clearPending(): void {
-    this.pending.length = 0;
+    if (this.pending !== undefined) this.pending.length = 0;
     this.pendingBytes = 0;
   }
 }

@@ -2,7 +2,8 @@ import { type IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
 import type { Socket } from "node:net";
 import type { Subscription } from "./client.js";
-import { EventStream, type StreamTiming } from "./event-stream.js";
+import { EventStream, type Sink, type StreamTiming } from "./event-stream.js";
+import type { FlushPass } from "./flush.js";
 import type { FrameFormat } from "./frame.js";
 import { STREAM_HEADERS } from "./http.js";
 import type { SSERequest, SSEResponse } from "./node-handler.js";
@@ -28,21 +29,21 @@ type AnyResponse = ServerResponse & Http2ServerResponse;
 /**
  * Streams `client` on a `node:http` (or `node:http2` compatibility)
  * response: writes the head, connects one {@link EventStream} to the
- * connection (straight to the socket where it can), and wires drain, close
- * and error, removing its listeners at the end; a response that closes or
- * fails makes `client` leave. The only code that touches Node's response and
- * socket for a stream, broker or request-scoped. Resolves when `client` is
- * done. @internal
+ * connection (straight to the socket where it can) through a
+ * {@link NodeSink}, which wires drain, close and error. The only code that
+ * touches Node's response and socket for a stream, broker or
+ * request-scoped. @internal
  */
 export function streamTo(
   req: SSERequest,
   response: SSEResponse,
   client: Subscription,
   { timing, format, idle, endClosesConnection = true }: NodeStreamOptions,
-): Promise<void> {
+): void {
   const res = response as AnyResponse;
   const headers: Record<string, string> = { ...STREAM_HEADERS };
-  if (req.httpVersionMajor === 1) {
+  const http1 = req.httpVersionMajor === 1;
+  if (http1) {
     // A stream opened after the broker closed ends at once: its connection must
     // not carry the browser's next attempt back here, or server.close() waits.
     headers.Connection = client.closed ? "close" : "keep-alive";
@@ -50,47 +51,94 @@ export function streamTo(
   }
   res.writeHead(200, headers);
   res.flushHeaders?.();
+  const sink = new NodeSink(res, client, endClosesConnection && http1, idle);
+  sink.stream = new EventStream(client, sink, timing, res.writableHighWaterMark, format);
+  if (!client.closed) sink.listen();
+}
 
-  // Writing pre-framed chunks straight to the socket skips, per client and
-  // write, the response's chunk framing, cork and nextTick uncork; the framing
-  // is built once per chunk and shared by every client (see docs/performance.md).
-  const socket = directSocket(res);
-  const drainer: NodeJS.EventEmitter = socket ?? res;
-  const onDrain = (): void => events.drained();
-  const onGone = (): void => client.leave();
-  const events = new EventStream(
-    client,
-    {
-      write:
-        socket === undefined
-          ? (chunk) => res.write(chunk)
-          : // Not writable once destroyed, or ended by Node when the client half-closed
-            // (its "close" comes later): writing then would be an error on the socket.
-            (chunk, pass) => !socket.writable || socket.write(pass.encode(chunk, framed)),
-      end: (closing) => {
-        drainer.removeListener("drain", onDrain);
-        res.removeListener("close", onGone);
-        res.removeListener("error", onGone);
-        if (res.writableEnded || res.destroyed) return;
-        // The broker closed (shutdown): close a keep-alive HTTP/1.x connection
-        // once the stream's last bytes are out, so that server.close() completes
-        // and the browser reconnects on a new connection, to a new server.
-        const connection =
-          closing && endClosesConnection && req.httpVersionMajor === 1 ? res.socket : null;
-        res.end(connection ? () => connection.end() : undefined);
-      },
-      idle,
-    },
-    timing,
-    res.writableHighWaterMark,
-    format,
-  );
-  if (!client.closed) {
+/** Where a response (or its socket) keeps its {@link NodeSink}, for the shared listeners. */
+const SINK = Symbol("sse.sink");
+
+type Listened = NodeJS.EventEmitter & { [SINK]?: NodeSink | undefined };
+
+/**
+ * One stream's Node transport: writes chunks (pre-framed, straight to the
+ * socket where it can: that skips, per client and write, the response's
+ * chunk framing, cork and nextTick uncork; the framing is built once per
+ * flush and shared by every client, see docs/performance.md), ends the
+ * response, and is found by three listeners shared by every stream (drain,
+ * close, error), so an idle connection holds no closure of its own.
+ */
+class NodeSink implements Sink {
+  /** Set right after construction: the stream this sink serves. */
+  stream: EventStream | undefined;
+  private readonly socket: Socket | undefined;
+
+  constructor(
+    private readonly res: AnyResponse,
+    private readonly client: Subscription,
+    /** A graceful end (a shutdown) closes the HTTP/1.x connection after it. */
+    private readonly closeOnShutdown: boolean,
+    private readonly onIdle: (() => void) | undefined,
+  ) {
+    this.socket = directSocket(res);
+  }
+
+  /** Where `drain` is emitted: the socket written to, else the response. */
+  private get drainer(): Listened {
+    return this.socket ?? this.res;
+  }
+
+  listen(): void {
+    const drainer = this.drainer;
+    drainer[SINK] = this;
     drainer.on("drain", onDrain);
+    const res = this.res as Listened;
+    res[SINK] = this;
     res.on("close", onGone);
     res.on("error", onGone);
   }
-  return client.done;
+
+  write(chunk: Uint8Array, pass: FlushPass): boolean {
+    const socket = this.socket;
+    if (socket === undefined) return this.res.write(chunk);
+    // Not writable once destroyed, or ended by Node when the client half-closed
+    // (its "close" comes later): writing then would be an error on the socket.
+    return !socket.writable || socket.write(pass.encode(chunk, framed));
+  }
+
+  idle(): void {
+    this.onIdle?.();
+  }
+
+  end(closing: boolean): void {
+    const res = this.res;
+    const drainer = this.drainer;
+    drainer.removeListener("drain", onDrain);
+    if (drainer[SINK] === this) drainer[SINK] = undefined;
+    res.removeListener("close", onGone);
+    res.removeListener("error", onGone);
+    (res as Listened)[SINK] = undefined;
+    if (res.writableEnded || res.destroyed) return;
+    // The broker closed (shutdown): close a keep-alive HTTP/1.x connection
+    // once the stream's last bytes are out, so that server.close() completes
+    // and the browser reconnects on a new connection, to a new server.
+    const connection = closing && this.closeOnShutdown ? res.socket : null;
+    res.end(connection ? () => connection.end() : undefined);
+  }
+
+  /** The response closed or failed: the client left. */
+  gone(): void {
+    this.client.leave();
+  }
+}
+
+function onDrain(this: Listened): void {
+  this[SINK]?.stream?.drained();
+}
+
+function onGone(this: Listened): void {
+  this[SINK]?.gone();
 }
 
 /**

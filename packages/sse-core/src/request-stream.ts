@@ -160,7 +160,7 @@ async function serveStream<R>(
   }
   const stream = new StreamHandle(plan as StreamPlan<never>);
   void stream.queue.done.then(release);
-  void streamTo(req, response, stream.queue, {
+  streamTo(req, response, stream.queue, {
     timing: { keepaliveMs: plan.keepaliveMs, ...TIMING_OFF },
     idle: () => stream.settle(true),
     endClosesConnection: false,
