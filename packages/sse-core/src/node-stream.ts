@@ -66,13 +66,16 @@ type Listened = NodeJS.EventEmitter & { [SINK]?: NodeSink | undefined };
  * socket where it can: that skips, per client and write, the response's
  * chunk framing, cork and nextTick uncork; the framing is built once per
  * flush and shared by every client, see docs/performance.md), ends the
- * response, and is found by three listeners shared by every stream (drain,
- * close, error), so an idle connection holds no closure of its own.
+ * response, and is found by three listeners shared by every stream (close
+ * and error on the response; drain, only while a write waits for it), so an
+ * idle connection holds no closure and no drain listener of its own.
  */
 class NodeSink implements Sink {
   /** Set right after construction: the stream this sink serves. */
   stream: EventStream | undefined;
   private readonly socket: Socket | undefined;
+  /** True while a refused write waits for the drainer's `drain`. */
+  private awaitingDrain = false;
 
   constructor(
     private readonly res: AnyResponse,
@@ -90,9 +93,6 @@ class NodeSink implements Sink {
   }
 
   listen(): void {
-    const drainer = this.drainer;
-    drainer[SINK] = this;
-    drainer.on("drain", onDrain);
     const res = this.res as Listened;
     res[SINK] = this;
     res.on("close", onGone);
@@ -101,10 +101,36 @@ class NodeSink implements Sink {
 
   write(chunk: Uint8Array, pass: FlushPass): boolean {
     const socket = this.socket;
-    if (socket === undefined) return this.res.write(chunk);
-    // Not writable once destroyed, or ended by Node when the client half-closed
-    // (its "close" comes later): writing then would be an error on the socket.
-    return !socket.writable || socket.write(pass.encode(chunk, framed));
+    const written =
+      socket === undefined
+        ? this.res.write(chunk)
+        : // Not writable once destroyed, or ended by Node when the client half-closed
+          // (its "close" comes later): writing then would be an error on the socket.
+          !socket.writable || socket.write(pass.encode(chunk, framed));
+    if (!written) this.awaitDrain();
+    return written;
+  }
+
+  /** The drainer emitted `drain`: the stream may write again. */
+  drained(): void {
+    this.stopAwaitingDrain();
+    this.stream?.drained();
+  }
+
+  private awaitDrain(): void {
+    if (this.awaitingDrain) return;
+    this.awaitingDrain = true;
+    const drainer = this.drainer;
+    drainer[SINK] = this;
+    drainer.on("drain", onDrain);
+  }
+
+  private stopAwaitingDrain(): void {
+    if (!this.awaitingDrain) return;
+    this.awaitingDrain = false;
+    const drainer = this.drainer;
+    drainer.removeListener("drain", onDrain);
+    if (drainer !== this.res && drainer[SINK] === this) drainer[SINK] = undefined;
   }
 
   idle(): void {
@@ -113,9 +139,7 @@ class NodeSink implements Sink {
 
   end(closing: boolean): void {
     const res = this.res;
-    const drainer = this.drainer;
-    drainer.removeListener("drain", onDrain);
-    if (drainer[SINK] === this) drainer[SINK] = undefined;
+    this.stopAwaitingDrain();
     res.removeListener("close", onGone);
     res.removeListener("error", onGone);
     (res as Listened)[SINK] = undefined;
@@ -134,7 +158,7 @@ class NodeSink implements Sink {
 }
 
 function onDrain(this: Listened): void {
-  this[SINK]?.stream?.drained();
+  this[SINK]?.drained();
 }
 
 function onGone(this: Listened): void {
