@@ -166,7 +166,7 @@ export class EventBroker {
   /** What this broker's subscriptions need of it: their flush scheduler, and their end. */
   private readonly host: SubscriptionHost = {
     flusher: new FlushScheduler(),
-    end: (client, reason) => {
+    endClient: (client, reason) => {
       if (reason === "client") {
         this.end(client, "client");
         return;

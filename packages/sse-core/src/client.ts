@@ -53,7 +53,7 @@ export interface SubscriptionHost {
    * its iterator stopped); `"slow"`, it fell behind under the `"disconnect"`
    * policy (ended after the fan-out that found it full, not during it).
    */
-  end(client: Subscription, reason: "client" | "slow"): void;
+  endClient(client: Subscription, reason: "client" | "slow"): void;
 }
 
 /** Events read from a resume per write while a client catches up. */
@@ -98,6 +98,7 @@ export class Subscription implements Client, Flushable, FrameReader {
     this.queue = new LiveQueue(bufferSize, policy);
   }
 
+  /** See {@link Client.done}; made on first use. */
   get done(): Promise<void> {
     if (this.ended === undefined) {
       this.ended = this.isClosed
@@ -178,7 +179,7 @@ export class Subscription implements Client, Flushable, FrameReader {
 
   /** The client left (its connection closed): its host ends it, discarding what is queued. */
   leave(): void {
-    this.host.end(this, "client");
+    this.host.endClient(this, "client");
   }
 
   /** The next frame for an iterator. */
@@ -235,7 +236,7 @@ export class Subscription implements Client, Flushable, FrameReader {
   private fellBehind(): void {
     if (this.leaving) return;
     this.leaving = true;
-    this.host.end(this, "slow");
+    this.host.endClient(this, "slow");
   }
 
   /** Lets whoever drains this client know there is something to read. */

@@ -101,7 +101,7 @@ export class StreamHandle implements RequestStream, SubscriptionHost {
   }
 
   /** Its subscription ends: the client left, or (`"slow"`) fell behind under "disconnect". @internal */
-  end(client: Subscription, reason: "client" | "slow"): void {
+  endClient(client: Subscription, reason: "client" | "slow"): void {
     if (reason === "slow") queueMicrotask(() => client.close(true));
     else client.close(true);
   }
