@@ -2,7 +2,7 @@ import { type IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
 import type { Socket } from "node:net";
 import type { Subscription } from "./client.js";
-import { EventStream, type Sink, type StreamTiming } from "./event-stream.js";
+import { EventStream, type StreamTiming } from "./event-stream.js";
 import type { FlushPass } from "./flush.js";
 import type { FrameFormat } from "./frame.js";
 import { STREAM_HEADERS } from "./http.js";
@@ -29,8 +29,8 @@ type AnyResponse = ServerResponse & Http2ServerResponse;
 /**
  * Streams `client` on a `node:http` (or `node:http2` compatibility)
  * response: writes the head, connects one {@link EventStream} to the
- * connection (straight to the socket where it can) through a
- * {@link NodeSink}, which wires drain, close and error. The only code that
+ * connection (straight to the socket where it can): a {@link NodeStream},
+ * which also wires drain, close and error. The only code that
  * touches Node's response and socket for a stream, broker or
  * request-scoped. @internal
  */
@@ -51,18 +51,18 @@ export function streamTo(
   }
   res.writeHead(200, headers);
   res.flushHeaders?.();
-  const sink = new NodeSink(res, client, endClosesConnection && http1, idle);
-  sink.stream = new EventStream(client, sink, timing, res.writableHighWaterMark, format);
-  if (!client.closed) sink.listen();
+  const stream = new NodeStream(res, client, endClosesConnection && http1, idle, timing, format);
+  stream.start();
+  if (!client.closed) stream.listen();
 }
 
-/** Where a response (or its socket) keeps its {@link NodeSink}, for the shared listeners. */
+/** Where a response (or its socket) keeps its {@link NodeStream}, for the shared listeners. */
 const SINK = Symbol("sse.sink");
 
-type Listened = NodeJS.EventEmitter & { [SINK]?: NodeSink | undefined };
+type Listened = NodeJS.EventEmitter & { [SINK]?: NodeStream | undefined };
 
 /**
- * One stream's Node transport: writes chunks (pre-framed, straight to the
+ * One stream on Node: an {@link EventStream} whose transport writes chunks (pre-framed, straight to the
  * socket where it can: that skips, per client and write, the response's
  * chunk framing, cork and nextTick uncork; the framing is built once per
  * flush and shared by every client, see docs/performance.md), ends the
@@ -70,20 +70,21 @@ type Listened = NodeJS.EventEmitter & { [SINK]?: NodeSink | undefined };
  * and error on the response; drain, only while a write waits for it), so an
  * idle connection holds no closure and no drain listener of its own.
  */
-class NodeSink implements Sink {
-  /** Set right after construction: the stream this sink serves. */
-  stream: EventStream | undefined;
+class NodeStream extends EventStream {
   private readonly socket: Socket | undefined;
   /** True while a refused write waits for the drainer's `drain`. */
   private awaitingDrain = false;
 
   constructor(
     private readonly res: AnyResponse,
-    private readonly client: Subscription,
+    client: Subscription,
     /** A graceful end (a shutdown) closes the HTTP/1.x connection after it. */
     private readonly closeOnShutdown: boolean,
     private readonly onIdle: (() => void) | undefined,
+    timing: StreamTiming,
+    format: FrameFormat | undefined,
   ) {
+    super(client, timing, res.writableHighWaterMark, format);
     this.socket = directSocket(res);
   }
 
@@ -99,7 +100,7 @@ class NodeSink implements Sink {
     res.on("error", onGone);
   }
 
-  write(chunk: Uint8Array, pass: FlushPass): boolean {
+  protected send(chunk: Uint8Array, pass: FlushPass): boolean {
     const socket = this.socket;
     const written =
       socket === undefined
@@ -112,9 +113,9 @@ class NodeSink implements Sink {
   }
 
   /** The drainer emitted `drain`: the stream may write again. */
-  drained(): void {
+  override drained(): void {
     this.stopAwaitingDrain();
-    this.stream?.drained();
+    super.drained();
   }
 
   private awaitDrain(): void {
@@ -133,11 +134,11 @@ class NodeSink implements Sink {
     if (drainer !== this.res && drainer[SINK] === this) drainer[SINK] = undefined;
   }
 
-  idle(): void {
+  protected override idle(): void {
     this.onIdle?.();
   }
 
-  end(closing: boolean): void {
+  protected finish(closing: boolean): void {
     const res = this.res;
     this.stopAwaitingDrain();
     res.removeListener("close", onGone);
