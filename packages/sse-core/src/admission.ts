@@ -12,7 +12,7 @@ import { normalizeTopics, type Topics } from "./topics.js";
 export interface StreamRequest {
   method: string | undefined;
   lastEventId: string | undefined;
-  /** The client's address, for the per-address cap; undefined where unknown. */
+  /** The client's address, for the per-address cap; undefined where unknown or without that cap. */
   address: string | undefined;
   /**
    * True for a request htmx sent (`HX-Request` header), which cannot be an

@@ -1,8 +1,8 @@
 import type { Backplane } from "./backplane.js";
 import type { BrokerOptions } from "./broker.js";
-import type { SlowClientPolicy } from "./client.js";
 import { type SSEEvent, validateEvent } from "./encode.js";
 import { SSEFieldError, SSEOptionError } from "./errors.js";
+import type { SlowClientPolicy } from "./live-queue.js";
 import { bufferSizeOption, checkKeys, numberOption, slowClientOption } from "./option-checks.js";
 import type { PresenceOptions } from "./presence.js";
 

@@ -1,17 +1,13 @@
 import type { Backplane, BackplaneReplay, BackplaneStats } from "./backplane.js";
 import { resolveBrokerOptions } from "./broker-options.js";
-import {
-  type Client,
-  Delivery,
-  type Frame,
-  type SlowClientPolicy,
-  Subscription,
-  type SubscriptionOwner,
-  toBytes,
-} from "./client.js";
-import { checkEventKeys, encodeValid, type SSEEvent, validateEvent } from "./encode.js";
+import { type Client, Subscription, type SubscriptionHost } from "./client.js";
+import { checkEventKeys, type SSEEvent, validateEvent } from "./encode.js";
+import { SSEError } from "./errors.js";
+import { FlushScheduler } from "./flush.js";
+import { type Frame, frameOf } from "./frame.js";
 import { History } from "./history.js";
 import { DEFAULT_LIMITS } from "./limits.js";
+import { Delivery, type SlowClientPolicy } from "./live-queue.js";
 import { type BrokerObserver, type CloseReason, notify, type RefusalReason } from "./observer.js";
 import {
   checkIdentity,
@@ -20,6 +16,7 @@ import {
   type PresenceMember,
   type PresenceOptions,
 } from "./presence.js";
+import { type HistorySource, Resume } from "./resume.js";
 import { checkTopic, normalizeTopics, type Topics } from "./topics.js";
 
 export { DEFAULT_BUFFER_SIZE } from "./broker-options.js";
@@ -139,8 +136,6 @@ export class EventBroker {
   readonly historySize: number;
   private readonly topicIndex = new Map<string, Set<Subscription>>();
   private readonly clients = new Set<Subscription>();
-  private readonly dirty: Subscription[] = [];
-  private flushQueued = false;
   private isClosed = false;
   private publishedCount = 0;
   private deliveredCount = 0;
@@ -166,17 +161,16 @@ export class EventBroker {
   private readonly backplane: Backplane | undefined;
   /** Whether publish already warned about a topic no default handler accepts. */
   private warnedTopic = false;
-  private readonly owner: SubscriptionOwner = {
-    scheduleFlush: (client) => this.scheduleFlush(client),
-    unsubscribe: (client) => this.unsubscribe(client),
-    replay: (topics, cursor, limit) =>
-      this.history?.after(topics, cursor, limit) ?? { frames: [], gap: false },
-    resumeMissed: (client) => {
-      this.resumeMissCount++;
-      if (this.observers.length > 0) notify(this.observers, "resumed", client, true);
-      return this.missFrame;
-    },
-    disconnect: (client) => {
+  /** Topics publish found subscribable (a memo of the check; emptied past {@link VETTED_MAX}). */
+  private readonly vetted = new Set<string>();
+  /** What this broker's subscriptions need of it: their flush scheduler, and their end. */
+  private readonly host: SubscriptionHost = {
+    flusher: new FlushScheduler(),
+    endClient: (client, reason) => {
+      if (reason === "client") {
+        this.end(client, "client");
+        return;
+      }
       this.slowDisconnectCount++;
       // Not now: publish is iterating the topic's clients.
       queueMicrotask(() => this.end(client, "slow"));
@@ -186,17 +180,11 @@ export class EventBroker {
       if (this.observers.length > 0) notify(this.observers, "drained", client, seconds);
     },
   };
-  private readonly flushAll = (): void => {
-    this.flushQueued = false;
-    const dirty = this.dirty;
-    // A flush may schedule more work (a consumer that ends synchronously);
-    // iterate by index so clients added meanwhile are flushed too.
-    for (let i = 0; i < dirty.length; i++) {
-      const client = dirty[i]!;
-      client.dirty = false;
-      client.flushNow();
-    }
-    dirty.length = 0;
+  /** Where a client resuming from local history reads it. */
+  private readonly historySource: HistorySource = {
+    after: (topics, cursor, limit) =>
+      this.history?.after(topics, cursor, limit) ?? { frames: [], gap: false },
+    missed: (client) => this.resumeMissed(client),
   };
 
   /**
@@ -215,15 +203,7 @@ export class EventBroker {
         ? new History(this.historySize)
         : undefined;
     this.slowClient = opts.slowClient;
-    if (opts.resumeMissEvent !== undefined) {
-      const event = opts.resumeMissEvent;
-      this.missFrame = {
-        event: Object.freeze(event),
-        chunk: toBytes(encodeValid(event)),
-        seq: 0,
-        topic: "",
-      };
-    }
+    if (opts.resumeMissEvent !== undefined) this.missFrame = frameOf("", opts.resumeMissEvent, 0);
     this.presenceOn = opts.presence !== undefined;
     this.roster = new Presence(opts.presence ?? {}, (topic, event) => this.publish(topic, event));
     this.backplane = opts.backplane;
@@ -250,7 +230,7 @@ export class EventBroker {
   subscribe(topics: Topics, options: SubscribeOptions = {}): Client {
     const member = checkIdentity(options.member);
     const client = new Subscription(
-      this.owner,
+      this.host,
       normalizeTopics(topics),
       this.bufferSize,
       this.slowClient,
@@ -264,10 +244,10 @@ export class EventBroker {
       const seq = this.history.resolve(lastEventId, client.topics);
       if (seq !== undefined) {
         this.resumedCount++;
-        client.resumeAfter(seq);
+        client.resumeWith(Resume.fromHistory(this.historySource, client, seq));
         if (this.observers.length > 0) notify(this.observers, "resumed", client, false);
       } else {
-        const miss = this.owner.resumeMissed(client);
+        const miss = this.resumeMissed(client);
         if (miss !== undefined) client.signal(miss);
       }
     }
@@ -285,6 +265,20 @@ export class EventBroker {
       set.add(client);
     }
     if (this.backplane !== undefined && lastEventId) this.resumeFromBackplane(client, lastEventId);
+    return client;
+  }
+
+  /**
+   * Subscribes through {@link EventBroker.subscribe} (so whatever wraps it
+   * sees handlers' subscriptions too) and returns the stream-side handle a
+   * handler connects its transport to. @internal
+   */
+  open(topics: Topics, options: SubscribeOptions = {}): Subscription {
+    const client = this.subscribe(topics, options);
+    if (!(client instanceof Subscription)) {
+      // Only a replaced `subscribe` (a wrapper returning something else) gets here: a bug, a 500.
+      throw new SSEError("sse: broker.subscribe returned a value that is not this broker's client");
+    }
     return client;
   }
 
@@ -378,7 +372,7 @@ export class EventBroker {
   publish(topic: string, event: SSEEvent): number {
     if (this.isClosed) return 0;
     checkTopic(topic);
-    if (!this.warnedTopic && !subscribable(topic)) this.warnUnsubscribable(topic);
+    if (!this.warnedTopic && !this.vetted.has(topic)) this.vet(topic);
     // Spreading null or a string would publish an empty event: reject it as encodeEvent does.
     if (typeof event !== "object" || event === null) validateEvent(event);
     const normalized: SSEEvent = { ...event };
@@ -395,19 +389,21 @@ export class EventBroker {
     if (history === undefined && subscribers === undefined) return 0;
     const seq = history === undefined ? 0 : history.next();
     if (history !== undefined && !normalized.id) normalized.id = history.idFor(seq);
-    const frame: Frame = {
-      event: Object.freeze(normalized),
-      chunk: toBytes(encodeValid(normalized)),
-      seq,
-      topic,
-    };
+    const frame = frameOf(topic, normalized, seq);
     history?.record(topic, frame);
     if (subscribers === undefined) return 0;
     return this.fanOut(subscribers, frame);
   }
 
-  private warnUnsubscribable(topic: string): void {
+  /** Checks once per topic that a handler with the default limits accepts it; warns (once) if not. */
+  private vet(topic: string): void {
+    if (subscribable(topic)) {
+      if (this.vetted.size >= VETTED_MAX) this.vetted.clear();
+      this.vetted.add(topic);
+      return;
+    }
     this.warnedTopic = true;
+    this.vetted.clear();
     const shown = JSON.stringify(topic.length > 40 ? `${topic.slice(0, 40)}…` : topic);
     const message =
       `sse: topic ${shown} was published, but a handler with the default limits ` +
@@ -513,7 +509,7 @@ export class EventBroker {
     if (this.isClosed) return;
     const subscribers = this.topicIndex.get(topic);
     if (subscribers === undefined) return;
-    this.fanOut(subscribers, frameOf(topic, event, seq));
+    this.fanOut(subscribers, receivedFrame(topic, event, seq));
   }
 
   /**
@@ -523,11 +519,11 @@ export class EventBroker {
   private resumeFromBackplane(client: Subscription, lastEventId: string): void {
     if (this.historySize === 0) return;
     const backplane = this.backplane!;
-    client.awaitReplay(Math.max(this.bufferSize, this.historySize));
+    client.resumeWith(Resume.awaiting(Math.max(this.bufferSize, this.historySize)));
     const settle = (replay: BackplaneReplay | undefined): void => {
       if (client.closed) return;
       if (replay === undefined) {
-        const miss = this.owner.resumeMissed(client);
+        const miss = this.resumeMissed(client);
         if (miss !== undefined) client.signal(miss);
         client.replayed([], 0);
         return;
@@ -537,7 +533,7 @@ export class EventBroker {
       const frames: Frame[] = [];
       for (const { topic, event, seq } of replay.events) {
         try {
-          frames.push(frameOf(topic, event, seq));
+          frames.push(receivedFrame(topic, event, seq));
         } catch {
           // Not encodable (not written by a broker): skipped, as live delivery would.
         }
@@ -562,20 +558,21 @@ export class EventBroker {
     }
   }
 
-  private scheduleFlush(client: Subscription): void {
-    client.dirty = true;
-    this.dirty.push(client);
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      queueMicrotask(this.flushAll);
-    }
+  /** A resume that cannot be gap-free: counted, observed; returns the frame that tells the client, if any. */
+  private resumeMissed(client: Client): Frame | undefined {
+    this.resumeMissCount++;
+    if (this.observers.length > 0) notify(this.observers, "resumed", client, true);
+    return this.missFrame;
   }
 }
 
+/** Topics whose check publish remembers, at most (then it starts over). */
+const VETTED_MAX = 4096;
+
 /** Validates and encodes an event that came through a backplane. */
-function frameOf(topic: string, event: SSEEvent, seq: number): Frame {
+function receivedFrame(topic: string, event: SSEEvent, seq: number): Frame {
   validateEvent(event);
-  return { event: Object.freeze(event), chunk: toBytes(encodeValid(event)), seq, topic };
+  return frameOf(topic, event, seq);
 }
 
 /** True when a handler with the default limits accepts `topic`. */

@@ -1,6 +1,7 @@
-import type { Consumer, FrameFormat, Subscription } from "./client.js";
-import { toBytes } from "./client.js";
+import type { Consumer, Subscription } from "./client.js";
 import { encodeComment } from "./encode.js";
+import { FlushPass } from "./flush.js";
+import { type FrameFormat, toBytes } from "./frame.js";
 import { numberOption } from "./option-checks.js";
 
 /** Default interval of the keepalive comment, in milliseconds. */
@@ -8,19 +9,6 @@ export const DEFAULT_KEEPALIVE_MS = 30_000;
 
 /** Bytes a stream may owe its transport per tick before events wait in the ring buffer. */
 export const DEFAULT_WRITE_BUDGET = 16 * 1024;
-
-/**
- * A transport an {@link EventStream} writes to. `write` returns false to ask
- * for a pause; the transport then calls `EventStream.drained()`.
- * @internal
- */
-export interface Sink {
-  write(chunk: Uint8Array): boolean;
-  /** `closing`: the broker closed, so the connection should not be reused either. */
-  end(closing: boolean): void;
-  /** Everything queued so far was handed to the transport, which can take more. */
-  idle?(): void;
-}
 
 const KEEPALIVE = toBytes(encodeComment("keepalive"));
 
@@ -34,7 +22,8 @@ class KeepaliveGroup {
 
   constructor(ms: number) {
     this.timer = setInterval(() => {
-      for (const stream of this.streams) stream.keepalive();
+      const pass = new FlushPass();
+      for (const stream of this.streams) stream.keepalive(pass);
     }, ms);
     this.timer.unref();
   }
@@ -98,56 +87,69 @@ function millisecondsOption(name: string, value: unknown, fallback: number): num
  * Drains one client into one transport: the only code that writes event
  * bytes. Honours backpressure (waits for the transport's drain when a write
  * returns false; meanwhile the client's ring buffer absorbs events and counts
- * drops), joins what is queued into one write, and sends keepalives.
+ * drops), writes what is queued as one chunk, and sends keepalives. A
+ * transport subclasses it (`NodeStream`, `FetchStream`): one object per
+ * connection is both the stream and its transport.
  * @internal
  */
-export class EventStream implements Consumer {
+export abstract class EventStream implements Consumer {
+  /** True from a write the transport refused until it drains: see {@link EventStream.block}. */
   blocked = false;
   readonly budget: number;
   private ended = false;
   /** Drain timing: when the transport last refused more, if timed (see `Subscription.blockedAt`); -1 otherwise. */
   private blockedSince = -1;
 
-  private readonly keepaliveMs: number;
-
   constructor(
-    private readonly client: Subscription,
-    private readonly sink: Sink,
+    protected readonly client: Subscription,
     private readonly timing: StreamTiming,
     budget: number = DEFAULT_WRITE_BUDGET,
     private readonly format?: FrameFormat,
   ) {
     this.budget = budget > 0 ? budget : DEFAULT_WRITE_BUDGET;
-    this.keepaliveMs = timing.keepaliveMs;
-    if (this.keepaliveMs > 0) startKeepalive(this, this.keepaliveMs);
-    client.attach(this);
   }
 
-  flush(): void {
+  /**
+   * Hands `chunk` to the transport; false asks for a pause (the transport
+   * then calls {@link EventStream.drained}). `pass` is the flush the write
+   * belongs to: a transport that encodes chunks (HTTP/1.1 framing) encodes
+   * each once per pass ({@link FlushPass.encode}).
+   */
+  protected abstract send(chunk: Uint8Array, pass: FlushPass): boolean;
+
+  /** Ends the transport; `closing`: the broker closed, so the connection should not be reused either. */
+  protected abstract finish(closing: boolean): void;
+
+  /** Everything queued so far was handed to the transport, which can take more. */
+  protected idle(): void {}
+
+  /** Starts the keepalive and connects to the client (once the transport is set up). */
+  start(): void {
+    const keepaliveMs = this.timing.keepaliveMs;
+    if (keepaliveMs > 0) startKeepalive(this, keepaliveMs);
+    this.client.attach(this);
+  }
+
+  /** Writes what the client holds, chunk by chunk, until it is empty or the transport is full. */
+  flush(pass: FlushPass): void {
     while (!this.blocked && !this.ended) {
-      const chunk = this.client.take(this.format);
+      const chunk = this.client.take(this.format, pass);
       if (chunk.byteLength === 0) {
-        this.sink.idle?.();
+        this.idle();
         return;
       }
-      this.write(chunk);
+      this.write(chunk, pass);
     }
   }
 
   /** The transport can take more. */
   drained(): void {
-    // Drain timing: one report per blocked period (a fetch body's pull also comes unblocked).
-    if (this.blockedSince >= 0) {
-      const since = this.blockedSince;
-      this.blockedSince = -1;
-      if (this.blocked && !this.ended) this.client.unblocked(since);
-    }
-    this.blocked = false;
-    this.flush();
+    this.unblock();
+    this.flush(new FlushPass());
   }
 
-  keepalive(): void {
-    if (!this.blocked && !this.ended) this.write(KEEPALIVE);
+  keepalive(pass: FlushPass): void {
+    if (!this.blocked && !this.ended) this.write(KEEPALIVE, pass);
   }
 
   end(discard: boolean): void {
@@ -155,20 +157,42 @@ export class EventStream implements Consumer {
     if (!discard) {
       // Shutdown: hand over what is queued (at most bufferSize events past the budget),
       // then a random retry so that browsers spread their reconnects.
-      const chunk = this.client.take(this.format);
-      if (chunk.byteLength > 0) this.sink.write(chunk);
+      const pass = new FlushPass();
+      const chunk = this.client.take(this.format, pass);
+      if (chunk.byteLength > 0) this.send(chunk, pass);
       const window = this.timing.reconnectWindowMs;
-      if (window > 0) this.sink.write(toBytes(`retry: ${Math.floor(Math.random() * window)}\n\n`));
+      if (window > 0) {
+        this.send(toBytes(`retry: ${Math.floor(Math.random() * window)}\n\n`), pass);
+      }
     }
     this.ended = true;
-    if (this.keepaliveMs > 0) stopKeepalive(this, this.keepaliveMs);
-    this.sink.end(!discard);
+    const keepaliveMs = this.timing.keepaliveMs;
+    if (keepaliveMs > 0) stopKeepalive(this, keepaliveMs);
+    this.finish(!discard);
   }
 
-  private write(chunk: Uint8Array): void {
-    if (!this.sink.write(chunk)) {
-      this.blocked = true;
-      this.blockedSince = this.client.blockedAt();
+  private write(chunk: Uint8Array, pass: FlushPass): void {
+    if (!this.send(chunk, pass)) this.block();
+  }
+
+  /**
+   * The transport refused more: from here until {@link EventStream.unblock}
+   * the client's events wait in its ring buffer. The one place a stream
+   * becomes blocked.
+   */
+  private block(): void {
+    this.blocked = true;
+    this.blockedSince = this.client.blockedAt();
+  }
+
+  /** The transport drained: the one place a blocked stream becomes writable again. */
+  private unblock(): void {
+    // Drain timing: one report per blocked period (a fetch body's pull also comes unblocked).
+    if (this.blockedSince >= 0) {
+      const since = this.blockedSince;
+      this.blockedSince = -1;
+      if (this.blocked && !this.ended) this.client.unblocked(since);
     }
+    this.blocked = false;
   }
 }

@@ -75,7 +75,7 @@ export function fetchHandler(
       return new Response(null, { status: 499, statusText: "Client Closed Request" });
     }
     const client = admission.subscribe(lastEventId);
-    const body = eventBody(client, timing, signal, () => broker.unsubscribe(client), { format });
+    const body = eventBody(client, timing, signal, { format });
     return new Response(body, { status: 200, headers: STREAM_HEADERS });
   };
 }

@@ -53,7 +53,6 @@ export function fetchStreamHandler(
       queue,
       { keepaliveMs: plan.keepaliveMs, ...TIMING_OFF },
       request.signal,
-      () => queue.close(true),
       { idle: () => stream.settle(true) },
     );
     if (!queue.closed) {

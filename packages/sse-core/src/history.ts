@@ -1,4 +1,4 @@
-import type { Frame } from "./client.js";
+import type { Frame } from "./frame.js";
 import { RingBuffer } from "./ring-buffer.js";
 
 /** A retained event: its frame, its topic and its place in the broker's publish order. */

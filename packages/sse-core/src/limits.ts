@@ -197,10 +197,10 @@ export function admit(
   };
   return {
     subscribe(topics, options) {
-      const client = broker.subscribe(topics, options) as Subscription;
+      const client = broker.open(topics, options);
       state = "subscribed";
       slots.pending--;
-      void client.done.then(releaseAddress);
+      if (capped) void client.done.then(releaseAddress);
       return client;
     },
     cancel() {

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { type Admission, admitRequest } from "./admission.js";
 import type { EventBroker } from "./broker.js";
+import type { Subscription } from "./client.js";
 import { connectionState, readyToStream } from "./connection.js";
 import { SSEError, SSEFieldError, SSEOptionError } from "./errors.js";
 import {
@@ -91,9 +92,14 @@ export function serveEvents<R = SSERequest>(
     plan,
     subject ?? (req as R),
     plan.onError ?? logRequestError,
-  );
+  ).then((client) => client?.done);
 }
 
+/**
+ * Admits, subscribes and starts the stream; resolves with its client once
+ * streaming (nothing of the request is held meanwhile), or undefined when
+ * it was answered otherwise.
+ */
 async function serve<R>(
   req: SSERequest,
   res: SSEResponse,
@@ -102,17 +108,21 @@ async function serve<R>(
   plan: HandlerPlan<R>,
   subject: R,
   onError: (error: unknown, req: R) => void,
-): Promise<void> {
+): Promise<Subscription | undefined> {
   const response = res as AnyResponse;
   let admission: Admission | undefined;
   try {
-    if (!readyToStream(req, response)) return;
+    if (!readyToStream(req, response)) return undefined;
     const lastEventId = lastEventIdOf(req.headers["last-event-id"], req.url);
     admission = await admitRequest(
       {
         method: req.method,
         lastEventId,
-        address: req.socket?.remoteAddress,
+        // Read only for the per-address cap: the address string is kept by the socket once read.
+        address:
+          plan.limits.maxClientsPerAddress === Number.POSITIVE_INFINITY
+            ? undefined
+            : req.socket?.remoteAddress,
         htmx: req.headers["hx-request"] !== undefined,
       },
       broker,
@@ -122,14 +132,10 @@ async function serve<R>(
     );
     // Checked again, on state: the client may have left while the topics or
     // `authorize` were awaited, and its `close` event is not emitted twice.
-    if (!readyToStream(req, response)) return;
+    if (!readyToStream(req, response)) return undefined;
     const client = admission.subscribe(lastEventId);
-    const { broker: owner } = admission;
-    await streamTo(req, response, client, {
-      timing: plan.timing,
-      format: plan.format,
-      leave: () => owner.unsubscribe(client),
-    });
+    streamTo(req, response, client, { timing: plan.timing, format: plan.format });
+    return client;
   } catch (err) {
     const { status, message, headers, report } = errorAnswer.of(err);
     if (!response.headersSent && connectionState(req, response) !== "gone") {
@@ -143,6 +149,7 @@ async function serve<R>(
       response.end(message);
     }
     if (report) reportError(onError, err, subject);
+    return undefined;
   } finally {
     admission?.cancel();
   }

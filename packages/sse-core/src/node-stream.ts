@@ -1,8 +1,10 @@
 import { type IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
 import type { Socket } from "node:net";
-import type { FrameFormat, Subscription } from "./client.js";
+import type { Subscription } from "./client.js";
 import { EventStream, type StreamTiming } from "./event-stream.js";
+import type { FlushPass } from "./flush.js";
+import type { FrameFormat } from "./frame.js";
 import { STREAM_HEADERS } from "./http.js";
 import type { SSERequest, SSEResponse } from "./node-handler.js";
 
@@ -11,8 +13,6 @@ export interface NodeStreamOptions {
   timing: StreamTiming;
   /** How frames become bytes (htmx 4 messages); default: named events. */
   format?: FrameFormat;
-  /** The client left (its response closed or failed): must end `client`. */
-  leave: () => void;
   /** Everything queued so far was handed to the connection. */
   idle?: () => void;
   /**
@@ -29,20 +29,21 @@ type AnyResponse = ServerResponse & Http2ServerResponse;
 /**
  * Streams `client` on a `node:http` (or `node:http2` compatibility)
  * response: writes the head, connects one {@link EventStream} to the
- * connection (straight to the socket where it can), and wires drain, close
- * and error, removing its listeners at the end. The only code that touches
- * Node's response and socket for a stream, broker or request-scoped.
- * Resolves when `client` is done. @internal
+ * connection (straight to the socket where it can): a {@link NodeStream},
+ * which also wires drain, close and error. The only code that
+ * touches Node's response and socket for a stream, broker or
+ * request-scoped. @internal
  */
 export function streamTo(
   req: SSERequest,
   response: SSEResponse,
   client: Subscription,
-  { timing, format, leave, idle, endClosesConnection = true }: NodeStreamOptions,
-): Promise<void> {
+  { timing, format, idle, endClosesConnection = true }: NodeStreamOptions,
+): void {
   const res = response as AnyResponse;
   const headers: Record<string, string> = { ...STREAM_HEADERS };
-  if (req.httpVersionMajor === 1) {
+  const http1 = req.httpVersionMajor === 1;
+  if (http1) {
     // A stream opened after the broker closed ends at once: its connection must
     // not carry the browser's next attempt back here, or server.close() waits.
     headers.Connection = client.closed ? "close" : "keep-alive";
@@ -50,47 +51,119 @@ export function streamTo(
   }
   res.writeHead(200, headers);
   res.flushHeaders?.();
+  const stream = new NodeStream(res, client, endClosesConnection && http1, idle, timing, format);
+  stream.start();
+  if (!client.closed) stream.listen();
+}
 
-  // Writing pre-framed chunks straight to the socket skips, per client and
-  // write, the response's chunk framing, cork and nextTick uncork; the framing
-  // is built once per chunk and shared by every client (see docs/performance.md).
-  const socket = directSocket(res);
-  const drainer: NodeJS.EventEmitter = socket ?? res;
-  const onDrain = (): void => events.drained();
-  const onGone = (): void => leave();
-  const events = new EventStream(
-    client,
-    {
-      write:
-        socket === undefined
-          ? (chunk) => res.write(chunk)
-          : // Not writable once destroyed, or ended by Node when the client half-closed
-            // (its "close" comes later): writing then would be an error on the socket.
-            (chunk) => !socket.writable || socket.write(framed(chunk)),
-      end: (closing) => {
-        drainer.removeListener("drain", onDrain);
-        res.removeListener("close", onGone);
-        res.removeListener("error", onGone);
-        if (res.writableEnded || res.destroyed) return;
-        // The broker closed (shutdown): close a keep-alive HTTP/1.x connection
-        // once the stream's last bytes are out, so that server.close() completes
-        // and the browser reconnects on a new connection, to a new server.
-        const connection =
-          closing && endClosesConnection && req.httpVersionMajor === 1 ? res.socket : null;
-        res.end(connection ? () => connection.end() : undefined);
-      },
-      idle,
-    },
-    timing,
-    res.writableHighWaterMark,
-    format,
-  );
-  if (!client.closed) {
-    drainer.on("drain", onDrain);
+/** Where a response (or its socket) keeps its {@link NodeStream}, for the shared listeners. */
+const SINK = Symbol("sse.sink");
+
+type Listened = NodeJS.EventEmitter & { [SINK]?: NodeStream | undefined };
+
+/**
+ * One stream on Node: an {@link EventStream} whose transport writes chunks (pre-framed, straight to the
+ * socket where it can: that skips, per client and write, the response's
+ * chunk framing, cork and nextTick uncork; the framing is built once per
+ * flush and shared by every client, see docs/performance.md), ends the
+ * response, and is found by three listeners shared by every stream (close
+ * and error on the response; drain, only while a write waits for it), so an
+ * idle connection holds no closure and no drain listener of its own.
+ */
+class NodeStream extends EventStream {
+  private readonly socket: Socket | undefined;
+  /** True while a refused write waits for the drainer's `drain`. */
+  private awaitingDrain = false;
+
+  constructor(
+    private readonly res: AnyResponse,
+    client: Subscription,
+    /** A graceful end (a shutdown) closes the HTTP/1.x connection after it. */
+    private readonly closeOnShutdown: boolean,
+    private readonly onIdle: (() => void) | undefined,
+    timing: StreamTiming,
+    format: FrameFormat | undefined,
+  ) {
+    super(client, timing, res.writableHighWaterMark, format);
+    this.socket = directSocket(res);
+  }
+
+  /** Where `drain` is emitted: the socket written to, else the response. */
+  private get drainer(): Listened {
+    return this.socket ?? this.res;
+  }
+
+  listen(): void {
+    const res = this.res as Listened;
+    res[SINK] = this;
     res.on("close", onGone);
     res.on("error", onGone);
   }
-  return client.done;
+
+  protected send(chunk: Uint8Array, pass: FlushPass): boolean {
+    const socket = this.socket;
+    const written =
+      socket === undefined
+        ? this.res.write(chunk)
+        : // Not writable once destroyed, or ended by Node when the client half-closed
+          // (its "close" comes later): writing then would be an error on the socket.
+          !socket.writable || socket.write(pass.encode(chunk, framed));
+    if (!written) this.awaitDrain();
+    return written;
+  }
+
+  /** The drainer emitted `drain`: the stream may write again. */
+  override drained(): void {
+    this.stopAwaitingDrain();
+    super.drained();
+  }
+
+  private awaitDrain(): void {
+    if (this.awaitingDrain) return;
+    this.awaitingDrain = true;
+    const drainer = this.drainer;
+    drainer[SINK] = this;
+    drainer.on("drain", onDrain);
+  }
+
+  private stopAwaitingDrain(): void {
+    if (!this.awaitingDrain) return;
+    this.awaitingDrain = false;
+    const drainer = this.drainer;
+    drainer.removeListener("drain", onDrain);
+    if (drainer !== this.res && drainer[SINK] === this) drainer[SINK] = undefined;
+  }
+
+  protected override idle(): void {
+    this.onIdle?.();
+  }
+
+  protected finish(closing: boolean): void {
+    const res = this.res;
+    this.stopAwaitingDrain();
+    res.removeListener("close", onGone);
+    res.removeListener("error", onGone);
+    (res as Listened)[SINK] = undefined;
+    if (res.writableEnded || res.destroyed) return;
+    // The broker closed (shutdown): close a keep-alive HTTP/1.x connection
+    // once the stream's last bytes are out, so that server.close() completes
+    // and the browser reconnects on a new connection, to a new server.
+    const connection = closing && this.closeOnShutdown ? res.socket : null;
+    res.end(connection ? () => connection.end() : undefined);
+  }
+
+  /** The response closed or failed: the client left. */
+  gone(): void {
+    this.client.leave();
+  }
+}
+
+function onDrain(this: Listened): void {
+  this[SINK]?.drained();
+}
+
+function onGone(this: Listened): void {
+  this[SINK]?.gone();
 }
 
 /**
@@ -117,17 +190,17 @@ function directSocket(res: AnyResponse): Socket | undefined {
 }
 
 const CRLF = 0x0d0a;
-/** The last chunk framed and its framing: a fan-out writes one chunk to many sockets in a row. */
-let lastFramed: { chunk: Uint8Array; framed: Buffer } | undefined;
 
-/** `chunk` as one HTTP/1.1 chunk (`<hex length>\r\n<bytes>\r\n`), built once per chunk. */
+/**
+ * `chunk` as one HTTP/1.1 chunk (`<hex length>\r\n<bytes>\r\n`); a fan-out
+ * writes one chunk to many sockets in a row, so the sink asks its flush pass
+ * for it ({@link FlushPass.encode}) and it is built once per pass.
+ */
 function framed(chunk: Uint8Array): Buffer {
-  if (lastFramed !== undefined && lastFramed.chunk === chunk) return lastFramed.framed;
   const head = `${chunk.byteLength.toString(16)}\r\n`;
   const out = Buffer.allocUnsafe(head.length + chunk.byteLength + 2);
   out.write(head, 0, "latin1");
   out.set(chunk, head.length);
   out.writeUInt16BE(CRLF, out.length - 2);
-  lastFramed = { chunk, framed: out };
   return out;
 }

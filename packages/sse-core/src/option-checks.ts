@@ -1,5 +1,5 @@
-import type { SlowClientPolicy } from "./client.js";
 import { SSEOptionError } from "./errors.js";
+import type { SlowClientPolicy } from "./live-queue.js";
 
 /** Edit distance between `a` and `b` (insert, delete, replace), ignoring case. */
 function distance(a: string, b: string): number {

@@ -1,11 +1,14 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
-import { Delivery, type Frame, Subscription, type SubscriptionOwner, toBytes } from "./client.js";
+import { Subscription, type SubscriptionHost } from "./client.js";
 import { connectionState, readyToStream } from "./connection.js";
-import { checkEventKeys, encodeValid, type SSEEvent, validateEvent } from "./encode.js";
+import { checkEventKeys, type SSEEvent, validateEvent } from "./encode.js";
 import { SSEError, SSEOptionError } from "./errors.js";
-import { EventStream } from "./event-stream.js";
+import type { EventStream } from "./event-stream.js";
+import type { FlushScheduler } from "./flush.js";
+import { frameOf } from "./frame.js";
 import { ERROR_HEADERS, errorAnswer, logError, nextAfterAnswer, reportError } from "./http.js";
+import { Delivery } from "./live-queue.js";
 import type { NextFunction, SSERequest, SSEResponse } from "./node-handler.js";
 import { streamTo } from "./node-stream.js";
 import type { StreamOptions } from "./stream-plan.js";
@@ -51,35 +54,23 @@ export const LOGGED = {
   producer: logError("a stream producer failed"),
 };
 
-/** A request stream's queue has no broker: it flushes itself, once per tick. */
-const OWNER: SubscriptionOwner = {
-  scheduleFlush(client) {
-    client.dirty = true;
-    queueMicrotask(() => {
-      client.dirty = false;
-      client.flushNow();
-    });
-  },
-  unsubscribe: (client) => (client as Subscription).close(true),
-  replay: () => ({ frames: [], gap: false }),
-  resumeMissed: () => undefined,
-  disconnect: (client) => queueMicrotask(() => client.close(true)),
-};
-
 /** Request streams end when their producer does: no reconnect spread. @internal */
 export const TIMING_OFF = { reconnectWindowMs: 0 };
 
 /**
- * The handle a producer writes to: a broker-less {@link Subscription} that
- * one {@link EventStream} drains into one transport.
+ * The handle a producer writes to, and the host of its {@link Subscription}
+ * (no broker owns it): one {@link EventStream} drains it into one transport,
+ * flushed by the handler's scheduler.
  */
-export class StreamHandle implements RequestStream {
+export class StreamHandle implements RequestStream, SubscriptionHost {
   readonly queue: Subscription;
+  readonly flusher: FlushScheduler;
   private readonly aborter = new AbortController();
   private waiters: ((sent: boolean) => void)[] = [];
 
   constructor(plan: StreamPlan<never>) {
-    this.queue = new Subscription(OWNER, [], plan.bufferSize, plan.slowClient);
+    this.flusher = plan.flusher;
+    this.queue = new Subscription(this, [], plan.bufferSize, plan.slowClient);
     void this.queue.done.then(() => {
       this.aborter.abort();
       this.settle(false);
@@ -100,18 +91,19 @@ export class StreamHandle implements RequestStream {
     checkEventKeys(copy);
     validateEvent(copy);
     if (this.queue.closed) return Promise.resolve(false);
-    const frame: Frame = {
-      event: Object.freeze(copy),
-      chunk: toBytes(encodeValid(copy)),
-      seq: 0,
-      topic: "",
-    };
-    if (this.queue.deliver(frame) === Delivery.Dropped) return Promise.resolve(false);
+    if (this.queue.deliver(frameOf("", copy, 0)) === Delivery.Dropped)
+      return Promise.resolve(false);
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   close(): void {
     this.queue.close(false);
+  }
+
+  /** Its subscription ends: the client left, or (`"slow"`) fell behind under "disconnect". @internal */
+  endClient(client: Subscription, reason: "client" | "slow"): void {
+    if (reason === "slow") queueMicrotask(() => client.close(true));
+    else client.close(true);
   }
 
   /** Everything sent so far was handed to the transport (true), or the stream ended (false). */
@@ -168,9 +160,8 @@ async function serveStream<R>(
   }
   const stream = new StreamHandle(plan as StreamPlan<never>);
   void stream.queue.done.then(release);
-  void streamTo(req, response, stream.queue, {
+  streamTo(req, response, stream.queue, {
     timing: { keepaliveMs: plan.keepaliveMs, ...TIMING_OFF },
-    leave: () => stream.queue.close(true),
     idle: () => stream.settle(true),
     endClosesConnection: false,
   });

@@ -1,8 +1,9 @@
 import { DEFAULT_BUFFER_SIZE } from "./broker.js";
-import type { SlowClientPolicy } from "./client.js";
 import { SSEError } from "./errors.js";
 import { DEFAULT_KEEPALIVE_MS } from "./event-stream.js";
+import { FlushScheduler } from "./flush.js";
 import { DEFAULT_LIMITS } from "./limits.js";
+import type { SlowClientPolicy } from "./live-queue.js";
 import type { SSERequest } from "./node-handler.js";
 import {
   bufferSizeOption,
@@ -85,6 +86,8 @@ export class StreamPlan<R> {
   readonly maxClientsPerAddress: number;
   readonly authorize: ((req: R) => boolean | Promise<boolean>) | undefined;
   readonly onError: ((error: unknown, req: R) => void) | undefined;
+  /** Flushes this handler's streams once per tick. */
+  readonly flusher = new FlushScheduler();
   /** Streams open now, and per address. */
   open = 0;
   readonly perAddress = new Map<string, number>();

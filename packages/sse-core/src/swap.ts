@@ -1,7 +1,6 @@
-import type { Frame, FrameFormat } from "./client.js";
-import { toBytes } from "./client.js";
 import { encodeValid } from "./encode.js";
 import { SSEOptionError } from "./errors.js";
+import { type Frame, type FrameFormat, toBytes } from "./frame.js";
 
 /**
  * Where htmx 4 swaps one topic's events: a CSS selector (`"#notes"`, swapped

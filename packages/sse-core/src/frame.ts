@@ -1,0 +1,46 @@
+import { encodeValid, type SSEEvent } from "./encode.js";
+
+/**
+ * One published event, validated and encoded once, shared by every client that
+ * receives it. Internal.
+ */
+export interface Frame {
+  readonly event: Readonly<SSEEvent>;
+  /** Its wire bytes as a named event (`event: <type>`): what every stream sends by default. */
+  readonly chunk: Uint8Array;
+  /** Place in the broker's publish order when history is on, else 0. */
+  readonly seq: number;
+  /** The topic it was published on ("" for a frame of no topic: a signal, a request stream's event). */
+  readonly topic: string;
+  /** Its other encodings (htmx 4 messages), made on first use and shared by every stream that sends them. */
+  variants?: Map<object, Uint8Array>;
+}
+
+/**
+ * How a stream turns a frame into bytes, when not as {@link Frame.chunk}
+ * (the default). Implemented by the htmx 4 message format.
+ * @internal
+ */
+export interface FrameFormat {
+  bytes(frame: Frame): Uint8Array;
+}
+
+const encoder = new TextEncoder();
+
+/** No bytes: what a client with nothing queued hands its transport. @internal */
+export const EMPTY = new Uint8Array(0);
+
+/** Encodes a string to UTF-8 bytes. @internal */
+export function toBytes(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+/** The frame of `event` (already validated; frozen here), encoded once. @internal */
+export function frameOf(topic: string, event: SSEEvent, seq: number): Frame {
+  return { event: Object.freeze(event), chunk: toBytes(encodeValid(event)), seq, topic };
+}
+
+/** A frame's bytes in `format` (default: its named-event chunk). @internal */
+export function bytesOf(frame: Frame, format: FrameFormat | undefined): Uint8Array {
+  return format === undefined ? frame.chunk : format.bytes(frame);
+}
