@@ -18,7 +18,7 @@ import {
   type PrivateRedis,
   privateRedis,
   type ServerProcess,
-  startServer,
+  startRedisServer,
   uniquePrefix,
 } from "./fixtures/harness.js";
 import { redisBackplane } from "./index.js";
@@ -64,7 +64,7 @@ const range = (from: number, to: number) =>
 describeRedis("Redis faults", () => {
   it("Redis unreachable at start: the server runs, says so, delivers locally, and connects once Redis is up", async () => {
     const port = await freePort();
-    const server = await startServer({
+    const server = await startRedisServer({
       prefix: uniquePrefix(),
       redisUrl: `redis://127.0.0.1:${port}`,
     });
@@ -101,9 +101,9 @@ describeRedis("Redis faults", () => {
     const prefix = uniquePrefix();
     cleanups.push(() => deleteKeys(prefix));
     const tag = `burrow-sse-kill-${randomBytes(4).toString("hex")}`;
-    const a = await startServer({ prefix, name: `${tag}-a` });
+    const a = await startRedisServer({ prefix, name: `${tag}-a` });
     // A slow retry, so that b stays cut while a publishes.
-    const b = await startServer({ prefix, name: `${tag}-b`, retryMs: 300 });
+    const b = await startRedisServer({ prefix, name: `${tag}-b`, retryMs: 300 });
     const onA = recordEvents(`${a.url}/events?topics=x,y`, ["x", "y"]);
     const onB = rawClient(b.port, "/events?topics=x,y");
     await Promise.all([onA.opened, onB.ready]);
@@ -144,8 +144,8 @@ describeRedis("Redis faults", () => {
     "Redis crashes and restarts empty: local delivery goes on, both processes reconnect, old ids resync",
     async (redis) => {
       const prefix = uniquePrefix();
-      const a = await startServer({ prefix, redisUrl: redis.url });
-      const b = await startServer({ prefix, redisUrl: redis.url });
+      const a = await startRedisServer({ prefix, redisUrl: redis.url });
+      const b = await startRedisServer({ prefix, redisUrl: redis.url });
       const onA = recordEvents(`${a.url}/events?topics=x`, ["x"]);
       const onB = recordEvents(`${b.url}/events?topics=x`, ["x"]);
       await Promise.all([onA.opened, onB.opened]);
@@ -193,14 +193,14 @@ describeRedis("Redis faults", () => {
     async (redis) => {
       const prefix = uniquePrefix();
       const maxPending = 500;
-      const a = await startServer({
+      const a = await startRedisServer({
         prefix,
         redisUrl: redis.url,
         timeoutMs: 1000,
         maxPending,
         bufferSize: 1000,
       });
-      const b = await startServer({ prefix, redisUrl: redis.url, timeoutMs: 1000 });
+      const b = await startRedisServer({ prefix, redisUrl: redis.url, timeoutMs: 1000 });
       const onA = rawClient(a.port, "/events?topics=x");
       const onB = rawClient(b.port, "/events?topics=x");
       await Promise.all([onA.ready, onB.ready]);
@@ -225,7 +225,10 @@ describeRedis("Redis faults", () => {
           await new Promise((resolve) => setTimeout(resolve, 50));
           const stats = await a.stats(true);
           peak = Math.max(peak, stats.heapUsed);
-          mostPending = Math.max(mostPending, stats.backplane.pending ?? Number.POSITIVE_INFINITY);
+          mostPending = Math.max(
+            mostPending,
+            Number(stats.backplane.pending ?? Number.POSITIVE_INFINITY),
+          );
           return stats.published >= start.published + 10_000;
         },
         "10 000 more events published on a while Redis hangs",
@@ -245,7 +248,9 @@ describeRedis("Redis faults", () => {
       expect(onA.events.slice(-1000).every((event) => event.id === undefined)).toBe(true);
       const during = (await a.stats()).backplane;
       expect(during.timeouts).toBeGreaterThanOrEqual(1);
-      expect(during.localOnly + during.overflow).toBeGreaterThanOrEqual(10_000 - maxPending);
+      expect(during.localOnly + Number(during.overflow)).toBeGreaterThanOrEqual(
+        10_000 - maxPending,
+      );
 
       await redis.resume();
       await Promise.all([listening(a, 1), listening(b, 1)]);
@@ -388,7 +393,7 @@ describeRedis("Redis faults", () => {
       cleanups.unshift(async () => admin.disconnect());
       const topics = Array.from({ length: 8 }, (_, i) => `t${i}`).join(",");
       // A long timeout: the server must not give up on the frozen Redis during the attack.
-      const a = await startServer({
+      const a = await startRedisServer({
         prefix: uniquePrefix(),
         redisUrl: redis.url,
         history: 200,

@@ -8,7 +8,7 @@ import {
   describeRedis,
   killServers,
   type ServerProcess,
-  startServer,
+  startRedisServer,
   uniquePrefix,
 } from "./fixtures/harness.js";
 
@@ -31,7 +31,7 @@ function seqOf(id: string | undefined): number {
 
 describeRedis("several server processes on one Redis", () => {
   beforeAll(async () => {
-    servers = await Promise.all([0, 1, 2].map(() => startServer({ prefix })));
+    servers = await Promise.all([0, 1, 2].map(() => startRedisServer({ prefix })));
   });
 
   afterEach(async () => {
@@ -120,9 +120,9 @@ describeRedis("several server processes on one Redis", () => {
     expect(client.events[1]?.data).toBe("after");
   });
 
-  it("a cursor from latest() on one process resumes on another with exactly the events published after it", async () => {
+  it("a cursor from latest() (broker.cursor()) on one process resumes on another with exactly the events published after it", async () => {
     const [a, b, c] = servers as [ServerProcess, ServerProcess, ServerProcess];
-    const cursor = await a.latest();
+    const cursor = await a.cursor();
     expect(cursor).toMatch(/^[0-9a-z]+-\d+$/);
     for (const [topic, data] of [
       ["a", "1"],

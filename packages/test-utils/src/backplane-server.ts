@@ -81,8 +81,7 @@ export async function startServer(
     env: { ...process.env, BACKPLANE_MODULE: backplaneModule, ...Object.fromEntries(extra) },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  children.add(child);
-  child.once("exit", () => children.delete(child));
+  trackChild(child);
   let stdout = "";
   let stderr = "";
   child.stdout?.on("data", (chunk) => {
@@ -143,6 +142,12 @@ export function sortMembers(
   return members
     .map(({ id, connections }) => ({ id, connections }))
     .sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** Has {@link killServers} kill `child` too (a private engine server, say). */
+export function trackChild(child: ChildProcess): void {
+  children.add(child);
+  child.once("exit", () => children.delete(child));
 }
 
 /** Kills every server process still running (afterEach). */
