@@ -8,7 +8,7 @@
  */
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import type { ServerProcess } from "./backplane-server.js";
-import { rawClient, recordEvents, waitFor } from "./index.js";
+import { rawClient, recordEvents, take, waitFor } from "./index.js";
 
 /** How the suite runs against one backplane. */
 export interface BackplaneProcessesHarness {
@@ -209,6 +209,231 @@ export function describeBackplaneProcesses(harness: BackplaneProcessesHarness): 
       client.close();
       expect(client.events.map((e) => e.event)).toEqual(["resync", "a"]);
       expect(client.events[1]?.data).toBe("after");
+    });
+  });
+}
+
+/** An event as a broker's client yields it (core's `SSEEvent`). */
+export interface SuiteEvent {
+  type?: string;
+  data?: string;
+  id?: string;
+}
+
+/** What the in-process suite uses of a backplane (core's `Backplane`). */
+export interface SuiteBackplane {
+  replay(
+    topics: readonly string[],
+    lastEventId: string,
+  ): Promise<{ events: { topic: string; event: SuiteEvent }[] } | undefined>;
+  latest?(): Promise<string | undefined>;
+  stats(): { state: string; topics: number; received: number };
+  close(): Promise<void>;
+}
+
+/** What the in-process suite uses of core's `EventBroker`. */
+export interface SuiteBackplaneBroker<C extends AsyncIterable<SuiteEvent>> {
+  subscribe(topics: string | string[], options?: { lastEventId?: string }): C;
+  unsubscribe(client: C): void;
+  publish(topic: string, event: { data: string; id?: string }): number;
+  stats(): { resumed: number; resumeMisses: number };
+  cursor(): Promise<string | undefined>;
+  close(): void;
+}
+
+/** How the in-process suite runs against one backplane. */
+export interface BackplaneHarness<C extends AsyncIterable<SuiteEvent>> {
+  /** `describe` that skips (or fails under CI) without the engine. */
+  describe(name: string, body: () => void): void;
+  /** The package, as it starts its messages ("sse-redis"). */
+  name: string;
+  /** A topic space (prefix) no other test uses. */
+  uniquePrefix(): string;
+  /** A backplane on `prefix`, on the shared engine, that logs nothing. */
+  backplane(prefix: string): SuiteBackplane;
+  /** `new EventBroker({ historySize, bufferSize: 1000, backplane })`. */
+  broker(backplane: SuiteBackplane, historySize?: number): SuiteBackplaneBroker<C>;
+  /** How many events the engine stores under `prefix`, by topic (a topic with a store, even empty, is listed). */
+  stored(prefix: string): Promise<Record<string, number>>;
+  /** Removes what the backplane stored under `prefix`. */
+  drop(prefix: string): Promise<void>;
+}
+
+/**
+ * Runs the in-process cases against `harness` (one broker per backplane,
+ * each test on its own prefix). The backplane's own cases stay in its package.
+ */
+export function describeBackplane<C extends AsyncIterable<SuiteEvent>>(
+  harness: BackplaneHarness<C>,
+): void {
+  const prefixes: string[] = [];
+  const brokers: SuiteBackplaneBroker<C>[] = [];
+  const backplanes = new Map<SuiteBackplaneBroker<C>, SuiteBackplane>();
+
+  /** A broker on a new backplane (on a new prefix unless given one), closed after the test. */
+  function broker(options: { historySize?: number; prefix?: string } = {}) {
+    const prefix = options.prefix ?? harness.uniquePrefix();
+    if (!prefixes.includes(prefix)) prefixes.push(prefix);
+    const backplane = harness.backplane(prefix);
+    const created = harness.broker(backplane, options.historySize ?? 10);
+    backplanes.set(created, backplane);
+    brokers.push(created);
+    return created;
+  }
+
+  const statsOf = (b: SuiteBackplaneBroker<C>) => backplanes.get(b)!.stats();
+
+  async function ready(b: SuiteBackplaneBroker<C>, topics = 0): Promise<void> {
+    await waitFor(
+      () => statsOf(b).state === "ready" && statsOf(b).topics >= topics,
+      "the backplane to be ready",
+    );
+  }
+
+  harness.describe(`${harness.name}: the backplane in one process, on the real engine`, () => {
+    afterEach(() => {
+      for (const b of brokers.splice(0)) b.close();
+      backplanes.clear();
+    });
+
+    afterAll(async () => {
+      for (const prefix of prefixes) await harness.drop(prefix);
+    });
+
+    it("receives a topic only while a local client watches it", async () => {
+      const b = broker();
+      const other = broker({ prefix: prefixes.at(-1)! });
+      const x1 = b.subscribe(["x", "y"]);
+      const x2 = b.subscribe("x");
+      await Promise.all([ready(b, 2), ready(other)]);
+      b.unsubscribe(x1);
+      await waitFor(() => statsOf(b).topics === 1, "y to be unwatched");
+      other.publish("y", { data: "not for b" });
+      other.publish("x", { data: "for b" });
+      expect((await take(x2, 1))[0]?.data).toBe("for b");
+      // y's event came before x's in the order: had b still received y, it would have counted it.
+      expect(statsOf(b).received).toBe(1);
+      b.unsubscribe(x2);
+      await waitFor(() => statsOf(b).topics === 0, "x to be unwatched");
+    });
+
+    it("keeps historySize events per topic; a resume after an evicted event is a miss, a later one replays", async () => {
+      const b = broker({ historySize: 3 });
+      const prefix = prefixes.at(-1)!;
+      const watcher = b.subscribe("x");
+      await ready(b, 1);
+      for (let i = 1; i <= 5; i++) b.publish("x", { data: String(i) });
+      b.publish("y", { data: "other topic" });
+      const seen = await take(watcher, 5);
+      expect(await harness.stored(prefix)).toEqual({ x: 3, y: 1 });
+      const evicted = b.subscribe("x", { lastEventId: seen[0]!.id! });
+      const kept = b.subscribe("x", { lastEventId: seen[1]!.id! });
+      expect((await take(kept, 3)).map((e) => e.data)).toEqual(["3", "4", "5"]);
+      b.publish("x", { data: "6" });
+      expect((await take(evicted, 1)).map((e) => e.data)).toEqual(["6"]);
+      expect(b.stats()).toMatchObject({ resumed: 1, resumeMisses: 1 });
+    });
+
+    it("gives events global ids `<epoch>-<seq>`, keeps explicit ids, and resumes only from its own", async () => {
+      const b = broker();
+      const watcher = b.subscribe("x");
+      await ready(b, 1);
+      b.publish("x", { data: "1" });
+      b.publish("x", { data: "2", id: "mine" });
+      const [auto, explicit] = await take(watcher, 2);
+      expect(auto?.id).toMatch(/^[0-9a-z]+-1$/);
+      expect(explicit).toEqual({ type: "x", data: "2", id: "mine" });
+      const fromExplicit = b.subscribe("x", { lastEventId: "mine" });
+      b.publish("x", { data: "3" });
+      expect((await take(fromExplicit, 1)).map((e) => e.data)).toEqual(["3"]);
+      expect(b.stats().resumeMisses).toBe(1);
+    });
+
+    it("without history, stores nothing, assigns no id, and has no cursor", async () => {
+      const b = broker({ historySize: 0 });
+      const prefix = prefixes.at(-1)!;
+      const watcher = b.subscribe("x");
+      await ready(b, 1);
+      b.publish("x", { data: "1" });
+      expect(await take(watcher, 1)).toEqual([{ type: "x", data: "1" }]);
+      expect(await harness.stored(prefix)).toEqual({});
+      expect(await b.cursor()).toBe(undefined);
+      expect(await backplanes.get(b)!.latest?.()).toBeUndefined();
+    });
+
+    it("brokers on different prefixes do not share topics", async () => {
+      const one = broker();
+      const other = broker();
+      const a = one.subscribe("x");
+      const b = other.subscribe("x");
+      await Promise.all([ready(one, 1), ready(other, 1)]);
+      other.publish("x", { data: "other" });
+      one.publish("x", { data: "one" });
+      expect((await take(a, 1))[0]?.data).toBe("one");
+      expect((await take(b, 1))[0]?.data).toBe("other");
+    });
+
+    it("serves one broker only, and closes with it", async () => {
+      const prefix = harness.uniquePrefix();
+      prefixes.push(prefix);
+      const backplane = harness.backplane(prefix);
+      const b = harness.broker(backplane);
+      expect(() => harness.broker(backplane)).toThrow(
+        `${harness.name}: backplane: already attached`,
+      );
+      await waitFor(() => backplane.stats().state === "ready", "ready");
+      b.close();
+      await backplane.close();
+      expect(backplane.stats().state).toBe("closed");
+      expect(b.publish("x", { data: "after close" })).toBe(0);
+    });
+
+    it("latest(): replay after it returns exactly the events published since, on an empty prefix and after events", async () => {
+      const b = broker({ historySize: 10 });
+      const backplane = backplanes.get(b)!;
+      const watcher = b.subscribe(["x", "y"]);
+      await ready(b, 2);
+      // Nothing published under this prefix yet: the epoch is set now, and the seq is 0.
+      const empty = await backplane.latest!();
+      expect(empty).toMatch(/^[0-9a-z]+-0$/);
+      b.publish("x", { data: "1" });
+      b.publish("y", { data: "2" });
+      b.publish("x", { data: "3" });
+      const first = await take(watcher, 3);
+      expect(first[0]?.id?.split("-")[0]).toBe(empty!.split("-")[0]);
+      const fromEmpty = await backplane.replay(["x"], empty!);
+      expect(fromEmpty?.events.map((e) => [e.topic, e.event.data, e.event.id])).toEqual([
+        ["x", "1", first[0]!.id],
+        ["x", "3", first[2]!.id],
+      ]);
+      expect((await backplane.replay(["x", "y"], empty!))?.events).toHaveLength(3);
+
+      const cursor = await backplane.latest!();
+      expect(cursor).toBe(first[2]!.id);
+      b.publish("y", { data: "4" });
+      b.publish("x", { data: "5" });
+      b.publish("y", { data: "6" });
+      await take(watcher, 3);
+      expect((await backplane.replay(["y"], cursor!))?.events.map((e) => e.event.data)).toEqual([
+        "4",
+        "6",
+      ]);
+      // A broker resuming from it gets the same events, then live ones.
+      const resumed = b.subscribe("x", { lastEventId: cursor! });
+      b.publish("x", { data: "7" });
+      expect((await take(resumed, 2)).map((e) => e.data)).toEqual(["5", "7"]);
+    });
+
+    it("reads a long resume in pages: 3 topics of 250 events each, all in global order", async () => {
+      const b = broker({ historySize: 300 });
+      const watcher = b.subscribe(["x", "y", "z"]);
+      await ready(b, 3);
+      for (let i = 0; i < 750; i++) b.publish(["x", "y", "z"][i % 3]!, { data: String(i) });
+      const seen = await take(watcher, 750);
+      const start = `${seen[0]!.id!.split("-")[0]}-0`;
+      const replay = await backplanes.get(b)!.replay(["z", "x", "y"], start);
+      expect(replay?.events.map((e) => e.event.data)).toEqual(seen.map((e) => e.data));
+      expect(replay?.events.map((e) => e.event.id)).toEqual(seen.map((e) => e.id));
     });
   });
 }
