@@ -135,6 +135,22 @@ export async function startServer(
   };
 }
 
+/** Waits until `server`'s backplane is in state `wanted`. */
+export async function state(server: ServerProcess, wanted: string): Promise<void> {
+  await waitFor(
+    async () => (await server.stats()).backplane.state === wanted,
+    `${server.url} to be ${wanted}`,
+  );
+}
+
+/** Waits until `server`'s backplane is ready and receives at least `topics` topics. */
+export async function listening(server: ServerProcess, topics: number): Promise<void> {
+  await waitFor(async () => {
+    const { backplane } = await server.stats();
+    return backplane.state === "ready" && backplane.topics >= topics;
+  }, `${server.url} to listen to ${topics} topics`);
+}
+
 /** Members as ids and connection counts, sorted by id (data left out). */
 export function sortMembers(
   members: readonly { id: string; connections: number }[],

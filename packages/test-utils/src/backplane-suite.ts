@@ -7,7 +7,7 @@
  * resume nothing. What only one engine does stays in its package.
  */
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
-import type { ServerProcess } from "./backplane-server.js";
+import { listening, type ServerProcess } from "./backplane-server.js";
 import { rawClient, recordEvents, take, waitFor } from "./index.js";
 
 /** How the suite runs against one backplane. */
@@ -24,16 +24,6 @@ export interface BackplaneProcessesHarness {
   killServers(): void;
   /** Removes what the backplane stored under `prefix`. */
   drop(prefix: string): Promise<void>;
-}
-
-/** Waits until each server's backplane is ready and listens to `topics` of its clients. */
-export async function settled(list: ServerProcess[], topics: number): Promise<void> {
-  for (const server of list) {
-    await waitFor(async () => {
-      const { backplane } = await server.stats();
-      return backplane.state === "ready" && backplane.topics >= topics;
-    }, `${server.url} to be ready with ${topics} topics`);
-  }
 }
 
 /** The sequence number of a global id `<epoch>-<seq>`. */
@@ -54,7 +44,7 @@ export function describeBackplaneProcesses(harness: BackplaneProcessesHarness): 
     beforeAll(async () => {
       // Started at once on a fresh prefix: each sets up its storage, none fails.
       servers = await Promise.all([0, 1, 2].map(() => harness.start(prefix)));
-      await settled(servers, 0);
+      for (const server of servers) await listening(server, 0);
     });
 
     afterEach(async () => {
@@ -76,7 +66,7 @@ export function describeBackplaneProcesses(harness: BackplaneProcessesHarness): 
         recordEvents(`${server.url}/events?topics=a,b`, ["a", "b"]),
       );
       await Promise.all(clients.map((client) => client.opened));
-      await settled(servers, 2);
+      for (const server of servers) await listening(server, 2);
       const total = 150;
       // Published concurrently from the three processes, so that they interleave.
       await Promise.all(
@@ -106,7 +96,7 @@ export function describeBackplaneProcesses(harness: BackplaneProcessesHarness): 
       const [a, b, c] = three();
       const client = recordEvents(`${c.url}/events?topics=a,b`, ["a", "b"]);
       await client.opened;
-      await settled([c], 2);
+      await listening(c, 2);
       // 20 publishes per 10 ms from each of a (on topic a) and b (on topic b).
       await Promise.all([a.flood("a", 20, 16, 200), b.flood("b", 20, 16, 200)]);
       const events = await client.waitForCount(400);
@@ -125,7 +115,7 @@ export function describeBackplaneProcesses(harness: BackplaneProcessesHarness): 
       const [a, b, c] = three();
       const first = recordEvents(`${a.url}/events?topics=a,b`, ["a", "b"]);
       await first.opened;
-      await settled([a], 2);
+      await listening(a, 2);
       for (let i = 0; i < 10; i++) await c.publish(i % 2 ? "a" : "b", String(i));
       const seen = await first.waitForCount(10);
       first.close();
@@ -165,7 +155,7 @@ export function describeBackplaneProcesses(harness: BackplaneProcessesHarness): 
       await c.publish("a", "between rendering and connecting");
       const client = rawClient(b.port, `/events?topics=a&lastEventId=${cursor}`);
       await waitFor(() => client.events.length >= 1, "the event published after rendering");
-      await settled([b], 1);
+      await listening(b, 1);
       await c.publish("a", "live");
       await waitFor(() => client.events.length >= 2, "the live event");
       client.close();
@@ -203,7 +193,7 @@ export function describeBackplaneProcesses(harness: BackplaneProcessesHarness): 
       });
       await client.ready;
       await waitFor(async () => (await b.stats()).clients === 1, "the client on b");
-      await settled([b], 1);
+      await listening(b, 1);
       await servers[2]!.publish("a", "after");
       await waitFor(() => client.events.length >= 2, "the resync signal and the live event");
       client.close();
