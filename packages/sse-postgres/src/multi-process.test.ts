@@ -6,7 +6,6 @@ import { describeBackplaneProcesses } from "@burrow/test-utils/backplane-suite";
 import {
   describePostgres,
   dropPrefix,
-  killServers,
   startPostgresServer,
   uniquePrefix,
 } from "./fixtures/harness.js";
@@ -16,6 +15,5 @@ describeBackplaneProcesses({
   engine: "PostgreSQL",
   uniquePrefix,
   start: (prefix) => startPostgresServer({ prefix }),
-  killServers,
-  drop: (prefix) => dropPrefix(prefix),
+  drop: dropPrefix,
 });

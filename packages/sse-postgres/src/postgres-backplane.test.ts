@@ -342,5 +342,5 @@ describeBackplane({
     );
     return Object.fromEntries(rows.map(({ topic, n }) => [topic, n]));
   },
-  drop: (prefix) => dropPrefix(prefix),
+  drop: dropPrefix,
 });

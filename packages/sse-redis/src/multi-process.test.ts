@@ -3,19 +3,12 @@
 // the shared suite (test-utils' backplane-suite, also run against
 // PostgreSQL): one topic space, one order, and resume across processes.
 import { describeBackplaneProcesses } from "@burrow/test-utils/backplane-suite";
-import {
-  deleteKeys,
-  describeRedis,
-  killServers,
-  startRedisServer,
-  uniquePrefix,
-} from "./fixtures/harness.js";
+import { deleteKeys, describeRedis, startRedisServer, uniquePrefix } from "./fixtures/harness.js";
 
 describeBackplaneProcesses({
   describe: describeRedis,
   engine: "Redis",
   uniquePrefix,
   start: (prefix) => startRedisServer({ prefix }),
-  killServers,
-  drop: (prefix) => deleteKeys(prefix),
+  drop: deleteKeys,
 });

@@ -241,5 +241,5 @@ describeBackplane({
       await Promise.all(keys.map(async (key) => [topic(key), await admin.xlen(key)] as const)),
     );
   },
-  drop: (prefix) => deleteKeys(prefix),
+  drop: deleteKeys,
 });

@@ -7,7 +7,7 @@
  * resume nothing. What only one engine does stays in its package.
  */
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
-import { listening, type ServerProcess } from "./backplane-server.js";
+import { killServers, listening, type ServerProcess } from "./backplane-server.js";
 import { rawClient, recordEvents, take, waitFor } from "./index.js";
 
 /** How the suite runs against one backplane. */
@@ -20,8 +20,6 @@ export interface BackplaneProcessesHarness {
   uniquePrefix(): string;
   /** Starts a server process on `prefix`, on the shared engine. */
   start(prefix: string): Promise<ServerProcess>;
-  /** Kills every server process still running. */
-  killServers(): void;
   /** Removes what the backplane stored under `prefix`. */
   drop(prefix: string): Promise<void>;
 }
@@ -56,7 +54,7 @@ export function describeBackplaneProcesses(harness: BackplaneProcessesHarness): 
 
     afterAll(async () => {
       const codes = await Promise.all(servers.map((server) => server.stop()));
-      harness.killServers();
+      killServers();
       await harness.drop(prefix);
       expect(codes).toEqual([0, 0, 0]);
     });
