@@ -238,6 +238,8 @@ describePostgres("PostgresBackplane on the real PostgreSQL", () => {
     const ordered = await take(watcher, 50);
     expect(ordered.map((e) => e.data)).toEqual(Array.from({ length: 50 }, (_, i) => String(i)));
     expect(ordered.every((e) => /-\d+$/.test(e.id ?? ""))).toBe(true);
+    // The events can come back through LISTEN before their statements' answers: wait for those.
+    await waitFor(() => backplaneOf(b).pending === 0, "the publishes' answers");
     expect(backplaneOf(b)).toMatchObject({
       state: "ready",
       pending: 0,
