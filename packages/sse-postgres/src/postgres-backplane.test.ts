@@ -6,7 +6,7 @@ import { createServer, type Socket, connect as tcpConnect } from "node:net";
 import { setImmediate as tick } from "node:timers/promises";
 import { EventBroker } from "@burrow/sse-core";
 import { take, waitFor } from "@burrow/test-utils";
-import { describeBackplane } from "@burrow/test-utils/backplane-suite";
+import { backplaneReady, describeBackplane } from "@burrow/test-utils/backplane-suite";
 import pg from "pg";
 import { afterAll, afterEach, expect, it } from "vitest";
 import {
@@ -56,12 +56,7 @@ function backplaneOf(b: EventBroker): PostgresBackplaneStats {
   return b.stats().backplane as PostgresBackplaneStats;
 }
 
-async function ready(b: EventBroker, topics = 0): Promise<void> {
-  await waitFor(
-    () => backplaneOf(b).state === "ready" && backplaneOf(b).topics >= topics,
-    "the backplane to be ready",
-  );
-}
+const ready = (b: EventBroker, topics = 0) => backplaneReady(b, topics);
 
 /**
  * A TCP proxy to DATABASE_URL's server; `answer(client)` returns what to do

@@ -6,7 +6,7 @@
 import { setImmediate as tick } from "node:timers/promises";
 import { EventBroker, SSEOptionError } from "@burrow/sse-core";
 import { take, waitFor } from "@burrow/test-utils";
-import { describeBackplane } from "@burrow/test-utils/backplane-suite";
+import { backplaneReady, describeBackplane } from "@burrow/test-utils/backplane-suite";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { deleteKeys, describeRedis, REDIS_URL, uniquePrefix } from "./fixtures/harness.js";
@@ -127,12 +127,7 @@ function backplaneOf(b: EventBroker): RedisBackplaneStats {
   return b.stats().backplane as RedisBackplaneStats;
 }
 
-async function ready(b: EventBroker, topics = 0): Promise<void> {
-  await waitFor(
-    () => backplaneOf(b).state === "ready" && backplaneOf(b).topics >= topics,
-    "the backplane to be ready",
-  );
-}
+const ready = (b: EventBroker, topics = 0) => backplaneReady(b, topics);
 
 describeRedis("RedisBackplane on the real Redis", () => {
   afterEach(() => {

@@ -201,6 +201,24 @@ export function describeBackplaneProcesses(harness: BackplaneProcessesHarness): 
   });
 }
 
+/**
+ * Waits until a backplane (or a broker, through `stats().backplane`) is
+ * ready and receives at least `topics` topics.
+ */
+export async function backplaneReady(
+  of: { stats(): { state?: string; topics?: number; backplane?: unknown } },
+  topics = 0,
+): Promise<void> {
+  const stats = () => {
+    const all = of.stats();
+    return (all.backplane ?? all) as { state?: string; topics?: number };
+  };
+  await waitFor(
+    () => stats().state === "ready" && (stats().topics ?? 0) >= topics,
+    "the backplane to be ready",
+  );
+}
+
 /** An event as a broker's client yields it (core's `SSEEvent`). */
 export interface SuiteEvent {
   type?: string;
@@ -270,13 +288,8 @@ export function describeBackplane<C extends AsyncIterable<SuiteEvent>>(
   }
 
   const statsOf = (b: SuiteBackplaneBroker<C>) => backplanes.get(b)!.stats();
-
-  async function ready(b: SuiteBackplaneBroker<C>, topics = 0): Promise<void> {
-    await waitFor(
-      () => statsOf(b).state === "ready" && statsOf(b).topics >= topics,
-      "the backplane to be ready",
-    );
-  }
+  const ready = (b: SuiteBackplaneBroker<C>, topics = 0) =>
+    backplaneReady(backplanes.get(b)!, topics);
 
   harness.describe(`${harness.name}: the backplane in one process, on the real engine`, () => {
     afterEach(() => {
