@@ -5,6 +5,8 @@
 // transaction holding a lock. No crash, one clear logged error per outage,
 // local delivery goes on, recovery by itself, bounded memory.
 import { rawClient, recordEvents, waitFor } from "@burrow/test-utils";
+import { checkOutageMidStream, checkUnreachableAtStart } from "@burrow/test-utils/backplane-faults";
+import { listening, state } from "@burrow/test-utils/backplane-server";
 import {
   describePrivateCluster,
   type PrivateCluster,
@@ -15,7 +17,6 @@ import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import {
   freePort,
   killServers,
-  type ServerProcess,
   startPostgresServer,
   terminateBackends,
   uniquePrefix,
@@ -23,20 +24,6 @@ import {
 } from "./fixtures/harness.js";
 
 let cluster: PrivateCluster;
-
-async function state(server: ServerProcess, wanted: string): Promise<void> {
-  await waitFor(
-    async () => (await server.stats()).backplane.state === wanted,
-    `${server.url} to be ${wanted}`,
-  );
-}
-
-async function listening(server: ServerProcess, topics: number): Promise<void> {
-  await waitFor(async () => {
-    const { backplane } = await server.stats();
-    return backplane.state === "ready" && backplane.topics >= topics;
-  }, `${server.url} to listen to ${topics} topics`);
-}
 
 /** A server process on the private cluster (`timeoutMs` 2000, the default). */
 function start(options: {
@@ -67,29 +54,16 @@ describePrivateCluster("PostgreSQL faults (private cluster)", () => {
 
   it("unreachable at start: the server runs, says so once, delivers locally, and connects once PostgreSQL is up", async () => {
     const server = await start({ prefix: uniquePrefix() });
-    await state(server, "down");
-    expect(server.stderr).toContain(
-      `[error] sse-postgres: PostgreSQL at postgres://postgres@127.0.0.1:${cluster.port}/postgres is unreachable (`,
+    await checkUnreachableAtStart(
+      server,
+      `[error] sse-postgres: PostgreSQL at ${cluster.url} is unreachable (`,
+      {
+        name: "sse-postgres",
+        engine: "PostgreSQL",
+        url: cluster.url,
+        start: () => cluster.start(),
+      },
     );
-    const client = recordEvents(`${server.url}/events?topics=x`, ["x"]);
-    await client.opened;
-    expect(await server.publish("x", "local")).toBe(1);
-    const [event] = await client.waitForCount(1);
-    expect(event).toMatchObject({ data: "local", id: "" });
-    expect((await server.stats()).backplane).toMatchObject({ state: "down", localOnly: 1 });
-    // Once per state change, not once per retry.
-    expect(server.stderr.match(/\[error\]/g)).toHaveLength(1);
-
-    await cluster.start();
-    await listening(server, 1);
-    expect(server.stderr).toContain(
-      `[info] sse-postgres: reconnected to PostgreSQL at postgres://postgres@127.0.0.1:${cluster.port}/postgres; 1 event(s) published here meanwhile reached this process's clients only`,
-    );
-    await server.publish("x", "through postgres");
-    const events = await client.waitForCount(2);
-    expect(events[1]).toMatchObject({ data: "through postgres", id: expect.stringMatching(/-1$/) });
-    client.close();
-    expect(server.child.exitCode).toBe(null);
   });
 
   it("runs as a role that may only use the tables and function another role created", async () => {
@@ -181,44 +155,12 @@ describePrivateCluster("PostgreSQL faults (private cluster)", () => {
     const prefix = uniquePrefix();
     const a = await start({ prefix });
     const b = await start({ prefix });
-    const onA = recordEvents(`${a.url}/events?topics=x`, ["x"]);
-    const onB = recordEvents(`${b.url}/events?topics=x`, ["x"]);
-    await Promise.all([onA.opened, onB.opened]);
-    await Promise.all([listening(a, 1), listening(b, 1)]);
-    await a.publish("x", "before");
-    const [before] = await onB.waitForCount(1);
-
-    await cluster.stop();
-    await Promise.all([state(a, "down"), state(b, "down")]);
-    // During the outage each process still serves its own publishes.
-    expect(await b.publish("x", "b during")).toBe(1);
-    await onB.waitForCount(2);
-    expect(onA.events.map((e) => e.data)).toEqual(["before"]);
-
-    await cluster.start();
-    await Promise.all([listening(a, 1), listening(b, 1)]);
-    await a.publish("x", "after");
-    await onA.waitForCount(2);
-    await onB.waitForCount(3);
-    expect(onA.events.map((e) => e.data)).toEqual(["before", "after"]);
-    expect(onB.events.map((e) => e.data)).toEqual(["before", "b during", "after"]);
-    // The tables survived: the same epoch goes on, and an id from before the outage resumes.
-    expect(onA.events[1]?.id?.split("-")[0]).toBe(before!.id!.split("-")[0]);
-    const late = rawClient(b.port, "/events?topics=x", {
-      headers: { "Last-Event-ID": before!.id! },
-    });
-    await waitFor(() => late.events.length >= 1, "the replay");
-    expect(late.events.map((e) => e.data)).toEqual(["after"]);
-    late.close();
-    onA.close();
-    onB.close();
-    expect((await b.stats()).backplane).toMatchObject({
-      state: "ready",
-      errors: 1,
-      localOnly: 1,
-      gaps: 0,
-    });
-    expect([a.child.exitCode, b.child.exitCode]).toEqual([null, null]);
+    const engine = { name: "sse-postgres", engine: "PostgreSQL", url: cluster.url };
+    await checkOutageMidStream(
+      [a, b],
+      { ...engine, start: () => cluster.start(), stop: () => cluster.stop() },
+      true,
+    );
   });
 
   it("a hung server (SIGSTOP) while 5,000 events/s of 1 KB are published: noticed, local delivery goes on, memory bounded, recovery after SIGCONT", async () => {

@@ -1,10 +1,12 @@
 // The backplane in this process, against the real PostgreSQL at DATABASE_URL,
-// each test on its own table prefix.
+// each test on its own table prefix; and the shared suite (test-utils'
+// backplane-suite): history, ids, prefixes, closing, latest(), paged resumes.
 import { once } from "node:events";
 import { createServer, type Socket, connect as tcpConnect } from "node:net";
 import { setImmediate as tick } from "node:timers/promises";
 import { EventBroker } from "@burrow/sse-core";
 import { take, waitFor } from "@burrow/test-utils";
+import { backplaneReady, describeBackplane } from "@burrow/test-utils/backplane-suite";
 import pg from "pg";
 import { afterAll, afterEach, expect, it } from "vitest";
 import {
@@ -54,12 +56,7 @@ function backplaneOf(b: EventBroker): PostgresBackplaneStats {
   return b.stats().backplane as PostgresBackplaneStats;
 }
 
-async function ready(b: EventBroker, topics = 0): Promise<void> {
-  await waitFor(
-    () => backplaneOf(b).state === "ready" && backplaneOf(b).topics >= topics,
-    "the backplane to be ready",
-  );
-}
+const ready = (b: EventBroker, topics = 0) => backplaneReady(b, topics);
 
 /**
  * A TCP proxy to DATABASE_URL's server; `answer(client)` returns what to do
@@ -110,61 +107,6 @@ describePostgres("PostgresBackplane on the real PostgreSQL", () => {
     for (const prefix of prefixes) await dropPrefix(prefix);
   });
 
-  it("listens to a topic only while a local client watches it", async () => {
-    const b = broker();
-    const other = broker({ prefix: prefixes.at(-1)! });
-    const x1 = b.subscribe(["x", "y"]);
-    const x2 = b.subscribe("x");
-    await Promise.all([ready(b, 2), ready(other)]);
-    b.unsubscribe(x1);
-    await waitFor(() => backplaneOf(b).topics === 1, "y to be unwatched");
-    other.publish("y", { data: "not for b" });
-    other.publish("x", { data: "for b" });
-    expect((await take(x2, 1))[0]?.data).toBe("for b");
-    // y's event came before x's in the order: had b still listened to y, it would have received it.
-    expect(backplaneOf(b).received).toBe(1);
-    b.unsubscribe(x2);
-    await waitFor(() => backplaneOf(b).topics === 0, "x to be unwatched");
-  });
-
-  it("keeps historySize events per topic; a resume after a trimmed event is a miss, a later one replays", async () => {
-    const b = broker({ historySize: 3 });
-    const prefix = prefixes.at(-1)!;
-    const watcher = b.subscribe("x");
-    await ready(b, 1);
-    for (let i = 1; i <= 5; i++) b.publish("x", { data: String(i) });
-    b.publish("y", { data: "other topic" });
-    const seen = await take(watcher, 5);
-    const rows = await sql<{ topic: string; n: string }>(
-      `SELECT topic, count(*) AS n FROM ${prefix}events GROUP BY topic ORDER BY topic`,
-    );
-    expect(rows).toEqual([
-      { topic: "x", n: "3" },
-      { topic: "y", n: "1" },
-    ]);
-    const evicted = b.subscribe("x", { lastEventId: seen[0]!.id! });
-    const kept = b.subscribe("x", { lastEventId: seen[1]!.id! });
-    expect((await take(kept, 3)).map((e) => e.data)).toEqual(["3", "4", "5"]);
-    b.publish("x", { data: "6" });
-    expect((await take(evicted, 1)).map((e) => e.data)).toEqual(["6"]);
-    expect(b.stats()).toMatchObject({ resumed: 1, resumeMisses: 1 });
-  });
-
-  it("gives events global ids `<epoch>-<seq>`, keeps explicit ids, and resumes only from its own", async () => {
-    const b = broker();
-    const watcher = b.subscribe("x");
-    await ready(b, 1);
-    b.publish("x", { data: "1" });
-    b.publish("x", { data: "2", id: "mine" });
-    const [auto, explicit] = await take(watcher, 2);
-    expect(auto?.id).toMatch(/^[0-9a-z]+-1$/);
-    expect(explicit).toEqual({ type: "x", data: "2", id: "mine" });
-    const fromExplicit = b.subscribe("x", { lastEventId: "mine" });
-    b.publish("x", { data: "3" });
-    expect((await take(fromExplicit, 1)).map((e) => e.data)).toEqual(["3"]);
-    expect(b.stats().resumeMisses).toBe(1);
-  });
-
   it("deletes events older than retentionMs on every topic; a resume from before the cut is a miss, from the cut on replays", async () => {
     const pruner = broker({ historySize: 2, retentionMs: 200 });
     const prefix = prefixes.at(-1)!;
@@ -190,17 +132,6 @@ describePostgres("PostgresBackplane on the real PostgreSQL", () => {
     expect((await take(fromCut, 2)).map((e) => e.data)).toEqual(["new", "newer"]);
     expect((await take(fromBeforeCut, 1)).map((e) => e.data)).toEqual(["newer"]);
     expect(b.stats()).toMatchObject({ resumed: 1, resumeMisses: 1 });
-  });
-
-  it("without history, stores nothing and assigns no id", async () => {
-    const b = broker({ historySize: 0 });
-    const prefix = prefixes.at(-1)!;
-    const watcher = b.subscribe("x");
-    await ready(b, 1);
-    b.publish("x", { data: "1" });
-    expect(await take(watcher, 1)).toEqual([{ type: "x", data: "1" }]);
-    expect(await sql(`SELECT * FROM ${prefix}events`)).toEqual([]);
-    expect(await b.cursor()).toBe(undefined);
   });
 
   it("carries events of 1 MB and of every size around NOTIFY's 8,000-byte cap intact, live and replayed", async () => {
@@ -243,18 +174,6 @@ describePostgres("PostgresBackplane on the real PostgreSQL", () => {
     for (const b of all) expect(backplaneOf(b)).toMatchObject({ errors: 0, lastError: undefined });
   });
 
-  it("brokers on different prefixes do not share topics", async () => {
-    const one = broker();
-    const other = broker();
-    const a = one.subscribe("x");
-    const b = other.subscribe("x");
-    await Promise.all([ready(one, 1), ready(other, 1)]);
-    other.publish("x", { data: "other" });
-    one.publish("x", { data: "one" });
-    expect((await take(a, 1))[0]?.data).toBe("one");
-    expect((await take(b, 1))[0]?.data).toBe("other");
-  });
-
   it("works on the app's own pg.Pool, listens on its own connection, and leaves the pool open on close", async () => {
     const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 3 });
     pools.push(pool);
@@ -268,21 +187,6 @@ describePostgres("PostgresBackplane on the real PostgreSQL", () => {
     b.close();
     await waitFor(() => backplaneOf(b).state === "closed", "closed");
     expect((await pool.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
-  });
-
-  it("serves one broker only, and closes with it", async () => {
-    const prefix = uniquePrefix();
-    prefixes.push(prefix);
-    const backplane = postgresBackplane({ connectionString: DATABASE_URL, prefix, logger: silent });
-    const b = new EventBroker({ backplane });
-    expect(() => new EventBroker({ backplane })).toThrow(
-      "sse-postgres: backplane: already attached",
-    );
-    await waitFor(() => backplane.stats().state === "ready", "ready");
-    b.close();
-    await backplane.close();
-    expect(backplane.stats().state).toBe("closed");
-    expect(b.publish("x", { data: "after close" })).toBe(0);
   });
 
   it("reads nothing for a resume whose client left while it waited for its turn", async () => {
@@ -329,6 +233,8 @@ describePostgres("PostgresBackplane on the real PostgreSQL", () => {
     const ordered = await take(watcher, 50);
     expect(ordered.map((e) => e.data)).toEqual(Array.from({ length: 50 }, (_, i) => String(i)));
     expect(ordered.every((e) => /-\d+$/.test(e.id ?? ""))).toBe(true);
+    // The events can come back through LISTEN before their statements' answers: wait for those.
+    await waitFor(() => backplaneOf(b).pending === 0, "the publishes' answers");
     expect(backplaneOf(b)).toMatchObject({
       state: "ready",
       pending: 0,
@@ -416,4 +322,22 @@ describePostgres("PostgresBackplane on the real PostgreSQL", () => {
       expect(b.stats().dropped).toBe(0);
     },
   );
+});
+
+// What every backplane does in one process (test-utils' backplane-suite, also run against Redis).
+describeBackplane({
+  describe: describePostgres,
+  name: "sse-postgres",
+  uniquePrefix,
+  backplane: (prefix) =>
+    postgresBackplane({ connectionString: DATABASE_URL, prefix, logger: silent }),
+  broker: (backplane, historySize) =>
+    new EventBroker({ historySize, bufferSize: 1000, backplane: backplane as PostgresBackplane }),
+  stored: async (prefix) => {
+    const rows = await sql<{ topic: string; n: number }>(
+      `SELECT topic, count(*)::int AS n FROM ${prefix}events GROUP BY topic`,
+    );
+    return Object.fromEntries(rows.map(({ topic, n }) => [topic, n]));
+  },
+  drop: dropPrefix,
 });

@@ -6,6 +6,8 @@
 import { randomBytes } from "node:crypto";
 import { EventBroker } from "@burrow/sse-core";
 import { rawClient, recordEvents, take, waitFor } from "@burrow/test-utils";
+import { checkOutageMidStream, checkUnreachableAtStart } from "@burrow/test-utils/backplane-faults";
+import { listening, state } from "@burrow/test-utils/backplane-server";
 import { Redis } from "ioredis";
 import { afterEach, expect, it } from "vitest";
 import {
@@ -17,8 +19,7 @@ import {
   killServers,
   type PrivateRedis,
   privateRedis,
-  type ServerProcess,
-  startServer,
+  startRedisServer,
   uniquePrefix,
 } from "./fixtures/harness.js";
 import { redisBackplane } from "./index.js";
@@ -33,20 +34,6 @@ const noRedisServer = !hasRedisServer();
 /** The test's name, saying why when it is skipped. */
 const needsRedisServer = (name: string) =>
   noRedisServer ? `${name} [skipped: no redis-server binary on PATH to crash and restart]` : name;
-
-async function state(server: ServerProcess, wanted: string): Promise<void> {
-  await waitFor(
-    async () => (await server.stats()).backplane.state === wanted,
-    `${server.url} to be ${wanted}`,
-  );
-}
-
-async function listening(server: ServerProcess, topics: number): Promise<void> {
-  await waitFor(async () => {
-    const { backplane } = await server.stats();
-    return backplane.state === "ready" && backplane.topics >= topics;
-  }, `${server.url} to listen to ${topics} topics`);
-}
 
 /** A test that gets a private redis-server of its own, started (skipped without the binary). */
 function itOnPrivateRedis(name: string, body: (redis: PrivateRedis) => Promise<void>): void {
@@ -64,46 +51,24 @@ const range = (from: number, to: number) =>
 describeRedis("Redis faults", () => {
   it("Redis unreachable at start: the server runs, says so, delivers locally, and connects once Redis is up", async () => {
     const port = await freePort();
-    const server = await startServer({
-      prefix: uniquePrefix(),
-      redisUrl: `redis://127.0.0.1:${port}`,
-    });
-    await state(server, "down");
-    expect(server.stderr).toContain(
-      `[error] sse-redis: Redis at redis://127.0.0.1:${port} is unreachable (connect ECONNREFUSED`,
-    );
-    // Once per state change, not once per retry.
-    expect(server.stderr.match(/\[error\]/g)).toHaveLength(1);
-    const client = recordEvents(`${server.url}/events?topics=x`, ["x"]);
-    await client.opened;
-    expect(await server.publish("x", "local")).toBe(1);
-    const [event] = await client.waitForCount(1);
-    expect(event).toMatchObject({ data: "local", id: "" });
-    expect((await server.stats()).backplane).toMatchObject({ state: "down", localOnly: 1 });
-    if (noRedisServer) return client.close();
-
+    const url = `redis://127.0.0.1:${port}`;
+    const server = await startRedisServer({ prefix: uniquePrefix(), redisUrl: url });
     const redis = privateRedis(port);
     cleanups.push(() => redis.kill());
-    await redis.start();
-    await listening(server, 1);
-    expect(server.stderr).toContain(
-      "[info] sse-redis: reconnected to Redis at redis://127.0.0.1:" +
-        `${port}; 1 event(s) published here meanwhile reached this process's clients only`,
+    await checkUnreachableAtStart(
+      server,
+      `[error] sse-redis: Redis at ${url} is unreachable (connect ECONNREFUSED`,
+      noRedisServer ? undefined : { name: "sse-redis", engine: "Redis", url, start: redis.start },
     );
-    await server.publish("x", "through redis");
-    const events = await client.waitForCount(2);
-    expect(events[1]).toMatchObject({ data: "through redis", id: expect.stringMatching(/-1$/) });
-    client.close();
-    expect(server.child.exitCode).toBe(null);
   });
 
   it("connections killed mid-stream (CLIENT KILL): the process reconnects and recovers what it missed, in order", async () => {
     const prefix = uniquePrefix();
     cleanups.push(() => deleteKeys(prefix));
     const tag = `burrow-sse-kill-${randomBytes(4).toString("hex")}`;
-    const a = await startServer({ prefix, name: `${tag}-a` });
+    const a = await startRedisServer({ prefix, name: `${tag}-a` });
     // A slow retry, so that b stays cut while a publishes.
-    const b = await startServer({ prefix, name: `${tag}-b`, retryMs: 300 });
+    const b = await startRedisServer({ prefix, name: `${tag}-b`, retryMs: 300 });
     const onA = recordEvents(`${a.url}/events?topics=x,y`, ["x", "y"]);
     const onB = rawClient(b.port, "/events?topics=x,y");
     await Promise.all([onA.opened, onB.ready]);
@@ -144,47 +109,14 @@ describeRedis("Redis faults", () => {
     "Redis crashes and restarts empty: local delivery goes on, both processes reconnect, old ids resync",
     async (redis) => {
       const prefix = uniquePrefix();
-      const a = await startServer({ prefix, redisUrl: redis.url });
-      const b = await startServer({ prefix, redisUrl: redis.url });
-      const onA = recordEvents(`${a.url}/events?topics=x`, ["x"]);
-      const onB = recordEvents(`${b.url}/events?topics=x`, ["x"]);
-      await Promise.all([onA.opened, onB.opened]);
-      await Promise.all([listening(a, 1), listening(b, 1)]);
-      await a.publish("x", "before");
-      const [before] = await onB.waitForCount(1);
-
-      await redis.kill();
-      await Promise.all([state(a, "down"), state(b, "down")]);
-      // During the outage each process still serves its own publishes.
-      expect(await b.publish("x", "b during")).toBe(1);
-      await onB.waitForCount(2);
-      expect(onA.events.map((e) => e.data)).toEqual(["before"]);
-
-      await redis.start();
-      await Promise.all([listening(a, 1), listening(b, 1)]);
-      await a.publish("x", "after");
-      await onA.waitForCount(2);
-      await onB.waitForCount(3);
-      expect(onA.events.map((e) => e.data)).toEqual(["before", "after"]);
-      expect(onB.events.map((e) => e.data)).toEqual(["before", "b during", "after"]);
-      // Redis started empty: a new epoch, so the old id is not mistaken for a new one.
-      const lastSeen = before!.id ?? "";
-      expect(onA.events[1]?.id?.split("-")[0]).not.toBe(lastSeen.split("-")[0]);
-      const late = rawClient(b.port, "/events?topics=x", {
-        headers: { "Last-Event-ID": lastSeen },
-      });
-      await waitFor(() => late.events.length >= 1, "the resync signal");
-      expect(late.events[0]?.event).toBe("resync");
-      late.close();
-      onA.close();
-      onB.close();
-      expect((await b.stats()).backplane).toMatchObject({
-        state: "ready",
-        errors: 1,
-        localOnly: 1,
-      });
-      expect(b.stderr).toContain("could not be recovered");
-      expect([a.child.exitCode, b.child.exitCode]).toEqual([null, null]);
+      const a = await startRedisServer({ prefix, redisUrl: redis.url });
+      const b = await startRedisServer({ prefix, redisUrl: redis.url });
+      const engine = { name: "sse-redis", engine: "Redis", url: redis.url };
+      await checkOutageMidStream(
+        [a, b],
+        { ...engine, start: redis.start, stop: redis.kill },
+        false,
+      );
     },
   );
 
@@ -193,14 +125,14 @@ describeRedis("Redis faults", () => {
     async (redis) => {
       const prefix = uniquePrefix();
       const maxPending = 500;
-      const a = await startServer({
+      const a = await startRedisServer({
         prefix,
         redisUrl: redis.url,
         timeoutMs: 1000,
         maxPending,
         bufferSize: 1000,
       });
-      const b = await startServer({ prefix, redisUrl: redis.url, timeoutMs: 1000 });
+      const b = await startRedisServer({ prefix, redisUrl: redis.url, timeoutMs: 1000 });
       const onA = rawClient(a.port, "/events?topics=x");
       const onB = rawClient(b.port, "/events?topics=x");
       await Promise.all([onA.ready, onB.ready]);
@@ -225,7 +157,10 @@ describeRedis("Redis faults", () => {
           await new Promise((resolve) => setTimeout(resolve, 50));
           const stats = await a.stats(true);
           peak = Math.max(peak, stats.heapUsed);
-          mostPending = Math.max(mostPending, stats.backplane.pending ?? Number.POSITIVE_INFINITY);
+          mostPending = Math.max(
+            mostPending,
+            Number(stats.backplane.pending ?? Number.POSITIVE_INFINITY),
+          );
           return stats.published >= start.published + 10_000;
         },
         "10 000 more events published on a while Redis hangs",
@@ -245,7 +180,9 @@ describeRedis("Redis faults", () => {
       expect(onA.events.slice(-1000).every((event) => event.id === undefined)).toBe(true);
       const during = (await a.stats()).backplane;
       expect(during.timeouts).toBeGreaterThanOrEqual(1);
-      expect(during.localOnly + during.overflow).toBeGreaterThanOrEqual(10_000 - maxPending);
+      expect(during.localOnly + Number(during.overflow)).toBeGreaterThanOrEqual(
+        10_000 - maxPending,
+      );
 
       await redis.resume();
       await Promise.all([listening(a, 1), listening(b, 1)]);
@@ -388,7 +325,7 @@ describeRedis("Redis faults", () => {
       cleanups.unshift(async () => admin.disconnect());
       const topics = Array.from({ length: 8 }, (_, i) => `t${i}`).join(",");
       // A long timeout: the server must not give up on the frozen Redis during the attack.
-      const a = await startServer({
+      const a = await startRedisServer({
         prefix: uniquePrefix(),
         redisUrl: redis.url,
         history: 200,

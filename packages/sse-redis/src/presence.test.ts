@@ -12,7 +12,7 @@ import {
   killServers,
   type PrivateRedis,
   privateRedis,
-  startServer,
+  startRedisServer,
   uniquePrefix,
 } from "./fixtures/harness.js";
 
@@ -32,7 +32,8 @@ describeBackplanePresence<PrivateRedis>(
     space: ({ ttlMs, url }) => {
       const prefix = uniquePrefix();
       if (url === undefined) cleanups.push(() => deleteKeys(prefix));
-      return () => startServer({ prefix, redisUrl: url, presenceTtlMs: ttlMs, timeoutMs: 300 });
+      return () =>
+        startRedisServer({ prefix, redisUrl: url, presenceTtlMs: ttlMs, timeoutMs: 300 });
     },
     privateEngine: async () => {
       const redis = privateRedis(await freePort());

@@ -1,9 +1,12 @@
 // The backplane in one process, against the real Redis at REDIS_URL: options,
-// per-topic subscriptions, history trimming and eviction, ids, closing.
+// per-topic subscriptions, connections killed mid-stream, resumes longer than
+// this process's history; and the shared suite (test-utils' backplane-suite):
+// history, ids, prefixes, closing, latest(), paged resumes.
 
 import { setImmediate as tick } from "node:timers/promises";
 import { EventBroker, SSEOptionError } from "@burrow/sse-core";
 import { take, waitFor } from "@burrow/test-utils";
+import { backplaneReady, describeBackplane } from "@burrow/test-utils/backplane-suite";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { deleteKeys, describeRedis, REDIS_URL, uniquePrefix } from "./fixtures/harness.js";
@@ -102,6 +105,7 @@ describe("redisBackplane options", () => {
 const prefixes: string[] = [];
 const brokers: EventBroker[] = [];
 const admin = new Redis(REDIS_URL, { lazyConnect: true });
+afterAll(() => admin.disconnect());
 
 const backplanes = new WeakMap<EventBroker, RedisBackplane>();
 
@@ -123,12 +127,7 @@ function backplaneOf(b: EventBroker): RedisBackplaneStats {
   return b.stats().backplane as RedisBackplaneStats;
 }
 
-async function ready(b: EventBroker, topics = 0): Promise<void> {
-  await waitFor(
-    () => backplaneOf(b).state === "ready" && backplaneOf(b).topics >= topics,
-    "the backplane to be ready",
-  );
-}
+const ready = (b: EventBroker, topics = 0) => backplaneReady(b, topics);
 
 describeRedis("RedisBackplane on the real Redis", () => {
   afterEach(() => {
@@ -136,7 +135,6 @@ describeRedis("RedisBackplane on the real Redis", () => {
   });
 
   afterAll(async () => {
-    admin.disconnect();
     for (const prefix of prefixes) await deleteKeys(prefix);
   });
 
@@ -157,69 +155,6 @@ describeRedis("RedisBackplane on the real Redis", () => {
     expect(backplaneOf(b).topics).toBe(0);
   });
 
-  it("keeps historySize events per topic; a resume after an evicted event is a miss, a later one replays", async () => {
-    const b = broker({ historySize: 3 });
-    const prefix = prefixes.at(-1)!;
-    const watcher = b.subscribe("x");
-    await ready(b, 1);
-    for (let i = 1; i <= 5; i++) b.publish("x", { data: String(i) });
-    const seen = await take(watcher, 5);
-    expect(await admin.xlen(`${prefix}h:x`)).toBe(3);
-    const evicted = b.subscribe("x", { lastEventId: seen[0]!.id! });
-    const kept = b.subscribe("x", { lastEventId: seen[1]!.id! });
-    expect((await take(kept, 3)).map((e) => e.data)).toEqual(["3", "4", "5"]);
-    b.publish("x", { data: "6" });
-    expect((await take(evicted, 1)).map((e) => e.data)).toEqual(["6"]);
-    expect(b.stats()).toMatchObject({ resumed: 1, resumeMisses: 1 });
-  });
-
-  it("gives events global ids `<epoch>-<seq>`, keeps explicit ids, and resumes only from its own", async () => {
-    const b = broker();
-    const watcher = b.subscribe("x");
-    await ready(b, 1);
-    b.publish("x", { data: "1" });
-    b.publish("x", { data: "2", id: "mine" });
-    const [auto, explicit] = await take(watcher, 2);
-    expect(auto?.id).toMatch(/^[0-9a-z]+-1$/);
-    expect(explicit).toEqual({ type: "x", data: "2", id: "mine" });
-    const fromExplicit = b.subscribe("x", { lastEventId: "mine" });
-    b.publish("x", { data: "3" });
-    expect((await take(fromExplicit, 1)).map((e) => e.data)).toEqual(["3"]);
-    expect(b.stats().resumeMisses).toBe(1);
-  });
-
-  it("without history, stores nothing and assigns no id", async () => {
-    const b = broker({ historySize: 0 });
-    const prefix = prefixes.at(-1)!;
-    const watcher = b.subscribe("x");
-    await ready(b, 1);
-    b.publish("x", { data: "1" });
-    expect(await take(watcher, 1)).toEqual([{ type: "x", data: "1" }]);
-    expect(await admin.exists(`${prefix}h:x`)).toBe(0);
-  });
-
-  it("brokers on different prefixes do not share topics", async () => {
-    const one = broker();
-    const other = broker();
-    const a = one.subscribe("x");
-    const b = other.subscribe("x");
-    await Promise.all([ready(one, 1), ready(other, 1)]);
-    other.publish("x", { data: "other" });
-    one.publish("x", { data: "one" });
-    expect((await take(a, 1))[0]?.data).toBe("one");
-    expect((await take(b, 1))[0]?.data).toBe("other");
-  });
-
-  it("serves one broker only, and closes with it", async () => {
-    const backplane = redisBackplane({ url: REDIS_URL, prefix: uniquePrefix(), logger: silent });
-    const b = new EventBroker({ backplane });
-    expect(() => new EventBroker({ backplane })).toThrow("sse-redis: backplane: already attached");
-    await waitFor(() => backplane.stats().state === "ready", "ready");
-    b.close();
-    await backplane.close();
-    expect(backplane.stats().state).toBe("closed");
-    expect(b.publish("x", { data: "after close" })).toBe(0);
-  });
   it.each([
     ["its publishing connection", ["pub"]],
     ["both its connections", ["pub", "sub"]],
@@ -268,60 +203,6 @@ describeRedis("RedisBackplane on the real Redis", () => {
     },
   );
 
-  it("latest(): replay after it returns exactly the events published since, on an empty prefix and after events", async () => {
-    const b = broker({ historySize: 10 });
-    const backplane = backplanes.get(b)!;
-    const watcher = b.subscribe(["x", "y"]);
-    await ready(b, 2);
-    // Nothing published under this prefix yet: the epoch is set now, and the seq is 0.
-    const empty = await backplane.latest();
-    expect(empty).toMatch(/^[0-9a-z]+-0$/);
-    b.publish("x", { data: "1" });
-    b.publish("y", { data: "2" });
-    b.publish("x", { data: "3" });
-    const first = await take(watcher, 3);
-    expect(first[0]?.id?.split("-")[0]).toBe(empty!.split("-")[0]);
-    const fromEmpty = await backplane.replay(["x"], empty!);
-    expect(fromEmpty?.events.map((e) => [e.topic, e.event.data, e.event.id])).toEqual([
-      ["x", "1", first[0]!.id],
-      ["x", "3", first[2]!.id],
-    ]);
-    expect((await backplane.replay(["x", "y"], empty!))?.events).toHaveLength(3);
-
-    const cursor = await backplane.latest();
-    expect(cursor).toBe(first[2]!.id);
-    b.publish("y", { data: "4" });
-    b.publish("x", { data: "5" });
-    b.publish("y", { data: "6" });
-    await take(watcher, 3);
-    expect((await backplane.replay(["y"], cursor!))?.events.map((e) => e.event.data)).toEqual([
-      "4",
-      "6",
-    ]);
-    // A broker resuming from it gets the same events, then live ones.
-    const resumed = b.subscribe("x", { lastEventId: cursor! });
-    b.publish("x", { data: "7" });
-    expect((await take(resumed, 2)).map((e) => e.data)).toEqual(["5", "7"]);
-  });
-
-  it("latest() is undefined without history", async () => {
-    const b = broker({ historySize: 0 });
-    await ready(b);
-    expect(await backplanes.get(b)!.latest()).toBeUndefined();
-  });
-
-  it("reads a long resume in pages: 3 topics of 250 events each, all in global order", async () => {
-    const b = broker({ historySize: 300 });
-    const watcher = b.subscribe(["x", "y", "z"]);
-    await ready(b, 3);
-    for (let i = 0; i < 750; i++) b.publish(["x", "y", "z"][i % 3]!, { data: String(i) });
-    const seen = await take(watcher, 750);
-    const start = `${seen[0]!.id!.split("-")[0]}-0`;
-    const replay = await backplanes.get(b)!.replay(["z", "x", "y"], start);
-    expect(replay?.events.map((e) => e.event.data)).toEqual(seen.map((e) => e.data));
-    expect(replay?.events.map((e) => e.event.id)).toEqual(seen.map((e) => e.id));
-  });
-
   it("a resume that needs more than its historySize events of a topic is a miss, never a cut", async () => {
     const prefix = uniquePrefix();
     // Another process keeps a longer history under the same prefix.
@@ -338,4 +219,22 @@ describeRedis("RedisBackplane on the real Redis", () => {
     const last10 = await backplane.replay(["x"], seen[19]!.id!);
     expect(last10?.events.map((e) => e.event.data)).toEqual(seen.slice(20).map((e) => e.data));
   });
+});
+
+// What every backplane does in one process (test-utils' backplane-suite, also run against PostgreSQL).
+describeBackplane({
+  describe: describeRedis,
+  name: "sse-redis",
+  uniquePrefix,
+  backplane: (prefix) => redisBackplane({ url: REDIS_URL, prefix, logger: silent }),
+  broker: (backplane, historySize) =>
+    new EventBroker({ historySize, bufferSize: 1000, backplane: backplane as RedisBackplane }),
+  stored: async (prefix) => {
+    const keys = await admin.keys(`${prefix}h:*`);
+    const topic = (key: string) => key.slice(`${prefix}h:`.length);
+    return Object.fromEntries(
+      await Promise.all(keys.map(async (key) => [topic(key), await admin.xlen(key)] as const)),
+    );
+  },
+  drop: deleteKeys,
 });

@@ -81,8 +81,7 @@ export async function startServer(
     env: { ...process.env, BACKPLANE_MODULE: backplaneModule, ...Object.fromEntries(extra) },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  children.add(child);
-  child.once("exit", () => children.delete(child));
+  trackChild(child);
   let stdout = "";
   let stderr = "";
   child.stdout?.on("data", (chunk) => {
@@ -136,6 +135,22 @@ export async function startServer(
   };
 }
 
+/** Waits until `server`'s backplane is in state `wanted`. */
+export async function state(server: ServerProcess, wanted: string): Promise<void> {
+  await waitFor(
+    async () => (await server.stats()).backplane.state === wanted,
+    `${server.url} to be ${wanted}`,
+  );
+}
+
+/** Waits until `server`'s backplane is ready and receives at least `topics` topics. */
+export async function listening(server: ServerProcess, topics: number): Promise<void> {
+  await waitFor(async () => {
+    const { backplane } = await server.stats();
+    return backplane.state === "ready" && backplane.topics >= topics;
+  }, `${server.url} to listen to ${topics} topics`);
+}
+
 /** Members as ids and connection counts, sorted by id (data left out). */
 export function sortMembers(
   members: readonly { id: string; connections: number }[],
@@ -143,6 +158,12 @@ export function sortMembers(
   return members
     .map(({ id, connections }) => ({ id, connections }))
     .sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** Has {@link killServers} kill `child` too (a private engine server, say). */
+export function trackChild(child: ChildProcess): void {
+  children.add(child);
+  child.once("exit", () => children.delete(child));
 }
 
 /** Kills every server process still running (afterEach). */
