@@ -55,8 +55,13 @@ export interface BackplanePresenceHarness<E extends PrivateEngine = PrivateEngin
   cleanup(): Promise<void>;
 }
 
-/** Short, so a dead process is noticed quickly; tests still only wait for state. */
-export const PRESENCE_TTL = 600;
+/**
+ * Short, so a dead process is noticed quickly; tests still only wait for
+ * state. Not shorter: a process whose heartbeat (every TTL / 3) is late by a
+ * whole TTL on a loaded machine is swept as dead and then re-announces its
+ * members, which the tests of exact events would read as a flap.
+ */
+export const PRESENCE_TTL = 1500;
 const TTL = PRESENCE_TTL;
 const TOPIC = "room";
 
