@@ -10,20 +10,31 @@ const broker = new EventBroker({
     prefix: process.env.SSE_PREFIX, // tables and channels: burrow_sse_* by default
   }),
 });
-const events = handler(broker, "notes");
+// Who is reading notes, on every process: /events?name=ann names the stream's member.
+const events = handler(broker, "notes", {
+  presence: (req) => {
+    const name = new URL(req.url, "http://x").searchParams.get("name");
+    return name ? { id: name } : undefined;
+  },
+});
 
 const escapeHtml = (text) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const server = createServer(async (req, res) => {
-  if (req.method === "GET" && req.url === "/events") return events(req, res);
-  if (req.method === "POST" && req.url === "/notes") {
+  const path = new URL(req.url, "http://x").pathname;
+  if (req.method === "GET" && path === "/events") return events(req, res);
+  if (req.method === "GET" && path === "/members") {
+    // The same list on every process: [{ "id": "ann", "connections": 1 }, ...]
+    return res.end(JSON.stringify(await broker.members("notes")));
+  }
+  if (req.method === "POST" && path === "/notes") {
     let text = "";
     for await (const chunk of req) text += chunk;
     const port = server.address().port;
     broker.publish("notes", { data: `<li>${escapeHtml(text)} (via :${port})</li>` });
     return res.writeHead(204).end();
   }
-  if (req.method === "GET" && req.url === "/health") {
+  if (req.method === "GET" && path === "/health") {
     // state: "ready", or "down" while PostgreSQL is unreachable (local delivery goes on).
     return res.end(JSON.stringify(broker.stats().backplane));
   }

@@ -2,8 +2,9 @@
  * Checks a backplane package's README against its `examples/notes.mjs`: the
  * README shows the example verbatim, and two processes of it, run as a user
  * would run them, share one topic space: a note posted to one reaches a
- * browser on the other, a reconnect with `Last-Event-ID` resumes, and both
- * stop on SIGTERM.
+ * browser on the other, a reconnect with `Last-Event-ID` resumes, a named
+ * reader on one is listed by `/members` on the other (presence) until it
+ * leaves, and both stop on SIGTERM.
  */
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
@@ -52,7 +53,7 @@ export function describeScaleOutExample(example: ScaleOutExample): void {
   example.describe("the README's two-process example", () => {
     afterAll(() => example.cleanup());
 
-    it("a note posted to one process reaches a browser on the other; a reconnect to the first resumes; SIGTERM stops both", async () => {
+    it("a note posted to one process reaches a browser on the other; a reconnect to the first resumes; a reader is listed on both while connected; SIGTERM stops both", async () => {
       const [one, two] = await Promise.all([start(), start()]);
       const client = recordEvents(`${one.url}/events`, ["notes"]);
       await client.opened;
@@ -71,6 +72,21 @@ export function describeScaleOutExample(example: ScaleOutExample): void {
       await waitFor(() => back.events.length >= 1, "the missed note");
       expect(back.events[0]?.data).toBe(`<li>missed (via :${two.port})</li>`);
       back.close();
+
+      // Presence: a reader named on one process is listed on the other, and leaves with its stream.
+      const members = async (url: string) =>
+        (await (await fetch(`${url}/members`)).json()) as { id: string; connections: number }[];
+      const ann = rawClient(one.port, "/events?name=ann");
+      await ann.ready;
+      await waitFor(
+        async () => JSON.stringify(await members(two.url)) === '[{"id":"ann","connections":1}]',
+        "ann listed on the other process",
+      );
+      ann.close();
+      await waitFor(
+        async () => (await members(two.url)).length === 0 && (await members(one.url)).length === 0,
+        "ann gone on both processes",
+      );
 
       for (const { child } of [one, two]) child.kill("SIGTERM");
       const codes = await Promise.all(
