@@ -24,6 +24,7 @@ import {
   type PostgresBackplaneStats,
   postgresBackplane,
 } from "./index.js";
+import { historyStatement } from "./schema.js";
 
 const silent = { error: () => {}, info: () => {} };
 const prefixes: string[] = [];
@@ -132,6 +133,32 @@ describePostgres("PostgresBackplane on the real PostgreSQL", () => {
     expect((await take(fromCut, 2)).map((e) => e.data)).toEqual(["new", "newer"]);
     expect((await take(fromBeforeCut, 1)).map((e) => e.data)).toEqual(["newer"]);
     expect(b.stats()).toMatchObject({ resumed: 1, resumeMisses: 1 });
+  });
+
+  it("the resume read returns at most its limit (historySize + 1) of rows per topic, however many the table keeps", async () => {
+    // Another process keeps 50 events per topic; a process keeping 3 reads at most 4 of each.
+    const long = broker({ historySize: 50, bufferSize: 1000 });
+    const prefix = prefixes.at(-1)!;
+    const watcher = long.subscribe(["x", "y"]);
+    await ready(long, 2);
+    for (let i = 0; i < 30; i++) long.publish(i < 25 ? "x" : "y", { data: String(i) });
+    await take(watcher, 30);
+    const rows = await sql<{ topic: string; seq: string }>(historyStatement(prefix), [
+      ["x", "y", "x"],
+      0,
+      3 + 1,
+    ]);
+    // What the database hands back is already cut to 4 rows per topic (a LIMIT), in seq order.
+    expect(rows.map((row) => [row.topic, Number(row.seq)])).toEqual([
+      ["x", 1],
+      ["x", 2],
+      ["x", 3],
+      ["x", 4],
+      ["y", 26],
+      ["y", 27],
+      ["y", 28],
+      ["y", 29],
+    ]);
   });
 
   it("carries events of 1 MB and of every size around NOTIFY's 8,000-byte cap intact, live and replayed", async () => {

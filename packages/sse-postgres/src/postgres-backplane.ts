@@ -559,17 +559,22 @@ export class PostgresBackplane implements Backplane {
   /**
    * The events of `topics` after `after` in `epoch`, in seq order, read in
    * one snapshot; undefined when resuming there would leave a gap (another
-   * epoch, a seq never issued, an event after it trimmed).
+   * epoch, a seq never issued, an event after it trimmed) or would need more
+   * than this process's `historySize` events of a topic (another process
+   * may keep more): at most `historySize + 1` rows of each topic are read,
+   * which bounds what one `Last-Event-ID` costs.
    */
   private async read(
     topics: readonly string[],
     epoch: string,
     after: number,
   ): Promise<StoredEvent[] | undefined> {
+    const limit = this.host?.historySize ?? 0;
+    if (limit === 0) return undefined;
     const [result] = await transaction(
       this.pool!,
       this.options.timeoutMs,
-      [{ text: historyStatement(this.options.prefix), values: [topics, after] }],
+      [{ text: historyStatement(this.options.prefix), values: [topics, after, limit + 1] }],
       this.ownPool,
     );
     const rows = (result?.rows ?? []) as {
@@ -591,9 +596,14 @@ export class PostgresBackplane implements Backplane {
     ) {
       return undefined;
     }
+    const counts = new Map<string, number>();
     const events: StoredEvent[] = [];
     for (const row of rows) {
       if (row.seq === null) continue;
+      // Read one more than it keeps: a topic holding more after `after` is a miss, never a cut.
+      const count = (counts.get(row.topic!) ?? 0) + 1;
+      if (count > limit) return undefined;
+      counts.set(row.topic!, count);
       const event = parseEvent(row.event);
       if (event === undefined) continue;
       const seq = Number(row.seq);

@@ -168,7 +168,9 @@ export function headStatement(prefix: string): string {
 /**
  * In one snapshot: the epoch, the counter, the highest seq lost from any of
  * the topics `$1` (trimmed, or pruned), and the retained events of those
- * topics after seq `$2`, in order (none: one row with a null seq).
+ * topics after seq `$2`, in order, at most `$3` of each topic (none: one
+ * row with a null seq). Each topic's rows come from the `(topic, seq)`
+ * index, `$3` at most: a topic holding more is never read in full.
  */
 export function historyStatement(prefix: string): string {
   const n = names(prefix);
@@ -176,7 +178,14 @@ export function historyStatement(prefix: string): string {
       greatest(m.pruned, coalesce((SELECT max(evicted) FROM ${n.topics} WHERE topic = ANY($1::text[])), 0)) AS lost,
       e.seq, e.topic, e.event, e.assigned, e.origin
     FROM ${n.meta} m
-    LEFT JOIN ${n.events} e ON e.topic = ANY($1::text[]) AND e.seq > $2::bigint
+    LEFT JOIN LATERAL (
+      SELECT r.* FROM (SELECT DISTINCT unnest($1::text[]) AS topic) t
+      CROSS JOIN LATERAL (
+        SELECT seq, topic, event, assigned, origin FROM ${n.events}
+        WHERE topic = t.topic AND seq > $2::bigint
+        ORDER BY seq LIMIT $3::integer
+      ) r
+    ) e ON true
     ORDER BY e.seq`;
 }
 

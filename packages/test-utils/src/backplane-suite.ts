@@ -425,6 +425,38 @@ export function describeBackplane<C extends AsyncIterable<SuiteEvent>>(
       expect((await take(resumed, 2)).map((e) => e.data)).toEqual(["5", "7"]);
     });
 
+    it("a resume that needs more than its historySize events of a topic is a miss, never a cut", async () => {
+      const prefix = harness.uniquePrefix();
+      // Another process keeps a longer history under the same prefix.
+      const long = broker({ historySize: 50, prefix });
+      const short = broker({ historySize: 10, prefix });
+      const watcher = long.subscribe(["x", "y"]);
+      await ready(long, 2);
+      for (let i = 0; i < 30; i++) long.publish("x", { data: String(i) });
+      for (let i = 0; i < 5; i++) long.publish("y", { data: `y${i}` });
+      const seen = await take(watcher, 35);
+      await ready(short);
+      const backplane = backplanes.get(short)!;
+      expect(await backplane.replay(["x"], `${seen[0]!.id!.split("-")[0]}-0`)).toBeUndefined();
+      expect(await backplane.replay(["x"], seen[18]!.id!)).toBeUndefined();
+      const last10 = await backplane.replay(["x"], seen[19]!.id!);
+      expect(last10?.events.map((e) => e.event.data)).toEqual(
+        seen.slice(20, 30).map((e) => e.data),
+      );
+      // The bound is per topic: 10 of x and 5 of y (15 in all) resume.
+      const both = await backplane.replay(["y", "x"], seen[19]!.id!);
+      expect(both?.events.map((e) => e.event.data)).toEqual(seen.slice(20).map((e) => e.data));
+      // Counted like any other miss: that client gets live events only.
+      const missed = short.subscribe("x", { lastEventId: seen[18]!.id! });
+      const resumed = short.subscribe("x", { lastEventId: seen[19]!.id! });
+      expect((await take(resumed, 10)).map((e) => e.data)).toEqual(
+        seen.slice(20, 30).map((e) => e.data),
+      );
+      short.publish("x", { data: "live" });
+      expect((await take(missed, 1)).map((e) => e.data)).toEqual(["live"]);
+      expect(short.stats()).toMatchObject({ resumed: 1, resumeMisses: 1 });
+    });
+
     it("reads a long resume in pages: 3 topics of 250 events each, all in global order", async () => {
       const b = broker({ historySize: 300 });
       const watcher = b.subscribe(["x", "y", "z"]);
