@@ -55,8 +55,17 @@ export function optionsObject<T extends object>(
 
 /**
  * Throws an {@link SSEOptionError} for the first key of `options` that is
- * not in `known`, naming the closest known one (or, for a key that belongs
- * elsewhere, where it goes). @internal
+ * not in `known`: `sse: <key>: is not <kind>, got <value>`, with a hint:
+ * the one `elsewhere` gives for that key (where it goes instead), else the
+ * closest known key (`did you mean \`timeoutMs\`?`), else the list of
+ * known keys (`known: url, timeoutMs`). Exported from `@burrow/sse-core/adapter` for backplane and
+ * adapter authors.
+ *
+ * @example
+ * ```ts
+ * checkKeys({ timeout: 500 }, ["url", "timeoutMs"], "an option of myBackplane");
+ * // SSEOptionError: sse: timeout: is not an option of myBackplane, got 500 — did you mean `timeoutMs`?
+ * ```
  */
 export function checkKeys(
   options: object,
