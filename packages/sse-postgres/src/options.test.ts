@@ -49,7 +49,12 @@ describe("postgresBackplane options", () => {
     [
       "historySize",
       { historySize: 100 },
-      "sse: historySize: is not an option of postgresBackplane",
+      "sse: historySize: is not an option of postgresBackplane, got 100 — known: connectionString, pool, listenConnectionString, prefix, logger, timeoutMs, retentionMs, maxPending, maxReplays, presenceTtlMs",
+    ],
+    [
+      "connectionstring",
+      { connectionstring: "postgres://127.0.0.1/test" },
+      'sse: connectionstring: is not an option of postgresBackplane, got "postgres://127.0.0.1/test" (a string) — did you mean `connectionString`?',
     ],
   ])("%s: %j throws SSEOptionError naming it", (option, options, message) => {
     let thrown: unknown;

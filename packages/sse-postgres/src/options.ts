@@ -1,4 +1,5 @@
 import { SSEOptionError } from "@burrow/sse-core";
+import { checkKeys } from "@burrow/sse-core/adapter";
 import type { Pool } from "pg";
 
 /** Where the backplane reports its state changes: `console` fits, so do most loggers. */
@@ -152,15 +153,7 @@ export function resolveOptions(options: PostgresBackplaneOptions): ResolvedOptio
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new SSEOptionError("options", "postgresBackplane takes an options object", options);
   }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.includes(key)) {
-      throw new SSEOptionError(
-        key,
-        `is not an option of postgresBackplane (known: ${KNOWN.join(", ")})`,
-        (options as Record<string, unknown>)[key],
-      );
-    }
-  }
+  checkKeys(options, KNOWN, "an option of postgresBackplane");
   const {
     connectionString,
     pool,

@@ -16,19 +16,6 @@ export function eventJson(event: SSEEvent): string {
   );
 }
 
-/** The event in `json`, or undefined when it is not an event's JSON. */
-export function parseEvent(json: string | null | undefined): SSEEvent | undefined {
-  if (typeof json !== "string") return undefined;
-  try {
-    const value: unknown = JSON.parse(json);
-    return typeof value === "object" && value !== null && !Array.isArray(value)
-      ? (value as SSEEvent)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * The notification channel of `topic`: the prefix and 128 bits of its
  * SHA-256, so that any topic (any length, any character) makes a valid

@@ -11,6 +11,12 @@ import type {
   PresenceHost,
   SSEEvent,
 } from "@burrow/sse-core";
+import {
+  GlobalOrder,
+  nextBackplaneState,
+  type OrderedEvent,
+  parseEventJson,
+} from "@burrow/sse-core/adapter";
 import pg from "pg";
 import { Listener } from "./listener.js";
 import {
@@ -19,7 +25,7 @@ import {
   type ResolvedOptions,
   resolveOptions,
 } from "./options.js";
-import { channelOf, eventJson, parseEvent, Reassembler } from "./payload.js";
+import { channelOf, eventJson, Reassembler } from "./payload.js";
 import { PostgresPresence } from "./presence-store.js";
 import { type Outgoing, Publisher } from "./publisher.js";
 import { ReplayLimit } from "./replay-limit.js";
@@ -71,11 +77,7 @@ export interface PostgresBackplaneStats extends BackplaneStats {
 }
 
 /** An event to deliver in order: from a notification, or recovered from the table. */
-interface Message extends BackplaneEvent {
-  epoch: string;
-  /** Already delivered here (a publish whose answer was lost): only advances the order. */
-  delivered: boolean;
-}
+type Message = OrderedEvent;
 
 /** An event read from the table, with who published it. */
 interface StoredEvent extends BackplaneEvent {
@@ -133,9 +135,8 @@ export class PostgresBackplane implements Backplane {
   /** Notifications that arrive while a reconnection catches up from the table. */
   private held: Message[] | undefined;
   private readonly reassembler = new Reassembler();
-  private epoch: string | undefined;
-  /** Seq of the last event delivered through PostgreSQL (per epoch). */
-  private lastSeq = 0;
+  /** Where this process stands in the order of events through PostgreSQL. */
+  private readonly order = new GlobalOrder();
   /** Random, per process: tells this process's publishes apart, and seeds a new epoch. */
   private readonly origin = randomBytes(6).toString("hex");
   private nonce = 0;
@@ -513,20 +514,18 @@ export class PostgresBackplane implements Backplane {
     const run = async (): Promise<void> => {
       const topics = [...this.watched.keys()];
       if (topics.length > 0) await this.listen(topics);
-      if (this.lastSeq > 0 && this.epoch !== undefined && topics.length > 0) {
+      const { epoch, lastSeq } = this.order;
+      if (lastSeq > 0 && epoch !== undefined && topics.length > 0) {
         const missed =
-          this.host!.historySize > 0
-            ? await this.read(topics, this.epoch, this.lastSeq)
-            : undefined;
+          this.host!.historySize > 0 ? await this.read(topics, epoch, lastSeq) : undefined;
         if (missed === undefined) {
           this.gapCount++;
           this.options.logger?.error(
             `sse-postgres: events published on other processes while this one was cut from PostgreSQL at ${this.where} could not be recovered (the tables were dropped, or history is off or too short); clients here may have missed some`,
           );
         } else {
-          const epoch = this.epoch;
           for (const { topic, event, seq, origin } of missed) {
-            if (seq <= this.lastSeq) continue;
+            if (seq <= this.order.lastSeq) continue;
             const delivered = this.ownDelivered(origin);
             if (!delivered) this.recoveredCount++;
             this.dispatch({ topic, event, seq, epoch, delivered });
@@ -604,7 +603,7 @@ export class PostgresBackplane implements Backplane {
       const count = (counts.get(row.topic!) ?? 0) + 1;
       if (count > limit) return undefined;
       counts.set(row.topic!, count);
-      const event = parseEvent(row.event);
+      const event = parseEventJson(row.event);
       if (event === undefined) continue;
       const seq = Number(row.seq);
       if (row.assigned && !event.id) event.id = `${epoch}-${seq}`;
@@ -618,7 +617,7 @@ export class PostgresBackplane implements Backplane {
     if (topic === undefined) return;
     const notified = this.reassembler.add(payload);
     if (notified === undefined) return;
-    const event = parseEvent(notified.json);
+    const event = parseEventJson(notified.json);
     if (event === undefined) return;
     const { seq, epoch } = notified;
     const delivered = this.ownDelivered(notified.origin);
@@ -685,22 +684,16 @@ export class PostgresBackplane implements Backplane {
     return delivered;
   }
 
-  /** Delivers an event from PostgreSQL in order, once: a seq already delivered is skipped. */
+  /**
+   * Delivers an event from PostgreSQL in order, once: a seq already
+   * delivered is skipped; a new epoch (the tables were dropped and created
+   * again: the counter started over) starts the order over.
+   */
   private dispatch(message: Message): void {
     if (this.state === "closed") return;
-    if (message.epoch !== this.epoch) {
-      // The tables were dropped and created again: the counter started over.
-      this.epoch = message.epoch;
-      this.lastSeq = 0;
-    }
-    if (message.seq <= this.lastSeq) return;
-    this.lastSeq = message.seq;
-    if (message.delivered) return;
-    this.receivedCount++;
-    try {
-      this.host!.deliver(message.topic, message.event, message.seq);
-    } catch {
-      // Not encodable: not written by a broker; nothing to deliver.
+    const host = this.host!;
+    if (this.order.dispatch(message, (topic, event, seq) => host.deliver(topic, event, seq))) {
+      this.receivedCount++;
     }
   }
 
@@ -743,12 +736,11 @@ export class PostgresBackplane implements Backplane {
   /** Recomputes the state; reports a change once. */
   private update(): void {
     if (this.state === "closed") return;
-    const ready = this.publisherUp && this.listenerSynced && this.listener?.connected === true;
-    const next: BackplaneState = ready
-      ? "ready"
-      : this.state === "connecting" && this.lastError === undefined
-        ? "connecting"
-        : "down";
+    const next = nextBackplaneState(
+      this.state,
+      this.publisherUp && this.listenerSynced && this.listener?.connected === true,
+      this.lastError !== undefined,
+    );
     if (next === this.state) return;
     const previous = this.state;
     this.state = next;

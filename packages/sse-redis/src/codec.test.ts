@@ -10,7 +10,6 @@ import {
   formatEventId,
   formatOrigin,
   ownNonce,
-  parseEvent,
   parseEventId,
   topicKeys,
 } from "./codec.js";
@@ -108,18 +107,6 @@ describe("decodeMessage", () => {
     expect(decodeMessage(scriptMessage(3, "e", "o", "1", json))?.event.id).toBe("mine");
     const bare = JSON.stringify({ type: "x" });
     expect(decodeMessage(scriptMessage(3, "e", "o", "0", bare))?.event.id).toBeUndefined();
-  });
-});
-
-describe("parseEvent", () => {
-  it("returns objects only", () => {
-    expect(parseEvent('{"data":"x"}')).toEqual({ data: "x" });
-    expect([parseEvent(undefined), parseEvent("1"), parseEvent("[]"), parseEvent("")]).toEqual([
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-    ]);
   });
 });
 

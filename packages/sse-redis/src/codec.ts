@@ -6,6 +6,7 @@
  * well-formed value or to `undefined`, never throws. Internal.
  */
 import type { SSEEvent } from "@burrow/sse-core";
+import { parseEventJson } from "@burrow/sse-core/adapter";
 
 /** The Redis keys and channel of one topic, under the backplane's prefix. */
 export interface TopicKeys {
@@ -62,25 +63,12 @@ export function decodeMessage(raw: string): WireMessage | undefined {
   }
   const [seqText, epoch, origin, assigned] = fields as [string, string, string, string];
   const seq = Number(seqText);
-  const event = parseEvent(raw.slice(start));
+  const event = parseEventJson(raw.slice(start));
   if (!/^\d+$/.test(seqText) || !Number.isSafeInteger(seq) || event === undefined) {
     return undefined;
   }
   if (assigned === "1" && !event.id) event.id = formatEventId(epoch, seq);
   return { seq, epoch, origin, event };
-}
-
-/** The event in `json`, or undefined when it is not an event's JSON (an object). */
-export function parseEvent(json: string | undefined): SSEEvent | undefined {
-  if (json === undefined) return undefined;
-  try {
-    const value: unknown = JSON.parse(json);
-    return typeof value === "object" && value !== null && !Array.isArray(value)
-      ? (value as SSEEvent)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** A publish's origin: `<process>:<publish number>`. */

@@ -1,5 +1,6 @@
 import type { BackplaneEvent } from "@burrow/sse-core";
-import { formatEventId, parseEvent, topicKeys } from "./codec.js";
+import { parseEventJson } from "@burrow/sse-core/adapter";
+import { formatEventId, topicKeys } from "./codec.js";
 import { REPLAY_PAGE, type ScriptedRedis } from "./scripts.js";
 import { within } from "./within.js";
 
@@ -61,7 +62,7 @@ export async function readHistory(read: HistoryRead): Promise<StoredEvent[] | un
         const seq = Number.parseInt(id, 10);
         cursors[i] = seq;
         counts[i]!++;
-        const event = parseEvent(fieldOf(fields, "e"));
+        const event = parseEventJson(fieldOf(fields, "e"));
         if (event === undefined) continue;
         if (fieldOf(fields, "a") === "1" && !event.id) event.id = formatEventId(epoch, seq);
         events.push({ topic: topics[i]!, event, seq, origin: fieldOf(fields, "o") });

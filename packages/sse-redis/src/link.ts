@@ -5,6 +5,7 @@
  * reporting each change once. Internal.
  */
 import type { BackplaneReport, BackplaneState } from "@burrow/sse-core";
+import { nextBackplaneState } from "@burrow/sse-core/adapter";
 import { Redis } from "ioredis";
 import type { ResolvedOptions } from "./options.js";
 import { defineScripts, type ScriptedRedis } from "./scripts.js";
@@ -146,12 +147,11 @@ export class Link {
   /** Recomputes the state; logs and reports a change once. */
   update(): void {
     if (this.state === "closed") return;
-    const ready = this.commandReady && this.synced && this.subscriberUp;
-    const next: BackplaneState = ready
-      ? "ready"
-      : this.state === "connecting" && this.lastError === undefined
-        ? "connecting"
-        : "down";
+    const next = nextBackplaneState(
+      this.state,
+      this.commandReady && this.synced && this.subscriberUp,
+      this.lastError !== undefined,
+    );
     if (next === this.state) return;
     const previous = this.state;
     this.state = next;

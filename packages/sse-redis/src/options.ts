@@ -1,4 +1,5 @@
 import { SSEOptionError } from "@burrow/sse-core";
+import { checkKeys } from "@burrow/sse-core/adapter";
 import type { RedisOptions } from "ioredis";
 
 /** Where the backplane reports its state changes: `console` fits, so do most loggers. */
@@ -131,15 +132,7 @@ export function resolveOptions(options: RedisBackplaneOptions): ResolvedOptions 
       options,
     );
   }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.includes(key)) {
-      throw new SSEOptionError(
-        key,
-        `is not an option of redisBackplane (known: ${KNOWN.join(", ")})`,
-        (options as Record<string, unknown>)[key],
-      );
-    }
-  }
+  checkKeys(options, KNOWN, "an option of redisBackplane");
   const {
     url = DEFAULT_REDIS_URL,
     redis = {},

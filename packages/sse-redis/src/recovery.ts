@@ -6,24 +6,17 @@
  * meanwhile. Internal.
  */
 import type { SSEEvent } from "@burrow/sse-core";
+import { GlobalOrder, type OrderedEvent } from "@burrow/sse-core/adapter";
 import type { StoredEvent } from "./history-reader.js";
 import type { Link } from "./link.js";
 import type { BackplaneLogger } from "./options.js";
 import type { Subscriptions } from "./subscriptions.js";
 
-/** One event from Redis, before delivery. */
-export interface Message {
-  /** The topic whose channel (or stream) it came from. */
-  topic: string;
-  /** Its place in the global order. */
-  seq: number;
-  /** The epoch of Redis's counter it was ordered in. */
-  epoch: string;
-  /** The event, with its id. */
-  event: SSEEvent;
-  /** Already delivered here (a publish whose answer was lost): only advances the order. */
-  delivered: boolean;
-}
+/**
+ * One event from Redis, before delivery: its topic is the one whose channel
+ * (or stream) it came from, its epoch that of Redis's counter.
+ */
+export type Message = OrderedEvent;
 
 /** What the {@link Recovery} needs around it. */
 export interface RecoveryHooks {
@@ -48,9 +41,8 @@ export class Recovery {
   recovered = 0;
   /** Catch-ups that could not read what was missed, ever. */
   gaps = 0;
-  private epoch: string | undefined;
-  /** Seq of the last event delivered through Redis (in {@link epoch}). */
-  private lastSeq = 0;
+  /** Where this process stands in the order of events through Redis. */
+  private readonly order = new GlobalOrder();
   /** Live messages that arrive while a catch-up reads the streams. */
   private held: Message[] | undefined;
   private closed = false;
@@ -84,9 +76,9 @@ export class Recovery {
       const topics = subscriptions.topics();
       if (topics.length > 0) await subscriptions.subscribe(topics);
       if (!link.subscriberUp) return;
-      if (this.lastSeq > 0 && this.epoch !== undefined && topics.length > 0) {
-        const epoch = this.epoch;
-        const missed = await read(topics, epoch, this.lastSeq);
+      const { epoch, lastSeq } = this.order;
+      if (lastSeq > 0 && epoch !== undefined && topics.length > 0) {
+        const missed = await read(topics, epoch, lastSeq);
         if (missed === undefined) this.gap();
         else this.deliverMissed(missed, epoch);
       }
@@ -111,7 +103,7 @@ export class Recovery {
 
   private deliverMissed(missed: readonly StoredEvent[], epoch: string): void {
     for (const { topic, event, seq, origin } of missed) {
-      if (seq <= this.lastSeq) continue;
+      if (seq <= this.order.lastSeq) continue;
       const delivered = this.hooks.echo(origin ?? "");
       if (!delivered) this.recovered++;
       this.dispatch({ topic, event, seq, epoch, delivered });
@@ -125,22 +117,17 @@ export class Recovery {
     );
   }
 
-  /** Delivers a message in order, once: a seq already delivered is skipped. */
+  /**
+   * Delivers a message in order, once: a seq already delivered is skipped;
+   * a new epoch (Redis lost its data, a restart without persistence: the
+   * counter started over) starts the order over.
+   */
   private dispatch(message: Message): void {
     if (this.closed) return;
-    if (message.epoch !== this.epoch) {
-      // Redis lost its data (restart without persistence): the counter started over.
-      this.epoch = message.epoch;
-      this.lastSeq = 0;
-    }
-    if (message.seq <= this.lastSeq) return;
-    this.lastSeq = message.seq;
-    if (message.delivered) return;
-    this.received++;
-    try {
-      this.hooks.deliver(message.topic, message.event, message.seq);
-    } catch {
-      // Not encodable: not written by a broker; nothing to deliver.
+    if (
+      this.order.dispatch(message, (topic, event, seq) => this.hooks.deliver(topic, event, seq))
+    ) {
+      this.received++;
     }
   }
 }

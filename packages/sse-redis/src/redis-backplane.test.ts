@@ -78,7 +78,12 @@ describe("redisBackplane options", () => {
     [
       { timeout: 500 },
       "timeout",
-      "sse: timeout: is not an option of redisBackplane (known: url, redis, prefix, logger, timeoutMs, maxPending, maxReplays, presenceTtlMs), got 500",
+      "sse: timeout: is not an option of redisBackplane, got 500 — did you mean `timeoutMs`?",
+    ],
+    [
+      { historySize: 100 },
+      "historySize",
+      "sse: historySize: is not an option of redisBackplane, got 100 — known: url, redis, prefix, logger, timeoutMs, maxPending, maxReplays, presenceTtlMs",
     ],
     [
       "redis://127.0.0.1:6379",
