@@ -309,6 +309,43 @@ describePostgres("PostgresBackplane on the real PostgreSQL", () => {
     }
   });
 
+  it("recovers what another process published while its listening connection was cut before any event came through PostgreSQL", async () => {
+    // The listening connection goes through a proxy that, when asked, resets every connection
+    // PostgreSQL answers: the link stays down until it lets them through again.
+    let cut = false;
+    const listen = await tcpProxy((client) => (chunk) => {
+      if (cut) client.destroy();
+      else client.write(chunk);
+    });
+    try {
+      const name = `burrow-sse-first-${Math.random().toString(36).slice(2, 10)}`;
+      const b = broker({ listenConnectionString: named(listen.url, `${name}-listen`) });
+      const other = broker({ prefix: prefixes.at(-1)! });
+      const client = b.subscribe("x");
+      await Promise.all([ready(b, 1), ready(other)]);
+      // Nothing came through PostgreSQL here yet when the listening connection is cut.
+      cut = true;
+      expect(await terminateBackends(`${name}-listen`)).toBe(1);
+      await waitFor(() => backplaneOf(b).state === "down", "the link to go down");
+      other.publish("x", { data: "while cut" });
+      await waitFor(
+        async () =>
+          (await sql(`SELECT count(*)::int AS n FROM ${prefixes.at(-1)}events`))[0]?.n === 1,
+        "the event to be stored",
+      );
+      cut = false;
+      await ready(b, 1);
+      other.publish("x", { data: "after" });
+      const [first] = await take(client, 1);
+      expect(first?.data).toBe("while cut");
+      const [second] = await take(client, 1);
+      expect(second?.data).toBe("after");
+      expect(backplaneOf(b)).toMatchObject({ recovered: 1, gaps: 0 });
+    } finally {
+      listen.close();
+    }
+  });
+
   it.each([
     ["its publishing connections", ["pub"]],
     ["its publishing and listening connections", ["pub", "listen"]],

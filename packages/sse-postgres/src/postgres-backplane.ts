@@ -331,14 +331,8 @@ export class PostgresBackplane implements Backplane {
       return undefined;
     }
     try {
-      const [head] = await transaction(
-        this.pool!,
-        this.options.timeoutMs,
-        [{ text: headStatement(this.options.prefix) }],
-        this.ownPool,
-      );
-      const row = head?.rows[0] as { epoch: string; seq: string } | undefined;
-      return row === undefined ? undefined : `${row.epoch}-${row.seq}`;
+      const head = await this.head();
+      return head === undefined ? undefined : `${head.epoch}-${head.seq}`;
     } catch (error) {
       this.noteError(error as Error);
       return undefined;
@@ -421,6 +415,18 @@ export class PostgresBackplane implements Backplane {
     return channelOf(this.options.prefix, topic);
   }
 
+  /** The epoch and the counter, now (undefined: no meta row). */
+  private async head(): Promise<{ epoch: string; seq: number } | undefined> {
+    const [head] = await transaction(
+      this.pool!,
+      this.options.timeoutMs,
+      [{ text: headStatement(this.options.prefix) }],
+      this.ownPool,
+    );
+    const row = head?.rows[0] as { epoch: string; seq: string } | undefined;
+    return row === undefined ? undefined : { epoch: row.epoch, seq: Number(row.seq) };
+  }
+
   /** LISTENs to the channels of `topics` on the current connection; marks them live once answered. */
   private listen(topics: readonly string[]): Promise<void> {
     const sql = topics.map((topic) => `LISTEN "${this.channelFor(topic)}"`).join("; ");
@@ -483,7 +489,8 @@ export class PostgresBackplane implements Backplane {
         this.probing = false;
         this.probeAttempts = 0;
         this.publisherUp = true;
-        this.update();
+        // A first sync may have waited for the tables (see sync).
+        this.sync();
       },
       (error: Error) => {
         this.probing = false;
@@ -501,10 +508,21 @@ export class PostgresBackplane implements Backplane {
    * Once the listening connection is up: LISTENs to every watched topic,
    * then recovers from the table what was published while it was cut,
    * holding live notifications meanwhile, and only then reports ready.
+   * The first sync (with history on) reads the counter before its LISTEN:
+   * recovery starts there, so that a connection cut before any event came
+   * through PostgreSQL still recovers what was published meanwhile. It
+   * waits for the tables (the probe syncs again once they are there).
    */
   private sync(): void {
     const listener = this.listener!;
-    if (this.syncing || this.listenerSynced || !listener.connected || this.state === "closed") {
+    const baseline = this.order.epoch === undefined && this.host!.historySize > 0;
+    if (
+      this.syncing ||
+      this.listenerSynced ||
+      !listener.connected ||
+      this.state === "closed" ||
+      (baseline && !this.schemaReady)
+    ) {
       this.update();
       return;
     }
@@ -512,10 +530,18 @@ export class PostgresBackplane implements Backplane {
     this.held = [];
     const generation = this.generation;
     const run = async (): Promise<void> => {
+      if (baseline) {
+        // Read before the LISTEN: what commits after it is notified, or read by the catch-up.
+        const head = await this.head();
+        if (head !== undefined && this.order.epoch === undefined) {
+          this.order.epoch = head.epoch;
+          this.order.lastSeq = head.seq;
+        }
+      }
       const topics = [...this.watched.keys()];
       if (topics.length > 0) await this.listen(topics);
       const { epoch, lastSeq } = this.order;
-      if (lastSeq > 0 && epoch !== undefined && topics.length > 0) {
+      if (epoch !== undefined && topics.length > 0) {
         const missed =
           this.host!.historySize > 0 ? await this.read(topics, epoch, lastSeq) : undefined;
         if (missed === undefined) {
