@@ -64,20 +64,36 @@ export class Recovery {
   }
 
   /**
-   * Subscribes to every watched topic, then, if events were delivered
-   * before, reads from the streams what was published since the last one,
+   * On the first sync with history (`head` given), takes Redis's head as
+   * the start of the order. Subscribes to every watched topic, then, once the
+   * order has a start, reads from the streams what was published since,
    * delivers it, and only then the live messages held meanwhile; then
    * marks the link synced and updates its state. Without a deadline: if Redis hangs, the watchdog closes the connection, which
    * fails the read.
    */
-  catchUp(link: Link, subscriptions: Subscriptions, read: ReadMissed): void {
+  catchUp(
+    link: Link,
+    subscriptions: Subscriptions,
+    read: ReadMissed,
+    head?: () => Promise<{ epoch: string; seq: number } | undefined>,
+  ): void {
     this.held = [];
     const run = async (): Promise<void> => {
+      if (head !== undefined && this.order.epoch === undefined) {
+        // The first sync: the order starts at Redis's head, read before SUBSCRIBE, so
+        // that what is published from here on is received or read back by a catch-up,
+        // even if the subscription is cut before any event came through it.
+        const at = await head();
+        if (at !== undefined && this.order.epoch === undefined) {
+          this.order.epoch = at.epoch;
+          this.order.lastSeq = at.seq;
+        }
+      }
       const topics = subscriptions.topics();
       if (topics.length > 0) await subscriptions.subscribe(topics);
       if (!link.subscriberUp) return;
       const { epoch, lastSeq } = this.order;
-      if (lastSeq > 0 && epoch !== undefined && topics.length > 0) {
+      if (epoch !== undefined && topics.length > 0) {
         const missed = await read(topics, epoch, lastSeq);
         if (missed === undefined) this.gap();
         else this.deliverMissed(missed, epoch);

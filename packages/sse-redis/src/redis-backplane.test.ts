@@ -3,6 +3,8 @@
 // this process's history; and the shared suite (test-utils' backplane-suite):
 // history, ids, prefixes, closing, latest(), paged resumes.
 
+import { once } from "node:events";
+import { createServer, type Socket, connect as tcpConnect } from "node:net";
 import { setImmediate as tick } from "node:timers/promises";
 import { EventBroker, SSEOptionError } from "@burrow/sse-core";
 import { take, waitFor } from "@burrow/test-utils";
@@ -131,6 +133,57 @@ function backplaneOf(b: EventBroker): RedisBackplaneStats {
 
 const ready = (b: EventBroker, topics = 0) => backplaneReady(b, topics);
 
+/**
+ * A TCP proxy in front of Redis that a test can cut: `cut()` drops every
+ * connection through it and refuses new ones (closed at once) until
+ * `restore()`.
+ */
+async function cuttableProxy(): Promise<{
+  url: string;
+  cut(): void;
+  restore(): void;
+  close(): void;
+}> {
+  const target = new URL(REDIS_URL);
+  const sockets = new Set<Socket>();
+  let refusing = false;
+  const proxy = createServer((client) => {
+    if (refusing) return void client.destroy();
+    const server = tcpConnect(Number(target.port || 6379), target.hostname);
+    for (const socket of [client, server]) {
+      sockets.add(socket);
+      socket.on("error", () => {});
+      socket.on("close", () => {
+        sockets.delete(socket);
+        client.destroy();
+        server.destroy();
+      });
+    }
+    client.pipe(server).pipe(client);
+  });
+  proxy.listen(0, "127.0.0.1");
+  await once(proxy, "listening");
+  const url = new URL(REDIS_URL);
+  url.host = `127.0.0.1:${(proxy.address() as { port: number }).port}`;
+  const dropAll = () => {
+    for (const socket of sockets) socket.destroy();
+  };
+  return {
+    url: url.toString(),
+    cut: () => {
+      refusing = true;
+      dropAll();
+    },
+    restore: () => {
+      refusing = false;
+    },
+    close: () => {
+      dropAll();
+      proxy.close();
+    },
+  };
+}
+
 describeRedis("RedisBackplane on the real Redis", () => {
   afterEach(() => {
     for (const b of brokers.splice(0)) b.close();
@@ -138,6 +191,43 @@ describeRedis("RedisBackplane on the real Redis", () => {
 
   afterAll(async () => {
     for (const prefix of prefixes) await deleteKeys(prefix);
+  });
+
+  it("recovers what another process published while it was cut from Redis before any event came through it", async () => {
+    // Its order must start at Redis's head when it first connects: with no event
+    // received yet, a catch-up after the cut used to read nothing, and the events
+    // published meanwhile never reached its clients (nor were counted as a gap).
+    const proxy = await cuttableProxy();
+    try {
+      const prefix = uniquePrefix();
+      prefixes.push(prefix);
+      const cutOff = new EventBroker({
+        historySize: 10,
+        bufferSize: 100,
+        backplane: redisBackplane({ url: proxy.url, prefix, logger: silent }),
+      });
+      brokers.push(cutOff);
+      const other = broker({ prefix });
+      const client = cutOff.subscribe("x");
+      await ready(cutOff, 1);
+      await ready(other);
+      other.publish("y", { data: "elsewhere" }); // the order moves on; cutOff does not watch y
+      proxy.cut();
+      await waitFor(() => backplaneOf(cutOff).state === "down", "the cut to be noticed");
+      other.publish("x", { data: "while cut" });
+      await waitFor(
+        async () => (await other.cursor())?.endsWith("-2") === true,
+        "two events ordered",
+      );
+      proxy.restore();
+      await ready(cutOff, 1);
+      other.publish("x", { data: "after" });
+      const got = await take(client, 2);
+      expect(got.map((e) => e.data)).toEqual(["while cut", "after"]);
+      expect(backplaneOf(cutOff)).toMatchObject({ recovered: 1, gaps: 0 });
+    } finally {
+      proxy.close();
+    }
   });
 
   it("subscribes to a topic's channel only while a local client watches it", async () => {

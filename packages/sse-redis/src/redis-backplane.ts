@@ -293,18 +293,35 @@ export class RedisBackplane implements Backplane {
       this.link.update();
       return;
     }
-    this.recovery.catchUp(this.link, this.subscriptions, (topics, epoch, after) => {
-      const historySize = this.host!.historySize;
-      if (historySize === 0) return Promise.resolve(undefined);
-      return readHistory({
-        redis: this.link.command!,
-        prefix: this.options.prefix,
-        topics,
-        epoch,
-        after,
-        limit: historySize,
-      });
-    });
+    this.recovery.catchUp(
+      this.link,
+      this.subscriptions,
+      (topics, epoch, after) => {
+        const historySize = this.host!.historySize;
+        if (historySize === 0) return Promise.resolve(undefined);
+        return readHistory({
+          redis: this.link.command!,
+          prefix: this.options.prefix,
+          topics,
+          epoch,
+          after,
+          limit: historySize,
+        });
+      },
+      this.host!.historySize > 0 ? () => this.head() : undefined,
+    );
+  }
+
+  /** Redis's head (its epoch, set now on an empty Redis, and the last seq ordered), within `timeoutMs`. */
+  private async head(): Promise<{ epoch: string; seq: number } | undefined> {
+    const answer = this.link.command!.sseLatest(
+      `${this.options.prefix}meta`,
+      this.publisher.newEpoch(),
+    );
+    const reply = await within(answer, this.options.timeoutMs, undefined);
+    if (reply === undefined)
+      throw new Error(`Redis did not answer within ${this.options.timeoutMs} ms`);
+    return { epoch: reply[0], seq: Number(reply[1]) };
   }
 
   /** A message on a topic's channel: decoded, then delivered in order (or held). */
