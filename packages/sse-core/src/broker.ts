@@ -427,13 +427,10 @@ export class EventBroker {
     let dropped = 0;
     for (const client of subscribers) {
       const result = client.deliver(frame);
-      if (result === Delivery.Queued) queued++;
-      else {
-        if (result === Delivery.Dropped) dropped++;
-        else {
-          queued++;
-          dropped++;
-        }
+      // QueuedDroppingOldest: queued, and an older event lost.
+      if (result !== Delivery.Dropped) queued++;
+      if (result !== Delivery.Queued) {
+        dropped++;
         if (observers.length > 0) notify(observers, "dropped", client);
       }
     }

@@ -1,11 +1,9 @@
 // The backplane in this process, against the real PostgreSQL at DATABASE_URL,
 // each test on its own table prefix; and the shared suite (test-utils'
 // backplane-suite): history, ids, prefixes, closing, latest(), paged resumes.
-import { once } from "node:events";
-import { createServer, type Socket, connect as tcpConnect } from "node:net";
 import { setImmediate as tick } from "node:timers/promises";
 import { EventBroker } from "@burrow/sse-core";
-import { take, waitFor } from "@burrow/test-utils";
+import { take, tcpProxy, waitFor } from "@burrow/test-utils";
 import { backplaneReady, describeBackplane } from "@burrow/test-utils/backplane-suite";
 import pg from "pg";
 import { afterAll, afterEach, expect, it } from "vitest";
@@ -58,41 +56,6 @@ function backplaneOf(b: EventBroker): PostgresBackplaneStats {
 }
 
 const ready = (b: EventBroker, topics = 0) => backplaneReady(b, topics);
-
-/**
- * A TCP proxy to DATABASE_URL's server; `answer(client)` returns what to do
- * with each chunk the server sends to that client.
- */
-async function tcpProxy(
-  answer: (client: Socket) => (chunk: Buffer) => void,
-): Promise<{ url: string; close(): void }> {
-  const target = new URL(DATABASE_URL);
-  const sockets = new Set<Socket>();
-  const proxy = createServer((client) => {
-    const server = tcpConnect(Number(target.port || 5432), target.hostname);
-    for (const socket of [client, server]) {
-      sockets.add(socket);
-      socket.on("error", () => {});
-      socket.on("close", () => {
-        client.destroy();
-        server.destroy();
-      });
-    }
-    client.pipe(server);
-    server.on("data", answer(client));
-  });
-  proxy.listen(0, "127.0.0.1");
-  await once(proxy, "listening");
-  const url = new URL(DATABASE_URL);
-  url.host = `127.0.0.1:${(proxy.address() as { port: number }).port}`;
-  return {
-    url: url.toString(),
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      proxy.close();
-    },
-  };
-}
 
 function sql<T = Record<string, unknown>>(text: string, values?: unknown[]): Promise<T[]> {
   return withClient(DATABASE_URL, async (client) => (await client.query(text, values)).rows as T[]);
@@ -276,11 +239,11 @@ describePostgres("PostgresBackplane on the real PostgreSQL", () => {
     // The listening connection goes through one that delays what it receives by 100 ms, so
     // the echo of that batch comes after the loss is known.
     let cutAnswers = false;
-    const pub = await tcpProxy((client) => (chunk) => {
+    const pub = await tcpProxy(DATABASE_URL, (client) => (chunk) => {
       if (cutAnswers) client.destroy();
       else client.write(chunk);
     });
-    const listen = await tcpProxy((client) => (chunk) => {
+    const listen = await tcpProxy(DATABASE_URL, (client) => (chunk) => {
       setTimeout(() => client.write(chunk), 100);
     });
     try {
@@ -313,7 +276,7 @@ describePostgres("PostgresBackplane on the real PostgreSQL", () => {
     // The listening connection goes through a proxy that, when asked, resets every connection
     // PostgreSQL answers: the link stays down until it lets them through again.
     let cut = false;
-    const listen = await tcpProxy((client) => (chunk) => {
+    const listen = await tcpProxy(DATABASE_URL, (client) => (chunk) => {
       if (cut) client.destroy();
       else client.write(chunk);
     });

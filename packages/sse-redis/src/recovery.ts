@@ -75,7 +75,7 @@ export class Recovery {
     link: Link,
     subscriptions: Subscriptions,
     read: ReadMissed,
-    head?: () => Promise<{ epoch: string; seq: number } | undefined>,
+    head?: () => Promise<{ epoch: string; seq: number }>,
   ): void {
     this.held = [];
     const run = async (): Promise<void> => {
@@ -84,7 +84,7 @@ export class Recovery {
         // that what is published from here on is received or read back by a catch-up,
         // even if the subscription is cut before any event came through it.
         const at = await head();
-        if (at !== undefined && this.order.epoch === undefined) {
+        if (this.order.epoch === undefined) {
           this.order.epoch = at.epoch;
           this.order.lastSeq = at.seq;
         }

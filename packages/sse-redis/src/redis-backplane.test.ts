@@ -3,11 +3,9 @@
 // this process's history; and the shared suite (test-utils' backplane-suite):
 // history, ids, prefixes, closing, latest(), paged resumes.
 
-import { once } from "node:events";
-import { createServer, type Socket, connect as tcpConnect } from "node:net";
 import { setImmediate as tick } from "node:timers/promises";
 import { EventBroker, SSEOptionError } from "@burrow/sse-core";
-import { take, waitFor } from "@burrow/test-utils";
+import { take, tcpProxy, waitFor } from "@burrow/test-utils";
 import { backplaneReady, describeBackplane } from "@burrow/test-utils/backplane-suite";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -133,57 +131,6 @@ function backplaneOf(b: EventBroker): RedisBackplaneStats {
 
 const ready = (b: EventBroker, topics = 0) => backplaneReady(b, topics);
 
-/**
- * A TCP proxy in front of Redis that a test can cut: `cut()` drops every
- * connection through it and refuses new ones (closed at once) until
- * `restore()`.
- */
-async function cuttableProxy(): Promise<{
-  url: string;
-  cut(): void;
-  restore(): void;
-  close(): void;
-}> {
-  const target = new URL(REDIS_URL);
-  const sockets = new Set<Socket>();
-  let refusing = false;
-  const proxy = createServer((client) => {
-    if (refusing) return void client.destroy();
-    const server = tcpConnect(Number(target.port || 6379), target.hostname);
-    for (const socket of [client, server]) {
-      sockets.add(socket);
-      socket.on("error", () => {});
-      socket.on("close", () => {
-        sockets.delete(socket);
-        client.destroy();
-        server.destroy();
-      });
-    }
-    client.pipe(server).pipe(client);
-  });
-  proxy.listen(0, "127.0.0.1");
-  await once(proxy, "listening");
-  const url = new URL(REDIS_URL);
-  url.host = `127.0.0.1:${(proxy.address() as { port: number }).port}`;
-  const dropAll = () => {
-    for (const socket of sockets) socket.destroy();
-  };
-  return {
-    url: url.toString(),
-    cut: () => {
-      refusing = true;
-      dropAll();
-    },
-    restore: () => {
-      refusing = false;
-    },
-    close: () => {
-      dropAll();
-      proxy.close();
-    },
-  };
-}
-
 describeRedis("RedisBackplane on the real Redis", () => {
   afterEach(() => {
     for (const b of brokers.splice(0)) b.close();
@@ -197,7 +144,7 @@ describeRedis("RedisBackplane on the real Redis", () => {
     // Its order must start at Redis's head when it first connects: with no event
     // received yet, a catch-up after the cut used to read nothing, and the events
     // published meanwhile never reached its clients (nor were counted as a gap).
-    const proxy = await cuttableProxy();
+    const proxy = await tcpProxy(REDIS_URL);
     try {
       const prefix = uniquePrefix();
       prefixes.push(prefix);

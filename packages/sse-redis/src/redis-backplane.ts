@@ -218,12 +218,8 @@ export class RedisBackplane implements Backplane {
   async latest(): Promise<string | undefined> {
     if ((this.host?.historySize ?? 0) === 0 || this.link.state !== "ready") return undefined;
     try {
-      const answer = this.link.command!.sseLatest(
-        `${this.options.prefix}meta`,
-        this.publisher.newEpoch(),
-      );
-      const reply = await within(answer, this.options.timeoutMs, undefined);
-      return reply === undefined ? undefined : `${reply[0]}-${reply[1]}`;
+      const { epoch, seq } = await this.head();
+      return `${epoch}-${seq}`;
     } catch {
       return undefined;
     }
@@ -313,7 +309,7 @@ export class RedisBackplane implements Backplane {
   }
 
   /** Redis's head (its epoch, set now on an empty Redis, and the last seq ordered), within `timeoutMs`. */
-  private async head(): Promise<{ epoch: string; seq: number } | undefined> {
+  private async head(): Promise<{ epoch: string; seq: number }> {
     const answer = this.link.command!.sseLatest(
       `${this.options.prefix}meta`,
       this.publisher.newEpoch(),

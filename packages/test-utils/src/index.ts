@@ -272,3 +272,4 @@ export { handBackplane } from "./hand-backplane.js";
 export { describeQuickStart, startExample } from "./quick-start-suite.js";
 export type { DroppingBroker } from "./slow-client.js";
 export { blockStream, readUntil } from "./slow-client.js";
+export { type TcpProxy, tcpProxy } from "./tcp-proxy.js";

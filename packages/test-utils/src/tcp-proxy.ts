@@ -1,0 +1,68 @@
+import { once } from "node:events";
+import { createServer, type Socket, connect as tcpConnect } from "node:net";
+
+/** A TCP proxy on loopback in front of a server (Redis, PostgreSQL), for fault tests. */
+export interface TcpProxy {
+  /** The target's URL with the proxy's host and port. */
+  url: string;
+  /** Drops every connection through the proxy and refuses new ones (closed at once) until {@link restore}. */
+  cut(): void;
+  /** Lets connections through again. */
+  restore(): void;
+  /** Drops every connection and stops listening. */
+  close(): void;
+}
+
+/**
+ * Proxies connections to the server at `target` (a URL). What the client
+ * sends passes unchanged; what the server answers goes through
+ * `answer(client)(chunk)`, by default straight to the client: a test can
+ * delay it, or destroy the client instead (an answer lost).
+ */
+export async function tcpProxy(
+  target: string,
+  answer: (client: Socket) => (chunk: Buffer) => void = (client) => (chunk) => {
+    client.write(chunk);
+  },
+): Promise<TcpProxy> {
+  const to = new URL(target);
+  const defaultPort = to.protocol.startsWith("redis") ? 6379 : 5432;
+  const sockets = new Set<Socket>();
+  let refusing = false;
+  const proxy = createServer((client) => {
+    if (refusing) return void client.destroy();
+    const server = tcpConnect(Number(to.port || defaultPort), to.hostname);
+    for (const socket of [client, server]) {
+      sockets.add(socket);
+      socket.on("error", () => {});
+      socket.on("close", () => {
+        sockets.delete(socket);
+        client.destroy();
+        server.destroy();
+      });
+    }
+    client.pipe(server);
+    server.on("data", answer(client));
+  });
+  proxy.listen(0, "127.0.0.1");
+  await once(proxy, "listening");
+  const url = new URL(target);
+  url.host = `127.0.0.1:${(proxy.address() as { port: number }).port}`;
+  const dropAll = () => {
+    for (const socket of sockets) socket.destroy();
+  };
+  return {
+    url: url.toString(),
+    cut: () => {
+      refusing = true;
+      dropAll();
+    },
+    restore: () => {
+      refusing = false;
+    },
+    close: () => {
+      dropAll();
+      proxy.close();
+    },
+  };
+}
