@@ -135,6 +135,23 @@ export interface Backplane {
   latest?(): Promise<string | undefined>;
   /** The link's state and counters. */
   stats(): BackplaneStats;
+  /**
+   * Resolves once the link first reaches `"ready"` (at once if it is), so
+   * that an app can fail fast at startup. Rejects with an `SSEBackplaneError`
+   * of kind `"configuration"` when the engine refuses the configuration
+   * (bad credentials, a missing database), `"timeout"` when no connection
+   * came up within `timeoutMs`, `"closed"` when closed first. Optional for a
+   * backplane to implement.
+   */
+  ready?(options?: { timeoutMs?: number }): Promise<void>;
+  /**
+   * Why `topic` cannot be carried by this engine (e.g. PostgreSQL cannot
+   * store a NUL), or undefined when it can. The broker calls it before it
+   * watches or publishes a topic and refuses one with a reason with an
+   * `SSEFieldError` (field `"topic"`), before any statement reaches the
+   * engine. Optional.
+   */
+  topicProblem?(topic: string): string | undefined;
   /** Stops receiving and releases the engine connections. Idempotent. */
   close(): Promise<void>;
   /**

@@ -176,3 +176,52 @@ export class SSEMissingBrokerError extends SSEError {
     return hasBrand(value, MISSING_BROKER_BRAND);
   }
 }
+
+const BACKPLANE_ERROR_BRAND = Symbol.for("burrow.sse.SSEBackplaneError");
+
+/** What an {@link SSEBackplaneError} is about. */
+export type SSEBackplaneErrorKind =
+  /** The engine refused the configuration: bad credentials, a missing or wrong database. Retrying will not help. */
+  | "configuration"
+  /** The first connection did not come up in time (the engine is unreachable). */
+  | "timeout"
+  /** The backplane was closed before its first connection came up. */
+  | "closed";
+
+/**
+ * A backplane could not reach a working state: the engine refused its
+ * configuration (bad credentials, a database that does not exist, a wrong
+ * database index), its first connection did not come up in time, or it was
+ * closed first. `backplane.ready()` rejects with one, so that an app can fail
+ * fast at startup; `kind` says which, and `cause` carries the engine's error.
+ *
+ * Use {@link SSEBackplaneError.isInstance} rather than `instanceof` when an
+ * ESM and a CJS copy of this package may both be loaded.
+ *
+ * @example
+ * ```ts
+ * const backplane = redisBackplane({ url: process.env.REDIS_URL });
+ * try {
+ *   await backplane.ready({ timeoutMs: 5000 });
+ * } catch (err) {
+ *   if (SSEBackplaneError.isInstance(err)) console.error(err.kind, err.message);
+ *   process.exit(1);
+ * }
+ * ```
+ */
+export class SSEBackplaneError extends Error {
+  /** Why: `"configuration"`, `"timeout"` or `"closed"`. */
+  readonly kind: SSEBackplaneErrorKind;
+
+  constructor(kind: SSEBackplaneErrorKind, message: string, options?: { cause?: unknown }) {
+    super(message.startsWith("sse: ") ? message : `sse: ${message}`, options);
+    this.name = "SSEBackplaneError";
+    this.kind = kind;
+    Object.defineProperty(this, BACKPLANE_ERROR_BRAND, { value: true });
+  }
+
+  /** True for an SSEBackplaneError from any loaded copy of `@burrow/sse-core`. */
+  static isInstance(value: unknown): value is SSEBackplaneError {
+    return hasBrand(value, BACKPLANE_ERROR_BRAND);
+  }
+}

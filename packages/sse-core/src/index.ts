@@ -16,8 +16,14 @@ export { validateBrokerOptions } from "./broker-options.js";
 export type { Client, SlowClientPolicy } from "./client.js";
 export type { SSEEvent } from "./encode.js";
 export { encodeComment, encodeEvent } from "./encode.js";
-export type { SSEField, SSEOptionErrorOptions } from "./errors.js";
-export { SSEError, SSEFieldError, SSEMissingBrokerError, SSEOptionError } from "./errors.js";
+export type { SSEBackplaneErrorKind, SSEField, SSEOptionErrorOptions } from "./errors.js";
+export {
+  SSEBackplaneError,
+  SSEError,
+  SSEFieldError,
+  SSEMissingBrokerError,
+  SSEOptionError,
+} from "./errors.js";
 export { DEFAULT_KEEPALIVE_MS, DEFAULT_RECONNECT_WINDOW_MS } from "./event-stream.js";
 export { fetchHandler } from "./fetch-handler.js";
 export { fetchStreamHandler } from "./fetch-stream-handler.js";
