@@ -1,9 +1,14 @@
 /**
  * `@burrow/sse-core/adapter`: what a framework adapter needs beyond the user
- * API. An adapter translates its framework's request into one
- * {@link serveEvents} call per stream, checks its arguments up front with the
- * `validate*` functions when a handler is created, and routes bugs to its
- * framework with {@link withOnError}. A backplane that shares presence
+ * API. An adapter is a {@link FrameworkBinding} handed to
+ * {@link frameworkHandlers}, which builds the framework's handler set: how
+ * to read the framework's arguments, how it takes over a response
+ * (`takeOver`), and how a bug before anything was answered reaches the
+ * framework's own error handling (`propagate`: express's `next(err)`, koa's
+ * middleware chain, fastify's `setErrorHandler`). Lower down,
+ * {@link serveEvents} serves one request with the same hooks, and the
+ * `validate*` functions check arguments when a handler is created. A
+ * backplane that shares presence
  * builds on {@link SharedPresence} and {@link mergePresence}. A backplane
  * engine delivers its global order with {@link GlobalOrder}, derives its
  * state with {@link nextBackplaneState}, decodes stored events with
@@ -15,13 +20,14 @@
  *
  * @example
  * ```ts
- * import { serveEvents, validateBroker, validateTopics } from "@burrow/sse-core/adapter";
+ * import { frameworkHandlers } from "@burrow/sse-core/adapter";
  *
- * export function handler(broker, topics, options) {
- *   validateBroker(broker);
- *   const list = validateTopics(topics, options);
- *   return (ctx) => serveEvents(ctx.req, ctx.res, broker, list, options, ctx);
- * }
+ * // express-style (req, res, next): a bug goes to next(err), nothing answered.
+ * export const { handler, handlerFunc, streamHandler } = frameworkHandlers({
+ *   read: (req, res) => ({ req, res, subject: req }),
+ *   hooks: () => ({ propagate: true, noBrokerFix: "put app.use(middleware(broker)) before this route" }),
+ *   settle: (served, _req, _res, next) => void served.catch(next),
+ * });
  * ```
  *
  * @packageDocumentation
@@ -29,6 +35,13 @@
 
 export type { OrderedEvent } from "./backplane-kit.js";
 export { GlobalOrder, nextBackplaneState, parseEventJson } from "./backplane-kit.js";
+export type {
+  FrameworkBinding,
+  FrameworkHandlers,
+  HandlerKind,
+} from "./framework-handlers.js";
+export { frameworkHandlers } from "./framework-handlers.js";
+export type { FrameworkHooks } from "./framework-hooks.js";
 export type { NextFunction, SSERequest, SSEResponse, TopicsSource } from "./node-handler.js";
 export {
   serveEvents,

@@ -20,6 +20,8 @@ export interface StreamRequest {
    * closed broker answers it 503 instead of an empty stream.
    */
   htmx?: boolean;
+  /** The fix a missing broker's message names, in the adapter's words; default core's. */
+  noBrokerFix?: string;
 }
 
 /** A request admitted to stream: its topics, and the slot reserved for it. @internal */
@@ -74,7 +76,7 @@ async function checkRequest<R>(
   if (request.method !== undefined && request.method !== "GET") {
     throw new SSEError("sse: method not allowed", 405, { headers: { Allow: "GET" } });
   }
-  if (broker === undefined) throw errorAnswer.noBroker();
+  if (broker === undefined) throw errorAnswer.noBroker(request.noBrokerFix);
   stage.reason = "limit";
   if (broker.closed && request.htmx === true) throw errorAnswer.shuttingDown();
   stage.reason = "error";

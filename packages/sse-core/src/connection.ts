@@ -1,5 +1,6 @@
 import { ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
+import { SSEError } from "./errors.js";
 import { errorAnswer } from "./http.js";
 import type { SSERequest, SSEResponse } from "./node-handler.js";
 
@@ -47,4 +48,33 @@ export function readyToStream(req: SSERequest, res: SSEResponse): boolean {
   const state = connectionState(req, res);
   if (state === "queued") throw errorAnswer.pipelined();
   return state === "open";
+}
+
+/** Where a response keeps the mark of the handler that took it (shared by every loaded copy of core). */
+const CLAIMED = Symbol.for("burrow.sse.claimed");
+
+/**
+ * Marks `res` as served by this event-stream handler, before anything is
+ * awaited. False when it cannot be: another handler run already claimed it
+ * (one request matched by two routes, or a handler called twice), or its head
+ * was already sent by other code. Such a request is refused before anything
+ * subscribes: the response is somebody else's, so nothing is written to it.
+ * @internal
+ */
+export function claimResponse(res: SSEResponse): boolean {
+  const marked = res as SSEResponse & { [CLAIMED]?: true };
+  if (marked[CLAIMED] === true) return false;
+  if (res.headersSent && !res.writableEnded) return false;
+  marked[CLAIMED] = true;
+  return true;
+}
+
+/** What a handler reports for a response it could not claim. @internal */
+export function responseTaken(): SSEError {
+  return new SSEError(
+    "sse: this response is already taken: an event-stream handler ran a second time on one request " +
+      "(do two routes match it, or does a middleware call the handler and then next()?), " +
+      "or other code sent its head first; nothing was subscribed",
+    500,
+  );
 }

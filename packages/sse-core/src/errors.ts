@@ -145,7 +145,7 @@ export class SSEOptionError extends TypeError {
   }
 }
 
-/** The message of {@link SSEMissingBrokerError}: what is wrong, and the fix. @internal */
+/** The message of {@link SSEMissingBrokerError} without a framework's fix: what is wrong, and the fix. @internal */
 export const NO_BROKER_MESSAGE =
   "sse: no broker on this request: put middleware(broker) before this route";
 
@@ -165,8 +165,13 @@ export const NO_BROKER_MESSAGE =
  * ```
  */
 export class SSEMissingBrokerError extends SSEError {
-  constructor() {
-    super(NO_BROKER_MESSAGE, 500);
+  /**
+   * @param fix - what the app must do, in its framework's words (an adapter
+   *   passes e.g. `register ssePlugin from @burrow/sse-fastify before this
+   *   route`); by default `put middleware(broker) before this route`.
+   */
+  constructor(fix?: string) {
+    super(fix === undefined ? NO_BROKER_MESSAGE : `sse: no broker on this request: ${fix}`, 500);
     this.name = "SSEMissingBrokerError";
     Object.defineProperty(this, MISSING_BROKER_BRAND, { value: true });
   }
@@ -223,5 +228,40 @@ export class SSEBackplaneError extends Error {
   /** True for an SSEBackplaneError from any loaded copy of `@burrow/sse-core`. */
   static isInstance(value: unknown): value is SSEBackplaneError {
     return hasBrand(value, BACKPLANE_ERROR_BRAND);
+  }
+}
+
+const CALLBACK_ERROR_BRAND = Symbol.for("burrow.sse.SSECallbackError");
+
+/**
+ * What a handler reports (and hands to its framework) in place of a value
+ * thrown by a topic function, `authorize`, `presence` or a producer that is
+ * not an object it can safely read: `undefined`, `null`, a string (express
+ * reads `next("route")` as "skip to the next route"), a Proxy, an object
+ * whose getters throw. Its `thrown` holds the original value when it is a
+ * primitive (safe to log), and is undefined otherwise.
+ *
+ * @example
+ * ```ts
+ * app.use((err, req, res, next) => {
+ *   if (SSECallbackError.isInstance(err)) console.error("a callback threw", err.thrown);
+ *   res.status(500).end("Something broke");
+ * });
+ * ```
+ */
+export class SSECallbackError extends Error {
+  /** The thrown value when it is a primitive; undefined for an object that could not be read. */
+  readonly thrown: unknown;
+
+  constructor(message: string, thrown?: unknown) {
+    super(message.startsWith("sse: ") ? message : `sse: ${message}`);
+    this.name = "SSECallbackError";
+    this.thrown = thrown;
+    Object.defineProperty(this, CALLBACK_ERROR_BRAND, { value: true });
+  }
+
+  /** True for an SSECallbackError from any loaded copy of `@burrow/sse-core`. */
+  static isInstance(value: unknown): value is SSECallbackError {
+    return hasBrand(value, CALLBACK_ERROR_BRAND);
   }
 }

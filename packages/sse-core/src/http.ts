@@ -1,4 +1,7 @@
-import { SSEError, SSEFieldError, SSEMissingBrokerError } from "./errors.js";
+import type { ServerResponse } from "node:http";
+import type { Http2ServerResponse } from "node:http2";
+import { types } from "node:util";
+import { SSECallbackError, SSEError, SSEFieldError, SSEMissingBrokerError } from "./errors.js";
 
 /**
  * Headers of every event stream. `no-transform` keeps compression middleware
@@ -11,6 +14,39 @@ export const STREAM_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   "Cache-Control": "no-cache, no-transform",
   "X-Accel-Buffering": "no",
 });
+
+/**
+ * What a handler may read, report and hand on of a thrown value: an object
+ * that is not a Proxy and whose fields the error path reads can be read
+ * without throwing, as it is; anything else (a primitive, `null`, a Proxy, a
+ * throwing getter) an {@link SSECallbackError} in its place, so that neither
+ * the answer, nor a log line, nor the framework's error handling can throw
+ * on it (and express never reads a thrown `"route"` as `next("route")`).
+ * @internal
+ */
+export function readableThrown(thrown: unknown): unknown {
+  if (thrown === null || (typeof thrown !== "object" && typeof thrown !== "function")) {
+    return new SSECallbackError(`a callback threw ${describePrimitive(thrown)}`, thrown);
+  }
+  try {
+    if (types.isProxy(thrown)) throw thrown;
+    const fields = thrown as Record<string, unknown>;
+    for (const key of ["status", "statusCode", "expose", "message", "name", "stack", "headers"]) {
+      void fields[key];
+    }
+    return thrown;
+  } catch {
+    return new SSECallbackError(
+      "a callback threw a value that cannot be read (a Proxy, or an object whose getters throw)",
+    );
+  }
+}
+
+function describePrimitive(value: unknown): string {
+  if (typeof value === "string") return `the string ${JSON.stringify(value.slice(0, 80))}`;
+  if (typeof value === "symbol") return "a symbol";
+  return String(value);
+}
 
 /** The status an error asks for, if it names one between 400 and 599. */
 function statusOf(err: unknown): number | undefined {
@@ -27,7 +63,7 @@ function statusOf(err: unknown): number | undefined {
  * @internal
  */
 export const errorAnswer = {
-  noBroker: (): SSEError => new SSEMissingBrokerError(),
+  noBroker: (fix?: string): SSEError => new SSEMissingBrokerError(fix),
 
   /**
    * The broker closed (shutdown): an htmx request backs off on an error,
@@ -54,34 +90,46 @@ export const errorAnswer = {
    * error that is neither an {@link SSEError} (a deliberate answer), nor an
    * {@link SSEFieldError} (a bad topic list), nor one with a 4xx status.
    */
-  of(err: unknown): {
-    status: number;
-    message: string;
-    headers?: Readonly<Record<string, string>>;
-    report: boolean;
-  } {
-    if (SSEError.isInstance(err)) {
-      return {
-        status: err.status,
-        message: err.message,
-        headers: err.headers,
-        report: SSEMissingBrokerError.isInstance(err),
-      };
+  of(err: unknown): ErrorAnswer {
+    try {
+      return answerOf(readableThrown(err));
+    } catch {
+      // A value readableThrown read once and that throws on a second read.
+      return { status: 500, message: "sse: internal error", report: true };
     }
-    if (SSEFieldError.isInstance(err)) return { status: 400, message: err.message, report: false };
-    const status = statusOf(err) ?? 500;
-    const report = status >= 500;
-    const expose = (err as { expose?: unknown } | null | undefined)?.expose;
-    if (status < 500 && expose !== false && err instanceof Error && err.message) {
-      return { status, message: err.message, report };
-    }
-    return {
-      status,
-      message: status === 500 ? "sse: internal error" : `sse: error ${status}`,
-      report,
-    };
   },
 };
+
+/** A request's error answer, and whether the error is a bug to report. @internal */
+export interface ErrorAnswer {
+  status: number;
+  message: string;
+  headers?: Readonly<Record<string, string>>;
+  report: boolean;
+}
+
+function answerOf(err: unknown): ErrorAnswer {
+  if (SSEError.isInstance(err)) {
+    return {
+      status: err.status,
+      message: err.message,
+      headers: err.headers,
+      report: SSEMissingBrokerError.isInstance(err),
+    };
+  }
+  if (SSEFieldError.isInstance(err)) return { status: 400, message: err.message, report: false };
+  const status = statusOf(err) ?? 500;
+  const report = status >= 500;
+  const expose = (err as { expose?: unknown } | null | undefined)?.expose;
+  if (status < 500 && expose !== false && err instanceof Error && err.message) {
+    return { status, message: err.message, report };
+  }
+  return {
+    status,
+    message: status === 500 ? "sse: internal error" : `sse: error ${status}`,
+    report,
+  };
+}
 
 /** `req`'s method and path (never its query, which may hold a token), for a log line. */
 function requestLine(req: unknown): string {
@@ -114,35 +162,16 @@ export function reportError<R>(
   error: unknown,
   req: R,
 ): void {
+  const readable = readableThrown(error);
   try {
-    report(error, req);
+    report(readable, req);
   } catch (failure) {
-    console.error("sse: onError threw while reporting", error, failure);
-  }
-}
-
-/**
- * A connect-style `next`, called with `error` once the answer is sent (or
- * the client is gone): express's error middleware then sees the error
- * without answering twice (it finds `res.headersSent`). @internal
- */
-export function nextAfterAnswer(
-  res: NodeJS.EventEmitter & { writableFinished?: boolean; destroyed?: boolean },
-  next: (error: unknown) => void,
-): (error: unknown) => void {
-  return (error) => {
-    if (res.writableFinished === true || res.destroyed === true) {
-      next(error);
-      return;
+    try {
+      console.error("sse: onError threw while reporting", readable, readableThrown(failure));
+    } catch {
+      // A console that throws: nothing is left to tell.
     }
-    const done = (): void => {
-      res.removeListener("finish", done);
-      res.removeListener("close", done);
-      next(error);
-    };
-    res.once("finish", done);
-    res.once("close", done);
-  };
+  }
 }
 
 /**
@@ -172,4 +201,26 @@ export function lastEventIdOf(
   const q = url.indexOf("?");
   if (q === -1) return undefined;
   return new URLSearchParams(url.slice(q + 1)).get("lastEventId") || undefined;
+}
+
+/**
+ * Answers a request that cannot be streamed with `status` and `message`,
+ * unless its head was sent; a response that refuses
+ * the write (a state no check foresaw) is destroyed rather than left open.
+ * @internal
+ */
+export function answerError(
+  res: ServerResponse | Http2ServerResponse,
+  status: number,
+  message: string,
+  headers: Readonly<Record<string, string>> | undefined,
+): void {
+  const response = res as ServerResponse & Http2ServerResponse;
+  if (response.headersSent || response.writableEnded) return;
+  try {
+    response.writeHead(status, { ...ERROR_HEADERS, ...headers });
+    response.end(message);
+  } catch {
+    response.destroy();
+  }
 }

@@ -19,6 +19,7 @@ export { encodeComment, encodeEvent } from "./encode.js";
 export type { SSEBackplaneErrorKind, SSEField, SSEOptionErrorOptions } from "./errors.js";
 export {
   SSEBackplaneError,
+  SSECallbackError,
   SSEError,
   SSEFieldError,
   SSEMissingBrokerError,

@@ -3,14 +3,15 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { type Admission, admitRequest } from "./admission.js";
 import type { EventBroker } from "./broker.js";
 import type { Subscription } from "./client.js";
-import { connectionState, readyToStream } from "./connection.js";
+import { claimResponse, connectionState, readyToStream, responseTaken } from "./connection.js";
 import { SSEError, SSEFieldError, SSEOptionError } from "./errors.js";
+import type { FrameworkHooks } from "./framework-hooks.js";
 import {
-  ERROR_HEADERS,
+  answerError,
   errorAnswer,
   lastEventIdOf,
   logError,
-  nextAfterAnswer,
+  readableThrown,
   reportError,
 } from "./http.js";
 import { checkTopicLimits } from "./limits.js";
@@ -82,23 +83,19 @@ export function serveEvents<R = SSERequest>(
   topics: TopicsSource,
   options?: HandlerOptions<R>,
   subject?: R,
+  hooks?: FrameworkHooks<R>,
 ): Promise<void> {
   const plan = planOf(options);
-  return serve(
-    req,
-    res,
-    broker,
-    topics,
-    plan,
-    subject ?? (req as R),
-    plan.onError ?? logRequestError,
-  ).then((client) => client?.done);
+  return serve(req, res, broker, topics, plan, subject ?? (req as R), hooks ?? {}).then(
+    (client) => client?.done,
+  );
 }
 
 /**
  * Admits, subscribes and starts the stream; resolves with its client once
  * streaming (nothing of the request is held meanwhile), or undefined when
- * it was answered otherwise.
+ * it was answered otherwise. Rejects only with a bug handed to the
+ * framework (`hooks.propagate`), nothing answered.
  */
 async function serve<R>(
   req: SSERequest,
@@ -107,9 +104,20 @@ async function serve<R>(
   topics: TopicsSource,
   plan: HandlerPlan<R>,
   subject: R,
-  onError: (error: unknown, req: R) => void,
+  hooks: FrameworkHooks<R>,
 ): Promise<Subscription | undefined> {
   const response = res as AnyResponse;
+  const report = plan.onError ?? hooks.report ?? logRequestError;
+  if (!claimResponse(response)) {
+    reportError(report, responseTaken(), subject);
+    return undefined;
+  }
+  let takenOver = false;
+  const takeOver = (): void => {
+    if (takenOver) return;
+    takenOver = true;
+    hooks.takeOver?.();
+  };
   let admission: Admission | undefined;
   try {
     if (!readyToStream(req, response)) return undefined;
@@ -124,6 +132,7 @@ async function serve<R>(
             ? undefined
             : req.socket?.remoteAddress,
         htmx: req.headers["hx-request"] !== undefined,
+        noBrokerFix: hooks.noBrokerFix,
       },
       broker,
       topics,
@@ -133,32 +142,51 @@ async function serve<R>(
     // Checked again, on state: the client may have left while the topics or
     // `authorize` were awaited, and its `close` event is not emitted twice.
     if (!readyToStream(req, response)) return undefined;
-    const client = admission.subscribe(lastEventId);
-    streamTo(req, response, client, { timing: plan.timing, format: plan.format });
-    return client;
-  } catch (err) {
-    const { status, message, headers, report } = errorAnswer.of(err);
-    if (!response.headersSent && connectionState(req, response) !== "gone") {
-      // After shutdown, the connection must not carry the next attempt back here.
-      const closing = broker?.closed === true && req.httpVersionMajor === 1;
-      response.writeHead(status, {
-        ...ERROR_HEADERS,
-        ...headers,
-        ...(closing ? { Connection: "close" } : {}),
-      });
-      response.end(message);
+    if (response.headersSent) {
+      // Other code answered while the callbacks were awaited: not ours to write.
+      reportError(report, responseTaken(), subject);
+      return undefined;
     }
-    if (report) reportError(onError, err, subject);
+    takeOver();
+    const client = admission.subscribe(lastEventId);
+    try {
+      streamTo(req, response, client, { timing: plan.timing, format: plan.format });
+    } catch (err) {
+      client.leave();
+      throw err;
+    }
+    return client;
+  } catch (thrown) {
+    const err = readableThrown(thrown);
+    const { status, message, headers, report: isBug } = errorAnswer.of(err);
+    if (isBug && hooks.propagate === true && plan.onError === undefined && !response.headersSent) {
+      takenOver = true; // the framework answers: nothing to take over
+      throw err;
+    }
+    takeOver();
+    // After shutdown, the connection must not carry the next attempt back here.
+    const closing = broker?.closed === true && req.httpVersionMajor === 1;
+    if (connectionState(req, response) !== "gone") {
+      answerError(
+        response,
+        status,
+        message,
+        closing ? { ...headers, Connection: "close" } : headers,
+      );
+    }
+    if (isBug) reportError(report, err, subject);
     return undefined;
   } finally {
     admission?.cancel();
+    takeOver();
   }
 }
 
 /**
  * A handler serving `topics` from `broker` (or the request's, for a context
- * handler) with a resolved `plan`: where its errors go is decided per request
- * (`onError`, else `next`, else the log).
+ * handler) with a resolved `plan`. Called connect-style (express, connect)
+ * without `options.onError`, a bug before anything is answered goes to
+ * `next(err)` unanswered, for the app's error handling to answer.
  */
 function handlerOf<R extends SSERequest>(
   broker: ((req: R) => EventBroker | undefined) | EventBroker,
@@ -166,11 +194,11 @@ function handlerOf<R extends SSERequest>(
   plan: HandlerPlan<R>,
 ): SSEHandler<R> {
   const brokerOf = typeof broker === "function" ? broker : () => broker;
+  const report = plan.onError ?? logRequestError;
   return (req, res, next) => {
-    const onError =
-      plan.onError ??
-      (typeof next === "function" ? nextAfterAnswer(res as AnyResponse, next) : logRequestError);
-    void serve(req, res, brokerOf(req), topics(req), plan, req, onError);
+    const propagate = typeof next === "function";
+    const served = serve(req, res, brokerOf(req), topics(req), plan, req, { propagate });
+    void served.catch(propagate ? next : (err) => reportError(report, err, req));
   };
 }
 

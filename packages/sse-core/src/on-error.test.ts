@@ -139,19 +139,22 @@ describe("onError: bugs in a topic function or authorize are answered 500 and re
     expect(log).not.toHaveBeenCalled();
   });
 
-  it("called connect-style, passes the error to next(err) once the 500 is sent, and logs nothing", async () => {
+  it("called connect-style, passes the error to next(err) with nothing answered, and logs nothing", async () => {
     const log = quietLog();
     const b = broker();
     const events = handlerFunc(b, missingParameter);
-    const nexts: { error: unknown; finished: boolean }[] = [];
+    const nexts: { error: unknown; headersSent: boolean }[] = [];
     const { url } = await serve((req, res) => {
-      events(req, res, (error) => nexts.push({ error, finished: res.writableFinished }));
+      events(req, res, (error) => {
+        nexts.push({ error, headersSent: res.headersSent });
+        res.writeHead(500).end("the app's answer");
+      });
     });
     const response = await fetch(`${url}/events`);
-    expect([response.status, await response.text()]).toEqual([500, "sse: internal error"]);
-    await waitFor(() => nexts.length === 1, "next(err)");
+    expect([response.status, await response.text()]).toEqual([500, "the app's answer"]);
+    expect(nexts).toHaveLength(1);
     expect(nexts[0]!.error).toBeInstanceOf(TypeError);
-    expect(nexts[0]!.finished).toBe(true);
+    expect(nexts[0]!.headersSent).toBe(false);
     expect(log).not.toHaveBeenCalled();
   });
 
@@ -213,22 +216,37 @@ describe("onError on the fetch standard and for request streams", () => {
     );
   });
 
-  it("streamHandler: an authorize that throws answers 500 and goes to onError, or to next", async () => {
+  it("streamHandler: an authorize that throws answers 500 and goes to onError, or to next unanswered", async () => {
     const log = quietLog();
     const produce = vi.fn();
     const onError = vi.fn();
     const withOnError = streamHandler(produce, { authorize: missingParameter, onError });
     const withNext = streamHandler(produce, { authorize: missingParameter });
-    const next = vi.fn();
-    const { url } = await serve((req, res) =>
-      req.url === "/next" ? void withNext(req, res, undefined, next) : void withOnError(req, res),
+    const next = vi.fn(
+      (
+        _error: unknown,
+        res: { headersSent: boolean; writeHead(s: number): { end(t: string): void } },
+      ) => {
+        expect(res.headersSent).toBe(false);
+        res.writeHead(500).end("the app's answer");
+      },
     );
+    const { url } = await serve((req, res) =>
+      req.url === "/next"
+        ? void withNext(req, res, undefined, (error) => next(error, res))
+        : void withOnError(req, res),
+    );
+    const answers: [number, string][] = [];
     for (const path of ["/on-error", "/next"]) {
       const response = await fetch(`${url}${path}`, { method: "POST" });
-      expect([response.status, await response.text()]).toEqual([500, "sse: internal error"]);
+      answers.push([response.status, await response.text()]);
     }
-    await waitFor(() => next.mock.calls.length === 1, "next(err)");
+    expect(answers).toEqual([
+      [500, "sse: internal error"],
+      [500, "the app's answer"],
+    ]);
     expect(onError).toHaveBeenCalledTimes(1);
+    expect(next).toHaveBeenCalledTimes(1);
     expect(next.mock.calls[0]![0]).toBeInstanceOf(TypeError);
     expect(produce).not.toHaveBeenCalled();
     expect(log).not.toHaveBeenCalled();

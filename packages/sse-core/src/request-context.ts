@@ -46,7 +46,8 @@ export function brokerFrom(req: object): EventBroker | undefined {
  * middleware). Throws {@link SSEMissingBrokerError} (`sse: no broker on this
  * request: put middleware(broker) before this route`) when there is none, so
  * a missing or late middleware fails loudly where `brokerFrom(req)?.publish`
- * would quietly publish nothing.
+ * would quietly publish nothing. An adapter passes `fix`, the fix in its
+ * framework's words.
  *
  * @example
  * ```ts
@@ -57,9 +58,9 @@ export function brokerFrom(req: object): EventBroker | undefined {
  * });
  * ```
  */
-export function requireBroker(req: object): EventBroker {
+export function requireBroker(req: object, fix?: string): EventBroker {
   const broker = brokers.get(req);
-  if (broker === undefined) throw new SSEMissingBrokerError();
+  if (broker === undefined) throw new SSEMissingBrokerError(fix);
   return broker;
 }
 

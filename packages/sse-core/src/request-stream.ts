@@ -1,13 +1,14 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
 import { Subscription, type SubscriptionHost } from "./client.js";
-import { connectionState, readyToStream } from "./connection.js";
+import { claimResponse, connectionState, readyToStream, responseTaken } from "./connection.js";
 import { checkEventKeys, type SSEEvent, validateEvent } from "./encode.js";
 import { SSEError, SSEOptionError } from "./errors.js";
 import type { EventStream } from "./event-stream.js";
 import type { FlushScheduler } from "./flush.js";
 import { frameOf } from "./frame.js";
-import { ERROR_HEADERS, errorAnswer, logError, nextAfterAnswer, reportError } from "./http.js";
+import type { FrameworkHooks } from "./framework-hooks.js";
+import { answerError, errorAnswer, logError, readableThrown, reportError } from "./http.js";
 import { Delivery } from "./live-queue.js";
 import type { NextFunction, SSERequest, SSEResponse } from "./node-handler.js";
 import { streamTo } from "./node-stream.js";
@@ -123,14 +124,25 @@ async function serveStream<R>(
   plan: StreamPlan<R>,
   produce: StreamProducer<R>,
   subject: R,
-  onError: ((error: unknown, req: R) => void) | undefined,
+  hooks: FrameworkHooks<R>,
 ): Promise<void> {
   const response = res as AnyResponse;
+  const onError = plan.onError ?? hooks.report;
+  if (!claimResponse(response)) {
+    reportError(onError ?? LOGGED.authorize, responseTaken(), subject);
+    return;
+  }
   let left = false;
   const onLeave = (): void => {
     left = true;
   };
   response.once("close", onLeave);
+  let taken = false;
+  const takeOver = (): void => {
+    if (taken) return;
+    taken = true;
+    hooks.takeOver?.();
+  };
   let release: () => void;
   try {
     if (!readyToStream(req, response)) return;
@@ -143,18 +155,24 @@ async function serveStream<R>(
       release();
       throw err;
     }
-  } catch (err) {
+  } catch (thrown) {
+    const err = readableThrown(thrown);
     const { status, message, headers, report } = errorAnswer.of(err);
-    if (!left && !response.headersSent && connectionState(req, response) !== "gone") {
-      response.writeHead(status, { ...ERROR_HEADERS, ...headers });
-      response.end(message);
+    if (report && hooks.propagate === true && plan.onError === undefined && !response.headersSent) {
+      taken = true; // the framework answers
+      throw err;
+    }
+    takeOver();
+    if (!left && connectionState(req, response) !== "gone") {
+      answerError(response, status, message, headers);
     }
     if (report) reportError(onError ?? LOGGED.authorize, err, subject);
     return;
   } finally {
     response.removeListener("close", onLeave);
+    takeOver();
   }
-  if (left || connectionState(req, response) !== "open") {
+  if (left || connectionState(req, response) !== "open" || response.headersSent) {
     release();
     return;
   }
@@ -168,6 +186,7 @@ async function serveStream<R>(
   try {
     await produce(stream, subject);
   } catch (err) {
+    // The stream has started: it ends, and nothing that could write to it hears of this.
     if (!stream.closed) reportError(onError ?? LOGGED.producer, err, subject);
   } finally {
     stream.close();
@@ -190,8 +209,12 @@ async function serveStream<R>(
  *
  * @param produce - writes the answer; gets the stream and the request (an
  *   adapter passes its framework's request or context instead).
- * @returns `(req, res, subject?)`: `subject`, when given, is what `produce`
- *   and `authorize` receive instead of `req` (adapters pass koa's `ctx`).
+ * @returns `(req, res, subject?, next?)`: `subject`, when given, is what
+ *   `produce` and `authorize` receive instead of `req` (adapters pass koa's
+ *   `ctx`). `next` is connect's (a bug before anything is answered goes to
+ *   `next(err)` unanswered, for express's error handling) or an adapter's
+ *   {@link FrameworkHooks}. Once the stream has started, a producer's error
+ *   ends it and goes to `onError` (default: logged), never to the framework.
  *
  * @example
  * ```ts
@@ -209,15 +232,21 @@ async function serveStream<R>(
 export function streamHandler<R = IncomingMessage>(
   produce: StreamProducer<NoInfer<R>>,
   options?: StreamOptions<NoInfer<R>>,
-): (req: SSERequest, res: SSEResponse, subject?: R, next?: NextFunction) => Promise<void> {
+): (
+  req: SSERequest,
+  res: SSEResponse,
+  subject?: R,
+  next?: NextFunction | FrameworkHooks<NoInfer<R>>,
+) => Promise<void> {
   if (typeof produce !== "function") {
     throw new SSEOptionError("produce", "must be a function (stream, req) => …", produce);
   }
   const plan = new StreamPlan(options);
   return (req, res, subject, next) => {
-    const onError =
-      plan.onError ??
-      (typeof next === "function" ? nextAfterAnswer(res as AnyResponse, next) : undefined);
-    return serveStream(req, res, plan, produce, subject ?? (req as R), onError);
+    const who = subject ?? (req as R);
+    // An adapter's hooks: with `propagate`, the returned promise rejects for its framework.
+    if (typeof next !== "function") return serveStream(req, res, plan, produce, who, next ?? {});
+    // Connect-style: a bug before anything is answered goes to `next(err)`, unanswered.
+    return serveStream(req, res, plan, produce, who, { propagate: true }).catch(next);
   };
 }

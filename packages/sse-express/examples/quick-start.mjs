@@ -65,6 +65,12 @@ app.post("/projects/:id/done", (req, res) => {
   res.sendStatus(204);
 });
 
+// Your error handler answers a bug in a topic function (or a missing broker), as for any route.
+app.use((err, _req, res, _next) => {
+  console.error(err);
+  res.status(500).end("Something broke");
+});
+
 const server = app.listen(Number(process.env.PORT ?? 3000), "127.0.0.1", () => {
   console.log(`listening on http://127.0.0.1:${server.address().port}`);
 });

@@ -1,5 +1,5 @@
 import { EventBroker } from "@burrow/sse-core";
-import { describeAdapter, listen } from "@burrow/test-utils";
+import { APP_ERROR_PAGE, describeAdapter, listen } from "@burrow/test-utils";
 import express, { type NextFunction, type Request, type Response } from "express";
 import express4 from "express4";
 import * as api from "./index.js";
@@ -9,6 +9,8 @@ for (const [version, createApp] of [
   ["express 4", express4],
 ] as const) {
   describeAdapter(version, {
+    noBrokerFix: "put app.use(middleware(broker)) from @burrow/sse-express before this route",
+    startedStreamErrors: "log",
     newBroker: () => new EventBroker(),
     api,
     param: (req: Request, name) => String(req.params[name]),
@@ -35,9 +37,10 @@ for (const [version, createApp] of [
         errors.push(`fell through: ${req.method} ${req.url}`);
         next();
       });
+      // The error handler tutorials show: it answers without checking headersSent.
       app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
         errors.push(err);
-        res.status(500).end();
+        res.status(500).end(APP_ERROR_PAGE);
       });
       return { server: await listen(app), errors };
     },

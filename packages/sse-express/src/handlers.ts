@@ -1,13 +1,11 @@
 import type { EventBroker, HandlerOptions, Topics, TopicsFn } from "@burrow/sse-core";
-import * as core from "@burrow/sse-core";
 import type { Request, RequestHandler } from "express";
+import { expressHandlers } from "./binding.js";
 
-// An express request and response are node:http ones, and core's handlers
-// are connect-style `(req, res, next)`: they are express handlers already,
-// and these only type them for express (topic functions, `authorize` and
-// `onError` receive express's `req`, with `req.params`). Core calls `next`
-// only with a bug (see `onError`), once the client has its 500: never for a
-// stream that ends or a client that leaves.
+// Built by core from express's binding (binding.ts): topic functions,
+// `authorize` and `onError` receive express's `req`, with `req.params`. A
+// bug before the stream starts goes to `next(err)` with nothing answered;
+// never a stream that ends or a client that leaves.
 
 /**
  * An express handler that streams `topics` from `broker` to every client.
@@ -24,16 +22,17 @@ export function handler(
   topics: Topics,
   options?: HandlerOptions<Request>,
 ): RequestHandler {
-  return core.handler<Request>(broker, topics, options);
+  return expressHandlers.handler(broker, topics, options);
 }
 
 /**
  * An express handler whose topics depend on the request, e.g. a route
  * parameter. `topicsFn` may be async; one that throws an error with a
  * `status`/`statusCode` of 400–499 (e.g. 403) is answered that status; any
- * other error is answered a bare 500 and passed to `next(err)` (or
- * `options.onError`), so your error middleware sees it. Nothing is
- * subscribed either way.
+ * other error is passed to `next(err)` with nothing answered, so your error
+ * middleware (or express's final handler) answers it; with
+ * `options.onError`, it is answered a bare 500 and goes there instead.
+ * Nothing is subscribed either way.
  *
  * @example
  * ```ts
@@ -45,14 +44,15 @@ export function handlerFunc(
   topicsFn: TopicsFn<Request>,
   options?: HandlerOptions<Request>,
 ): RequestHandler {
-  return core.handlerFunc<Request>(broker, topicsFn, options);
+  return expressHandlers.handlerFunc(broker, topicsFn, options);
 }
 
 /**
  * Like {@link handler}, with the broker that `middleware` put on the
- * request; a request without one is answered 500 `sse: no broker on this
- * request: put middleware(broker) before this route`, and the
- * `SSEMissingBrokerError` goes to `next(err)` (or `options.onError`).
+ * request; without one, an `SSEMissingBrokerError` (`sse: no broker on this
+ * request: put app.use(middleware(broker)) from @burrow/sse-express before
+ * this route`) goes to `next(err)`, nothing answered (with
+ * `options.onError`: answered 500 and reported there).
  *
  * @example
  * ```ts
@@ -61,14 +61,15 @@ export function handlerFunc(
  * ```
  */
 export function contextHandler(topics: Topics, options?: HandlerOptions<Request>): RequestHandler {
-  return core.contextHandler<Request>(topics, options);
+  return expressHandlers.contextHandler(topics, options);
 }
 
 /**
  * Like {@link handlerFunc}, with the broker that `middleware` put on the
- * request; a request without one is answered 500 `sse: no broker on this
- * request: put middleware(broker) before this route`, and the
- * `SSEMissingBrokerError` goes to `next(err)` (or `options.onError`).
+ * request; without one, an `SSEMissingBrokerError` (`sse: no broker on this
+ * request: put app.use(middleware(broker)) from @burrow/sse-express before
+ * this route`) goes to `next(err)`, nothing answered (with
+ * `options.onError`: answered 500 and reported there).
  *
  * @example
  * ```ts
@@ -80,5 +81,5 @@ export function contextHandlerFunc(
   topicsFn: TopicsFn<Request>,
   options?: HandlerOptions<Request>,
 ): RequestHandler {
-  return core.contextHandlerFunc<Request>(topicsFn, options);
+  return expressHandlers.contextHandlerFunc(topicsFn, options);
 }

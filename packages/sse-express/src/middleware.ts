@@ -6,6 +6,7 @@ import {
   requireBroker as requireBrokerOnRequest,
 } from "@burrow/sse-core";
 import type { Request, RequestHandler } from "express";
+import { NO_BROKER_FIX } from "./binding.js";
 
 /**
  * Express middleware that puts a broker on every request, for
@@ -29,7 +30,7 @@ export function middleware(source: BrokerSource): RequestHandler {
 /**
  * The broker that {@link middleware} put on `req`. Throws
  * `SSEMissingBrokerError` (`sse: no broker on this request: put
- * middleware(broker) before this route`) without it, so a missing or late
+ * app.use(middleware(broker)) from @burrow/sse-express before this route`) without it, so a missing or late
  * middleware fails loudly: in a route, express passes the error to your
  * error middleware.
  *
@@ -42,7 +43,7 @@ export function middleware(source: BrokerSource): RequestHandler {
  * ```
  */
 export function requireBroker(req: Request): EventBroker {
-  return requireBrokerOnRequest(req);
+  return requireBrokerOnRequest(req, NO_BROKER_FIX);
 }
 
 /**

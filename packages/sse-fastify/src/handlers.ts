@@ -1,49 +1,13 @@
-import {
-  streamHandler as coreStreamHandler,
-  type EventBroker,
-  type HandlerOptions,
-  type StreamOptions,
-  type StreamProducer,
-  type Topics,
-  type TopicsFn,
+import type {
+  EventBroker,
+  HandlerOptions,
+  StreamOptions,
+  StreamProducer,
+  Topics,
+  TopicsFn,
 } from "@burrow/sse-core";
-import {
-  serveEvents,
-  type TopicsSource,
-  validateBroker,
-  validateOptions,
-  validateTopics,
-  validateTopicsFn,
-  withOnError,
-} from "@burrow/sse-core/adapter";
-import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from "fastify";
-import { brokerFrom } from "./plugin.js";
-
-type ErrorHook = (error: unknown, request: FastifyRequest) => void;
-
-/**
- * Where a bug goes by default (a topic function or `authorize` that threw,
- * a missing broker, a producer that failed): fastify's logger, as fastify
- * itself reports errors of a reply it no longer owns (`reply.hijack()`); a
- * fastify created without a logger gets one `console.error` line instead,
- * never silence.
- */
-function fastifyReport(what: string): ErrorHook {
-  return (error, request) => {
-    // A fastify without a logger has one whose methods do nothing, and no level.
-    if (typeof request.log.level === "string" && request.log.level !== "silent") {
-      request.log.error({ err: error }, `sse: ${what}`);
-    } else {
-      console.error(`sse: ${what} (${request.method} ${request.url}):`, error);
-    }
-  };
-}
-
-const reportStreamError = fastifyReport("could not serve an event stream");
-const reportProducerError = fastifyReport("a stream producer failed");
-
-// Core writes the response on `reply.raw`; `reply.hijack()` tells fastify
-// not to answer too (nor to time the stream out as a slow reply).
+import type { FastifyRequest, RouteHandlerMethod } from "fastify";
+import { fastifyHandlers } from "./binding.js";
 
 /**
  * A fastify route handler that streams `topics` from `broker` to every
@@ -59,16 +23,17 @@ export function handler(
   topics: Topics,
   options?: HandlerOptions<FastifyRequest>,
 ): RouteHandlerMethod {
-  validateBroker(broker);
-  const list = validateTopics(topics, options);
-  const plan = withOnError(options, reportStreamError);
-  return (request, reply) => serve(request, reply, broker, list, plan);
+  return fastifyHandlers.handler(broker, topics, options);
 }
 
 /**
  * A fastify route handler whose topics depend on the request, e.g. a route
  * parameter (`request.params`). `topicsFn` may be async; an error with a
- * `status`/`statusCode` answers that status, and nothing is subscribed.
+ * `status`/`statusCode` of 400–499 answers that status; any other error
+ * rejects the route with nothing answered, so fastify's error handler (your
+ * `setErrorHandler`, or fastify's own, which logs it) answers it; with
+ * `options.onError`, it is answered a bare 500 and goes there instead.
+ * Nothing is subscribed either way.
  *
  * @example
  * ```ts
@@ -83,46 +48,41 @@ export function handlerFunc(
   topicsFn: TopicsFn<FastifyRequest>,
   options?: HandlerOptions<FastifyRequest>,
 ): RouteHandlerMethod {
-  validateBroker(broker);
-  validateTopicsFn(topicsFn);
-  validateOptions(options);
-  const plan = withOnError(options, reportStreamError);
-  return (request, reply) => serve(request, reply, broker, () => topicsFn(request), plan);
+  return fastifyHandlers.handlerFunc(broker, topicsFn, options);
 }
 
 /**
- * Like {@link handler}, with the broker the plugin put on the request; a
- * request without one is answered 500 `sse: no broker in context`.
+ * Like {@link handler}, with the broker the plugin put on the request;
+ * without one, an `SSEMissingBrokerError` (`sse: no broker on this request:
+ * register the plugin, await fastify.register(ssePlugin, { broker }) from
+ * @burrow/sse-fastify, before this route`) goes to fastify's error handler.
  */
 export function contextHandler(
   topics: Topics,
   options?: HandlerOptions<FastifyRequest>,
 ): RouteHandlerMethod {
-  const list = validateTopics(topics, options);
-  const plan = withOnError(options, reportStreamError);
-  return (request, reply) => serve(request, reply, brokerFrom(request), list, plan);
+  return fastifyHandlers.contextHandler(topics, options);
 }
 
 /**
- * Like {@link handlerFunc}, with the broker the plugin put on the request; a
- * request without one is answered 500 `sse: no broker in context`.
+ * Like {@link handlerFunc}, with the broker the plugin put on the request;
+ * without one, the same `SSEMissingBrokerError` goes to fastify's error handler.
  */
 export function contextHandlerFunc(
   topicsFn: TopicsFn<FastifyRequest>,
   options?: HandlerOptions<FastifyRequest>,
 ): RouteHandlerMethod {
-  validateTopicsFn(topicsFn);
-  validateOptions(options);
-  const plan = withOnError(options, reportStreamError);
-  return (request, reply) =>
-    serve(request, reply, brokerFrom(request), () => topicsFn(request), plan);
+  return fastifyHandlers.contextHandlerFunc(topicsFn, options);
 }
 
 /**
  * A fastify route whose answer is an event stream of its own, written by
  * `produce(stream, request)`: one request's progress and result (htmx 4
  * streams the answer of an `hx-post` into its target), not a broker
- * subscription. Core's `streamHandler`, typed for fastify.
+ * subscription. Core's `streamHandler`, typed for fastify: an `authorize`
+ * that throws a bug goes to fastify's error handler, nothing answered; a
+ * producer runs once the stream's head is sent, so one that throws ends the
+ * stream and goes to fastify's logger (or `options.onError`).
  *
  * @example
  * ```ts
@@ -136,23 +96,5 @@ export function streamHandler(
   produce: StreamProducer<FastifyRequest>,
   options?: StreamOptions<FastifyRequest>,
 ): RouteHandlerMethod {
-  const serveStream = coreStreamHandler<FastifyRequest>(
-    produce,
-    withOnError(options, reportProducerError),
-  );
-  return (request, reply) => {
-    reply.hijack();
-    return serveStream(request.raw, reply.raw, request);
-  };
-}
-
-function serve(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  broker: EventBroker | undefined,
-  topics: TopicsSource,
-  options: HandlerOptions<FastifyRequest>,
-): Promise<void> {
-  reply.hijack();
-  return serveEvents(request.raw, reply.raw, broker, topics, options, request);
+  return fastifyHandlers.streamHandler(produce, options);
 }

@@ -9,6 +9,7 @@ import {
 import { resolveBroker } from "@burrow/sse-core/adapter";
 import type { FastifyPluginAsync, FastifyRequest, onRequestHookHandler } from "fastify";
 import fp from "fastify-plugin";
+import { NO_BROKER_FIX } from "./binding.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -94,7 +95,7 @@ export function brokerFrom(request: FastifyRequest): EventBroker | undefined {
  * ```
  */
 export function requireBroker(request: FastifyRequest): EventBroker {
-  return requireBrokerOnRequest(request.raw);
+  return requireBrokerOnRequest(request.raw, NO_BROKER_FIX);
 }
 
 const plugin: FastifyPluginAsync<SSEPluginOptions> = async (fastify, options) => {

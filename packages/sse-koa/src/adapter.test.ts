@@ -1,10 +1,12 @@
 import { EventBroker } from "@burrow/sse-core";
-import { describeAdapter, listen } from "@burrow/test-utils";
+import { APP_ERROR_PAGE, describeAdapter, listen } from "@burrow/test-utils";
 import Router from "@koa/router";
 import Koa, { type Context } from "koa";
 import * as api from "./index.js";
 
 describeAdapter("koa 3", {
+  noBrokerFix: "put app.use(middleware(broker)) from @burrow/sse-koa before this route",
+  startedStreamErrors: "error handling",
   newBroker: () => new EventBroker(),
   api,
   param: (ctx: Context, name) => ctx.params[name],
@@ -19,6 +21,16 @@ describeAdapter("koa 3", {
     const app = new Koa();
     // Koa reports here what it could not send, e.g. "headers already sent".
     app.on("error", (err: unknown) => errors.push(err));
+    // An app's own error handling, first in the chain: it answers what propagates.
+    app.use(async (ctx, next) => {
+      try {
+        await next();
+      } catch (err) {
+        errors.push(err);
+        ctx.status = 500;
+        ctx.body = APP_ERROR_PAGE;
+      }
+    });
     const router = new Router();
     if (use) app.use(use);
     for (const [path, handler] of Object.entries(get)) router.get(path, handler);

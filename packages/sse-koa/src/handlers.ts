@@ -1,36 +1,6 @@
 import type { EventBroker, HandlerOptions, Topics, TopicsFn } from "@burrow/sse-core";
-import {
-  serveEvents,
-  type TopicsSource,
-  validateBroker,
-  validateOptions,
-  validateTopics,
-  validateTopicsFn,
-  withOnError,
-} from "@burrow/sse-core/adapter";
 import type { Context, Middleware } from "koa";
-import { brokerFrom } from "./middleware.js";
-import { takeResponse } from "./take-response.js";
-
-/**
- * Koa's error handling, for a bug a handler answered 500 (see `onError`):
- * `ctx.onerror` emits `error` on the app (so `app.on("error")` and koa's
- * default logger see it) and, the response being answered, sends nothing.
- */
-function reportToKoa(error: unknown, ctx: Context): void {
-  ctx.onerror(error as Error);
-}
-
-/**
- * `options` with koa's error handling as `onError` unless one is given.
- * Anything but an options object is passed on as it is, for core to refuse.
- * @internal
- */
-export function withKoaErrors<O extends { onError?: (error: unknown, ctx: Context) => void }>(
-  options: O | undefined,
-): O {
-  return withOnError(options, reportToKoa);
-}
+import { koaHandlers } from "./binding.js";
 
 /**
  * A koa middleware that streams `topics` from `broker` to every client.
@@ -47,19 +17,18 @@ export function handler(
   topics: Topics,
   options?: HandlerOptions<Context>,
 ): Middleware {
-  validateBroker(broker);
-  const list = validateTopics(topics, options);
-  const koaOptions = withKoaErrors(options);
-  return (ctx) => serve(ctx, broker, list, koaOptions);
+  return koaHandlers.handler(broker, topics, options);
 }
 
 /**
  * A koa middleware whose topics depend on the request: `topicsFn` receives
  * `ctx` (with `ctx.params` from `@koa/router`) and may be async. One that
  * throws an error with a `status`/`statusCode` of 400–499 (e.g. from
- * `ctx.throw(403)`) is answered that status; any other error is answered a
- * bare 500 and handed to koa's error handling (`app.on("error")`), unless
- * `options.onError` is given. Nothing is subscribed either way.
+ * `ctx.throw(403)`) is answered that status; any other error rejects this
+ * middleware with nothing answered, so it travels koa's middleware chain
+ * (your `try { await next() } catch`) to `ctx.onerror`, which answers it;
+ * with `options.onError`, it is answered a bare 500 and goes there instead.
+ * Nothing is subscribed either way.
  *
  * @example
  * ```ts
@@ -71,18 +40,15 @@ export function handlerFunc(
   topicsFn: TopicsFn<Context>,
   options?: HandlerOptions<Context>,
 ): Middleware {
-  validateBroker(broker);
-  validateTopicsFn(topicsFn);
-  validateOptions(options);
-  const koaOptions = withKoaErrors(options);
-  return (ctx) => serve(ctx, broker, () => topicsFn(ctx), koaOptions);
+  return koaHandlers.handlerFunc(broker, topicsFn, options);
 }
 
 /**
  * Like {@link handler}, with the broker that `middleware` put on the
- * request; a request without one is answered 500 `sse: no broker on this
- * request: put middleware(broker) before this route`, and the
- * `SSEMissingBrokerError` goes to koa's error handling (or `options.onError`).
+ * request; without one, an `SSEMissingBrokerError` (`sse: no broker on
+ * this request: put app.use(middleware(broker)) from @burrow/sse-koa before
+ * this route`) rejects the middleware, into koa's error handling (with
+ * `options.onError`: answered 500 and reported there).
  *
  * @example
  * ```ts
@@ -91,16 +57,15 @@ export function handlerFunc(
  * ```
  */
 export function contextHandler(topics: Topics, options?: HandlerOptions<Context>): Middleware {
-  const list = validateTopics(topics, options);
-  const koaOptions = withKoaErrors(options);
-  return (ctx) => serve(ctx, brokerFrom(ctx), list, koaOptions);
+  return koaHandlers.contextHandler(topics, options);
 }
 
 /**
  * Like {@link handlerFunc}, with the broker that `middleware` put on the
- * request; a request without one is answered 500 `sse: no broker on this
- * request: put middleware(broker) before this route`, and the
- * `SSEMissingBrokerError` goes to koa's error handling (or `options.onError`).
+ * request; without one, an `SSEMissingBrokerError` (`sse: no broker on
+ * this request: put app.use(middleware(broker)) from @burrow/sse-koa before
+ * this route`) rejects the middleware, into koa's error handling (with
+ * `options.onError`: answered 500 and reported there).
  *
  * @example
  * ```ts
@@ -112,23 +77,5 @@ export function contextHandlerFunc(
   topicsFn: TopicsFn<Context>,
   options?: HandlerOptions<Context>,
 ): Middleware {
-  validateTopicsFn(topicsFn);
-  validateOptions(options);
-  const koaOptions = withKoaErrors(options);
-  return (ctx) => serve(ctx, brokerFrom(ctx), () => topicsFn(ctx), koaOptions);
-}
-
-/**
- * Hands the raw request and response to core, which answers every case
- * (stream or error); koa is told not to answer too. Resolves when the stream
- * ends, so upstream middleware sees the final status.
- */
-function serve(
-  ctx: Context,
-  broker: EventBroker | undefined,
-  topics: TopicsSource,
-  options: HandlerOptions<Context>,
-): Promise<void> {
-  takeResponse(ctx);
-  return serveEvents(ctx.req, ctx.res, broker, topics, options, ctx);
+  return koaHandlers.contextHandlerFunc(topicsFn, options);
 }

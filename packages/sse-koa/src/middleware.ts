@@ -6,6 +6,7 @@ import {
   requireBroker as requireBrokerOnRequest,
 } from "@burrow/sse-core";
 import type { Context, Middleware } from "koa";
+import { NO_BROKER_FIX } from "./binding.js";
 import { fromNodeMiddleware } from "./from-node-middleware.js";
 
 /**
@@ -30,7 +31,7 @@ export function middleware(source: BrokerSource): Middleware {
 /**
  * The broker that {@link middleware} put on this request. Throws
  * `SSEMissingBrokerError` (`sse: no broker on this request: put
- * middleware(broker) before this route`) without it, so a missing or late
+ * app.use(middleware(broker)) from @burrow/sse-koa before this route`) without it, so a missing or late
  * middleware fails loudly, into koa's error handling.
  *
  * @example
@@ -42,7 +43,7 @@ export function middleware(source: BrokerSource): Middleware {
  * ```
  */
 export function requireBroker(ctx: Context): EventBroker {
-  return requireBrokerOnRequest(ctx.req);
+  return requireBrokerOnRequest(ctx.req, NO_BROKER_FIX);
 }
 
 /**

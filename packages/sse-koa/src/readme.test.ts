@@ -11,6 +11,5 @@ describe("README errors", () => {
     const err = thrownBy(() => requireBroker({ req: {} } as never)) as Error;
     expect(err.name).toBe("SSEMissingBrokerError");
     expect(readme).toContain(`\`${err.message}\``);
-    expect(readme).toContain(`\`500 ${err.message}\``);
   });
 });

@@ -263,7 +263,7 @@ export function parseSSE(text: string): { events: EventSourceMessage[]; comments
 }
 
 export type { AdapterHarness, SuiteBroker } from "./adapter-suite.js";
-export { describeAdapter } from "./adapter-suite.js";
+export { APP_ERROR_PAGE, describeAdapter } from "./adapter-suite.js";
 export type { Gate, PipelinedClient, SocketCount } from "./connections.js";
 export { gate, pipelined, trackSockets } from "./connections.js";
 export { fromFetch } from "./fetch-bridge.js";
