@@ -24,6 +24,13 @@ export const HISTORY_SIZE = 100;
 /** How long a viewer whose last stream closed stays listed: a reload does not flap. */
 export const PRESENCE_DEBOUNCE_MS = 1000;
 
+/**
+ * Connections the kernel queues for the server before Node accepts them.
+ * Node's default, 511, resets connections when every open page reconnects at
+ * once (after a deploy); the OS caps it at its somaxconn.
+ */
+export const LISTEN_BACKLOG = 4096;
+
 /** How to start the demo; everything is optional. */
 export interface StartOptions {
   /** Command-line flags, e.g. `["--framework=koa", "--port=0"]`. */
@@ -163,7 +170,7 @@ export async function startDemo(options: StartOptions = {}): Promise<StartResult
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(port, host, () => {
+      server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
         server.off("error", reject);
         resolve();
       });

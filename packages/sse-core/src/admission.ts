@@ -95,7 +95,7 @@ async function checkRequest<R>(
   return {
     broker,
     topics: list,
-    subscribe: (lastEventId) => slot.subscribe(list, { lastEventId, member }),
+    subscribe: (lastEventId) => slot.subscribe(list, { lastEventId, member }, plan.format),
     cancel: slot.cancel,
   };
 }

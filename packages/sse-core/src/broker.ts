@@ -17,7 +17,10 @@ import {
   type PresenceOptions,
 } from "./presence.js";
 import { type HistorySource, Resume } from "./resume.js";
+import type { SwapFormat } from "./swap.js";
 import { checkTopic, normalizeTopics, type Topics } from "./topics.js";
+import { warn } from "./warn.js";
+import { WrappedTopics } from "./wrapped-topics.js";
 
 export { DEFAULT_BUFFER_SIZE } from "./broker-options.js";
 
@@ -163,6 +166,8 @@ export class EventBroker {
   private warnedTopic = false;
   /** Topics publish found subscribable (a memo of the check; emptied past {@link VETTED_MAX}). */
   private readonly vetted = new Set<string>();
+  /** Topics a client now receives wrapped in `<hx-partial>`: publish refuses data that would escape it. */
+  private readonly wrapped = new WrappedTopics();
   /** What this broker's subscriptions need of it: their flush scheduler, and their end. */
   private readonly host: SubscriptionHost = {
     flusher: new FlushScheduler(),
@@ -271,14 +276,16 @@ export class EventBroker {
   /**
    * Subscribes through {@link EventBroker.subscribe} (so whatever wraps it
    * sees handlers' subscriptions too) and returns the stream-side handle a
-   * handler connects its transport to. @internal
+   * handler connects its transport to; `format`, the handler's htmx 4
+   * format, tells publish which topics it wraps. @internal
    */
-  open(topics: Topics, options: SubscribeOptions = {}): Subscription {
+  open(topics: Topics, options: SubscribeOptions = {}, format?: SwapFormat): Subscription {
     const client = this.subscribe(topics, options);
     if (!(client instanceof Subscription)) {
       // Only a replaced `subscribe` (a wrapper returning something else) gets here: a bug, a 500.
       throw new SSEError("sse: broker.subscribe returned a value that is not this broker's client");
     }
+    if (format !== undefined && !client.closed) this.wrapped.add(client, format);
     return client;
   }
 
@@ -346,6 +353,7 @@ export class EventBroker {
   private end(client: Client, reason: CloseReason): void {
     if (!(client instanceof Subscription) || !this.clients.delete(client)) return;
     this.detach(client);
+    this.wrapped.remove(client);
     this.roster.leave(client);
     client.close(true);
     this.closedCounts[reason]++;
@@ -356,7 +364,10 @@ export class EventBroker {
    * Publishes `event` to every client subscribed to `topic`. The event's
    * `type` defaults to the topic. The event is validated and encoded once; an
    * invalid one (a key other than `type`, `data`, `id` and `retry` included)
-   * throws {@link SSEFieldError} before any client sees it. A topic that no
+   * throws {@link SSEFieldError} before any client sees it; so does `data`
+   * holding an end tag that would close the `<hx-partial>` a connected
+   * htmx 4 stream wraps `topic` in (a handler's `swap` map): data is HTML
+   * the app must escape. A topic that no
    * handler with the default limits accepts (white space, control
    * characters, longer than 128) is published, but a warning says so, once
    * per broker: no browser can subscribe to it.
@@ -379,6 +390,7 @@ export class EventBroker {
     checkEventKeys(normalized);
     if (!normalized.type) normalized.type = topic;
     validateEvent(normalized);
+    this.wrapped.check(topic, normalized);
     this.publishedCount++;
     if (this.backplane !== undefined) {
       this.backplane.publish(topic, normalized);
@@ -411,12 +423,7 @@ export class EventBroker {
       'characters): no browser can subscribe to it. Name topics like "project:42", ' +
       "or give the handler a topicPattern (or maxTopicLength) that accepts it. " +
       "(Warned once per broker.)";
-    // process.emitWarning where there is one (Node, Bun, Deno), else the console.
-    if (typeof process !== "undefined" && typeof process.emitWarning === "function") {
-      process.emitWarning(message, { type: "SSEWarning", code: "SSE_TOPIC_UNSUBSCRIBABLE" });
-    } else {
-      console.warn(message);
-    }
+    warn(message, "SSE_TOPIC_UNSUBSCRIBABLE");
   }
 
   /** Hands `frame` to each of `subscribers`; counts and returns how many queued it. */
@@ -450,6 +457,7 @@ export class EventBroker {
     const clients = [...this.clients];
     this.clients.clear();
     this.topicIndex.clear();
+    this.wrapped.clear();
     this.roster.clear();
     for (const client of clients) {
       client.close(false);

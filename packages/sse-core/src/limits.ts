@@ -2,6 +2,7 @@ import type { EventBroker, SubscribeOptions } from "./broker.js";
 import type { Subscription } from "./client.js";
 import { SSEError, SSEOptionError } from "./errors.js";
 import { capOption } from "./option-checks.js";
+import type { SwapFormat } from "./swap.js";
 
 /** Limits every handler enforces before it subscribes anyone. */
 export interface Limits {
@@ -155,7 +156,11 @@ function slotsOf(broker: EventBroker): Slots {
  */
 export interface Slot {
   /** Subscribes the stream (call it once); the slot is the client's until it leaves. */
-  subscribe(topics: readonly string[], options: SubscribeOptions): Subscription;
+  subscribe(
+    topics: readonly string[],
+    options: SubscribeOptions,
+    format: SwapFormat | undefined,
+  ): Subscription;
   /** Gives the slot back unless it was subscribed. Idempotent. */
   cancel(): void;
 }
@@ -196,8 +201,8 @@ export function admit(
     else slots.perAddress.set(address, now);
   };
   return {
-    subscribe(topics, options) {
-      const client = broker.open(topics, options);
+    subscribe(topics, options, format) {
+      const client = broker.open(topics, options, format);
       state = "subscribed";
       slots.pending--;
       if (capped) void client.done.then(releaseAddress);

@@ -64,6 +64,10 @@ export interface HandlerOptions<R = SSERequest> extends Limits {
    *   status: "#status" }`): the events of those topics are also wrapped in
    *   `<hx-partial hx-target="…" hx-swap="…">`, so each topic lands in its own
    *   target from one stream; other topics' events go out unnamed as with `true`.
+   *   Data is HTML the app must escape: while such a stream is connected,
+   *   `publish` on a wrapped topic throws an `SSEFieldError` (field `"data"`)
+   *   for data holding an end tag that would close the partial early
+   *   (`</hx-partial>`, any `</hx-…>`, `</template>`).
    *
    * Events published with a `type` of their own stay named either way, for
    * `hx-trigger` and `hx-sse:close`. Each event is encoded once per format,

@@ -74,9 +74,11 @@ describe("README: Errors you will see", () => {
     const broker = new core.EventBroker();
     const swap = thrownBy(() => core.handler(broker, "notes", { swap: { notes: "" } })) as Error;
     const id = thrownBy(() => core.encodeEvent({ id: "1\n2" })) as Error;
+    const partial = thrownBy(() => core.hxPartial("<li>a</hx-partial>", "#n")) as Error;
     broker.close();
     expect(readme).toContain(`(\`${swap.message}\`)`);
     expect(readme).toContain(`(\`${id.message}\`)`);
+    expect(readme).toContain(`(\`${partial.message}\`)`);
   });
 
   it("quotes the real log line of a bug, and the bare 500 the client gets", async () => {

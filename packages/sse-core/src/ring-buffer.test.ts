@@ -110,6 +110,49 @@ describe("RingBuffer", () => {
     expect(ring.length).toBe(3);
   });
 
+  it("holds room for what it holds, not for its capacity: 1,000 rings of 1e6 with one item each", () => {
+    const rings = Array.from({ length: 1000 }, () => new RingBuffer<number>(1e6));
+    expect(rings.reduce((sum, ring) => sum + ring.slots, 0)).toBe(0);
+    for (const ring of rings) ring.push(1);
+    // 8 slots each, where allocating the capacity took 1e9 (8 GB of heap).
+    expect(rings.reduce((sum, ring) => sum + ring.slots, 0)).toBe(8000);
+  });
+
+  it("doubles its slots as it fills, up to its capacity, then refuses", () => {
+    const ring = new RingBuffer<number>(20);
+    const grownTo: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      ring.push(i);
+      if (grownTo.at(-1) !== ring.slots) grownTo.push(ring.slots);
+    }
+    expect(grownTo).toEqual([8, 16, 20]);
+    expect(ring.push(20)).toBe(false);
+    expect(ring.slots).toBe(20);
+    expect(drain(ring)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+
+  it("keeps order when it grows while wrapped round", () => {
+    const ring = new RingBuffer<number>(100);
+    for (let i = 0; i < 8; i++) ring.push(i);
+    for (let i = 0; i < 5; i++) ring.shift(); // head at slot 5 of 8
+    for (let i = 8; i < 30; i++) ring.push(i); // wraps, then grows to 16 and 32
+    expect(ring.slots).toBe(32);
+    expect(drain(ring)).toEqual(Array.from({ length: 25 }, (_, i) => i + 5));
+  });
+
+  it("allocates nothing more in the steady state, and lets its slots go on clear", () => {
+    const ring = new RingBuffer<number>(1e6);
+    for (let i = 0; i < 50; i++) ring.push(i);
+    const slots = ring.slots;
+    for (let i = 0; i < 10_000; i++) {
+      ring.push(i);
+      ring.shift();
+    }
+    expect(ring.slots).toBe(slots);
+    ring.clear();
+    expect(ring.slots).toBe(0);
+  });
+
   it("behaves like a bounded array under any sequence of operations (model test)", () => {
     type Op = { kind: "push"; value: number } | { kind: "shift" } | { kind: "clear" };
     const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -119,11 +162,12 @@ describe("RingBuffer", () => {
     );
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 1, max: 40 }), // past 8 and 16: it grows
         fc.array(opArb, { maxLength: 200 }),
         (capacity, ops) => {
           const ring = new RingBuffer<number>(capacity);
           const model: number[] = [];
+          let peak = 0;
           for (const op of ops) {
             if (op.kind === "push") {
               const room = model.length < capacity;
@@ -137,6 +181,9 @@ describe("RingBuffer", () => {
             }
             expect(ring.length).toBe(model.length);
             for (let i = 0; i < model.length; i++) expect(ring.at(i)).toBe(model[i]);
+            peak = op.kind === "clear" ? 0 : Math.max(peak, model.length);
+            expect(ring.slots).toBeGreaterThanOrEqual(model.length);
+            expect(ring.slots).toBeLessThanOrEqual(Math.min(capacity, Math.max(8, 2 * peak)));
           }
           expect(drain(ring)).toEqual(model);
         },

@@ -1,6 +1,15 @@
+/** Slots a ring allocates on its first push (or its capacity, if smaller). */
+const FIRST_SLOTS = 8;
+
 /**
- * A fixed-capacity FIFO queue with O(1) `push` and `shift` (no array shifting).
+ * A bounded FIFO queue with O(1) `push` and `shift` (no array shifting).
  * Each broker client queues its undelivered events in one.
+ *
+ * It holds room only for what it is asked to hold: nothing until the first
+ * push, then 8 slots, doubling whenever it fills, up to `capacity`. A client
+ * of `bufferSize: 1e6` that has one event queued holds 8 slots, not a
+ * million. It keeps the room it grew to until `clear()`, so that a queue
+ * that filled once allocates nothing on later pushes.
  *
  * @example
  * ```ts
@@ -13,7 +22,7 @@
 export class RingBuffer<T> {
   /** How many items it can hold. */
   readonly capacity: number;
-  /** Allocated on the first push: an idle client's empty ring costs no slots. */
+  /** Made on the first push and grown on demand: an idle client's empty ring costs no slots. */
   private items: (T | undefined)[] | undefined;
   private head = 0;
   private size = 0;
@@ -31,11 +40,20 @@ export class RingBuffer<T> {
     return this.size;
   }
 
+  /**
+   * How many item slots it has allocated now: 0 before the first push and
+   * after `clear()`, at most `capacity`. Never less than `length`.
+   */
+  get slots(): number {
+    return this.items === undefined ? 0 : this.items.length;
+  }
+
   /** Appends `item`; returns false, storing nothing, when full. */
   push(item: T): boolean {
     if (this.size === this.capacity) return false;
-    if (this.items === undefined) this.items = new Array(this.capacity);
-    this.items[(this.head + this.size) % this.capacity] = item;
+    let items = this.items;
+    if (items === undefined || this.size === items.length) items = this.grow(items);
+    items[this.slot(this.size, items.length)] = item;
     this.size++;
     return true;
   }
@@ -46,7 +64,7 @@ export class RingBuffer<T> {
     const items = this.items!;
     const item = items[this.head];
     items[this.head] = undefined;
-    this.head = (this.head + 1) % this.capacity;
+    this.head = this.slot(1, items.length);
     this.size--;
     return item;
   }
@@ -54,13 +72,32 @@ export class RingBuffer<T> {
   /** The item `index` places from the oldest (0), or `undefined` out of range. */
   at(index: number): T | undefined {
     if (index < 0 || index >= this.size) return undefined;
-    return this.items![(this.head + index) % this.capacity];
+    const items = this.items!;
+    return items[this.slot(index, items.length)];
   }
 
-  /** Removes every item. */
+  /** Removes every item and lets its slots go. */
   clear(): void {
-    this.items?.fill(undefined);
+    this.items = undefined;
     this.head = 0;
     this.size = 0;
+  }
+
+  /** The slot of the item `index` places from the head (`index` < `slots`). */
+  private slot(index: number, slots: number): number {
+    const i = this.head + index;
+    return i < slots ? i : i - slots;
+  }
+
+  /** Room for more: the first slots, or twice as many (up to `capacity`), items in order from 0. */
+  private grow(items: (T | undefined)[] | undefined): (T | undefined)[] {
+    const old = items ?? [];
+    const grown = new Array<T | undefined>(
+      Math.min(old.length === 0 ? FIRST_SLOTS : old.length * 2, this.capacity),
+    );
+    for (let i = 0; i < this.size; i++) grown[i] = old[this.slot(i, old.length)];
+    this.items = grown;
+    this.head = 0;
+    return grown;
   }
 }

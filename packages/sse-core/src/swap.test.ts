@@ -1,37 +1,22 @@
-import { cleanupAfterEach, listen, rawClient, waitFor } from "@burrow/test-utils";
-import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { cleanupAfterEach, rawClient, waitFor } from "@burrow/test-utils";
 import { describe, expect, it } from "vitest";
 import {
   EventBroker,
   fetchHandler,
   handler,
   hxPartial,
+  SSEFieldError,
   SSEOptionError,
   type SwapOption,
 } from "./index.js";
+import { firstEvent, serveSwap } from "./testing/swap-server.js";
 
 const cleanups = cleanupAfterEach();
-
-/** A broker and one node:http stream endpoint per option set, on one server. */
-async function serve(broker: EventBroker, routes: Record<string, SwapOption | undefined>) {
-  const handlers = Object.fromEntries(
-    Object.entries(routes).map(([path, swap]) => [
-      path,
-      handler(broker, ["notes", "status"], swap === undefined ? {} : { swap }),
-    ]),
-  );
-  const server = await listen((req, res) => handlers[req.url ?? ""]!(req, res));
-  cleanups.push(
-    () => server.close(),
-    () => broker.close(),
-  );
-  return server;
-}
 
 describe("swap: events htmx 4 swaps (unnamed messages)", () => {
   it("swap: true sends default-typed events unnamed and keeps explicitly typed ones named", async () => {
     const broker = new EventBroker();
-    const server = await serve(broker, { "/events": true });
+    const server = await serveSwap(broker, { "/events": true }, cleanups);
     const client = rawClient(server.port, "/events");
     cleanups.push(() => client.close());
     await waitFor(() => broker.stats().clients === 1, "subscribed");
@@ -44,9 +29,13 @@ describe("swap: events htmx 4 swaps (unnamed messages)", () => {
 
   it("a target map wraps each topic's events in an hx-partial with escaped attributes", async () => {
     const broker = new EventBroker();
-    const server = await serve(broker, {
-      "/events": { notes: { target: "#notes", swap: "beforeend" }, status: 'div[data-x="a&b"]' },
-    });
+    const server = await serveSwap(
+      broker,
+      {
+        "/events": { notes: { target: "#notes", swap: "beforeend" }, status: 'div[data-x="a&b"]' },
+      },
+      cleanups,
+    );
     const client = rawClient(server.port, "/events");
     cleanups.push(() => client.close());
     await waitFor(() => broker.stats().clients === 1, "subscribed");
@@ -65,7 +54,11 @@ describe("swap: events htmx 4 swaps (unnamed messages)", () => {
 
   it("one broker serves an htmx 2 page (named) and an htmx 4 page (unnamed) the same event", async () => {
     const broker = new EventBroker({ historySize: 10 });
-    const server = await serve(broker, { "/v2": undefined, "/v4": { notes: "#notes" } });
+    const server = await serveSwap(
+      broker,
+      { "/v2": undefined, "/v4": { notes: "#notes" } },
+      cleanups,
+    );
     const v2 = rawClient(server.port, "/v2");
     const v4 = rawClient(server.port, "/v4");
     cleanups.push(
@@ -90,7 +83,7 @@ describe("swap: events htmx 4 swaps (unnamed messages)", () => {
 
   it("a resumed htmx 4 stream replays history in its own format", async () => {
     const broker = new EventBroker({ historySize: 10 });
-    const server = await serve(broker, { "/v4": true });
+    const server = await serveSwap(broker, { "/v4": true }, cleanups);
     const first = rawClient(server.port, "/v4");
     cleanups.push(() => first.close());
     await waitFor(() => broker.stats().clients === 1, "subscribed");
@@ -116,16 +109,11 @@ describe("swap: events htmx 4 swaps (unnamed messages)", () => {
     cleanups.push(() => broker.close());
     const events = fetchHandler(broker, "notes", { swap: { notes: "#n" } });
     const response = await events(new Request("http://x/events"));
-    const reader = response.body!.getReader();
-    const got: EventSourceMessage[] = [];
-    const parser = createParser({ onEvent: (e) => got.push(e) });
     broker.publish("notes", { data: "x" });
-    while (got.length === 0) parser.feed(new TextDecoder().decode((await reader.read()).value));
-    expect(got[0]).toMatchObject({
+    expect(await firstEvent(response)).toMatchObject({
       event: undefined,
       data: '<hx-partial hx-target="#n">x</hx-partial>',
     });
-    await reader.cancel();
   });
 
   it("refuses a bad swap option when the handler is made, naming it", () => {
@@ -161,5 +149,46 @@ describe("hxPartial", () => {
 
   it("refuses an empty target with a typed error", () => {
     expect(() => hxPartial("x", "")).toThrow(SSEOptionError);
+  });
+
+  // htmx 4 rewrites every </hx-…> to </template> and parses the message as HTML.
+  it.each([
+    "</hx-partial>",
+    "</HX-Partial>",
+    "</hx-partial >",
+    "</hx-partial\n>",
+    "</hx-partial\t\r\f>",
+    "</hx-partial/>",
+    '</hx-partial x="y">',
+    "</hx-oob>",
+    "</template>",
+    "</TEMPLATE >",
+    "</hx-partial",
+  ])("refuses a fragment holding %j, which would close its partial early", (end) => {
+    const html = `<li>a${end}`;
+    let err: unknown;
+    try {
+      hxPartial(html, "#notes");
+    } catch (e) {
+      err = e;
+    }
+    expect(SSEFieldError.isInstance(err)).toBe(true);
+    expect(err).toMatchObject({ field: "data", value: html });
+    expect((err as Error).message).toMatch(
+      /^sse: data: holds ".+", an end tag that would close its <hx-partial> early .*Data is HTML the app must escape/,
+    );
+  });
+
+  it("keeps escaped text and tags that only look alike", () => {
+    for (const html of [
+      "&lt;/hx-partial&gt;",
+      "</hx-partial-x>",
+      "<hx-partial>",
+      "</hx>",
+      "</templates>",
+      "< /hx-partial>",
+    ]) {
+      expect(hxPartial(html, "#n")).toBe(`<hx-partial hx-target="#n">${html}</hx-partial>`);
+    }
   });
 });

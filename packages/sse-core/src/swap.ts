@@ -1,6 +1,7 @@
 import { encodeValid } from "./encode.js";
-import { SSEOptionError } from "./errors.js";
+import { SSEFieldError, SSEOptionError } from "./errors.js";
 import { type Frame, type FrameFormat, toBytes } from "./frame.js";
+import { warn } from "./warn.js";
 
 /**
  * Where htmx 4 swaps one topic's events: a CSS selector (`"#notes"`, swapped
@@ -52,10 +53,45 @@ function openTag(where: string, target: SwapTarget): string {
 }
 
 /**
+ * An end tag that would end an `<hx-partial>` early, as htmx 4 reads a
+ * message: it rewrites every `</hx-name>` to `</template>` and parses the
+ * result as HTML, so `</hx-partial>`, `</hx-oob>` and `</template>` all
+ * close it, in any case, and the HTML tokenizer ends a tag name at white
+ * space or `/` (`</hx-partial >`, `</template/>`).
+ */
+const WRAPPER_END = /<\/(?:hx-[a-z]+|template)(?:[\t\n\f\r /][^>]*)?(?:>|$)/i;
+
+/** The end tag in `html` that would close the `<hx-partial>` it is wrapped in (as shown), if any. */
+function wrapperEnd(html: string | undefined): string | undefined {
+  const end = html === undefined ? undefined : WRAPPER_END.exec(html)?.[0];
+  return end !== undefined && end.length > 40 ? `${end.slice(0, 40)}…` : end;
+}
+
+/**
+ * Throws an {@link SSEFieldError} (field `"data"`) when `html` holds an end
+ * tag that would close the `<hx-partial>` it is wrapped in (`wrapper` names
+ * it) and let the rest of it swap into any target. @internal
+ */
+export function checkWrappable(html: string | undefined, wrapper: string): void {
+  const end = wrapperEnd(html);
+  if (end === undefined) return;
+  throw new SSEFieldError(
+    "data",
+    `holds ${JSON.stringify(end)}, an end tag that would close ${wrapper} early and let the rest swap ` +
+      "into any target. Data is HTML the app must escape: escape what it interpolates " +
+      "(< as &lt;) before publishing",
+    html,
+  );
+}
+
+/**
  * Wraps an HTML fragment in htmx 4's `<hx-partial>`, so that an unnamed
  * message swaps it into `target` instead of the stream element's own target;
  * one message may hold several partials, one per target. The selector and
- * swap style are attribute-escaped; the fragment is your HTML, as it is.
+ * swap style are attribute-escaped; the fragment is your HTML, as it is:
+ * HTML you must escape. A fragment holding an end tag that would close its
+ * partial early (`</hx-partial>`, any `</hx-…>`, `</template>`, in any case)
+ * throws an {@link SSEFieldError} (field `"data"`).
  *
  * @example
  * ```ts
@@ -66,20 +102,35 @@ function openTag(where: string, target: SwapTarget): string {
  * ```
  */
 export function hxPartial(html: string, target: SwapTarget): string {
-  return `${openTag("target", target)}${html}</hx-partial>`;
+  const open = openTag("target", target);
+  checkWrappable(html, "its <hx-partial>");
+  return `${open}${html}</hx-partial>`;
+}
+
+/** What goes before and after an event's data in a message. */
+interface Wrap {
+  readonly prefix: string;
+  readonly suffix: string;
 }
 
 /** An unnamed message, its data as published. */
-const PLAIN = { prefix: "", suffix: "" };
+const PLAIN: Wrap = { prefix: "", suffix: "" };
 
 /**
  * A stream's htmx 4 format: an event whose type is its topic (the default
  * type) goes out as an unnamed message, wrapped in `<hx-partial>` when its
  * topic has a target; any other event stays named. Resolved once per handler.
+ *
+ * The broker refuses at publish data that would close a wrapper early while
+ * a stream wraps its topic ({@link checkWrappable}); such data that reaches
+ * a stream anyway (replayed from history published before, or from another
+ * process through a backplane) goes out named, which htmx 4 does not swap,
+ * and a warning says so once per format.
  * @internal
  */
 export class SwapFormat implements FrameFormat {
-  private readonly wraps = new Map<string, { prefix: string; suffix: string }>();
+  private readonly targets = new Map<string, Wrap>();
+  private warned = false;
 
   constructor(option: SwapOption) {
     if (option === true) return;
@@ -91,24 +142,55 @@ export class SwapFormat implements FrameFormat {
       );
     }
     for (const [topic, target] of Object.entries(option)) {
-      this.wraps.set(topic, { prefix: openTag(`swap.${topic}`, target), suffix: "</hx-partial>" });
+      this.targets.set(topic, {
+        prefix: openTag(`swap.${topic}`, target),
+        suffix: "</hx-partial>",
+      });
     }
+  }
+
+  /** Whether events of `topic` go out wrapped in an `<hx-partial>`. */
+  wraps(topic: string): boolean {
+    return this.targets.has(topic);
   }
 
   bytes(frame: Frame): Uint8Array {
     const { event, topic } = frame;
     if (event.type !== topic) return frame.chunk;
-    const wrap = this.wraps.get(topic) ?? PLAIN;
+    const wrap = this.targets.get(topic) ?? PLAIN;
     let variants = frame.variants;
     const known = variants?.get(wrap);
     if (known !== undefined) return known;
-    const data = wrap === PLAIN ? event.data : `${wrap.prefix}${event.data ?? ""}${wrap.suffix}`;
-    const bytes = toBytes(encodeValid({ id: event.id, retry: event.retry, data }));
+    const bytes =
+      wrap === PLAIN
+        ? toBytes(encodeValid({ id: event.id, retry: event.retry, data: event.data }))
+        : this.wrapped(frame, wrap);
     if (variants === undefined) {
       variants = new Map();
       frame.variants = variants;
     }
     variants.set(wrap, bytes);
     return bytes;
+  }
+
+  /** `frame` wrapped for its target, or named (not swapped) when its data would escape it. */
+  private wrapped(frame: Frame, wrap: Wrap): Uint8Array {
+    const { event, topic } = frame;
+    const end = wrapperEnd(event.data);
+    if (end !== undefined) {
+      if (!this.warned) {
+        this.warned = true;
+        warn(
+          `sse: data: an event of topic ${JSON.stringify(topic)} holds ${JSON.stringify(end)}, which would ` +
+            "close its <hx-partial> early; it was not refused at publish (published before a " +
+            "stream wrapped its topic, or on another process), so it was sent named, which " +
+            "htmx 4 does not swap. Data is HTML the app must escape. (Warned once per handler.)",
+          "SSE_DATA_UNWRAPPABLE",
+        );
+      }
+      return frame.chunk;
+    }
+    const data = `${wrap.prefix}${event.data ?? ""}${wrap.suffix}`;
+    return toBytes(encodeValid({ id: event.id, retry: event.retry, data }));
   }
 }

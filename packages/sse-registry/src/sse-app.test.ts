@@ -1,14 +1,19 @@
 import { once } from "node:events";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { contextHandler, EventBroker } from "@burrow/sse-core";
 import { cleanupAfterEach, recordEvents, waitFor } from "@burrow/test-utils";
 import express from "express";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import {
   type App,
+  type BootOptions,
   brokerFromRegistry,
   type Config,
+  ConfigError,
   type Configurable,
   type HasShutdown,
   publishFragment,
@@ -48,13 +53,59 @@ describe("SSEApp", () => {
   it.each([
     ["16 by default", {}, 16],
     ["the configured size", { SSE_BUFFER_SIZE: "64" }, 64],
-    ["1 for 0, as for the broker (one rule)", { SSE_BUFFER_SIZE: "0" }, 1],
-    ["1 for a negative size", { SSE_BUFFER_SIZE: "-3" }, 1],
+    ["1 when configured as 1", { SSE_BUFFER_SIZE: "1" }, 1],
   ])("creates the broker at configure: %s", async (_name, env, expected) => {
     const app = new SSEApp();
     await new Registry().add(app).boot({ env });
     expect(app.broker).toBeInstanceOf(EventBroker);
     expect(app.broker?.bufferSize).toBe(expected);
+  });
+
+  // The Go original: its app falls back to 16 below 1, its broker turns 0 into 1.
+  describe("a configured buffer size below 1 falls back to 16, from every source", () => {
+    const dir = mkdtempSync(join(tmpdir(), "burrow-sse-app-"));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const toml = (value: string): string => {
+      const path = join(dir, `buffer-${value}.toml`);
+      writeFileSync(path, `[sse]\nbuffer_size = ${value}\n`);
+      return path;
+    };
+    // [source, boot options for a value, how that source writes the text "abc"]
+    const sources: [string, (value: string) => BootOptions, string][] = [
+      ["flag", (value) => ({ argv: [`--sse-buffer-size=${value}`], env: {} }), "abc"],
+      ["env", (value) => ({ env: { SSE_BUFFER_SIZE: value } }), "abc"],
+      ["toml", (value) => ({ env: {}, configFile: toml(value) }), '"abc"'],
+    ];
+    const belowOne = sources.flatMap(([source, options]) =>
+      ["0", "-3"].map((value) => [source, value, options] as const),
+    );
+
+    it.each(belowOne)("%s %s", async (_source, value, options) => {
+      const app = new SSEApp();
+      const registry = new Registry().add(app);
+      await registry.boot(options(value));
+      expect(app.broker?.bufferSize).toBe(16);
+      await registry.shutdown();
+    });
+
+    it.each(sources)(
+      "%s: text that is not an integer stays a ConfigError",
+      async (_s, options, abc) => {
+        const err = await new Registry()
+          .add(new SSEApp())
+          .boot(options(abc))
+          .catch((e: unknown) => e);
+        expect(ConfigError.isInstance(err)).toBe(true);
+        expect((err as Error).message).toMatch(
+          /^--sse-buffer-size: "abc" \(from .*\) is not an integer$/,
+        );
+      },
+    );
+
+    it("while new EventBroker(0) and bufferSize 0 in code are 1", () => {
+      expect(new EventBroker(0).bufferSize).toBe(1);
+      expect(new EventBroker({ bufferSize: 0 }).bufferSize).toBe(1);
+    });
   });
 
   it("passes its other broker options on", async () => {

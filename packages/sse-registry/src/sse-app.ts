@@ -20,7 +20,8 @@ export type SSEAppOptions = Omit<BrokerOptions, "bufferSize">;
  * the context handlers), and closes it at shutdown, which ends every stream.
  *
  * Its one flag: `--sse-buffer-size`, environment `SSE_BUFFER_SIZE`, TOML
- * `sse.buffer_size`, default 16; a value below 1 is 1, as for the broker.
+ * `sse.buffer_size`, default 16; a value below 1 falls back to 16, as in the
+ * Go original's app (the broker's own rule, in code, turns it into 1).
  *
  * @example
  * ```ts
@@ -82,17 +83,19 @@ export class SSEApp implements App, Configurable, HasMiddleware, HasShutdown {
         toml: "sse.buffer_size",
         type: "int",
         default: DEFAULT_BUFFER_SIZE,
-        usage: "Per-client event buffer capacity (values below 1 mean 1)",
+        usage: "Per-client event buffer capacity (values below 1 mean the default)",
       },
     ];
   }
 
   /**
-   * Creates the broker (closing one from an earlier configure). A buffer
-   * size below 1 is 1: the broker's one rule.
+   * Creates the broker (closing one from an earlier configure). A configured
+   * buffer size below 1 falls back to the default 16, as the Go original's
+   * app does; only `new EventBroker(0)` in code means 1.
    */
   configure(config: Config): void {
-    const size = config.int("sse-buffer-size") ?? DEFAULT_BUFFER_SIZE;
+    const configured = config.int("sse-buffer-size");
+    const size = configured === undefined || configured < 1 ? DEFAULT_BUFFER_SIZE : configured;
     this.#broker?.close();
     this.#broker = new EventBroker({ ...this.#options, bufferSize: size });
   }
