@@ -2,9 +2,9 @@ import type { Backplane } from "./backplane.js";
 import type { BrokerOptions } from "./broker.js";
 import { type SSEEvent, validateEvent } from "./encode.js";
 import { SSEFieldError, SSEOptionError } from "./errors.js";
-import type { SlowClientPolicy } from "./live-queue.js";
 import { bufferSizeOption, checkKeys, numberOption, slowClientOption } from "./option-checks.js";
 import type { PresenceOptions } from "./presence.js";
+import type { SlowClientPolicy } from "./slow-client-policy.js";
 
 /** Per-client buffer capacity, in events, when none is given. */
 export const DEFAULT_BUFFER_SIZE = 16;

@@ -7,7 +7,7 @@ import { FlushScheduler } from "./flush.js";
 import { type Frame, frameOf } from "./frame.js";
 import { History } from "./history.js";
 import { DEFAULT_LIMITS } from "./limits.js";
-import { Delivery, type SlowClientPolicy } from "./live-queue.js";
+import { Delivery } from "./live-queue.js";
 import { type BrokerObserver, type CloseReason, notify, type RefusalReason } from "./observer.js";
 import {
   checkIdentity,
@@ -17,6 +17,7 @@ import {
   type PresenceOptions,
 } from "./presence.js";
 import { type HistorySource, Resume } from "./resume.js";
+import type { SlowClientPolicy } from "./slow-client-policy.js";
 import type { SwapFormat } from "./swap.js";
 import { checkTopic, normalizeTopics, type Topics } from "./topics.js";
 import { warn } from "./warn.js";

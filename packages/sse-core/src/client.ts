@@ -2,10 +2,9 @@ import type { SSEEvent } from "./encode.js";
 import type { Flushable, FlushPass, FlushScheduler } from "./flush.js";
 import type { Frame, FrameFormat } from "./frame.js";
 import { EventIterator, type FrameReader } from "./iterator.js";
-import { Delivery, LiveQueue, type SlowClientPolicy, type Writable } from "./live-queue.js";
+import { Delivery, LiveQueue, type Writable } from "./live-queue.js";
 import type { Resume } from "./resume.js";
-
-export type { SlowClientPolicy } from "./live-queue.js";
+import type { SlowClientPolicy } from "./slow-client-policy.js";
 
 /**
  * A subscription to one or more topics. Iterate it with `for await` to receive

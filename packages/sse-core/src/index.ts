@@ -13,7 +13,7 @@ export type {
 export type { BrokerOptions, BrokerStats, SubscribeOptions } from "./broker.js";
 export { DEFAULT_BUFFER_SIZE, EventBroker } from "./broker.js";
 export { validateBrokerOptions } from "./broker-options.js";
-export type { Client, SlowClientPolicy } from "./client.js";
+export type { Client } from "./client.js";
 export type { SSEEvent } from "./encode.js";
 export { encodeComment, encodeEvent } from "./encode.js";
 export type { SSEBackplaneErrorKind, SSEField, SSEOptionErrorOptions } from "./errors.js";
@@ -62,6 +62,7 @@ export {
 export type { RequestStream, StreamProducer } from "./request-stream.js";
 export { streamHandler } from "./request-stream.js";
 export { RingBuffer } from "./ring-buffer.js";
+export type { SlowClientPolicy } from "./slow-client-policy.js";
 export type { StreamOptions } from "./stream-plan.js";
 export type { SwapOption, SwapTarget } from "./swap.js";
 export { hxPartial } from "./swap.js";

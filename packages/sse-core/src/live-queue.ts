@@ -1,15 +1,7 @@
 import type { FlushPass } from "./flush.js";
 import { bytesOf, EMPTY, type Frame, type FrameFormat } from "./frame.js";
 import { RingBuffer } from "./ring-buffer.js";
-
-/**
- * What happens to an event for a client whose buffer is full:
- * `"drop-newest"` loses the new event (the Go original's rule);
- * `"drop-oldest"` loses the oldest queued one and keeps the new;
- * `"disconnect"` ends the client (a browser reconnects, and with history on
- * resumes without loss).
- */
-export type SlowClientPolicy = "drop-newest" | "drop-oldest" | "disconnect";
+import type { SlowClientPolicy } from "./slow-client-policy.js";
 
 /** What a delivery did: dropped it, queued it, or queued it and dropped an older one. @internal */
 export enum Delivery {

@@ -1,5 +1,5 @@
 import { SSEOptionError } from "./errors.js";
-import type { SlowClientPolicy } from "./live-queue.js";
+import type { SlowClientPolicy } from "./slow-client-policy.js";
 
 /** Edit distance between `a` and `b` (insert, delete, replace), ignoring case. */
 function distance(a: string, b: string): number {
