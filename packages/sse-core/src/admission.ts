@@ -1,5 +1,5 @@
 import type { EventBroker } from "./broker.js";
-import type { Subscription } from "./client.js";
+import type { Subscription } from "./subscription.js";
 import { SSEError } from "./errors.js";
 import { errorAnswer } from "./http.js";
 import { admit, checkLastEventId, checkTopicLimits } from "./limits.js";

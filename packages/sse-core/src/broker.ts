@@ -1,6 +1,6 @@
 import type { Backplane, BackplaneReplay, BackplaneStats } from "./backplane.js";
 import { resolveBrokerOptions } from "./broker-options.js";
-import { type Client, Subscription, type SubscriptionHost } from "./client.js";
+import { type Client, Subscription, type SubscriptionHost } from "./subscription.js";
 import { checkEventKeys, type SSEEvent, validateEvent } from "./encode.js";
 import { SSEError } from "./errors.js";
 import { FlushScheduler } from "./flush.js";

@@ -1,4 +1,4 @@
-import type { Consumer, Subscription } from "./client.js";
+import type { Consumer, Subscription } from "./subscription.js";
 import { encodeComment } from "./encode.js";
 import { FlushPass } from "./flush.js";
 import { type FrameFormat, toBytes } from "./frame.js";

@@ -1,4 +1,4 @@
-import type { Subscription } from "./client.js";
+import type { Subscription } from "./subscription.js";
 import { DEFAULT_WRITE_BUDGET, EventStream, type StreamTiming } from "./event-stream.js";
 import type { FrameFormat } from "./frame.js";
 

@@ -1,5 +1,5 @@
 import type { EventBroker, SubscribeOptions } from "./broker.js";
-import type { Subscription } from "./client.js";
+import type { Subscription } from "./subscription.js";
 import { SSEError, SSEOptionError } from "./errors.js";
 import { capOption } from "./option-checks.js";
 import type { SwapFormat } from "./swap.js";

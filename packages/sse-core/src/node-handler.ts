@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { type Admission, admitRequest } from "./admission.js";
 import type { EventBroker } from "./broker.js";
-import type { Subscription } from "./client.js";
+import type { Subscription } from "./subscription.js";
 import { claimResponse, connectionState, readyToStream, responseTaken } from "./connection.js";
 import { SSEError, SSEFieldError, SSEOptionError } from "./errors.js";
 import type { FrameworkHooks } from "./framework-hooks.js";

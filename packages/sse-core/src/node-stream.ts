@@ -1,7 +1,7 @@
 import { type IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
 import type { Socket } from "node:net";
-import type { Subscription } from "./client.js";
+import type { Subscription } from "./subscription.js";
 import { EventStream, type StreamTiming } from "./event-stream.js";
 import type { FlushPass } from "./flush.js";
 import type { FrameFormat } from "./frame.js";

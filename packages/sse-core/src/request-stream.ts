@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
-import { Subscription, type SubscriptionHost } from "./client.js";
+import { Subscription, type SubscriptionHost } from "./subscription.js";
 import { claimResponse, connectionState, readyToStream, responseTaken } from "./connection.js";
 import { checkEventKeys, type SSEEvent, validateEvent } from "./encode.js";
 import { SSEError, SSEOptionError } from "./errors.js";
