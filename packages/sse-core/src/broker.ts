@@ -1,6 +1,6 @@
 import type { Backplane, BackplaneReplay, BackplaneStats } from "./backplane.js";
 import { resolveBrokerOptions } from "./broker-options.js";
-import { type Client, Subscription, type SubscriptionHost } from "./subscription.js";
+import type { Client } from "./client.js";
 import { checkEventKeys, type SSEEvent, validateEvent } from "./encode.js";
 import { SSEError } from "./errors.js";
 import { FlushScheduler } from "./flush.js";
@@ -18,6 +18,7 @@ import {
 } from "./presence.js";
 import { type HistorySource, Resume } from "./resume.js";
 import type { SlowClientPolicy } from "./slow-client-policy.js";
+import { Subscription, type SubscriptionHost } from "./subscription.js";
 import type { SwapFormat } from "./swap.js";
 import { checkTopic, normalizeTopics, type Topics } from "./topics.js";
 import { warn } from "./warn.js";

@@ -1,8 +1,8 @@
-import type { Consumer, Subscription } from "./subscription.js";
 import { encodeComment } from "./encode.js";
 import { FlushPass } from "./flush.js";
 import { type FrameFormat, toBytes } from "./frame.js";
 import { numberOption } from "./option-checks.js";
+import type { Consumer, Subscription } from "./subscription.js";
 
 /** Default interval of the keepalive comment, in milliseconds. */
 export const DEFAULT_KEEPALIVE_MS = 30_000;

@@ -1,6 +1,6 @@
-import type { Subscription } from "./subscription.js";
 import { DEFAULT_WRITE_BUDGET, EventStream, type StreamTiming } from "./event-stream.js";
 import type { FrameFormat } from "./frame.js";
+import type { Subscription } from "./subscription.js";
 
 /**
  * The body of a fetch-standard event stream: a pull-based `ReadableStream`

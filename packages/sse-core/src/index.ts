@@ -13,7 +13,7 @@ export type {
 export type { BrokerOptions, BrokerStats, SubscribeOptions } from "./broker.js";
 export { DEFAULT_BUFFER_SIZE, EventBroker } from "./broker.js";
 export { validateBrokerOptions } from "./broker-options.js";
-export type { Client } from "./subscription.js";
+export type { Client } from "./client.js";
 export type { SSEEvent } from "./encode.js";
 export { encodeComment, encodeEvent } from "./encode.js";
 export type { SSEBackplaneErrorKind, SSEField, SSEOptionErrorOptions } from "./errors.js";

@@ -1,7 +1,7 @@
 import type { EventBroker, SubscribeOptions } from "./broker.js";
-import type { Subscription } from "./subscription.js";
 import { SSEError, SSEOptionError } from "./errors.js";
 import { capOption } from "./option-checks.js";
+import type { Subscription } from "./subscription.js";
 import type { SwapFormat } from "./swap.js";
 
 /** Limits every handler enforces before it subscribes anyone. */

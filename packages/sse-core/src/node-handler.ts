@@ -2,7 +2,6 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { type Admission, admitRequest } from "./admission.js";
 import type { EventBroker } from "./broker.js";
-import type { Subscription } from "./subscription.js";
 import { claimResponse, connectionState, readyToStream, responseTaken } from "./connection.js";
 import { SSEError, SSEFieldError, SSEOptionError } from "./errors.js";
 import type { FrameworkHooks } from "./framework-hooks.js";
@@ -18,6 +17,7 @@ import { checkTopicLimits } from "./limits.js";
 import { streamTo } from "./node-stream.js";
 import { type HandlerOptions, type HandlerPlan, planOf } from "./options.js";
 import { brokerFrom, isBroker } from "./request-context.js";
+import type { Subscription } from "./subscription.js";
 import { normalizeTopics, type Topics, type TopicsFn } from "./topics.js";
 
 /** A request a handler accepts: `node:http`'s, or `node:http2`'s compatibility one. */

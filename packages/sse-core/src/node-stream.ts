@@ -1,12 +1,12 @@
 import { type IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
 import type { Socket } from "node:net";
-import type { Subscription } from "./subscription.js";
 import { EventStream, type StreamTiming } from "./event-stream.js";
 import type { FlushPass } from "./flush.js";
 import type { FrameFormat } from "./frame.js";
 import { STREAM_HEADERS } from "./http.js";
 import type { SSERequest, SSEResponse } from "./node-handler.js";
+import type { Subscription } from "./subscription.js";
 
 /** How {@link streamTo} runs one stream. @internal */
 export interface NodeStreamOptions {

@@ -1,5 +1,5 @@
 import type { BackplaneReport } from "./backplane.js";
-import type { Client } from "./subscription.js";
+import type { Client } from "./client.js";
 
 /**
  * Why a request was refused before it was subscribed: `"limit"` (503 past

@@ -1,5 +1,5 @@
 import type { BackplanePresence, PresenceHost } from "./backplane.js";
-import type { Client } from "./subscription.js";
+import type { Client } from "./client.js";
 import type { SSEEvent } from "./encode.js";
 import { SSEOptionError } from "./errors.js";
 

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
-import { Subscription, type SubscriptionHost } from "./subscription.js";
 import { claimResponse, connectionState, readyToStream, responseTaken } from "./connection.js";
 import { checkEventKeys, type SSEEvent, validateEvent } from "./encode.js";
 import { SSEError, SSEOptionError } from "./errors.js";
@@ -14,6 +13,7 @@ import type { NextFunction, SSERequest, SSEResponse } from "./node-handler.js";
 import { streamTo } from "./node-stream.js";
 import type { StreamOptions } from "./stream-plan.js";
 import { StreamPlan } from "./stream-plan.js";
+import { Subscription, type SubscriptionHost } from "./subscription.js";
 
 /**
  * The stream answering one request: what its producer sends to the client

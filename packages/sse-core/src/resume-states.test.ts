@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Client } from "./subscription.js";
+import type { Client } from "./client.js";
 import { type Frame, frameOf } from "./frame.js";
 import { Delivery } from "./live-queue.js";
 import { type HistorySource, Resume } from "./resume.js";

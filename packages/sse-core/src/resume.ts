@@ -1,4 +1,4 @@
-import type { Client } from "./subscription.js";
+import type { Client } from "./client.js";
 import type { Frame } from "./frame.js";
 import { Delivery } from "./live-queue.js";
 

@@ -1,3 +1,4 @@
+import type { Client } from "./client.js";
 import type { SSEEvent } from "./encode.js";
 import type { Flushable, FlushPass, FlushScheduler } from "./flush.js";
 import type { Frame, FrameFormat } from "./frame.js";
@@ -5,30 +6,6 @@ import { EventIterator, type FrameReader } from "./iterator.js";
 import { Delivery, LiveQueue, type Writable } from "./live-queue.js";
 import type { Resume } from "./resume.js";
 import type { SlowClientPolicy } from "./slow-client-policy.js";
-
-/**
- * A subscription to one or more topics. Iterate it with `for await` to receive
- * events in code, or let a handler stream it to a browser.
- *
- * @example
- * ```ts
- * const client = broker.subscribe(["news", "status"]);
- * for await (const event of client) console.log(event.type, event.data);
- * ```
- */
-export interface Client extends AsyncIterable<SSEEvent> {
-  /** The topics it receives, without duplicates. */
-  readonly topics: readonly string[];
-  /** True once unsubscribed or the broker closed. */
-  readonly closed: boolean;
-  /**
-   * Resolves when unsubscribed or the broker closes. `unsubscribe` discards what
-   * is queued; `broker.close()` lets HTTP streams flush what is queued, then end.
-   */
-  readonly done: Promise<void>;
-  /** Events lost because its buffer was full. */
-  readonly dropped: number;
-}
 
 /**
  * What drains a subscription into a transport (an HTTP response or a fetch
