@@ -1,5 +1,5 @@
+import type { BackplanePresence, PresenceHost } from "./backplane-presence.js";
 import type { SSEEvent } from "./encode.js";
-import type { PresenceMember } from "./presence.js";
 
 /**
  * The state of a backplane's link to its engine: `"connecting"` before the
@@ -159,42 +159,4 @@ export interface Backplane {
    * by a broker. Without it, presence is per process.
    */
   presence?(host: PresenceHost): BackplanePresence;
-}
-
-/** What a broker hands {@link Backplane.presence}: its own members, and where other processes' leaves go. */
-export interface PresenceHost {
-  /** This process's members of each topic that has some now (for heartbeats). */
-  local(): Map<string, PresenceMember[]>;
-  /**
-   * Members of `topic` that were on a process that stopped answering (it died)
-   * have left; `members` is every process's members of `topic` now.
-   */
-  left(topic: string, left: PresenceMember[], members: PresenceMember[]): void;
-  /**
-   * Members of `topic` that this process had announced to others came back
-   * after this process was swept as dead (cut off from the engine longer
-   * than its TTL); `members` is every process's members now.
-   */
-  joined(topic: string, joined: PresenceMember[], members: PresenceMember[]): void;
-}
-
-/** What {@link BackplanePresence.sync} finds, right after writing this process's members. */
-export interface PresenceSync {
-  /** The member that changed is on `topic` on another live process. */
-  elsewhere: boolean;
-  /** Every live process's members of `topic`, merged by id (connections summed). */
-  members: PresenceMember[];
-}
-
-/** Presence shared through a backplane's engine. */
-export interface BackplanePresence {
-  /**
-   * Writes this process's members of `topic` (`local`) after member `id`
-   * joined or left here, and reads, in the same atomic step, whether `id` is
-   * on another process: so of two processes that change at once, exactly one
-   * sees the member as new (or gone). Undefined when the engine is unreachable.
-   */
-  sync(topic: string, local: PresenceMember[], id: string): Promise<PresenceSync | undefined>;
-  /** Every live process's members of `topic`; undefined when the engine is unreachable. */
-  members(topic: string): Promise<PresenceMember[] | undefined>;
 }

@@ -1,4 +1,5 @@
 import type { Backplane, BackplaneReplay, BackplaneStats } from "./backplane.js";
+import type { PresenceMember } from "./backplane-presence.js";
 import { resolveBrokerOptions } from "./broker-options.js";
 import type { Client } from "./client.js";
 import { checkEventKeys, type SSEEvent, validateEvent } from "./encode.js";
@@ -13,7 +14,6 @@ import {
   checkIdentity,
   Presence,
   type PresenceIdentity,
-  type PresenceMember,
   type PresenceOptions,
 } from "./presence.js";
 import { type HistorySource, Resume } from "./resume.js";

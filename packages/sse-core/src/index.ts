@@ -2,14 +2,17 @@ export type {
   Backplane,
   BackplaneEvent,
   BackplaneHost,
-  BackplanePresence,
   BackplaneReplay,
   BackplaneReport,
   BackplaneState,
   BackplaneStats,
-  PresenceHost,
-  PresenceSync,
 } from "./backplane.js";
+export type {
+  BackplanePresence,
+  PresenceHost,
+  PresenceMember,
+  PresenceSync,
+} from "./backplane-presence.js";
 export type { BrokerOptions, BrokerStats, SubscribeOptions } from "./broker.js";
 export { DEFAULT_BUFFER_SIZE, EventBroker } from "./broker.js";
 export { validateBrokerOptions } from "./broker-options.js";
@@ -48,7 +51,6 @@ export type { Authorize, HandlerOptions, OnError } from "./options.js";
 export type {
   PresenceChange,
   PresenceIdentity,
-  PresenceMember,
   PresenceOptions,
 } from "./presence.js";
 export { DEFAULT_PRESENCE_DEBOUNCE_MS, DEFAULT_PRESENCE_PREFIX } from "./presence.js";

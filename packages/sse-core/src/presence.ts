@@ -1,4 +1,4 @@
-import type { BackplanePresence, PresenceHost } from "./backplane.js";
+import type { BackplanePresence, PresenceHost, PresenceMember } from "./backplane-presence.js";
 import type { Client } from "./client.js";
 import type { SSEEvent } from "./encode.js";
 import { SSEOptionError } from "./errors.js";
@@ -12,16 +12,6 @@ export interface PresenceIdentity {
    * JSON-serializable. A newer connection's data replaces an older one's.
    */
   data?: unknown;
-}
-
-/** One member of a topic, as {@link EventBroker.members} and presence events see it. */
-export interface PresenceMember {
-  /** Its id. */
-  readonly id: string;
-  /** Its public data (undefined when none was given). */
-  readonly data: unknown;
-  /** Its open connections to the topic (0 while a leave waits out `debounceMs`). */
-  readonly connections: number;
 }
 
 /** What changed on a topic: what a presence `render` turns into an event. */

@@ -1,5 +1,9 @@
-import type { BackplanePresence, PresenceHost, PresenceSync } from "./backplane.js";
-import type { PresenceMember } from "./presence.js";
+import type {
+  BackplanePresence,
+  PresenceHost,
+  PresenceMember,
+  PresenceSync,
+} from "./backplane-presence.js";
 
 /** One process's members of one topic as an engine stores them: its id and their JSON. */
 export type PresenceRow = readonly [owner: string, json: string];
