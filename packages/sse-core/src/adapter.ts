@@ -42,7 +42,7 @@ export type {
 } from "./framework-handlers.js";
 export { frameworkHandlers } from "./framework-handlers.js";
 export type { FrameworkHooks } from "./framework-hooks.js";
-export type { NextFunction, SSERequest, SSEResponse, TopicsSource } from "./node-handler.js";
+export type { NextFunction, TopicsSource } from "./node-handler.js";
 export {
   serveEvents,
   validateBroker,
@@ -55,3 +55,4 @@ export { withOnError } from "./options.js";
 export { resolveBroker } from "./request-context.js";
 export type { PresenceEngine, PresenceRow } from "./shared-presence.js";
 export { mergePresence, SharedPresence } from "./shared-presence.js";
+export type { SSERequest, SSEResponse } from "./sse-request.js";

@@ -2,7 +2,7 @@ import { ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
 import { SSEError } from "./errors.js";
 import { errorAnswer } from "./http.js";
-import type { SSERequest, SSEResponse } from "./node-handler.js";
+import type { SSERequest, SSEResponse } from "./sse-request.js";
 
 /**
  * Where a response stands just before its stream would start:

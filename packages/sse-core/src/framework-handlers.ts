@@ -1,8 +1,6 @@
 import type { EventBroker } from "./broker.js";
 import type { FrameworkHooks } from "./framework-hooks.js";
 import {
-  type SSERequest,
-  type SSEResponse,
   serveEvents,
   type TopicsSource,
   validateBroker,
@@ -13,6 +11,7 @@ import {
 import type { HandlerOptions } from "./options.js";
 import { brokerFrom } from "./request-context.js";
 import { type StreamProducer, streamHandler } from "./request-stream.js";
+import type { SSERequest, SSEResponse } from "./sse-request.js";
 import type { StreamOptions } from "./stream-plan.js";
 import type { Topics, TopicsFn } from "./topics.js";
 

@@ -33,12 +33,7 @@ export { fetchHandler } from "./fetch-handler.js";
 export { fetchStreamHandler } from "./fetch-stream-handler.js";
 export type { Limits } from "./limits.js";
 export { DEFAULT_LIMITS } from "./limits.js";
-export type {
-  NextFunction,
-  SSEHandler,
-  SSERequest,
-  SSEResponse,
-} from "./node-handler.js";
+export type { NextFunction, SSEHandler } from "./node-handler.js";
 export {
   contextHandler,
   contextHandlerFunc,
@@ -65,6 +60,7 @@ export type { RequestStream, StreamProducer } from "./request-stream.js";
 export { streamHandler } from "./request-stream.js";
 export { RingBuffer } from "./ring-buffer.js";
 export type { SlowClientPolicy } from "./slow-client-policy.js";
+export type { SSERequest, SSEResponse } from "./sse-request.js";
 export type { StreamOptions } from "./stream-plan.js";
 export type { SwapOption, SwapTarget } from "./swap.js";
 export { hxPartial } from "./swap.js";

@@ -1,5 +1,4 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { IncomingMessage } from "node:http";
 import { type Admission, admitRequest } from "./admission.js";
 import type { EventBroker } from "./broker.js";
 import { claimResponse, connectionState, readyToStream, responseTaken } from "./connection.js";
@@ -17,15 +16,9 @@ import { checkTopicLimits } from "./limits.js";
 import { streamTo } from "./node-stream.js";
 import { type HandlerOptions, type HandlerPlan, planOf } from "./options.js";
 import { brokerFrom, isBroker } from "./request-context.js";
+import type { AnyResponse, SSERequest, SSEResponse } from "./sse-request.js";
 import type { Subscription } from "./subscription.js";
 import { normalizeTopics, type Topics, type TopicsFn } from "./topics.js";
-
-/** A request a handler accepts: `node:http`'s, or `node:http2`'s compatibility one. */
-export type SSERequest = IncomingMessage | Http2ServerRequest;
-/** A response a handler writes: `node:http`'s, or `node:http2`'s compatibility one. */
-export type SSEResponse = ServerResponse | Http2ServerResponse;
-
-type AnyResponse = ServerResponse & Http2ServerResponse;
 
 /** The topics of one stream, or a function resolving them (sync or async). */
 export type TopicsSource = Topics | (() => Topics | Promise<Topics>);

@@ -1,11 +1,10 @@
 import { type IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerResponse } from "node:http2";
 import type { Socket } from "node:net";
 import { EventStream, type StreamTiming } from "./event-stream.js";
 import type { FlushPass } from "./flush.js";
 import type { FrameFormat } from "./frame.js";
 import { STREAM_HEADERS } from "./http.js";
-import type { SSERequest, SSEResponse } from "./node-handler.js";
+import type { AnyResponse, SSERequest, SSEResponse } from "./sse-request.js";
 import type { Subscription } from "./subscription.js";
 
 /** How {@link streamTo} runs one stream. @internal */
@@ -23,8 +22,6 @@ export interface NodeStreamOptions {
    */
   endClosesConnection?: boolean;
 }
-
-type AnyResponse = ServerResponse & Http2ServerResponse;
 
 /**
  * Streams `client` on a `node:http` (or `node:http2` compatibility)

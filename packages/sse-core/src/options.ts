@@ -1,8 +1,8 @@
 import { type StreamTiming, timingOf } from "./event-stream.js";
 import { LIMIT_KEYS, type Limits, resolveLimits } from "./limits.js";
-import type { SSERequest } from "./node-handler.js";
 import { callbackOption, checkKeys, optionsObject } from "./option-checks.js";
 import type { PresenceIdentity } from "./presence.js";
+import type { SSERequest } from "./sse-request.js";
 import { SwapFormat, type SwapOption } from "./swap.js";
 
 /**

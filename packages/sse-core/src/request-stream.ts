@@ -1,5 +1,4 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerResponse } from "node:http2";
+import type { IncomingMessage } from "node:http";
 import { claimResponse, connectionState, readyToStream, responseTaken } from "./connection.js";
 import { checkEventKeys, type SSEEvent, validateEvent } from "./encode.js";
 import { SSEError, SSEOptionError } from "./errors.js";
@@ -9,8 +8,9 @@ import { frameOf } from "./frame.js";
 import type { FrameworkHooks } from "./framework-hooks.js";
 import { answerError, errorAnswer, logError, readableThrown, reportError } from "./http.js";
 import { Delivery } from "./live-queue.js";
-import type { NextFunction, SSERequest, SSEResponse } from "./node-handler.js";
+import type { NextFunction } from "./node-handler.js";
 import { streamTo } from "./node-stream.js";
+import type { AnyResponse, SSERequest, SSEResponse } from "./sse-request.js";
 import type { StreamOptions } from "./stream-plan.js";
 import { StreamPlan } from "./stream-plan.js";
 import { Subscription, type SubscriptionHost } from "./subscription.js";
@@ -115,8 +115,6 @@ export class StreamHandle implements RequestStream, SubscriptionHost {
     for (const resolve of waiters) resolve(sent);
   }
 }
-
-type AnyResponse = ServerResponse & Http2ServerResponse;
 
 async function serveStream<R>(
   req: SSERequest,

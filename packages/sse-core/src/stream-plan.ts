@@ -3,7 +3,6 @@ import { SSEError } from "./errors.js";
 import { DEFAULT_KEEPALIVE_MS } from "./event-stream.js";
 import { FlushScheduler } from "./flush.js";
 import { DEFAULT_LIMITS } from "./limits.js";
-import type { SSERequest } from "./node-handler.js";
 import {
   bufferSizeOption,
   callbackOption,
@@ -14,6 +13,7 @@ import {
   slowClientOption,
 } from "./option-checks.js";
 import type { SlowClientPolicy } from "./slow-client-policy.js";
+import type { SSERequest } from "./sse-request.js";
 
 /** Options of {@link streamHandler} and the adapters' `streamHandler`. */
 export interface StreamOptions<R = SSERequest> {
