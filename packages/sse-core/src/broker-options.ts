@@ -1,13 +1,75 @@
 import type { Backplane } from "./backplane.js";
-import type { BrokerOptions } from "./broker.js";
 import { type SSEEvent, validateEvent } from "./encode.js";
 import { SSEFieldError, SSEOptionError } from "./errors.js";
 import { bufferSizeOption, checkKeys, numberOption, slowClientOption } from "./option-checks.js";
-import type { PresenceOptions } from "./presence.js";
+import type { PresenceIdentity, PresenceOptions } from "./presence.js";
 import type { SlowClientPolicy } from "./slow-client-policy.js";
 
 /** Per-client buffer capacity, in events, when none is given. */
 export const DEFAULT_BUFFER_SIZE = 16;
+
+/** Options of {@link EventBroker}. */
+export interface BrokerOptions {
+  /**
+   * Events a client may have queued while its connection cannot take them;
+   * past that, new events are dropped for that client only (and counted).
+   * Any value below 1 becomes 1 (a client always holds the event being
+   * written); a fraction is floored. A number, never a string.
+   * @default 16
+   */
+  bufferSize?: number;
+  /**
+   * Events kept per topic so a client reconnecting with `Last-Event-ID`
+   * resumes without a gap; 0 turns history off. With history on, an event
+   * published without an `id` gets a broker-assigned, strictly increasing one.
+   * @default 0
+   */
+  historySize?: number;
+  /**
+   * With history on: the `type` of an event sent first to a client whose
+   * `Last-Event-ID` cannot be resumed without a gap (unknown or evicted), so
+   * a page can reload what it shows (htmx: `hx-trigger="sse:<type>"`).
+   * Unset, such a client just receives live events.
+   * @default undefined
+   */
+  resumeMissEvent?: string;
+  /**
+   * What happens to a client whose buffer is full: `"drop-newest"` (lose the
+   * new event), `"drop-oldest"` (lose the oldest queued one), or
+   * `"disconnect"` (end the client; a browser reconnects and, with history
+   * on, resumes without loss). Every lost event is counted in `dropped`.
+   * @default "drop-newest"
+   */
+  slowClient?: SlowClientPolicy;
+  /**
+   * Shares one topic space with brokers in other processes (e.g.
+   * `redisBackplane()` from `@burrow/sse-redis`): events are ordered and,
+   * with `historySize`, retained and given ids by the backplane, so a client
+   * resumes on any process. `publish` then delivers asynchronously, once the
+   * backplane has ordered the event. `close()` closes the backplane.
+   * @default undefined
+   */
+  backplane?: Backplane;
+  /**
+   * Publishes who is connected: each topic's joins and leaves (of
+   * connections that a handler's `presence` option identified) are rendered
+   * by `render` and published on `prefix + topic`, debounced so a reload does
+   * not flap. Members are tracked without it too (see {@link EventBroker.members}).
+   * @default undefined (members tracked, no presence event published)
+   */
+  presence?: PresenceOptions;
+}
+
+/** Options of {@link EventBroker.subscribe}. */
+export interface SubscribeOptions {
+  /** The last event id the client saw (the `Last-Event-ID` header). */
+  lastEventId?: string;
+  /**
+   * Who the client is, for presence: it joins each of its topics as this
+   * member (handlers set it from their `presence` option).
+   */
+  member?: PresenceIdentity;
+}
 
 /** Every key of {@link BrokerOptions}. @internal */
 export const BROKER_OPTION_KEYS: readonly string[] = [

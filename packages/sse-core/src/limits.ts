@@ -1,4 +1,5 @@
-import type { EventBroker, SubscribeOptions } from "./broker.js";
+import type { EventBroker } from "./broker.js";
+import type { SubscribeOptions } from "./broker-options.js";
 import { SSEError, SSEOptionError } from "./errors.js";
 import { capOption } from "./option-checks.js";
 import type { Subscription } from "./subscription.js";

@@ -1,4 +1,4 @@
-import { DEFAULT_BUFFER_SIZE } from "./broker.js";
+import { DEFAULT_BUFFER_SIZE } from "./broker-options.js";
 import { SSEError } from "./errors.js";
 import { DEFAULT_KEEPALIVE_MS } from "./event-stream.js";
 import { FlushScheduler } from "./flush.js";
