@@ -11,7 +11,6 @@ import { SSEError } from "./errors.js";
 import { FlushScheduler } from "./flush.js";
 import { type Frame, frameOf } from "./frame.js";
 import { History } from "./history.js";
-import { DEFAULT_LIMITS } from "./limits.js";
 import { Delivery } from "./live-queue.js";
 import { type BrokerObserver, type CloseReason, notify, type RefusalReason } from "./observer.js";
 import { checkIdentity, Presence } from "./presence.js";
@@ -19,6 +18,7 @@ import { type HistorySource, Resume } from "./resume.js";
 import type { SlowClientPolicy } from "./slow-client-policy.js";
 import { Subscription, type SubscriptionHost } from "./subscription.js";
 import type { SwapFormat } from "./swap.js";
+import { DEFAULT_TOPIC_LIMITS, subscribable } from "./topic-limits.js";
 import { checkTopic, normalizeTopics, type Topics } from "./topics.js";
 import { warn } from "./warn.js";
 import { WrappedTopics } from "./wrapped-topics.js";
@@ -355,7 +355,7 @@ export class EventBroker {
     const shown = JSON.stringify(topic.length > 40 ? `${topic.slice(0, 40)}…` : topic);
     const message =
       `sse: topic ${shown} was published, but a handler with the default limits ` +
-      `refuses it (white space, control characters, or more than ${DEFAULT_LIMITS.maxTopicLength} ` +
+      `refuses it (white space, control characters, or more than ${DEFAULT_TOPIC_LIMITS.maxTopicLength} ` +
       'characters): no browser can subscribe to it. Name topics like "project:42", ' +
       "or give the handler a topicPattern (or maxTopicLength) that accepts it. " +
       "(Warned once per broker.)";
@@ -514,11 +514,4 @@ const VETTED_MAX = 4096;
 function receivedFrame(topic: string, event: SSEEvent, seq: number): Frame {
   validateEvent(event);
   return frameOf(topic, event, seq);
-}
-
-/** True when a handler with the default limits accepts `topic`. */
-function subscribable(topic: string): boolean {
-  const pattern = DEFAULT_LIMITS.topicPattern;
-  pattern.lastIndex = 0;
-  return topic.length <= DEFAULT_LIMITS.maxTopicLength && pattern.test(topic);
 }

@@ -4,6 +4,7 @@ import { SSEError, SSEOptionError } from "./errors.js";
 import { capOption } from "./option-checks.js";
 import type { Subscription } from "./subscription.js";
 import type { SwapFormat } from "./swap.js";
+import { DEFAULT_TOPIC_LIMITS } from "./topic-limits.js";
 
 /** Limits every handler enforces before it subscribes anyone. */
 export interface Limits {
@@ -52,10 +53,7 @@ export interface Limits {
 export const DEFAULT_LIMITS: Readonly<Required<Limits>> = Object.freeze({
   maxClients: 10_000,
   maxClientsPerAddress: 0,
-  maxTopics: 32,
-  maxTopicLength: 128,
-  topicPattern: /^[^\p{C}\s]+$/u,
-  maxLastEventIdLength: 256,
+  ...DEFAULT_TOPIC_LIMITS,
 });
 
 /** The caps of {@link Limits}: 0 means no cap. @internal */
@@ -86,44 +84,6 @@ export function resolveLimits(limits: Limits): Required<Limits> {
     out.topicPattern = pattern;
   }
   return out;
-}
-
-/** Shows at most 40 characters of hostile input in a message. */
-function preview(text: string): string {
-  const shown = text.length > 40 ? `${text.slice(0, 40)}…` : text;
-  return JSON.stringify(shown);
-}
-
-/**
- * Throws a 400 {@link SSEError} naming the problem unless `topics` respect
- * `limits`. @internal
- */
-export function checkTopicLimits(topics: readonly string[], limits: Required<Limits>): void {
-  if (topics.length > limits.maxTopics) {
-    throw new SSEError(`sse: too many topics: ${topics.length} (at most ${limits.maxTopics})`, 400);
-  }
-  for (const topic of topics) {
-    if (topic.length > limits.maxTopicLength) {
-      throw new SSEError(
-        `sse: topic too long: ${topic.length} characters (at most ${limits.maxTopicLength})`,
-        400,
-      );
-    }
-    limits.topicPattern.lastIndex = 0;
-    if (!limits.topicPattern.test(topic)) {
-      throw new SSEError(`sse: topic ${preview(topic)} has characters that are not allowed`, 400);
-    }
-  }
-}
-
-/** Throws a 400 {@link SSEError} for an oversized `Last-Event-ID`. @internal */
-export function checkLastEventId(id: string | undefined, limits: Required<Limits>): void {
-  if (id !== undefined && id.length > limits.maxLastEventIdLength) {
-    throw new SSEError(
-      `sse: Last-Event-ID too long: ${id.length} characters (at most ${limits.maxLastEventIdLength})`,
-      400,
-    );
-  }
 }
 
 /** What a broker's handlers have admitted: slots not yet subscribed, and streams per address. */

@@ -12,12 +12,12 @@ import {
   readableThrown,
   reportError,
 } from "./http.js";
-import { checkTopicLimits } from "./limits.js";
 import { streamTo } from "./node-stream.js";
 import { type HandlerOptions, type HandlerPlan, planOf } from "./options.js";
 import { brokerFrom, isBroker } from "./request-context.js";
 import type { AnyResponse, SSERequest, SSEResponse } from "./sse-request.js";
 import type { Subscription } from "./subscription.js";
+import { checkTopicLimits } from "./topic-limits.js";
 import { normalizeTopics, type Topics, type TopicsFn } from "./topics.js";
 
 /** The topics of one stream, or a function resolving them (sync or async). */
