@@ -1,10 +1,10 @@
 import type { EventBroker } from "./broker.js";
 import { SSEError } from "./errors.js";
 import { errorAnswer } from "./http.js";
-import { admit } from "./limits.js";
 import type { RefusalReason } from "./observer.js";
 import type { HandlerPlan } from "./options.js";
 import { checkIdentity } from "./presence.js";
+import { admit } from "./slots.js";
 import type { Subscription } from "./subscription.js";
 import { checkLastEventId, checkTopicLimits } from "./topic-limits.js";
 import { normalizeTopics, type Topics } from "./topics.js";
