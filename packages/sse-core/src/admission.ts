@@ -1,6 +1,6 @@
+import { errorAnswer } from "./answers.js";
 import type { EventBroker } from "./broker.js";
 import { SSEError } from "./errors.js";
-import { errorAnswer } from "./http.js";
 import type { RefusalReason } from "./observer.js";
 import type { HandlerPlan } from "./options.js";
 import { checkIdentity } from "./presence.js";

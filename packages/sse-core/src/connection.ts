@@ -1,7 +1,7 @@
 import { ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
+import { errorAnswer } from "./answers.js";
 import { SSEError } from "./errors.js";
-import { errorAnswer } from "./http.js";
 import type { SSERequest, SSEResponse } from "./sse-request.js";
 
 /**

@@ -1,6 +1,4 @@
 import { admitRequest } from "./admission.js";
-import type { EventBroker } from "./broker.js";
-import { eventBody } from "./fetch-body.js";
 import {
   ERROR_HEADERS,
   errorAnswer,
@@ -8,7 +6,9 @@ import {
   logError,
   reportError,
   STREAM_HEADERS,
-} from "./http.js";
+} from "./answers.js";
+import type { EventBroker } from "./broker.js";
+import { eventBody } from "./fetch-body.js";
 import { validateBroker, validateTopics } from "./node-handler.js";
 import { type HandlerOptions, planOf } from "./options.js";
 import type { Topics, TopicsFn } from "./topics.js";

@@ -1,6 +1,6 @@
+import { ERROR_HEADERS, errorAnswer, reportError, STREAM_HEADERS } from "./answers.js";
 import { SSEError, SSEOptionError } from "./errors.js";
 import { eventBody } from "./fetch-body.js";
-import { ERROR_HEADERS, errorAnswer, reportError, STREAM_HEADERS } from "./http.js";
 import { LOGGED, StreamHandle, type StreamProducer, TIMING_OFF } from "./request-stream.js";
 import { type StreamOptions, StreamPlan } from "./stream-plan.js";
 

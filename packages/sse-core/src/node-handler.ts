@@ -1,9 +1,5 @@
 import type { IncomingMessage } from "node:http";
 import { type Admission, admitRequest } from "./admission.js";
-import type { EventBroker } from "./broker.js";
-import { claimResponse, connectionState, readyToStream, responseTaken } from "./connection.js";
-import { SSEError, SSEFieldError, SSEOptionError } from "./errors.js";
-import type { FrameworkHooks } from "./framework-hooks.js";
 import {
   answerError,
   errorAnswer,
@@ -11,7 +7,11 @@ import {
   logError,
   readableThrown,
   reportError,
-} from "./http.js";
+} from "./answers.js";
+import type { EventBroker } from "./broker.js";
+import { claimResponse, connectionState, readyToStream, responseTaken } from "./connection.js";
+import { SSEError, SSEFieldError, SSEOptionError } from "./errors.js";
+import type { FrameworkHooks } from "./framework-hooks.js";
 import { streamTo } from "./node-stream.js";
 import { type HandlerOptions, type HandlerPlan, planOf } from "./options.js";
 import { brokerFrom, isBroker } from "./request-context.js";

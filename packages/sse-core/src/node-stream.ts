@@ -1,9 +1,9 @@
 import { type IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import { STREAM_HEADERS } from "./answers.js";
 import { EventStream, type StreamTiming } from "./event-stream.js";
 import type { FlushPass } from "./flush.js";
 import type { FrameFormat } from "./frame.js";
-import { STREAM_HEADERS } from "./http.js";
 import type { AnyResponse, SSERequest, SSEResponse } from "./sse-request.js";
 import type { Subscription } from "./subscription.js";
 

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import { answerError, errorAnswer, logError, readableThrown, reportError } from "./answers.js";
 import { claimResponse, connectionState, readyToStream, responseTaken } from "./connection.js";
 import { checkEventKeys, type SSEEvent, validateEvent } from "./encode.js";
 import { SSEError, SSEOptionError } from "./errors.js";
@@ -6,7 +7,6 @@ import type { EventStream } from "./event-stream.js";
 import type { FlushScheduler } from "./flush.js";
 import { frameOf } from "./frame.js";
 import type { FrameworkHooks } from "./framework-hooks.js";
-import { answerError, errorAnswer, logError, readableThrown, reportError } from "./http.js";
 import { Delivery } from "./live-queue.js";
 import type { NextFunction } from "./node-handler.js";
 import { streamTo } from "./node-stream.js";
