@@ -36,6 +36,24 @@ export interface Admission {
 }
 
 /**
+ * The id a reconnecting client last saw: the `Last-Event-ID` header, or a
+ * `lastEventId` query parameter for clients that cannot set headers (htmx
+ * rebuilds its EventSource without it).
+ * @internal
+ */
+export function lastEventIdOf(
+  header: string | string[] | null | undefined,
+  url: string | undefined,
+): string | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value) return value;
+  if (url === undefined) return undefined;
+  const q = url.indexOf("?");
+  if (q === -1) return undefined;
+  return new URLSearchParams(url.slice(q + 1)).get("lastEventId") || undefined;
+}
+
+/**
  * Everything a request must pass before it is subscribed, in order: the
  * method (405), a broker (500), its topics (a topic function's own status,
  * 400 for a bad list or one past the limits), its `Last-Event-ID` (400),

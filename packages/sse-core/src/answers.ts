@@ -1,52 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
-import { types } from "node:util";
-import { SSECallbackError, SSEError, SSEFieldError, SSEMissingBrokerError } from "./errors.js";
-
-/**
- * Headers of every event stream. `no-transform` keeps compression middleware
- * from buffering it; `X-Accel-Buffering: no` does the same for nginx.
- * `Connection: keep-alive` is added on HTTP/1.x only (HTTP/2 forbids it).
- * @internal
- */
-export const STREAM_HEADERS: Readonly<Record<string, string>> = Object.freeze({
-  "Content-Type": "text/event-stream",
-  "Cache-Control": "no-cache, no-transform",
-  "X-Accel-Buffering": "no",
-});
-
-/**
- * What a handler may read, report and hand on of a thrown value: an object
- * that is not a Proxy and whose fields the error path reads can be read
- * without throwing, as it is; anything else (a primitive, `null`, a Proxy, a
- * throwing getter) an {@link SSECallbackError} in its place, so that neither
- * the answer, nor a log line, nor the framework's error handling can throw
- * on it (and express never reads a thrown `"route"` as `next("route")`).
- * @internal
- */
-export function readableThrown(thrown: unknown): unknown {
-  if (thrown === null || (typeof thrown !== "object" && typeof thrown !== "function")) {
-    return new SSECallbackError(`a callback threw ${describePrimitive(thrown)}`, thrown);
-  }
-  try {
-    if (types.isProxy(thrown)) throw thrown;
-    const fields = thrown as Record<string, unknown>;
-    for (const key of ["status", "statusCode", "expose", "message", "name", "stack", "headers"]) {
-      void fields[key];
-    }
-    return thrown;
-  } catch {
-    return new SSECallbackError(
-      "a callback threw a value that cannot be read (a Proxy, or an object whose getters throw)",
-    );
-  }
-}
-
-function describePrimitive(value: unknown): string {
-  if (typeof value === "string") return `the string ${JSON.stringify(value.slice(0, 80))}`;
-  if (typeof value === "symbol") return "a symbol";
-  return String(value);
-}
+import { readableThrown } from "./error-reports.js";
+import { SSEError, SSEFieldError, SSEMissingBrokerError } from "./errors.js";
 
 /** The status an error asks for, if it names one between 400 and 599. */
 function statusOf(err: unknown): number | undefined {
@@ -131,49 +86,6 @@ function answerOf(err: unknown): ErrorAnswer {
   };
 }
 
-/** `req`'s method and path (never its query, which may hold a token), for a log line. */
-function requestLine(req: unknown): string {
-  const { method, originalUrl, url } = (req ?? {}) as {
-    method?: unknown;
-    originalUrl?: unknown;
-    url?: unknown;
-  };
-  const target = typeof originalUrl === "string" ? originalUrl : url;
-  if (typeof method !== "string" || typeof target !== "string") return "";
-  const query = target.indexOf("?");
-  const path = query === -1 ? target : target.slice(0, query);
-  return ` (${method} ${path.replace(/^[a-z][a-z\d+.-]*:\/\/[^/]*/i, "")})`;
-}
-
-/**
- * The default `onError`: logs `error` once, with `what` failed and the
- * request's method and path. @internal
- */
-export function logError(what: string): (error: unknown, req: unknown) => void {
-  return (error, req) => console.error(`sse: ${what}${requestLine(req)}:`, error);
-}
-
-/**
- * Hands `error` to `report`, the handler's `onError`: one that throws is
- * logged, never thrown into a request that is already answered. @internal
- */
-export function reportError<R>(
-  report: (error: unknown, req: R) => void,
-  error: unknown,
-  req: R,
-): void {
-  const readable = readableThrown(error);
-  try {
-    report(readable, req);
-  } catch (failure) {
-    try {
-      console.error("sse: onError threw while reporting", readable, readableThrown(failure));
-    } catch {
-      // A console that throws: nothing is left to tell.
-    }
-  }
-}
-
 /**
  * Headers of an error answer. It may quote a bit of the request (a refused
  * topic): `nosniff` keeps a browser from reading that as anything but text.
@@ -184,24 +96,6 @@ export const ERROR_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   "Cache-Control": "no-store",
   "X-Content-Type-Options": "nosniff",
 });
-
-/**
- * The id a reconnecting client last saw: the `Last-Event-ID` header, or a
- * `lastEventId` query parameter for clients that cannot set headers (htmx
- * rebuilds its EventSource without it).
- * @internal
- */
-export function lastEventIdOf(
-  header: string | string[] | null | undefined,
-  url: string | undefined,
-): string | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (value) return value;
-  if (url === undefined) return undefined;
-  const q = url.indexOf("?");
-  if (q === -1) return undefined;
-  return new URLSearchParams(url.slice(q + 1)).get("lastEventId") || undefined;
-}
 
 /**
  * Answers a request that cannot be streamed with `status` and `message`,

@@ -1,16 +1,11 @@
-import { admitRequest } from "./admission.js";
-import {
-  ERROR_HEADERS,
-  errorAnswer,
-  lastEventIdOf,
-  logError,
-  reportError,
-  STREAM_HEADERS,
-} from "./answers.js";
+import { admitRequest, lastEventIdOf } from "./admission.js";
+import { ERROR_HEADERS, errorAnswer } from "./answers.js";
 import type { EventBroker } from "./broker.js";
+import { logError, reportError } from "./error-reports.js";
 import { eventBody } from "./fetch-body.js";
 import { validateBroker, validateTopics } from "./node-handler.js";
 import { type HandlerOptions, planOf } from "./options.js";
+import { STREAM_HEADERS } from "./stream-headers.js";
 import type { Topics, TopicsFn } from "./topics.js";
 
 const logFetchError = logError("could not serve an event stream");

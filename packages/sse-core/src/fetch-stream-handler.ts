@@ -1,7 +1,9 @@
-import { ERROR_HEADERS, errorAnswer, reportError, STREAM_HEADERS } from "./answers.js";
+import { ERROR_HEADERS, errorAnswer } from "./answers.js";
+import { reportError } from "./error-reports.js";
 import { SSEError, SSEOptionError } from "./errors.js";
 import { eventBody } from "./fetch-body.js";
 import { LOGGED, StreamHandle, type StreamProducer, TIMING_OFF } from "./request-stream.js";
+import { STREAM_HEADERS } from "./stream-headers.js";
 import { type StreamOptions, StreamPlan } from "./stream-plan.js";
 
 /**

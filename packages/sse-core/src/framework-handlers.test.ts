@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { cleanupAfterEach, listen, recordEvents, waitFor } from "@burrow/test-utils";
 import { describe, expect, it, vi } from "vitest";
 import { frameworkHandlers } from "./adapter.js";
-import { errorAnswer, readableThrown } from "./answers.js";
+import { errorAnswer } from "./answers.js";
+import { readableThrown } from "./error-reports.js";
 import { EventBroker, handlerFunc, SSECallbackError, withBroker } from "./index.js";
 
 // Issue 23, items 1–3, at core's level: the one adapter factory follows a

@@ -1,15 +1,9 @@
 import type { IncomingMessage } from "node:http";
-import { type Admission, admitRequest } from "./admission.js";
-import {
-  answerError,
-  errorAnswer,
-  lastEventIdOf,
-  logError,
-  readableThrown,
-  reportError,
-} from "./answers.js";
+import { type Admission, admitRequest, lastEventIdOf } from "./admission.js";
+import { answerError, errorAnswer } from "./answers.js";
 import type { EventBroker } from "./broker.js";
 import { claimResponse, connectionState, readyToStream, responseTaken } from "./connection.js";
+import { logError, readableThrown, reportError } from "./error-reports.js";
 import { SSEError, SSEFieldError, SSEOptionError } from "./errors.js";
 import type { FrameworkHooks } from "./framework-hooks.js";
 import { streamTo } from "./node-stream.js";

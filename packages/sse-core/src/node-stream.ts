@@ -1,10 +1,10 @@
 import { type IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { STREAM_HEADERS } from "./answers.js";
 import { EventStream, type StreamTiming } from "./event-stream.js";
 import type { FlushPass } from "./flush.js";
 import type { FrameFormat } from "./frame.js";
 import type { AnyResponse, SSERequest, SSEResponse } from "./sse-request.js";
+import { STREAM_HEADERS } from "./stream-headers.js";
 import type { Subscription } from "./subscription.js";
 
 /** How {@link streamTo} runs one stream. @internal */

@@ -1,7 +1,8 @@
 import type { IncomingMessage } from "node:http";
-import { answerError, errorAnswer, logError, readableThrown, reportError } from "./answers.js";
+import { answerError, errorAnswer } from "./answers.js";
 import { claimResponse, connectionState, readyToStream, responseTaken } from "./connection.js";
 import { checkEventKeys, type SSEEvent, validateEvent } from "./encode.js";
+import { logError, readableThrown, reportError } from "./error-reports.js";
 import { SSEError, SSEOptionError } from "./errors.js";
 import type { EventStream } from "./event-stream.js";
 import type { FlushScheduler } from "./flush.js";
