@@ -33,6 +33,12 @@
  * @packageDocumentation
  */
 
+export {
+  validateBroker,
+  validateOptions,
+  validateTopics,
+  validateTopicsFn,
+} from "./argument-checks.js";
 export type { OrderedEvent } from "./backplane-kit.js";
 export { GlobalOrder, nextBackplaneState, parseEventJson } from "./backplane-kit.js";
 export type {
@@ -42,17 +48,12 @@ export type {
 } from "./framework-handlers.js";
 export { frameworkHandlers } from "./framework-handlers.js";
 export type { FrameworkHooks } from "./framework-hooks.js";
-export type { NextFunction, TopicsSource } from "./node-handler.js";
-export {
-  serveEvents,
-  validateBroker,
-  validateOptions,
-  validateTopics,
-  validateTopicsFn,
-} from "./node-handler.js";
+export type { NextFunction } from "./node-handler.js";
+export { serveEvents } from "./node-handler.js";
 export { checkKeys } from "./option-checks.js";
 export { withOnError } from "./options.js";
 export { resolveBroker } from "./request-context.js";
 export type { PresenceEngine, PresenceRow } from "./shared-presence.js";
 export { mergePresence, SharedPresence } from "./shared-presence.js";
 export type { SSERequest, SSEResponse } from "./sse-request.js";
+export type { TopicsSource } from "./topics.js";

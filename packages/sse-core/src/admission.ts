@@ -7,7 +7,7 @@ import { checkIdentity } from "./presence.js";
 import { admit } from "./slots.js";
 import type { Subscription } from "./subscription.js";
 import { checkLastEventId, checkTopicLimits } from "./topic-limits.js";
-import { normalizeTopics, type Topics } from "./topics.js";
+import { normalizeTopics, type TopicsSource } from "./topics.js";
 
 /** What a request asks for, read off whichever request type a handler serves. @internal */
 export interface StreamRequest {
@@ -64,7 +64,7 @@ export function lastEventIdOf(
 export async function admitRequest<R>(
   request: StreamRequest,
   broker: EventBroker | undefined,
-  topics: Topics | (() => Topics | Promise<Topics>),
+  topics: TopicsSource,
   plan: HandlerPlan<R>,
   subject: R,
 ): Promise<Admission> {
@@ -86,7 +86,7 @@ export async function admitRequest<R>(
 async function checkRequest<R>(
   request: StreamRequest,
   broker: EventBroker | undefined,
-  topics: Topics | (() => Topics | Promise<Topics>),
+  topics: TopicsSource,
   plan: HandlerPlan<R>,
   subject: R,
   stage: { reason: RefusalReason },

@@ -1,9 +1,9 @@
 import { admitRequest, lastEventIdOf } from "./admission.js";
 import { ERROR_HEADERS, errorAnswer } from "./answers.js";
+import { validateBroker, validateTopics } from "./argument-checks.js";
 import type { EventBroker } from "./broker.js";
 import { logError, reportError } from "./error-reports.js";
 import { eventBody } from "./fetch-body.js";
-import { validateBroker, validateTopics } from "./node-handler.js";
 import { type HandlerOptions, planOf } from "./options.js";
 import { STREAM_HEADERS } from "./stream-headers.js";
 import type { Topics, TopicsFn } from "./topics.js";

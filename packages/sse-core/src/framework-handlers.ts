@@ -1,19 +1,18 @@
-import type { EventBroker } from "./broker.js";
-import type { FrameworkHooks } from "./framework-hooks.js";
 import {
-  serveEvents,
-  type TopicsSource,
   validateBroker,
   validateOptions,
   validateTopics,
   validateTopicsFn,
-} from "./node-handler.js";
+} from "./argument-checks.js";
+import type { EventBroker } from "./broker.js";
+import type { FrameworkHooks } from "./framework-hooks.js";
+import { serveEvents } from "./node-handler.js";
 import type { HandlerOptions } from "./options.js";
 import { brokerFrom } from "./request-context.js";
 import { type StreamProducer, streamHandler } from "./request-stream.js";
 import type { SSERequest, SSEResponse } from "./sse-request.js";
 import type { StreamOptions } from "./stream-plan.js";
-import type { Topics, TopicsFn } from "./topics.js";
+import type { Topics, TopicsFn, TopicsSource } from "./topics.js";
 
 /** Which of a framework's handlers a request reached: a broker stream, or a request stream. */
 export type HandlerKind = "events" | "stream";

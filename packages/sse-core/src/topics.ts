@@ -9,6 +9,9 @@ export type Topics = string | readonly string[];
  */
 export type TopicsFn<R> = (req: R) => Topics | Promise<Topics>;
 
+/** The topics of one stream, or a function resolving them (sync or async). */
+export type TopicsSource = Topics | (() => Topics | Promise<Topics>);
+
 /**
  * Checks a topic name: a non-empty string.
  * @internal
