@@ -48,10 +48,10 @@ export type {
 } from "./framework-handlers.js";
 export { frameworkHandlers } from "./framework-handlers.js";
 export type { FrameworkHooks } from "./framework-hooks.js";
+export { withOnError } from "./handler-options.js";
 export type { NextFunction } from "./node-handler.js";
 export { serveEvents } from "./node-handler.js";
 export { checkKeys } from "./option-checks.js";
-export { withOnError } from "./options.js";
 export { resolveBroker } from "./request-context.js";
 export type { PresenceEngine, PresenceRow } from "./shared-presence.js";
 export { mergePresence, SharedPresence } from "./shared-presence.js";

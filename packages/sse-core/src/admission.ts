@@ -1,8 +1,8 @@
 import { errorAnswer } from "./answers.js";
 import type { EventBroker } from "./broker.js";
 import { SSEError } from "./errors.js";
+import type { HandlerPlan } from "./handler-options.js";
 import type { RefusalReason } from "./observer.js";
-import type { HandlerPlan } from "./options.js";
 import { checkIdentity } from "./presence.js";
 import { admit } from "./slots.js";
 import type { Subscription } from "./subscription.js";

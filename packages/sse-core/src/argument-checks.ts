@@ -1,6 +1,6 @@
 import type { EventBroker } from "./broker.js";
 import { SSEError, SSEFieldError, SSEOptionError } from "./errors.js";
-import { type HandlerOptions, planOf } from "./options.js";
+import { type HandlerOptions, planOf } from "./handler-options.js";
 import { isBroker } from "./request-context.js";
 import { checkTopicLimits } from "./topic-limits.js";
 import { normalizeTopics, type Topics } from "./topics.js";

@@ -4,7 +4,7 @@ import { validateBroker, validateTopics } from "./argument-checks.js";
 import type { EventBroker } from "./broker.js";
 import { logError, reportError } from "./error-reports.js";
 import { eventBody } from "./fetch-body.js";
-import { type HandlerOptions, planOf } from "./options.js";
+import { type HandlerOptions, planOf } from "./handler-options.js";
 import { STREAM_HEADERS } from "./stream-headers.js";
 import type { Topics, TopicsFn } from "./topics.js";
 

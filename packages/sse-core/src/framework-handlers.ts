@@ -6,8 +6,8 @@ import {
 } from "./argument-checks.js";
 import type { EventBroker } from "./broker.js";
 import type { FrameworkHooks } from "./framework-hooks.js";
+import type { HandlerOptions } from "./handler-options.js";
 import { serveEvents } from "./node-handler.js";
-import type { HandlerOptions } from "./options.js";
 import { brokerFrom } from "./request-context.js";
 import { type StreamProducer, streamHandler } from "./request-stream.js";
 import type { SSERequest, SSEResponse } from "./sse-request.js";

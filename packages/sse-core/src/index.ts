@@ -32,6 +32,7 @@ export {
 export { DEFAULT_KEEPALIVE_MS, DEFAULT_RECONNECT_WINDOW_MS } from "./event-stream.js";
 export { fetchHandler } from "./fetch-handler.js";
 export { fetchStreamHandler } from "./fetch-stream-handler.js";
+export type { Authorize, HandlerOptions, OnError } from "./handler-options.js";
 export type { Limits } from "./limits.js";
 export { DEFAULT_LIMITS } from "./limits.js";
 export type { NextFunction, SSEHandler } from "./node-handler.js";
@@ -43,7 +44,6 @@ export {
 } from "./node-handler.js";
 export type { BrokerObserver, CloseReason, FanOut, RefusalReason } from "./observer.js";
 export { CLOSE_REASONS, REFUSAL_REASONS } from "./observer.js";
-export type { Authorize, HandlerOptions, OnError } from "./options.js";
 export type {
   PresenceChange,
   PresenceIdentity,

@@ -7,8 +7,8 @@ import { claimResponse, connectionState, readyToStream, responseTaken } from "./
 import { logError, readableThrown, reportError } from "./error-reports.js";
 import { SSEOptionError } from "./errors.js";
 import type { FrameworkHooks } from "./framework-hooks.js";
+import { type HandlerOptions, type HandlerPlan, planOf } from "./handler-options.js";
 import { streamTo } from "./node-stream.js";
-import { type HandlerOptions, type HandlerPlan, planOf } from "./options.js";
 import { brokerFrom } from "./request-context.js";
 import type { AnyResponse, SSERequest, SSEResponse } from "./sse-request.js";
 import type { Subscription } from "./subscription.js";
