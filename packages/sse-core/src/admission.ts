@@ -3,7 +3,7 @@ import type { EventBroker } from "./broker.js";
 import { SSEError } from "./errors.js";
 import type { HandlerPlan } from "./handler-options.js";
 import type { RefusalReason } from "./observer.js";
-import { checkIdentity } from "./presence.js";
+import { checkIdentity } from "./presence-options.js";
 import { admit } from "./slots.js";
 import type { Subscription } from "./subscription.js";
 import { checkLastEventId, checkTopicLimits } from "./topic-limits.js";

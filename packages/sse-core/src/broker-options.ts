@@ -2,7 +2,7 @@ import type { Backplane } from "./backplane.js";
 import { type SSEEvent, validateEvent } from "./encode.js";
 import { SSEFieldError, SSEOptionError } from "./errors.js";
 import { bufferSizeOption, checkKeys, numberOption, slowClientOption } from "./option-checks.js";
-import type { PresenceIdentity, PresenceOptions } from "./presence.js";
+import type { PresenceIdentity, PresenceOptions } from "./presence-options.js";
 import type { SlowClientPolicy } from "./slow-client-policy.js";
 
 /** Per-client buffer capacity, in events, when none is given. */

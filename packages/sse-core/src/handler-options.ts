@@ -1,7 +1,7 @@
 import { type StreamTiming, timingOf } from "./event-stream.js";
 import { LIMIT_KEYS, type Limits, resolveLimits } from "./limits.js";
 import { callbackOption, checkKeys, optionsObject } from "./option-checks.js";
-import type { PresenceIdentity } from "./presence.js";
+import type { PresenceIdentity } from "./presence-options.js";
 import type { SSERequest } from "./sse-request.js";
 import { SwapFormat, type SwapOption } from "./swap.js";
 

@@ -44,12 +44,8 @@ export {
 } from "./node-handler.js";
 export type { BrokerObserver, CloseReason, FanOut, RefusalReason } from "./observer.js";
 export { CLOSE_REASONS, REFUSAL_REASONS } from "./observer.js";
-export type {
-  PresenceChange,
-  PresenceIdentity,
-  PresenceOptions,
-} from "./presence.js";
-export { DEFAULT_PRESENCE_DEBOUNCE_MS, DEFAULT_PRESENCE_PREFIX } from "./presence.js";
+export type { PresenceChange, PresenceIdentity, PresenceOptions } from "./presence-options.js";
+export { DEFAULT_PRESENCE_DEBOUNCE_MS, DEFAULT_PRESENCE_PREFIX } from "./presence-options.js";
 export type { BrokerSource, NodeMiddleware } from "./request-context.js";
 export {
   brokerFrom,
