@@ -1,58 +1,27 @@
-import type { Backplane, BackplaneReplay, BackplaneStats } from "./backplane.js";
+import type { Backplane } from "./backplane.js";
 import type { PresenceMember } from "./backplane-presence.js";
 import {
   type BrokerOptions,
   resolveBrokerOptions,
   type SubscribeOptions,
 } from "./broker-options.js";
+import { BrokerCounters, type BrokerStats } from "./broker-stats.js";
 import type { Client } from "./client.js";
-import { checkEventKeys, type SSEEvent, validateEvent } from "./encode.js";
+import { checkedCopy, type SSEEvent } from "./encode.js";
 import { SSEError } from "./errors.js";
-import { FlushScheduler } from "./flush.js";
-import { type Frame, frameOf } from "./frame.js";
+import { fanOut } from "./fan-out.js";
+import { frameOf, receivedFrame } from "./frame.js";
 import { History } from "./history.js";
-import { Delivery } from "./live-queue.js";
-import { type BrokerObserver, type CloseReason, notify, type RefusalReason } from "./observer.js";
+import { type BrokerObserver, Observers, type RefusalReason } from "./observer.js";
 import { Presence } from "./presence.js";
 import { checkIdentity } from "./presence-options.js";
-import { type HistorySource, Resume } from "./resume.js";
+import { Resumes } from "./resumes.js";
 import type { SlowClientPolicy } from "./slow-client-policy.js";
-import { Subscription, type SubscriptionHost } from "./subscription.js";
+import { Subscribers } from "./subscribers.js";
+import { Subscription } from "./subscription.js";
 import type { SwapFormat } from "./swap.js";
-import { DEFAULT_TOPIC_LIMITS, subscribable } from "./topic-limits.js";
+import { TopicVetting } from "./topic-vetting.js";
 import { checkTopic, normalizeTopics, type Topics } from "./topics.js";
-import { warn } from "./warn.js";
-import { WrappedTopics } from "./wrapped-topics.js";
-
-/** Plain counts describing a broker; more fields may follow. */
-export interface BrokerStats {
-  /** Clients connected now. */
-  clients: number;
-  /** Topics with at least one client now. */
-  topics: number;
-  /** `publish()` calls that were accepted, ever. */
-  published: number;
-  /** Events handed to clients (written or queued), ever. */
-  delivered: number;
-  /** Events lost to full buffers, ever. */
-  dropped: number;
-  /** Subscriptions that resumed from history after their `lastEventId`, ever. */
-  resumed: number;
-  /** Subscriptions whose `lastEventId` was unknown or evicted (history on), ever. */
-  resumeMisses: number;
-  /** Clients ended because they fell behind (policy `"disconnect"`), ever. */
-  slowDisconnects: number;
-  /** Clients subscribed (streams opened), ever. */
-  opened: number;
-  /** Clients ended, ever, by why (see {@link CloseReason}). */
-  closed: Record<CloseReason, number>;
-  /** Requests a handler refused before subscribing them, ever, by why (see {@link RefusalReason}). */
-  refused: Record<RefusalReason, number>;
-  /** Presence members now, counted once per topic they are on. */
-  members: number;
-  /** The backplane's state and counters, when the broker has one. */
-  backplane?: BackplaneStats;
-}
 
 /**
  * An in-memory topic broker: `publish` hands an event to every client
@@ -74,60 +43,18 @@ export class EventBroker {
   readonly bufferSize: number;
   /** Events kept per topic for resume (0: none). */
   readonly historySize: number;
-  private readonly topicIndex = new Map<string, Set<Subscription>>();
-  private readonly clients = new Set<Subscription>();
-  private isClosed = false;
-  private publishedCount = 0;
-  private deliveredCount = 0;
-  private droppedCount = 0;
-  private resumedCount = 0;
-  private slowDisconnectCount = 0;
   /** What happens to a client whose buffer is full (the `slowClient` option). */
   readonly slowClient: SlowClientPolicy;
-  private resumeMissCount = 0;
-  private openedCount = 0;
-  private readonly closedCounts: Record<CloseReason, number> = { client: 0, slow: 0, shutdown: 0 };
-  private readonly refusedCounts: Record<RefusalReason, number> = {
-    limit: 0,
-    authorize: 0,
-    bad_request: 0,
-    error: 0,
-  };
-  private observers: readonly BrokerObserver[] = [];
+  private readonly subscribers: Subscribers;
+  private isClosed = false;
+  private readonly counters = new BrokerCounters();
+  private readonly observers = new Observers();
   private readonly roster: Presence;
   private readonly presenceOn: boolean;
   private readonly history: History | undefined;
-  private readonly missFrame: Frame | undefined;
+  private readonly resumes: Resumes;
   private readonly backplane: Backplane | undefined;
-  /** Whether publish already warned about a topic no default handler accepts. */
-  private warnedTopic = false;
-  /** Topics publish found subscribable (a memo of the check; emptied past {@link VETTED_MAX}). */
-  private readonly vetted = new Set<string>();
-  /** Topics a client now receives wrapped in `<hx-partial>`: publish refuses data that would escape it. */
-  private readonly wrapped = new WrappedTopics();
-  /** What this broker's subscriptions need of it: their flush scheduler, and their end. */
-  private readonly host: SubscriptionHost = {
-    flusher: new FlushScheduler(),
-    endClient: (client, reason) => {
-      if (reason === "client") {
-        this.end(client, "client");
-        return;
-      }
-      this.slowDisconnectCount++;
-      // Not now: publish is iterating the topic's clients.
-      queueMicrotask(() => this.end(client, "slow"));
-    },
-    timesDrains: () => this.observers.length > 0,
-    drained: (client, seconds) => {
-      if (this.observers.length > 0) notify(this.observers, "drained", client, seconds);
-    },
-  };
-  /** Where a client resuming from local history reads it. */
-  private readonly historySource: HistorySource = {
-    after: (topics, cursor, limit) =>
-      this.history?.after(topics, cursor, limit) ?? { frames: [], gap: false },
-    missed: (client) => this.resumeMissed(client),
-  };
+  private readonly vetting = new TopicVetting();
 
   /**
    * @param options - a number is `bufferSize`. Throws an
@@ -145,16 +72,22 @@ export class EventBroker {
         ? new History(this.historySize)
         : undefined;
     this.slowClient = opts.slowClient;
-    if (opts.resumeMissEvent !== undefined) this.missFrame = frameOf("", opts.resumeMissEvent, 0);
+    this.backplane = opts.backplane;
+    this.resumes = new Resumes(
+      this.history,
+      this.backplane,
+      Math.max(this.bufferSize, this.historySize),
+      opts.resumeMissEvent === undefined ? undefined : frameOf("", opts.resumeMissEvent, 0),
+      this.counters,
+      this.observers,
+    );
     this.presenceOn = opts.presence !== undefined;
     this.roster = new Presence(opts.presence ?? {}, (topic, event) => this.publish(topic, event));
-    this.backplane = opts.backplane;
+    this.subscribers = new Subscribers(this.backplane, this.roster, this.counters, this.observers);
     this.backplane?.attach({
       historySize: this.historySize,
       deliver: (topic, event, seq) => this.receive(topic, event, seq),
-      report: (report) => {
-        if (this.observers.length > 0) notify(this.observers, "backplane", report);
-      },
+      report: (report) => this.observers.notify("backplane", report),
     });
     if (this.backplane !== undefined) this.roster.share(this.backplane);
   }
@@ -172,7 +105,7 @@ export class EventBroker {
   subscribe(topics: Topics, options: SubscribeOptions = {}): Client {
     const member = checkIdentity(options.member);
     const client = new Subscription(
-      this.host,
+      this.subscribers,
       normalizeTopics(topics),
       this.bufferSize,
       this.slowClient,
@@ -182,31 +115,11 @@ export class EventBroker {
       return client;
     }
     const { lastEventId } = options;
-    if (this.history !== undefined && lastEventId) {
-      const seq = this.history.resolve(lastEventId, client.topics);
-      if (seq !== undefined) {
-        this.resumedCount++;
-        client.resumeWith(Resume.fromHistory(this.historySource, client, seq));
-        if (this.observers.length > 0) notify(this.observers, "resumed", client, false);
-      } else {
-        const miss = this.resumeMissed(client);
-        if (miss !== undefined) client.signal(miss);
-      }
+    if (this.history !== undefined && lastEventId) this.resumes.fromHistory(client, lastEventId);
+    this.subscribers.add(client, member, lastEventId);
+    if (this.backplane !== undefined && this.historySize > 0 && lastEventId) {
+      this.resumes.fromBackplane(client, lastEventId);
     }
-    this.clients.add(client);
-    if (member !== undefined) this.roster.join(client, member);
-    this.openedCount++;
-    if (this.observers.length > 0) notify(this.observers, "opened", client, { lastEventId });
-    for (const topic of client.topics) {
-      let set = this.topicIndex.get(topic);
-      if (set === undefined) {
-        set = new Set();
-        this.topicIndex.set(topic, set);
-        this.backplane?.watch(topic);
-      }
-      set.add(client);
-    }
-    if (this.backplane !== undefined && lastEventId) this.resumeFromBackplane(client, lastEventId);
     return client;
   }
 
@@ -222,13 +135,13 @@ export class EventBroker {
       // Only a replaced `subscribe` (a wrapper returning something else) gets here: a bug, a 500.
       throw new SSEError("sse: broker.subscribe returned a value that is not this broker's client");
     }
-    if (format !== undefined && !client.closed) this.wrapped.add(client, format);
+    if (format !== undefined && !client.closed) this.subscribers.wrapped.add(client, format);
     return client;
   }
 
   /** Removes `client` from every topic and ends it, discarding what it had queued. Idempotent. */
   unsubscribe(client: Client): void {
-    this.end(client, "client");
+    this.subscribers.end(client, "client");
   }
 
   /**
@@ -249,10 +162,7 @@ export class EventBroker {
     if (typeof observer !== "object" || observer === null) {
       throw new TypeError("sse: observe: observer must be an object of hooks");
     }
-    this.observers = [...this.observers, observer];
-    return () => {
-      this.observers = this.observers.filter((o) => o !== observer);
-    };
+    return this.observers.add(observer);
   }
 
   /**
@@ -283,18 +193,8 @@ export class EventBroker {
 
   /** Counts (and tells observers) that a handler refused a request. @internal */
   refuse(reason: RefusalReason, error: { status: number; message: string }): void {
-    this.refusedCounts[reason]++;
-    if (this.observers.length > 0) notify(this.observers, "refused", reason, error);
-  }
-
-  private end(client: Client, reason: CloseReason): void {
-    if (!(client instanceof Subscription) || !this.clients.delete(client)) return;
-    this.detach(client);
-    this.wrapped.remove(client);
-    this.roster.leave(client);
-    client.close(true);
-    this.closedCounts[reason]++;
-    if (this.observers.length > 0) notify(this.observers, "closed", client, reason);
+    this.counters.refused[reason]++;
+    this.observers.notify("refused", reason, error);
   }
 
   /**
@@ -320,87 +220,30 @@ export class EventBroker {
   publish(topic: string, event: SSEEvent): number {
     if (this.isClosed) return 0;
     checkTopic(topic);
-    if (!this.warnedTopic && !this.vetted.has(topic)) this.vet(topic);
-    // Spreading null or a string would publish an empty event: reject it as encodeEvent does.
-    if (typeof event !== "object" || event === null) validateEvent(event);
-    const normalized: SSEEvent = { ...event };
-    checkEventKeys(normalized);
-    if (!normalized.type) normalized.type = topic;
-    validateEvent(normalized);
-    this.wrapped.check(topic, normalized);
-    this.publishedCount++;
+    this.vetting.vet(topic);
+    const normalized = checkedCopy(event, topic);
+    this.subscribers.wrapped.check(topic, normalized);
+    this.counters.published++;
     if (this.backplane !== undefined) {
       this.backplane.publish(topic, normalized);
-      return this.topicIndex.get(topic)?.size ?? 0;
+      return this.subscribers.index.clientsOf(topic)?.size ?? 0;
     }
     const history = this.history;
-    const subscribers = this.topicIndex.get(topic);
+    const subscribers = this.subscribers.index.clientsOf(topic);
     if (history === undefined && subscribers === undefined) return 0;
     const seq = history === undefined ? 0 : history.next();
     if (history !== undefined && !normalized.id) normalized.id = history.idFor(seq);
     const frame = frameOf(topic, normalized, seq);
     history?.record(topic, frame);
     if (subscribers === undefined) return 0;
-    return this.fanOut(subscribers, frame);
-  }
-
-  /** Checks once per topic that a handler with the default limits accepts it; warns (once) if not. */
-  private vet(topic: string): void {
-    if (subscribable(topic)) {
-      if (this.vetted.size >= VETTED_MAX) this.vetted.clear();
-      this.vetted.add(topic);
-      return;
-    }
-    this.warnedTopic = true;
-    this.vetted.clear();
-    const shown = JSON.stringify(topic.length > 40 ? `${topic.slice(0, 40)}…` : topic);
-    const message =
-      `sse: topic ${shown} was published, but a handler with the default limits ` +
-      `refuses it (white space, control characters, or more than ${DEFAULT_TOPIC_LIMITS.maxTopicLength} ` +
-      'characters): no browser can subscribe to it. Name topics like "project:42", ' +
-      "or give the handler a topicPattern (or maxTopicLength) that accepts it. " +
-      "(Warned once per broker.)";
-    warn(message, "SSE_TOPIC_UNSUBSCRIBABLE");
-  }
-
-  /** Hands `frame` to each of `subscribers`; counts and returns how many queued it. */
-  private fanOut(subscribers: Set<Subscription>, frame: Frame): number {
-    const observers = this.observers;
-    const started = observers.length > 0 ? performance.now() : 0;
-    let queued = 0;
-    let dropped = 0;
-    for (const client of subscribers) {
-      const result = client.deliver(frame);
-      // QueuedDroppingOldest: queued, and an older event lost.
-      if (result !== Delivery.Dropped) queued++;
-      if (result !== Delivery.Queued) {
-        dropped++;
-        if (observers.length > 0) notify(observers, "dropped", client);
-      }
-    }
-    this.deliveredCount += queued;
-    this.droppedCount += dropped;
-    if (observers.length > 0) {
-      const seconds = (performance.now() - started) / 1000;
-      notify(observers, "published", { topic: frame.topic, queued, dropped, seconds });
-    }
-    return queued;
+    return fanOut(subscribers, frame, this.counters, this.observers.list);
   }
 
   /** Ends every client (HTTP streams flush what is queued, then end). Idempotent. */
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    const clients = [...this.clients];
-    this.clients.clear();
-    this.topicIndex.clear();
-    this.wrapped.clear();
-    this.roster.clear();
-    for (const client of clients) {
-      client.close(false);
-      this.closedCounts.shutdown++;
-      if (this.observers.length > 0) notify(this.observers, "closed", client, "shutdown");
-    }
+    this.subscribers.endAll();
     this.backplane?.close().catch(() => {});
   }
 
@@ -429,90 +272,19 @@ export class EventBroker {
 
   /** A snapshot of the broker's counters. */
   stats(): BrokerStats {
-    return {
-      clients: this.clients.size,
-      topics: this.topicIndex.size,
-      published: this.publishedCount,
-      delivered: this.deliveredCount,
-      dropped: this.droppedCount,
-      resumed: this.resumedCount,
-      resumeMisses: this.resumeMissCount,
-      slowDisconnects: this.slowDisconnectCount,
-      members: this.roster.count(),
-      opened: this.openedCount,
-      closed: { ...this.closedCounts },
-      refused: { ...this.refusedCounts },
-      ...(this.backplane === undefined ? {} : { backplane: this.backplane.stats() }),
-    };
+    return this.counters.stats(
+      this.subscribers.size,
+      this.subscribers.index.size,
+      this.roster.count(),
+      this.backplane,
+    );
   }
 
   /** An event ordered by the backplane (seq 0: published here while it was down). */
   private receive(topic: string, event: SSEEvent, seq: number): void {
     if (this.isClosed) return;
-    const subscribers = this.topicIndex.get(topic);
+    const subscribers = this.subscribers.index.clientsOf(topic);
     if (subscribers === undefined) return;
-    this.fanOut(subscribers, receivedFrame(topic, event, seq));
+    fanOut(subscribers, receivedFrame(topic, event, seq), this.counters, this.observers.list);
   }
-
-  /**
-   * Resumes `client` from the backplane's history: live events are held
-   * meanwhile, and the overlap is removed by seq.
-   */
-  private resumeFromBackplane(client: Subscription, lastEventId: string): void {
-    if (this.historySize === 0) return;
-    const backplane = this.backplane!;
-    client.resumeWith(Resume.awaiting(Math.max(this.bufferSize, this.historySize)));
-    const settle = (replay: BackplaneReplay | undefined): void => {
-      if (client.closed) return;
-      if (replay === undefined) {
-        const miss = this.resumeMissed(client);
-        if (miss !== undefined) client.signal(miss);
-        client.replayed([], 0);
-        return;
-      }
-      this.resumedCount++;
-      if (this.observers.length > 0) notify(this.observers, "resumed", client, false);
-      const frames: Frame[] = [];
-      for (const { topic, event, seq } of replay.events) {
-        try {
-          frames.push(receivedFrame(topic, event, seq));
-        } catch {
-          // Not encodable (not written by a broker): skipped, as live delivery would.
-        }
-      }
-      client.replayed(frames, replay.after);
-    };
-    // Aborted when the client leaves: the backplane then reads nothing for it.
-    const left = new AbortController();
-    void client.done.then(() => left.abort());
-    backplane.replay(client.topics, lastEventId, left.signal).then(settle, () => settle(undefined));
-  }
-
-  private detach(client: Subscription): void {
-    for (const topic of client.topics) {
-      const set = this.topicIndex.get(topic);
-      if (set === undefined) continue;
-      set.delete(client);
-      if (set.size === 0) {
-        this.topicIndex.delete(topic);
-        this.backplane?.unwatch(topic);
-      }
-    }
-  }
-
-  /** A resume that cannot be gap-free: counted, observed; returns the frame that tells the client, if any. */
-  private resumeMissed(client: Client): Frame | undefined {
-    this.resumeMissCount++;
-    if (this.observers.length > 0) notify(this.observers, "resumed", client, true);
-    return this.missFrame;
-  }
-}
-
-/** Topics whose check publish remembers, at most (then it starts over). */
-const VETTED_MAX = 4096;
-
-/** Validates and encodes an event that came through a backplane. */
-function receivedFrame(topic: string, event: SSEEvent, seq: number): Frame {
-  validateEvent(event);
-  return frameOf(topic, event, seq);
 }

@@ -77,6 +77,21 @@ export function validateEvent(event: SSEEvent): void {
 }
 
 /**
+ * A checked copy of `event`, to publish or send: an object of known fields
+ * (else an {@link SSEFieldError} naming the key), its `type` set to `type`
+ * when it has none, every field valid. @internal
+ */
+export function checkedCopy(event: SSEEvent, type?: string): SSEEvent {
+  // Spreading null or a string would give an empty event: reject it as encodeEvent does.
+  if (typeof event !== "object" || event === null) validateEvent(event);
+  const copy: SSEEvent = { ...event };
+  checkEventKeys(copy);
+  if (type !== undefined && !copy.type) copy.type = type;
+  validateEvent(copy);
+  return copy;
+}
+
+/**
  * Encodes one event into its exact wire bytes: `id`, `event`, `retry`, one
  * `data:` line per line of data, then a blank line. Throws {@link SSEFieldError}
  * for a field that could forge another field or event, or a key that is not

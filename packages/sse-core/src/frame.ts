@@ -1,4 +1,4 @@
-import { encodeValid, type SSEEvent } from "./encode.js";
+import { encodeValid, type SSEEvent, validateEvent } from "./encode.js";
 
 /**
  * One published event, validated and encoded once, shared by every client that
@@ -43,4 +43,14 @@ export function frameOf(topic: string, event: SSEEvent, seq: number): Frame {
 /** A frame's bytes in `format` (default: its named-event chunk). @internal */
 export function bytesOf(frame: Frame, format: FrameFormat | undefined): Uint8Array {
   return format === undefined ? frame.chunk : format.bytes(frame);
+}
+
+/**
+ * The frame of an event that was not checked here (it came through a
+ * backplane): validated (an {@link SSEFieldError} when it cannot be
+ * encoded), then encoded once. @internal
+ */
+export function receivedFrame(topic: string, event: SSEEvent, seq: number): Frame {
+  validateEvent(event);
+  return frameOf(topic, event, seq);
 }

@@ -13,10 +13,10 @@ export type {
   PresenceMember,
   PresenceSync,
 } from "./backplane-presence.js";
-export type { BrokerStats } from "./broker.js";
 export { EventBroker } from "./broker.js";
 export type { BrokerOptions, SubscribeOptions } from "./broker-options.js";
 export { DEFAULT_BUFFER_SIZE, validateBrokerOptions } from "./broker-options.js";
+export type { BrokerStats } from "./broker-stats.js";
 export type { Client } from "./client.js";
 export type { SSEEvent } from "./encode.js";
 export { encodeComment, encodeEvent } from "./encode.js";

@@ -89,3 +89,32 @@ export function notify<K extends keyof BrokerObserver>(
     }
   }
 }
+
+/**
+ * The observers of one broker (see `EventBroker.observe`). The list is
+ * replaced on each change, never changed in place: a notification running
+ * while a hook adds or removes an observer goes on over the list it began
+ * with. @internal
+ */
+export class Observers {
+  list: readonly BrokerObserver[] = [];
+
+  /** Adds `observer`; returns the function that removes it. */
+  add(observer: BrokerObserver): () => void {
+    this.list = [...this.list, observer];
+    return () => {
+      this.list = this.list.filter((o) => o !== observer);
+    };
+  }
+
+  /**
+   * Calls `hook` on each observer, if there is any. Where building the
+   * arguments would allocate, check `list.length` first instead.
+   */
+  notify<K extends keyof BrokerObserver>(
+    hook: K,
+    ...args: Parameters<NonNullable<BrokerObserver[K]>>
+  ): void {
+    if (this.list.length > 0) notify(this.list, hook, ...args);
+  }
+}

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import { answerError, errorAnswer } from "./answers.js";
 import { claimResponse, connectionState, readyToStream, responseTaken } from "./connection.js";
-import { checkEventKeys, type SSEEvent, validateEvent } from "./encode.js";
+import { checkedCopy, type SSEEvent } from "./encode.js";
 import { logError, readableThrown, reportError } from "./error-reports.js";
 import { SSEError, SSEOptionError } from "./errors.js";
 import type { EventStream } from "./event-stream.js";
@@ -88,10 +88,7 @@ export class StreamHandle implements RequestStream, SubscriptionHost {
   }
 
   send(event: SSEEvent): Promise<boolean> {
-    if (typeof event !== "object" || event === null) validateEvent(event);
-    const copy: SSEEvent = { ...event };
-    checkEventKeys(copy);
-    validateEvent(copy);
+    const copy = checkedCopy(event);
     if (this.queue.closed) return Promise.resolve(false);
     if (this.queue.deliver(frameOf("", copy, 0)) === Delivery.Dropped)
       return Promise.resolve(false);
