@@ -33,27 +33,27 @@
  * @packageDocumentation
  */
 
+export { withOnError } from "./admission/handler-options.js";
+export type { OrderedEvent } from "./backplane/backplane-kit.js";
+export { GlobalOrder, nextBackplaneState, parseEventJson } from "./backplane/backplane-kit.js";
+export type { PresenceEngine, PresenceRow } from "./backplane/shared-presence.js";
+export { mergePresence, SharedPresence } from "./backplane/shared-presence.js";
+export { checkKeys } from "./base/option-checks.js";
 export {
   validateBroker,
   validateOptions,
   validateTopics,
   validateTopicsFn,
-} from "./argument-checks.js";
-export type { OrderedEvent } from "./backplane-kit.js";
-export { GlobalOrder, nextBackplaneState, parseEventJson } from "./backplane-kit.js";
+} from "./handlers/argument-checks.js";
 export type {
   FrameworkBinding,
   FrameworkHandlers,
   HandlerKind,
-} from "./framework-handlers.js";
-export { frameworkHandlers } from "./framework-handlers.js";
-export type { FrameworkHooks } from "./framework-hooks.js";
-export { withOnError } from "./handler-options.js";
-export type { NextFunction } from "./node-handler.js";
-export { serveEvents } from "./node-handler.js";
-export { checkKeys } from "./option-checks.js";
-export { resolveBroker } from "./request-context.js";
-export type { PresenceEngine, PresenceRow } from "./shared-presence.js";
-export { mergePresence, SharedPresence } from "./shared-presence.js";
-export type { SSERequest, SSEResponse } from "./sse-request.js";
-export type { TopicsSource } from "./topics.js";
+} from "./handlers/framework-handlers.js";
+export { frameworkHandlers } from "./handlers/framework-handlers.js";
+export type { FrameworkHooks } from "./handlers/framework-hooks.js";
+export type { NextFunction } from "./handlers/node-handler.js";
+export { serveEvents } from "./handlers/node-handler.js";
+export { resolveBroker } from "./handlers/request-context.js";
+export type { SSERequest, SSEResponse } from "./transport/sse-request.js";
+export type { TopicsSource } from "./wire/topics.js";

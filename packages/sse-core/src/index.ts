@@ -1,3 +1,7 @@
+export type { Authorize, HandlerOptions, OnError } from "./admission/handler-options.js";
+export type { Limits } from "./admission/limits.js";
+export { DEFAULT_LIMITS } from "./admission/limits.js";
+export type { StreamOptions } from "./admission/stream-plan.js";
 export type {
   Backplane,
   BackplaneEvent,
@@ -6,21 +10,14 @@ export type {
   BackplaneReport,
   BackplaneState,
   BackplaneStats,
-} from "./backplane.js";
+} from "./backplane/backplane.js";
 export type {
   BackplanePresence,
   PresenceHost,
   PresenceMember,
   PresenceSync,
-} from "./backplane-presence.js";
-export { EventBroker } from "./broker.js";
-export type { BrokerOptions, SubscribeOptions } from "./broker-options.js";
-export { DEFAULT_BUFFER_SIZE, validateBrokerOptions } from "./broker-options.js";
-export type { BrokerStats } from "./broker-stats.js";
-export type { Client } from "./client.js";
-export type { SSEEvent } from "./encode.js";
-export { encodeComment, encodeEvent } from "./encode.js";
-export type { SSEBackplaneErrorKind, SSEField, SSEOptionErrorOptions } from "./errors.js";
+} from "./backplane/backplane-presence.js";
+export type { SSEBackplaneErrorKind, SSEField, SSEOptionErrorOptions } from "./base/errors.js";
 export {
   SSEBackplaneError,
   SSECallbackError,
@@ -28,40 +25,50 @@ export {
   SSEFieldError,
   SSEMissingBrokerError,
   SSEOptionError,
-} from "./errors.js";
-export { DEFAULT_KEEPALIVE_MS, DEFAULT_RECONNECT_WINDOW_MS } from "./event-stream.js";
-export { fetchHandler } from "./fetch-handler.js";
-export { fetchStreamHandler } from "./fetch-stream-handler.js";
-export type { Authorize, HandlerOptions, OnError } from "./handler-options.js";
-export type { Limits } from "./limits.js";
-export { DEFAULT_LIMITS } from "./limits.js";
-export type { NextFunction, SSEHandler } from "./node-handler.js";
+} from "./base/errors.js";
+export { RingBuffer } from "./base/ring-buffer.js";
+export type { SlowClientPolicy } from "./base/slow-client-policy.js";
+export { EventBroker } from "./broker/broker.js";
+export type { BrokerOptions, SubscribeOptions } from "./broker/broker-options.js";
+export { DEFAULT_BUFFER_SIZE, validateBrokerOptions } from "./broker/broker-options.js";
+export type { BrokerStats } from "./broker/broker-stats.js";
+export type { BrokerObserver, CloseReason, FanOut, RefusalReason } from "./broker/observer.js";
+export { CLOSE_REASONS, REFUSAL_REASONS } from "./broker/observer.js";
+export type { Client } from "./delivery/client.js";
+export { DEFAULT_KEEPALIVE_MS, DEFAULT_RECONNECT_WINDOW_MS } from "./delivery/event-stream.js";
+export { fetchHandler } from "./handlers/fetch-handler.js";
+export { fetchStreamHandler } from "./handlers/fetch-stream-handler.js";
+export type { NextFunction, SSEHandler } from "./handlers/node-handler.js";
 export {
   contextHandler,
   contextHandlerFunc,
   handler,
   handlerFunc,
-} from "./node-handler.js";
-export type { BrokerObserver, CloseReason, FanOut, RefusalReason } from "./observer.js";
-export { CLOSE_REASONS, REFUSAL_REASONS } from "./observer.js";
-export type { PresenceChange, PresenceIdentity, PresenceOptions } from "./presence-options.js";
-export { DEFAULT_PRESENCE_DEBOUNCE_MS, DEFAULT_PRESENCE_PREFIX } from "./presence-options.js";
-export type { BrokerSource, NodeMiddleware } from "./request-context.js";
+} from "./handlers/node-handler.js";
+export type { BrokerSource, NodeMiddleware } from "./handlers/request-context.js";
 export {
   brokerFrom,
   brokerMiddleware,
   requireBroker,
   withBroker,
-} from "./request-context.js";
-export type { RequestStream, StreamProducer } from "./request-stream.js";
-export { streamHandler } from "./request-stream.js";
-export { RingBuffer } from "./ring-buffer.js";
-export type { SlowClientPolicy } from "./slow-client-policy.js";
-export type { SSERequest, SSEResponse } from "./sse-request.js";
-export type { StreamOptions } from "./stream-plan.js";
-export type { SwapOption, SwapTarget } from "./swap.js";
-export { hxPartial } from "./swap.js";
-export type { Topics, TopicsFn } from "./topics.js";
+} from "./handlers/request-context.js";
+export type { RequestStream, StreamProducer } from "./handlers/request-stream.js";
+export { streamHandler } from "./handlers/request-stream.js";
+export type {
+  PresenceChange,
+  PresenceIdentity,
+  PresenceOptions,
+} from "./presence/presence-options.js";
+export {
+  DEFAULT_PRESENCE_DEBOUNCE_MS,
+  DEFAULT_PRESENCE_PREFIX,
+} from "./presence/presence-options.js";
+export type { SSERequest, SSEResponse } from "./transport/sse-request.js";
+export type { SSEEvent } from "./wire/encode.js";
+export { encodeComment, encodeEvent } from "./wire/encode.js";
+export type { SwapOption, SwapTarget } from "./wire/swap.js";
+export { hxPartial } from "./wire/swap.js";
+export type { Topics, TopicsFn } from "./wire/topics.js";
 
 // The adapter-author API, kept here so that existing imports still work.
 // Adapters import it from "@burrow/sse-core/adapter" (src/adapter.ts); a

@@ -1,0 +1,170 @@
+import { callbackOption, checkKeys, optionsObject } from "../base/option-checks.js";
+import { type StreamTiming, timingOf } from "../delivery/event-stream.js";
+import type { PresenceIdentity } from "../presence/presence-options.js";
+import type { SSERequest } from "../transport/sse-request.js";
+import { SwapFormat, type SwapOption } from "../wire/swap.js";
+import { LIMIT_KEYS, type Limits, resolveLimits } from "./limits.js";
+
+/**
+ * Decides whether a request may watch `topics`: false answers 403; a thrown
+ * error with a `status` or `statusCode` answers that status. Sync or async.
+ * `R` is what the handler serves: a `node:http` request, express's `req`,
+ * koa's `ctx`, or a fetch `Request`.
+ */
+export type Authorize<R> = (req: R, topics: readonly string[]) => boolean | Promise<boolean>;
+
+/**
+ * Told about a request that failed because of a bug rather than the client:
+ * a topic function or `authorize` that threw (or rejected) an error without
+ * an HTTP status between 400 and 499, or a context handler that found no
+ * broker on the request. The client has been answered 500 by then (without
+ * the error's message); `req` is what the handler serves.
+ */
+export type OnError<R> = (error: unknown, req: R) => void;
+
+/** Options every handler accepts (core's and every adapter's). */
+export interface HandlerOptions<R = SSERequest> extends Limits {
+  /**
+   * Interval of the `:keepalive` comment that stops proxies from closing an
+   * idle stream, in milliseconds; 0 turns it off (as 0 turns off every
+   * numeric option's feature).
+   * @default 30000
+   */
+  keepaliveMs?: number;
+  /**
+   * Called with the request and its topics before anything is subscribed.
+   * @default undefined (everyone may watch every topic the handler serves)
+   */
+  authorize?: Authorize<R>;
+  /**
+   * Told about a request that failed because of a bug (a topic function or
+   * `authorize` that threw an error without a 4xx status, a missing broker
+   * middleware), after the client was answered 500. Refusals (4xx, 503) are
+   * not errors and are not reported.
+   * @default a handler called with `next` (express, connect) passes the error
+   *   to `next(err)` once the 500 is sent; `@burrow/sse-koa` hands it to koa
+   *   (`ctx.onerror`, so `app.on("error")` sees it); otherwise it is logged
+   *   once with `console.error`, with the request's method and path
+   */
+  onError?: OnError<R>;
+  /**
+   * When the broker closes (shutdown), each stream is sent a `retry:` of a
+   * random number of milliseconds below this before it ends, so thousands of
+   * browsers do not reconnect in the same second. 0 sends none.
+   * @default 5000
+   */
+  reconnectWindowMs?: number;
+  /**
+   * Sends events as htmx 4's `hx-sse` swaps them: as unnamed messages (htmx 4
+   * swaps only those; a named event becomes a DOM event on the element).
+   * - `true`: every event whose `type` is its topic (the default type) goes
+   *   out without an `event:` line, and htmx 4 swaps it into the stream
+   *   element's target with its `hx-swap`.
+   * - a map of topic to target (`{ notes: { target: "#notes", swap: "beforeend" },
+   *   status: "#status" }`): the events of those topics are also wrapped in
+   *   `<hx-partial hx-target="…" hx-swap="…">`, so each topic lands in its own
+   *   target from one stream; other topics' events go out unnamed as with `true`.
+   *   Data is HTML the app must escape: while such a stream is connected,
+   *   `publish` on a wrapped topic throws an `SSEFieldError` (field `"data"`)
+   *   for data holding an end tag that would close the partial early
+   *   (`</hx-partial>`, any `</hx-…>`, `</template>`).
+   *
+   * Events published with a `type` of their own stay named either way, for
+   * `hx-trigger` and `hx-sse:close`. Each event is encoded once per format,
+   * not once per client, so htmx 2 and htmx 4 pages share one broker.
+   * @default undefined (every event is named: `event: <type>`, for htmx 2's
+   *   `sse-swap` and `EventSource` listeners)
+   */
+  swap?: SwapOption;
+  /**
+   * Who a connection is, for presence: called with the request once it is
+   * authorized; the stream then joins each of its topics as this member
+   * (see `broker.members(topic)` and the broker's `presence` option).
+   * Undefined (or returning undefined) keeps the connection anonymous; a
+   * throw answers 500 (or the error's status). Sync or async.
+   * @default undefined (no connection is a member)
+   *
+   * @example
+   * ```ts
+   * handlerFunc(broker, (req) => `project-${req.params.id}`, {
+   *   presence: (req) => ({ id: req.user.id, data: { name: req.user.name } }),
+   * });
+   * ```
+   */
+  presence?: (req: R) => PresenceIdentity | undefined | Promise<PresenceIdentity | undefined>;
+}
+
+/** Every key of {@link HandlerOptions}. @internal */
+export const HANDLER_OPTION_KEYS: readonly string[] = [
+  "keepaliveMs",
+  "authorize",
+  "onError",
+  "reconnectWindowMs",
+  "swap",
+  "presence",
+  ...LIMIT_KEYS,
+];
+
+/** Where a broker option given to a handler belongs. */
+const BROKER_OPTION_HINT = (key: string): string =>
+  `${key} is the broker's option: new EventBroker({ ${key} })`;
+
+/** A handler's options, checked and resolved once; requests only read it. @internal */
+export interface HandlerPlan<R> {
+  readonly timing: StreamTiming;
+  readonly limits: Required<Limits>;
+  readonly format: SwapFormat | undefined;
+  readonly authorize: Authorize<R> | undefined;
+  readonly onError: OnError<R> | undefined;
+  readonly presence: HandlerOptions<R>["presence"];
+}
+
+const plans = new WeakMap<object, HandlerPlan<never>>();
+const NO_OPTIONS: HandlerOptions<never> = Object.freeze({});
+
+/**
+ * `options`, checked (unknown keys, types, ranges: an {@link SSEOptionError}
+ * naming the option) and resolved, once per options object. @internal
+ */
+export function planOf<R>(options: HandlerOptions<R> | undefined): HandlerPlan<R> {
+  const given: HandlerOptions<R> = optionsObject(
+    options === undefined ? (NO_OPTIONS as HandlerOptions<R>) : options,
+    "handler options",
+    "{ keepaliveMs: 15000 }",
+  );
+  const known = plans.get(given) as HandlerPlan<R> | undefined;
+  if (known !== undefined) return known;
+  checkKeys(given, HANDLER_OPTION_KEYS, "a handler option", {
+    bufferSize: BROKER_OPTION_HINT("bufferSize"),
+    historySize: BROKER_OPTION_HINT("historySize"),
+    slowClient: BROKER_OPTION_HINT("slowClient"),
+  });
+  callbackOption("authorize", given.authorize, "(req, topics) => boolean");
+  callbackOption("onError", given.onError, "(error, req) => void");
+  callbackOption("presence", given.presence, "(req) => ({ id, data })");
+  const plan: HandlerPlan<R> = Object.freeze({
+    timing: timingOf(given),
+    limits: resolveLimits(given),
+    format: given.swap === undefined ? undefined : new SwapFormat(given.swap),
+    authorize: given.authorize,
+    onError: given.onError,
+    presence: given.presence,
+  });
+  plans.set(given, plan as HandlerPlan<never>);
+  return plan;
+}
+
+/**
+ * `options` with `report` as their `onError` unless the app gave one: how an
+ * adapter routes bugs to its framework's error handling (koa's `ctx.onerror`,
+ * fastify's logger). Anything but an options object is passed on as it is,
+ * for the handler to refuse with its own message. For adapter authors.
+ */
+export function withOnError<R, O extends { onError?: OnError<R> }>(
+  options: O | undefined,
+  report: OnError<R>,
+): O {
+  if (options !== undefined && (typeof options !== "object" || options === null)) return options;
+  if (Array.isArray(options)) return options;
+  return { ...options, onError: options?.onError ?? report } as O;
+}

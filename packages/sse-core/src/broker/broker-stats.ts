@@ -1,0 +1,72 @@
+import type { Backplane, BackplaneStats } from "../backplane/backplane.js";
+import type { CloseReason, RefusalReason } from "./observer.js";
+
+/** Plain counts describing a broker; more fields may follow. */
+export interface BrokerStats {
+  /** Clients connected now. */
+  clients: number;
+  /** Topics with at least one client now. */
+  topics: number;
+  /** `publish()` calls that were accepted, ever. */
+  published: number;
+  /** Events handed to clients (written or queued), ever. */
+  delivered: number;
+  /** Events lost to full buffers, ever. */
+  dropped: number;
+  /** Subscriptions that resumed from history after their `lastEventId`, ever. */
+  resumed: number;
+  /** Subscriptions whose `lastEventId` was unknown or evicted (history on), ever. */
+  resumeMisses: number;
+  /** Clients ended because they fell behind (policy `"disconnect"`), ever. */
+  slowDisconnects: number;
+  /** Clients subscribed (streams opened), ever. */
+  opened: number;
+  /** Clients ended, ever, by why (see {@link CloseReason}). */
+  closed: Record<CloseReason, number>;
+  /** Requests a handler refused before subscribing them, ever, by why (see {@link RefusalReason}). */
+  refused: Record<RefusalReason, number>;
+  /** Presence members now, counted once per topic they are on. */
+  members: number;
+  /** The backplane's state and counters, when the broker has one. */
+  backplane?: BackplaneStats;
+}
+
+/**
+ * What happened on one broker, ever: the counts of its {@link BrokerStats},
+ * kept by whoever acts (the broker, its fan-out, its resumes). @internal
+ */
+export class BrokerCounters {
+  published = 0;
+  delivered = 0;
+  dropped = 0;
+  resumed = 0;
+  resumeMisses = 0;
+  slowDisconnects = 0;
+  opened = 0;
+  readonly closed: Record<CloseReason, number> = { client: 0, slow: 0, shutdown: 0 };
+  readonly refused: Record<RefusalReason, number> = {
+    limit: 0,
+    authorize: 0,
+    bad_request: 0,
+    error: 0,
+  };
+
+  /** These counts, with what the broker holds now, as {@link BrokerStats}. */
+  stats(clients: number, topics: number, members: number, backplane?: Backplane): BrokerStats {
+    return {
+      clients,
+      topics,
+      published: this.published,
+      delivered: this.delivered,
+      dropped: this.dropped,
+      resumed: this.resumed,
+      resumeMisses: this.resumeMisses,
+      slowDisconnects: this.slowDisconnects,
+      members,
+      opened: this.opened,
+      closed: { ...this.closed },
+      refused: { ...this.refused },
+      ...(backplane === undefined ? {} : { backplane: backplane.stats() }),
+    };
+  }
+}

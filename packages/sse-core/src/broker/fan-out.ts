@@ -1,0 +1,38 @@
+import { Delivery } from "../delivery/live-queue.js";
+import type { Subscription } from "../delivery/subscription.js";
+import type { Frame } from "../wire/frame.js";
+import type { BrokerCounters } from "./broker-stats.js";
+import { type BrokerObserver, notify } from "./observer.js";
+
+/**
+ * The delivery step of a publish: hands `frame` to each of `subscribers`
+ * (the clients of its topic on this process), counts how many queued it and
+ * how many lost an event to a full buffer, and tells `observers` of each
+ * drop and of the whole. Returns how many queued it. @internal
+ */
+export function fanOut(
+  subscribers: ReadonlySet<Subscription>,
+  frame: Frame,
+  counters: BrokerCounters,
+  observers: readonly BrokerObserver[],
+): number {
+  const started = observers.length > 0 ? performance.now() : 0;
+  let queued = 0;
+  let dropped = 0;
+  for (const client of subscribers) {
+    const result = client.deliver(frame);
+    // QueuedDroppingOldest: queued, and an older event lost.
+    if (result !== Delivery.Dropped) queued++;
+    if (result !== Delivery.Queued) {
+      dropped++;
+      if (observers.length > 0) notify(observers, "dropped", client);
+    }
+  }
+  counters.delivered += queued;
+  counters.dropped += dropped;
+  if (observers.length > 0) {
+    const seconds = (performance.now() - started) / 1000;
+    notify(observers, "published", { topic: frame.topic, queued, dropped, seconds });
+  }
+  return queued;
+}

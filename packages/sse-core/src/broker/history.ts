@@ -1,0 +1,174 @@
+import { RingBuffer } from "../base/ring-buffer.js";
+import type { Frame } from "../wire/frame.js";
+
+/** A retained event: its frame, its topic and its place in the broker's publish order. */
+export interface HistoryFrame extends Frame {
+  readonly seq: number;
+}
+
+interface TopicLog {
+  readonly frames: RingBuffer<HistoryFrame>;
+  /** Highest seq evicted from this topic (0: none). */
+  evictedUpTo: number;
+  /**
+   * The retained events' explicit ids: the latest seq of each, and how many
+   * retained events carry it (more than one: the id is ambiguous).
+   */
+  readonly ids: Map<string, { seq: number; count: number }>;
+}
+
+/** What a resume after some seq finds. */
+export interface ReplayBatch {
+  frames: HistoryFrame[];
+  /** True when an event after the cursor was already evicted: a gap. */
+  gap: boolean;
+}
+
+/**
+ * The last `size` events of each topic, for clients that resume with
+ * `Last-Event-ID`. Every publish gets a strictly increasing seq; events
+ * published without an id get `<epoch>-<seq>`, where the epoch tells this
+ * broker's ids from another process's or an earlier run's.
+ *
+ * Resolving an id: a broker-assigned id names its seq exactly (whatever topic
+ * it came from), so any of them, and {@link History.cursor}, is a resume point
+ * for any topics. An explicit id is looked up among the retained events of
+ * the client's own topics only, and resumes only when exactly one of them
+ * carries it: an id that is unknown, evicted, or reused (across those topics
+ * or within one) cannot be resolved without guessing, so it is a miss.
+ * Internal.
+ */
+export class History {
+  private readonly logs = new Map<string, TopicLog>();
+  private seq = 0;
+  private readonly epoch = Date.now().toString(36);
+  private readonly ownId: RegExp;
+
+  constructor(private readonly size: number) {
+    this.ownId = new RegExp(`^${this.epoch}-(0|[1-9][0-9]{0,15})$`);
+  }
+
+  /** The seq of the latest publish (0 before any). */
+  get latest(): number {
+    return this.seq;
+  }
+
+  /** Reserves the next seq. */
+  next(): number {
+    return ++this.seq;
+  }
+
+  /** The id the broker assigns to the event with `seq`. */
+  idFor(seq: number): string {
+    return `${this.epoch}-${seq}`;
+  }
+
+  /** An id naming the latest publish: resuming after it replays every later event. */
+  cursor(): string {
+    return this.idFor(this.seq);
+  }
+
+  /** Retains `frame` in `topic`'s log, evicting the topic's oldest event when full. */
+  record(topic: string, frame: HistoryFrame): void {
+    let log = this.logs.get(topic);
+    if (log === undefined) {
+      log = { frames: new RingBuffer(this.size), evictedUpTo: 0, ids: new Map() };
+      this.logs.set(topic, log);
+    }
+    if (!log.frames.push(frame)) {
+      const old = log.frames.shift()!;
+      log.evictedUpTo = old.seq;
+      const id = old.event.id;
+      const entry = id === undefined ? undefined : log.ids.get(id);
+      if (entry !== undefined && --entry.count === 0) log.ids.delete(id!);
+      log.frames.push(frame);
+    }
+    const id = frame.event.id;
+    if (id !== undefined && !this.ownId.test(id)) {
+      const entry = log.ids.get(id);
+      if (entry === undefined) log.ids.set(id, { seq: frame.seq, count: 1 });
+      else {
+        entry.seq = frame.seq;
+        entry.count++;
+      }
+    }
+  }
+
+  /**
+   * The seq a client of `topics` that last saw `lastEventId` resumes after,
+   * or `undefined` when the id cannot be resolved exactly (unknown, evicted,
+   * reused, or from another broker) or events after it on `topics` were
+   * already evicted (resuming would leave a gap).
+   */
+  resolve(lastEventId: string, topics: readonly string[]): number | undefined {
+    const seq = this.seqOf(lastEventId, topics);
+    if (seq === undefined) return undefined;
+    for (const topic of topics) {
+      const log = this.logs.get(topic);
+      if (log !== undefined && log.evictedUpTo > seq) return undefined;
+    }
+    return seq;
+  }
+
+  private seqOf(lastEventId: string, topics: readonly string[]): number | undefined {
+    const own = this.ownId.exec(lastEventId);
+    if (own !== null) {
+      const seq = Number(own[1]);
+      return seq <= this.seq ? seq : undefined;
+    }
+    let found: number | undefined;
+    for (const topic of topics) {
+      const entry = this.logs.get(topic)?.ids.get(lastEventId);
+      if (entry === undefined) continue;
+      if (found !== undefined || entry.count > 1) return undefined;
+      found = entry.seq;
+    }
+    return found;
+  }
+
+  /**
+   * Up to `limit` retained events of `topics` published after `cursor`, in
+   * publish order (a k-way merge of the topics' logs; no duplicates, since
+   * each event belongs to one topic).
+   */
+  after(topics: readonly string[], cursor: number, limit: number): ReplayBatch {
+    const logs: RingBuffer<HistoryFrame>[] = [];
+    const positions: number[] = [];
+    let gap = false;
+    for (const topic of topics) {
+      const log = this.logs.get(topic);
+      if (log === undefined) continue;
+      if (log.evictedUpTo > cursor) gap = true;
+      logs.push(log.frames);
+      positions.push(firstAfter(log.frames, cursor));
+    }
+    const frames: HistoryFrame[] = [];
+    while (frames.length < limit) {
+      let best = -1;
+      let bestSeq = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < logs.length; i++) {
+        const frame = logs[i]!.at(positions[i]!);
+        if (frame !== undefined && frame.seq < bestSeq) {
+          best = i;
+          bestSeq = frame.seq;
+        }
+      }
+      if (best === -1) break;
+      frames.push(logs[best]!.at(positions[best]!)!);
+      positions[best]!++;
+    }
+    return { frames, gap };
+  }
+}
+
+/** Index of the first frame with seq > cursor (binary search: a log is in seq order). */
+function firstAfter(frames: RingBuffer<HistoryFrame>, cursor: number): number {
+  let lo = 0;
+  let hi = frames.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (frames.at(mid)!.seq <= cursor) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

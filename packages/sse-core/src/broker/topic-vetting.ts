@@ -1,0 +1,37 @@
+import { warn } from "../base/warn.js";
+import { DEFAULT_TOPIC_LIMITS, subscribable } from "../wire/topic-limits.js";
+
+/** Topics whose check publish remembers, at most (then it starts over). */
+const VETTED_MAX = 4096;
+
+/**
+ * The check `publish` makes of each topic: that a handler with the default
+ * limits accepts it. A topic that none does is still published, but one
+ * warning says so, once per broker: no browser can subscribe to it. @internal
+ */
+export class TopicVetting {
+  /** Whether publish already warned about a topic no default handler accepts. */
+  private warned = false;
+  /** Topics found subscribable (a memo of the check; emptied past {@link VETTED_MAX}). */
+  private readonly vetted = new Set<string>();
+
+  /** Checks `topic` (once, until the memo starts over); warns (once) if no default handler accepts it. */
+  vet(topic: string): void {
+    if (this.warned || this.vetted.has(topic)) return;
+    if (subscribable(topic)) {
+      if (this.vetted.size >= VETTED_MAX) this.vetted.clear();
+      this.vetted.add(topic);
+      return;
+    }
+    this.warned = true;
+    this.vetted.clear();
+    const shown = JSON.stringify(topic.length > 40 ? `${topic.slice(0, 40)}…` : topic);
+    const message =
+      `sse: topic ${shown} was published, but a handler with the default limits ` +
+      `refuses it (white space, control characters, or more than ${DEFAULT_TOPIC_LIMITS.maxTopicLength} ` +
+      'characters): no browser can subscribe to it. Name topics like "project:42", ' +
+      "or give the handler a topicPattern (or maxTopicLength) that accepts it. " +
+      "(Warned once per broker.)";
+    warn(message, "SSE_TOPIC_UNSUBSCRIBABLE");
+  }
+}

@@ -1,0 +1,129 @@
+import { RingBuffer } from "../base/ring-buffer.js";
+import type { SlowClientPolicy } from "../base/slow-client-policy.js";
+import { bytesOf, EMPTY, type Frame, type FrameFormat } from "../wire/frame.js";
+import type { FlushPass } from "./flush.js";
+
+/** What a delivery did: dropped it, queued it, or queued it and dropped an older one. @internal */
+export enum Delivery {
+  Dropped = 0,
+  Queued = 1,
+  QueuedDroppingOldest = 2,
+}
+
+/** What a live queue needs to know of the transport draining it. @internal */
+export interface Writable {
+  /** True while the transport asked us to wait (write() returned false). */
+  readonly blocked: boolean;
+  /** Bytes a client may collect in one tick before further events go to its ring buffer. */
+  readonly budget: number;
+}
+
+/**
+ * One client's live events, with the slow-client policy. Two queues:
+ * `pending`, events a writable transport takes at the end of this tick
+ * (bounded in bytes by its budget, joined into one write), and a ring of at
+ * most `bufferSize` events the transport cannot take yet. Past both,
+ * `policy` decides what is lost. @internal
+ */
+export class LiveQueue {
+  /** Both made on first use: an idle connection's queue holds no list. */
+  private pending: Frame[] | undefined;
+  private pendingBytes = 0;
+  private waiting: RingBuffer<Frame> | undefined;
+
+  constructor(
+    private readonly bufferSize: number,
+    readonly policy: SlowClientPolicy,
+  ) {}
+
+  /** Events queued now. */
+  get length(): number {
+    return (this.pending?.length ?? 0) + (this.waiting?.length ?? 0);
+  }
+
+  /** Queues `frame`: for this tick's write when `transport` can take it, else in the ring. */
+  offer(frame: Frame, transport: Writable | null): Delivery {
+    if (
+      transport !== null &&
+      !transport.blocked &&
+      (this.waiting === undefined || this.waiting.length === 0) &&
+      this.pendingBytes < transport.budget
+    ) {
+      if (this.pending === undefined) this.pending = [frame];
+      else this.pending.push(frame);
+      this.pendingBytes += frame.chunk.byteLength;
+      return Delivery.Queued;
+    }
+    const ring = this.ring();
+    if (ring.push(frame)) return Delivery.Queued;
+    if (this.policy !== "drop-oldest") return Delivery.Dropped;
+    ring.shift();
+    ring.push(frame);
+    return Delivery.QueuedDroppingOldest;
+  }
+
+  /**
+   * Queues `frame` in the ring outside the slow-client policy: a resume-miss
+   * signal, or replayed frames an iterator has not read yet (nothing live is
+   * queued while a resume runs).
+   */
+  requeue(frame: Frame): void {
+    this.ring().push(frame);
+  }
+
+  /** Removes and returns the oldest queued frame. */
+  shift(): Frame | undefined {
+    if (this.pending !== undefined && this.pending.length > 0) return this.takePending();
+    return this.waiting?.shift();
+  }
+
+  /** Moves every frame of the ring (signals, while a resume runs) to `into`. */
+  drainRing(into: Frame[]): void {
+    const ring = this.waiting;
+    if (ring === undefined) return;
+    while (ring.length > 0) into.push(ring.shift()!);
+  }
+
+  /**
+   * Removes and returns everything queued as one chunk (empty when nothing
+   * is), each frame in `format` (default: {@link Frame.chunk}).
+   */
+  take(format: FrameFormat | undefined, pass: FlushPass): Uint8Array {
+    const ring = this.waiting;
+    const queued = ring === undefined ? 0 : ring.length;
+    const pendingCount = this.pending === undefined ? 0 : this.pending.length;
+    const count = pendingCount + queued;
+    if (count === 0) return EMPTY;
+    if (count === 1)
+      return bytesOf(pendingCount === 1 ? this.takePending() : ring!.shift()!, format);
+    const pending = this.pending ?? [];
+    this.pending = pending;
+    for (let i = 0; i < queued; i++) pending.push(ring!.shift()!);
+    const out = pass.join(pending, format);
+    this.clearPending();
+    return out;
+  }
+
+  /** Discards everything queued. */
+  clear(): void {
+    this.waiting?.clear();
+    this.clearPending();
+  }
+
+  /** The ring of events waiting for the transport, made on first use. */
+  private ring(): RingBuffer<Frame> {
+    if (this.waiting === undefined) this.waiting = new RingBuffer(this.bufferSize);
+    return this.waiting;
+  }
+
+  private takePending(): Frame {
+    const frame = this.pending!.shift()!;
+    this.pendingBytes -= frame.chunk.byteLength;
+    return frame;
+  }
+
+  private clearPending(): void {
+    if (this.pending !== undefined) this.pending.length = 0;
+    this.pendingBytes = 0;
+  }
+}

@@ -1,0 +1,119 @@
+import type { Frame } from "../wire/frame.js";
+import type { Client } from "./client.js";
+import { Delivery } from "./live-queue.js";
+
+/** Where a resume reads local history, and tells of a gap. @internal */
+export interface HistorySource {
+  /** Up to `limit` retained events of `topics` after `cursor`; `gap` when some were evicted. */
+  after(
+    topics: readonly string[],
+    cursor: number,
+    limit: number,
+  ): { frames: Frame[]; gap: boolean };
+  /** A resume that cannot be gap-free: counted; returns the frame that tells `client`, if any. */
+  missed(client: Client): Frame | undefined;
+}
+
+/** The state of a {@link Resume}; a client that is live has none. */
+type ResumeState =
+  /** Reading local history after `cursor`, a batch per write; live events are in history too. */
+  | {
+      readonly kind: "history";
+      readonly source: HistorySource;
+      readonly client: Client;
+      cursor: number;
+      gapTold: boolean;
+    }
+  /** A backplane's replay is on its way: live events are held (up to the room). */
+  | { readonly kind: "awaiting"; readonly held: Frame[] }
+  /** The replay, then the held live events after it, being written from `at`. */
+  | { readonly kind: "replaying"; readonly frames: Frame[]; at: number };
+
+/**
+ * One client's way back after `Last-Event-ID`: what it missed, in order,
+ * before it goes live. Local history feeds it batch by batch (the events
+ * stay in history, so live ones need no holding); a backplane feeds it once,
+ * when its replay arrives, and until then live events are held, at most
+ * `room` of them, the overlap removed by seq. The client reads it with
+ * {@link Resume.read} until it reports caught up. @internal
+ */
+export class Resume {
+  private constructor(
+    private state: ResumeState,
+    /** Live events that may still be held before they are dropped. */
+    private room: number,
+  ) {}
+
+  /** A resume from local history after `cursor`. */
+  static fromHistory(source: HistorySource, client: Client, cursor: number): Resume {
+    return new Resume({ kind: "history", source, client, cursor, gapTold: false }, 0);
+  }
+
+  /** A resume whose replay a backplane will {@link Resume.feed}; holds up to `room` live events meanwhile. */
+  static awaiting(room: number): Resume {
+    return new Resume({ kind: "awaiting", held: [] }, room);
+  }
+
+  /** True while a backplane's replay is being written: a live event held now is readable at once. */
+  get replaying(): boolean {
+    return this.state.kind === "replaying";
+  }
+
+  /** A live event published during the resume: read later from history, held, or dropped (no room). */
+  offer(frame: Frame): Delivery {
+    const state = this.state;
+    if (state.kind === "history") return Delivery.Queued;
+    if (this.room <= 0) return Delivery.Dropped;
+    this.room--;
+    if (state.kind === "awaiting") state.held.push(frame);
+    else state.frames.push(frame);
+    return Delivery.Queued;
+  }
+
+  /**
+   * A backplane's replay arrived (`frames`, in order, after `afterSeq`):
+   * they are written first, then the held live events that come after them.
+   * False when no replay was awaited.
+   */
+  feed(frames: readonly Frame[], afterSeq: number): boolean {
+    const state = this.state;
+    if (state.kind !== "awaiting") return false;
+    let last = afterSeq;
+    for (const frame of frames) if (frame.seq > last) last = frame.seq;
+    // The overlap between replay and live (and seq 0: published locally only) by seq.
+    const all = frames.slice();
+    for (const frame of state.held) if (frame.seq === 0 || frame.seq > last) all.push(frame);
+    // Held duplicates no longer take room.
+    this.room += state.held.length - (all.length - frames.length);
+    this.state = { kind: "replaying", frames: all, at: 0 };
+    return true;
+  }
+
+  /** Adds the next (at most `limit`) missed events to `into`; true once caught up (live from now). */
+  read(limit: number, into: Frame[]): boolean {
+    const state = this.state;
+    switch (state.kind) {
+      case "awaiting":
+        return false;
+      case "replaying": {
+        const end = Math.min(state.frames.length, state.at + limit);
+        for (let i = state.at; i < end; i++) into.push(state.frames[i]!);
+        state.at = end;
+        return end === state.frames.length;
+      }
+      case "history": {
+        const batch = state.source.after(state.client.topics, state.cursor, limit);
+        if (batch.gap && !state.gapTold) {
+          state.gapTold = true;
+          const miss = state.source.missed(state.client);
+          if (miss !== undefined) into.push(miss);
+        }
+        const last = batch.frames[batch.frames.length - 1];
+        for (const frame of batch.frames) into.push(frame);
+        if (last === undefined) return true;
+        state.cursor = last.seq;
+        return false;
+      }
+    }
+  }
+}

@@ -1,0 +1,253 @@
+import type { SlowClientPolicy } from "../base/slow-client-policy.js";
+import type { SSEEvent } from "../wire/encode.js";
+import type { Frame, FrameFormat } from "../wire/frame.js";
+import type { Client } from "./client.js";
+import type { Flushable, FlushPass, FlushScheduler } from "./flush.js";
+import { EventIterator, type FrameReader } from "./iterator.js";
+import { Delivery, LiveQueue, type Writable } from "./live-queue.js";
+import type { Resume } from "./resume.js";
+
+/**
+ * What drains a subscription into a transport (an HTTP response or a fetch
+ * stream). Implemented by `EventStream`. @internal
+ */
+export interface Consumer extends Writable {
+  /** Writes what the subscription holds now. */
+  flush(pass: FlushPass): void;
+  /** The subscription ended: `discard` drops what is queued, else it is written first. */
+  end(discard: boolean): void;
+}
+
+/**
+ * Who owns a subscription: a broker, or a request-stream handler. @internal
+ */
+export interface SubscriptionHost {
+  /** Flushes the owner's subscriptions once per tick. */
+  readonly flusher: FlushScheduler;
+  /**
+   * Ends `client` and forgets it: `"client"`, it left (its connection closed,
+   * its iterator stopped); `"slow"`, it fell behind under the `"disconnect"`
+   * policy (ended after the fan-out that found it full, not during it).
+   */
+  endClient(client: Subscription, reason: "client" | "slow"): void;
+  /**
+   * True while someone is told of drains (a broker with observers): only
+   * then does a blocked stream read the clock. Absent (a request stream's
+   * host): never.
+   */
+  timesDrains?(): boolean;
+  /** A stream of `client` that its transport blocked could write again, `seconds` later. */
+  drained?(client: Subscription, seconds: number): void;
+}
+
+/** Events read from a resume per write while a client catches up. */
+const REPLAY_BATCH = 64;
+
+/**
+ * The stream-side handle of one subscription, which the broker gives its
+ * handlers (`EventBroker.open`) and users see as a {@link Client}. It routes
+ * each delivered frame to its {@link LiveQueue} (or, while it catches up
+ * after `Last-Event-ID`, its {@link Resume}), asks its host's flush
+ * scheduler to flush it when its transport can take more, hands the
+ * transport one chunk per write ({@link Subscription.take}), and serves
+ * `for await` ({@link EventIterator}) when no transport is attached.
+ * @internal
+ */
+export class Subscription implements Client, Flushable, FrameReader {
+  readonly topics: readonly string[];
+  flushMark = 0;
+  private readonly host: SubscriptionHost;
+  private readonly queue: LiveQueue;
+  /** While it catches up after `Last-Event-ID`: where the missed events come from. */
+  private resume: Resume | undefined;
+  private consumer: Consumer | null = null;
+  /** Iterators waiting for an event; null (no array) while none is. */
+  private waiters: (() => void)[] | null = null;
+  private isClosed = false;
+  /** Set once it fell behind under the "disconnect" policy and its end was asked for. */
+  private leaving = false;
+  private dropCount = 0;
+  /** `done`, made when first asked for (most clients are never asked), and its resolve. */
+  private ended: Promise<void> | undefined;
+  private resolveEnded: (() => void) | undefined;
+
+  constructor(
+    host: SubscriptionHost,
+    topics: readonly string[],
+    bufferSize: number,
+    policy: SlowClientPolicy = "drop-newest",
+  ) {
+    this.host = host;
+    this.topics = topics;
+    this.queue = new LiveQueue(bufferSize, policy);
+  }
+
+  /** See {@link Client.done}; made on first use. */
+  get done(): Promise<void> {
+    if (this.ended === undefined) {
+      this.ended = this.isClosed
+        ? Promise.resolve()
+        : new Promise((resolve) => {
+            this.resolveEnded = resolve;
+          });
+    }
+    return this.ended;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  get dropped(): number {
+    return this.dropCount;
+  }
+
+  /**
+   * Drain timing, for the broker's `drained` hook: when its stream's
+   * transport refused more, the time now (ms) if its host times drains,
+   * else -1 (no clock read). @internal
+   */
+  blockedAt(): number {
+    return this.host.timesDrains?.() === true ? performance.now() : -1;
+  }
+
+  /** Its stream, blocked since `since` (from {@link blockedAt}), could write again. @internal */
+  unblocked(since: number): void {
+    this.host.drained?.(this, (performance.now() - since) / 1000);
+  }
+
+  /** Hands `frame` to this client. */
+  deliver(frame: Frame): Delivery {
+    const resume = this.resume;
+    const result =
+      resume === undefined ? this.queue.offer(frame, this.consumer) : resume.offer(frame);
+    if (result !== Delivery.Queued) {
+      this.dropCount++;
+      if (result === Delivery.Dropped) {
+        if (this.queue.policy === "disconnect") this.fellBehind();
+        return result;
+      }
+    }
+    if (resume === undefined || resume.replaying) this.poke();
+    return result;
+  }
+
+  /** Starts by catching up through `resume` (local history, or a backplane's replay), then goes live. */
+  resumeWith(resume: Resume): void {
+    this.resume = resume;
+  }
+
+  /** The backplane replay its resume awaited arrived: see {@link Resume.feed}. */
+  replayed(frames: readonly Frame[], afterSeq: number): void {
+    if (this.resume?.feed(frames, afterSeq)) this.poke();
+  }
+
+  /** Queues `frame` ahead of everything else (a resume-miss signal; the queue is empty then). */
+  signal(frame: Frame): void {
+    this.queue.requeue(frame);
+  }
+
+  /** Connects a transport that drains this client; ends it at once if the client is closed. */
+  attach(consumer: Consumer): void {
+    if (this.isClosed) {
+      consumer.end(false);
+      return;
+    }
+    this.consumer = consumer;
+    if (this.queue.length > 0 || this.resume !== undefined) this.host.flusher.schedule(this);
+  }
+
+  /** Lets the attached transport write what is queued now (the flush scheduler calls it). */
+  flush(pass: FlushPass): void {
+    this.consumer?.flush(pass);
+  }
+
+  /**
+   * Removes and returns what is queued as one chunk (empty when nothing is),
+   * each frame in `format` (default: {@link Frame.chunk}): while catching up,
+   * the next batch of missed events.
+   */
+  take(format: FrameFormat | undefined, pass: FlushPass): Uint8Array {
+    if (this.resume !== undefined) {
+      const missed = this.catchUp(REPLAY_BATCH);
+      if (missed.length > 0) return pass.join(missed, format);
+    }
+    return this.queue.take(format, pass);
+  }
+
+  /** The client left (its connection closed): its host ends it, discarding what is queued. */
+  leave(): void {
+    this.host.endClient(this, "client");
+  }
+
+  /** The next frame for an iterator. */
+  read(): Frame | undefined {
+    if (this.resume !== undefined && !this.isClosed) {
+      const [first, ...rest] = this.catchUp(1);
+      for (const frame of rest) this.queue.requeue(frame);
+      if (first !== undefined) return first;
+    }
+    return this.queue.shift();
+  }
+
+  readable(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (this.waiters === null) this.waiters = [];
+      this.waiters.push(resolve);
+    });
+  }
+
+  /**
+   * Ends the client. `discard` drops what is queued (unsubscribe); otherwise
+   * a transport flushes it first and an iterator still yields it (broker close).
+   */
+  close(discard: boolean): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    if (discard) {
+      this.queue.clear();
+      this.resume = undefined;
+    }
+    const consumer = this.consumer;
+    this.consumer = null;
+    consumer?.end(discard);
+    this.resolveEnded?.();
+    this.wake();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<SSEEvent> {
+    return new EventIterator(this);
+  }
+
+  /**
+   * The queued signals, then the next `limit` missed events; once the resume
+   * reports caught up, the client is live.
+   */
+  private catchUp(limit: number): Frame[] {
+    const frames: Frame[] = [];
+    this.queue.drainRing(frames);
+    if (this.resume!.read(limit, frames)) this.resume = undefined;
+    return frames;
+  }
+
+  /** Under the "disconnect" policy: has the host end this client, once. */
+  private fellBehind(): void {
+    if (this.leaving) return;
+    this.leaving = true;
+    this.host.endClient(this, "slow");
+  }
+
+  /** Lets whoever drains this client know there is something to read. */
+  private poke(): void {
+    const consumer = this.consumer;
+    if (consumer === null) this.wake();
+    else if (!consumer.blocked) this.host.flusher.schedule(this);
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    if (waiters === null) return;
+    this.waiters = null;
+    for (const resolve of waiters) resolve();
+  }
+}

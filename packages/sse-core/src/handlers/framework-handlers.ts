@@ -1,0 +1,132 @@
+import type { HandlerOptions } from "../admission/handler-options.js";
+import type { StreamOptions } from "../admission/stream-plan.js";
+import type { EventBroker } from "../broker/broker.js";
+import type { SSERequest, SSEResponse } from "../transport/sse-request.js";
+import type { Topics, TopicsFn, TopicsSource } from "../wire/topics.js";
+import {
+  validateBroker,
+  validateOptions,
+  validateTopics,
+  validateTopicsFn,
+} from "./argument-checks.js";
+import type { FrameworkHooks } from "./framework-hooks.js";
+import { serveEvents } from "./node-handler.js";
+import { brokerFrom } from "./request-context.js";
+import { type StreamProducer, streamHandler } from "./request-stream.js";
+
+/** Which of a framework's handlers a request reached: a broker stream, or a request stream. */
+export type HandlerKind = "events" | "stream";
+
+/**
+ * What a framework adapter tells {@link frameworkHandlers}: how to read its
+ * handler's arguments, how it takes part in one request, and what its
+ * handler returns. Everything else (argument checks in their order,
+ * admission, the stream, the error contract) is core's.
+ *
+ * @typeParam Args - the framework handler's arguments (express: `[req, res, next]`).
+ * @typeParam S - what topic functions, `authorize`, `presence` and `onError` receive (express's `req`, koa's `ctx`).
+ * @typeParam Ret - what the framework handler returns (express: `void`; koa, fastify: a promise).
+ */
+export interface FrameworkBinding<Args extends unknown[], S, Ret> {
+  /** The `node:http` request and response under the framework's arguments, and the subject. */
+  read(...args: Args): { req: SSERequest; res: SSEResponse; subject: S };
+  /** How the framework takes part in this request (see {@link FrameworkHooks}). */
+  hooks(kind: HandlerKind, ...args: Args): FrameworkHooks<S>;
+  /**
+   * The handler's return value for `served`, which resolves when the stream
+   * ended and rejects with a bug for the framework to answer (with
+   * `propagate`): express passes it to `next`, koa and fastify return it.
+   */
+  settle(served: Promise<void>, ...args: Args): Ret;
+}
+
+/** A framework's handler set, built by {@link frameworkHandlers}. */
+export interface FrameworkHandlers<S, H> {
+  /** Streams fixed `topics` from `broker`. */
+  handler(broker: EventBroker, topics: Topics, options?: HandlerOptions<S>): H;
+  /** Streams the topics `topicsFn` names for each request from `broker`. */
+  handlerFunc(broker: EventBroker, topicsFn: TopicsFn<S>, options?: HandlerOptions<S>): H;
+  /** Like `handler`, with the broker the framework's middleware put on the request. */
+  contextHandler(topics: Topics, options?: HandlerOptions<S>): H;
+  /** Like `handlerFunc`, with the broker the framework's middleware put on the request. */
+  contextHandlerFunc(topicsFn: TopicsFn<S>, options?: HandlerOptions<S>): H;
+  /** A request's own event stream, written by `produce`. */
+  streamHandler(produce: StreamProducer<S>, options?: StreamOptions<S>): H;
+}
+
+/**
+ * Builds a framework's handler set from a {@link FrameworkBinding}: the one
+ * place where arguments are checked (at creation, in one order) and a
+ * request is handed to core. An adapter for a new framework is its binding.
+ *
+ * @example
+ * ```ts
+ * // A polka-style adapter: (req, res, next) like express.
+ * const handlers = frameworkHandlers<[IncomingMessage, ServerResponse, (err?: unknown) => void], IncomingMessage, void>({
+ *   read: (req, res) => ({ req, res, subject: req }),
+ *   hooks: () => ({ propagate: true, noBrokerFix: "put app.use(middleware(broker)) before this route" }),
+ *   settle: (served, _req, _res, next) => void served.catch(next),
+ * });
+ * export const { handler, handlerFunc } = handlers;
+ * ```
+ */
+export function frameworkHandlers<Args extends unknown[], S, Ret>(
+  binding: FrameworkBinding<Args, S, Ret>,
+): FrameworkHandlers<S, (...args: Args) => Ret> {
+  const mount =
+    (
+      brokerOf: (req: SSERequest) => EventBroker | undefined,
+      topicsOf: (subject: S) => TopicsSource,
+    ) =>
+    (options: HandlerOptions<S> | undefined) =>
+    (...args: Args): Ret => {
+      const { req, res, subject } = binding.read(...args);
+      const hooks = binding.hooks("events", ...args);
+      const served = serveEvents(
+        req,
+        res,
+        brokerOf(req),
+        topicsOf(subject),
+        options,
+        subject,
+        hooks,
+      );
+      return binding.settle(served, ...args);
+    };
+  return {
+    handler(broker, topics, options) {
+      validateBroker(broker);
+      const list = validateTopics(topics, options);
+      return mount(
+        () => broker,
+        () => list,
+      )(options);
+    },
+    handlerFunc(broker, topicsFn, options) {
+      validateBroker(broker);
+      validateTopicsFn(topicsFn);
+      validateOptions(options);
+      return mount(
+        () => broker,
+        (subject) => () => topicsFn(subject),
+      )(options);
+    },
+    contextHandler(topics, options) {
+      const list = validateTopics(topics, options);
+      return mount(brokerFrom, () => list)(options);
+    },
+    contextHandlerFunc(topicsFn, options) {
+      validateTopicsFn(topicsFn);
+      validateOptions(options);
+      return mount(brokerFrom, (subject) => () => topicsFn(subject))(options);
+    },
+    streamHandler(produce, options) {
+      const serve = streamHandler<S>(produce, options);
+      return (...args: Args): Ret => {
+        const { req, res, subject } = binding.read(...args);
+        const served = serve(req, res, subject, binding.hooks("stream", ...args));
+        return binding.settle(served, ...args);
+      };
+    },
+  };
+}

@@ -1,0 +1,194 @@
+import { cleanupAfterEach, rawClient, waitFor } from "@burrow/test-utils";
+import { describe, expect, it } from "vitest";
+import {
+  EventBroker,
+  fetchHandler,
+  handler,
+  hxPartial,
+  SSEFieldError,
+  SSEOptionError,
+  type SwapOption,
+} from "../index.js";
+import { firstEvent, serveSwap } from "../testing/swap-server.js";
+
+const cleanups = cleanupAfterEach();
+
+describe("swap: events htmx 4 swaps (unnamed messages)", () => {
+  it("swap: true sends default-typed events unnamed and keeps explicitly typed ones named", async () => {
+    const broker = new EventBroker();
+    const server = await serveSwap(broker, { "/events": true }, cleanups);
+    const client = rawClient(server.port, "/events");
+    cleanups.push(() => client.close());
+    await waitFor(() => broker.stats().clients === 1, "subscribed");
+    broker.publish("notes", { data: "<li>one</li>" });
+    broker.publish("notes", { type: "close", data: "" });
+    await waitFor(() => client.events.length === 2, "two events");
+    expect(client.body).toBe("data: <li>one</li>\n\nevent: close\ndata: \n\n");
+    expect(client.events.map((e) => e.event)).toEqual([undefined, "close"]);
+  });
+
+  it("a target map wraps each topic's events in an hx-partial with escaped attributes", async () => {
+    const broker = new EventBroker();
+    const server = await serveSwap(
+      broker,
+      {
+        "/events": { notes: { target: "#notes", swap: "beforeend" }, status: 'div[data-x="a&b"]' },
+      },
+      cleanups,
+    );
+    const client = rawClient(server.port, "/events");
+    cleanups.push(() => client.close());
+    await waitFor(() => broker.stats().clients === 1, "subscribed");
+    broker.publish("notes", { data: "<li>a\nb</li>" });
+    broker.publish("status", { data: "<b>up</b>", id: "7" });
+    await waitFor(() => client.events.length === 2, "two events");
+    expect(client.events[0]!.data).toBe(
+      '<hx-partial hx-target="#notes" hx-swap="beforeend"><li>a\nb</li></hx-partial>',
+    );
+    expect(client.events[0]!.event).toBeUndefined();
+    expect(client.events[1]).toMatchObject({
+      id: "7",
+      data: '<hx-partial hx-target="div[data-x=&quot;a&amp;b&quot;]"><b>up</b></hx-partial>',
+    });
+  });
+
+  it("one broker serves an htmx 2 page (named) and an htmx 4 page (unnamed) the same event", async () => {
+    const broker = new EventBroker({ historySize: 10 });
+    const server = await serveSwap(
+      broker,
+      { "/v2": undefined, "/v4": { notes: "#notes" } },
+      cleanups,
+    );
+    const v2 = rawClient(server.port, "/v2");
+    const v4 = rawClient(server.port, "/v4");
+    cleanups.push(
+      () => v2.close(),
+      () => v4.close(),
+    );
+    await waitFor(() => broker.stats().clients === 2, "both subscribed");
+    for (let i = 0; i < 3; i++) broker.publish("notes", { data: `<li>${i}</li>` });
+    await waitFor(() => v2.events.length === 3 && v4.events.length === 3, "all events");
+    expect(v2.events.map((e) => [e.event, e.data])).toEqual(
+      [0, 1, 2].map((i) => ["notes", `<li>${i}</li>`]),
+    );
+    expect(v4.events.map((e) => [e.event, e.data])).toEqual(
+      [0, 1, 2].map((i) => [
+        undefined,
+        `<hx-partial hx-target="#notes"><li>${i}</li></hx-partial>`,
+      ]),
+    );
+    // Same broker-assigned ids on both: one publish, two encodings.
+    expect(v4.events.map((e) => e.id)).toEqual(v2.events.map((e) => e.id));
+  });
+
+  it("a resumed htmx 4 stream replays history in its own format", async () => {
+    const broker = new EventBroker({ historySize: 10 });
+    const server = await serveSwap(broker, { "/v4": true }, cleanups);
+    const first = rawClient(server.port, "/v4");
+    cleanups.push(() => first.close());
+    await waitFor(() => broker.stats().clients === 1, "subscribed");
+    broker.publish("notes", { data: "a" });
+    await waitFor(() => first.events.length === 1, "first event");
+    first.close();
+    await waitFor(() => broker.stats().clients === 0, "left");
+    broker.publish("notes", { data: "b" });
+    broker.publish("status", { data: "c" });
+    const back = rawClient(server.port, "/v4", {
+      headers: { "Last-Event-ID": first.events[0]!.id! },
+    });
+    cleanups.push(() => back.close());
+    await waitFor(() => back.events.length === 2, "replay");
+    expect(back.events.map((e) => [e.event, e.data])).toEqual([
+      [undefined, "b"],
+      [undefined, "c"],
+    ]);
+  });
+
+  it("fetchHandler takes the same option", async () => {
+    const broker = new EventBroker();
+    cleanups.push(() => broker.close());
+    const events = fetchHandler(broker, "notes", { swap: { notes: "#n" } });
+    const response = await events(new Request("http://x/events"));
+    broker.publish("notes", { data: "x" });
+    expect(await firstEvent(response)).toMatchObject({
+      event: undefined,
+      data: '<hx-partial hx-target="#n">x</hx-partial>',
+    });
+  });
+
+  it("refuses a bad swap option when the handler is made, naming it", () => {
+    const broker = new EventBroker();
+    const bad: [unknown, RegExp][] = [
+      [{ notes: "" }, /swap\.notes\.target: must be a non-empty CSS selector.*got ""/],
+      [{ notes: { target: "#n", swap: 3 } }, /swap\.notes\.swap: .*got 3/],
+      [{ notes: 5 }, /swap\.notes: must be a CSS selector or \{ target, swap \}, got 5/],
+      ["yes", /swap: must be true or a map/],
+      [["#a"], /swap: must be true or a map.*an array/],
+    ];
+    for (const [swap, message] of bad) {
+      const err = (() => {
+        try {
+          handler(broker, "notes", { swap: swap as SwapOption });
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(SSEOptionError.isInstance(err), String(swap)).toBe(true);
+      expect((err as Error).message).toMatch(message);
+    }
+  });
+});
+
+describe("hxPartial", () => {
+  it("wraps a fragment for a target, escaping the selector and swap style", () => {
+    expect(hxPartial("<p>x</p>", "#a")).toBe('<hx-partial hx-target="#a"><p>x</p></hx-partial>');
+    expect(hxPartial("y", { target: '"><script>', swap: "beforeend<" })).toBe(
+      '<hx-partial hx-target="&quot;&gt;&lt;script&gt;" hx-swap="beforeend&lt;">y</hx-partial>',
+    );
+  });
+
+  it("refuses an empty target with a typed error", () => {
+    expect(() => hxPartial("x", "")).toThrow(SSEOptionError);
+  });
+
+  // htmx 4 rewrites every </hx-…> to </template> and parses the message as HTML.
+  it.each([
+    "</hx-partial>",
+    "</HX-Partial>",
+    "</hx-partial >",
+    "</hx-partial\n>",
+    "</hx-partial\t\r\f>",
+    "</hx-partial/>",
+    '</hx-partial x="y">',
+    "</hx-oob>",
+    "</template>",
+    "</TEMPLATE >",
+    "</hx-partial",
+  ])("refuses a fragment holding %j, which would close its partial early", (end) => {
+    const html = `<li>a${end}`;
+    let err: unknown;
+    try {
+      hxPartial(html, "#notes");
+    } catch (e) {
+      err = e;
+    }
+    expect(SSEFieldError.isInstance(err)).toBe(true);
+    expect(err).toMatchObject({ field: "data", value: html });
+    expect((err as Error).message).toMatch(
+      /^sse: data: holds ".+", an end tag that would close its <hx-partial> early .*Data is HTML the app must escape/,
+    );
+  });
+
+  it("keeps escaped text and tags that only look alike", () => {
+    for (const html of [
+      "&lt;/hx-partial&gt;",
+      "</hx-partial-x>",
+      "<hx-partial>",
+      "</hx>",
+      "</templates>",
+      "< /hx-partial>",
+    ]) {
+      expect(hxPartial(html, "#n")).toBe(`<hx-partial hx-target="#n">${html}</hx-partial>`);
+    }
+  });
+});

@@ -1,0 +1,55 @@
+import { SSEFieldError } from "../base/errors.js";
+
+/** One topic or several. */
+export type Topics = string | readonly string[];
+
+/**
+ * Resolves the topics of one request: sync or async. A thrown error with a
+ * `status` or `statusCode` (e.g. 403) answers with that status.
+ */
+export type TopicsFn<R> = (req: R) => Topics | Promise<Topics>;
+
+/** The topics of one stream, or a function resolving them (sync or async). */
+export type TopicsSource = Topics | (() => Topics | Promise<Topics>);
+
+/**
+ * Checks a topic name: a non-empty string.
+ * @internal
+ */
+export function checkTopic(topic: unknown, field: "topic" | "topics" = "topic"): string {
+  if (typeof topic !== "string" || topic.length === 0) {
+    throw new SSEFieldError(field, "a topic must be a non-empty string", topic);
+  }
+  return topic;
+}
+
+/**
+ * Normalizes `topics` into a list of unique, non-empty topic names; throws
+ * {@link SSEFieldError} for an empty list or a bad name.
+ * @internal
+ */
+export function normalizeTopics(topics: Topics): readonly string[] {
+  // A list this function returned is returned as is: every client of a
+  // handler with static topics then shares one array instead of holding a copy.
+  if (typeof topics !== "string" && normalized.has(topics)) return topics;
+  const list = typeof topics === "string" ? [topics] : topics;
+  if (!Array.isArray(list)) {
+    const kind = topics === null ? "null" : typeof topics;
+    throw new SSEFieldError(
+      "topics",
+      `must be a topic name or a list of topic names, got ${kind}`,
+      topics,
+    );
+  }
+  if (list.length === 0) {
+    throw new SSEFieldError("topics", "at least one topic is required", topics);
+  }
+  const unique = new Set<string>();
+  for (const topic of list) unique.add(checkTopic(topic, "topics"));
+  const out = Object.freeze([...unique]);
+  normalized.add(out);
+  return out;
+}
+
+/** Frozen lists returned by {@link normalizeTopics}. */
+const normalized = new WeakSet<readonly string[]>();
