@@ -65,7 +65,7 @@ function listenerCounts(server: Server): Record<string, number> {
  * within a second).
  */
 const SERVER_CODE =
-  /sse-core\/(src|dist)\/[\w-]+\.(ts|js|cjs)|node:_http|node:net|stream_base_commons/;
+  /sse-core\/(src|dist)\/([\w-]+\/)?[\w-]+\.(ts|js|cjs)|node:_http|node:net|stream_base_commons/;
 
 function trackHandles() {
   const alive = new Map<number, string>();
