@@ -6,5 +6,5 @@ export {
   DEFAULT_REDIS_URL,
   DEFAULT_TIMEOUT_MS,
 } from "./options.js";
-export type { RedisBackplaneStats } from "./redis-backplane.js";
 export { RedisBackplane, redisBackplane } from "./redis-backplane.js";
+export type { RedisBackplaneStats } from "./redis-backplane-stats.js";

@@ -184,14 +184,3 @@ function positiveInteger(name: string, value: unknown, unit: string): number {
   }
   return value;
 }
-
-/** The URL without its password, for messages. @internal */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString().replace(/\/$/, "");
-  } catch {
-    return "redis://(unparsable URL)";
-  }
-}
