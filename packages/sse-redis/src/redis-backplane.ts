@@ -12,6 +12,7 @@ import { Link } from "./link.js";
 import { type RedisBackplaneOptions, type ResolvedOptions, resolveOptions } from "./options.js";
 import { RedisPresence } from "./presence-store.js";
 import { Publisher } from "./publisher.js";
+import type { ReadyOptions } from "./readiness.js";
 import { Recovery } from "./recovery.js";
 import type { RedisBackplaneStats } from "./redis-backplane-stats.js";
 import { redactUrl } from "./redis-url.js";
@@ -147,6 +148,26 @@ export class RedisBackplane implements Backplane {
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * Resolves once the link is ready (at once if it is): call it after
+   * `new EventBroker({ backplane })`, which connects, to fail fast at
+   * startup. Rejects with core's `SSEBackplaneError` of kind
+   * `"configuration"` as soon as Redis answers a connection's setup with an
+   * error (wrong password, `NOAUTH`, a database past its `databases`, an ACL
+   * that forbids a command; `cause`: Redis's error; the backplane keeps
+   * retrying), `"timeout"` after `timeoutMs` (default 10 000; `Infinity`
+   * waits), or `"closed"` when `close()` comes first.
+   *
+   * @example
+   * ```ts
+   * const broker = new EventBroker({ historySize: 100, backplane });
+   * await backplane.ready({ timeoutMs: 5000 }); // throws SSEBackplaneError
+   * ```
+   */
+  ready(options?: ReadyOptions): Promise<void> {
+    return this.link.ready(options);
   }
 
   /** The link's state and counters. */
