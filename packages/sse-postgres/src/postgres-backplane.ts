@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type {
   Backplane,
-  BackplaneEvent,
   BackplaneHost,
   BackplanePresence,
   BackplaneReplay,
@@ -18,6 +17,7 @@ import {
   parseEventJson,
 } from "@burrow/sse-core/adapter";
 import pg from "pg";
+import { readHistory, type StoredEvent } from "./history-read.js";
 import { Listener } from "./listener.js";
 import {
   describeConnection,
@@ -31,7 +31,6 @@ import { type Outgoing, Publisher } from "./publisher.js";
 import { ReplayLimit } from "./replay-limit.js";
 import {
   headStatement,
-  historyStatement,
   pruneStatements,
   schemaCheckStatement,
   schemaStatements,
@@ -78,11 +77,6 @@ export interface PostgresBackplaneStats extends BackplaneStats {
 
 /** An event to deliver in order: from a notification, or recovered from the table. */
 type Message = OrderedEvent;
-
-/** An event read from the table, with who published it. */
-interface StoredEvent extends BackplaneEvent {
-  origin: string;
-}
 
 /** SQLSTATEs saying the backplane's tables or function are missing: create them again. */
 const MISSING_SCHEMA = new Set(["42P01", "42883"]);
@@ -581,61 +575,15 @@ export class PostgresBackplane implements Backplane {
       });
   }
 
-  /**
-   * The events of `topics` after `after` in `epoch`, in seq order, read in
-   * one snapshot; undefined when resuming there would leave a gap (another
-   * epoch, a seq never issued, an event after it trimmed) or would need more
-   * than this process's `historySize` events of a topic (another process
-   * may keep more): at most `historySize + 1` rows of each topic are read,
-   * which bounds what one `Last-Event-ID` costs.
-   */
-  private async read(
+  /** What `topics` retained after `after` in `epoch` (see {@link readHistory}). */
+  private read(
     topics: readonly string[],
     epoch: string,
     after: number,
   ): Promise<StoredEvent[] | undefined> {
-    const limit = this.host?.historySize ?? 0;
-    if (limit === 0) return undefined;
-    const [result] = await transaction(
-      this.pool!,
-      this.options.timeoutMs,
-      [{ text: historyStatement(this.options.prefix), values: [topics, after, limit + 1] }],
-      this.ownPool,
-    );
-    const rows = (result?.rows ?? []) as {
-      epoch: string;
-      head: string;
-      lost: string;
-      seq: string | null;
-      topic: string | null;
-      event: string | null;
-      assigned: boolean | null;
-      origin: string | null;
-    }[];
-    const first = rows[0];
-    if (
-      first === undefined ||
-      first.epoch !== epoch ||
-      after > Number(first.head) ||
-      Number(first.lost) > after
-    ) {
-      return undefined;
-    }
-    const counts = new Map<string, number>();
-    const events: StoredEvent[] = [];
-    for (const row of rows) {
-      if (row.seq === null) continue;
-      // Read one more than it keeps: a topic holding more after `after` is a miss, never a cut.
-      const count = (counts.get(row.topic!) ?? 0) + 1;
-      if (count > limit) return undefined;
-      counts.set(row.topic!, count);
-      const event = parseEventJson(row.event);
-      if (event === undefined) continue;
-      const seq = Number(row.seq);
-      if (row.assigned && !event.id) event.id = `${epoch}-${seq}`;
-      events.push({ topic: row.topic!, event, seq, origin: row.origin ?? "" });
-    }
-    return events;
+    const { prefix, timeoutMs } = this.options;
+    const source = { pool: this.pool!, prefix, timeoutMs, sessionBounded: this.ownPool };
+    return readHistory(source, topics, epoch, after, this.host?.historySize ?? 0);
   }
 
   private onNotification(channel: string, payload: string): void {
