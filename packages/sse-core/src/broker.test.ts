@@ -1,4 +1,4 @@
-import { handBackplane, listen, thrownBy, waitFor } from "@burrow/test-utils";
+import { handBackplane, thrownBy, topicAnswer, waitFor } from "@burrow/test-utils";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -287,22 +287,13 @@ describe("EventBroker: topics its backplane cannot carry", () => {
   it("a handler answers 400 for such a topic, even with a topicPattern that lets it through, and subscribes nothing", async () => {
     const hand = refusing();
     const broker = new EventBroker({ backplane: hand.backplane });
-    const events = handlerFunc(
-      broker,
-      (req) => new URL(req.url ?? "/", "http://x").searchParams.get("topic") ?? "",
-      { topicPattern: /^[\s\S]+$/ },
-    );
-    const server = await listen((req, res) => void events(req, res));
-    try {
-      const answer = await fetch(`${server.url}/?topic=${encodeURIComponent(nul)}`);
-      expect(answer.status).toBe(400);
-      expect(await answer.text()).toBe("sse: topic: the engine cannot store NUL");
-      expect(broker.stats()).toMatchObject({ clients: 0, topics: 0 });
-      expect(hand.watched).toEqual([]);
-    } finally {
-      broker.close();
-      await server.close();
-    }
+    expect(await topicAnswer(handlerFunc, broker, nul)).toEqual({
+      status: 400,
+      body: "sse: topic: the engine cannot store NUL",
+    });
+    expect(broker.stats()).toMatchObject({ clients: 0, topics: 0 });
+    expect(hand.watched).toEqual([]);
+    broker.close();
   });
 });
 
