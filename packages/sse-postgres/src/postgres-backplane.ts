@@ -18,6 +18,7 @@ import {
 } from "@burrow/sse-core/adapter";
 import pg from "pg";
 import { readHistory, type StoredEvent } from "./history-read.js";
+import { LinkHealth } from "./link-health.js";
 import { Listener } from "./listener.js";
 import {
   describeConnection,
@@ -28,6 +29,7 @@ import {
 import { channelOf, eventJson, Reassembler } from "./payload.js";
 import { PostgresPresence } from "./presence-store.js";
 import { type Outgoing, Publisher } from "./publisher.js";
+import { Readiness, type ReadyOptions } from "./ready.js";
 import { ReplayLimit } from "./replay-limit.js";
 import {
   headStatement,
@@ -142,9 +144,10 @@ export class PostgresBackplane implements Backplane {
   private readonly deliveredLocally = new Set<number>();
   private readonly replays: ReplayLimit;
   private lastError: Error | undefined;
-  private overflowReported = false;
+  /** What the log says about the link, and the counts behind it. */
+  private readonly health: LinkHealth;
+  private readonly readiness: Readiness;
   private localOnlyCount = 0;
-  private localOnlySinceDown = 0;
   private receivedCount = 0;
   private publishedCount = 0;
   private recoveredCount = 0;
@@ -161,6 +164,12 @@ export class PostgresBackplane implements Backplane {
     this.options = resolveOptions(options);
     this.where = describeConnection(this.options.connectionString, this.options.pool);
     this.replays = new ReplayLimit(this.options.maxReplays);
+    this.health = new LinkHealth(this.options.logger, this.where);
+    this.readiness = new Readiness(this.where, () => ({
+      state: this.state,
+      refusal: this.health.refusal,
+      lastError: this.lastError,
+    }));
   }
 
   /** Connects to PostgreSQL (creating the tables if needed); called once by the broker. */
@@ -280,6 +289,17 @@ export class PostgresBackplane implements Backplane {
   }
 
   /**
+   * Resolves once the link is ready (at once if it is); rejects with core's
+   * `SSEBackplaneError`: kind `"configuration"` when PostgreSQL refuses the
+   * configuration (a missing database, bad credentials; `cause`: pg's
+   * error), `"timeout"` after `timeoutMs` (10 s by default), `"closed"` when
+   * closed first. Its timer goes when it settles. See {@link ReadyOptions}.
+   */
+  ready(options?: ReadyOptions): Promise<void> {
+    return this.readiness.wait(options);
+  }
+
+  /**
    * Reads, in one snapshot, what `topics` retained after `lastEventId`; at
    * most `maxReplays` at a time, nothing for a client that left (`signal`).
    * See {@link Backplane.replay}.
@@ -385,6 +405,7 @@ export class PostgresBackplane implements Backplane {
     const previous = this.state;
     this.state = "closed";
     this.report({ kind: "state", state: "closed", previous });
+    this.readiness.settle();
     this.publishedAt.clear();
     // Marks this process's members expired, before the pool closes.
     const presence = this.presenceStore?.close();
@@ -540,9 +561,7 @@ export class PostgresBackplane implements Backplane {
           this.host!.historySize > 0 ? await this.read(topics, epoch, lastSeq) : undefined;
         if (missed === undefined) {
           this.gapCount++;
-          this.options.logger?.error(
-            `sse-postgres: events published on other processes while this one was cut from PostgreSQL at ${this.where} could not be recovered (the tables were dropped, or history is off or too short); clients here may have missed some`,
-          );
+          this.health.gap();
         } else {
           for (const { topic, event, seq, origin } of missed) {
             if (seq <= this.order.lastSeq) continue;
@@ -605,7 +624,7 @@ export class PostgresBackplane implements Backplane {
   private sent(batch: readonly Outgoing[]): void {
     this.publishedCount += batch.length;
     for (const outgoing of batch) this.awaiting.delete(outgoing.nonce);
-    if (this.publisher!.pending === 0) this.overflowReported = false;
+    if (this.publisher!.pending === 0) this.health.drained();
   }
 
   /** Whether PostgreSQL ordered these is unknown: deliver them here, once. */
@@ -682,18 +701,13 @@ export class PostgresBackplane implements Backplane {
 
   private deliverLocally(topic: string, event: SSEEvent): void {
     this.localOnlyCount++;
-    this.localOnlySinceDown++;
+    this.health.deliveredLocally();
     this.host!.deliver(topic, { ...event }, 0);
   }
 
   private overflow(topic: string, event: SSEEvent): void {
     this.overflowCount++;
-    if (!this.overflowReported) {
-      this.overflowReported = true;
-      this.options.logger?.error(
-        `sse-postgres: ${this.options.maxPending} events are waiting for PostgreSQL at ${this.where} (maxPending); events published meanwhile reach this process's clients only`,
-      );
-    }
+    this.health.overflowed(this.options.maxPending);
     this.host!.deliver(topic, { ...event }, 0);
   }
 
@@ -704,10 +718,12 @@ export class PostgresBackplane implements Backplane {
 
   private fail(error: Error): void {
     this.lastError = error;
+    // A configuration refused is logged here, once per distinct one; outages once per change.
+    this.health.failed(error);
     this.update();
   }
 
-  /** Recomputes the state; reports a change once. */
+  /** Recomputes the state; reports and logs a change once; settles `ready()` calls. */
   private update(): void {
     if (this.state === "closed") return;
     const next = nextBackplaneState(
@@ -715,25 +731,18 @@ export class PostgresBackplane implements Backplane {
       this.publisherUp && this.listenerSynced && this.listener?.connected === true,
       this.lastError !== undefined,
     );
-    if (next === this.state) return;
-    const previous = this.state;
-    this.state = next;
-    this.report({ kind: "state", state: next, previous });
-    const logger = this.options.logger;
-    if (next === "down") {
-      this.presenceStore?.down();
-      this.errorCount++;
-      this.localOnlySinceDown = 0;
-      this.replays.flush();
-      const cause = this.lastError?.message ?? "connection closed";
-      logger?.error(
-        `sse-postgres: PostgreSQL at ${this.where} is unreachable (${cause}); events published on this process reach its own clients only, and resuming with Last-Event-ID is unavailable, until it is back`,
-      );
-    } else if (next === "ready" && previous === "down") {
-      logger?.info(
-        `sse-postgres: reconnected to PostgreSQL at ${this.where}; ${this.localOnlySinceDown} event(s) published here meanwhile reached this process's clients only`,
-      );
+    if (next !== this.state) {
+      const previous = this.state;
+      this.state = next;
+      this.report({ kind: "state", state: next, previous });
+      if (next === "down") {
+        this.presenceStore?.down();
+        this.errorCount++;
+        this.replays.flush();
+      }
+      this.health.changed(previous, next, this.lastError);
     }
+    this.readiness.settle();
   }
 }
 
