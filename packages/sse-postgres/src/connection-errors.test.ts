@@ -6,7 +6,7 @@
 // kind "configuration" and pg's error as its cause.
 import { randomBytes } from "node:crypto";
 import { EventBroker, SSEBackplaneError } from "@burrow/sse-core";
-import { recordEvents, rejectionOf, tcpProxy, waitFor } from "@burrow/test-utils";
+import { recordEvents, rejectionOf, type TcpProxy, tcpProxy, waitFor } from "@burrow/test-utils";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { configurationFix } from "./connection-errors.js";
 import {
@@ -62,13 +62,43 @@ async function rejection(promise: Promise<unknown>): Promise<SSEBackplaneError> 
   return error as SSEBackplaneError;
 }
 
-/** Lets the listener and the probe retry several times (100, 200, 400, 800 ms apart). */
-const retries = () => new Promise((resolve) => setTimeout(resolve, 1600));
+const proxies: TcpProxy[] = [];
+
+/**
+ * A proxy to `target` that counts connection attempts (the listener's and
+ * the probe's, each retried) and answers each as `refusal()` says now:
+ * passed through, or refused with that SQLSTATE and message, as PostgreSQL
+ * refuses a connection.
+ */
+async function proxyTo(
+  target: string,
+  refusal: () => [code: string, message: string] | undefined = () => undefined,
+): Promise<{ url: string; attempts(n: number): Promise<void> }> {
+  let attempts = 0;
+  const proxy = await tcpProxy(target, (client) => {
+    attempts++;
+    return (chunk) => {
+      const refused = refusal();
+      if (refused === undefined) client.write(chunk);
+      else client.end(errorResponse(...refused));
+    };
+  });
+  proxies.push(proxy);
+  return {
+    url: proxy.url,
+    /** Waits for `n` more connection attempts: the backplane retried, and would have logged. */
+    attempts: async (n) => {
+      const target = attempts + n;
+      await waitFor(() => attempts >= target, `${n} more connection attempts`);
+    },
+  };
+}
 
 describePostgres("configuration errors (shared PostgreSQL)", () => {
   afterEach(() => {
     for (const broker of brokers.splice(0)) broker.close();
     killServers();
+    for (const proxy of proxies.splice(0)) proxy.close();
   });
 
   afterAll(async () => {
@@ -78,7 +108,7 @@ describePostgres("configuration errors (shared PostgreSQL)", () => {
   it("a database that does not exist: ready() rejects (configuration, pg's 3D000 as cause), logged once however often retried, never as unreachable", async () => {
     const database = `nope_${randomBytes(4).toString("hex")}`;
     const lines: string[] = [];
-    const url = urlWith({ database });
+    const { url, attempts } = await proxyTo(urlWith({ database }));
     const backplane = start(url, lines);
     const error = await rejection(backplane.ready({ timeoutMs: 5000 }));
     const line = `configuration refused by PostgreSQL at ${url}: database "${database}" does not exist (3D000); fix the database name in the connection string, or create the database`;
@@ -87,7 +117,7 @@ describePostgres("configuration errors (shared PostgreSQL)", () => {
       message: `sse: postgresBackplane: ${line}`,
     });
     expect(error.cause).toMatchObject({ code: "3D000" });
-    await retries();
+    await attempts(6);
     expect(lines).toEqual([`error sse-postgres: ${line}`]);
     expect(backplane.stats()).toMatchObject({ state: "down", errors: 1 });
     // Asked again while it holds: at once.
@@ -97,11 +127,12 @@ describePostgres("configuration errors (shared PostgreSQL)", () => {
   it("a role that does not exist (28000): refused, named with its fix, once", async () => {
     const lines: string[] = [];
     const user = `nobody_${randomBytes(4).toString("hex")}`;
-    const backplane = start(urlWith({ user }), lines);
+    const { url, attempts } = await proxyTo(urlWith({ user }));
+    const backplane = start(url, lines);
     const error = await rejection(backplane.ready({ timeoutMs: 5000 }));
     expect(error.kind).toBe("configuration");
     expect(error.cause).toMatchObject({ code: "28000" });
-    await retries();
+    await attempts(6);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(
       new RegExp(
@@ -112,53 +143,49 @@ describePostgres("configuration errors (shared PostgreSQL)", () => {
 
   it("a password refused (28P01), then a database missing (3D000): one line per distinct cause; retried until the server accepts, then the link says it reconnected", async () => {
     let answer: "28P01" | "3D000" | "through" = "28P01";
-    const proxy = await tcpProxy(DATABASE_URL, (client) => (chunk) => {
-      if (answer === "through") client.write(chunk);
-      else if (answer === "28P01") {
-        client.end(errorResponse(answer, 'password authentication failed for user "app"'));
-      } else client.end(errorResponse(answer, 'database "app" does not exist'));
-    });
-    try {
-      const lines: string[] = [];
-      const backplane = start(proxy.url, lines);
-      const error = await rejection(backplane.ready({ timeoutMs: 5000 }));
-      expect(error).toMatchObject({ kind: "configuration", cause: { code: "28P01" } });
-      await retries();
-      answer = "3D000";
-      await retries();
-      expect(lines).toEqual([
-        `error sse-postgres: configuration refused by PostgreSQL at ${proxy.url}: password authentication failed for user "app" (28P01); fix the user name or password in the connection string`,
-        `error sse-postgres: configuration refused by PostgreSQL at ${proxy.url}: database "app" does not exist (3D000); fix the database name in the connection string, or create the database`,
-      ]);
-      answer = "through";
-      // ready() rejects at once while the refusal holds; the retries go on meanwhile.
-      await waitFor(() => backplane.stats().state === "ready", "the link to be ready");
-      await backplane.ready({ timeoutMs: 0 });
-      expect(lines.slice(2)).toEqual([
-        `info sse-postgres: reconnected to PostgreSQL at ${proxy.url}; 0 event(s) published here meanwhile reached this process's clients only`,
-      ]);
-    } finally {
-      proxy.close();
-    }
+    const messages = {
+      "28P01": 'password authentication failed for user "app"',
+      "3D000": 'database "app" does not exist',
+    };
+    const proxy = await proxyTo(DATABASE_URL, () =>
+      answer === "through" ? undefined : [answer, messages[answer]],
+    );
+    const lines: string[] = [];
+    const backplane = start(proxy.url, lines);
+    const error = await rejection(backplane.ready({ timeoutMs: 5000 }));
+    expect(error).toMatchObject({ kind: "configuration", cause: { code: "28P01" } });
+    await proxy.attempts(6);
+    expect(lines).toHaveLength(1);
+    answer = "3D000";
+    await proxy.attempts(6);
+    expect(lines).toEqual([
+      `error sse-postgres: configuration refused by PostgreSQL at ${proxy.url}: password authentication failed for user "app" (28P01); fix the user name or password in the connection string`,
+      `error sse-postgres: configuration refused by PostgreSQL at ${proxy.url}: database "app" does not exist (3D000); fix the database name in the connection string, or create the database`,
+    ]);
+    answer = "through";
+    // ready() rejects at once while the refusal holds; the retries go on meanwhile.
+    await waitFor(() => backplane.stats().state === "ready", "the link to be ready");
+    await backplane.ready({ timeoutMs: 0 });
+    expect(lines.slice(2)).toEqual([
+      `info sse-postgres: reconnected to PostgreSQL at ${proxy.url}; 0 event(s) published here meanwhile reached this process's clients only`,
+    ]);
   });
 
   it("a server process on a database that does not exist logs one configuration line on stderr, and serves its own clients", async () => {
     const database = `nope_${randomBytes(4).toString("hex")}`;
-    const server = await startPostgresServer({
-      prefix: uniquePrefix(),
-      url: urlWith({ database }),
-    });
+    const { url, attempts } = await proxyTo(urlWith({ database }));
+    const server = await startPostgresServer({ prefix: uniquePrefix(), url });
     await waitFor(() => server.stderr.includes("configuration refused"), "the configuration line");
     const client = recordEvents(`${server.url}/events?topics=x`, ["x"]);
     await client.opened;
     await server.publish("x", "local");
     await client.waitForCount(1);
     client.close();
-    await retries();
+    await attempts(6);
     const lines = server.stderr.trim().split("\n");
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(
-      `[error] sse-postgres: configuration refused by PostgreSQL at postgres://postgres@127.0.0.1:5432/${database}: database "${database}" does not exist (3D000)`,
+      `[error] sse-postgres: configuration refused by PostgreSQL at ${url}: database "${database}" does not exist (3D000)`,
     );
     expect(server.child.exitCode).toBe(null);
   });
