@@ -1,7 +1,8 @@
 /**
  * What a PostgreSQL error says about the link: a configuration the server
- * refuses (retrying will not help until someone fixes it), or else an
- * outage. Internal.
+ * refuses (retrying will not help until someone fixes it), a server that
+ * answers but cancelled a statement for its time (a held lock, overload),
+ * or else an outage. Internal.
  */
 
 /** How to fix what the server refused, by SQLSTATE (a class `28` code: see `28`). */
@@ -25,6 +26,9 @@ const CLIENT_FIXES: [RegExp, string][] = [
   [/certificate|self[- ]signed/i, "fix the SSL settings of the connection string (sslrootcert)"],
 ];
 
+/** SQLSTATEs of a statement the server cancelled for its time: lock_timeout, statement_timeout. */
+const CANCELLED = new Set(["55P03", "57014"]);
+
 /**
  * How to fix the configuration error `error` is, or undefined when it is
  * not one: a database that does not exist (3D000), bad credentials (28P01,
@@ -39,6 +43,16 @@ export function configurationFix(error: unknown): string | undefined {
   }
   if (typeof message !== "string") return undefined;
   return CLIENT_FIXES.find(([pattern]) => pattern.test(message))?.[1];
+}
+
+/**
+ * Whether PostgreSQL answered `error` by cancelling a statement for its
+ * time (`lock_timeout`, `statement_timeout`): it is reachable, but did not
+ * get the statement done in time.
+ */
+export function cancelledByServer(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" && CANCELLED.has(code);
 }
 
 /**

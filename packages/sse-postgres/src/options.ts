@@ -62,11 +62,12 @@ export interface PostgresBackplaneOptions {
    * How long PostgreSQL may leave a statement or a connection attempt
    * unanswered, in milliseconds. Every statement runs with this
    * `statement_timeout` and `lock_timeout` (a lock held by a slow query), and
-   * is abandoned by the client after it too (a hung server, a network cut
-   * without a reset); the listening connection is sent `SELECT 1` every
-   * `timeoutMs / 2` while idle. Either failure turns the state `"down"`: a
-   * hang is noticed within `2 * timeoutMs`. A replay or `latest()` unanswered
-   * this long settles as a miss.
+   * is abandoned by the client a moment after (a tenth more, 50 ms to 1 s,
+   * so that the server's own cancel is told apart from a hung server or a
+   * network cut without a reset); the listening connection is sent
+   * `SELECT 1` every `timeoutMs / 2` while idle. Either failure turns the
+   * state `"down"`: a hang is noticed within `2 * timeoutMs`. A replay or
+   * `latest()` unanswered this long settles as a miss.
    * @default 2000
    */
   timeoutMs?: number;

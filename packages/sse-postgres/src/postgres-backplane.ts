@@ -33,6 +33,8 @@ import { Readiness, type ReadyOptions } from "./ready.js";
 import { ReplayLimit } from "./replay-limit.js";
 import {
   headStatement,
+  names,
+  probeStatement,
   pruneStatements,
   schemaCheckStatement,
   schemaStatements,
@@ -164,7 +166,8 @@ export class PostgresBackplane implements Backplane {
     this.options = resolveOptions(options);
     this.where = describeConnection(this.options.connectionString, this.options.pool);
     this.replays = new ReplayLimit(this.options.maxReplays);
-    this.health = new LinkHealth(this.options.logger, this.where);
+    const { logger, prefix } = this.options;
+    this.health = new LinkHealth(logger, this.where, names(prefix).meta);
     this.readiness = new Readiness(this.where, () => ({
       state: this.state,
       refusal: this.health.refusal,
@@ -497,7 +500,7 @@ export class PostgresBackplane implements Backplane {
         }
         this.schemaReady = true;
       }
-      await transaction(this.pool!, timeoutMs, [{ text: headStatement(prefix) }], this.ownPool);
+      await transaction(this.pool!, timeoutMs, [{ text: probeStatement(prefix) }], this.ownPool);
     };
     run().then(
       () => {
@@ -630,6 +633,12 @@ export class PostgresBackplane implements Backplane {
   /** Whether PostgreSQL ordered these is unknown: deliver them here, once. */
   private failed(batch: readonly Outgoing[], error: Error): void {
     if (this.state === "closed") return;
+    const code = (error as { code?: string }).code;
+    if (code !== undefined && MISSING_SCHEMA.has(code)) this.schemaReady = false;
+    this.noteError(error);
+    this.publisherUp = false;
+    this.fail(error);
+    this.health.batchFailed(error);
     for (const { topic, event, nonce } of batch) {
       // Its echo came already: PostgreSQL ran it (so it counts as published), and it was delivered here.
       if (!this.awaiting.delete(nonce)) {
@@ -643,11 +652,6 @@ export class PostgresBackplane implements Backplane {
       }
       this.deliverLocally(topic, event);
     }
-    const code = (error as { code?: string }).code;
-    if (code !== undefined && MISSING_SCHEMA.has(code)) this.schemaReady = false;
-    this.noteError(error);
-    this.publisherUp = false;
-    this.fail(error);
     // Not sent, so no echo can come: delivered here at once.
     for (const { topic, event, nonce } of this.publisher!.drain()) {
       this.awaiting.delete(nonce);
