@@ -39,6 +39,7 @@ import {
   schemaCheckStatement,
   schemaStatements,
 } from "./schema.js";
+import { topicProblem as problemOf } from "./topic-problem.js";
 import { isTimeout, transaction } from "./transaction.js";
 
 /** `broker.stats().backplane` with a PostgreSQL backplane. */
@@ -300,6 +301,11 @@ export class PostgresBackplane implements Backplane {
    */
   ready(options?: ReadyOptions): Promise<void> {
     return this.readiness.wait(options);
+  }
+
+  /** Why PostgreSQL cannot carry `topic` (a NUL, a lone surrogate); the broker refuses it. */
+  topicProblem(topic: string): string | undefined {
+    return problemOf(topic);
   }
 
   /**
