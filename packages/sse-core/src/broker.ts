@@ -2,7 +2,7 @@ import type { Backplane, BackplaneReplay, BackplaneStats } from "./backplane.js"
 import { resolveBrokerOptions } from "./broker-options.js";
 import { type Client, Subscription, type SubscriptionHost } from "./client.js";
 import { checkEventKeys, type SSEEvent, validateEvent } from "./encode.js";
-import { SSEError } from "./errors.js";
+import { SSEError, SSEFieldError } from "./errors.js";
 import { FlushScheduler } from "./flush.js";
 import { type Frame, frameOf } from "./frame.js";
 import { History } from "./history.js";
@@ -229,17 +229,15 @@ export class EventBroker {
 
   /**
    * Subscribes a new client to `topics`. After `close()` the client is
-   * returned already closed. Throws {@link SSEFieldError} for an empty list or
-   * an empty topic name.
+   * returned already closed. Throws {@link SSEFieldError} for an empty list,
+   * an empty topic name, or a topic the backplane cannot carry (see
+   * {@link Backplane.topicProblem}).
    */
   subscribe(topics: Topics, options: SubscribeOptions = {}): Client {
     const member = checkIdentity(options.member);
-    const client = new Subscription(
-      this.host,
-      normalizeTopics(topics),
-      this.bufferSize,
-      this.slowClient,
-    );
+    const list = normalizeTopics(topics);
+    for (const topic of list) this.carried(topic);
+    const client = new Subscription(this.host, list, this.bufferSize, this.slowClient);
     if (this.isClosed) {
       client.close(true);
       return client;
@@ -323,6 +321,8 @@ export class EventBroker {
    * with its data and number of connections, in order of arrival. A member
    * whose last connection closed stays listed, with 0 connections, for the
    * presence `debounceMs`. Authorize the asker as for the topic itself.
+   * Throws {@link SSEFieldError} for an empty topic, or one the backplane
+   * cannot carry.
    *
    * @example
    * ```ts
@@ -331,7 +331,7 @@ export class EventBroker {
    * ```
    */
   async members(topic: string): Promise<PresenceMember[]> {
-    checkTopic(topic);
+    this.carried(checkTopic(topic));
     return this.roster.shared(topic);
   }
 
@@ -375,14 +375,16 @@ export class EventBroker {
    * without an `id`, gets one. After `close()` it is a silent no-op.
    *
    * With a `backplane`, the event is handed to the backplane, which delivers
-   * it on every process (this one included) once ordered: asynchronously.
+   * it on every process (this one included) once ordered: asynchronously. A
+   * topic the backplane cannot carry (see {@link Backplane.topicProblem})
+   * throws {@link SSEFieldError}.
    *
    * @returns how many clients it was queued for (drops excluded); with a
    * backplane, how many clients of `topic` this process has now.
    */
   publish(topic: string, event: SSEEvent): number {
     if (this.isClosed) return 0;
-    checkTopic(topic);
+    this.carried(checkTopic(topic));
     if (!this.warnedTopic && !this.vetted.has(topic)) this.vet(topic);
     // Spreading null or a string would publish an empty event: reject it as encodeEvent does.
     if (typeof event !== "object" || event === null) validateEvent(event);
@@ -405,6 +407,15 @@ export class EventBroker {
     history?.record(topic, frame);
     if (subscribers === undefined) return 0;
     return this.fanOut(subscribers, frame);
+  }
+
+  /**
+   * Throws {@link SSEFieldError} (field `"topic"`) for a topic the backplane
+   * cannot carry, before it reaches the backplane (a handler answers 400).
+   */
+  private carried(topic: string): void {
+    const problem = this.backplane?.topicProblem?.(topic);
+    if (problem !== undefined) throw new SSEFieldError("topic", problem, topic);
   }
 
   /** Checks once per topic that a handler with the default limits accepts it; warns (once) if not. */

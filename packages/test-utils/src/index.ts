@@ -92,6 +92,16 @@ export function thrownBy(fn: () => unknown): unknown {
   throw new Error("expected an error, nothing was thrown");
 }
 
+/** Awaits `promise` and returns what it rejects with; fails the test when it resolves. */
+export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error("expected a rejection, the promise resolved");
+    },
+    (err: unknown) => err,
+  );
+}
+
 /**
  * Polls `predicate` until it holds; rejects after `timeoutMs` with `message`.
  * The timeout only guards against a hang: tests assert on state, never on time.
@@ -273,3 +283,4 @@ export { describeQuickStart, startExample } from "./quick-start-suite.js";
 export type { DroppingBroker } from "./slow-client.js";
 export { blockStream, readUntil } from "./slow-client.js";
 export { type TcpProxy, tcpProxy } from "./tcp-proxy.js";
+export { type TopicHandlerFunc, topicAnswer } from "./topic-answer.js";
