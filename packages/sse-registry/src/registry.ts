@@ -1,11 +1,38 @@
 import type { NodeMiddleware } from "@burrow/sse-core";
-import { type App, hasMiddleware, hasShutdown, isConfigurable } from "./app.js";
+import { hasMiddleware, hasShutdown, isConfigurable } from "./app-guards.js";
 import { resolveConfig } from "./config.js";
 import { ConfigError, checkOptionKeys, RegistryError } from "./errors.js";
 import { collectFlags, parseArgv } from "./flags.js";
 import { formatHelp } from "./help.js";
-import type { FragmentRenderer } from "./render.js";
 import { readToml } from "./toml.js";
+import type { FragmentRenderer } from "./types.js";
+
+/**
+ * A unit of a program managed by a {@link Registry}: the SSE app, a plugin, a
+ * job runner. Only `name` is required; an app opts into more of the lifecycle
+ * by also implementing {@link Configurable}, {@link HasMiddleware} or
+ * {@link HasShutdown}.
+ *
+ * @example
+ * ```ts
+ * const notes: App & Configurable = {
+ *   name: "notes",
+ *   dependencies: ["sse"],
+ *   flags: () => [{ name: "notes-topic", type: "string", default: "notes", usage: "Topic" }],
+ *   configure(config) {
+ *     topic = config.string("notes-topic");
+ *   },
+ * };
+ * ```
+ */
+export interface App {
+  /** Unique name in its registry, e.g. `"sse"`. */
+  readonly name: string;
+  /** Names of apps that must be added before this one. */
+  readonly dependencies?: readonly string[];
+  /** Called once by {@link Registry.boot}, in order of adding, before any app configures. */
+  register?(registry: Registry): void | Promise<void>;
+}
 
 /** Options of {@link Registry.boot}. */
 export interface BootOptions {
