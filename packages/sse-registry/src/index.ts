@@ -1,6 +1,7 @@
+export type { BootOptions } from "./boot-options.js";
 export type { ConfigErrorOptions, RegistryErrorOptions } from "./errors.js";
 export { ConfigError, RegistryError } from "./errors.js";
-export type { App, BootOptions } from "./registry.js";
+export type { App } from "./registry.js";
 export { Registry } from "./registry.js";
 export { publishFragment, renderFragment } from "./render.js";
 export type { ClosableServer, HandleSignalsOptions } from "./shutdown.js";
