@@ -10,7 +10,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { trackChild } from "./backplane-server.js";
-import { recordEvents, waitFor } from "./index.js";
+import { recordEvents } from "./clients.js";
+import { waitFor } from "./waits.js";
 
 export { killServers } from "./backplane-server.js";
 

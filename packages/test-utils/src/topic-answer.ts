@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { listen } from "./index.js";
+import { listen } from "./server.js";
 
 /** `handlerFunc` of `@burrow/sse-core` (passed in: this package does not depend on core). */
 export type TopicHandlerFunc<B> = (
