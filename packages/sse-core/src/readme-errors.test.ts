@@ -53,7 +53,7 @@ describe("README: Errors you will see", () => {
     const eventKey = thrownBy(() => broker.publish("t", { event: "x" } as never)) as Error;
     expect(section).toContain(`\`\`${eventKey.message}\`\``);
     const missing = thrownBy(() => core.requireBroker({})) as Error;
-    expect(section).toContain(`\`500 ${missing.message}\``);
+    expect(section).toContain(`\`${missing.message}\``);
     expect(readme).toContain(`(\`${missing.message}\`)`);
     let warning = "";
     const emit = process.emitWarning;

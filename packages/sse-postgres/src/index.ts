@@ -9,3 +9,5 @@ export {
 } from "./options.js";
 export type { PostgresBackplaneStats } from "./postgres-backplane.js";
 export { PostgresBackplane, postgresBackplane } from "./postgres-backplane.js";
+export type { ReadyOptions } from "./ready.js";
+export { DEFAULT_READY_TIMEOUT_MS } from "./ready.js";

@@ -1,4 +1,5 @@
 import { EventBroker, SSEOptionError } from "@burrow/sse-core";
+import { thrownBy } from "@burrow/test-utils";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import {
@@ -27,6 +28,36 @@ describe("postgresBackplane options", () => {
       "sse: connectionString: must be a connection string",
     ],
     ["listenConnectionString", { listenConnectionString: "" }, "sse: listenConnectionString:"],
+    [
+      "connectionString",
+      { connectionString: "host=127.0.0.1 dbname=test user=app password=secret" },
+      'sse: connectionString: is a libpq key/value list, which node-postgres does not read (it would connect to a host named base), got "host=127.0.0.1 dbname=test user=app pass…" (a string) — write it as postgres://user:password@host:5432/database',
+    ],
+    [
+      "connectionString",
+      { connectionString: "127.0.0.1:5432/test" },
+      "sse: connectionString: has no postgres:// scheme",
+    ],
+    [
+      "connectionString",
+      { connectionString: "mysql://app@127.0.0.1/test" },
+      "sse: connectionString: starts with mysql://, which is not PostgreSQL's scheme",
+    ],
+    [
+      "connectionString",
+      { connectionString: "postgres://app:secret@127.0.0.1:99999/test" },
+      'sse: connectionString: node-postgres cannot read it (Invalid URL), got "postgres://app:***@127.0.0.1:99999/test" (a string) — write it as postgres://user:password@host:5432/database',
+    ],
+    [
+      "connectionString",
+      { connectionString: "postgres://127.0.0.1/test?sslrootcert=/nonexistent/ca.pem" },
+      "sse: connectionString: node-postgres cannot read it (ENOENT: no such file or directory, open '/nonexistent/ca.pem')",
+    ],
+    [
+      "listenConnectionString",
+      { listenConnectionString: "localhost:5432/test" },
+      "sse: listenConnectionString: has no postgres:// scheme",
+    ],
     ["pool", { pool: { query: "no" } }, "sse: pool: must be a pg.Pool"],
     [
       "logger",
@@ -66,6 +97,27 @@ describe("postgresBackplane options", () => {
     expect(SSEOptionError.isInstance(thrown)).toBe(true);
     expect(thrown).toMatchObject({ name: "SSEOptionError", option });
     expect((thrown as Error).message).toContain(message);
+  });
+
+  it("accepts every form node-postgres reads, and never shows a password when it refuses one", () => {
+    for (const connectionString of [
+      "postgres://app:secret@127.0.0.1:5432/test",
+      "postgresql://app@db.internal/test?application_name=x",
+      "postgres://",
+      "socket:/var/run/postgresql?db=test",
+      "/var/run/postgresql test",
+    ]) {
+      expect(() => postgresBackplane({ connectionString, logger: false })).not.toThrow();
+    }
+    for (const connectionString of [
+      "postgres://app:s3cr%t@127.0.0.1:70000/test",
+      "user=app password=s3cr%t host=x",
+    ]) {
+      const thrown = thrownBy(() => postgresBackplane({ connectionString }));
+      expect(SSEOptionError.isInstance(thrown)).toBe(true);
+      expect(String((thrown as Error).message)).not.toContain("s3cr");
+      expect(String((thrown as SSEOptionError).value)).not.toContain("s3cr");
+    }
   });
 
   it("refuses a pool together with a connection string, and says why", () => {

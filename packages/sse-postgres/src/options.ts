@@ -1,6 +1,11 @@
 import { SSEOptionError } from "@burrow/sse-core";
 import { checkKeys } from "@burrow/sse-core/adapter";
 import type { Pool } from "pg";
+import {
+  CONNECTION_STRING_EXAMPLE,
+  connectionStringProblem,
+  hidePassword,
+} from "./connection-string.js";
 
 /** Where the backplane reports its state changes: `console` fits, so do most loggers. */
 export interface BackplaneLogger {
@@ -13,10 +18,12 @@ export interface BackplaneLogger {
 /** Options of {@link postgresBackplane}. */
 export interface PostgresBackplaneOptions {
   /**
-   * The database, as a `postgres://` URL or a libpq key/value string. Without
-   * it (and without `pool`), node-postgres's defaults apply: the `PGHOST`,
-   * `PGPORT`, `PGDATABASE`, `PGUSER` and `PGPASSWORD` environment variables,
-   * else `localhost:5432`. Give either this or `pool`, not both.
+   * The database, as a `postgres://` (or `postgresql://`, `socket:`) URL.
+   * One node-postgres cannot use (a libpq `key=value` list, no scheme, a
+   * port out of range) throws `SSEOptionError` at creation. Without it (and
+   * without `pool`), node-postgres's defaults apply: the `PGHOST`, `PGPORT`,
+   * `PGDATABASE`, `PGUSER` and `PGPASSWORD` environment variables, else
+   * `localhost:5432`. Give either this or `pool`, not both.
    * @default undefined
    */
   connectionString?: string;
@@ -55,11 +62,12 @@ export interface PostgresBackplaneOptions {
    * How long PostgreSQL may leave a statement or a connection attempt
    * unanswered, in milliseconds. Every statement runs with this
    * `statement_timeout` and `lock_timeout` (a lock held by a slow query), and
-   * is abandoned by the client after it too (a hung server, a network cut
-   * without a reset); the listening connection is sent `SELECT 1` every
-   * `timeoutMs / 2` while idle. Either failure turns the state `"down"`: a
-   * hang is noticed within `2 * timeoutMs`. A replay or `latest()` unanswered
-   * this long settles as a miss.
+   * is abandoned by the client a moment after (a tenth more, 50 ms to 1 s,
+   * so that the server's own cancel is told apart from a hung server or a
+   * network cut without a reset); the listening connection is sent
+   * `SELECT 1` every `timeoutMs / 2` while idle. Either failure turns the
+   * state `"down"`: a hang is noticed within `2 * timeoutMs`. A replay or
+   * `latest()` unanswered this long settles as a miss.
    * @default 2000
    */
   timeoutMs?: number;
@@ -214,13 +222,25 @@ export function resolveOptions(options: PostgresBackplaneOptions): ResolvedOptio
   };
 }
 
+/**
+ * Checks a connection string option: unset, or one node-postgres can use
+ * (see {@link connectionStringProblem}); else an SSEOptionError naming it,
+ * showing the value without its password, with the form to write it in.
+ */
 function optionalConnection(name: string, value: unknown): void {
-  if (value !== undefined && (typeof value !== "string" || value.trim() === "")) {
+  if (value === undefined) return;
+  if (typeof value !== "string" || value.trim() === "") {
     throw new SSEOptionError(
       name,
-      'must be a connection string ("postgres://user:password@host:5432/database")',
+      `must be a connection string ("${CONNECTION_STRING_EXAMPLE}")`,
       value,
     );
+  }
+  const problem = connectionStringProblem(value);
+  if (problem !== undefined) {
+    throw new SSEOptionError(name, problem, hidePassword(value), {
+      hint: `write it as ${CONNECTION_STRING_EXAMPLE}`,
+    });
   }
 }
 

@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type {
   Backplane,
-  BackplaneEvent,
   BackplaneHost,
   BackplanePresence,
   BackplaneReplay,
@@ -18,6 +17,8 @@ import {
   parseEventJson,
 } from "@burrow/sse-core/adapter";
 import pg from "pg";
+import { readHistory, type StoredEvent } from "./history-read.js";
+import { LinkHealth } from "./link-health.js";
 import { Listener } from "./listener.js";
 import {
   describeConnection,
@@ -28,14 +29,17 @@ import {
 import { channelOf, eventJson, Reassembler } from "./payload.js";
 import { PostgresPresence } from "./presence-store.js";
 import { type Outgoing, Publisher } from "./publisher.js";
+import { Readiness, type ReadyOptions } from "./ready.js";
 import { ReplayLimit } from "./replay-limit.js";
 import {
   headStatement,
-  historyStatement,
+  names,
+  probeStatement,
   pruneStatements,
   schemaCheckStatement,
   schemaStatements,
 } from "./schema.js";
+import { topicProblem as problemOf } from "./topic-problem.js";
 import { isTimeout, transaction } from "./transaction.js";
 
 /** `broker.stats().backplane` with a PostgreSQL backplane. */
@@ -78,11 +82,6 @@ export interface PostgresBackplaneStats extends BackplaneStats {
 
 /** An event to deliver in order: from a notification, or recovered from the table. */
 type Message = OrderedEvent;
-
-/** An event read from the table, with who published it. */
-interface StoredEvent extends BackplaneEvent {
-  origin: string;
-}
 
 /** SQLSTATEs saying the backplane's tables or function are missing: create them again. */
 const MISSING_SCHEMA = new Set(["42P01", "42883"]);
@@ -148,9 +147,10 @@ export class PostgresBackplane implements Backplane {
   private readonly deliveredLocally = new Set<number>();
   private readonly replays: ReplayLimit;
   private lastError: Error | undefined;
-  private overflowReported = false;
+  /** What the log says about the link, and the counts behind it. */
+  private readonly health: LinkHealth;
+  private readonly readiness: Readiness;
   private localOnlyCount = 0;
-  private localOnlySinceDown = 0;
   private receivedCount = 0;
   private publishedCount = 0;
   private recoveredCount = 0;
@@ -167,6 +167,13 @@ export class PostgresBackplane implements Backplane {
     this.options = resolveOptions(options);
     this.where = describeConnection(this.options.connectionString, this.options.pool);
     this.replays = new ReplayLimit(this.options.maxReplays);
+    const { logger, prefix } = this.options;
+    this.health = new LinkHealth(logger, this.where, names(prefix).meta);
+    this.readiness = new Readiness(this.where, () => ({
+      state: this.state,
+      refusal: this.health.refusal,
+      lastError: this.lastError,
+    }));
   }
 
   /** Connects to PostgreSQL (creating the tables if needed); called once by the broker. */
@@ -286,6 +293,22 @@ export class PostgresBackplane implements Backplane {
   }
 
   /**
+   * Resolves once the link is ready (at once if it is); rejects with core's
+   * `SSEBackplaneError`: kind `"configuration"` when PostgreSQL refuses the
+   * configuration (a missing database, bad credentials; `cause`: pg's
+   * error), `"timeout"` after `timeoutMs` (10 s by default), `"closed"` when
+   * closed first. Its timer goes when it settles. See {@link ReadyOptions}.
+   */
+  ready(options?: ReadyOptions): Promise<void> {
+    return this.readiness.wait(options);
+  }
+
+  /** Why PostgreSQL cannot carry `topic` (a NUL, a lone surrogate); the broker refuses it. */
+  topicProblem(topic: string): string | undefined {
+    return problemOf(topic);
+  }
+
+  /**
    * Reads, in one snapshot, what `topics` retained after `lastEventId`; at
    * most `maxReplays` at a time, nothing for a client that left (`signal`).
    * See {@link Backplane.replay}.
@@ -391,6 +414,7 @@ export class PostgresBackplane implements Backplane {
     const previous = this.state;
     this.state = "closed";
     this.report({ kind: "state", state: "closed", previous });
+    this.readiness.settle();
     this.publishedAt.clear();
     // Marks this process's members expired, before the pool closes.
     const presence = this.presenceStore?.close();
@@ -482,7 +506,7 @@ export class PostgresBackplane implements Backplane {
         }
         this.schemaReady = true;
       }
-      await transaction(this.pool!, timeoutMs, [{ text: headStatement(prefix) }], this.ownPool);
+      await transaction(this.pool!, timeoutMs, [{ text: probeStatement(prefix) }], this.ownPool);
     };
     run().then(
       () => {
@@ -546,9 +570,7 @@ export class PostgresBackplane implements Backplane {
           this.host!.historySize > 0 ? await this.read(topics, epoch, lastSeq) : undefined;
         if (missed === undefined) {
           this.gapCount++;
-          this.options.logger?.error(
-            `sse-postgres: events published on other processes while this one was cut from PostgreSQL at ${this.where} could not be recovered (the tables were dropped, or history is off or too short); clients here may have missed some`,
-          );
+          this.health.gap();
         } else {
           for (const { topic, event, seq, origin } of missed) {
             if (seq <= this.order.lastSeq) continue;
@@ -581,61 +603,15 @@ export class PostgresBackplane implements Backplane {
       });
   }
 
-  /**
-   * The events of `topics` after `after` in `epoch`, in seq order, read in
-   * one snapshot; undefined when resuming there would leave a gap (another
-   * epoch, a seq never issued, an event after it trimmed) or would need more
-   * than this process's `historySize` events of a topic (another process
-   * may keep more): at most `historySize + 1` rows of each topic are read,
-   * which bounds what one `Last-Event-ID` costs.
-   */
-  private async read(
+  /** What `topics` retained after `after` in `epoch` (see {@link readHistory}). */
+  private read(
     topics: readonly string[],
     epoch: string,
     after: number,
   ): Promise<StoredEvent[] | undefined> {
-    const limit = this.host?.historySize ?? 0;
-    if (limit === 0) return undefined;
-    const [result] = await transaction(
-      this.pool!,
-      this.options.timeoutMs,
-      [{ text: historyStatement(this.options.prefix), values: [topics, after, limit + 1] }],
-      this.ownPool,
-    );
-    const rows = (result?.rows ?? []) as {
-      epoch: string;
-      head: string;
-      lost: string;
-      seq: string | null;
-      topic: string | null;
-      event: string | null;
-      assigned: boolean | null;
-      origin: string | null;
-    }[];
-    const first = rows[0];
-    if (
-      first === undefined ||
-      first.epoch !== epoch ||
-      after > Number(first.head) ||
-      Number(first.lost) > after
-    ) {
-      return undefined;
-    }
-    const counts = new Map<string, number>();
-    const events: StoredEvent[] = [];
-    for (const row of rows) {
-      if (row.seq === null) continue;
-      // Read one more than it keeps: a topic holding more after `after` is a miss, never a cut.
-      const count = (counts.get(row.topic!) ?? 0) + 1;
-      if (count > limit) return undefined;
-      counts.set(row.topic!, count);
-      const event = parseEventJson(row.event);
-      if (event === undefined) continue;
-      const seq = Number(row.seq);
-      if (row.assigned && !event.id) event.id = `${epoch}-${seq}`;
-      events.push({ topic: row.topic!, event, seq, origin: row.origin ?? "" });
-    }
-    return events;
+    const { prefix, timeoutMs } = this.options;
+    const source = { pool: this.pool!, prefix, timeoutMs, sessionBounded: this.ownPool };
+    return readHistory(source, topics, epoch, after, this.host?.historySize ?? 0);
   }
 
   private onNotification(channel: string, payload: string): void {
@@ -657,12 +633,18 @@ export class PostgresBackplane implements Backplane {
   private sent(batch: readonly Outgoing[]): void {
     this.publishedCount += batch.length;
     for (const outgoing of batch) this.awaiting.delete(outgoing.nonce);
-    if (this.publisher!.pending === 0) this.overflowReported = false;
+    if (this.publisher!.pending === 0) this.health.drained();
   }
 
   /** Whether PostgreSQL ordered these is unknown: deliver them here, once. */
   private failed(batch: readonly Outgoing[], error: Error): void {
     if (this.state === "closed") return;
+    const code = (error as { code?: string }).code;
+    if (code !== undefined && MISSING_SCHEMA.has(code)) this.schemaReady = false;
+    this.noteError(error);
+    this.publisherUp = false;
+    this.fail(error);
+    this.health.batchFailed(error);
     for (const { topic, event, nonce } of batch) {
       // Its echo came already: PostgreSQL ran it (so it counts as published), and it was delivered here.
       if (!this.awaiting.delete(nonce)) {
@@ -676,11 +658,6 @@ export class PostgresBackplane implements Backplane {
       }
       this.deliverLocally(topic, event);
     }
-    const code = (error as { code?: string }).code;
-    if (code !== undefined && MISSING_SCHEMA.has(code)) this.schemaReady = false;
-    this.noteError(error);
-    this.publisherUp = false;
-    this.fail(error);
     // Not sent, so no echo can come: delivered here at once.
     for (const { topic, event, nonce } of this.publisher!.drain()) {
       this.awaiting.delete(nonce);
@@ -734,18 +711,13 @@ export class PostgresBackplane implements Backplane {
 
   private deliverLocally(topic: string, event: SSEEvent): void {
     this.localOnlyCount++;
-    this.localOnlySinceDown++;
+    this.health.deliveredLocally();
     this.host!.deliver(topic, { ...event }, 0);
   }
 
   private overflow(topic: string, event: SSEEvent): void {
     this.overflowCount++;
-    if (!this.overflowReported) {
-      this.overflowReported = true;
-      this.options.logger?.error(
-        `sse-postgres: ${this.options.maxPending} events are waiting for PostgreSQL at ${this.where} (maxPending); events published meanwhile reach this process's clients only`,
-      );
-    }
+    this.health.overflowed(this.options.maxPending);
     this.host!.deliver(topic, { ...event }, 0);
   }
 
@@ -756,10 +728,12 @@ export class PostgresBackplane implements Backplane {
 
   private fail(error: Error): void {
     this.lastError = error;
+    // A configuration refused is logged here, once per distinct one; outages once per change.
+    this.health.failed(error);
     this.update();
   }
 
-  /** Recomputes the state; reports a change once. */
+  /** Recomputes the state; reports and logs a change once; settles `ready()` calls. */
   private update(): void {
     if (this.state === "closed") return;
     const next = nextBackplaneState(
@@ -767,25 +741,18 @@ export class PostgresBackplane implements Backplane {
       this.publisherUp && this.listenerSynced && this.listener?.connected === true,
       this.lastError !== undefined,
     );
-    if (next === this.state) return;
-    const previous = this.state;
-    this.state = next;
-    this.report({ kind: "state", state: next, previous });
-    const logger = this.options.logger;
-    if (next === "down") {
-      this.presenceStore?.down();
-      this.errorCount++;
-      this.localOnlySinceDown = 0;
-      this.replays.flush();
-      const cause = this.lastError?.message ?? "connection closed";
-      logger?.error(
-        `sse-postgres: PostgreSQL at ${this.where} is unreachable (${cause}); events published on this process reach its own clients only, and resuming with Last-Event-ID is unavailable, until it is back`,
-      );
-    } else if (next === "ready" && previous === "down") {
-      logger?.info(
-        `sse-postgres: reconnected to PostgreSQL at ${this.where}; ${this.localOnlySinceDown} event(s) published here meanwhile reached this process's clients only`,
-      );
+    if (next !== this.state) {
+      const previous = this.state;
+      this.state = next;
+      this.report({ kind: "state", state: next, previous });
+      if (next === "down") {
+        this.presenceStore?.down();
+        this.errorCount++;
+        this.replays.flush();
+      }
+      this.health.changed(previous, next, this.lastError);
     }
+    this.readiness.settle();
   }
 }
 

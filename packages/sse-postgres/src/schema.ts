@@ -160,9 +160,19 @@ export function chunks(json: string): string[] {
   return out;
 }
 
-/** The epoch and the counter: `latest()`, and the health probe of the publishing side. */
+/** The epoch and the counter: `latest()`, and where a first sync starts. */
 export function headStatement(prefix: string): string {
   return `SELECT epoch, seq FROM ${names(prefix).meta}`;
+}
+
+/**
+ * The health probe of the publishing side: the counter read with its row
+ * lock, as a publish takes it (released at once). A plain read succeeds
+ * while another transaction holds the lock, so the link would say ready
+ * while every publish waits for it and times out.
+ */
+export function probeStatement(prefix: string): string {
+  return `SELECT epoch, seq FROM ${names(prefix).meta} FOR UPDATE`;
 }
 
 /**

@@ -33,10 +33,21 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
 }
 
 /**
+ * How long the client waits for a statement's answer: a moment longer than
+ * the server's own bound (a tenth more, 50 ms to 1 s), so that a statement
+ * the server cancels for its time (a held lock) is told by the server, and
+ * not taken for silence (a hang).
+ */
+export function clientBound(timeoutMs: number): number {
+  return timeoutMs + Math.min(1000, Math.max(50, Math.round(timeoutMs / 10)));
+}
+
+/**
  * Runs `statements` in one transaction on a connection of `pool`, every step
  * bounded by `timeoutMs`: on the server (`statement_timeout`, `lock_timeout`
- * and `idle_in_transaction_session_timeout`) and on the client (no answer in
- * time: the connection is destroyed, never reused). With `sessionBounded`
+ * and `idle_in_transaction_session_timeout`) and, a moment later (see
+ * {@link clientBound}), on the client (no answer in time: the connection is
+ * destroyed, never reused). With `sessionBounded`
  * (the pool's sessions were opened with those settings: the backplane's own
  * pool), a single statement runs alone, in one round trip; otherwise (an
  * app's pool, which keeps its own settings) they are set for this
@@ -66,7 +77,7 @@ export async function transaction(
   client.on("error", ignore);
   const ms = Math.max(1, Math.floor(timeoutMs));
   const run = (text: string, values?: unknown[]): Promise<QueryResult> =>
-    within(client.query(text, values), timeoutMs, "a statement");
+    within(client.query(text, values), clientBound(timeoutMs), "a statement");
   try {
     if (sessionBounded && statements.length === 1) {
       const result = await run(statements[0]!.text, statements[0]!.values);

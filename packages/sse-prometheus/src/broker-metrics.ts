@@ -6,46 +6,9 @@ import {
   REFUSAL_REASONS,
   SSEOptionError,
 } from "@burrow/sse-core";
-import { Counter, Gauge, register as globalRegistry, Histogram, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram } from "prom-client";
+import { type BrokerMetricsOptions, resolveMetricsOptions } from "./broker-metrics-options.js";
 
-/** Options of {@link brokerMetrics}. */
-export interface BrokerMetricsOptions {
-  /**
-   * The prom-client registry the metrics join (your app's `/metrics` serves it).
-   * @default prom-client's global `register`
-   */
-  registry?: Registry;
-  /**
-   * Prefix of every metric name. Give each broker of one registry its own.
-   * @default "burrow_sse_"
-   */
-  prefix?: string;
-  /**
-   * Buckets of the fan-out time histogram, in seconds.
-   * @default [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1]
-   */
-  fanOutBuckets?: readonly number[];
-  /**
-   * Buckets of the time-to-drain histogram (`drain_duration_seconds`), in seconds.
-   * @default [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
-   */
-  drainBuckets?: readonly number[];
-  /**
-   * Buckets of the backplane's publish round-trip histogram
-   * (`backplane_round_trip_seconds`), in seconds.
-   * @default [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
-   */
-  roundTripBuckets?: readonly number[];
-}
-
-/** The default prefix of every metric name. */
-export const DEFAULT_PREFIX = "burrow_sse_";
-
-const FANOUT_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1];
-const DRAIN_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-const ROUND_TRIP_BUCKETS = [
-  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
-];
 const BACKPLANE_STATES = ["connecting", "ready", "down", "closed"] as const;
 
 /**
@@ -82,25 +45,8 @@ export function brokerMetrics(broker: EventBroker, options: BrokerMetricsOptions
       },
     );
   }
-  const registry = options.registry ?? globalRegistry;
-  const prefix = options.prefix ?? DEFAULT_PREFIX;
-  if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) {
-    throw new SSEOptionError(
-      "brokerMetrics.prefix",
-      "must match [a-zA-Z_:][a-zA-Z0-9_:]*",
-      prefix,
-      {
-        hint: 'a Prometheus metric name prefix, e.g. "myapp_sse_"',
-      },
-    );
-  }
-  const fanOutBuckets = bucketsOption("fanOutBuckets", options.fanOutBuckets, FANOUT_BUCKETS);
-  const drainBuckets = bucketsOption("drainBuckets", options.drainBuckets, DRAIN_BUCKETS);
-  const roundTripBuckets = bucketsOption(
-    "roundTripBuckets",
-    options.roundTripBuckets,
-    ROUND_TRIP_BUCKETS,
-  );
+  const { registry, prefix, fanOutBuckets, drainBuckets, roundTripBuckets } =
+    resolveMetricsOptions(options);
   const registers = [registry];
   const names: string[] = [];
   // One stats() per scrape: prom-client calls every metric's collect() in one
@@ -274,28 +220,4 @@ export function brokerMetrics(broker: EventBroker, options: BrokerMetricsOptions
     stopObserving();
     for (const name of names) registry.removeSingleMetric(name);
   };
-}
-
-/** Histogram buckets: a non-empty array of finite, increasing seconds (an SSEOptionError naming the option otherwise). */
-function bucketsOption(
-  name: string,
-  value: readonly number[] | undefined,
-  fallback: readonly number[],
-): readonly number[] {
-  if (value === undefined) return fallback;
-  const valid =
-    Array.isArray(value) &&
-    value.length > 0 &&
-    value.every(
-      (b, i) => typeof b === "number" && Number.isFinite(b) && (i === 0 || b > value[i - 1]!),
-    );
-  if (!valid) {
-    throw new SSEOptionError(
-      `brokerMetrics.${name}`,
-      "must be a non-empty array of finite, increasing numbers of seconds",
-      value,
-      { hint: "e.g. [0.01, 0.1, 1, 10]" },
-    );
-  }
-  return value;
 }

@@ -281,6 +281,8 @@ describeRedis("Redis faults", () => {
         },
       });
       const client = broker.subscribe("x");
+      // Subscribed is not yet ready (the catch-up reads the streams in between): publishes would stay here.
+      await backplane.ready();
       await waitFor(() => backplane.stats().topics === 1, "the backplane to listen to x");
       for (const data of ["1", "2", "3"]) broker.publish("x", { data });
       await take(client, 3);

@@ -6,5 +6,7 @@ export {
   DEFAULT_REDIS_URL,
   DEFAULT_TIMEOUT_MS,
 } from "./options.js";
-export type { RedisBackplaneStats } from "./redis-backplane.js";
+export type { ReadyOptions } from "./readiness.js";
+export { DEFAULT_READY_TIMEOUT_MS } from "./readiness.js";
 export { RedisBackplane, redisBackplane } from "./redis-backplane.js";
+export type { RedisBackplaneStats } from "./redis-backplane-stats.js";

@@ -1,14 +1,19 @@
 /**
  * The link to Redis: its two connections (one for commands, one subscribed
- * to topic channels), their watchdogs, and the state machine that derives
- * `"connecting"` / `"ready"` / `"down"` / `"closed"` from them, logging and
- * reporting each change once. Internal.
+ * to topic channels), their watchdogs and setup guards, and the state
+ * machine that derives `"connecting"` / `"ready"` / `"down"` / `"closed"`
+ * from them, reporting each change once and logging why it is not ready
+ * once per cause (an outage, or each configuration error Redis answers);
+ * and the `ready()` waits on it. Internal.
  */
-import type { BackplaneReport, BackplaneState } from "@burrow/sse-core";
+import { type BackplaneReport, type BackplaneState, SSEBackplaneError } from "@burrow/sse-core";
 import { nextBackplaneState } from "@burrow/sse-core/adapter";
 import { Redis } from "ioredis";
+import { LinkLog } from "./link-log.js";
 import type { ResolvedOptions } from "./options.js";
+import { Readiness, type ReadyOptions, type Verdict } from "./readiness.js";
 import { defineScripts, type ScriptedRedis } from "./scripts.js";
+import { isConfigurationError, refusalMessage, SetupGuard } from "./setup-guard.js";
 import { Watchdog } from "./watchdog.js";
 import { within } from "./within.js";
 
@@ -41,6 +46,11 @@ export class Link {
   subscriber: Redis | undefined;
   /** The last error seen, if any. */
   lastError: Error | undefined;
+  /**
+   * The configuration error Redis refused the link with, while it is not
+   * ready since (cleared by an outage's error, or by becoming ready).
+   */
+  refusal: Error | undefined;
   /** Times the link went down (or failed to come up), ever. */
   errors = 0;
   /** Connections closed by a watchdog because Redis did not answer, ever. */
@@ -49,13 +59,28 @@ export class Link {
   /** A connection was found hung since the link was last ready. */
   private hung = false;
   private watchdogTimer: NodeJS.Timeout | undefined;
+  /** The next catch-up after one Redis refused, and how many were refused in a row. */
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private resyncs = 0;
   private report: ((report: BackplaneReport) => void) | undefined;
+  private readonly log: LinkLog;
+  private readonly readiness = new Readiness(
+    () => this.verdict(),
+    (timeoutMs) =>
+      new SSEBackplaneError(
+        "timeout",
+        `Redis at ${this.safeUrl} was not ready within ${timeoutMs} ms (${this.lastError?.message ?? "no answer yet"})`,
+        { cause: this.lastError },
+      ),
+  );
 
   constructor(
     private readonly options: ResolvedOptions,
     private readonly safeUrl: string,
     private readonly hooks: LinkHooks,
-  ) {}
+  ) {
+    this.log = new LinkLog(options.logger, safeUrl);
+  }
 
   /** Opens both connections (unless closed already); state changes go to `report`. */
   connect(report?: (report: BackplaneReport) => void): void {
@@ -83,11 +108,16 @@ export class Link {
       this.timeouts++;
       this.hung = true;
       this.lastError = error;
+      this.refusal = undefined;
     };
     const watchdogs = [command, subscriber].map((redis) => new Watchdog(redis, timeoutMs, onHang));
-    // What ioredis reports about a socket the watchdog closed follows from the hang, not a cause.
-    const onError = (watchdog: Watchdog) => (error: Error) =>
-      watchdog.closedCurrent ? this.update() : this.fail(error);
+    const guards = [command, subscriber].map((redis) => new SetupGuard(redis));
+    // What ioredis reports about a socket closed for a hang or a configuration error follows from it.
+    const onError = (at: 0 | 1) => (error: Error) => {
+      if (watchdogs[at]!.closedCurrent || guards[at]!.closedCurrent) this.update();
+      else if (guards[at]!.refuses(error)) this.refuse(error);
+      else this.fail(error);
+    };
     command.on("ready", () => {
       this.commandReady = true;
       this.hooks.connected();
@@ -96,14 +126,14 @@ export class Link {
       this.commandReady = false;
       this.update();
     });
-    command.on("error", onError(watchdogs[0]!));
+    command.on("error", onError(0));
     subscriber.on("ready", () => this.hooks.connected());
     subscriber.on("close", () => {
       this.synced = false;
       this.hooks.subscriberClosed();
       this.update();
     });
-    subscriber.on("error", onError(watchdogs[1]!));
+    subscriber.on("error", onError(1));
     subscriber.on("message", (channel: string, raw: string) => this.hooks.message(channel, raw));
     this.watchdogTimer = setInterval(
       () => {
@@ -125,10 +155,50 @@ export class Link {
     return this.state !== "closed" && this.commandReady && this.subscriberUp && !this.synced;
   }
 
-  /** Records `error` as the last one, and recomputes the state. */
+  /**
+   * Records `error` as the last one, and recomputes the state. An error
+   * answer while the link is not ready (its catch-up refused) is a
+   * configuration error; any other error is an outage's.
+   */
   fail(error: Error): void {
+    if (this.state !== "ready" && isConfigurationError(error)) {
+      this.refuse(error);
+      this.resyncLater();
+      return;
+    }
     this.lastError = error;
+    this.refusal = undefined;
     this.update();
+  }
+
+  /** Redis refused the configuration with `error`: recorded, logged once, and told to `ready()`. */
+  refuse(error: Error): void {
+    this.lastError = error;
+    this.refusal = error;
+    this.update();
+  }
+
+  /**
+   * Retries a catch-up Redis refused (its connections stay up, so ioredis
+   * retries nothing) after the delay of the `retryStrategy` in the redis
+   * options (ioredis's default: 50 ms per attempt, at most 2 s); none when it
+   * returns no number.
+   */
+  private resyncLater(): void {
+    if (this.resyncTimer !== undefined || this.state === "closed") return;
+    const strategy = this.options.redis.retryStrategy ?? ((times) => Math.min(times * 50, 2000));
+    const delay = strategy(++this.resyncs);
+    if (typeof delay !== "number") return;
+    this.resyncTimer = setTimeout(() => {
+      this.resyncTimer = undefined;
+      this.hooks.connected();
+    }, delay);
+    this.resyncTimer.unref();
+  }
+
+  /** See {@link RedisBackplane.ready}. */
+  ready(options?: ReadyOptions): Promise<void> {
+    return this.readiness.wait(options);
   }
 
   /**
@@ -144,7 +214,10 @@ export class Link {
     this.fail(status === "ready" ? error : new Error(`connection lost (${status})`));
   }
 
-  /** Recomputes the state; logs and reports a change once. */
+  /**
+   * Recomputes the state; reports a change once, and logs why the link is
+   * down once per cause; settles the `ready()` waits that have a verdict.
+   */
   update(): void {
     if (this.state === "closed") return;
     const next = nextBackplaneState(
@@ -152,24 +225,35 @@ export class Link {
       this.commandReady && this.synced && this.subscriberUp,
       this.lastError !== undefined,
     );
-    if (next === this.state) return;
     const previous = this.state;
     this.state = next;
-    const logger = this.options.logger;
-    if (next === "down") {
-      this.errors++;
-      const cause = this.lastError?.message ?? "connection closed";
-      logger?.error(
-        `sse-redis: Redis at ${this.safeUrl} is unreachable (${cause}); events published on this process reach its own clients only, and resuming with Last-Event-ID is unavailable, until it is back`,
+    if (next === "down") this.log.down(this.refusal, this.lastError);
+    if (next !== previous) {
+      if (next === "down") this.errors++;
+      if (next === "ready") {
+        this.hung = false;
+        this.refusal = undefined;
+        this.resyncs = 0;
+        this.log.ready(previous === "down", this.hooks.localOnlySinceDown());
+      }
+      this.changed(next, previous);
+    }
+    this.readiness.check();
+  }
+
+  /** What `ready()` settles with now: ready, closed, refused, or nothing yet. */
+  private verdict(): Verdict {
+    if (this.state === "ready") return "ready";
+    if (this.state === "closed") {
+      return new SSEBackplaneError(
+        "closed",
+        `the Redis backplane was closed before Redis at ${this.safeUrl} was ready`,
       );
     }
-    if (next === "ready") this.hung = false;
-    if (next === "ready" && previous === "down") {
-      logger?.info(
-        `sse-redis: reconnected to Redis at ${this.safeUrl}; ${this.hooks.localOnlySinceDown()} event(s) published here meanwhile reached this process's clients only`,
-      );
-    }
-    this.changed(next, previous);
+    if (this.refusal === undefined) return undefined;
+    return new SSEBackplaneError("configuration", refusalMessage(this.safeUrl, this.refusal), {
+      cause: this.refusal,
+    });
   }
 
   /** Closes both connections, waiting at most `timeoutMs` for Redis to acknowledge. Idempotent. */
@@ -178,7 +262,9 @@ export class Link {
     const previous = this.state;
     this.state = "closed";
     clearInterval(this.watchdogTimer);
+    clearTimeout(this.resyncTimer);
     this.changed("closed", previous);
+    this.readiness.check();
     await Promise.all(
       [this.command, this.subscriber].map(async (connection) => {
         if (connection === undefined) return;

@@ -1,6 +1,7 @@
 import { SSEOptionError } from "@burrow/sse-core";
 import { checkKeys } from "@burrow/sse-core/adapter";
 import type { RedisOptions } from "ioredis";
+import { checkRedisUrl } from "./redis-url.js";
 
 /** Where the backplane reports its state changes: `console` fits, so do most loggers. */
 export interface BackplaneLogger {
@@ -14,7 +15,12 @@ export interface BackplaneLogger {
 export interface RedisBackplaneOptions {
   /**
    * The Redis server, as a `redis://` or `rediss://` URL (user, password and
-   * database number included).
+   * database number included). Checked when the backplane is created: a URL
+   * that does not parse, a user or password with a stray `%` (write `%25`),
+   * or a database number (the path, or `?db=`) that is not a whole number
+   * throws `SSEOptionError`. A database the server does not have, or
+   * credentials it refuses, are configuration errors once connected: see
+   * {@link RedisBackplane.ready}.
    * @default "redis://127.0.0.1:6379"
    */
   url?: string;
@@ -143,15 +149,14 @@ export function resolveOptions(options: RedisBackplaneOptions): ResolvedOptions 
     maxReplays = DEFAULT_MAX_REPLAYS,
     presenceTtlMs = DEFAULT_PRESENCE_TTL_MS,
   } = options;
-  if (typeof url !== "string" || !/^rediss?:\/\//.test(url)) {
-    throw new SSEOptionError(
-      "url",
-      'must be a redis:// or rediss:// URL, e.g. "redis://user:password@127.0.0.1:6379/0"',
-      url,
-    );
-  }
+  checkRedisUrl(url);
   if (typeof redis !== "object" || redis === null || Array.isArray(redis)) {
     throw new SSEOptionError("redis", "must be an ioredis options object, e.g. { tls: {} }", redis);
+  }
+  const { db } = redis;
+  if (db !== undefined && (!Number.isSafeInteger(db) || db < 0)) {
+    // ioredis would send SELECT NaN (an unhandled rejection) or a SELECT Redis refuses.
+    throw new SSEOptionError("redis.db", "must be a database number, a whole number from 0", db);
   }
   if (typeof prefix !== "string") {
     throw new SSEOptionError("prefix", 'must be a string, e.g. "myapp:"', prefix);
@@ -183,15 +188,4 @@ function positiveInteger(name: string, value: unknown, unit: string): number {
     throw new SSEOptionError(name, `must be a positive integer (${unit})`, value);
   }
   return value;
-}
-
-/** The URL without its password, for messages. @internal */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString().replace(/\/$/, "");
-  } catch {
-    return "redis://(unparsable URL)";
-  }
 }

@@ -16,6 +16,7 @@ import { randomBytes } from "node:crypto";
 import type { PresenceHost } from "@burrow/sse-core";
 import { type PresenceRow, SharedPresence } from "@burrow/sse-core/adapter";
 import { Redis, type RedisOptions } from "ioredis";
+import { SetupGuard } from "./setup-guard.js";
 import { within } from "./within.js";
 
 const NOW = `local t = redis.call('TIME')
@@ -168,7 +169,12 @@ export class RedisPresence extends SharedPresence {
       redis.on("close", () => {
         this.readyAt = 0;
       });
-      redis.on("error", (error: Error) => this.options.onError(error));
+      // Closed on a configuration error rather than left to go on, on database 0 after a refused SELECT.
+      const guard = new SetupGuard(redis);
+      redis.on("error", (error: Error) => {
+        if (!guard.closedCurrent) guard.refuses(error);
+        this.options.onError(error);
+      });
     }
     if (this.readyAt === 0 && !this.everReady) {
       await within(this.firstReady, this.options.timeoutMs, undefined);

@@ -3,61 +3,22 @@ import type {
   BackplaneHost,
   BackplanePresence,
   BackplaneReplay,
-  BackplaneStats,
   PresenceHost,
   SSEEvent,
 } from "@burrow/sse-core";
-import { channelPrefix, decodeMessage, parseEventId } from "./codec.js";
+import { channelPrefix, decodeMessage } from "./codec.js";
 import { readHistory } from "./history-reader.js";
 import { Link } from "./link.js";
-import {
-  type RedisBackplaneOptions,
-  type ResolvedOptions,
-  redactUrl,
-  resolveOptions,
-} from "./options.js";
+import { type RedisBackplaneOptions, type ResolvedOptions, resolveOptions } from "./options.js";
 import { RedisPresence } from "./presence-store.js";
 import { Publisher } from "./publisher.js";
+import type { ReadyOptions } from "./readiness.js";
 import { Recovery } from "./recovery.js";
-import { ReplayQueue } from "./replay-queue.js";
+import type { RedisBackplaneStats } from "./redis-backplane-stats.js";
+import { redactUrl } from "./redis-url.js";
+import { Replayer } from "./replayer.js";
 import { Subscriptions } from "./subscriptions.js";
 import { within } from "./within.js";
-
-/** `broker.stats().backplane` with a Redis backplane. */
-export interface RedisBackplaneStats extends BackplaneStats {
-  /** Events sent to Redis from this process, ever. */
-  published: number;
-  /**
-   * Events recovered from the streams after this process's subscription to
-   * Redis was cut (published meanwhile by other processes), ever.
-   */
-  recovered: number;
-  /**
-   * Times a reconnection could not recover what was published meanwhile
-   * (Redis lost its data, or history is off or too short), ever.
-   */
-  gaps: number;
-  /** The last error seen, if any. */
-  lastError: string | undefined;
-  /** Events sent to Redis from this process and not answered yet, now (at most `maxPending`). */
-  pending: number;
-  /**
-   * Events published here while `maxPending` were unanswered: not sent to
-   * Redis, delivered on this process only, ever.
-   */
-  overflow: number;
-  /**
-   * Times a connection was closed because Redis did not answer within
-   * `timeoutMs` (each reconnection attempt to a hung Redis counts), ever.
-   */
-  timeouts: number;
-  /** Resumes reading history from Redis or waiting their turn (see `maxReplays`), now. */
-  replays: number;
-  /** Resumes whose client left before their turn: nothing was read for them, ever. */
-  replaysSkipped: number;
-  /** Presence sweeps for processes that stopped renewing their members run here, ever. */
-  presenceSweeps: number;
-}
 
 /**
  * The Redis {@link Backplane}: one global order from a counter that a Lua
@@ -71,7 +32,7 @@ export interface RedisBackplaneStats extends BackplaneStats {
  * state), the {@link Subscriptions} (channels), the {@link Publisher}
  * (publishes in flight, `maxPending`, echoes), the {@link Recovery} (the
  * order, and the catch-up after a cut), the codec (the wire format) and the
- * {@link ReplayQueue} (resumes).
+ * {@link Replayer} (resumes).
  */
 export class RedisBackplane implements Backplane {
   private readonly options: ResolvedOptions;
@@ -80,16 +41,14 @@ export class RedisBackplane implements Backplane {
   private readonly subscriptions: Subscriptions;
   private readonly publisher: Publisher;
   private readonly recovery: Recovery;
-  private readonly replays: ReplayQueue;
-  private skippedCount = 0;
+  private readonly replayer: Replayer;
   private presenceStore: RedisPresence | undefined;
 
   /** @param options - see {@link RedisBackplaneOptions}. */
   constructor(options: RedisBackplaneOptions = {}) {
     this.options = resolveOptions(options);
-    const { logger, maxPending, maxReplays, prefix } = this.options;
+    const { logger, maxPending, prefix } = this.options;
     const safeUrl = redactUrl(this.options.url);
-    this.replays = new ReplayQueue(maxReplays);
     this.link = new Link(this.options, safeUrl, {
       connected: () => this.sync(),
       subscriberClosed: () => this.subscriptions.lost(),
@@ -97,7 +56,7 @@ export class RedisBackplane implements Backplane {
       changed: (state) => {
         if (state === "down") {
           // Their replays would wait for a Redis that is not there: misses, now.
-          this.replays.flush();
+          this.replayer.flush();
           this.publisher.down();
         }
         if (state === "ready") this.publisher.ready();
@@ -105,6 +64,7 @@ export class RedisBackplane implements Backplane {
       localOnlySinceDown: () => this.publisher.localOnlySinceDown,
     });
     this.subscriptions = new Subscriptions(this.link, prefix);
+    this.replayer = new Replayer(this.link, this.subscriptions, this.options);
     this.publisher = new Publisher(
       { maxPending, logger, safeUrl },
       {
@@ -165,47 +125,12 @@ export class RedisBackplane implements Backplane {
    * time; nothing is read once `signal` aborts (the client left). A miss
    * (undefined) when Redis is down or does not answer within `timeoutMs`.
    */
-  async replay(
+  replay(
     topics: readonly string[],
     lastEventId: string,
     signal?: AbortSignal,
   ): Promise<BackplaneReplay | undefined> {
-    const id = parseEventId(lastEventId);
-    const historySize = this.host?.historySize ?? 0;
-    if (id === undefined || historySize === 0 || this.link.state !== "ready") return undefined;
-    const { timeoutMs } = this.options;
-    // Live deliveries must have started before the read: then the two overlap, never leave a hole.
-    const watching = this.subscriptions.answered(topics);
-    if ((await within(watching, timeoutMs, false)) === false) return undefined;
-    if (!this.link.synced) return undefined;
-    const release = await this.replays.turn(signal);
-    if (release === undefined || signal?.aborted) {
-      release?.();
-      if (signal?.aborted) this.skippedCount++;
-      return undefined;
-    }
-    let events: BackplaneReplay["events"] | undefined;
-    try {
-      if (this.link.state !== "ready") return undefined;
-      events = await readHistory({
-        redis: this.link.command!,
-        prefix: this.options.prefix,
-        topics,
-        epoch: id.epoch,
-        after: id.seq,
-        limit: historySize,
-        timeoutMs,
-        signal,
-      });
-    } finally {
-      release();
-    }
-    if (events === undefined) return undefined;
-    // A barrier: Redis answers this PING after the messages it queued on the subscriber before,
-    // so the live copies of the events just read are delivered (and held) before the replay.
-    const barrier = this.link.subscriber!.ping().then(() => true);
-    if ((await within(barrier, timeoutMs, false)) === false) return undefined;
-    return { after: id.seq, events };
+    return this.replayer.replay(topics, lastEventId, this.host?.historySize ?? 0, signal);
   }
 
   /**
@@ -225,6 +150,26 @@ export class RedisBackplane implements Backplane {
     }
   }
 
+  /**
+   * Resolves once the link is ready (at once if it is): call it after
+   * `new EventBroker({ backplane })`, which connects, to fail fast at
+   * startup. Rejects with core's `SSEBackplaneError` of kind
+   * `"configuration"` as soon as Redis answers a connection's setup with an
+   * error (wrong password, `NOAUTH`, a database past its `databases`, an ACL
+   * that forbids a command; `cause`: Redis's error; the backplane keeps
+   * retrying), `"timeout"` after `timeoutMs` (default 10 000; `Infinity`
+   * waits), or `"closed"` when `close()` comes first.
+   *
+   * @example
+   * ```ts
+   * const broker = new EventBroker({ historySize: 100, backplane });
+   * await backplane.ready({ timeoutMs: 5000 }); // throws SSEBackplaneError
+   * ```
+   */
+  ready(options?: ReadyOptions): Promise<void> {
+    return this.link.ready(options);
+  }
+
   /** The link's state and counters. */
   stats(): RedisBackplaneStats {
     const { link, publisher, recovery } = this;
@@ -241,8 +186,8 @@ export class RedisBackplane implements Backplane {
       pending: publisher.pending,
       overflow: publisher.overflow,
       timeouts: link.timeouts,
-      replays: this.replays.size,
-      replaysSkipped: this.skippedCount,
+      replays: this.replayer.size,
+      replaysSkipped: this.replayer.skipped,
       presenceSweeps: this.presenceStore?.sweeps ?? 0,
     };
   }
@@ -273,7 +218,7 @@ export class RedisBackplane implements Backplane {
     this.publisher.close();
     this.recovery.close();
     this.subscriptions.clear();
-    this.replays.flush();
+    this.replayer.flush();
     const presence = this.presenceStore?.close();
     await this.link.close();
     await presence;

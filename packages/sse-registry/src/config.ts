@@ -1,39 +1,7 @@
-import type { FlagSpec } from "./app.js";
 import { ConfigError, RegistryError } from "./errors.js";
-import { type DeclaredFlag, parseBool } from "./flags.js";
+import { parseBool } from "./flags.js";
 import { lookupToml, type TomlTable } from "./toml.js";
-
-/** Where a flag's value came from. */
-export type ConfigSource = "flag" | "env" | "toml" | "default";
-
-/**
- * The resolved value of every app's flags, handed to each
- * {@link Configurable.configure}. Precedence: command-line flag, then
- * environment, then TOML file, then the flag's default.
- *
- * Flag names are given without dashes (`"sse-buffer-size"`; a leading `--` is
- * ignored). Asking for a flag no app declared, or with the accessor of another
- * type (`int` for a `bool` flag), throws a {@link RegistryError}: both are bugs
- * in the asking app.
- *
- * @example
- * ```ts
- * configure(config) {
- *   const size = config.int("sse-buffer-size"); // 16 unless set
- *   console.log(`buffer size ${size} (from ${config.source("sse-buffer-size")})`);
- * }
- * ```
- */
-export interface Config {
-  /** A `string` flag's value; undefined when no source set it and it has no default. */
-  string(flag: string): string | undefined;
-  /** An `int` flag's value; undefined when no source set it and it has no default. */
-  int(flag: string): number | undefined;
-  /** A `bool` flag's value; undefined when no source set it and it has no default. */
-  bool(flag: string): boolean | undefined;
-  /** Where the value came from (`"default"` also when there is no value at all). */
-  source(flag: string): ConfigSource;
-}
+import type { Config, ConfigSource, DeclaredFlag, FlagSpec } from "./types.js";
 
 /** The raw inputs of {@link resolveConfig}. */
 export interface ConfigInputs {

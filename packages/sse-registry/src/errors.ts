@@ -1,4 +1,4 @@
-import type { ConfigSource } from "./config.js";
+import type { ConfigSource } from "./types.js";
 
 const REGISTRY_ERROR_BRAND = Symbol.for("burrow.sse.RegistryError");
 const CONFIG_ERROR_BRAND = Symbol.for("burrow.sse.ConfigError");

@@ -1,13 +1,7 @@
 import { parseArgs } from "node:util";
-import type { App, FlagSpec } from "./app.js";
-import { isConfigurable } from "./app.js";
+import { isConfigurable } from "./app-guards.js";
 import { ConfigError, RegistryError } from "./errors.js";
-
-/** A flag and the app that declared it. */
-export interface DeclaredFlag {
-  readonly spec: FlagSpec;
-  readonly app: string;
-}
+import type { DeclaredFlag, FlagSpec } from "./types.js";
 
 /** What argv said: `--help`, or the raw value of each flag given (last one wins). */
 export type ParsedArgv =
@@ -22,7 +16,7 @@ const HELP = new Set(["--help", "-h"]);
  * Every Configurable app's flags, checked: names well formed and unique across
  * the registry (counting a bool flag's `--no-` form), defaults of the right type.
  */
-export function collectFlags(apps: readonly App[]): DeclaredFlag[] {
+export function collectFlags(apps: readonly { readonly name: string }[]): DeclaredFlag[] {
   const owners = new Map<string, string>([["help", "the registry (--help)"]]);
   const declared: DeclaredFlag[] = [];
   for (const app of apps) {

@@ -1,4 +1,4 @@
-import type { DeclaredFlag } from "./flags.js";
+import type { DeclaredFlag } from "./types.js";
 
 /** The `--help` text for `flags`: one block per flag, grouped by app. */
 export function formatHelp(flags: readonly DeclaredFlag[]): string {

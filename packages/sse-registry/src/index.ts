@@ -1,12 +1,20 @@
-export type { App, Configurable, FlagSpec, HasMiddleware, HasShutdown } from "./app.js";
-export type { Config, ConfigSource } from "./config.js";
+export type { BootOptions } from "./boot-options.js";
 export type { ConfigErrorOptions, RegistryErrorOptions } from "./errors.js";
 export { ConfigError, RegistryError } from "./errors.js";
-export type { BootOptions } from "./registry.js";
+export type { App } from "./registry.js";
 export { Registry } from "./registry.js";
-export type { FragmentRenderer, RenderContext } from "./render.js";
 export { publishFragment, renderFragment } from "./render.js";
 export type { ClosableServer, HandleSignalsOptions } from "./shutdown.js";
 export { handleSignals } from "./shutdown.js";
 export type { SSEAppOptions } from "./sse-app.js";
 export { brokerFromRegistry, SSEApp } from "./sse-app.js";
+export type {
+  Config,
+  ConfigSource,
+  Configurable,
+  FlagSpec,
+  FragmentRenderer,
+  HasMiddleware,
+  HasShutdown,
+  RenderContext,
+} from "./types.js";

@@ -2,28 +2,7 @@ import type { SSEEvent } from "@burrow/sse-core";
 import { RegistryError } from "./errors.js";
 import type { Registry } from "./registry.js";
 import { brokerFromRegistry } from "./sse-app.js";
-
-/**
- * What a fragment needs besides its data when there is no request, e.g. the
- * locale of a background job's audience. Put only what templates use here:
- * nothing HTTP-only (CSRF tokens, flash messages, the session).
- */
-export interface RenderContext {
-  /** The locale to render in, e.g. `"de"`. */
-  locale?: string;
-  [key: string]: unknown;
-}
-
-/**
- * Renders the template fragment `name` with `data` in `context`, returning
- * HTML: the bridge to any template engine (set with
- * {@link Registry.setRenderer}). It must escape what it interpolates.
- */
-export type FragmentRenderer = (
-  name: string,
-  data: Record<string, unknown>,
-  context: RenderContext,
-) => string | Promise<string>;
+import type { RenderContext } from "./types.js";
 
 /**
  * Renders fragment `name` with the registry's renderer, outside any request.

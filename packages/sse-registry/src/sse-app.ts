@@ -7,9 +7,8 @@ import {
   SSEOptionError,
   validateBrokerOptions,
 } from "@burrow/sse-core";
-import type { App, Configurable, FlagSpec, HasMiddleware, HasShutdown } from "./app.js";
-import type { Config } from "./config.js";
-import type { Registry } from "./registry.js";
+import type { App, Registry } from "./registry.js";
+import type { Config, Configurable, FlagSpec, HasMiddleware, HasShutdown } from "./types.js";
 
 /** Options of {@link SSEApp}: the broker's, except `bufferSize`, which is configured. */
 export type SSEAppOptions = Omit<BrokerOptions, "bufferSize">;

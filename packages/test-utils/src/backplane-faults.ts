@@ -8,7 +8,8 @@
  */
 import { expect } from "vitest";
 import { listening, type ServerProcess, state } from "./backplane-server.js";
-import { rawClient, recordEvents, waitFor } from "./index.js";
+import { rawClient, recordEvents } from "./clients.js";
+import { waitFor } from "./waits.js";
 
 /** A private engine server, as a fault case drives it. */
 export interface FaultEngine {

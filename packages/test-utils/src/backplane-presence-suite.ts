@@ -8,7 +8,8 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { afterEach, expect, it } from "vitest";
-import { recordEvents, waitFor } from "./index.js";
+import { recordEvents } from "./clients.js";
+import { waitFor } from "./waits.js";
 
 /** What the suite uses of a server process (both backplanes' fixtures fit). */
 export interface PresenceProcess {

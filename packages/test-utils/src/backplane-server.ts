@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
-import { waitFor } from "./index.js";
+import { waitFor } from "./waits.js";
 
 /** A free TCP port on 127.0.0.1 (nothing listens on it when this returns). */
 export async function freePort(): Promise<number> {

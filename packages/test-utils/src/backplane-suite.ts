@@ -8,7 +8,8 @@
  */
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { killServers, listening, type ServerProcess } from "./backplane-server.js";
-import { rawClient, recordEvents, take, waitFor } from "./index.js";
+import { rawClient, recordEvents } from "./clients.js";
+import { take, waitFor } from "./waits.js";
 
 /** How the suite runs against one backplane. */
 export interface BackplaneProcessesHarness {

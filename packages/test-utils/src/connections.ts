@@ -7,7 +7,7 @@
 import type { Server } from "node:http";
 import { connect, type Socket } from "node:net";
 import { setImmediate as tick } from "node:timers/promises";
-import { waitFor } from "./index.js";
+import { waitFor } from "./waits.js";
 
 /** One connection carrying several pipelined requests. */
 export interface PipelinedClient {

@@ -13,8 +13,8 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { waitFor } from "./index.js";
 import { describeWithService } from "./services.js";
+import { waitFor } from "./waits.js";
 
 /** The PostgreSQL the tests use (the machine's: trust auth, database `test`). */
 export const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";

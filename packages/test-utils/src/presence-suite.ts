@@ -5,8 +5,10 @@
  * topic's presence is refused to a client `authorize` refuses on the topic.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { AdapterHarness, SuiteBroker } from "./adapter-suite.js";
-import { type RecordingEventSource, recordEvents, type TestServer, waitFor } from "./index.js";
+import type { AdapterHarness, SuiteBroker } from "./adapter-harness.js";
+import { type RecordingEventSource, recordEvents } from "./clients.js";
+import type { TestServer } from "./server.js";
+import { waitFor } from "./waits.js";
 
 /** What the suite uses of core's `EventBroker` beyond {@link SuiteBroker}. */
 interface PresenceBroker extends SuiteBroker {

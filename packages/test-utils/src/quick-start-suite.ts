@@ -12,7 +12,8 @@ import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { recordEvents, waitFor } from "./index.js";
+import { recordEvents } from "./clients.js";
+import { waitFor } from "./waits.js";
 
 /**
  * Runs the quick-start checks for the package whose root is `root` (a file

@@ -11,8 +11,9 @@ import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, expect, it } from "vitest";
-import { rawClient, recordEvents, waitFor } from "./index.js";
+import { rawClient, recordEvents } from "./clients.js";
 import { startExample } from "./quick-start-suite.js";
+import { waitFor } from "./waits.js";
 
 /** How a backplane package's example is run. */
 export interface ScaleOutExample {

@@ -1,5 +1,6 @@
 import { setTimeout as sleep, setImmediate as tick } from "node:timers/promises";
-import { type RawClient, waitFor } from "./index.js";
+import type { RawClient } from "./clients.js";
+import { waitFor } from "./waits.js";
 
 /** What the slow-client helpers need of a broker (drop-newest policy, any bufferSize). */
 export interface DroppingBroker {

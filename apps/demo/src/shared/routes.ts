@@ -84,20 +84,20 @@ export function streamRoutes<R>(
       // Scenarios 2, 4, 5, 8: one stream, several topics (notifications, status, stats, user:<name>).
       {
         path: `${prefix}/events`,
-        topics: (request: R) => demo.eventTopics(parts.raw(request)),
+        topics: (request: R) => demo.streams.eventTopics(parts.raw(request)),
         options: { ...sse, swap: homeSwap },
       },
       // Scenario 3: dynamic topic project:<id> and its presence topic, members only (403 otherwise).
       {
         path: `${prefix}/projects/:id/events`,
-        topics: (request: R) => demo.projectTopics(parts.param(request, "id")),
+        topics: (request: R) => demo.streams.projectTopics(parts.param(request, "id")),
         options: {
           ...sse,
-          swap: projectSwap(demo.projectIds()),
+          swap: projectSwap(demo.streams.projectIds()),
           authorize: (request: R, topics: readonly string[]) =>
-            demo.mayWatch(parts.raw(request), topics),
+            demo.streams.mayWatch(parts.raw(request), topics),
           // Who is viewing now: each stream joins its project's presence as the page's user.
-          presence: (request: R) => demo.viewer(parts.raw(request)),
+          presence: (request: R) => demo.streams.viewer(parts.raw(request)),
         },
       },
     ];
@@ -117,8 +117,8 @@ export function jobStreamRoute<R>(demo: Demo, parts: RequestParts<R>): RequestSt
   return {
     method: "POST",
     path: "/htmx4/jobs",
-    produce: (stream, request) => demo.streamJob(stream, parts.raw(request)),
-    options: { authorize: (request) => demo.mayStartJob(parts.raw(request)) },
+    produce: (stream, request) => demo.jobs.streamJob(stream, parts.raw(request)),
+    options: { authorize: (request) => demo.jobs.mayStartJob(parts.raw(request)) },
   };
 }
 
@@ -133,23 +133,27 @@ export interface PageRoute<R> {
 export function pageRoutes<R>(demo: Demo, parts: RequestParts<R>): PageRoute<R>[] {
   const { raw, param, broker } = parts;
   return [
-    { method: "GET", path: "/", answer: (r) => demo.home(raw(r)) },
-    { method: "GET", path: "/metrics", answer: () => demo.metrics() },
-    { method: "GET", path: "/assets/:name", answer: (r) => demo.asset(raw(r), param(r, "name")) },
+    { method: "GET", path: "/", answer: (r) => demo.pages.home(raw(r)) },
+    { method: "GET", path: "/metrics", answer: () => demo.pages.metrics() },
+    {
+      method: "GET",
+      path: "/assets/:name",
+      answer: (r) => demo.pages.asset(raw(r), param(r, "name")),
+    },
     {
       method: "GET",
       path: "/projects/:id",
-      answer: (r) => demo.projectPage(raw(r), param(r, "id")),
+      answer: (r) => demo.pages.projectPage(raw(r), param(r, "id")),
     },
-    { method: "POST", path: "/notes", answer: (r) => demo.createNote(raw(r), broker(r)) },
-    { method: "POST", path: "/status", answer: (r) => demo.setStatus(raw(r), broker(r)) },
+    { method: "POST", path: "/notes", answer: (r) => demo.forms.createNote(raw(r), broker(r)) },
+    { method: "POST", path: "/status", answer: (r) => demo.forms.setStatus(raw(r), broker(r)) },
     {
       method: "POST",
       path: "/projects/:id",
-      answer: (r) => demo.updateProject(raw(r), broker(r), param(r, "id")),
+      answer: (r) => demo.forms.updateProject(raw(r), broker(r), param(r, "id")),
     },
-    { method: "POST", path: "/jobs", answer: (r) => demo.startJob(raw(r)) },
-    { method: "POST", path: "/locale", answer: (r) => demo.setLocale(raw(r)) },
-    { method: "POST", path: "/user", answer: (r) => demo.setUser(raw(r)) },
+    { method: "POST", path: "/jobs", answer: (r) => demo.jobs.startJob(raw(r)) },
+    { method: "POST", path: "/locale", answer: (r) => demo.forms.setLocale(raw(r)) },
+    { method: "POST", path: "/user", answer: (r) => demo.forms.setUser(raw(r)) },
   ];
 }

@@ -37,14 +37,16 @@ export interface HandlerOptions<R = SSERequest> extends Limits {
    */
   authorize?: Authorize<R>;
   /**
-   * Told about a request that failed because of a bug (a topic function or
-   * `authorize` that threw an error without a 4xx status, a missing broker
-   * middleware), after the client was answered 500. Refusals (4xx, 503) are
-   * not errors and are not reported.
-   * @default a handler called with `next` (express, connect) passes the error
-   *   to `next(err)` once the 500 is sent; `@burrow/sse-koa` hands it to koa
-   *   (`ctx.onerror`, so `app.on("error")` sees it); otherwise it is logged
-   *   once with `console.error`, with the request's method and path
+   * Told about a request that failed because of a bug (a topic function,
+   * `authorize` or `presence` that threw an error without a 4xx status, a
+   * missing broker middleware), after the handler answered it a bare 500.
+   * Refusals (4xx, 503) are not errors and are not reported.
+   * @default the framework's own error handling, with nothing answered: a
+   *   handler called with `next` (express, connect) passes the error to
+   *   `next(err)`; `@burrow/sse-koa` rejects into koa's middleware chain;
+   *   `@burrow/sse-fastify` into fastify's error handler; otherwise the
+   *   handler answers a bare 500 and logs the error once with
+   *   `console.error`, with the request's method and path
    */
   onError?: OnError<R>;
   /**

@@ -59,8 +59,10 @@ export interface StreamOptions<R = SSERequest> {
    * stream then ends), or when `authorize` throws an error without a 4xx
    * status (after the client was answered a bare 500): a bug, as for
    * the handlers' `onError`.
-   * @default called with `next` (express), the error goes to `next(err)` once
-   *   the answer is sent; `@burrow/sse-koa` hands it to koa (`ctx.onerror`);
+   * @default an `authorize` bug goes to the framework's error handling with
+   *   nothing answered (`next(err)` under express, koa's chain, fastify's
+   *   error handler); a producer's error, once the stream started, to what
+   *   cannot write (a log line; koa's `ctx.onerror`; fastify's logger);
    *   otherwise it is logged once with `console.error`, with the request's
    *   method and path
    */

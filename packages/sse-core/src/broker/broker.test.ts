@@ -1,10 +1,11 @@
-import { thrownBy, waitFor } from "@burrow/test-utils";
+import { handBackplane, thrownBy, topicAnswer, waitFor } from "@burrow/test-utils";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   type Client,
   DEFAULT_BUFFER_SIZE,
   EventBroker,
+  handlerFunc,
   type SSEEvent,
   SSEFieldError,
 } from "../index.js";
@@ -253,6 +254,46 @@ describe("EventBroker: invalid input", () => {
     expect(err.field).toBe("topics");
     expect(err.message).toMatch(/^sse: topics/);
     expect(broker.stats()).toMatchObject({ clients: 0, topics: 0 });
+  });
+});
+
+describe("EventBroker: topics its backplane cannot carry", () => {
+  const nul = "a\u0000b";
+  /** A hand backplane that refuses topics holding NUL, as PostgreSQL's does. */
+  const refusing = () =>
+    handBackplane("connecting", {}, (topic) =>
+      topic.includes("\u0000") ? "the engine cannot store NUL" : undefined,
+    );
+
+  it("subscribe, publish and members throw SSEFieldError (field topic, the backplane's reason) before the backplane sees the topic", async () => {
+    const hand = refusing();
+    const broker = new EventBroker({ backplane: hand.backplane });
+    for (const topics of [nul, ["ok", nul]]) {
+      const err = fieldError(() => broker.subscribe(topics));
+      expect(err).toMatchObject({ field: "topic", value: nul });
+      expect(err.message).toBe("sse: topic: the engine cannot store NUL");
+    }
+    expect(fieldError(() => broker.publish(nul, { data: "x" })).field).toBe("topic");
+    await expect(broker.members(nul)).rejects.toMatchObject({ field: "topic" });
+    expect(broker.stats()).toMatchObject({ clients: 0, topics: 0, published: 0 });
+    expect([hand.watched, hand.published]).toEqual([[], []]);
+    // Topics it can carry go through as before.
+    broker.subscribe(["ok", "a b"]);
+    broker.publish("ok", { data: "x" });
+    expect([hand.watched, hand.published]).toEqual([["ok", "a b"], ["ok"]]);
+    broker.close();
+  });
+
+  it("a handler answers 400 for such a topic, even with a topicPattern that lets it through, and subscribes nothing", async () => {
+    const hand = refusing();
+    const broker = new EventBroker({ backplane: hand.backplane });
+    expect(await topicAnswer(handlerFunc, broker, nul)).toEqual({
+      status: 400,
+      body: "sse: topic: the engine cannot store NUL",
+    });
+    expect(broker.stats()).toMatchObject({ clients: 0, topics: 0 });
+    expect(hand.watched).toEqual([]);
+    broker.close();
   });
 });
 

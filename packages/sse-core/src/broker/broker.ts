@@ -21,7 +21,7 @@ import { History } from "./history.js";
 import { type BrokerObserver, Observers, type RefusalReason } from "./observer.js";
 import { Resumes } from "./resumes.js";
 import { Subscribers } from "./subscribers.js";
-import { TopicVetting } from "./topic-vetting.js";
+import { TopicChecks } from "./topic-checks.js";
 
 /**
  * An in-memory topic broker: `publish` hands an event to every client
@@ -54,7 +54,7 @@ export class EventBroker {
   private readonly history: History | undefined;
   private readonly resumes: Resumes;
   private readonly backplane: Backplane | undefined;
-  private readonly vetting = new TopicVetting();
+  private readonly topicChecks: TopicChecks;
 
   /**
    * @param options - a number is `bufferSize`. Throws an
@@ -73,6 +73,7 @@ export class EventBroker {
         : undefined;
     this.slowClient = opts.slowClient;
     this.backplane = opts.backplane;
+    this.topicChecks = new TopicChecks(this.backplane);
     this.resumes = new Resumes(
       this.history,
       this.backplane,
@@ -99,17 +100,15 @@ export class EventBroker {
 
   /**
    * Subscribes a new client to `topics`. After `close()` the client is
-   * returned already closed. Throws {@link SSEFieldError} for an empty list or
-   * an empty topic name.
+   * returned already closed. Throws {@link SSEFieldError} for an empty list,
+   * an empty topic name, or a topic the backplane cannot carry (see
+   * {@link Backplane.topicProblem}).
    */
   subscribe(topics: Topics, options: SubscribeOptions = {}): Client {
     const member = checkIdentity(options.member);
-    const client = new Subscription(
-      this.subscribers,
-      normalizeTopics(topics),
-      this.bufferSize,
-      this.slowClient,
-    );
+    const list = normalizeTopics(topics);
+    for (const topic of list) this.topicChecks.carried(topic);
+    const client = new Subscription(this.subscribers, list, this.bufferSize, this.slowClient);
     if (this.isClosed) {
       client.close(true);
       return client;
@@ -170,6 +169,8 @@ export class EventBroker {
    * with its data and number of connections, in order of arrival. A member
    * whose last connection closed stays listed, with 0 connections, for the
    * presence `debounceMs`. Authorize the asker as for the topic itself.
+   * Throws {@link SSEFieldError} for an empty topic, or one the backplane
+   * cannot carry.
    *
    * @example
    * ```ts
@@ -178,7 +179,7 @@ export class EventBroker {
    * ```
    */
   async members(topic: string): Promise<PresenceMember[]> {
-    checkTopic(topic);
+    this.topicChecks.carried(checkTopic(topic));
     return this.roster.shared(topic);
   }
 
@@ -212,15 +213,17 @@ export class EventBroker {
    * without an `id`, gets one. After `close()` it is a silent no-op.
    *
    * With a `backplane`, the event is handed to the backplane, which delivers
-   * it on every process (this one included) once ordered: asynchronously.
+   * it on every process (this one included) once ordered: asynchronously. A
+   * topic the backplane cannot carry (see {@link Backplane.topicProblem})
+   * throws {@link SSEFieldError}.
    *
    * @returns how many clients it was queued for (drops excluded); with a
    * backplane, how many clients of `topic` this process has now.
    */
   publish(topic: string, event: SSEEvent): number {
     if (this.isClosed) return 0;
-    checkTopic(topic);
-    this.vetting.vet(topic);
+    this.topicChecks.carried(checkTopic(topic));
+    this.topicChecks.vet(topic);
     const normalized = checkedCopy(event, topic);
     this.subscribers.wrapped.check(topic, normalized);
     this.counters.published++;

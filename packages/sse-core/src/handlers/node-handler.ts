@@ -31,7 +31,7 @@ export type NextFunction = (err?: unknown) => void;
  */
 export type SSEHandler<R> = (req: R, res: SSEResponse, next?: NextFunction) => void;
 
-/** The default `onError` of a handler called without `next`. */
+/** The default report of a handler called without `next` (and of a bug after the stream started). */
 const logRequestError = logError("could not serve an event stream");
 
 /**
@@ -196,7 +196,8 @@ function handlerOf<R extends SSERequest>(
  * Throws an {@link SSEOptionError} at once for a broker that is not one, an
  * empty or bad topic list, or a bad option. Also a connect-style
  * `(req, res, next)` middleware: under express (or connect), a bug (see
- * `onError`) goes to `next(err)` once the client has its 500.
+ * `onError`) goes to `next(err)` with nothing answered, for the app's error
+ * handling to answer.
  *
  * @example
  * ```ts

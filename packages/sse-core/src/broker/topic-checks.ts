@@ -1,3 +1,5 @@
+import type { Backplane } from "../backplane/backplane.js";
+import { SSEFieldError } from "../base/errors.js";
 import { warn } from "../base/warn.js";
 import { DEFAULT_TOPIC_LIMITS, subscribable } from "../wire/topic-limits.js";
 
@@ -5,15 +7,28 @@ import { DEFAULT_TOPIC_LIMITS, subscribable } from "../wire/topic-limits.js";
 const VETTED_MAX = 4096;
 
 /**
- * The check `publish` makes of each topic: that a handler with the default
- * limits accepts it. A topic that none does is still published, but one
- * warning says so, once per broker: no browser can subscribe to it. @internal
+ * The checks a broker makes of a topic before it goes anywhere: that its
+ * backplane can carry it (else an {@link SSEFieldError}), and, on publish,
+ * that a handler with the default limits accepts it. A topic that none does
+ * is still published, but one warning says so, once per broker: no browser
+ * can subscribe to it. @internal
  */
-export class TopicVetting {
+export class TopicChecks {
   /** Whether publish already warned about a topic no default handler accepts. */
   private warned = false;
   /** Topics found subscribable (a memo of the check; emptied past {@link VETTED_MAX}). */
   private readonly vetted = new Set<string>();
+
+  constructor(private readonly backplane: Backplane | undefined) {}
+
+  /**
+   * Throws {@link SSEFieldError} (field `"topic"`) for a topic the backplane
+   * cannot carry, before it reaches the backplane (a handler answers 400).
+   */
+  carried(topic: string): void {
+    const problem = this.backplane?.topicProblem?.(topic);
+    if (problem !== undefined) throw new SSEFieldError("topic", problem, topic);
+  }
 
   /** Checks `topic` (once, until the memo starts over); warns (once) if no default handler accepts it. */
   vet(topic: string): void {

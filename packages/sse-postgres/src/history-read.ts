@@ -1,0 +1,79 @@
+import type { BackplaneEvent } from "@burrow/sse-core";
+import { parseEventJson } from "@burrow/sse-core/adapter";
+import type { Pool } from "pg";
+import { historyStatement } from "./schema.js";
+import { transaction } from "./transaction.js";
+
+/** An event read from the events table, with who published it. Internal. */
+export interface StoredEvent extends BackplaneEvent {
+  /** `<process>:<publish number>` of its publisher. */
+  origin: string;
+}
+
+/** Where history is read: the pool, the prefix, and the bound of its statement. Internal. */
+export interface HistorySource {
+  pool: Pool;
+  prefix: string;
+  timeoutMs: number;
+  /** The pool's sessions are bounded already (the backplane's own pool): one round trip. */
+  sessionBounded: boolean;
+}
+
+/**
+ * The events of `topics` after `after` in `epoch`, in seq order, read in
+ * one snapshot; undefined when resuming there would leave a gap (another
+ * epoch, a seq never issued, an event after it trimmed) or would need more
+ * than `limit` (this process's `historySize`) events of a topic (another
+ * process may keep more): at most `limit + 1` rows of each topic are read,
+ * which bounds what one `Last-Event-ID` costs. Without history (`limit` 0),
+ * undefined. Internal.
+ */
+export async function readHistory(
+  source: HistorySource,
+  topics: readonly string[],
+  epoch: string,
+  after: number,
+  limit: number,
+): Promise<StoredEvent[] | undefined> {
+  if (limit === 0) return undefined;
+  const [result] = await transaction(
+    source.pool,
+    source.timeoutMs,
+    [{ text: historyStatement(source.prefix), values: [topics, after, limit + 1] }],
+    source.sessionBounded,
+  );
+  const rows = (result?.rows ?? []) as {
+    epoch: string;
+    head: string;
+    lost: string;
+    seq: string | null;
+    topic: string | null;
+    event: string | null;
+    assigned: boolean | null;
+    origin: string | null;
+  }[];
+  const first = rows[0];
+  if (
+    first === undefined ||
+    first.epoch !== epoch ||
+    after > Number(first.head) ||
+    Number(first.lost) > after
+  ) {
+    return undefined;
+  }
+  const counts = new Map<string, number>();
+  const events: StoredEvent[] = [];
+  for (const row of rows) {
+    if (row.seq === null) continue;
+    // Read one more than it keeps: a topic holding more after `after` is a miss, never a cut.
+    const count = (counts.get(row.topic!) ?? 0) + 1;
+    if (count > limit) return undefined;
+    counts.set(row.topic!, count);
+    const event = parseEventJson(row.event);
+    if (event === undefined) continue;
+    const seq = Number(row.seq);
+    if (row.assigned && !event.id) event.id = `${epoch}-${seq}`;
+    events.push({ topic: row.topic!, event, seq, origin: row.origin ?? "" });
+  }
+  return events;
+}
