@@ -67,7 +67,7 @@ export const TIMING_OFF = { reconnectWindowMs: 0 };
 /**
  * The handle a producer writes to, and the host of its {@link Subscription}
  * (no broker owns it): one {@link EventStream} drains it into one transport,
- * flushed by the handler's scheduler.
+ * flushed by the handler's scheduler. @internal
  */
 export class StreamHandle implements RequestStream, SubscriptionHost {
   readonly queue: Subscription;
