@@ -38,7 +38,7 @@ export type { OrderedEvent } from "./backplane/backplane-kit.js";
 export { GlobalOrder, nextBackplaneState, parseEventJson } from "./backplane/backplane-kit.js";
 export type { PresenceEngine, PresenceRow } from "./backplane/shared-presence.js";
 export { mergePresence, SharedPresence } from "./backplane/shared-presence.js";
-export { checkKeys } from "./base/option-checks.js";
+export { checkKeys, optionKeys } from "./base/option-checks.js";
 export {
   validateBroker,
   validateOptions,

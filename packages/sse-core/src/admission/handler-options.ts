@@ -1,4 +1,4 @@
-import { callbackOption, checkKeys, optionsObject } from "../base/option-checks.js";
+import { callbackOption, checkKeys, optionKeys, optionsObject } from "../base/option-checks.js";
 import { type StreamTiming, timingOf } from "../delivery/event-stream.js";
 import type { PresenceIdentity } from "../presence/presence-options.js";
 import type { SSERequest } from "../transport/sse-request.js";
@@ -96,8 +96,8 @@ export interface HandlerOptions<R = SSERequest> extends Limits {
   presence?: (req: R) => PresenceIdentity | undefined | Promise<PresenceIdentity | undefined>;
 }
 
-/** Every key of {@link HandlerOptions}. @internal */
-export const HANDLER_OPTION_KEYS: readonly string[] = [
+/** Every key of {@link HandlerOptions} (a key missing here, or not an option, fails to compile). @internal */
+export const HANDLER_OPTION_KEYS: readonly string[] = optionKeys<HandlerOptions>()([
   "keepaliveMs",
   "authorize",
   "onError",
@@ -105,7 +105,7 @@ export const HANDLER_OPTION_KEYS: readonly string[] = [
   "swap",
   "presence",
   ...LIMIT_KEYS,
-];
+]);
 
 /** Where a broker option given to a handler belongs. */
 const BROKER_OPTION_HINT = (key: string): string =>

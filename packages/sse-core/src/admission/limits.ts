@@ -1,5 +1,5 @@
 import { SSEOptionError } from "../base/errors.js";
-import { capOption } from "../base/option-checks.js";
+import { capOption, optionKeys } from "../base/option-checks.js";
 import { DEFAULT_TOPIC_LIMITS } from "../wire/topic-limits.js";
 
 /** Limits every handler enforces before it subscribes anyone. */
@@ -59,10 +59,10 @@ export const CAP_KEYS = [
   "maxTopics",
   "maxTopicLength",
   "maxLastEventIdLength",
-] as const;
+] as const satisfies readonly (keyof Limits)[];
 
-/** Every key of {@link Limits}. @internal */
-export const LIMIT_KEYS: readonly string[] = [...CAP_KEYS, "topicPattern"];
+/** Every key of {@link Limits} (a key missing here, or not a limit, fails to compile). @internal */
+export const LIMIT_KEYS = optionKeys<Limits>()([...CAP_KEYS, "topicPattern"]);
 
 /**
  * Merges `limits` over the defaults, refusing values that cannot work with

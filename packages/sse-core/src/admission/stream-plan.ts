@@ -5,6 +5,7 @@ import {
   capOption,
   checkKeys,
   numberOption,
+  optionKeys,
   optionsObject,
   slowClientOption,
 } from "../base/option-checks.js";
@@ -69,7 +70,8 @@ export interface StreamOptions<R = SSERequest> {
   onError?: (error: unknown, req: R) => void;
 }
 
-const STREAM_OPTION_KEYS = [
+/** Every key of {@link StreamOptions} (a key missing here, or not an option, fails to compile). */
+const STREAM_OPTION_KEYS: readonly string[] = optionKeys<StreamOptions>()([
   "keepaliveMs",
   "bufferSize",
   "slowClient",
@@ -77,7 +79,7 @@ const STREAM_OPTION_KEYS = [
   "maxClientsPerAddress",
   "authorize",
   "onError",
-];
+]);
 
 /** A stream handler's options, checked once, and its open streams. @internal */
 export class StreamPlan<R> {

@@ -3,6 +3,7 @@ import { connect } from "node:net";
 import { setImmediate as tick } from "node:timers/promises";
 import { cleanupAfterEach, listen, rawClient, thrownBy, waitFor } from "@burrow/test-utils";
 import { describe, expect, it } from "vitest";
+import { checkKeys, optionKeys } from "../adapter.js";
 import {
   brokerMiddleware,
   contextHandler,
@@ -206,6 +207,29 @@ describe("unknown option keys are refused, naming the closest known one", () => 
     }
     expect(b.stats().published).toBe(0);
     expect(client.closed).toBe(false);
+  });
+});
+
+describe("an options type and its known keys come from one declaration (optionKeys)", () => {
+  interface Options {
+    url?: string;
+    timeoutMs?: number;
+  }
+
+  it("returns the list as given, for checkKeys", () => {
+    const known = optionKeys<Options>()(["url", "timeoutMs"]);
+    expect(known).toEqual(["url", "timeoutMs"]);
+    expect(optionError(() => checkKeys({ timeout: 5 }, known, "an option of test")).message).toBe(
+      "sse: timeout: is not an option of test, got 5 — did you mean `timeoutMs`?",
+    );
+  });
+
+  it("refuses, at compile time, a key left out and a key the type does not declare", () => {
+    // `pnpm typecheck` fails if either line compiles: the directives check the checker.
+    // @ts-expect-error -- "timeoutMs" is left out
+    optionKeys<Options>()(["url"]);
+    // @ts-expect-error -- "timeout" is not a key of Options
+    optionKeys<Options>()(["url", "timeoutMs", "timeout"]);
   });
 });
 

@@ -85,6 +85,32 @@ export function checkKeys(
   }
 }
 
+/** Empty when `K` lists every key of `T`; else the keys it leaves out, which no list then matches. */
+type KeysLeftOut<T, K extends readonly unknown[]> = [Exclude<keyof T, K[number]>] extends [never]
+  ? unknown
+  : { readonly "keys left out": Exclude<keyof T, K[number]> };
+
+/**
+ * The known keys of an options type `T`, for {@link checkKeys}, tied to the
+ * type: a listed key that `T` does not declare, or a key of `T` left out of
+ * the list, fails to compile (`Property '"keys left out"' is missing...`
+ * names it), so the list cannot drift from the type. At run time it returns
+ * the list as given. Exported from `@burrow/sse-core/adapter` for backplane
+ * and adapter authors.
+ *
+ * @example
+ * ```ts
+ * interface MyBackplaneOptions { url?: string; timeoutMs?: number }
+ * const KNOWN = optionKeys<MyBackplaneOptions>()(["url", "timeoutMs"]);
+ * checkKeys(options, KNOWN, "an option of myBackplane");
+ * ```
+ */
+export function optionKeys<T extends object>(): <const K extends readonly (keyof T & string)[]>(
+  keys: K & KeysLeftOut<T, K>,
+) => K {
+  return (keys) => keys;
+}
+
 /** What a numeric option accepts. @internal */
 export interface NumberRule {
   /** The value when the option is left out. */

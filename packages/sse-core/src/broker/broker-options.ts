@@ -4,6 +4,7 @@ import {
   bufferSizeOption,
   checkKeys,
   numberOption,
+  optionKeys,
   slowClientOption,
 } from "../base/option-checks.js";
 import type { SlowClientPolicy } from "../base/slow-client-policy.js";
@@ -76,15 +77,15 @@ export interface SubscribeOptions {
   member?: PresenceIdentity;
 }
 
-/** Every key of {@link BrokerOptions}. @internal */
-export const BROKER_OPTION_KEYS: readonly string[] = [
+/** Every key of {@link BrokerOptions} (a key missing here, or not an option, fails to compile). @internal */
+export const BROKER_OPTION_KEYS: readonly string[] = optionKeys<BrokerOptions>()([
   "bufferSize",
   "historySize",
   "resumeMissEvent",
   "slowClient",
   "backplane",
   "presence",
-];
+]);
 
 const BACKPLANE_METHODS = ["attach", "publish", "watch", "unwatch", "replay", "stats", "close"];
 

@@ -1,5 +1,5 @@
 import { SSEFieldError } from "../base/errors.js";
-import { closestName } from "../base/option-checks.js";
+import { closestName, optionKeys } from "../base/option-checks.js";
 
 /** One Server-Sent Event, as published and as written on the wire. */
 export interface SSEEvent {
@@ -29,7 +29,8 @@ function checkField(field: "id" | "type", value: unknown): value is string {
   return true;
 }
 
-const EVENT_FIELDS = ["type", "data", "id", "retry"];
+/** Every key of {@link SSEEvent} (a field missing here, or not a field, fails to compile). */
+const EVENT_FIELDS: readonly string[] = optionKeys<SSEEvent>()(["type", "data", "id", "retry"]);
 /** Names a user may reach for, and the field they mean. */
 const FIELD_ALIASES: Readonly<Record<string, string>> = {
   event: "type",
