@@ -1,5 +1,5 @@
 import { SSEOptionError } from "@burrow/sse-core";
-import { checkKeys } from "@burrow/sse-core/adapter";
+import { checkKeys, optionKeys } from "@burrow/sse-core/adapter";
 import type { Pool } from "pg";
 import {
   CONNECTION_STRING_EXAMPLE,
@@ -140,7 +140,8 @@ export interface ResolvedOptions {
   presenceTtlMs: number;
 }
 
-const KNOWN = [
+/** Every key of {@link PostgresBackplaneOptions} (a key missing here, or not an option, fails to compile). */
+const KNOWN = optionKeys<PostgresBackplaneOptions>()([
   "connectionString",
   "pool",
   "listenConnectionString",
@@ -151,7 +152,7 @@ const KNOWN = [
   "maxPending",
   "maxReplays",
   "presenceTtlMs",
-];
+]);
 
 /**
  * Checks `options` and fills in defaults; a bad one throws core's

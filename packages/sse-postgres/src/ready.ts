@@ -1,5 +1,5 @@
 import { type BackplaneState, SSEBackplaneError, SSEOptionError } from "@burrow/sse-core";
-import { checkKeys } from "@burrow/sse-core/adapter";
+import { checkKeys, optionKeys } from "@burrow/sse-core/adapter";
 
 /** Default {@link ReadyOptions.timeoutMs}: 10 seconds. */
 export const DEFAULT_READY_TIMEOUT_MS = 10_000;
@@ -98,13 +98,16 @@ export class Readiness {
   }
 }
 
+/** Every key of {@link ReadyOptions} (a key missing here, or not an option, fails to compile). */
+const READY_OPTION_KEYS = optionKeys<ReadyOptions>()(["timeoutMs"]);
+
 /** `options.timeoutMs`, checked, or its default; else an `SSEOptionError` naming it. */
 function readyTimeout(options: ReadyOptions | undefined): number {
   if (options === undefined) return DEFAULT_READY_TIMEOUT_MS;
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new SSEOptionError("options", "ready() takes an options object", options);
   }
-  checkKeys(options, ["timeoutMs"], "an option of ready()");
+  checkKeys(options, READY_OPTION_KEYS, "an option of ready()");
   const { timeoutMs = DEFAULT_READY_TIMEOUT_MS } = options;
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > MAX_TIMER_MS) {
     throw new SSEOptionError(

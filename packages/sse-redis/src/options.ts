@@ -1,5 +1,5 @@
 import { SSEOptionError } from "@burrow/sse-core";
-import { checkKeys } from "@burrow/sse-core/adapter";
+import { checkKeys, optionKeys } from "@burrow/sse-core/adapter";
 import type { RedisOptions } from "ioredis";
 import { checkRedisUrl } from "./redis-url.js";
 
@@ -115,7 +115,8 @@ export interface ResolvedOptions {
   presenceTtlMs: number;
 }
 
-const KNOWN = [
+/** Every key of {@link RedisBackplaneOptions} (a key missing here, or not an option, fails to compile). */
+const KNOWN = optionKeys<RedisBackplaneOptions>()([
   "url",
   "redis",
   "prefix",
@@ -124,7 +125,7 @@ const KNOWN = [
   "maxPending",
   "maxReplays",
   "presenceTtlMs",
-];
+]);
 
 /**
  * Checks `options` and fills in defaults; a bad one throws core's

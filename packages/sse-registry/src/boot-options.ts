@@ -1,3 +1,4 @@
+import { optionKeys } from "@burrow/sse-core/adapter";
 import { checkOptionKeys, RegistryError } from "./errors.js";
 
 /** Options of {@link Registry.boot}. */
@@ -21,7 +22,8 @@ export interface BootOptions {
   configFile?: string;
 }
 
-const BOOT_OPTIONS = ["argv", "env", "configFile"];
+/** Every key of {@link BootOptions} (a key missing here, or not an option, fails to compile). */
+const BOOT_OPTIONS = optionKeys<BootOptions>()(["argv", "env", "configFile"]);
 
 /** Refuses boot options that cannot work, naming the mistake and the fix. */
 export function checkBootOptions(options: BootOptions): void {

@@ -1,3 +1,4 @@
+import { optionKeys } from "@burrow/sse-core/adapter";
 import { checkOptionKeys, RegistryError } from "./errors.js";
 import type { Registry } from "./registry.js";
 
@@ -41,7 +42,14 @@ export interface HandleSignalsOptions {
 }
 
 const DEFAULT_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM"];
-const HANDLE_SIGNALS_OPTIONS = ["servers", "timeoutMs", "signals", "exit", "onError"];
+/** Every key of {@link HandleSignalsOptions} (a key missing here, or not an option, fails to compile). */
+const HANDLE_SIGNALS_OPTIONS = optionKeys<HandleSignalsOptions>()([
+  "servers",
+  "timeoutMs",
+  "signals",
+  "exit",
+  "onError",
+]);
 
 /**
  * Shuts down gracefully on SIGINT/SIGTERM: stops every server accepting
