@@ -1,10 +1,12 @@
 /**
- * The adapter-author API lives at `@burrow/sse-core/adapter`; the root entry
- * point keeps those names only so that existing imports still work
- * (deprecated there). Every package, app and example of this repository takes
- * them from the subpath: this test reads the subpath's export list from
+ * The adapter-author API lives at `@burrow/sse-core/adapter`, and only there
+ * since issue 24 removed the root's deprecated copies (the types both entry
+ * points export, `SSERequest`, `SSEResponse` and `NextFunction`, are the
+ * same types). Every package, app and example of this repository takes those
+ * names from the subpath: this test reads the subpath's export list from
  * `packages/sse-core/src/adapter.ts` and fails on any import of one of those
- * names from `@burrow/sse-core`.
+ * names from `@burrow/sse-core`, which a JavaScript file would otherwise
+ * find out only when it runs.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";

@@ -1,22 +1,28 @@
 /**
- * `@burrow/sse-core/adapter`: what a framework adapter needs beyond the user
- * API. An adapter is a {@link FrameworkBinding} handed to
+ * `@burrow/sse-core/adapter`: what a framework adapter or a backplane needs
+ * beyond the user API (`@burrow/sse-core`), and only here.
+ *
+ * An adapter is a {@link FrameworkBinding} handed to
  * {@link frameworkHandlers}, which builds the framework's handler set: how
  * to read the framework's arguments, how it takes over a response
  * (`takeOver`), and how a bug before anything was answered reaches the
  * framework's own error handling (`propagate`: express's `next(err)`, koa's
  * middleware chain, fastify's `setErrorHandler`). Lower down,
  * {@link serveEvents} serves one request with the same hooks, and the
- * `validate*` functions check arguments when a handler is created. A
- * backplane that shares presence
- * builds on {@link SharedPresence} and {@link mergePresence}. A backplane
- * engine delivers its global order with {@link GlobalOrder}, derives its
- * state with {@link nextBackplaneState}, decodes stored events with
- * {@link parseEventJson} and rejects unknown option keys with
- * {@link checkKeys}; these exist only here. Everything else here is a
- * re-export of the very same functions and types the root entry point has
- * always exported (the root keeps them, deprecated there), so a value from
- * one entry point works with the other.
+ * `validate*` functions check arguments when a handler is created.
+ *
+ * A backplane implements the root's `Backplane` against a
+ * {@link BackplaneHost}; one that shares presence builds on
+ * {@link SharedPresence} and {@link mergePresence}. An engine delivers its
+ * global order with {@link GlobalOrder}, derives its state with
+ * {@link nextBackplaneState}, decodes stored events with
+ * {@link parseEventJson}, and rejects unknown option keys with
+ * {@link checkKeys} over a list that {@link optionKeys} ties to its options
+ * type.
+ *
+ * Types exported by both entry points (`SSERequest`, `SSEResponse`,
+ * `NextFunction`) are the same types, and every function here is the one
+ * core itself calls, so a value from one entry point works with the other.
  *
  * @example
  * ```ts
@@ -34,11 +40,22 @@
  */
 
 export { withOnError } from "./admission/handler-options.js";
+export type {
+  BackplaneEvent,
+  BackplaneHost,
+  BackplaneReplay,
+} from "./backplane/backplane.js";
 export type { OrderedEvent } from "./backplane/backplane-kit.js";
 export { GlobalOrder, nextBackplaneState, parseEventJson } from "./backplane/backplane-kit.js";
+export type {
+  BackplanePresence,
+  PresenceHost,
+  PresenceSync,
+} from "./backplane/backplane-presence.js";
 export type { PresenceEngine, PresenceRow } from "./backplane/shared-presence.js";
 export { mergePresence, SharedPresence } from "./backplane/shared-presence.js";
 export { checkKeys, optionKeys } from "./base/option-checks.js";
+export { RingBuffer } from "./base/ring-buffer.js";
 export {
   validateBroker,
   validateOptions,

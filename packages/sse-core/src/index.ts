@@ -1,22 +1,23 @@
+/**
+ * `@burrow/sse-core`: what an app uses (the broker, its handlers for
+ * `node:http`, `node:http2` and fetch, request streams, the request context,
+ * the wire encoder, errors, options and hooks). What only adapter and
+ * backplane authors need is at `@burrow/sse-core/adapter` (src/adapter.ts).
+ *
+ * @packageDocumentation
+ */
+
 export type { Authorize, HandlerOptions, OnError } from "./admission/handler-options.js";
 export type { Limits } from "./admission/limits.js";
 export { DEFAULT_LIMITS } from "./admission/limits.js";
 export type { StreamOptions } from "./admission/stream-plan.js";
 export type {
   Backplane,
-  BackplaneEvent,
-  BackplaneHost,
-  BackplaneReplay,
   BackplaneReport,
   BackplaneState,
   BackplaneStats,
 } from "./backplane/backplane.js";
-export type {
-  BackplanePresence,
-  PresenceHost,
-  PresenceMember,
-  PresenceSync,
-} from "./backplane/backplane-presence.js";
+export type { PresenceMember } from "./backplane/backplane-presence.js";
 export type { SSEBackplaneErrorKind, SSEField, SSEOptionErrorOptions } from "./base/errors.js";
 export {
   SSEBackplaneError,
@@ -26,7 +27,6 @@ export {
   SSEMissingBrokerError,
   SSEOptionError,
 } from "./base/errors.js";
-export { RingBuffer } from "./base/ring-buffer.js";
 export type { SlowClientPolicy } from "./base/slow-client-policy.js";
 export { EventBroker } from "./broker/broker.js";
 export type { BrokerOptions, SubscribeOptions } from "./broker/broker-options.js";
@@ -69,25 +69,3 @@ export { encodeComment, encodeEvent } from "./wire/encode.js";
 export type { SwapOption, SwapTarget } from "./wire/swap.js";
 export { hxPartial } from "./wire/swap.js";
 export type { Topics, TopicsFn } from "./wire/topics.js";
-
-// The adapter-author API, kept here so that existing imports still work.
-// Adapters import it from "@burrow/sse-core/adapter" (src/adapter.ts); a
-// test in packages/published-shape fails when one imports it from here.
-import * as adapter from "./adapter.js";
-
-/** @deprecated Import from "@burrow/sse-core/adapter": adapter-author API. */
-export type TopicsSource = adapter.TopicsSource;
-/** @deprecated Import from "@burrow/sse-core/adapter": adapter-author API. */
-export const serveEvents: typeof adapter.serveEvents = adapter.serveEvents;
-/** @deprecated Import from "@burrow/sse-core/adapter": adapter-author API. */
-export const validateOptions: typeof adapter.validateOptions = adapter.validateOptions;
-/** @deprecated Import from "@burrow/sse-core/adapter": adapter-author API. */
-export const validateTopics: typeof adapter.validateTopics = adapter.validateTopics;
-/** @deprecated Import from "@burrow/sse-core/adapter": adapter-author API. */
-export const validateTopicsFn: typeof adapter.validateTopicsFn = adapter.validateTopicsFn;
-/** @deprecated Import from "@burrow/sse-core/adapter": adapter-author API. */
-export const validateBroker: typeof adapter.validateBroker = adapter.validateBroker;
-/** @deprecated Import from "@burrow/sse-core/adapter": adapter-author API. */
-export const resolveBroker: typeof adapter.resolveBroker = adapter.resolveBroker;
-/** @deprecated Import from "@burrow/sse-core/adapter": adapter-author API. */
-export const withOnError: typeof adapter.withOnError = adapter.withOnError;

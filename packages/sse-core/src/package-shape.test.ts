@@ -1,26 +1,31 @@
 // Runs against the BUILT package (`pnpm build` first; `pnpm test` does it): the
 // package imports itself by name, which Node resolves through the "exports" map
-// to dist/index.js (import) and dist/index.cjs (require), as users get it.
+// to dist/index.js (import) and dist/index.cjs (require), and its adapter-author
+// API to dist/adapter.js and dist/adapter.cjs, as users get them.
 import { IncomingMessage } from "node:http";
 import { createRequire } from "node:module";
 import { Socket } from "node:net";
 import { cleanupAfterEach, listen, rawClient, type TestServer, waitFor } from "@burrow/test-utils";
 import { describe, expect, it } from "vitest";
+import * as adapterSource from "./adapter.js";
 import * as source from "./index.js";
 
 type Core = typeof source;
+type Adapter = typeof adapterSource;
 // A variable specifier: the type checker must not need dist (typecheck runs before build).
 const self = "@burrow/sse-core";
 const require = createRequire(import.meta.url);
 const esm = (await import(self)) as Core;
 const cjs = require(self) as Core;
+const esmAdapter = (await import(`${self}/adapter`)) as Adapter;
+const cjsAdapter = require(`${self}/adapter`) as Adapter;
 
-// Every runtime name of the contract (../../shared/ARCHITECTURE.md), and those added since.
+// Every runtime name of the contract (../../shared/ARCHITECTURE.md) that an app
+// uses, and those added since.
 const CONTRACT = [
   "encodeEvent",
   "encodeComment",
   "SSEFieldError",
-  "RingBuffer",
   "DEFAULT_BUFFER_SIZE",
   "DEFAULT_KEEPALIVE_MS",
   "EventBroker",
@@ -31,12 +36,25 @@ const CONTRACT = [
   "brokerFrom",
 ] as const;
 const ADDED = [
-  "serveEvents",
   "SSEError",
   "brokerMiddleware",
-  "resolveBroker",
   "DEFAULT_LIMITS",
   "DEFAULT_RECONNECT_WINDOW_MS",
+] as const;
+// For adapter and backplane authors: at `@burrow/sse-core/adapter` only since
+// issue 24 (the root's deprecated copies, and RingBuffer, are gone).
+const AUTHORS_ONLY = [
+  "RingBuffer",
+  "serveEvents",
+  "resolveBroker",
+  "validateOptions",
+  "validateTopics",
+  "validateTopicsFn",
+  "validateBroker",
+  "withOnError",
+  "frameworkHandlers",
+  "checkKeys",
+  "optionKeys",
 ] as const;
 
 const cleanups = cleanupAfterEach();
@@ -51,26 +69,35 @@ describe("the built package", () => {
   });
 
   it.each([
-    ["ESM", esm],
-    ["CJS", cjs],
-  ])("%s exposes every contract export", (_name, core) => {
-    for (const name of [...CONTRACT, ...ADDED]) {
-      expect(core[name], name).toBeDefined();
-    }
-    expect(core.DEFAULT_BUFFER_SIZE).toBe(16);
-    expect(core.DEFAULT_KEEPALIVE_MS).toBe(30_000);
-    expect(core.encodeComment("keepalive")).toBe(":keepalive\n\n");
-    expect(core.encodeEvent({ type: "update", id: "7", retry: 3000, data: "payload" })).toBe(
-      "id: 7\nevent: update\nretry: 3000\ndata: payload\n\n",
-    );
-    const ring = new core.RingBuffer<number>(1);
-    expect([ring.push(1), ring.push(2), ring.shift(), ring.length]).toEqual([true, false, 1, 0]);
-  });
+    ["ESM", esm, esmAdapter],
+    ["CJS", cjs, cjsAdapter],
+  ])(
+    "%s exposes every contract export, and authors' names at /adapter only",
+    (_name, core, adapter) => {
+      for (const name of [...CONTRACT, ...ADDED]) {
+        expect(core[name], name).toBeDefined();
+      }
+      for (const name of AUTHORS_ONLY) {
+        expect(adapter[name], name).toBeDefined();
+        expect(name in core, name).toBe(false);
+      }
+      expect(core.DEFAULT_BUFFER_SIZE).toBe(16);
+      expect(core.DEFAULT_KEEPALIVE_MS).toBe(30_000);
+      expect(core.encodeComment("keepalive")).toBe(":keepalive\n\n");
+      expect(core.encodeEvent({ type: "update", id: "7", retry: 3000, data: "payload" })).toBe(
+        "id: 7\nevent: update\nretry: 3000\ndata: payload\n\n",
+      );
+      const ring = new adapter.RingBuffer<number>(1);
+      expect([ring.push(1), ring.push(2), ring.shift(), ring.length]).toEqual([true, false, 1, 0]);
+    },
+  );
 
   it("ESM and CJS expose the same names, and as many as the source", () => {
     const names = (core: object) => Object.keys(core).sort();
     expect(names(cjs)).toEqual(names(esm));
     expect(names(esm)).toEqual(names(source));
+    expect(names(cjsAdapter)).toEqual(names(esmAdapter));
+    expect(names(esmAdapter)).toEqual(names(adapterSource));
   });
 
   it("SSEFieldError.isInstance (and SSEError.isInstance) recognize the other copy's errors", () => {
@@ -112,7 +139,7 @@ describe("the built package", () => {
     cleanups.push(() => broker.close());
     const server: TestServer = await listen((req, res) => {
       cjs.withBroker(req, broker);
-      void esm.serveEvents(req, res, esm.brokerFrom(req), "news", { keepaliveMs: 0 });
+      void esmAdapter.serveEvents(req, res, esm.brokerFrom(req), "news", { keepaliveMs: 0 });
     });
     cleanups.push(() => server.close());
     const client = rawClient(server.port);

@@ -1,5 +1,4 @@
-import type { BackplaneEvent } from "@burrow/sse-core";
-import { parseEventJson } from "@burrow/sse-core/adapter";
+import { type BackplaneEvent, parseEventJson } from "@burrow/sse-core/adapter";
 import type { Pool } from "pg";
 import { historyStatement } from "./schema.js";
 import { transaction } from "./transaction.js";

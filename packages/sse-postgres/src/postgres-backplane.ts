@@ -1,19 +1,19 @@
 import { randomBytes } from "node:crypto";
 import type {
   Backplane,
-  BackplaneHost,
-  BackplanePresence,
-  BackplaneReplay,
   BackplaneReport,
   BackplaneState,
   BackplaneStats,
-  PresenceHost,
   SSEEvent,
 } from "@burrow/sse-core";
 import {
+  type BackplaneHost,
+  type BackplanePresence,
+  type BackplaneReplay,
   GlobalOrder,
   nextBackplaneState,
   type OrderedEvent,
+  type PresenceHost,
   parseEventJson,
 } from "@burrow/sse-core/adapter";
 import pg from "pg";

@@ -14,8 +14,7 @@
  *   members `{ id, data, connections }`; a process with none has no row.
  */
 import { randomBytes } from "node:crypto";
-import type { PresenceHost } from "@burrow/sse-core";
-import { type PresenceRow, SharedPresence } from "@burrow/sse-core/adapter";
+import { type PresenceHost, type PresenceRow, SharedPresence } from "@burrow/sse-core/adapter";
 import type pg from "pg";
 import type { Statement } from "./schema.js";
 import { transaction } from "./transaction.js";

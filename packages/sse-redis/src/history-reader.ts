@@ -1,5 +1,4 @@
-import type { BackplaneEvent } from "@burrow/sse-core";
-import { parseEventJson } from "@burrow/sse-core/adapter";
+import { type BackplaneEvent, parseEventJson } from "@burrow/sse-core/adapter";
 import { formatEventId, topicKeys } from "./codec.js";
 import { REPLAY_PAGE, type ScriptedRedis } from "./scripts.js";
 import { within } from "./within.js";

@@ -13,8 +13,7 @@
  * - `p-topics:<process id>`: a set of the topics the process has members on.
  */
 import { randomBytes } from "node:crypto";
-import type { PresenceHost } from "@burrow/sse-core";
-import { type PresenceRow, SharedPresence } from "@burrow/sse-core/adapter";
+import { type PresenceHost, type PresenceRow, SharedPresence } from "@burrow/sse-core/adapter";
 import { Redis, type RedisOptions } from "ioredis";
 import { SetupGuard } from "./setup-guard.js";
 import { within } from "./within.js";

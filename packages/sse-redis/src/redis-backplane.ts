@@ -1,11 +1,10 @@
+import type { Backplane, SSEEvent } from "@burrow/sse-core";
 import type {
-  Backplane,
   BackplaneHost,
   BackplanePresence,
   BackplaneReplay,
   PresenceHost,
-  SSEEvent,
-} from "@burrow/sse-core";
+} from "@burrow/sse-core/adapter";
 import { channelPrefix, decodeMessage } from "./codec.js";
 import { readHistory } from "./history-reader.js";
 import { Link } from "./link.js";

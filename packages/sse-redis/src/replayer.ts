@@ -4,7 +4,7 @@
  * `maxReplays` at a time, and ordered before the live copies of what was
  * read. Internal.
  */
-import type { BackplaneReplay } from "@burrow/sse-core";
+import type { BackplaneReplay } from "@burrow/sse-core/adapter";
 import { parseEventId } from "./codec.js";
 import { readHistory } from "./history-reader.js";
 import type { Link } from "./link.js";

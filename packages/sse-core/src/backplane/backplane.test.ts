@@ -1,14 +1,8 @@
 import { setImmediate as tick } from "node:timers/promises";
 import { take } from "@burrow/test-utils";
 import { describe, expect, it } from "vitest";
-import type {
-  Backplane,
-  BackplaneEvent,
-  BackplaneHost,
-  BackplaneReplay,
-  BackplaneStats,
-  SSEEvent,
-} from "../index.js";
+import type { BackplaneEvent, BackplaneHost, BackplaneReplay } from "../adapter.js";
+import type { Backplane, BackplaneStats, SSEEvent } from "../index.js";
 import { EventBroker, SSEFieldError } from "../index.js";
 
 /** One in-memory "engine" shared by several brokers of this process: a fake of Redis. */

@@ -2,8 +2,8 @@
 // SharedPresence), against an engine kept in memory: what sse-redis and
 // sse-postgres do on their engines, without one.
 import { afterEach, describe, expect, it } from "vitest";
-import { mergePresence, type PresenceRow, SharedPresence } from "../adapter.js";
-import type { PresenceHost, PresenceMember } from "../index.js";
+import { mergePresence, type PresenceHost, type PresenceRow, SharedPresence } from "../adapter.js";
+import type { PresenceMember } from "../index.js";
 
 describe("mergePresence", () => {
   it("merges rows by id, sums connections, keeps the first data, skips `except` and rows not written by a broker", () => {

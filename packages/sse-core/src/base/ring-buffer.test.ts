@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { RingBuffer } from "../index.js";
+import { RingBuffer } from "../adapter.js";
 
 /** Shifts everything out of `ring`, oldest first. */
 function drain<T>(ring: RingBuffer<T>): T[] {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { listen, rawClient, type TestServer, waitFor } from "@burrow/test-utils";
 import { afterEach, describe, expect, it } from "vitest";
+import { validateOptions, validateTopics } from "../adapter.js";
 import {
   brokerMiddleware,
   contextHandler,
@@ -9,8 +10,6 @@ import {
   type OnError,
   SSEError,
   SSEMissingBrokerError,
-  validateOptions,
-  validateTopics,
 } from "../index.js";
 
 let server: TestServer | undefined;

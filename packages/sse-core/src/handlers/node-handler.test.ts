@@ -19,6 +19,7 @@ import {
   waitFor,
 } from "@burrow/test-utils";
 import { describe, expect, it, vi } from "vitest";
+import { serveEvents } from "../adapter.js";
 import {
   type Client,
   EventBroker,
@@ -28,7 +29,6 @@ import {
   handlerFunc,
   type SSEEvent,
   SSEOptionError,
-  serveEvents,
 } from "../index.js";
 
 const cleanups = cleanupAfterEach();

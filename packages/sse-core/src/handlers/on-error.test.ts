@@ -2,13 +2,13 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { setImmediate as tick } from "node:timers/promises";
 import { cleanupAfterEach, listen, rawClient, waitFor } from "@burrow/test-utils";
 import { describe, expect, it, vi } from "vitest";
+import { serveEvents } from "../adapter.js";
 import {
   EventBroker,
   fetchHandler,
   handler,
   handlerFunc,
   type OnError,
-  serveEvents,
   streamHandler,
 } from "../index.js";
 

@@ -1,12 +1,12 @@
 import { IncomingMessage, ServerResponse } from "node:http";
 import { Socket } from "node:net";
 import { describe, expect, it, vi } from "vitest";
+import { resolveBroker } from "../adapter.js";
 import {
   type BrokerSource,
   brokerFrom,
   brokerMiddleware,
   EventBroker,
-  resolveBroker,
   withBroker,
 } from "../index.js";
 
