@@ -78,11 +78,13 @@ describe("README examples", () => {
     expect(code).toBe(0);
   });
 
-  it("adapter.mjs, an adapter on @burrow/sse-core/adapter, streams a room, refuses staff, stops on SIGTERM", async () => {
+  it("adapter.mjs, a framework's adapter built by frameworkHandlers, streams a room, refuses staff, leaves other routes to the framework, stops on SIGTERM", async () => {
     const { child, url } = await listening("adapter.mjs");
     const staff = await fetch(`${url}/events?room=staff`);
-    expect(staff.status).toBe(403);
-    await staff.body?.cancel();
+    expect(staff.status).toBe(403); // answered by core, after takeOver: the framework kept out
+    expect(await staff.text()).toBe("sse: forbidden");
+    const elsewhere = await fetch(`${url}/nowhere`);
+    expect([elsewhere.status, await elsewhere.text()]).toEqual([404, "not found"]);
     const client = recordEvents(`${url}/events?room=kitchen`, ["room:kitchen"]);
     await client.opened;
     const said = await fetch(`${url}/say?room=kitchen&text=soup`, { method: "POST" });
