@@ -5,11 +5,13 @@
 //   pnpm bench                      # full run: N = 1 000 and 10 000, 3 runs, and N = 19 000
 //   BENCH_QUICK=1 pnpm bench        # N = 1 000 (and 2 000 for the wide scenario), 1 run
 //   BENCH_SERVERS=sse-core,raw BENCH_N=2000 BENCH_RUNS=1 node run.mjs
+//   pnpm bench --against main       # this checkout against another commit (compare.mjs)
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseBenchArgs, USAGE } from "./lib/args.mjs";
 import {
   BURST,
   burst,
@@ -433,6 +435,29 @@ function report(fanouts, stucks, wides, meta) {
 }
 
 // ---------------------------------------------------------------- main
+
+let args;
+try {
+  args = parseBenchArgs(process.argv.slice(2), process.env);
+} catch (err) {
+  console.error(err.message);
+  process.exit(2);
+}
+if (args.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+if (args.against !== undefined) {
+  const { compareWith } = await import("./compare.mjs");
+  try {
+    await compareWith(args.against);
+    process.exit(0);
+  } catch (err) {
+    // Our own errors ("bench: …") say all there is; anything else needs its stack.
+    console.error(String(err?.message).startsWith("bench: ") ? err.message : err);
+    process.exit(1);
+  }
+}
 
 const started = Date.now();
 const meta = {

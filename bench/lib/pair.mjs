@@ -30,8 +30,12 @@ export const heapOf = (m) => m.heapUsed + m.external;
 /** BENCH_PROFILE=<dir>: each server writes a V8 CPU profile there (open it in Chrome DevTools). */
 const PROFILE_DIR = process.env.BENCH_PROFILE;
 
-/** Starts a server of `kind` and a load generator, each in its own process. */
-export async function startPair(kind) {
+/**
+ * Starts a server of `kind` and a load generator. `checkout`: the root of the
+ * checkout whose built packages the server loads (`bench --against`); by
+ * default the server imports them by name, i.e. this checkout's.
+ */
+export async function startPair(kind, { checkout } = {}) {
   const nodeArgs = ["--expose-gc"];
   if (PROFILE_DIR)
     nodeArgs.push(
@@ -39,7 +43,7 @@ export async function startPair(kind) {
       `--cpu-prof-dir=${PROFILE_DIR}`,
       `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`,
     );
-  const server = spawnChild(SERVER, [kind], { nodeArgs });
+  const server = spawnChild(SERVER, checkout ? [kind, checkout] : [kind], { nodeArgs });
   const gen = spawnChild(LOADGEN);
   await Promise.all([server.once("ready", 30_000), gen.once("ready", 30_000)]);
   const { port } = await server.request("port");
