@@ -1,3 +1,4 @@
+import { AddressCounts } from "../base/address-counts.js";
 import { SSEError } from "../base/errors.js";
 import type { Subscription } from "../delivery/subscription.js";
 import type { Subscribers } from "./subscribers.js";
@@ -31,7 +32,7 @@ export class ClientSlots {
   /** Reserved and not subscribed yet: the broker does not count them as clients yet. */
   private pending = 0;
   /** Streams open (or reserved) per client address, counted while a handler caps them. */
-  private readonly perAddress = new Map<string, number>();
+  private readonly perAddress = new AddressCounts();
 
   constructor(private readonly subscribers: Subscribers) {}
 
@@ -47,23 +48,11 @@ export class ClientSlots {
       throw new SSEError("sse: too many clients", 503, { headers: { "Retry-After": "5" } });
     }
     const capped = caps.maxClientsPerAddress !== Number.POSITIVE_INFINITY && address !== undefined;
-    if (capped) {
-      const open = this.perAddress.get(address) ?? 0;
-      if (open >= caps.maxClientsPerAddress) {
-        throw new SSEError(
-          `sse: too many streams from this address (at most ${caps.maxClientsPerAddress})`,
-          429,
-        );
-      }
-      this.perAddress.set(address, open + 1);
-    }
+    if (capped) this.perAddress.add(address, caps.maxClientsPerAddress);
     this.pending++;
     let state: "reserved" | "filled" | "cancelled" = "reserved";
     const releaseAddress = (): void => {
-      if (!capped) return;
-      const now = (this.perAddress.get(address) ?? 1) - 1;
-      if (now === 0) this.perAddress.delete(address);
-      else this.perAddress.set(address, now);
+      if (capped) this.perAddress.remove(address);
     };
     return {
       fill: (client) => {

@@ -147,7 +147,7 @@ async function serveStream<R>(
   let release: () => void;
   try {
     if (!readyToStream(req, response)) return;
-    release = plan.take((req as IncomingMessage).socket?.remoteAddress);
+    release = plan.reserve((req as IncomingMessage).socket?.remoteAddress);
     try {
       if (plan.authorize !== undefined && !(await plan.authorize(subject))) {
         throw new SSEError("sse: forbidden", 403);
