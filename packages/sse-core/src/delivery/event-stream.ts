@@ -1,7 +1,7 @@
 import { numberOption } from "../base/option-checks.js";
 import { encodeComment } from "../wire/encode.js";
 import { type FrameFormat, toBytes } from "../wire/frame.js";
-import { FlushPass } from "./flush.js";
+import { FlushPass } from "./flush-pass.js";
 import type { Consumer, Subscription } from "./subscription.js";
 
 /** Default interval of the keepalive comment, in milliseconds. */

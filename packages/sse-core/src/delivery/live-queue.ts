@@ -1,7 +1,7 @@
 import { RingBuffer } from "../base/ring-buffer.js";
 import type { SlowClientPolicy } from "../base/slow-client-policy.js";
 import { bytesOf, EMPTY, type Frame, type FrameFormat } from "../wire/frame.js";
-import type { FlushPass } from "./flush.js";
+import type { FlushPass } from "./flush-pass.js";
 
 /** What a delivery did: dropped it, queued it, or queued it and dropped an older one. @internal */
 export enum Delivery {
