@@ -1,6 +1,9 @@
 import { FlushPass } from "./flush-pass.js";
 
-/** Something a {@link FlushScheduler} flushes: a subscription with a transport attached. @internal */
+/**
+ * Something a {@link FlushScheduler} flushes: a stream draining one
+ * subscription into its transport. @internal
+ */
 export interface Flushable {
   /**
    * The scheduler's mark (the pass it is queued for); read and written by

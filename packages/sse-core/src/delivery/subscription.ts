@@ -10,11 +10,11 @@ import type { Resume } from "./resume.js";
 
 /**
  * What drains a subscription into a transport (an HTTP response or a fetch
- * stream). Implemented by `EventStream`. @internal
+ * stream): the subscription has its host's flush scheduler flush it (it
+ * then takes what the subscription holds). Implemented by `EventStream`.
+ * @internal
  */
-export interface Consumer extends Writable {
-  /** Writes what the subscription holds now. */
-  flush(pass: FlushPass): void;
+export interface Consumer extends Writable, Flushable {
   /** The subscription ended: `discard` drops what is queued, else it is written first. */
   end(discard: boolean): void;
 }
@@ -23,7 +23,7 @@ export interface Consumer extends Writable {
  * Who owns a subscription: a broker, or a request-stream handler. @internal
  */
 export interface SubscriptionHost {
-  /** Flushes the owner's subscriptions once per tick. */
+  /** Flushes the streams of the owner's subscriptions once per tick. */
   readonly flusher: FlushScheduler;
   /**
    * Ends `client` and forgets it: `"client"`, it left (its connection closed,
@@ -49,14 +49,13 @@ const REPLAY_BATCH = 64;
  * handlers (`EventBroker.open`) and users see as a {@link Client}. It routes
  * each delivered frame to its {@link LiveQueue} (or, while it catches up
  * after `Last-Event-ID`, its {@link Resume}), asks its host's flush
- * scheduler to flush it when its transport can take more, hands the
- * transport one chunk per write ({@link Subscription.take}), and serves
+ * scheduler to flush its stream when the stream can take more, hands the
+ * stream one chunk per write ({@link Subscription.take}), and serves
  * `for await` ({@link EventIterator}) when no transport is attached.
  * @internal
  */
-export class Subscription implements Client, Flushable, FrameReader {
+export class Subscription implements Client, FrameReader {
   readonly topics: readonly string[];
-  flushMark = 0;
   private readonly host: SubscriptionHost;
   private readonly queue: LiveQueue;
   /** While it catches up after `Last-Event-ID`: where the missed events come from. */
@@ -155,12 +154,7 @@ export class Subscription implements Client, Flushable, FrameReader {
       return;
     }
     this.consumer = consumer;
-    if (this.queue.length > 0 || this.resume !== undefined) this.host.flusher.schedule(this);
-  }
-
-  /** Lets the attached transport write what is queued now (the flush scheduler calls it). */
-  flush(pass: FlushPass): void {
-    this.consumer?.flush(pass);
+    if (this.queue.length > 0 || this.resume !== undefined) this.host.flusher.schedule(consumer);
   }
 
   /**
@@ -242,7 +236,7 @@ export class Subscription implements Client, Flushable, FrameReader {
   private poke(): void {
     const consumer = this.consumer;
     if (consumer === null) this.wake();
-    else if (!consumer.blocked) this.host.flusher.schedule(this);
+    else if (!consumer.blocked) this.host.flusher.schedule(consumer);
   }
 
   private wake(): void {
