@@ -3,7 +3,7 @@ import type { SlowClientPolicy } from "../base/slow-client-policy.js";
 import { bytesOf, EMPTY, type Frame, type FrameFormat } from "../wire/frame.js";
 import type { FlushPass } from "./flush-pass.js";
 
-/** What a delivery did: dropped it, queued it, or queued it and dropped an older one. @internal */
+/** What an offered frame became: dropped, queued, or queued with an older one dropped. @internal */
 export enum Delivery {
   Dropped = 0,
   Queued = 1,

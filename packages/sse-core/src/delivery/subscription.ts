@@ -47,7 +47,7 @@ const REPLAY_BATCH = 64;
 /**
  * The stream-side handle of one subscription, which the broker gives its
  * handlers (`EventBroker.open`) and users see as a {@link Client}. It routes
- * each delivered frame to its {@link LiveQueue} (or, while it catches up
+ * each frame offered to it to its {@link LiveQueue} (or, while it catches up
  * after `Last-Event-ID`, its {@link Resume}), asks its host's flush
  * scheduler to flush its stream when the stream can take more, hands the
  * stream one chunk per write ({@link Subscription.take}), and serves
@@ -116,8 +116,12 @@ export class Subscription implements Client, FrameReader {
     this.host.drained?.(this, (performance.now() - since) / 1000);
   }
 
-  /** Hands `frame` to this client. */
-  deliver(frame: Frame): Delivery {
+  /**
+   * Offers `frame` to this client: its live queue takes it (or, past the
+   * buffer, the slow-client policy decides), or its resume while it
+   * catches up.
+   */
+  offer(frame: Frame): Delivery {
     const resume = this.resume;
     const result =
       resume === undefined ? this.queue.offer(frame, this.consumer) : resume.offer(frame);

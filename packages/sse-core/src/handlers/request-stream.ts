@@ -95,8 +95,7 @@ export class StreamHandle implements RequestStream, SubscriptionHost {
   send(event: SSEEvent): Promise<boolean> {
     const copy = checkedCopy(event);
     if (this.queue.closed) return Promise.resolve(false);
-    if (this.queue.deliver(frameOf("", copy, 0)) === Delivery.Dropped)
-      return Promise.resolve(false);
+    if (this.queue.offer(frameOf("", copy, 0)) === Delivery.Dropped) return Promise.resolve(false);
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
