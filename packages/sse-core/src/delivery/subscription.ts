@@ -146,8 +146,8 @@ export class Subscription implements Client, FrameReader {
     if (this.resume?.feed(frames, afterSeq)) this.poke();
   }
 
-  /** Queues `frame` ahead of everything else (a resume-miss signal; the queue is empty then). */
-  signal(frame: Frame): void {
+  /** Queues `frame` ahead of everything else (a resume-miss event; the queue is empty then). */
+  prepend(frame: Frame): void {
     this.queue.requeue(frame);
   }
 
@@ -219,8 +219,9 @@ export class Subscription implements Client, FrameReader {
   }
 
   /**
-   * The queued signals, then the next `limit` missed events; once the resume
-   * reports caught up, the client is live.
+   * What was requeued (a resume-miss event, frames an iterator has not read
+   * yet), then the next `limit` missed events; once the resume reports
+   * caught up, the client is live.
    */
   private catchUp(limit: number): Frame[] {
     const frames: Frame[] = [];
