@@ -152,4 +152,29 @@ describe("the built package", () => {
     client.close();
     await waitFor(() => broker.stats().clients === 0, "the unsubscribe");
   });
+
+  it("handlers of both copies count the same slots of one broker (maxClientsPerAddress)", async () => {
+    const broker = new esm.EventBroker();
+    cleanups.push(() => broker.close());
+    const options = { keepaliveMs: 0, maxClientsPerAddress: 1 };
+    const fromEsm = esm.handler(broker, "news", options);
+    const fromCjs = cjs.handler(broker, "news", options);
+    const server: TestServer = await listen((req, res) =>
+      req.url === "/cjs" ? fromCjs(req, res) : fromEsm(req, res),
+    );
+    cleanups.push(() => server.close());
+    const first = rawClient(server.port, "/esm");
+    cleanups.push(() => first.close());
+    await first.ready;
+    expect(first.head).toMatch(/^HTTP\/1.1 200/);
+    // The CJS copy's handler sees the slot the ESM copy's handler holds.
+    expect((await fetch(`${server.url}/cjs`)).status).toBe(429);
+    first.close();
+    await waitFor(() => broker.stats().clients === 0, "the slot to be released");
+    const again = rawClient(server.port, "/cjs");
+    cleanups.push(() => again.close());
+    await again.ready;
+    expect(again.head).toMatch(/^HTTP\/1.1 200/);
+    expect((await fetch(`${server.url}/esm`)).status).toBe(429);
+  });
 });

@@ -7,7 +7,6 @@ import { checkLastEventId, checkTopicLimits } from "../wire/topic-limits.js";
 import { normalizeTopics, type TopicsSource } from "../wire/topics.js";
 import { errorAnswer } from "./answers.js";
 import type { HandlerPlan } from "./handler-options.js";
-import { admit } from "./slots.js";
 
 /** What a request asks for, read off whichever request type a handler serves. @internal */
 export interface StreamRequest {
@@ -29,8 +28,8 @@ export interface StreamRequest {
 export interface Admission {
   broker: EventBroker;
   topics: readonly string[];
-  /** Subscribes the stream in its reserved slot (held until the client leaves). */
-  subscribe(lastEventId: string | undefined): Subscription;
+  /** Opens the stream's subscription in its reserved slot (held until the client leaves). */
+  open(lastEventId: string | undefined): Subscription;
   /** Gives the slot back when the stream will not be subscribed. Idempotent; no-op after subscribe. */
   cancel(): void;
 }
@@ -58,7 +57,7 @@ export function lastEventIdOf(
  * method (405), a broker (500), its topics (a topic function's own status,
  * 400 for a bad list or one past the limits), its `Last-Event-ID` (400),
  * `authorize` (403), and room for one more client (503 / 429), whose slot it
- * reserves. Throws an error that `errorAnswer.of` turns into the answer; the
+ * reserves from the broker's own ({@link EventBroker.slots}). Throws an error that `errorAnswer.of` turns into the answer; the
  * broker counts the refusal by its reason. @internal
  */
 export async function admitRequest<R>(
@@ -110,11 +109,15 @@ async function checkRequest<R>(
   const member =
     plan.presence === undefined ? undefined : checkIdentity(await plan.presence(subject));
   stage.reason = "limit";
-  const slot = admit(broker, request.address, limits);
+  const slot = broker.slots.reserve(request.address, limits);
   return {
     broker,
     topics: list,
-    subscribe: (lastEventId) => slot.subscribe(list, { lastEventId, member }, plan.format),
+    open(lastEventId) {
+      const client = broker.open(list, { lastEventId, member }, plan.format);
+      slot.fill(client);
+      return client;
+    },
     cancel: slot.cancel,
   };
 }

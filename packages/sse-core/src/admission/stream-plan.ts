@@ -1,3 +1,4 @@
+import { AddressCounts } from "../base/address-counts.js";
 import { SSEError } from "../base/errors.js";
 import {
   bufferSizeOption,
@@ -94,7 +95,7 @@ export class StreamPlan<R> {
   readonly flusher = new FlushScheduler();
   /** Streams open now, and per address. */
   open = 0;
-  readonly perAddress = new Map<string, number>();
+  private readonly perAddress = new AddressCounts();
 
   constructor(given: StreamOptions<R> | undefined) {
     const options = optionsObject(given, "stream options", "{ bufferSize: 32 }");
@@ -119,30 +120,20 @@ export class StreamPlan<R> {
     this.onError = options.onError;
   }
 
-  /** Takes a slot for one stream from `address`, or throws 503 / 429; returns its release. */
-  take(address: string | undefined): () => void {
+  /** Reserves a slot for one stream from `address`, or throws 503 / 429; returns its release. */
+  reserve(address: string | undefined): () => void {
     if (this.open >= this.maxClients) {
       throw new SSEError("sse: too many streams", 503, { headers: { "Retry-After": "5" } });
     }
     const capped = this.maxClientsPerAddress !== Number.POSITIVE_INFINITY && address !== undefined;
-    const mine = capped ? (this.perAddress.get(address) ?? 0) : 0;
-    if (capped && mine >= this.maxClientsPerAddress) {
-      throw new SSEError(
-        `sse: too many streams from this address (at most ${this.maxClientsPerAddress})`,
-        429,
-      );
-    }
+    if (capped) this.perAddress.add(address, this.maxClientsPerAddress);
     this.open++;
-    if (capped) this.perAddress.set(address, mine + 1);
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.open--;
-      if (!capped) return;
-      const left = (this.perAddress.get(address) ?? 1) - 1;
-      if (left === 0) this.perAddress.delete(address);
-      else this.perAddress.set(address, left);
+      if (capped) this.perAddress.remove(address);
     };
   }
 }

@@ -16,6 +16,7 @@ import {
   type SubscribeOptions,
 } from "./broker-options.js";
 import { BrokerCounters, type BrokerStats } from "./broker-stats.js";
+import { ClientSlots } from "./client-slots.js";
 import { fanOut } from "./fan-out.js";
 import { History } from "./history.js";
 import { type BrokerObserver, Observers, type RefusalReason } from "./observer.js";
@@ -45,6 +46,12 @@ export class EventBroker {
   readonly historySize: number;
   /** What happens to a client whose buffer is full (the `slowClient` option). */
   readonly slowClient: SlowClientPolicy;
+  /**
+   * The room for more streams, which handlers reserve before subscribing
+   * one. A plain field (not `#private`), so that a handler of the other
+   * copy of this package (ESM or CJS) reaches the same slots. @internal
+   */
+  readonly slots: ClientSlots;
   private readonly subscribers: Subscribers;
   private isClosed = false;
   private readonly counters = new BrokerCounters();
@@ -85,6 +92,7 @@ export class EventBroker {
     this.presenceOn = opts.presence !== undefined;
     this.roster = new Presence(opts.presence ?? {}, (topic, event) => this.publish(topic, event));
     this.subscribers = new Subscribers(this.backplane, this.roster, this.counters, this.observers);
+    this.slots = new ClientSlots(this.subscribers);
     this.backplane?.attach({
       historySize: this.historySize,
       deliver: (topic, event, seq) => this.receive(topic, event, seq),

@@ -5,7 +5,7 @@ import type { BrokerCounters } from "./broker-stats.js";
 import { type BrokerObserver, notify } from "./observer.js";
 
 /**
- * The delivery step of a publish: hands `frame` to each of `subscribers`
+ * The delivery step of a publish: offers `frame` to each of `subscribers`
  * (the clients of its topic on this process), counts how many queued it and
  * how many lost an event to a full buffer, and tells `observers` of each
  * drop and of the whole. Returns how many queued it. @internal
@@ -20,7 +20,7 @@ export function fanOut(
   let queued = 0;
   let dropped = 0;
   for (const client of subscribers) {
-    const result = client.deliver(frame);
+    const result = client.offer(frame);
     // QueuedDroppingOldest: queued, and an older event lost.
     if (result !== Delivery.Dropped) queued++;
     if (result !== Delivery.Queued) {

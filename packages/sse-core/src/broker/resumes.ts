@@ -44,7 +44,7 @@ export class Resumes {
       this.observers.notify("resumed", client, false);
     } else {
       const miss = this.missed(client);
-      if (miss !== undefined) client.signal(miss);
+      if (miss !== undefined) client.prepend(miss);
     }
   }
 
@@ -60,7 +60,7 @@ export class Resumes {
       if (client.closed) return;
       if (replay === undefined) {
         const miss = this.missed(client);
-        if (miss !== undefined) client.signal(miss);
+        if (miss !== undefined) client.prepend(miss);
         client.replayed([], 0);
         return;
       }

@@ -1,7 +1,7 @@
 import { numberOption } from "../base/option-checks.js";
 import { encodeComment } from "../wire/encode.js";
 import { type FrameFormat, toBytes } from "../wire/frame.js";
-import { FlushPass } from "./flush.js";
+import { FlushPass } from "./flush-pass.js";
 import type { Consumer, Subscription } from "./subscription.js";
 
 /** Default interval of the keepalive comment, in milliseconds. */
@@ -95,6 +95,8 @@ function millisecondsOption(name: string, value: unknown, fallback: number): num
 export abstract class EventStream implements Consumer {
   /** True from a write the transport refused until it drains: see {@link EventStream.block}. */
   blocked = false;
+  /** The mark of the flush scheduler that flushes this stream: read and written by it only. */
+  flushMark = 0;
   readonly budget: number;
   private ended = false;
   /** Drain timing: when the transport last refused more, if timed (see `Subscription.blockedAt`); -1 otherwise. */

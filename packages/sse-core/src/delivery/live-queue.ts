@@ -1,9 +1,9 @@
 import { RingBuffer } from "../base/ring-buffer.js";
 import type { SlowClientPolicy } from "../base/slow-client-policy.js";
 import { bytesOf, EMPTY, type Frame, type FrameFormat } from "../wire/frame.js";
-import type { FlushPass } from "./flush.js";
+import type { FlushPass } from "./flush-pass.js";
 
-/** What a delivery did: dropped it, queued it, or queued it and dropped an older one. @internal */
+/** What an offered frame became: dropped, queued, or queued with an older one dropped. @internal */
 export enum Delivery {
   Dropped = 0,
   Queued = 1,
@@ -64,7 +64,7 @@ export class LiveQueue {
 
   /**
    * Queues `frame` in the ring outside the slow-client policy: a resume-miss
-   * signal, or replayed frames an iterator has not read yet (nothing live is
+   * event, or replayed frames an iterator has not read yet (nothing live is
    * queued while a resume runs).
    */
   requeue(frame: Frame): void {
@@ -77,7 +77,7 @@ export class LiveQueue {
     return this.waiting?.shift();
   }
 
-  /** Moves every frame of the ring (signals, while a resume runs) to `into`. */
+  /** Moves every frame of the ring (while a resume runs: what was requeued) to `into`. */
   drainRing(into: Frame[]): void {
     const ring = this.waiting;
     if (ring === undefined) return;

@@ -2,18 +2,19 @@ import type { SlowClientPolicy } from "../base/slow-client-policy.js";
 import type { SSEEvent } from "../wire/encode.js";
 import type { Frame, FrameFormat } from "../wire/frame.js";
 import type { Client } from "./client.js";
-import type { Flushable, FlushPass, FlushScheduler } from "./flush.js";
+import type { Flushable, FlushScheduler } from "./flush.js";
+import type { FlushPass } from "./flush-pass.js";
 import { EventIterator, type FrameReader } from "./iterator.js";
 import { Delivery, LiveQueue, type Writable } from "./live-queue.js";
 import type { Resume } from "./resume.js";
 
 /**
  * What drains a subscription into a transport (an HTTP response or a fetch
- * stream). Implemented by `EventStream`. @internal
+ * stream): the subscription has its host's flush scheduler flush it (it
+ * then takes what the subscription holds). Implemented by `EventStream`.
+ * @internal
  */
-export interface Consumer extends Writable {
-  /** Writes what the subscription holds now. */
-  flush(pass: FlushPass): void;
+export interface Consumer extends Writable, Flushable {
   /** The subscription ended: `discard` drops what is queued, else it is written first. */
   end(discard: boolean): void;
 }
@@ -22,7 +23,7 @@ export interface Consumer extends Writable {
  * Who owns a subscription: a broker, or a request-stream handler. @internal
  */
 export interface SubscriptionHost {
-  /** Flushes the owner's subscriptions once per tick. */
+  /** Flushes the streams of the owner's subscriptions once per tick. */
   readonly flusher: FlushScheduler;
   /**
    * Ends `client` and forgets it: `"client"`, it left (its connection closed,
@@ -46,16 +47,15 @@ const REPLAY_BATCH = 64;
 /**
  * The stream-side handle of one subscription, which the broker gives its
  * handlers (`EventBroker.open`) and users see as a {@link Client}. It routes
- * each delivered frame to its {@link LiveQueue} (or, while it catches up
+ * each frame offered to it to its {@link LiveQueue} (or, while it catches up
  * after `Last-Event-ID`, its {@link Resume}), asks its host's flush
- * scheduler to flush it when its transport can take more, hands the
- * transport one chunk per write ({@link Subscription.take}), and serves
+ * scheduler to flush its stream when the stream can take more, hands the
+ * stream one chunk per write ({@link Subscription.take}), and serves
  * `for await` ({@link EventIterator}) when no transport is attached.
  * @internal
  */
-export class Subscription implements Client, Flushable, FrameReader {
+export class Subscription implements Client, FrameReader {
   readonly topics: readonly string[];
-  flushMark = 0;
   private readonly host: SubscriptionHost;
   private readonly queue: LiveQueue;
   /** While it catches up after `Last-Event-ID`: where the missed events come from. */
@@ -116,8 +116,12 @@ export class Subscription implements Client, Flushable, FrameReader {
     this.host.drained?.(this, (performance.now() - since) / 1000);
   }
 
-  /** Hands `frame` to this client. */
-  deliver(frame: Frame): Delivery {
+  /**
+   * Offers `frame` to this client: its live queue takes it (or, past the
+   * buffer, the slow-client policy decides), or its resume while it
+   * catches up.
+   */
+  offer(frame: Frame): Delivery {
     const resume = this.resume;
     const result =
       resume === undefined ? this.queue.offer(frame, this.consumer) : resume.offer(frame);
@@ -142,8 +146,8 @@ export class Subscription implements Client, Flushable, FrameReader {
     if (this.resume?.feed(frames, afterSeq)) this.poke();
   }
 
-  /** Queues `frame` ahead of everything else (a resume-miss signal; the queue is empty then). */
-  signal(frame: Frame): void {
+  /** Queues `frame` ahead of everything else (a resume-miss event; the queue is empty then). */
+  prepend(frame: Frame): void {
     this.queue.requeue(frame);
   }
 
@@ -154,12 +158,7 @@ export class Subscription implements Client, Flushable, FrameReader {
       return;
     }
     this.consumer = consumer;
-    if (this.queue.length > 0 || this.resume !== undefined) this.host.flusher.schedule(this);
-  }
-
-  /** Lets the attached transport write what is queued now (the flush scheduler calls it). */
-  flush(pass: FlushPass): void {
-    this.consumer?.flush(pass);
+    if (this.queue.length > 0 || this.resume !== undefined) this.host.flusher.schedule(consumer);
   }
 
   /**
@@ -220,8 +219,9 @@ export class Subscription implements Client, Flushable, FrameReader {
   }
 
   /**
-   * The queued signals, then the next `limit` missed events; once the resume
-   * reports caught up, the client is live.
+   * What was requeued (a resume-miss event, frames an iterator has not read
+   * yet), then the next `limit` missed events; once the resume reports
+   * caught up, the client is live.
    */
   private catchUp(limit: number): Frame[] {
     const frames: Frame[] = [];
@@ -241,7 +241,7 @@ export class Subscription implements Client, Flushable, FrameReader {
   private poke(): void {
     const consumer = this.consumer;
     if (consumer === null) this.wake();
-    else if (!consumer.blocked) this.host.flusher.schedule(this);
+    else if (!consumer.blocked) this.host.flusher.schedule(consumer);
   }
 
   private wake(): void {

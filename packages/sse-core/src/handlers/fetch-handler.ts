@@ -69,7 +69,7 @@ export function fetchHandler(
       admission.cancel();
       return new Response(null, { status: 499, statusText: "Client Closed Request" });
     }
-    const client = admission.subscribe(lastEventId);
+    const client = admission.open(lastEventId);
     const body = eventBody(client, timing, signal, { format });
     return new Response(body, { status: 200, headers: STREAM_HEADERS });
   };

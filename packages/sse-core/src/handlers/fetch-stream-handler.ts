@@ -34,7 +34,7 @@ export function fetchStreamHandler(
   return async (request) => {
     let release: () => void;
     try {
-      release = plan.take(undefined);
+      release = plan.reserve(undefined);
       try {
         if (plan.authorize !== undefined && !(await plan.authorize(request))) {
           throw new SSEError("sse: forbidden", 403);

@@ -137,7 +137,7 @@ async function serve<R>(
       return undefined;
     }
     takeOver();
-    const client = admission.subscribe(lastEventId);
+    const client = admission.open(lastEventId);
     try {
       streamTo(req, response, client, { timing: plan.timing, format: plan.format });
     } catch (err) {

@@ -95,8 +95,7 @@ export class StreamHandle implements RequestStream, SubscriptionHost {
   send(event: SSEEvent): Promise<boolean> {
     const copy = checkedCopy(event);
     if (this.queue.closed) return Promise.resolve(false);
-    if (this.queue.deliver(frameOf("", copy, 0)) === Delivery.Dropped)
-      return Promise.resolve(false);
+    if (this.queue.offer(frameOf("", copy, 0)) === Delivery.Dropped) return Promise.resolve(false);
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
@@ -147,7 +146,7 @@ async function serveStream<R>(
   let release: () => void;
   try {
     if (!readyToStream(req, response)) return;
-    release = plan.take((req as IncomingMessage).socket?.remoteAddress);
+    release = plan.reserve((req as IncomingMessage).socket?.remoteAddress);
     try {
       if (plan.authorize !== undefined && !(await plan.authorize(subject))) {
         throw new SSEError("sse: forbidden", 403);

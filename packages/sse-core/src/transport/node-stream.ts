@@ -1,7 +1,7 @@
 import { type IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { EventStream, type StreamTiming } from "../delivery/event-stream.js";
-import type { FlushPass } from "../delivery/flush.js";
+import type { FlushPass } from "../delivery/flush-pass.js";
 import type { Subscription } from "../delivery/subscription.js";
 import type { FrameFormat } from "../wire/frame.js";
 import type { AnyResponse, SSERequest, SSEResponse } from "./sse-request.js";
