@@ -68,7 +68,7 @@ export type { SSEEvent } from "./wire/encode.js";
 export { encodeComment, encodeEvent } from "./wire/encode.js";
 export type { SwapOption, SwapTarget } from "./wire/swap.js";
 export { hxPartial } from "./wire/swap.js";
-export type { Topics, TopicsFn } from "./wire/topics.js";
+export type { TopicMap, TopicOf, Topics, TopicsFn } from "./wire/topics.js";
 
 // The adapter-author API, kept here so that existing imports still work.
 // Adapters import it from "@burrow/sse-core/adapter" (src/adapter.ts); a
