@@ -2,12 +2,14 @@ import type { IncomingMessage } from "node:http";
 import { describe, expectTypeOf, it } from "vitest";
 import {
   type BrokerSource,
+  brokerFrom,
   contextHandler,
   contextHandlerFunc,
   EventBroker,
   fetchHandler,
   handler,
   handlerFunc,
+  requireBroker,
   type SSEEvent,
   type TopicMap,
   type TopicOf,
@@ -85,13 +87,17 @@ describe("typed topics: EventBroker<TopicMap>", () => {
   );
 
   it(
-    "a typed broker goes wherever a broker goes (middleware, withBroker, metrics)",
+    "a typed broker goes wherever a broker goes; one read back from a request is typed again by annotation",
     compiled(() => {
       const source: BrokerSource = broker;
       const later: BrokerSource = () => broker;
       withBroker(req, broker);
       const plain: EventBroker = broker;
-      void [source, later, plain];
+      const back: EventBroker<AppTopics> = requireBroker(req);
+      const maybe: EventBroker<AppTopics> | undefined = brokerFrom(req);
+      // @ts-expect-error typed again: an undeclared topic
+      back.publish("news", { data: "x" });
+      void [source, later, plain, maybe];
     }),
   );
 });
