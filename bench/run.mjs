@@ -5,16 +5,30 @@
 //   pnpm bench                      # full run: N = 1 000 and 10 000, 3 runs, and N = 19 000
 //   BENCH_QUICK=1 pnpm bench        # N = 1 000 (and 2 000 for the wide scenario), 1 run
 //   BENCH_SERVERS=sse-core,raw BENCH_N=2000 BENCH_RUNS=1 node run.mjs
+//   pnpm bench --against main       # this checkout against another commit (compare.mjs)
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { spawnChild } from "./lib/proc.mjs";
+import { parseBenchArgs, USAGE } from "./lib/args.mjs";
+import {
+  BURST,
+  burst,
+  connectIdle,
+  EVENT_SIZE,
+  heapOf,
+  log,
+  measure,
+  sleep,
+  startPair,
+  stopPair,
+  WAIT_MS,
+  waitClients,
+} from "./lib/pair.mjs";
+import { median } from "./lib/stats.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const SERVER = join(here, "server.mjs");
-const LOADGEN = join(here, "loadgen.mjs");
 
 const ALL_SERVERS = [
   "sse-core",
@@ -43,38 +57,13 @@ const WIDE_N = Number(process.env.BENCH_WIDE_N ?? (QUICK ? 2000 : 19_000));
 /** Single events timed per wide run (each waited for on every client); the run keeps their median. */
 const WIDE_EVENTS = 5;
 
-const BURST = 100;
-const EVENT_SIZE = 64;
 /** One publish per tick: about 500 000 deliveries per run whatever N is. */
 const ticksFor = (n) => Math.max(20, Math.round(500_000 / n));
 /** Paced: far below saturation (one fan-out to 10 000 sockets takes tens of ms here). */
 const pacedFor = (n) => (n >= 5000 ? { k: 20, intervalMs: 100 } : { k: 50, intervalMs: 20 });
 const STUCK = { normal: 20, k: 10_000, size: 1024, batch: 10, intervalMs: 1 };
-const WAIT_MS = 90_000;
 /** Connecting 19 000 clients through a framework on a loaded machine takes longer. */
 const WIDE_WAIT_MS = 240_000;
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const log = (...args) =>
-  console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...args);
-
-/** BENCH_PROFILE=<dir>: each server writes a V8 CPU profile there (open it in Chrome DevTools). */
-const PROFILE_DIR = process.env.BENCH_PROFILE;
-
-async function startPair(kind) {
-  const nodeArgs = ["--expose-gc"];
-  if (PROFILE_DIR)
-    nodeArgs.push(
-      "--cpu-prof",
-      `--cpu-prof-dir=${PROFILE_DIR}`,
-      `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`,
-    );
-  const server = spawnChild(SERVER, [kind], { nodeArgs });
-  const gen = spawnChild(LOADGEN);
-  await Promise.all([server.once("ready", 30_000), gen.once("ready", 30_000)]);
-  const { port } = await server.request("port");
-  return { server, gen, port };
-}
 
 /** Runs `body` with a fresh server of `kind` and load generator, then stops both. */
 async function withPair(kind, body) {
@@ -82,8 +71,7 @@ async function withPair(kind, body) {
   try {
     return await body(pair);
   } finally {
-    await pair.gen.request("close").catch(() => {});
-    await Promise.all([pair.server.stop(), pair.gen.stop()]);
+    await stopPair(pair);
   }
 }
 
@@ -93,74 +81,17 @@ async function droppedOf(server) {
   return stats.dropped ?? 0;
 }
 
-async function waitClients(server, n, waitMs = WAIT_MS) {
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    const { clients } = await server.request("clients");
-    if (clients >= n) return clients;
-    if (Date.now() > deadline) throw new Error(`only ${clients}/${n} clients connected`);
-    await sleep(100);
-  }
-}
-
-const cpuMs = (cpu) => (cpu.user + cpu.system) / 1000;
-const heapOf = (m) => m.heapUsed + m.external;
-
-/**
- * Arms the generator for `expect` events per connection, runs `start()` on the
- * server, waits until every connection has them. Returns the server's timing,
- * the generator's completion time and CPU, or `incomplete` with the counts.
- */
-async function measure(gen, expect, start, latency = false, server = undefined) {
-  await gen.request("arm", { expect, latency });
-  const done = gen.once("done", WAIT_MS);
-  const cpu0 = server ? (await server.request("cpu")).cpu : undefined;
-  const timing = await start();
-  try {
-    const d = await done;
-    const cpu1 = server ? (await server.request("cpu")).cpu : undefined;
-    const serverCpuMs = server
-      ? (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / 1000
-      : Number.NaN;
-    return { ...timing, tDone: d.t, genCpuMs: cpuMs(d.cpu), serverCpuMs };
-  } catch {
-    const counts = await gen.request("counts");
-    return { ...timing, incomplete: counts };
-  }
-}
-
 /** Connect N clients to one server, then: idle memory, burst, ticks, paced. */
-/**
- * Connects `n` idle clients and records, in `out`, the server's memory per
- * connection (heap used + external after GC, and RSS) minus the same with none.
- */
-async function connectIdle(server, gen, port, n, out, waitMs = WAIT_MS) {
-  const base = await server.request("memory");
-  const { connected } = await gen.request("connect", { port, n }, waitMs);
-  if (connected < n) throw new Error(`${connected}/${n} connections got a response`);
-  await waitClients(server, n, waitMs);
-  await sleep(500);
-  const idle = await server.request("memory");
-  out.memPerConn = (heapOf(idle) - heapOf(base)) / n;
-  out.rssPerConn = (idle.rss - base.rss) / n;
-}
-
 async function fanout(kind, n) {
   const out = { kind, n };
-  await withPair(kind, async ({ server, gen, port }) => {
+  await withPair(kind, async (pair) => {
+    const { server, gen, port } = pair;
     await connectIdle(server, gen, port, n, out);
 
     // Warm-up (JIT), not measured.
-    await measure(gen, 10, () => server.request("burst", { k: 10, size: EVENT_SIZE }));
+    await burst(pair, 10);
 
-    const burst = await measure(
-      gen,
-      BURST,
-      () => server.request("burst", { k: BURST, size: EVENT_SIZE }),
-      false,
-      server,
-    );
-    out.burst = rate(burst, n * BURST);
+    out.burst = rate(await burst(pair), n * BURST);
 
     const k = ticksFor(n);
     const ticks = await measure(
@@ -262,13 +193,6 @@ async function stuck(kind) {
 }
 
 // ---------------------------------------------------------------- reporting
-
-const median = (xs) => {
-  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return Number.NaN;
-  const mid = Math.floor(v.length / 2);
-  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
-};
 
 const fmtRate = (x) => (Number.isFinite(x) ? `${(x / 1e6).toFixed(3)} M/s` : "incomplete");
 const fmtRatio = (a, b) =>
@@ -511,6 +435,29 @@ function report(fanouts, stucks, wides, meta) {
 }
 
 // ---------------------------------------------------------------- main
+
+let args;
+try {
+  args = parseBenchArgs(process.argv.slice(2), process.env);
+} catch (err) {
+  console.error(err.message);
+  process.exit(2);
+}
+if (args.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+if (args.against !== undefined) {
+  const { compareWith } = await import("./compare.mjs");
+  try {
+    await compareWith(args.against);
+    process.exit(0);
+  } catch (err) {
+    // Our own errors ("bench: …") say all there is; anything else needs its stack.
+    console.error(String(err?.message).startsWith("bench: ") ? err.message : err);
+    process.exit(1);
+  }
+}
 
 const started = Date.now();
 const meta = {

@@ -1,13 +1,18 @@
 // One SSE server under test, in its own process, driven by run.mjs over IPC.
-// Usage (by run.mjs only): node --expose-gc server.mjs <kind>
+// Usage (by run.mjs only): node --expose-gc server.mjs <kind> [<checkout>]
+// With <checkout> (bench --against), the @burrow packages are loaded from that
+// checkout's builds (packages/*/dist) instead of by name from this one.
 //
 // Every kind serves GET /events on 127.0.0.1 and exposes the same commands:
 // clients, memory, burst, one, ticks, paced, flood, stats.
 
+import { readFileSync, realpathSync } from "node:fs";
 import { createServer } from "node:http";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { now, serveParent } from "./lib/proc.mjs";
 
-const kind = process.argv[2];
+const [kind, checkout] = process.argv.slice(2);
 const TOPIC = "bench";
 const LIFETIME_MS = Number(process.env.BENCH_CHILD_LIFETIME_MS ?? 20 * 60_000);
 const PAD = "x".repeat(64 * 1024);
@@ -29,6 +34,29 @@ const RAW_HEADERS = {
   Connection: "keep-alive",
 };
 
+/** The ESM entry point of a built `@burrow/<name>` in `root`'s packages/ folder, as a file URL. */
+function builtEntry(root, name) {
+  const dir = join(realpathSync(root), "packages", name.slice("@burrow/".length));
+  const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+  const dot = manifest.exports?.["."] ?? manifest.exports;
+  const esm = dot?.import ?? dot;
+  const entry = typeof esm === "string" ? esm : (esm?.default ?? manifest.module ?? manifest.main);
+  if (typeof entry !== "string") throw new Error(`${name} in ${root}: no ESM entry point`);
+  return pathToFileURL(join(dir, entry)).href;
+}
+
+/**
+ * Imports a `@burrow/*` package: from `checkout`'s builds when one was given,
+ * else by name; BENCH_CORE_MODULE replaces sse-core for the `sse-core` server
+ * (ablations).
+ */
+function load(name) {
+  if (checkout !== undefined) return import(builtEntry(checkout, name));
+  if (name === "@burrow/sse-core" && kind === "sse-core")
+    return import(process.env.BENCH_CORE_MODULE ?? name);
+  return import(name);
+}
+
 /**
  * Builds the server of `kind`: returns the node:http request listener, a
  * client counter, `publish(data)` for one event and `publishMany(datas)` for a
@@ -36,17 +64,13 @@ const RAW_HEADERS = {
  */
 async function build(kind) {
   if (kind.startsWith("sse-")) {
-    // BENCH_CORE_MODULE: another build of sse-core for the sse-core server (ablations).
-    const coreModule =
-      kind === "sse-core"
-        ? (process.env.BENCH_CORE_MODULE ?? "@burrow/sse-core")
-        : "@burrow/sse-core";
-    const { EventBroker } = await import(coreModule);
+    const core = await load("@burrow/sse-core");
+    const { EventBroker } = core;
     const broker = new EventBroker();
     const options = { maxClients: 50_000 };
     let listener;
     if (kind === "sse-core") {
-      const { handler } = await import(coreModule);
+      const { handler } = core;
       const events = handler(broker, TOPIC, options);
       listener = (req, res) => {
         if (req.url === "/events") events(req, res);
@@ -54,14 +78,14 @@ async function build(kind) {
       };
     } else if (kind === "sse-express") {
       const { default: express } = await import("express");
-      const { handler } = await import("@burrow/sse-express");
+      const { handler } = await load("@burrow/sse-express");
       const app = express();
       app.get("/events", handler(broker, TOPIC, options));
       listener = app;
     } else if (kind === "sse-fastify") {
       // fastify's own request handler, mounted on this file's node:http server.
       const { default: Fastify } = await import("fastify");
-      const { handler } = await import("@burrow/sse-fastify");
+      const { handler } = await load("@burrow/sse-fastify");
       let fastifyListener;
       const app = Fastify({
         serverFactory: (handle) => {
@@ -75,7 +99,7 @@ async function build(kind) {
     } else if (kind === "sse-koa") {
       const { default: Koa } = await import("koa");
       const { default: Router } = await import("@koa/router");
-      const { handler } = await import("@burrow/sse-koa");
+      const { handler } = await load("@burrow/sse-koa");
       const app = new Koa();
       const router = new Router();
       router.get("/events", handler(broker, TOPIC, options));
