@@ -73,4 +73,5 @@ export type { NextFunction } from "./handlers/node-handler.js";
 export { serveEvents } from "./handlers/node-handler.js";
 export { resolveBroker } from "./handlers/request-context.js";
 export type { SSERequest, SSEResponse } from "./transport/sse-request.js";
+export type { SwapKeys } from "./wire/swap.js";
 export type { TopicsSource } from "./wire/topics.js";

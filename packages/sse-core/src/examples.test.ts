@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { recordEvents, waitFor } from "@burrow/test-utils";
+import ts from "typescript";
 import { afterEach, describe, expect, it } from "vitest";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -14,6 +15,31 @@ const children: ChildProcess[] = [];
 afterEach(() => {
   for (const child of children.splice(0)) child.kill("SIGKILL");
 });
+
+/**
+ * The first line of each error TypeScript reports for `file` (a TypeScript
+ * example importing this package by name: its built types, as a user gets
+ * them), with `source` standing for its text.
+ */
+function typeErrors(file: string, source: string): string[] {
+  const options: ts.CompilerOptions = {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    strict: true,
+    noEmit: true,
+    types: ["node"],
+    skipLibCheck: true,
+  };
+  const host = ts.createCompilerHost(options);
+  const read = host.getSourceFile.bind(host);
+  host.getSourceFile = (name, language, ...rest) =>
+    name === file ? ts.createSourceFile(name, source, language) : read(name, language, ...rest);
+  const program = ts.createProgram([file], options, host);
+  return ts
+    .getPreEmitDiagnostics(program)
+    .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n").split("\n")[0]!);
+}
 
 /** Starts a server example on a free port; resolves with it once it printed its URL. */
 async function listening(name: string): Promise<{ child: ChildProcess; url: string }> {
@@ -40,8 +66,31 @@ describe("README examples", () => {
     "hono.mjs",
     "route-handler.mjs",
     "adapter.mjs",
+    "typed-topics.ts",
   ])("%s appears in the README verbatim", (name) => {
     expect(readme).toContain(readFileSync(example(name), "utf8").trimEnd());
+  });
+
+  it("typed-topics.ts type-checks; without its @ts-expect-error lines, tsc reports what the README shows", () => {
+    const file = example("typed-topics.ts");
+    const source = readFileSync(file, "utf8");
+    expect(typeErrors(file, source)).toEqual([]);
+    const unmarked = source.replace(/\/\/ @ts-expect-error .*/g, "//");
+    const shown = /TypeScript's errors for the three marked lines:\n\n```\n([^`]+)```/.exec(readme);
+    expect(typeErrors(file, unmarked)).toEqual(shown?.[1]?.trimEnd().split("\n"));
+  });
+
+  it("typed-topics.ts runs, types stripped, and prints the escaped project event", async () => {
+    const { outputText } = ts.transpileModule(readFileSync(example("typed-topics.ts"), "utf8"), {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+    });
+    // Evaluated from the package root, so that "@burrow/sse-core" is this package, built.
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--input-type=module", "--eval", outputText],
+      { cwd: root },
+    );
+    expect(stdout).toBe("project:42 Build &#60;passed&#62;\n");
   });
 
   it("iterate.mjs prints both events and ends", async () => {

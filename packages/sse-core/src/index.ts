@@ -68,4 +68,4 @@ export type { SSEEvent } from "./wire/encode.js";
 export { encodeComment, encodeEvent } from "./wire/encode.js";
 export type { SwapOption, SwapTarget } from "./wire/swap.js";
 export { hxPartial } from "./wire/swap.js";
-export type { Topics, TopicsFn } from "./wire/topics.js";
+export type { TopicMap, TopicOf, Topics, TopicsFn } from "./wire/topics.js";

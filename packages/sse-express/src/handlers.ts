@@ -1,4 +1,12 @@
-import type { EventBroker, HandlerOptions, Topics, TopicsFn } from "@burrow/sse-core";
+import type {
+  EventBroker,
+  HandlerOptions,
+  TopicMap,
+  TopicOf,
+  Topics,
+  TopicsFn,
+} from "@burrow/sse-core";
+import type { SwapKeys } from "@burrow/sse-core/adapter";
 import type { Request, RequestHandler } from "express";
 import { expressHandlers } from "./binding.js";
 
@@ -10,6 +18,8 @@ import { expressHandlers } from "./binding.js";
 /**
  * An express handler that streams `topics` from `broker` to every client.
  * Throws `SSEOptionError` at once for a bad broker, topic list or option.
+ * On a typed broker (`new EventBroker<AppTopics>()`), `topics` must be
+ * topics it declares, and a `swap` map may name only them.
  *
  * @example
  * ```ts
@@ -17,10 +27,10 @@ import { expressHandlers } from "./binding.js";
  * app.get("/events", handler(broker, ["notifications", "status"]));
  * ```
  */
-export function handler(
-  broker: EventBroker,
-  topics: Topics,
-  options?: HandlerOptions<Request>,
+export function handler<T extends TopicMap = TopicMap, K extends TopicOf<T> = TopicOf<T>>(
+  broker: EventBroker<T>,
+  topics: Topics<K>,
+  options?: HandlerOptions<Request, SwapKeys<T, K>>,
 ): RequestHandler {
   return expressHandlers.handler(broker, topics, options);
 }
@@ -33,16 +43,17 @@ export function handler(
  * middleware (or express's final handler) answers it; with
  * `options.onError`, it is answered a bare 500 and goes there instead.
  * Nothing is subscribed either way.
+ * On a typed broker, `topicsFn` must return topics it declares.
  *
  * @example
  * ```ts
  * app.get("/projects/:id/events", handlerFunc(broker, (req) => `project:${req.params.id}`));
  * ```
  */
-export function handlerFunc(
-  broker: EventBroker,
-  topicsFn: TopicsFn<Request>,
-  options?: HandlerOptions<Request>,
+export function handlerFunc<T extends TopicMap = TopicMap, K extends TopicOf<T> = TopicOf<T>>(
+  broker: EventBroker<T>,
+  topicsFn: TopicsFn<Request, K>,
+  options?: HandlerOptions<Request, SwapKeys<T, K>>,
 ): RequestHandler {
   return expressHandlers.handlerFunc(broker, topicsFn, options);
 }
@@ -53,6 +64,8 @@ export function handlerFunc(
  * request: put app.use(middleware(broker)) from @burrow/sse-express before
  * this route`) goes to `next(err)`, nothing answered (with
  * `options.onError`: answered 500 and reported there).
+ * The broker is known only per request: topics are unchecked unless the
+ * app's topic map is given, `contextHandler<AppTopics>("notes")`.
  *
  * @example
  * ```ts
@@ -60,7 +73,10 @@ export function handlerFunc(
  * app.get("/events", contextHandler("notifications"));
  * ```
  */
-export function contextHandler(topics: Topics, options?: HandlerOptions<Request>): RequestHandler {
+export function contextHandler<T extends TopicMap = TopicMap>(
+  topics: Topics<TopicOf<T>>,
+  options?: HandlerOptions<Request, TopicOf<T>>,
+): RequestHandler {
   return expressHandlers.contextHandler(topics, options);
 }
 
@@ -70,6 +86,8 @@ export function contextHandler(topics: Topics, options?: HandlerOptions<Request>
  * request: put app.use(middleware(broker)) from @burrow/sse-express before
  * this route`) goes to `next(err)`, nothing answered (with
  * `options.onError`: answered 500 and reported there).
+ * Topics are unchecked unless the app's topic map is given,
+ * `contextHandlerFunc<AppTopics>((req) => ...)`.
  *
  * @example
  * ```ts
@@ -77,9 +95,9 @@ export function contextHandler(topics: Topics, options?: HandlerOptions<Request>
  * app.get("/projects/:id/events", contextHandlerFunc((req) => `project:${req.params.id}`));
  * ```
  */
-export function contextHandlerFunc(
-  topicsFn: TopicsFn<Request>,
-  options?: HandlerOptions<Request>,
+export function contextHandlerFunc<T extends TopicMap = TopicMap>(
+  topicsFn: TopicsFn<Request, TopicOf<T>>,
+  options?: HandlerOptions<Request, TopicOf<T>>,
 ): RequestHandler {
   return expressHandlers.contextHandlerFunc(topicsFn, options);
 }

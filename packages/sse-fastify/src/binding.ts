@@ -1,11 +1,21 @@
 import { type FrameworkHandlers, frameworkHandlers } from "@burrow/sse-core/adapter";
-import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 
 /** What a missing broker's message tells a fastify app to do. @internal */
 export const NO_BROKER_FIX =
   "register the plugin, await fastify.register(ssePlugin, { broker }) from @burrow/sse-fastify, before this route";
 
 type ErrorHook = (error: unknown, request: FastifyRequest) => void;
+
+/**
+ * A route handler as core builds it; each handler in handlers.ts returns it
+ * as fastify's `RouteHandlerMethod`. (Typing the handler set, whose methods
+ * are generic over a broker's topics, with `RouteHandlerMethod` itself made
+ * tsc refuse `app.get(path, route)` on an app whose logger type is another
+ * one, in src/adapter.test.ts: tsc's verdict on two `FastifyInstance` types
+ * depends on the order in which it first relates them.)
+ */
+type FastifyRoute = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
 /**
  * Where a bug goes once the stream has started (a producer that failed
@@ -37,14 +47,17 @@ const REPORT = {
  * it) answers; core takes the reply over (`reply.hijack()`) only when it
  * writes. @internal
  */
-export const fastifyHandlers: FrameworkHandlers<FastifyRequest, RouteHandlerMethod> =
-  frameworkHandlers<[FastifyRequest, FastifyReply], FastifyRequest, Promise<void>>({
-    read: (request, reply) => ({ req: request.raw, res: reply.raw, subject: request }),
-    hooks: (kind, _request, reply) => ({
-      propagate: true,
-      noBrokerFix: NO_BROKER_FIX,
-      takeOver: () => reply.hijack(),
-      report: REPORT[kind],
-    }),
-    settle: (served) => served,
-  });
+export const fastifyHandlers: FrameworkHandlers<FastifyRequest, FastifyRoute> = frameworkHandlers<
+  [FastifyRequest, FastifyReply],
+  FastifyRequest,
+  Promise<void>
+>({
+  read: (request, reply) => ({ req: request.raw, res: reply.raw, subject: request }),
+  hooks: (kind, _request, reply) => ({
+    propagate: true,
+    noBrokerFix: NO_BROKER_FIX,
+    takeOver: () => reply.hijack(),
+    report: REPORT[kind],
+  }),
+  settle: (served) => served,
+});

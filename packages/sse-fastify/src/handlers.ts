@@ -3,25 +3,30 @@ import type {
   HandlerOptions,
   StreamOptions,
   StreamProducer,
+  TopicMap,
+  TopicOf,
   Topics,
   TopicsFn,
 } from "@burrow/sse-core";
+import type { SwapKeys } from "@burrow/sse-core/adapter";
 import type { FastifyRequest, RouteHandlerMethod } from "fastify";
 import { fastifyHandlers } from "./binding.js";
 
 /**
  * A fastify route handler that streams `topics` from `broker` to every
  * client. Throws at once for an empty topic list or a bad option.
+ * On a typed broker (`new EventBroker<AppTopics>()`), `topics` must be
+ * topics it declares, and a `swap` map may name only them.
  *
  * @example
  * ```ts
  * fastify.get("/events", handler(broker, ["notifications", "status"]));
  * ```
  */
-export function handler(
-  broker: EventBroker,
-  topics: Topics,
-  options?: HandlerOptions<FastifyRequest>,
+export function handler<T extends TopicMap = TopicMap, K extends TopicOf<T> = TopicOf<T>>(
+  broker: EventBroker<T>,
+  topics: Topics<K>,
+  options?: HandlerOptions<FastifyRequest, SwapKeys<T, K>>,
 ): RouteHandlerMethod {
   return fastifyHandlers.handler(broker, topics, options);
 }
@@ -34,6 +39,7 @@ export function handler(
  * `setErrorHandler`, or fastify's own, which logs it) answers it; with
  * `options.onError`, it is answered a bare 500 and goes there instead.
  * Nothing is subscribed either way.
+ * On a typed broker, `topicsFn` must return topics it declares.
  *
  * @example
  * ```ts
@@ -43,10 +49,10 @@ export function handler(
  * );
  * ```
  */
-export function handlerFunc(
-  broker: EventBroker,
-  topicsFn: TopicsFn<FastifyRequest>,
-  options?: HandlerOptions<FastifyRequest>,
+export function handlerFunc<T extends TopicMap = TopicMap, K extends TopicOf<T> = TopicOf<T>>(
+  broker: EventBroker<T>,
+  topicsFn: TopicsFn<FastifyRequest, K>,
+  options?: HandlerOptions<FastifyRequest, SwapKeys<T, K>>,
 ): RouteHandlerMethod {
   return fastifyHandlers.handlerFunc(broker, topicsFn, options);
 }
@@ -56,10 +62,12 @@ export function handlerFunc(
  * without one, an `SSEMissingBrokerError` (`sse: no broker on this request:
  * register the plugin, await fastify.register(ssePlugin, { broker }) from
  * @burrow/sse-fastify, before this route`) goes to fastify's error handler.
+ * The broker is known only per request: topics are unchecked unless the
+ * app's topic map is given, `contextHandler<AppTopics>("notes")`.
  */
-export function contextHandler(
-  topics: Topics,
-  options?: HandlerOptions<FastifyRequest>,
+export function contextHandler<T extends TopicMap = TopicMap>(
+  topics: Topics<TopicOf<T>>,
+  options?: HandlerOptions<FastifyRequest, TopicOf<T>>,
 ): RouteHandlerMethod {
   return fastifyHandlers.contextHandler(topics, options);
 }
@@ -67,10 +75,12 @@ export function contextHandler(
 /**
  * Like {@link handlerFunc}, with the broker the plugin put on the request;
  * without one, the same `SSEMissingBrokerError` goes to fastify's error handler.
+ * Topics are unchecked unless the app's topic map is given,
+ * `contextHandlerFunc<AppTopics>((req) => ...)`.
  */
-export function contextHandlerFunc(
-  topicsFn: TopicsFn<FastifyRequest>,
-  options?: HandlerOptions<FastifyRequest>,
+export function contextHandlerFunc<T extends TopicMap = TopicMap>(
+  topicsFn: TopicsFn<FastifyRequest, TopicOf<T>>,
+  options?: HandlerOptions<FastifyRequest, TopicOf<T>>,
 ): RouteHandlerMethod {
   return fastifyHandlers.contextHandlerFunc(topicsFn, options);
 }

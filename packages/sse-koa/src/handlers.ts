@@ -1,10 +1,20 @@
-import type { EventBroker, HandlerOptions, Topics, TopicsFn } from "@burrow/sse-core";
+import type {
+  EventBroker,
+  HandlerOptions,
+  TopicMap,
+  TopicOf,
+  Topics,
+  TopicsFn,
+} from "@burrow/sse-core";
+import type { SwapKeys } from "@burrow/sse-core/adapter";
 import type { Context, Middleware } from "koa";
 import { koaHandlers } from "./binding.js";
 
 /**
  * A koa middleware that streams `topics` from `broker` to every client.
  * Throws `SSEOptionError` at once for a bad broker, topic list or option.
+ * On a typed broker (`new EventBroker<AppTopics>()`), `topics` must be
+ * topics it declares, and a `swap` map may name only them.
  *
  * @example
  * ```ts
@@ -12,10 +22,10 @@ import { koaHandlers } from "./binding.js";
  * router.get("/events", handler(broker, ["notifications", "status"]));
  * ```
  */
-export function handler(
-  broker: EventBroker,
-  topics: Topics,
-  options?: HandlerOptions<Context>,
+export function handler<T extends TopicMap = TopicMap, K extends TopicOf<T> = TopicOf<T>>(
+  broker: EventBroker<T>,
+  topics: Topics<K>,
+  options?: HandlerOptions<Context, SwapKeys<T, K>>,
 ): Middleware {
   return koaHandlers.handler(broker, topics, options);
 }
@@ -29,16 +39,17 @@ export function handler(
  * (your `try { await next() } catch`) to `ctx.onerror`, which answers it;
  * with `options.onError`, it is answered a bare 500 and goes there instead.
  * Nothing is subscribed either way.
+ * On a typed broker, `topicsFn` must return topics it declares.
  *
  * @example
  * ```ts
  * router.get("/projects/:id/events", handlerFunc(broker, (ctx) => `project:${ctx.params.id}`));
  * ```
  */
-export function handlerFunc(
-  broker: EventBroker,
-  topicsFn: TopicsFn<Context>,
-  options?: HandlerOptions<Context>,
+export function handlerFunc<T extends TopicMap = TopicMap, K extends TopicOf<T> = TopicOf<T>>(
+  broker: EventBroker<T>,
+  topicsFn: TopicsFn<Context, K>,
+  options?: HandlerOptions<Context, SwapKeys<T, K>>,
 ): Middleware {
   return koaHandlers.handlerFunc(broker, topicsFn, options);
 }
@@ -49,6 +60,8 @@ export function handlerFunc(
  * this request: put app.use(middleware(broker)) from @burrow/sse-koa before
  * this route`) rejects the middleware, into koa's error handling (with
  * `options.onError`: answered 500 and reported there).
+ * The broker is known only per request: topics are unchecked unless the
+ * app's topic map is given, `contextHandler<AppTopics>("notes")`.
  *
  * @example
  * ```ts
@@ -56,7 +69,10 @@ export function handlerFunc(
  * router.get("/events", contextHandler("notifications"));
  * ```
  */
-export function contextHandler(topics: Topics, options?: HandlerOptions<Context>): Middleware {
+export function contextHandler<T extends TopicMap = TopicMap>(
+  topics: Topics<TopicOf<T>>,
+  options?: HandlerOptions<Context, TopicOf<T>>,
+): Middleware {
   return koaHandlers.contextHandler(topics, options);
 }
 
@@ -66,6 +82,8 @@ export function contextHandler(topics: Topics, options?: HandlerOptions<Context>
  * this request: put app.use(middleware(broker)) from @burrow/sse-koa before
  * this route`) rejects the middleware, into koa's error handling (with
  * `options.onError`: answered 500 and reported there).
+ * Topics are unchecked unless the app's topic map is given,
+ * `contextHandlerFunc<AppTopics>((req) => ...)`.
  *
  * @example
  * ```ts
@@ -73,9 +91,9 @@ export function contextHandler(topics: Topics, options?: HandlerOptions<Context>
  * router.get("/projects/:id/events", contextHandlerFunc((ctx) => `project:${ctx.params.id}`));
  * ```
  */
-export function contextHandlerFunc(
-  topicsFn: TopicsFn<Context>,
-  options?: HandlerOptions<Context>,
+export function contextHandlerFunc<T extends TopicMap = TopicMap>(
+  topicsFn: TopicsFn<Context, TopicOf<T>>,
+  options?: HandlerOptions<Context, TopicOf<T>>,
 ): Middleware {
   return koaHandlers.contextHandlerFunc(topicsFn, options);
 }

@@ -22,8 +22,12 @@ export type Authorize<R> = (req: R, topics: readonly string[]) => boolean | Prom
  */
 export type OnError<R> = (error: unknown, req: R) => void;
 
-/** Options every handler accepts (core's and every adapter's). */
-export interface HandlerOptions<R = SSERequest> extends Limits {
+/**
+ * Options every handler accepts (core's and every adapter's). `R` is what
+ * the handler serves (its callbacks' request); `K` the topics its `swap`
+ * map may name (a typed broker's handler topics; any by default).
+ */
+export interface HandlerOptions<R = SSERequest, K extends string = string> extends Limits {
   /**
    * Interval of the `:keepalive` comment that stops proxies from closing an
    * idle stream, in milliseconds; 0 turns it off (as 0 turns off every
@@ -73,11 +77,13 @@ export interface HandlerOptions<R = SSERequest> extends Limits {
    *
    * Events published with a `type` of their own stay named either way, for
    * `hx-trigger` and `hx-sse:close`. Each event is encoded once per format,
-   * not once per client, so htmx 2 and htmx 4 pages share one broker.
+   * not once per client, so htmx 2 and htmx 4 pages share one broker. On a
+   * typed broker, the map may name only the handler's topics (its fixed
+   * ones, or those its topic function's type returns).
    * @default undefined (every event is named: `event: <type>`, for htmx 2's
    *   `sse-swap` and `EventSource` listeners)
    */
-  swap?: SwapOption;
+  swap?: SwapOption<K>;
   /**
    * Who a connection is, for presence: called with the request once it is
    * authorized; the stream then joins each of its topics as this member
@@ -128,12 +134,16 @@ const NO_OPTIONS: HandlerOptions<never> = Object.freeze({});
  * `options`, checked (unknown keys, types, ranges: an {@link SSEOptionError}
  * naming the option) and resolved, once per options object. @internal
  */
-export function planOf<R>(options: HandlerOptions<R> | undefined): HandlerPlan<R> {
-  const given: HandlerOptions<R> = optionsObject(
-    options === undefined ? (NO_OPTIONS as HandlerOptions<R>) : options,
+export function planOf<R, K extends string = string>(
+  options: HandlerOptions<R, K> | undefined,
+): HandlerPlan<R> {
+  // `K` (a typed broker's topics) narrows only which swap keys an app may
+  // write: the map itself is a SwapOption like any other.
+  const given = optionsObject(
+    options === undefined ? NO_OPTIONS : options,
     "handler options",
     "{ keepaliveMs: 15000 }",
-  );
+  ) as HandlerOptions<R>;
   const known = plans.get(given) as HandlerPlan<R> | undefined;
   if (known !== undefined) return known;
   checkKeys(given, HANDLER_OPTION_KEYS, "a handler option", {

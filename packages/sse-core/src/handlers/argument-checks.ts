@@ -12,7 +12,9 @@ import { isBroker } from "./request-context.js";
  * adapters call it when they are created, so a typo fails at startup, not on
  * the first request.
  */
-export function validateOptions<R>(options: HandlerOptions<R> | undefined): void {
+export function validateOptions<R, K extends string = string>(
+  options: HandlerOptions<R, K> | undefined,
+): void {
   planOf(options);
 }
 
@@ -23,7 +25,10 @@ export function validateOptions<R>(options: HandlerOptions<R> | undefined): void
  * topic the limits would refuse (no client could ever subscribe to it). For
  * adapters, at handler creation.
  */
-export function validateTopics<R>(topics: Topics, options?: HandlerOptions<R>): readonly string[] {
+export function validateTopics<R, K extends string = string>(
+  topics: Topics,
+  options?: HandlerOptions<R, K>,
+): readonly string[] {
   const { limits } = planOf(options);
   if (typeof topics !== "string" && !Array.isArray(topics)) {
     throw new SSEOptionError("topics", "must be a topic name or a list of topic names", topics, {

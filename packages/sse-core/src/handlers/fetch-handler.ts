@@ -5,7 +5,8 @@ import { type HandlerOptions, planOf } from "../admission/handler-options.js";
 import type { EventBroker } from "../broker/broker.js";
 import { eventBody } from "../transport/fetch-body.js";
 import { STREAM_HEADERS } from "../transport/stream-headers.js";
-import type { Topics, TopicsFn } from "../wire/topics.js";
+import type { SwapKeys } from "../wire/swap.js";
+import type { TopicMap, TopicOf, Topics, TopicsFn } from "../wire/topics.js";
 import { validateBroker, validateTopics } from "./argument-checks.js";
 
 const logFetchError = logError("could not serve an event stream");
@@ -22,7 +23,8 @@ const logFetchError = logError("could not serve an event stream");
  * A bug (a topic function or `authorize` that threw an error without a 4xx
  * status) is answered a bare 500 and goes to `options.onError(error,
  * request)`, by default logged with `console.error`. Throws an
- * {@link SSEOptionError} at once for a bad argument or option.
+ * {@link SSEOptionError} at once for a bad argument or option. On a typed
+ * broker, `topics` (or what the function returns) must be topics it declares.
  *
  * @example
  * ```ts
@@ -32,10 +34,10 @@ const logFetchError = logError("could not serve an event stream");
  * export const GET = fetchHandler(broker, "notifications");
  * ```
  */
-export function fetchHandler(
-  broker: EventBroker,
-  topics: Topics | TopicsFn<Request>,
-  options?: HandlerOptions<Request>,
+export function fetchHandler<T extends TopicMap = TopicMap, K extends TopicOf<T> = TopicOf<T>>(
+  broker: EventBroker<T>,
+  topics: Topics<K> | TopicsFn<Request, K>,
+  options?: HandlerOptions<Request, SwapKeys<T, K>>,
 ): (request: Request) => Promise<Response> {
   validateBroker(broker);
   const plan = planOf(options);

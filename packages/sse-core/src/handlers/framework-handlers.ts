@@ -2,7 +2,8 @@ import type { HandlerOptions } from "../admission/handler-options.js";
 import type { StreamOptions } from "../admission/stream-plan.js";
 import type { EventBroker } from "../broker/broker.js";
 import type { SSERequest, SSEResponse } from "../transport/sse-request.js";
-import type { Topics, TopicsFn, TopicsSource } from "../wire/topics.js";
+import type { SwapKeys } from "../wire/swap.js";
+import type { TopicMap, TopicOf, Topics, TopicsFn, TopicsSource } from "../wire/topics.js";
 import {
   validateBroker,
   validateOptions,
@@ -40,16 +41,35 @@ export interface FrameworkBinding<Args extends unknown[], S, Ret> {
   settle(served: Promise<void>, ...args: Args): Ret;
 }
 
-/** A framework's handler set, built by {@link frameworkHandlers}. */
+/**
+ * A framework's handler set, built by {@link frameworkHandlers}. A typed
+ * broker's topic map `T` flows into the topics a handler takes (and the
+ * keys of its `swap` map); a context handler, whose broker is known only per
+ * request, takes the map as an explicit type argument, and any topic without.
+ */
 export interface FrameworkHandlers<S, H> {
   /** Streams fixed `topics` from `broker`. */
-  handler(broker: EventBroker, topics: Topics, options?: HandlerOptions<S>): H;
+  handler<T extends TopicMap = TopicMap, K extends TopicOf<T> = TopicOf<T>>(
+    broker: EventBroker<T>,
+    topics: Topics<K>,
+    options?: HandlerOptions<S, SwapKeys<T, K>>,
+  ): H;
   /** Streams the topics `topicsFn` names for each request from `broker`. */
-  handlerFunc(broker: EventBroker, topicsFn: TopicsFn<S>, options?: HandlerOptions<S>): H;
+  handlerFunc<T extends TopicMap = TopicMap, K extends TopicOf<T> = TopicOf<T>>(
+    broker: EventBroker<T>,
+    topicsFn: TopicsFn<S, K>,
+    options?: HandlerOptions<S, SwapKeys<T, K>>,
+  ): H;
   /** Like `handler`, with the broker the framework's middleware put on the request. */
-  contextHandler(topics: Topics, options?: HandlerOptions<S>): H;
+  contextHandler<T extends TopicMap = TopicMap>(
+    topics: Topics<TopicOf<T>>,
+    options?: HandlerOptions<S, TopicOf<T>>,
+  ): H;
   /** Like `handlerFunc`, with the broker the framework's middleware put on the request. */
-  contextHandlerFunc(topicsFn: TopicsFn<S>, options?: HandlerOptions<S>): H;
+  contextHandlerFunc<T extends TopicMap = TopicMap>(
+    topicsFn: TopicsFn<S, TopicOf<T>>,
+    options?: HandlerOptions<S, TopicOf<T>>,
+  ): H;
   /** A request's own event stream, written by `produce`. */
   streamHandler(produce: StreamProducer<S>, options?: StreamOptions<S>): H;
 }
@@ -78,7 +98,7 @@ export function frameworkHandlers<Args extends unknown[], S, Ret>(
       brokerOf: (req: SSERequest) => EventBroker | undefined,
       topicsOf: (subject: S) => TopicsSource,
     ) =>
-    (options: HandlerOptions<S> | undefined) =>
+    <K extends string>(options: HandlerOptions<S, K> | undefined) =>
     (...args: Args): Ret => {
       const { req, res, subject } = binding.read(...args);
       const hooks = binding.hooks("events", ...args);

@@ -14,7 +14,8 @@ import type { EventBroker } from "../broker/broker.js";
 import type { Subscription } from "../delivery/subscription.js";
 import { streamTo } from "../transport/node-stream.js";
 import type { AnyResponse, SSERequest, SSEResponse } from "../transport/sse-request.js";
-import type { Topics, TopicsFn, TopicsSource } from "../wire/topics.js";
+import type { SwapKeys } from "../wire/swap.js";
+import type { TopicMap, TopicOf, Topics, TopicsFn, TopicsSource } from "../wire/topics.js";
 import { validateBroker, validateTopics, validateTopicsFn } from "./argument-checks.js";
 import type { FrameworkHooks } from "./framework-hooks.js";
 import { brokerFrom } from "./request-context.js";
@@ -65,12 +66,12 @@ const logRequestError = logError("could not serve an event stream");
  * await serveEvents(ctx.req, ctx.res, brokerFrom(ctx.req), () => topicsFn(ctx), options, ctx);
  * ```
  */
-export function serveEvents<R = SSERequest>(
+export function serveEvents<R = SSERequest, K extends string = string>(
   req: SSERequest,
   res: SSEResponse,
   broker: EventBroker | undefined,
   topics: TopicsSource,
-  options?: HandlerOptions<R>,
+  options?: HandlerOptions<R, K>,
   subject?: R,
   hooks?: FrameworkHooks<R>,
 ): Promise<void> {
@@ -197,7 +198,8 @@ function handlerOf<R extends SSERequest>(
  * empty or bad topic list, or a bad option. Also a connect-style
  * `(req, res, next)` middleware: under express (or connect), a bug (see
  * `onError`) goes to `next(err)` with nothing answered, for the app's error
- * handling to answer.
+ * handling to answer. On a typed broker (`new EventBroker<AppTopics>()`), `topics`
+ * must be topics it declares, and a `swap` map may name only them.
  *
  * @example
  * ```ts
@@ -209,10 +211,14 @@ function handlerOf<R extends SSERequest>(
  * createServer((req, res) => (req.url === "/events" ? events(req, res) : res.end())).listen(3000);
  * ```
  */
-export function handler<R extends SSERequest = SSERequest>(
-  broker: EventBroker,
-  topics: Topics,
-  options?: HandlerOptions<R>,
+export function handler<
+  R extends SSERequest = SSERequest,
+  T extends TopicMap = TopicMap,
+  K extends TopicOf<T> = TopicOf<T>,
+>(
+  broker: EventBroker<T>,
+  topics: Topics<K>,
+  options?: HandlerOptions<R, SwapKeys<T, K>>,
 ): SSEHandler<R> {
   validateBroker(broker);
   const plan = planOf(options);
@@ -224,7 +230,8 @@ export function handler<R extends SSERequest = SSERequest>(
  * A `node:http` request handler whose topics depend on the request, e.g. a
  * room named in the URL. `topicsFn` may be async; one that throws answers
  * the error's `status`/`statusCode` when it is 400–499 (a refusal), else 500
- * (a bug, reported to `onError`), and subscribes nothing.
+ * (a bug, reported to `onError`), and subscribes nothing. On a typed broker,
+ * `topicsFn` must return topics it declares.
  *
  * @example
  * ```ts
@@ -234,10 +241,14 @@ export function handler<R extends SSERequest = SSERequest>(
  * });
  * ```
  */
-export function handlerFunc<R extends SSERequest = IncomingMessage>(
-  broker: EventBroker,
-  topicsFn: TopicsFn<R>,
-  options?: HandlerOptions<R>,
+export function handlerFunc<
+  R extends SSERequest = IncomingMessage,
+  T extends TopicMap = TopicMap,
+  K extends TopicOf<T> = TopicOf<T>,
+>(
+  broker: EventBroker<T>,
+  topicsFn: TopicsFn<R, K>,
+  options?: HandlerOptions<R, SwapKeys<T, K>>,
 ): SSEHandler<R> {
   validateBroker(broker);
   validateTopicsFn(topicsFn);
@@ -249,7 +260,9 @@ export function handlerFunc<R extends SSERequest = IncomingMessage>(
  * Like {@link handler}, with the broker taken from the request (put there by
  * {@link withBroker} or a broker middleware); a request without one is
  * answered 500 `sse: no broker on this request: put middleware(broker)
- * before this route`, and that error goes to `onError`.
+ * before this route`, and that error goes to `onError`. The broker is not
+ * known when the handler is made, so topics are unchecked unless given the
+ * app's topic map as `T`: `contextHandler<IncomingMessage, AppTopics>("notes")`.
  *
  * @example
  * ```ts
@@ -258,10 +271,10 @@ export function handlerFunc<R extends SSERequest = IncomingMessage>(
  * createServer((req, res) => middleware(req, res, () => events(req, res)));
  * ```
  */
-export function contextHandler<R extends SSERequest = IncomingMessage>(
-  topics: Topics,
-  options?: HandlerOptions<R>,
-): SSEHandler<R> {
+export function contextHandler<
+  R extends SSERequest = IncomingMessage,
+  T extends TopicMap = TopicMap,
+>(topics: Topics<TopicOf<T>>, options?: HandlerOptions<R, TopicOf<T>>): SSEHandler<R> {
   const plan = planOf(options);
   const list = validateTopics(topics, options);
   return handlerOf<R>(brokerFrom, () => list, plan);
@@ -271,11 +284,13 @@ export function contextHandler<R extends SSERequest = IncomingMessage>(
  * Like {@link handlerFunc}, with the broker taken from the request; a
  * request without one is answered 500 `sse: no broker on this request: put
  * middleware(broker) before this route`, and that error goes to `onError`.
+ * Topics are unchecked unless given the app's topic map as `T`
+ * (`contextHandlerFunc<IncomingMessage, AppTopics>(...)`).
  */
-export function contextHandlerFunc<R extends SSERequest = IncomingMessage>(
-  topicsFn: TopicsFn<R>,
-  options?: HandlerOptions<R>,
-): SSEHandler<R> {
+export function contextHandlerFunc<
+  R extends SSERequest = IncomingMessage,
+  T extends TopicMap = TopicMap,
+>(topicsFn: TopicsFn<R, TopicOf<T>>, options?: HandlerOptions<R, TopicOf<T>>): SSEHandler<R> {
   validateTopicsFn(topicsFn);
   const plan = planOf(options);
   return handlerOf<R>(brokerFrom, (req) => () => topicsFn(req), plan);

@@ -1,12 +1,16 @@
 import { SSEFieldError } from "../base/errors.js";
 import { closestName, optionKeys } from "../base/option-checks.js";
 
-/** One Server-Sent Event, as published and as written on the wire. */
-export interface SSEEvent {
+/**
+ * One Server-Sent Event, as published and as written on the wire. `D` is the
+ * type of its `data`: a typed broker's publish asks for the type its topic
+ * map gives the topic (see `TopicMap`).
+ */
+export interface SSEEvent<D extends string = string> {
   /** The `event:` field; htmx's `sse-swap` matches it. Defaults to the topic on publish. */
   type?: string;
   /** The `data:` payload; any line break (CR, LF, CRLF) becomes a new `data:` line. */
-  data?: string;
+  data?: D;
   /** The `id:` field; the browser sends the last one back as `Last-Event-ID`. */
   id?: string;
   /** The `retry:` field: reconnection delay in milliseconds. 0 is omitted. */

@@ -2,6 +2,7 @@ import { SSEFieldError, SSEOptionError } from "../base/errors.js";
 import { warn } from "../base/warn.js";
 import { encodeValid } from "./encode.js";
 import { type Frame, type FrameFormat, toBytes } from "./frame.js";
+import type { TopicMap, TopicOf } from "./topics.js";
 
 /**
  * Where htmx 4 swaps one topic's events: a CSS selector (`"#notes"`, swapped
@@ -13,8 +14,19 @@ export type SwapTarget = string | { readonly target: string; readonly swap?: str
 /**
  * The `swap` handler option: which events a stream sends as htmx 4's
  * `hx-sse` swaps them (unnamed messages). See {@link HandlerOptions.swap}.
+ * `K` narrows the keys of a topic→target map to the handler's topics (a
+ * typed broker's); by default any topic name.
  */
-export type SwapOption = true | Readonly<Record<string, SwapTarget>>;
+export type SwapOption<K extends string = string> =
+  | true
+  | (string extends K ? Readonly<Record<string, SwapTarget>> : { readonly [P in K]?: SwapTarget });
+
+/**
+ * The topics a handler's `swap` map may name: on a typed broker (`T`
+ * declares its topics), the handler's topics `K`; on an untyped one, any
+ * topic, as before typed topics.
+ */
+export type SwapKeys<T extends TopicMap, K extends string> = string extends TopicOf<T> ? string : K;
 
 const ESCAPES: Record<string, string> = { "&": "&amp;", '"': "&quot;", "<": "&lt;", ">": "&gt;" };
 
