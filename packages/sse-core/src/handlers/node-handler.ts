@@ -1,13 +1,8 @@
 import type { IncomingMessage } from "node:http";
 import { type Admission, admitRequest, lastEventIdOf } from "../admission/admission.js";
-import { answerError, errorAnswer } from "../admission/answers.js";
-import {
-  claimResponse,
-  connectionState,
-  readyToStream,
-  responseTaken,
-} from "../admission/connection.js";
-import { logError, readableThrown, reportError } from "../admission/error-reports.js";
+import { claimResponse, readyToStream, responseTaken } from "../admission/connection.js";
+import { logError, reportError } from "../admission/error-reports.js";
+import { settleFailure } from "../admission/failure.js";
 import { type HandlerOptions, type HandlerPlan, planOf } from "../admission/handler-options.js";
 import { SSEOptionError } from "../base/errors.js";
 import type { EventBroker } from "../broker/broker.js";
@@ -31,6 +26,9 @@ export type NextFunction = (err?: unknown) => void;
  * so that express and connect mount it directly.
  */
 export type SSEHandler<R> = (req: R, res: SSEResponse, next?: NextFunction) => void;
+
+/** The header that ends an HTTP/1.x connection after an answer. */
+const CLOSE_CONNECTION: Readonly<Record<string, string>> = Object.freeze({ Connection: "close" });
 
 /** The default report of a handler called without `next` (and of a bug after the stream started). */
 const logRequestError = logError("could not serve an event stream");
@@ -147,25 +145,21 @@ async function serve<R>(
     }
     return client;
   } catch (thrown) {
-    const err = readableThrown(thrown);
-    const { status, message, headers, report: isBug } = errorAnswer.of(err);
-    if (isBug && hooks.propagate === true && plan.onError === undefined && !response.headersSent) {
-      takenOver = true; // the framework answers: nothing to take over
-      throw err;
-    }
-    takeOver();
-    // After shutdown, the connection must not carry the next attempt back here.
-    const closing = broker?.closed === true && req.httpVersionMajor === 1;
-    if (connectionState(req, response) !== "gone") {
-      answerError(
-        response,
-        status,
-        message,
-        closing ? { ...headers, Connection: "close" } : headers,
-      );
-    }
-    if (isBug) reportError(report, err, subject);
-    return undefined;
+    const handOn = settleFailure(thrown, {
+      req,
+      res: response,
+      propagate: hooks.propagate === true && plan.onError === undefined,
+      takeOver,
+      answerable: true,
+      // After shutdown, the connection must not carry the next attempt back here.
+      extraHeaders:
+        broker?.closed === true && req.httpVersionMajor === 1 ? CLOSE_CONNECTION : undefined,
+      report,
+      subject,
+    });
+    if (handOn === undefined) return undefined;
+    takenOver = true; // the framework answers: nothing to take over
+    throw handOn;
   } finally {
     admission?.cancel();
     takeOver();

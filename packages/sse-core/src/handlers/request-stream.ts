@@ -1,12 +1,12 @@
 import type { IncomingMessage } from "node:http";
-import { answerError, errorAnswer } from "../admission/answers.js";
 import {
   claimResponse,
   connectionState,
   readyToStream,
   responseTaken,
 } from "../admission/connection.js";
-import { logError, readableThrown, reportError } from "../admission/error-reports.js";
+import { logError, reportError } from "../admission/error-reports.js";
+import { settleFailure } from "../admission/failure.js";
 import type { StreamOptions } from "../admission/stream-plan.js";
 import { StreamPlan } from "../admission/stream-plan.js";
 import { SSEError, SSEOptionError } from "../base/errors.js";
@@ -156,18 +156,18 @@ async function serveStream<R>(
       throw err;
     }
   } catch (thrown) {
-    const err = readableThrown(thrown);
-    const { status, message, headers, report } = errorAnswer.of(err);
-    if (report && hooks.propagate === true && plan.onError === undefined && !response.headersSent) {
-      taken = true; // the framework answers
-      throw err;
-    }
-    takeOver();
-    if (!left && connectionState(req, response) !== "gone") {
-      answerError(response, status, message, headers);
-    }
-    if (report) reportError(onError ?? LOGGED.authorize, err, subject);
-    return;
+    const handOn = settleFailure(thrown, {
+      req,
+      res: response,
+      propagate: hooks.propagate === true && plan.onError === undefined,
+      takeOver,
+      answerable: !left,
+      report: onError ?? LOGGED.authorize,
+      subject,
+    });
+    if (handOn === undefined) return;
+    taken = true; // the framework answers
+    throw handOn;
   } finally {
     response.removeListener("close", onLeave);
     takeOver();
