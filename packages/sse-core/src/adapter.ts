@@ -14,9 +14,14 @@
  * A backplane implements the root's `Backplane` against a
  * {@link BackplaneHost}; one that shares presence builds on
  * {@link SharedPresence} and {@link mergePresence}. An engine delivers its
- * global order with {@link GlobalOrder}, derives its state with
- * {@link nextBackplaneState}, decodes stored events with
- * {@link parseEventJson}, and rejects unknown option keys with
+ * global order with {@link OrderedDelivery} (over {@link GlobalOrder}, with
+ * the catch-up after a cut), derives its state with
+ * {@link nextBackplaneState}, settles `ready()` calls with
+ * {@link Readiness}, lines its replays up with {@link ReplayQueue}, logs its
+ * link with {@link LinkLog}, writes and reads ids with
+ * {@link formatEventId} and {@link parseEventId}, decodes stored events with
+ * {@link parseEventJson}, checks its options with {@link loggerOption} and
+ * {@link positiveIntegerOption}, and rejects unknown option keys with
  * {@link checkKeys} over a list that {@link optionKeys} ties to its options
  * type.
  *
@@ -47,11 +52,25 @@ export type {
 } from "./backplane/backplane.js";
 export type { OrderedEvent } from "./backplane/backplane-kit.js";
 export { GlobalOrder, nextBackplaneState, parseEventJson } from "./backplane/backplane-kit.js";
+export type { BackplaneLogger } from "./backplane/backplane-options.js";
+export { loggerOption, positiveIntegerOption } from "./backplane/backplane-options.js";
 export type {
   BackplanePresence,
   PresenceHost,
   PresenceSync,
 } from "./backplane/backplane-presence.js";
+export type { BackplaneEngineStats } from "./backplane/engine-stats.js";
+export { formatEventId, formatOrigin, ownNonce, parseEventId } from "./backplane/event-id.js";
+export { LinkLog } from "./backplane/link-log.js";
+export type {
+  CatchUpSteps,
+  MissedEvent,
+  OrderedDeliveryHooks,
+} from "./backplane/ordered-delivery.js";
+export { OrderedDelivery } from "./backplane/ordered-delivery.js";
+export type { ReadyVerdict } from "./backplane/readiness.js";
+export { DEFAULT_READY_TIMEOUT_MS, MAX_TIMER_MS, Readiness } from "./backplane/readiness.js";
+export { ReplayQueue } from "./backplane/replay-queue.js";
 export type { PresenceEngine, PresenceRow } from "./backplane/shared-presence.js";
 export { mergePresence, SharedPresence } from "./backplane/shared-presence.js";
 export { checkKeys, optionKeys } from "./base/option-checks.js";

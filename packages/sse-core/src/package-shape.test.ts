@@ -55,6 +55,19 @@ const AUTHORS_ONLY = [
   "frameworkHandlers",
   "checkKeys",
   "optionKeys",
+  // The backplane kit (issue 24, item 4).
+  "OrderedDelivery",
+  "Readiness",
+  "ReplayQueue",
+  "LinkLog",
+  "loggerOption",
+  "positiveIntegerOption",
+  "formatEventId",
+  "parseEventId",
+  "formatOrigin",
+  "ownNonce",
+  "DEFAULT_READY_TIMEOUT_MS",
+  "MAX_TIMER_MS",
 ] as const;
 
 const cleanups = cleanupAfterEach();

@@ -1,0 +1,39 @@
+import type { BackplaneStats } from "./backplane.js";
+
+/**
+ * `broker.stats().backplane` of an engine built on the backplane kit (a
+ * global order, history, `maxPending`, `maxReplays`, shared presence):
+ * what `@burrow/sse-redis` and `@burrow/sse-postgres` report, each
+ * extending it with its own fields.
+ */
+export interface BackplaneEngineStats extends BackplaneStats {
+  /** Events this process had ordered by the engine, ever. */
+  published: number;
+  /**
+   * Events read back from the engine's history after this process's
+   * receiving connection was cut (published meanwhile by other processes), ever.
+   */
+  recovered: number;
+  /**
+   * Times a reconnection could not recover what was published meanwhile
+   * (the engine lost its data, or history is off or too short), ever.
+   */
+  gaps: number;
+  /** The last error seen, if any. */
+  lastError: string | undefined;
+  /** Events published here and waiting for the engine, now: at most `maxPending`. */
+  pending: number;
+  /**
+   * Events published while `maxPending` were waiting: not sent, delivered
+   * on this process only, ever.
+   */
+  overflow: number;
+  /** Times the engine left a connection or a statement unanswered past `timeoutMs`, ever. */
+  timeouts: number;
+  /** Resumes reading history or waiting their turn (see `maxReplays`), now. */
+  replays: number;
+  /** Resumes whose client left before their turn: nothing was read for them, ever. */
+  replaysSkipped: number;
+  /** Presence sweeps for processes that stopped renewing their members run here, ever. */
+  presenceSweeps: number;
+}
