@@ -1,5 +1,5 @@
-import { type BackplaneEvent, parseEventJson } from "@burrow/sse-core/adapter";
-import { formatEventId, topicKeys } from "./codec.js";
+import { type BackplaneEvent, formatEventId, parseEventJson } from "@burrow/sse-core/adapter";
+import { topicKeys } from "./codec.js";
 import { REPLAY_PAGE, type ScriptedRedis } from "./scripts.js";
 import { within } from "./within.js";
 

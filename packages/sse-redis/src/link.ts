@@ -6,14 +6,13 @@
  * once per cause (an outage, or each configuration error Redis answers);
  * and the `ready()` waits on it. Internal.
  */
-import { type BackplaneReport, type BackplaneState, SSEBackplaneError } from "@burrow/sse-core";
-import { nextBackplaneState } from "@burrow/sse-core/adapter";
+import type { BackplaneReport, BackplaneState } from "@burrow/sse-core";
+import { LinkLog, nextBackplaneState } from "@burrow/sse-core/adapter";
 import { Redis } from "ioredis";
-import { LinkLog } from "./link-log.js";
 import type { ResolvedOptions } from "./options.js";
-import { Readiness, type ReadyOptions, type Verdict } from "./readiness.js";
+import { LinkReadiness, type ReadyOptions } from "./readiness.js";
 import { defineScripts, type ScriptedRedis } from "./scripts.js";
-import { isConfigurationError, refusalMessage, SetupGuard } from "./setup-guard.js";
+import { isConfigurationError, refusalCause, refusalMessage, SetupGuard } from "./setup-guard.js";
 import { Watchdog } from "./watchdog.js";
 import { within } from "./within.js";
 
@@ -64,22 +63,15 @@ export class Link {
   private resyncs = 0;
   private report: ((report: BackplaneReport) => void) | undefined;
   private readonly log: LinkLog;
-  private readonly readiness = new Readiness(
-    () => this.verdict(),
-    (timeoutMs) =>
-      new SSEBackplaneError(
-        "timeout",
-        `Redis at ${this.safeUrl} was not ready within ${timeoutMs} ms (${this.lastError?.message ?? "no answer yet"})`,
-        { cause: this.lastError },
-      ),
-  );
+  private readonly readiness: LinkReadiness;
 
   constructor(
     private readonly options: ResolvedOptions,
     private readonly safeUrl: string,
     private readonly hooks: LinkHooks,
   ) {
-    this.log = new LinkLog(options.logger, safeUrl);
+    this.log = new LinkLog(options.logger, "sse-redis", "Redis", safeUrl);
+    this.readiness = new LinkReadiness(safeUrl, () => this);
   }
 
   /** Opens both connections (unless closed already); state changes go to `report`. */
@@ -227,33 +219,35 @@ export class Link {
     );
     const previous = this.state;
     this.state = next;
-    if (next === "down") this.log.down(this.refusal, this.lastError);
+    if (next === "down") this.logDown();
     if (next !== previous) {
       if (next === "down") this.errors++;
       if (next === "ready") {
         this.hung = false;
         this.refusal = undefined;
         this.resyncs = 0;
-        this.log.ready(previous === "down", this.hooks.localOnlySinceDown());
+        this.log.ready();
+        if (previous === "down") this.log.reconnected(this.hooks.localOnlySinceDown());
       }
       this.changed(next, previous);
     }
     this.readiness.check();
   }
 
-  /** What `ready()` settles with now: ready, closed, refused, or nothing yet. */
-  private verdict(): Verdict {
-    if (this.state === "ready") return "ready";
-    if (this.state === "closed") {
-      return new SSEBackplaneError(
-        "closed",
-        `the Redis backplane was closed before Redis at ${this.safeUrl} was ready`,
-      );
+  /**
+   * Why the link is down, logged once per cause until it is ready again:
+   * each configuration error Redis answers, or an outage.
+   */
+  private logDown(): void {
+    const refusal = this.refusal;
+    if (refusal === undefined) {
+      this.log.unreachable(this.lastError?.message ?? "connection closed");
+      return;
     }
-    if (this.refusal === undefined) return undefined;
-    return new SSEBackplaneError("configuration", refusalMessage(this.safeUrl, this.refusal), {
-      cause: this.refusal,
-    });
+    this.log.once(
+      `refused: ${refusalCause(refusal)}`,
+      `${refusalMessage(this.safeUrl, refusal)}; retrying, and meanwhile events published on this process reach its own clients only`,
+    );
   }
 
   /** Closes both connections, waiting at most `timeoutMs` for Redis to acknowledge. Idempotent. */

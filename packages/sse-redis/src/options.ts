@@ -1,15 +1,16 @@
 import { SSEOptionError } from "@burrow/sse-core";
-import { checkKeys, optionKeys } from "@burrow/sse-core/adapter";
+import {
+  type BackplaneLogger,
+  checkKeys,
+  loggerOption,
+  optionKeys,
+  positiveIntegerOption,
+} from "@burrow/sse-core/adapter";
 import type { RedisOptions } from "ioredis";
 import { checkRedisUrl } from "./redis-url.js";
 
 /** Where the backplane reports its state changes: `console` fits, so do most loggers. */
-export interface BackplaneLogger {
-  /** The link went down, or could not come up. */
-  error(message: string): void;
-  /** The link is back. */
-  info(message: string): void;
-}
+export type { BackplaneLogger };
 
 /** Options of {@link redisBackplane}. */
 export interface RedisBackplaneOptions {
@@ -162,31 +163,14 @@ export function resolveOptions(options: RedisBackplaneOptions): ResolvedOptions 
   if (typeof prefix !== "string") {
     throw new SSEOptionError("prefix", 'must be a string, e.g. "myapp:"', prefix);
   }
-  if (
-    logger !== false &&
-    (typeof logger !== "object" ||
-      logger === null ||
-      typeof logger.error !== "function" ||
-      typeof logger.info !== "function")
-  ) {
-    throw new SSEOptionError("logger", "must have error() and info() methods, or be false", logger);
-  }
   return {
     url,
     redis,
     prefix,
-    logger: logger === false ? undefined : logger,
-    timeoutMs: positiveInteger("timeoutMs", timeoutMs, "milliseconds"),
-    maxPending: positiveInteger("maxPending", maxPending, "publishes"),
-    maxReplays: positiveInteger("maxReplays", maxReplays, "replays"),
-    presenceTtlMs: positiveInteger("presenceTtlMs", presenceTtlMs, "milliseconds"),
+    logger: loggerOption(logger),
+    timeoutMs: positiveIntegerOption("timeoutMs", timeoutMs, "milliseconds"),
+    maxPending: positiveIntegerOption("maxPending", maxPending, "publishes"),
+    maxReplays: positiveIntegerOption("maxReplays", maxReplays, "replays"),
+    presenceTtlMs: positiveIntegerOption("presenceTtlMs", presenceTtlMs, "milliseconds"),
   };
-}
-
-/** `value` when it is a positive safe integer; else an SSEOptionError naming `name`. */
-function positiveInteger(name: string, value: unknown, unit: string): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
-    throw new SSEOptionError(name, `must be a positive integer (${unit})`, value);
-  }
-  return value;
 }

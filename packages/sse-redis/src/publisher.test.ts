@@ -2,8 +2,8 @@
 // test settles: maxPending, a lost answer delivered once, and round trips.
 
 import type { SSEEvent } from "@burrow/sse-core";
+import { formatOrigin } from "@burrow/sse-core/adapter";
 import { describe, expect, it } from "vitest";
-import { formatOrigin } from "./codec.js";
 import { Publisher, type PublishTarget } from "./publisher.js";
 import type { ScriptedRedis } from "./scripts.js";
 

@@ -6,7 +6,8 @@
  */
 import { randomBytes } from "node:crypto";
 import type { SSEEvent } from "@burrow/sse-core";
-import { formatOrigin, ownNonce, topicKeys } from "./codec.js";
+import { formatOrigin, ownNonce } from "@burrow/sse-core/adapter";
+import { topicKeys } from "./codec.js";
 import type { BackplaneLogger } from "./options.js";
 import type { ScriptedRedis } from "./scripts.js";
 

@@ -1,10 +1,13 @@
 /**
- * `backplane.ready()`: promises that settle when the link reaches a verdict
- * (ready, refused by configuration, closed) or their time runs out, each
- * with its own timer, cleared as soon as it settles. Engine-free: the link
- * says what its verdict is now. Internal.
+ * `backplane.ready()`: its options, checked, and what its calls settle with
+ * (Redis's messages); the waits and their timers are the backplane kit's
+ * `Readiness`. Internal but for {@link ReadyOptions}.
  */
-import { type SSEBackplaneError, SSEOptionError } from "@burrow/sse-core";
+import { type BackplaneState, SSEBackplaneError, SSEOptionError } from "@burrow/sse-core";
+import { DEFAULT_READY_TIMEOUT_MS, Readiness } from "@burrow/sse-core/adapter";
+import { refusalMessage } from "./setup-guard.js";
+
+export { DEFAULT_READY_TIMEOUT_MS };
 
 /** Options of {@link RedisBackplane.ready}. */
 export interface ReadyOptions {
@@ -18,68 +21,75 @@ export interface ReadyOptions {
   timeoutMs?: number;
 }
 
-/** Default {@link ReadyOptions.timeoutMs}: 10 seconds. */
-export const DEFAULT_READY_TIMEOUT_MS = 10_000;
+/**
+ * `options.timeoutMs`, checked (a number from 0, or `Infinity`), or its
+ * default; else an `SSEOptionError` naming it.
+ */
+function readyTimeout(options: ReadyOptions | undefined): number {
+  const timeoutMs = options?.timeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
+  if (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs) || timeoutMs < 0) {
+    throw new SSEOptionError(
+      "timeoutMs",
+      "must be a number of milliseconds from 0, or Infinity",
+      timeoutMs,
+    );
+  }
+  return timeoutMs;
+}
 
-/** The longest delay `setTimeout` honours; a longer wait has no timer. */
-const MAX_TIMER_MS = 2_147_483_647;
+/** What a {@link LinkReadiness} reads off the link. Internal. */
+export interface ReadyLink {
+  readonly state: BackplaneState;
+  /** The configuration error Redis refused the link with, while it is not ready since. */
+  readonly refusal: Error | undefined;
+  /** The last error, the cause of a timeout. */
+  readonly lastError: Error | undefined;
+}
 
-/** The link's verdict now: ready, an error to reject with, or none yet. */
-export type Verdict = "ready" | SSEBackplaneError | undefined;
+/** The `ready()` calls of one link, with Redis's messages (the waits are the kit's). Internal. */
+export class LinkReadiness {
+  private readonly waits: Readiness;
 
-/** The pending `ready()` calls of one link. Internal. */
-export class Readiness {
-  private readonly waiting = new Set<(verdict: Exclude<Verdict, undefined>) => void>();
+  constructor(safeUrl: string, link: () => ReadyLink) {
+    this.waits = new Readiness(
+      () => {
+        const { state, refusal } = link();
+        if (state === "ready") return "ready";
+        if (state === "closed") {
+          return new SSEBackplaneError(
+            "closed",
+            `the Redis backplane was closed before Redis at ${safeUrl} was ready`,
+          );
+        }
+        if (refusal === undefined) return undefined;
+        return new SSEBackplaneError("configuration", refusalMessage(safeUrl, refusal), {
+          cause: refusal,
+        });
+      },
+      (timeoutMs) => {
+        const { lastError } = link();
+        return new SSEBackplaneError(
+          "timeout",
+          `Redis at ${safeUrl} was not ready within ${timeoutMs} ms (${lastError?.message ?? "no answer yet"})`,
+          { cause: lastError },
+        );
+      },
+    );
+  }
 
-  /**
-   * @param verdict - the link's verdict now.
-   * @param timedOut - the error of a wait of `timeoutMs` that ran out.
-   */
-  constructor(
-    private readonly verdict: () => Verdict,
-    private readonly timedOut: (timeoutMs: number) => SSEBackplaneError,
-  ) {}
-
-  /** Settles at the link's first verdict, or rejects once `timeoutMs` ran out. */
-  wait(options: ReadyOptions = {}): Promise<void> {
-    const timeoutMs = options?.timeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
-    if (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs) || timeoutMs < 0) {
-      return Promise.reject(
-        new SSEOptionError(
-          "timeoutMs",
-          "must be a number of milliseconds from 0, or Infinity",
-          timeoutMs,
-        ),
-      );
+  /** See {@link RedisBackplane.ready}; a bad option rejects with `SSEOptionError`. */
+  wait(options?: ReadyOptions): Promise<void> {
+    let timeoutMs: number;
+    try {
+      timeoutMs = readyTimeout(options);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const now = this.verdict();
-    if (now === "ready") return Promise.resolve();
-    if (now !== undefined) return Promise.reject(now);
-    return new Promise((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const settle = (verdict: Exclude<Verdict, undefined>): void => {
-        clearTimeout(timer);
-        this.waiting.delete(settle);
-        if (verdict === "ready") resolve();
-        else reject(verdict);
-      };
-      this.waiting.add(settle);
-      if (timeoutMs <= MAX_TIMER_MS) {
-        timer = setTimeout(() => settle(this.timedOut(timeoutMs)), timeoutMs);
-      }
-    });
+    return this.waits.wait(timeoutMs);
   }
 
-  /** Settles every pending wait if the link has a verdict now; the link calls it on each change. */
+  /** Settles the waits the link's verdict decides now; the link calls it on each change. */
   check(): void {
-    if (this.waiting.size === 0) return;
-    const now = this.verdict();
-    if (now === undefined) return;
-    for (const settle of [...this.waiting]) settle(now);
-  }
-
-  /** Pending waits, now (for tests). */
-  get size(): number {
-    return this.waiting.size;
+    this.waits.check();
   }
 }

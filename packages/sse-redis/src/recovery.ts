@@ -1,12 +1,11 @@
 /**
- * The global order as this process receives it: each event from Redis
- * delivered once, in seq order (live from the subscriber, or read back from
- * the streams), and the catch-up after the subscriber (re)connects, which
- * reads what was published while it was cut and holds live messages
- * meanwhile. Internal.
+ * The global order as this process receives it from Redis, and the
+ * catch-up after the subscriber (re)connects: the backplane kit's
+ * `OrderedDelivery`, its steps taken on Redis (SUBSCRIBE on the subscriber,
+ * reads of the streams). Internal.
  */
 import type { SSEEvent } from "@burrow/sse-core";
-import { GlobalOrder, type OrderedEvent } from "@burrow/sse-core/adapter";
+import { LinkLog, OrderedDelivery, type OrderedEvent } from "@burrow/sse-core/adapter";
 import type { StoredEvent } from "./history-reader.js";
 import type { Link } from "./link.js";
 import type { BackplaneLogger } from "./options.js";
@@ -35,32 +34,40 @@ export type ReadMissed = (
 
 /** Delivery in the global order, and catching up after a cut. Internal. */
 export class Recovery {
-  /** Events delivered through Redis, ever. */
-  received = 0;
-  /** Events read back from the streams after a cut (published by others meanwhile), ever. */
-  recovered = 0;
-  /** Catch-ups that could not read what was missed, ever. */
-  gaps = 0;
-  /** Where this process stands in the order of events through Redis. */
-  private readonly order = new GlobalOrder();
-  /** Live messages that arrive while a catch-up reads the streams. */
-  private held: Message[] | undefined;
-  private closed = false;
+  private readonly delivery: OrderedDelivery;
+  private readonly log: LinkLog;
 
   constructor(
-    private readonly options: { logger: BackplaneLogger | undefined; safeUrl: string },
-    private readonly hooks: RecoveryHooks,
-  ) {}
+    options: { logger: BackplaneLogger | undefined; safeUrl: string },
+    hooks: RecoveryHooks,
+  ) {
+    this.delivery = new OrderedDelivery(hooks);
+    this.log = new LinkLog(options.logger, "sse-redis", "Redis", options.safeUrl);
+  }
+
+  /** Events delivered through Redis, ever. */
+  get received(): number {
+    return this.delivery.received;
+  }
+
+  /** Events read back from the streams after a cut (published by others meanwhile), ever. */
+  get recovered(): number {
+    return this.delivery.recovered;
+  }
+
+  /** Catch-ups that could not read what was missed, ever. */
+  get gaps(): number {
+    return this.delivery.gaps;
+  }
 
   /** Whether a catch-up is running. */
   get running(): boolean {
-    return this.held !== undefined;
+    return this.delivery.catchingUp;
   }
 
   /** A live message: held during a catch-up, else delivered in order. */
   receive(message: Message): void {
-    if (this.held !== undefined) this.held.push(message);
-    else this.dispatch(message);
+    this.delivery.receive(message);
   }
 
   /**
@@ -68,8 +75,8 @@ export class Recovery {
    * the start of the order. Subscribes to every watched topic, then, once the
    * order has a start, reads from the streams what was published since,
    * delivers it, and only then the live messages held meanwhile; then
-   * marks the link synced and updates its state. Without a deadline: if Redis hangs, the watchdog closes the connection, which
-   * fails the read.
+   * marks the link synced and updates its state. Without a deadline: if
+   * Redis hangs, the watchdog closes the connection, which fails the read.
    */
   catchUp(
     link: Link,
@@ -77,73 +84,27 @@ export class Recovery {
     read: ReadMissed,
     head?: () => Promise<{ epoch: string; seq: number }>,
   ): void {
-    this.held = [];
-    const run = async (): Promise<void> => {
-      if (head !== undefined && this.order.epoch === undefined) {
-        // The first sync: the order starts at Redis's head, read before SUBSCRIBE, so
-        // that what is published from here on is received or read back by a catch-up,
-        // even if the subscription is cut before any event came through it.
-        const at = await head();
-        if (this.order.epoch === undefined) {
-          this.order.epoch = at.epoch;
-          this.order.lastSeq = at.seq;
-        }
-      }
-      const topics = subscriptions.topics();
-      if (topics.length > 0) await subscriptions.subscribe(topics);
-      if (!link.subscriberUp) return;
-      const { epoch, lastSeq } = this.order;
-      if (epoch !== undefined && topics.length > 0) {
-        const missed = await read(topics, epoch, lastSeq);
-        if (missed === undefined) this.gap();
-        else this.deliverMissed(missed, epoch);
-      }
-      if (!link.subscriberUp) return;
-      link.synced = true;
-    };
-    run()
+    this.delivery
+      .catchUp({
+        head,
+        subscribe: async () => {
+          const topics = subscriptions.topics();
+          if (topics.length > 0) await subscriptions.subscribe(topics);
+          return link.subscriberUp ? topics : undefined;
+        },
+        read,
+        up: () => link.subscriberUp,
+        synced: () => {
+          link.synced = true;
+        },
+        gap: () => this.log.gap("Redis lost its data, or history is off or too short"),
+      })
       .catch((error: Error) => link.fail(error))
-      .finally(() => {
-        const held = this.held ?? [];
-        this.held = undefined;
-        // Unsynced, they are read from the streams by the next catch-up, after what is missing.
-        if (link.synced) for (const message of held) this.dispatch(message);
-        link.update();
-      });
+      .finally(() => link.update());
   }
 
   /** Delivers nothing more. */
   close(): void {
-    this.closed = true;
-  }
-
-  private deliverMissed(missed: readonly StoredEvent[], epoch: string): void {
-    for (const { topic, event, seq, origin } of missed) {
-      if (seq <= this.order.lastSeq) continue;
-      const delivered = this.hooks.echo(origin ?? "");
-      if (!delivered) this.recovered++;
-      this.dispatch({ topic, event, seq, epoch, delivered });
-    }
-  }
-
-  private gap(): void {
-    this.gaps++;
-    this.options.logger?.error(
-      `sse-redis: events published on other processes while this one was cut from Redis at ${this.options.safeUrl} could not be recovered (Redis lost its data, or history is off or too short); clients here may have missed some`,
-    );
-  }
-
-  /**
-   * Delivers a message in order, once: a seq already delivered is skipped;
-   * a new epoch (Redis lost its data, a restart without persistence: the
-   * counter started over) starts the order over.
-   */
-  private dispatch(message: Message): void {
-    if (this.closed) return;
-    if (
-      this.order.dispatch(message, (topic, event, seq) => this.hooks.deliver(topic, event, seq))
-    ) {
-      this.received++;
-    }
+    this.delivery.close();
   }
 }

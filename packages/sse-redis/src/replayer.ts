@@ -4,11 +4,9 @@
  * `maxReplays` at a time, and ordered before the live copies of what was
  * read. Internal.
  */
-import type { BackplaneReplay } from "@burrow/sse-core/adapter";
-import { parseEventId } from "./codec.js";
+import { type BackplaneReplay, parseEventId, ReplayQueue } from "@burrow/sse-core/adapter";
 import { readHistory } from "./history-reader.js";
 import type { Link } from "./link.js";
-import { ReplayQueue } from "./replay-queue.js";
 import type { Subscriptions } from "./subscriptions.js";
 import { within } from "./within.js";
 
