@@ -7,7 +7,7 @@ export {
   DEFAULT_RETENTION_MS,
   DEFAULT_TIMEOUT_MS,
 } from "./options.js";
-export type { PostgresBackplaneStats } from "./postgres-backplane.js";
 export { PostgresBackplane, postgresBackplane } from "./postgres-backplane.js";
-export type { ReadyOptions } from "./ready.js";
-export { DEFAULT_READY_TIMEOUT_MS } from "./ready.js";
+export type { PostgresBackplaneStats } from "./postgres-backplane-stats.js";
+export type { ReadyOptions } from "./readiness.js";
+export { DEFAULT_READY_TIMEOUT_MS } from "./readiness.js";

@@ -1,5 +1,11 @@
 import { SSEOptionError } from "@burrow/sse-core";
-import { checkKeys, optionKeys } from "@burrow/sse-core/adapter";
+import {
+  type BackplaneLogger,
+  checkKeys,
+  loggerOption,
+  optionKeys,
+  positiveIntegerOption,
+} from "@burrow/sse-core/adapter";
 import type { Pool } from "pg";
 import {
   CONNECTION_STRING_EXAMPLE,
@@ -8,12 +14,7 @@ import {
 } from "./connection-string.js";
 
 /** Where the backplane reports its state changes: `console` fits, so do most loggers. */
-export interface BackplaneLogger {
-  /** The link went down, or could not come up, or missed events could not be recovered. */
-  error(message: string): void;
-  /** The link is back. */
-  info(message: string): void;
-}
+export type { BackplaneLogger };
 
 /** Options of {@link postgresBackplane}. */
 export interface PostgresBackplaneOptions {
@@ -200,26 +201,17 @@ export function resolveOptions(options: PostgresBackplaneOptions): ResolvedOptio
       prefix,
     );
   }
-  if (
-    logger !== false &&
-    (typeof logger !== "object" ||
-      logger === null ||
-      typeof logger.error !== "function" ||
-      typeof logger.info !== "function")
-  ) {
-    throw new SSEOptionError("logger", "must have error() and info() methods, or be false", logger);
-  }
   return {
     connectionString,
     pool,
     listenConnectionString,
     prefix,
-    logger: logger === false ? undefined : logger,
-    timeoutMs: positiveInteger("timeoutMs", timeoutMs, "milliseconds"),
-    retentionMs: positiveInteger("retentionMs", retentionMs, "milliseconds"),
-    maxPending: positiveInteger("maxPending", maxPending, "events"),
-    maxReplays: positiveInteger("maxReplays", maxReplays, "replays"),
-    presenceTtlMs: positiveInteger("presenceTtlMs", presenceTtlMs, "milliseconds"),
+    logger: loggerOption(logger),
+    timeoutMs: positiveIntegerOption("timeoutMs", timeoutMs, "milliseconds"),
+    retentionMs: positiveIntegerOption("retentionMs", retentionMs, "milliseconds"),
+    maxPending: positiveIntegerOption("maxPending", maxPending, "events"),
+    maxReplays: positiveIntegerOption("maxReplays", maxReplays, "replays"),
+    presenceTtlMs: positiveIntegerOption("presenceTtlMs", presenceTtlMs, "milliseconds"),
   };
 }
 
@@ -243,14 +235,6 @@ function optionalConnection(name: string, value: unknown): void {
       hint: `write it as ${CONNECTION_STRING_EXAMPLE}`,
     });
   }
-}
-
-/** `value` when it is a positive safe integer; else an SSEOptionError naming `name`. */
-function positiveInteger(name: string, value: unknown, unit: string): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
-    throw new SSEOptionError(name, `must be a positive integer (${unit})`, value);
-  }
-  return value;
 }
 
 /**

@@ -1,121 +1,180 @@
-import type { SSEEvent } from "@burrow/sse-core";
-import type { Pool } from "pg";
-import { chunks, publishStatement } from "./schema.js";
-import { transaction } from "./transaction.js";
-
-/** One event on its way to PostgreSQL. Internal. */
-export interface Outgoing {
-  topic: string;
-  /** The event as published (delivered from it if PostgreSQL cannot order it). */
-  event: SSEEvent;
-  /** Its JSON, ASCII only. */
-  json: string;
-  channel: string;
-  /** This process's publish number: tells its own echo apart. */
-  nonce: number;
-}
-
-/** What the {@link Publisher} reports. Internal. */
-export interface PublisherEvents {
-  /** PostgreSQL ordered `batch`. */
-  sent(batch: readonly Outgoing[]): void;
-  /** Whether PostgreSQL ordered `batch` is unknown (an error, no answer in time). */
-  failed(batch: readonly Outgoing[], error: Error): void;
-}
-
-/** Most events, and most JSON characters, in one statement (at least one event). */
-const MAX_BATCH_EVENTS = 500;
-const MAX_BATCH_CHARS = 1_000_000;
-
 /**
- * Sends events to PostgreSQL in the order they were published, one statement
- * at a time: what is published while a statement is out goes in the next
- * one, as a batch (one transaction orders the whole batch, consecutively).
- * One statement at a time keeps a process's own publishes in order; batches
- * keep up with bursts. Internal.
+ * Publishing from this process: each publish queued for PostgreSQL once
+ * (the {@link BatchQueue} sends them in batches), at most `maxPending`
+ * waiting (past it, delivered here only), one whose batch failed delivered
+ * here and not a second time when its echo comes, and the round trip of
+ * each one that comes back. Internal.
  */
-export class Publisher {
-  private queue: Outgoing[] = [];
-  private inFlight = 0;
-  private scheduled = false;
-  private stopped = false;
+import type { SSEEvent } from "@burrow/sse-core";
+import { ownNonce } from "@burrow/sse-core/adapter";
+import type { Pool } from "pg";
+import { BatchQueue, type Outgoing } from "./batch-queue.js";
+import type { PostgresLinkLog } from "./link-log.js";
+import { eventJson } from "./payload.js";
 
+/** Own publishes whose answer was lost and that were delivered here: remembered at most this many. */
+const MAX_DELIVERED_LOCALLY = 10_000;
+
+/** Own publishes whose echo is awaited for a round-trip report: remembered at most this many. */
+const MAX_TIMED = 10_000;
+
+/** What the {@link Publisher} needs around it. */
+export interface PublisherHooks {
+  /** Hands an event to this process's clients only (seq 0). */
+  deliverHere(topic: string, event: SSEEvent): void;
+  /** A batch failed with `error` (whether PostgreSQL ordered it is unknown): the link is told. */
+  failed(error: Error): void;
+  /** The batch's events were delivered here: check the publishing side again. */
+  retry(): void;
+  /** An own publish came back from PostgreSQL, `seconds` after it was published. */
+  roundTrip(seconds: number): void;
+}
+
+/** Where the {@link Publisher} sends: the pool and how its statements are bounded. */
+export interface PublishPool {
+  pool: Pool;
+  prefix: string;
+  timeoutMs: number;
+  /** The pool's sessions are bounded already: one round trip per statement. */
+  sessionBounded: boolean;
+  /** The broker's `historySize`: the table's cap per topic, and whether ids are assigned. */
+  historySize: number;
+}
+
+/** This process's publishes and their bookkeeping. Internal. */
+export class Publisher {
+  /** Events PostgreSQL ordered for this process, ever. */
+  published = 0;
+  /** Events delivered here only while the link was not ready, ever. */
+  localOnly = 0;
+  /** Events delivered here only because `maxPending` were waiting, ever. */
+  overflow = 0;
+  private queue: BatchQueue | undefined;
+  private nonce = 0;
+  /** Own publishes sent whose answer and echo are both still awaited. */
+  private readonly awaiting = new Set<number>();
+  /** Own publishes to a topic listened to here -> when `publish` was called (for round-trip reports). */
+  private readonly publishedAt = new Map<number, number>();
+  /** Own publishes that failed and were delivered locally instead: not delivered twice. */
+  private readonly deliveredLocally = new Set<number>();
+
+  /**
+   * @param origin - this process's random id, stamped on each publish.
+   */
   constructor(
-    private readonly pool: Pool,
-    private readonly prefix: string,
-    private readonly timeoutMs: number,
-    /** The pool's sessions are bounded already: one round trip per statement. */
-    private readonly sessionBounded: boolean,
-    private readonly settings: () => { historySize: number; origin: string },
-    private readonly events: PublisherEvents,
+    private readonly origin: string,
+    private readonly maxPending: number,
+    private readonly log: PostgresLinkLog,
+    private readonly hooks: PublisherHooks,
   ) {}
 
-  /** Events queued or in the statement being sent, now. */
+  /** Events waiting for PostgreSQL (queued or being sent), now. */
   get pending(): number {
-    return this.queue.length + this.inFlight;
+    return this.queue?.pending ?? 0;
   }
 
-  /** Queues `outgoing`; it is sent after everything queued before it. */
-  push(outgoing: Outgoing): void {
-    this.queue.push(outgoing);
-    if (this.scheduled || this.inFlight > 0) return;
-    this.scheduled = true;
-    // Publishes of the same tick go out together.
-    queueMicrotask(() => {
-      this.scheduled = false;
-      this.send();
+  /** Starts sending through `target` (the link is attached). */
+  start(target: PublishPool): void {
+    const { pool, prefix, timeoutMs, sessionBounded, historySize } = target;
+    const settings = () => ({ historySize, origin: this.origin });
+    this.queue = new BatchQueue(pool, prefix, timeoutMs, sessionBounded, settings, {
+      sent: (batch) => this.sent(batch),
+      failed: (batch, error) => this.failed(batch, error),
     });
   }
 
-  /** Removes and returns everything queued and not sent yet. */
-  drain(): Outgoing[] {
-    const queued = this.queue;
-    this.queue = [];
-    return queued;
+  /**
+   * Queues `event` for PostgreSQL on `channel`, to be ordered and echoed;
+   * `timed`: its round trip is reported when it comes back. Past
+   * `maxPending` waiting, delivers it here only instead.
+   */
+  send(topic: string, event: SSEEvent, channel: string, timed: boolean): void {
+    const queue = this.queue!;
+    if (queue.pending >= this.maxPending) {
+      this.overflow++;
+      this.log.overflowed(this.maxPending);
+      this.hooks.deliverHere(topic, { ...event });
+      return;
+    }
+    const nonce = ++this.nonce;
+    this.awaiting.add(nonce);
+    if (timed) {
+      this.publishedAt.set(nonce, performance.now());
+      if (this.publishedAt.size > MAX_TIMED) {
+        this.publishedAt.delete(this.publishedAt.keys().next().value!);
+      }
+    }
+    queue.push({ topic, event, json: eventJson(event), channel, nonce });
+  }
+
+  /** Delivers `event` here only: the link is not ready. */
+  deliverHere(topic: string, event: SSEEvent): void {
+    this.localOnly++;
+    this.log.deliveredLocally();
+    this.hooks.deliverHere(topic, { ...event });
+  }
+
+  /**
+   * For an event seen through PostgreSQL (live or recovered), published by
+   * `origin`: whether this process published it and delivered it here
+   * already (its answer was lost). An own event coming back reports its
+   * round trip.
+   */
+  echo(origin: string): boolean {
+    const nonce = ownNonce(origin, this.origin);
+    if (nonce === undefined) return false;
+    this.awaiting.delete(nonce);
+    const at = this.publishedAt.get(nonce);
+    if (at !== undefined) {
+      this.publishedAt.delete(nonce);
+      this.hooks.roundTrip((performance.now() - at) / 1000);
+    }
+    if (this.deliveredLocally.size === 0) return false;
+    const delivered = this.deliveredLocally.delete(nonce);
+    // Own publishes are ordered in the order they were sent: older ones will not come any more.
+    for (const old of this.deliveredLocally) if (old < nonce) this.deliveredLocally.delete(old);
+    return delivered;
+  }
+
+  /** The listening connection is gone: echoes, if any, come from the table, not timed. */
+  forgetTimes(): void {
+    this.publishedAt.clear();
   }
 
   /** Sends nothing more; what is out is not reported. */
-  stop(): void {
-    this.stopped = true;
-    this.queue = [];
+  close(): void {
+    this.publishedAt.clear();
+    this.queue?.stop();
   }
 
-  private send(): void {
-    if (this.stopped || this.inFlight > 0 || this.queue.length === 0) return;
-    let chars = 0;
-    let count = 0;
-    while (count < this.queue.length && count < MAX_BATCH_EVENTS) {
-      chars += this.queue[count]!.json.length;
-      if (count > 0 && chars > MAX_BATCH_CHARS) break;
-      count++;
+  /** PostgreSQL ordered these own publishes. */
+  private sent(batch: readonly Outgoing[]): void {
+    this.published += batch.length;
+    for (const outgoing of batch) this.awaiting.delete(outgoing.nonce);
+    if (this.pending === 0) this.log.drained();
+  }
+
+  /** Whether PostgreSQL ordered these is unknown: deliver them here, once. */
+  private failed(batch: readonly Outgoing[], error: Error): void {
+    this.hooks.failed(error);
+    for (const { topic, event, nonce } of batch) {
+      // Its echo came already: PostgreSQL ran it (so it counts as published), and it was delivered here.
+      if (!this.awaiting.delete(nonce)) {
+        this.published++;
+        continue;
+      }
+      // Whether it committed is unknown: deliver it here, and not again if its echo comes.
+      this.deliveredLocally.add(nonce);
+      if (this.deliveredLocally.size > MAX_DELIVERED_LOCALLY) {
+        this.deliveredLocally.delete(this.deliveredLocally.values().next().value!);
+      }
+      this.deliverHere(topic, event);
     }
-    const batch = this.queue.splice(0, count);
-    this.inFlight = batch.length;
-    const { historySize, origin } = this.settings();
-    const parts = batch.map((o) => chunks(o.json));
-    const values = [
-      batch.map((o) => o.topic),
-      parts.flat(),
-      parts.map((p) => p.length),
-      batch.map((o) => `${origin}:${o.nonce}`),
-      batch.map((o) => o.channel),
-      historySize,
-      historySize > 0,
-    ];
-    const statement = { text: publishStatement(this.prefix), values };
-    transaction(this.pool, this.timeoutMs, [statement], this.sessionBounded).then(
-      () => {
-        this.inFlight = 0;
-        if (this.stopped) return;
-        this.events.sent(batch);
-        this.send();
-      },
-      (error: Error) => {
-        this.inFlight = 0;
-        if (this.stopped) return;
-        this.events.failed(batch, error);
-        this.send();
-      },
-    );
+    // Not sent, so no echo can come: delivered here at once.
+    for (const { topic, event, nonce } of this.queue!.drain()) {
+      this.awaiting.delete(nonce);
+      this.deliverHere(topic, event);
+    }
+    this.hooks.retry();
   }
 }

@@ -8,7 +8,7 @@ import { freePort } from "@burrow/test-utils/backplane-server";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { DATABASE_URL, describePostgres, dropPrefix, uniquePrefix } from "./fixtures/harness.js";
 import { DEFAULT_READY_TIMEOUT_MS, type PostgresBackplane, postgresBackplane } from "./index.js";
-import { Readiness, type ReadyLink } from "./ready.js";
+import { LinkReadiness, type ReadyLink } from "./readiness.js";
 
 /** What `promise` rejects with, checked to be an `SSEBackplaneError`. */
 async function rejection(promise: Promise<unknown>): Promise<SSEBackplaneError> {
@@ -25,7 +25,7 @@ describe("Readiness (fake timers)", () => {
   /** A Readiness over a link the test moves. */
   function readiness() {
     const link: ReadyLink = { state: "connecting", refusal: undefined, lastError: undefined };
-    return { link, ready: new Readiness("postgres://db/app", () => link) };
+    return { link, ready: new LinkReadiness("postgres://db/app", () => link) };
   }
 
   it("resolves when the link becomes ready, and its timer is gone", async () => {
@@ -34,7 +34,7 @@ describe("Readiness (fake timers)", () => {
     const waiting = ready.wait({ timeoutMs: 5000 });
     expect(vi.getTimerCount()).toBe(1);
     link.state = "ready";
-    ready.settle();
+    ready.check();
     await waiting;
     expect(vi.getTimerCount()).toBe(0);
     // Ready already: at once, no timer.
@@ -66,7 +66,7 @@ describe("Readiness (fake timers)", () => {
     const { link, ready } = readiness();
     const closed = [rejection(ready.wait()), rejection(ready.wait({ timeoutMs: 60_000 }))];
     link.state = "closed";
-    ready.settle();
+    ready.check();
     for (const error of await Promise.all(closed)) expect(error.kind).toBe("closed");
     expect(vi.getTimerCount()).toBe(0);
 
@@ -75,7 +75,7 @@ describe("Readiness (fake timers)", () => {
     const cause = Object.assign(new Error('database "app" does not exist'), { code: "3D000" });
     other.link.state = "down";
     other.link.refusal = { error: cause, message: "configuration refused by PostgreSQL at …" };
-    other.ready.settle();
+    other.ready.check();
     expect(await refused).toMatchObject({ kind: "configuration", cause });
     expect(vi.getTimerCount()).toBe(0);
   });

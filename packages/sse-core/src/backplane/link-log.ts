@@ -45,6 +45,11 @@ export class LinkLog {
     this.logger?.error(`${this.source}: ${message}`);
   }
 
+  /** Logs `message` as information, prefixed with the package. */
+  info(message: string): void {
+    this.logger?.info(`${this.source}: ${message}`);
+  }
+
   /** Logs `message` as an error unless `cause` was logged since the link was last ready. */
   once(cause: string, message: string): void {
     if (this.logged.has(cause)) return;
@@ -72,8 +77,8 @@ export class LinkLog {
 
   /** The link is ready after it was down; `localOnly` events were delivered here only meanwhile. */
   reconnected(localOnly: number): void {
-    this.logger?.info(
-      `${this.source}: reconnected to ${this.engine} at ${this.where}; ${localOnly} event(s) published here meanwhile reached this process's clients only`,
+    this.info(
+      `reconnected to ${this.engine} at ${this.where}; ${localOnly} event(s) published here meanwhile reached this process's clients only`,
     );
   }
 

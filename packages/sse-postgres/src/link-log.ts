@@ -1,4 +1,5 @@
 import type { BackplaneState } from "@burrow/sse-core";
+import { LinkLog } from "@burrow/sse-core/adapter";
 import { cancelledByServer, configurationFix, refusalMessage } from "./connection-errors.js";
 import type { BackplaneLogger } from "./options.js";
 import { isTimeout } from "./transaction.js";
@@ -7,21 +8,20 @@ import { isTimeout } from "./transaction.js";
 type Cause = "unreachable" | "degraded" | "configuration";
 
 /**
- * What the backplane logs about its link, and the counts behind it. One
- * line when the link goes down, by its cause: PostgreSQL unreachable (no
- * answer, refused, hung); degraded (it answers, but cancels publishes for
- * their time: a lock held on the event counter, an overloaded server); or a
- * configuration it refuses (a missing database, bad credentials), logged
- * once per distinct refusal however often it is retried. One line when the
- * link is ready again, summing up what the outage cost. Also the lines for
- * `maxPending` overflow and for events a reconnection could not recover.
- * Internal.
+ * What the backplane logs about its link (the backplane kit's `LinkLog`,
+ * with PostgreSQL's causes), and the counts behind it. One line when the
+ * link goes down, by its cause: PostgreSQL unreachable (no answer, refused,
+ * hung); degraded (it answers, but cancels publishes for their time: a lock
+ * held on the event counter, an overloaded server); or a configuration it
+ * refuses (a missing database, bad credentials), logged once per distinct
+ * refusal however often it is retried. One line when the link is ready
+ * again, summing up what the outage cost. Also the lines for `maxPending`
+ * overflow and for events a reconnection could not recover. Internal.
  */
-export class LinkHealth {
+export class PostgresLinkLog {
   /** The configuration error the link is stuck on now, and its line; `ready()` rejects with it. */
   refusal: { error: Error; message: string } | undefined;
-  /** The refusals logged since the link was last ready. */
-  private readonly refusals = new Set<string>();
+  private readonly log: LinkLog;
   private cause: Cause = "unreachable";
   private downSince = 0;
   /** Since the link went down: events delivered here only, publish batches timed out. */
@@ -34,10 +34,12 @@ export class LinkHealth {
    * @param counter - the table whose row orders every publish (`<prefix>meta`).
    */
   constructor(
-    private readonly logger: BackplaneLogger | undefined,
+    logger: BackplaneLogger | undefined,
     private readonly where: string,
     private readonly counter: string,
-  ) {}
+  ) {
+    this.log = new LinkLog(logger, "sse-postgres", "PostgreSQL", where);
+  }
 
   /** An error of a connection or a statement: a configuration refused is logged, once per distinct one. */
   failed(error: Error): void {
@@ -48,9 +50,7 @@ export class LinkHealth {
     }
     const message = refusalMessage(error, fix, this.where);
     this.refusal = { error, message };
-    if (this.refusals.has(message)) return;
-    this.refusals.add(message);
-    this.logger?.error(`sse-postgres: ${message}`);
+    this.log.once(`refused: ${message}`, message);
   }
 
   /** A publish batch failed (after the link was told): counted if it timed out. */
@@ -69,7 +69,7 @@ export class LinkHealth {
       this.down(error);
     } else if (next === "ready") {
       if (previous === "down") this.recovered();
-      this.refusals.clear();
+      this.log.ready();
       this.refusal = undefined;
     }
   }
@@ -78,8 +78,8 @@ export class LinkHealth {
   overflowed(maxPending: number): void {
     if (this.overflowing) return;
     this.overflowing = true;
-    this.logger?.error(
-      `sse-postgres: ${maxPending} events are waiting for PostgreSQL at ${this.where} (maxPending); events published meanwhile reach this process's clients only`,
+    this.log.error(
+      `${maxPending} events are waiting for PostgreSQL at ${this.where} (maxPending); events published meanwhile reach this process's clients only`,
     );
   }
 
@@ -90,9 +90,7 @@ export class LinkHealth {
 
   /** A reconnection could not read back what was published meanwhile. */
   gap(): void {
-    this.logger?.error(
-      `sse-postgres: events published on other processes while this one was cut from PostgreSQL at ${this.where} could not be recovered (the tables were dropped, or history is off or too short); clients here may have missed some`,
-    );
+    this.log.gap("the tables were dropped, or history is off or too short");
   }
 
   private down(error: Error | undefined): void {
@@ -107,29 +105,26 @@ export class LinkHealth {
           : cancelledByServer(error)
             ? "degraded"
             : "unreachable";
-    const until = `events published on this process reach its own clients only, and resuming with Last-Event-ID is unavailable, until`;
     const cause = error?.message ?? "connection closed";
     // A configuration refused was logged as it came (see failed).
     if (this.cause === "degraded") {
-      this.logger?.error(
-        `sse-postgres: link to PostgreSQL at ${this.where} degraded: it answers, but cancels publishes for their time (${cause}): a transaction holding a lock on ${this.counter}, the event counter (SELECT … FOR UPDATE, LOCK TABLE), or an overloaded server; ${until} publishes go through again`,
+      this.log.down(
+        `link to PostgreSQL at ${this.where} degraded: it answers, but cancels publishes for their time (${cause}): a transaction holding a lock on ${this.counter}, the event counter (SELECT … FOR UPDATE, LOCK TABLE), or an overloaded server`,
+        "publishes go through again",
       );
     } else if (this.cause === "unreachable") {
-      this.logger?.error(
-        `sse-postgres: PostgreSQL at ${this.where} is unreachable (${cause}); ${until} it is back`,
-      );
+      this.log.unreachable(cause);
     }
   }
 
   private recovered(): void {
-    const local = `${this.localOnly} event(s) published here meanwhile reached this process's clients only`;
-    if (this.cause === "degraded") {
-      const seconds = ((performance.now() - this.downSince) / 1000).toFixed(1);
-      this.logger?.info(
-        `sse-postgres: link to PostgreSQL at ${this.where} recovered after ${seconds} s degraded; ${this.timedOut} publish batch(es) timed out, ${local}`,
-      );
-    } else {
-      this.logger?.info(`sse-postgres: reconnected to PostgreSQL at ${this.where}; ${local}`);
+    if (this.cause !== "degraded") {
+      this.log.reconnected(this.localOnly);
+      return;
     }
+    const seconds = ((performance.now() - this.downSince) / 1000).toFixed(1);
+    this.log.info(
+      `link to PostgreSQL at ${this.where} recovered after ${seconds} s degraded; ${this.timedOut} publish batch(es) timed out, ${this.localOnly} event(s) published here meanwhile reached this process's clients only`,
+    );
   }
 }

@@ -1,6 +1,6 @@
-import { type BackplaneEvent, parseEventJson } from "@burrow/sse-core/adapter";
+import { type BackplaneEvent, formatEventId, parseEventJson } from "@burrow/sse-core/adapter";
 import type { Pool } from "pg";
-import { historyStatement } from "./schema.js";
+import { headStatement, historyStatement } from "./schema.js";
 import { transaction } from "./transaction.js";
 
 /** An event read from the events table, with who published it. Internal. */
@@ -71,8 +71,22 @@ export async function readHistory(
     const event = parseEventJson(row.event);
     if (event === undefined) continue;
     const seq = Number(row.seq);
-    if (row.assigned && !event.id) event.id = `${epoch}-${seq}`;
+    if (row.assigned && !event.id) event.id = formatEventId(epoch, seq);
     events.push({ topic: row.topic!, event, seq, origin: row.origin ?? "" });
   }
   return events;
+}
+
+/** The epoch and the counter of the events table, now; undefined when it has no meta row. Internal. */
+export async function readHead(
+  source: HistorySource,
+): Promise<{ epoch: string; seq: number } | undefined> {
+  const [head] = await transaction(
+    source.pool,
+    source.timeoutMs,
+    [{ text: headStatement(source.prefix) }],
+    source.sessionBounded,
+  );
+  const row = head?.rows[0] as { epoch: string; seq: string } | undefined;
+  return row === undefined ? undefined : { epoch: row.epoch, seq: Number(row.seq) };
 }

@@ -1,11 +1,18 @@
+/**
+ * `backplane.ready()`: its options, checked, and what its calls settle with
+ * (PostgreSQL's messages); the waits and their timers are the backplane
+ * kit's `Readiness`. Internal but for {@link ReadyOptions}.
+ */
 import { type BackplaneState, SSEBackplaneError, SSEOptionError } from "@burrow/sse-core";
-import { checkKeys, optionKeys } from "@burrow/sse-core/adapter";
+import {
+  checkKeys,
+  DEFAULT_READY_TIMEOUT_MS,
+  MAX_TIMER_MS,
+  optionKeys,
+  Readiness,
+} from "@burrow/sse-core/adapter";
 
-/** Default {@link ReadyOptions.timeoutMs}: 10 seconds. */
-export const DEFAULT_READY_TIMEOUT_MS = 10_000;
-
-/** The longest timer Node keeps (a longer one fires at once). */
-const MAX_TIMER_MS = 2_147_483_647;
+export { DEFAULT_READY_TIMEOUT_MS };
 
 /** Options of `PostgresBackplane.ready()`. */
 export interface ReadyOptions {
@@ -18,19 +25,13 @@ export interface ReadyOptions {
   timeoutMs?: number;
 }
 
-/** What a {@link Readiness} reads off the link when it settles. Internal. */
+/** What a {@link LinkReadiness} reads off the link when it settles. Internal. */
 export interface ReadyLink {
   state: BackplaneState;
   /** The configuration error the link is stuck on now, and the line that tells it. */
   refusal: { error: Error; message: string } | undefined;
   /** The last error, the cause of a timeout. */
   lastError: Error | undefined;
-}
-
-interface Waiter {
-  resolve(): void;
-  reject(error: Error): void;
-  timer: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -40,17 +41,34 @@ interface Waiter {
  * timeout passes first (`"timeout"`) or when it is closed (`"closed"`). Its
  * timer is cleared when it settles, however it settles. Internal.
  */
-export class Readiness {
-  private readonly waiting = new Set<Waiter>();
+export class LinkReadiness {
+  private readonly waits: Readiness;
 
   /**
    * @param where - the database, as messages name it.
    * @param link - the link's state and errors, now.
    */
-  constructor(
-    private readonly where: string,
-    private readonly link: () => ReadyLink,
-  ) {}
+  constructor(where: string, link: () => ReadyLink) {
+    this.waits = new Readiness(
+      () => {
+        const { state, refusal } = link();
+        if (state === "ready") return "ready";
+        if (state === "closed") {
+          const message = `sse: postgresBackplane: closed before PostgreSQL at ${where} was ready`;
+          return new SSEBackplaneError("closed", message);
+        }
+        if (refusal === undefined) return undefined;
+        const message = `sse: postgresBackplane: ${refusal.message}`;
+        return new SSEBackplaneError("configuration", message, { cause: refusal.error });
+      },
+      (timeoutMs) => {
+        const { state, lastError } = link();
+        const why = lastError === undefined ? "" : `: ${lastError.message}`;
+        const message = `sse: postgresBackplane: PostgreSQL at ${where} not ready within ${timeoutMs} ms (state "${state}"${why})`;
+        return new SSEBackplaneError("timeout", message, { cause: lastError });
+      },
+    );
+  }
 
   /** See `PostgresBackplane.ready()`. A bad option rejects with `SSEOptionError`. */
   wait(options?: ReadyOptions): Promise<void> {
@@ -60,41 +78,12 @@ export class Readiness {
     } catch (error) {
       return Promise.reject(error);
     }
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, timer: undefined };
-      this.waiting.add(waiter);
-      this.settle();
-      if (!this.waiting.has(waiter)) return;
-      // Not unref'd: a startup script awaiting it stays alive until it settles.
-      waiter.timer = setTimeout(() => {
-        this.waiting.delete(waiter);
-        const { state, lastError } = this.link();
-        const why = lastError === undefined ? "" : `: ${lastError.message}`;
-        const message = `sse: postgresBackplane: PostgreSQL at ${this.where} not ready within ${timeoutMs} ms (state "${state}"${why})`;
-        reject(new SSEBackplaneError("timeout", message, { cause: lastError }));
-      }, timeoutMs);
-    });
+    return this.waits.wait(timeoutMs);
   }
 
   /** Settles the waiting calls the link's state decides now; call it on every change. */
-  settle(): void {
-    if (this.waiting.size === 0) return;
-    const { state, refusal } = this.link();
-    let error: SSEBackplaneError | undefined;
-    if (state === "ready") error = undefined;
-    else if (state === "closed") {
-      const message = `sse: postgresBackplane: closed before PostgreSQL at ${this.where} was ready`;
-      error = new SSEBackplaneError("closed", message);
-    } else if (refusal !== undefined) {
-      const message = `sse: postgresBackplane: ${refusal.message}`;
-      error = new SSEBackplaneError("configuration", message, { cause: refusal.error });
-    } else return;
-    for (const waiter of this.waiting) {
-      clearTimeout(waiter.timer);
-      if (error === undefined) waiter.resolve();
-      else waiter.reject(error);
-    }
-    this.waiting.clear();
+  check(): void {
+    this.waits.check();
   }
 }
 
