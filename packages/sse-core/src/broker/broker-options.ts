@@ -10,6 +10,7 @@ import {
 import type { SlowClientPolicy } from "../base/slow-client-policy.js";
 import type { PresenceIdentity, PresenceOptions } from "../presence/presence-options.js";
 import { type SSEEvent, validateEvent } from "../wire/encode.js";
+import { type TopicPolicies, TopicRules } from "./topic-rules.js";
 
 /** Per-client buffer capacity, in events, when none is given. */
 export const DEFAULT_BUFFER_SIZE = 16;
@@ -64,6 +65,16 @@ export interface BrokerOptions {
    * @default undefined (members tracked, no presence event published)
    */
   presence?: PresenceOptions;
+  /**
+   * How topics' events add up to what a page shows, by topic name or prefix
+   * pattern (`"badge:*"`): `{ kind: "state" }` for a topic whose latest event
+   * is all that matters (queued events collapse to the newest; a client that
+   * missed some gets the latest), `{ snapshot, target }` for a log topic whose
+   * region the app can render whole (sent instead of losing events). Every
+   * other topic is a log, as without this option. See {@link TopicPolicy}.
+   * @default undefined (every topic a log, without snapshot)
+   */
+  topics?: TopicPolicies;
 }
 
 /** Options of {@link EventBroker.subscribe}. */
@@ -85,6 +96,7 @@ export const BROKER_OPTION_KEYS: readonly string[] = optionKeys<BrokerOptions>()
   "slowClient",
   "backplane",
   "presence",
+  "topics",
 ]);
 
 const BACKPLANE_METHODS = ["attach", "publish", "watch", "unwatch", "replay", "stats", "close"];
@@ -102,6 +114,7 @@ export interface ResolvedBrokerOptions {
   readonly backplane: Backplane | undefined;
   /** Checked by the broker's presence roster itself, which names each field. */
   readonly presence: PresenceOptions | undefined;
+  readonly topics: TopicRules;
 }
 
 /**
@@ -139,6 +152,7 @@ export function resolveBrokerOptions(options: unknown): ResolvedBrokerOptions {
     resumeMissEvent: resumeMissEventOf(opts.resumeMissEvent),
     backplane: backplaneOf(opts.backplane),
     presence: opts.presence,
+    topics: new TopicRules(opts.topics),
   };
 }
 

@@ -48,6 +48,21 @@ export class History {
     this.ownId = new RegExp(`^${this.epoch}-(0|[1-9][0-9]{0,15})$`);
   }
 
+  /**
+   * True when `id` has the shape of an id this broker assigns but another
+   * epoch: an earlier run's (a restart), or another broker's.
+   */
+  otherEpoch(id: string): boolean {
+    const match = ASSIGNED_ID.exec(id);
+    return match !== null && match[1] !== this.epoch;
+  }
+
+  /** True when an event of `topic` published after `seq` was already evicted. */
+  gapAfter(topic: string, seq: number): boolean {
+    const log = this.logs.get(topic);
+    return log !== undefined && log.evictedUpTo > seq;
+  }
+
   /** The seq of the latest publish (0 before any). */
   get latest(): number {
     return this.seq;
@@ -110,7 +125,11 @@ export class History {
     return seq;
   }
 
-  private seqOf(lastEventId: string, topics: readonly string[]): number | undefined {
+  /**
+   * The seq `lastEventId` names (an id this broker assigned, or an explicit
+   * id carried by exactly one retained event of `topics`), gaps aside.
+   */
+  seqOf(lastEventId: string, topics: readonly string[]): number | undefined {
     const own = this.ownId.exec(lastEventId);
     if (own !== null) {
       const seq = Number(own[1]);
@@ -160,6 +179,9 @@ export class History {
     return { frames, gap };
   }
 }
+
+/** The shape of a broker-assigned id: `<epoch>-<seq>`, the epoch a time in base 36. */
+const ASSIGNED_ID = /^([0-9a-z]{6,12})-(0|[1-9][0-9]{0,15})$/;
 
 /** Index of the first frame with seq > cursor (binary search: a log is in seq order). */
 function firstAfter(frames: RingBuffer<HistoryFrame>, cursor: number): number {

@@ -8,6 +8,10 @@ export enum Delivery {
   Dropped = 0,
   Queued = 1,
   QueuedDroppingOldest = 2,
+  /** A state topic's event that took the place of the older one queued (nothing lost). */
+  Conflated = 3,
+  /** Not queued: the topic is being repaired, and its snapshot (or latest event) covers it. */
+  Deferred = 4,
 }
 
 /** What a live queue needs to know of the transport draining it. @internal */
@@ -30,9 +34,11 @@ export class LiveQueue {
   private pending: Frame[] | undefined;
   private pendingBytes = 0;
   private waiting: RingBuffer<Frame> | undefined;
+  /** The frame the last {@link Delivery.QueuedDroppingOldest} dropped. */
+  evicted: Frame | undefined;
 
   constructor(
-    private readonly bufferSize: number,
+    readonly bufferSize: number,
     readonly policy: SlowClientPolicy,
   ) {}
 
@@ -41,8 +47,15 @@ export class LiveQueue {
     return (this.pending?.length ?? 0) + (this.waiting?.length ?? 0);
   }
 
-  /** Queues `frame`: for this tick's write when `transport` can take it, else in the ring. */
+  /**
+   * Queues `frame`: for this tick's write when `transport` can take it, else
+   * in the ring. A state topic's frame takes the place of an older one of
+   * its topic still queued, if any (in place: the order among topics kept).
+   */
   offer(frame: Frame, transport: Writable | null): Delivery {
+    if (frame.rule?.kind === "state" && this.length > 0 && this.conflate(frame)) {
+      return Delivery.Conflated;
+    }
     if (
       transport !== null &&
       !transport.blocked &&
@@ -57,9 +70,42 @@ export class LiveQueue {
     const ring = this.ring();
     if (ring.push(frame)) return Delivery.Queued;
     if (this.policy !== "drop-oldest") return Delivery.Dropped;
-    ring.shift();
+    this.evicted = ring.shift();
     ring.push(frame);
     return Delivery.QueuedDroppingOldest;
+  }
+
+  /** Removes every queued frame of `topic` (a snapshot will take their place). */
+  removeTopic(topic: string): void {
+    const pending = this.pending;
+    if (pending !== undefined && pending.length > 0) {
+      const kept = pending.filter((frame) => frame.topic !== topic);
+      for (const frame of pending)
+        if (frame.topic === topic) this.pendingBytes -= frame.chunk.byteLength;
+      this.pending = kept;
+    }
+    const ring = this.waiting;
+    if (ring === undefined || ring.length === 0) return;
+    const count = ring.length;
+    for (let i = 0; i < count; i++) {
+      const frame = ring.shift()!;
+      if (frame.topic !== topic) ring.push(frame);
+    }
+  }
+
+  /** Replaces the queued frame of `frame`'s topic with it; false when none is queued. */
+  private conflate(frame: Frame): boolean {
+    const pending = this.pending;
+    if (pending !== undefined) {
+      for (let i = 0; i < pending.length; i++) {
+        const old = pending[i]!;
+        if (old.topic !== frame.topic) continue;
+        pending[i] = frame;
+        this.pendingBytes += frame.chunk.byteLength - old.chunk.byteLength;
+        return true;
+      }
+    }
+    return this.waiting?.replace((old) => old.topic === frame.topic, frame) ?? false;
   }
 
   /**

@@ -21,6 +21,8 @@ type ResumeState =
       readonly kind: "history";
       readonly source: HistorySource;
       readonly client: Client;
+      /** The topics read from history (those repaired, or of state, are not). */
+      readonly topics: readonly string[];
       cursor: number;
       gapTold: boolean;
     }
@@ -44,9 +46,24 @@ export class Resume {
     private room: number,
   ) {}
 
-  /** A resume from local history after `cursor`. */
-  static fromHistory(source: HistorySource, client: Client, cursor: number): Resume {
-    return new Resume({ kind: "history", source, client, cursor, gapTold: false }, 0);
+  /** A resume of `topics` (default: all the client's) from local history after `cursor`. */
+  static fromHistory(
+    source: HistorySource,
+    client: Client,
+    cursor: number,
+    topics: readonly string[] = client.topics,
+  ): Resume {
+    return new Resume({ kind: "history", source, client, topics, cursor, gapTold: false }, 0);
+  }
+
+  /** Whether live events of `topic` go through this resume (else straight to the live queue). */
+  covers(topic: string): boolean {
+    const state = this.state;
+    return (
+      state.kind !== "history" ||
+      state.topics === state.client.topics ||
+      state.topics.includes(topic)
+    );
   }
 
   /** A resume whose replay a backplane will {@link Resume.feed}; holds up to `room` live events meanwhile. */
@@ -102,7 +119,7 @@ export class Resume {
         return end === state.frames.length;
       }
       case "history": {
-        const batch = state.source.after(state.client.topics, state.cursor, limit);
+        const batch = state.source.after(state.topics, state.cursor, limit);
         if (batch.gap && !state.gapTold) {
           state.gapTold = true;
           const miss = state.source.missed(state.client);
