@@ -87,12 +87,14 @@ export class Resumes {
       return;
     }
     if (gaps > 0) this.missed(client, false);
-    this.counters.resumed++;
+    else {
+      this.counters.resumed++;
+      this.observers.notify("resumed", client, false);
+    }
     const all = plan.exact.length === client.topics.length;
     client.resumeWith(
       Resume.fromHistory(this.source, client, seq, all ? client.topics : plan.exact),
     );
-    this.observers.notify("resumed", client, false);
   }
 
   /**
