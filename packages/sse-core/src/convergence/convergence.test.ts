@@ -3,16 +3,29 @@ import { EventBroker } from "../broker/broker.js";
 import type { Client } from "../delivery/client.js";
 import type { SSEEvent } from "../wire/encode.js";
 
-/** Reads what `client` has queued now (without waiting for more). */
+/** Each client's one iterator, and the read it has waiting (kept across calls: a read is never lost). */
+const readers = new WeakMap<
+  Client,
+  { it: AsyncIterator<SSEEvent>; next?: Promise<IteratorResult<SSEEvent>> }
+>();
+
+/** Reads what `client` has queued now (until nothing comes for 20 ms). */
 async function drain(client: Client, max = 1000): Promise<SSEEvent[]> {
+  let reader = readers.get(client);
+  if (reader === undefined) {
+    reader = { it: client[Symbol.asyncIterator]() };
+    readers.set(client, reader);
+  }
   const out: SSEEvent[] = [];
-  const it = client[Symbol.asyncIterator]();
   for (let i = 0; i < max; i++) {
+    reader.next ??= reader.it.next();
     const next = await Promise.race([
-      it.next(),
+      reader.next,
       new Promise<"idle">((r) => setTimeout(() => r("idle"), 20)),
     ]);
-    if (next === "idle" || next.done) break;
+    if (next === "idle") break;
+    reader.next = undefined;
+    if (next.done) break;
     out.push(next.value);
   }
   return out;
@@ -102,5 +115,141 @@ describe("a snapshot that renders asynchronously", () => {
     release();
     const got = (await reading).map((e) => e.data);
     expect(got).toEqual(['<hx-partial hx-target="#notes" hx-swap="innerHTML">a</hx-partial>', "b"]);
+  });
+});
+
+describe("overflow on a repairable topic", () => {
+  it("a stuck client holds at most one event per state topic and no snapshot; one render serves every client", async () => {
+    const list: string[] = [];
+    const snapshot = vi.fn(() => list.join(""));
+    const broker = new EventBroker({
+      bufferSize: 4,
+      topics: { notes: { snapshot, target: "#notes" }, status: { kind: "state" } },
+    });
+    const clients = Array.from({ length: 50 }, () => broker.subscribe(["notes", "status"]));
+    for (let i = 0; i < 100; i++) {
+      list.push(`<li>${i}</li>`);
+      broker.publish("notes", { data: `<li>${i}</li>` });
+      broker.publish("status", { data: `s${i}` });
+    }
+    // Nobody read: nothing rendered yet (a stuck client asks for nothing).
+    expect(snapshot).not.toHaveBeenCalled();
+    const { dropped, conflated } = broker.stats();
+    expect(dropped).toBe(0);
+    expect(conflated).toBeGreaterThan(0);
+    const all = await Promise.all(clients.map((c) => drain(c)));
+    // One render at a time per topic: the clients that asked in one tick share it.
+    expect(snapshot.mock.calls.length).toBeLessThanOrEqual(2);
+    for (const got of all) {
+      const status = got.filter((e) => e.type === "status").map((e) => e.data);
+      expect(status[status.length - 1]).toBe("s99");
+      expect(status.length).toBeLessThanOrEqual(1);
+      const notes = got.filter((e) => e.type === "notes");
+      expect(notes.at(-1)!.data).toBe(
+        `<hx-partial hx-target="#notes" hx-swap="innerHTML">${list.join("")}</hx-partial>`,
+      );
+    }
+    expect(broker.stats().snapshots.overflow).toBe(50);
+  });
+
+  it("under drop-oldest, an evicted event of a repairable topic is repaired, not lost", async () => {
+    const list: string[] = [];
+    const broker = new EventBroker({
+      bufferSize: 2,
+      slowClient: "drop-oldest",
+      topics: { notes: { snapshot: () => list.join(""), target: "#n" } },
+    });
+    const client = broker.subscribe(["notes", "other"]);
+    for (const n of ["a", "b"]) {
+      list.push(n);
+      broker.publish("notes", { data: n });
+    }
+    broker.publish("other", { data: "x" });
+    const got = (await drain(client)).map((e) => `${e.type}:${e.data}`);
+    expect(got).toEqual([
+      "other:x",
+      'notes:<hx-partial hx-target="#n" hx-swap="innerHTML">ab</hx-partial>',
+    ]);
+    expect(client.dropped).toBe(0);
+  });
+});
+
+describe("a snapshot that fails", () => {
+  const failing: [string, () => unknown][] = [
+    [
+      "throws",
+      () => {
+        throw new Error("db down");
+      },
+    ],
+    ["rejects", () => Promise.reject(new Error("db down"))],
+    ["returns no string", () => 42],
+    ["hangs", () => new Promise(() => {})],
+  ];
+  for (const [name, snapshot] of failing) {
+    it(`${name}: counted, warned once, its clients get the events held meanwhile`, async () => {
+      const warnings: string[] = [];
+      const onWarning = (w: Error) => warnings.push(w.message);
+      process.on("warning", onWarning);
+      try {
+        const broker = new EventBroker({
+          historySize: 1,
+          topics: {
+            notes: { snapshot: snapshot as () => string, target: "#n", snapshotTimeoutMs: 30 },
+          },
+        });
+        const client = broker.subscribe("notes", { lastEventId: "unknown" });
+        const reading = drain(client, 10);
+        await new Promise((r) => setTimeout(r, 5));
+        broker.publish("notes", { data: "after" });
+        const got = await reading;
+        await new Promise((r) => setTimeout(r, 60));
+        const rest = await drain(client);
+        expect([...got, ...rest].map((e) => e.data)).toEqual(["after"]);
+        expect(broker.stats().snapshotFailures).toBe(1);
+        await new Promise((r) => setImmediate(r));
+        expect(warnings.filter((m) => m.includes("snapshot of topic"))).toHaveLength(1);
+      } finally {
+        process.off("warning", onWarning);
+      }
+    });
+  }
+});
+
+describe("the topics option", () => {
+  const bad: [unknown, RegExp][] = [
+    ["notes", /topics: must be an object/],
+    [{ notes: { kind: "status" } }, /topics\["notes"\]\.kind: must be "log" or "state"/],
+    [{ notes: { snapshot: () => "" } }, /topics\["notes"\]\.target: must be the CSS selector/],
+    [
+      { notes: { snapshot: "<ul>", target: "#n" } },
+      /topics\["notes"\]\.snapshot: must be a function/,
+    ],
+    [{ status: { kind: "state", snapshot: () => "", target: "#s" } }, /is for log topics/],
+    [{ notes: { target: "#n" } }, /give snapshot too/],
+    [{ notes: { snapshotTimeout: 5 } }, /did you mean `snapshotTimeoutMs`/],
+    [{ "a*b": { kind: "state" } }, /one \* at the end/],
+    [{ notes: { snapshot: () => "", target: "#n", snapshotTimeoutMs: "5" } }, /pass the number 5/],
+  ];
+  for (const [topics, message] of bad) {
+    it(`refuses ${JSON.stringify(topics)} with an SSEOptionError naming the field`, () => {
+      expect(() => new EventBroker({ topics } as never)).toThrow(message);
+    });
+  }
+
+  it("a name wins over a pattern, a longer pattern over a shorter", async () => {
+    const broker = new EventBroker({
+      bufferSize: 8,
+      topics: {
+        "a:*": { kind: "state" },
+        "a:b:*": { snapshot: () => "S", target: "#x" },
+        "a:b:c": { kind: "log" },
+      },
+    });
+    const client = broker.subscribe(["a:1", "a:b:2", "a:b:c"]);
+    for (const topic of ["a:1", "a:1", "a:b:c", "a:b:c"]) broker.publish(topic, { data: topic });
+    const got = (await drain(client)).map((e) => e.type);
+    // a:1 is a state topic (conflated), a:b:c a plain log (both kept).
+    expect(got).toEqual(["a:1", "a:b:c", "a:b:c"]);
   });
 });

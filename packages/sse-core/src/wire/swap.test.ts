@@ -192,3 +192,41 @@ describe("hxPartial", () => {
     }
   });
 });
+
+describe("swap: snapshots", () => {
+  it("a snapshot goes out as its own unnamed <hx-partial> (innerHTML), never inside the topic's wrapper; htmx 2 gets it named", async () => {
+    const notes = ["<li>a</li>", "<li>b</li>"];
+    const broker = new EventBroker({
+      historySize: 1,
+      topics: { notes: { snapshot: () => notes.join(""), target: "#notes" } },
+    });
+    const server = await serveSwap(
+      broker,
+      { "/events": { notes: { target: "#notes", swap: "beforeend" } }, "/named": undefined },
+      cleanups,
+    );
+    broker.publish("notes", { data: "<li>a</li>" });
+    broker.publish("notes", { data: "<li>b</li>" });
+    const client = rawClient(server.port, "/events", { headers: { "Last-Event-ID": "gone" } });
+    cleanups.push(() => client.close());
+    await waitFor(() => client.events.length === 1, "the snapshot");
+    notes.push("<li>c</li>");
+    broker.publish("notes", { data: "<li>c</li>" });
+    await waitFor(() => client.events.length === 2, "a live event");
+    expect(client.events.map((e) => [e.event, e.data])).toEqual([
+      [
+        undefined,
+        '<hx-partial hx-target="#notes" hx-swap="innerHTML"><li>a</li><li>b</li></hx-partial>',
+      ],
+      [undefined, '<hx-partial hx-target="#notes" hx-swap="beforeend"><li>c</li></hx-partial>'],
+    ]);
+    // The same broker to an htmx 2 page (named events): the topic's own event type.
+    const named = rawClient(server.port, "/named", { headers: { "Last-Event-ID": "gone" } });
+    cleanups.push(() => named.close());
+    await waitFor(() => named.events.length === 1, "the named snapshot");
+    expect(named.events[0]).toMatchObject({
+      event: "notes",
+      data: '<hx-partial hx-target="#notes" hx-swap="innerHTML"><li>a</li><li>b</li><li>c</li></hx-partial>',
+    });
+  });
+});
