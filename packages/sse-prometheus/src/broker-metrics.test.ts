@@ -192,8 +192,8 @@ describe("brokerMetrics: a prom-client scrape, parsed independently", () => {
     expect(text).not.toContain("topic-");
     let series = 0;
     for (const family of byName.values()) series += family.samples.size;
-    // 3 gauges, 8 unlabelled counters, 4 + 3 + 1 + 3 labelled series, 2 histograms.
-    expect(series).toBe(3 + 8 + 4 + 3 + 1 + 3 + 2);
+    // 3 gauges, 8 unlabelled counters, 4 + 3 + 1 + 4 labelled series, 2 histograms.
+    expect(series).toBe(3 + 8 + 4 + 3 + 1 + 4 + 2);
   });
 
   it("exposes the backplane's state and counters when the broker has one, and unregisters", async () => {

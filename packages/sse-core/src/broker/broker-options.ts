@@ -86,6 +86,12 @@ export interface SubscribeOptions {
    * member (handlers set it from their `presence` option).
    */
   member?: PresenceIdentity;
+  /**
+   * Without a `lastEventId`: start with each topic's snapshot (log topics
+   * that have one) and latest event (state topics), as a resume that missed
+   * would (handlers set it from their `snapshotOnConnect` option).
+   */
+  snapshot?: boolean;
 }
 
 /** Every key of {@link BrokerOptions} (a key missing here, or not an option, fails to compile). @internal */

@@ -56,7 +56,12 @@ export class BrokerCounters {
   resumeMisses = 0;
   slowDisconnects = 0;
   conflated = 0;
-  readonly snapshots: Record<RepairReason, number> = { miss: 0, restart: 0, overflow: 0 };
+  readonly snapshots: Record<RepairReason, number> = {
+    miss: 0,
+    restart: 0,
+    overflow: 0,
+    connect: 0,
+  };
   snapshotFailures = 0;
   opened = 0;
   readonly closed: Record<CloseReason, number> = { client: 0, slow: 0, shutdown: 0 };

@@ -155,6 +155,7 @@ export class EventBroker<T extends TopicMap = TopicMap> {
     }
     const { lastEventId } = options;
     if (this.history !== undefined && lastEventId) this.resumes.fromHistory(client, lastEventId);
+    else if (options.snapshot === true && !lastEventId) this.resumes.fromNothing(client);
     this.subscribers.add(client, member, lastEventId);
     if (this.backplane !== undefined && this.historySize > 0 && lastEventId) {
       this.resumes.fromBackplane(client, lastEventId);

@@ -97,6 +97,13 @@ export class Resumes {
     );
   }
 
+  /** Starts `client`, which gave no id, with a repair of each of its topics that can be repaired. */
+  fromNothing(client: Subscription): void {
+    for (const topic of client.topics) {
+      if (this.rules.of(topic) !== undefined) client.repair(topic, "connect");
+    }
+  }
+
   /**
    * Resumes `client` from the backplane's history (once it watches its
    * topics, so that the replay overlaps live deliveries instead of leaving

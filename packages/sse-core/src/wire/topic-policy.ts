@@ -75,16 +75,18 @@ export const LOG_RULE: TopicRule = Object.freeze({
 });
 
 /**
- * Why a client was sent a snapshot (or a state topic's latest event)
- * instead of the events it missed: `"miss"` (its `Last-Event-ID` unknown or
- * evicted), `"restart"` (an id of an earlier run of the broker), `"overflow"`
- * (its buffer overflowed on the topic).
+ * Why a client was sent a snapshot (or a state topic's latest event):
+ * `"miss"` (its `Last-Event-ID` unknown or evicted), `"restart"` (an id of
+ * an earlier run of the broker), `"overflow"` (its buffer overflowed on the
+ * topic), `"connect"` (it connected without an id to a handler with
+ * `snapshotOnConnect`).
  */
-export type RepairReason = "miss" | "restart" | "overflow";
+export type RepairReason = "miss" | "restart" | "overflow" | "connect";
 
 /** Every repair reason, in a fixed order (for counters with a bounded label set). */
 export const REPAIR_REASONS: readonly RepairReason[] = Object.freeze([
   "miss",
   "restart",
   "overflow",
+  "connect",
 ]);
