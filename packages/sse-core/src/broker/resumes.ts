@@ -67,10 +67,10 @@ export class Resumes {
     for (const topic of client.topics) {
       const rule = this.rules.of(topic);
       if (rule?.kind === "state") {
-        // Sent its latest event only when that changed since (or the id is unknown).
+        // Its latest event when that changed since; all of it when the id is unknown.
         const latest = this.snapshots.latestOf(topic);
-        if (seq === undefined || (latest !== undefined && latest.seq > seq))
-          plan.repaired.push(topic);
+        if (seq === undefined) plan.repaired.push(topic);
+        else if (latest !== undefined && latest.seq > seq) client.offer(latest);
       } else if (seq !== undefined && !history.gapAfter(topic, seq)) plan.exact.push(topic);
       else if (rule !== undefined) {
         plan.repaired.push(topic);
