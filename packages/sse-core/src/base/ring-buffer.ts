@@ -76,18 +76,6 @@ export class RingBuffer<T> {
     return items[this.slot(index, items.length)];
   }
 
-  /** Puts `item` in the place of the first item `matches`; false when none does. */
-  replace(matches: (item: T) => boolean, item: T): boolean {
-    const items = this.items;
-    for (let i = 0; i < this.size; i++) {
-      const slot = this.slot(i, items!.length);
-      if (!matches(items![slot] as T)) continue;
-      items![slot] = item;
-      return true;
-    }
-    return false;
-  }
-
   /** Removes every item and lets its slots go. */
   clear(): void {
     this.items = undefined;

@@ -102,7 +102,7 @@ export class EventBroker<T extends TopicMap = TopicMap> {
     this.backplane = opts.backplane;
     this.topicChecks = new TopicChecks(this.backplane);
     this.rules = opts.topics;
-    this.snapshots = new Snapshots(this.rules, this.counters, this.observers);
+    this.snapshots = new Snapshots(this.history, this.rules, this.counters, this.observers);
     this.resumes = new Resumes(
       this.history,
       this.backplane,

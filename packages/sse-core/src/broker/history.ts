@@ -22,6 +22,8 @@ export interface ReplayBatch {
   frames: HistoryFrame[];
   /** True when an event after the cursor was already evicted: a gap. */
   gap: boolean;
+  /** The topics with a gap, when there is one. */
+  gapped?: string[];
 }
 
 /**
@@ -153,11 +155,14 @@ export class History {
   after(topics: readonly string[], cursor: number, limit: number): ReplayBatch {
     const logs: RingBuffer<HistoryFrame>[] = [];
     const positions: number[] = [];
-    let gap = false;
+    let gapped: string[] | undefined;
     for (const topic of topics) {
       const log = this.logs.get(topic);
       if (log === undefined) continue;
-      if (log.evictedUpTo > cursor) gap = true;
+      if (log.evictedUpTo > cursor) {
+        gapped ??= [];
+        gapped.push(topic);
+      }
       logs.push(log.frames);
       positions.push(firstAfter(log.frames, cursor));
     }
@@ -176,7 +181,7 @@ export class History {
       frames.push(logs[best]!.at(positions[best]!)!);
       positions[best]!++;
     }
-    return { frames, gap };
+    return gapped === undefined ? { frames, gap: false } : { frames, gap: true, gapped };
   }
 }
 

@@ -33,7 +33,12 @@ export class Resumes {
   private readonly source: HistorySource = {
     after: (topics, cursor, limit) =>
       this.history?.after(topics, cursor, limit) ?? { frames: [], gap: false },
-    missed: (client) => this.missed(client),
+    gap: (client, topics) => {
+      const repaired = topics.filter((topic) => this.rules.of(topic) !== undefined);
+      for (const topic of repaired) (client as Subscription).repair(topic, "miss");
+      const lost = repaired.length < topics.length;
+      return { repaired, tell: this.missed(client, lost) };
+    },
   };
 
   /**
@@ -70,7 +75,9 @@ export class Resumes {
         // Its latest event when that changed since; all of it when the id is unknown.
         const latest = this.snapshots.latestOf(topic);
         if (seq === undefined) plan.repaired.push(topic);
-        else if (latest !== undefined && latest.seq > seq) client.offer(latest);
+        // Stamped with the resume's position: the ids the client sees never go back.
+        else if (latest !== undefined && latest.seq > seq)
+          client.offer(this.snapshots.stamp(latest, seq));
       } else if (seq !== undefined && !history.gapAfter(topic, seq)) plan.exact.push(topic);
       else if (rule !== undefined) {
         plan.repaired.push(topic);

@@ -1,9 +1,11 @@
 import { warn } from "../base/warn.js";
 import type { RepairHost, RepairTarget } from "../delivery/repairs.js";
-import type { Frame } from "../wire/frame.js";
+import { encodeValid } from "../wire/encode.js";
+import { type Frame, toBytes } from "../wire/frame.js";
 import { snapshotFrame } from "../wire/snapshot-frame.js";
 import type { RepairReason, TopicRule } from "../wire/topic-policy.js";
 import type { BrokerCounters } from "./broker-stats.js";
+import type { History } from "./history.js";
 import type { Observers } from "./observer.js";
 import type { TopicRules } from "./topic-rules.js";
 
@@ -27,9 +29,12 @@ interface Job {
 export class Snapshots implements RepairHost {
   private readonly latest = new Map<string, Frame>();
   private readonly jobs = new Map<string, Job>();
+  /** Frames given an id of a client's position, per frame and position. */
+  private readonly stamped = new WeakMap<Frame, Map<number, Frame>>();
   private warned = false;
 
   constructor(
+    private readonly history: History | undefined,
     private readonly rules: TopicRules,
     private readonly counters: BrokerCounters,
     private readonly observers: Observers,
@@ -45,12 +50,36 @@ export class Snapshots implements RepairHost {
     return this.latest.get(topic);
   }
 
+  position(): number | undefined {
+    return this.history?.latest;
+  }
+
+  stamp(frame: Frame, cursor: number | undefined): Frame {
+    const history = this.history;
+    if (history === undefined || cursor === undefined) return frame;
+    let byCursor = this.stamped.get(frame);
+    const known = byCursor?.get(cursor);
+    if (known !== undefined) return known;
+    const event = Object.freeze({ ...frame.event, id: history.idFor(cursor) });
+    const stamped: Frame = { ...frame, event, chunk: toBytes(encodeValid(event)), seq: cursor };
+    delete stamped.variants;
+    if (byCursor === undefined) {
+      byCursor = new Map();
+      this.stamped.set(frame, byCursor);
+    }
+    // Positions only grow: the last few are all a burst of clients asks for.
+    if (byCursor.size >= 8) byCursor.clear();
+    byCursor.set(cursor, stamped);
+    return stamped;
+  }
+
   request(client: RepairTarget, topic: string, reason: RepairReason): void {
     const rule = this.rules.of(topic);
-    if (rule?.snapshot === undefined) {
-      // A state topic (or no rule any more): its latest event, at once.
+    const latest = rule?.kind === "state" ? this.latest.get(topic) : undefined;
+    if (latest !== undefined || rule?.snapshot === undefined) {
+      // A state topic's latest event, at once (none: nothing is known of it, and no snapshot).
       client.repairStarted(topic);
-      if (client.repaired(topic, this.latest.get(topic))) this.sent(client, topic, reason);
+      if (client.repaired(topic, latest)) this.sent(client, topic, reason);
       return;
     }
     let job = this.jobs.get(topic);
@@ -114,7 +143,8 @@ export class Snapshots implements RepairHost {
       try {
         if (typeof html !== "string")
           throw new TypeError(`returned ${typeof html}, not a string of HTML`);
-        frame = snapshotFrame(topic, html, rule.target!, rule);
+        const target = typeof rule.target === "function" ? rule.target(topic) : rule.target!;
+        frame = snapshotFrame(topic, html, target, rule);
       } catch (thrown) {
         error = thrown;
       }

@@ -92,17 +92,12 @@ function ruleOf(key: string, policy: unknown): TopicRule | undefined {
     throw new SSEOptionError(`${where}.kind`, 'must be "log" or "state"', kind);
   }
   callbackOption(`${where}.snapshot`, snapshot, "(topic) => html (or a promise of it)");
-  if (snapshot !== undefined && kind === "state") {
-    throw new SSEOptionError(
-      `${where}.snapshot`,
-      "is for log topics: a state topic's latest event is its snapshot; leave snapshot out",
-      snapshot,
-    );
-  }
-  if (snapshot !== undefined && (typeof target !== "string" || target.trim() === "")) {
+  const badTarget =
+    typeof target === "function" ? false : typeof target !== "string" || target.trim() === "";
+  if (snapshot !== undefined && badTarget) {
     throw new SSEOptionError(
       `${where}.target`,
-      'must be the CSS selector of the region a snapshot replaces, e.g. "#notes"',
+      'must be the CSS selector of the region a snapshot replaces, e.g. "#notes" (or a function of the topic)',
       target,
     );
   }

@@ -32,7 +32,7 @@ async function drain(client: Client, max = 1000): Promise<SSEEvent[]> {
 }
 
 describe("state topics", () => {
-  it("a slow client's queued events of a state topic collapse to the newest, in place", async () => {
+  it("a slow client's queued events of a state topic collapse to the newest, queued last (ids never go back)", async () => {
     const broker = new EventBroker({ bufferSize: 8, topics: { status: { kind: "state" } } });
     const client = broker.subscribe(["status", "notes"]);
     broker.publish("status", { data: "1" });
@@ -41,7 +41,7 @@ describe("state topics", () => {
     broker.publish("status", { data: "3" });
     broker.publish("notes", { data: "b" });
     const got = await drain(client);
-    expect(got.map((e) => `${e.type}:${e.data}`)).toEqual(["status:3", "notes:a", "notes:b"]);
+    expect(got.map((e) => `${e.type}:${e.data}`)).toEqual(["notes:a", "status:3", "notes:b"]);
     expect(broker.stats()).toMatchObject({ conflated: 2, dropped: 0 });
   });
 
@@ -225,7 +225,7 @@ describe("the topics option", () => {
       { notes: { snapshot: "<ul>", target: "#n" } },
       /topics\["notes"\]\.snapshot: must be a function/,
     ],
-    [{ status: { kind: "state", snapshot: () => "", target: "#s" } }, /is for log topics/],
+    [{ notes: { snapshot: () => "", target: 5 } }, /target: must be the CSS selector/],
     [{ notes: { target: "#n" } }, /give snapshot too/],
     [{ notes: { snapshotTimeout: 5 } }, /did you mean `snapshotTimeoutMs`/],
     [{ "a*b": { kind: "state" } }, /one \* at the end/],

@@ -49,13 +49,14 @@ export class LiveQueue {
 
   /**
    * Queues `frame`: for this tick's write when `transport` can take it, else
-   * in the ring. A state topic's frame takes the place of an older one of
-   * its topic still queued, if any (in place: the order among topics kept).
+   * in the ring. A state topic's frame replaces an older one of its topic
+   * still queued, if any ({@link Delivery.Conflated}).
    */
   offer(frame: Frame, transport: Writable | null): Delivery {
-    if (frame.rule?.kind === "state" && this.length > 0 && this.conflate(frame)) {
-      return Delivery.Conflated;
-    }
+    const queued =
+      frame.rule?.kind === "state" && this.length > 0 && this.conflate(frame)
+        ? Delivery.Conflated
+        : Delivery.Queued;
     if (
       transport !== null &&
       !transport.blocked &&
@@ -65,10 +66,10 @@ export class LiveQueue {
       if (this.pending === undefined) this.pending = [frame];
       else this.pending.push(frame);
       this.pendingBytes += frame.chunk.byteLength;
-      return Delivery.Queued;
+      return queued;
     }
     const ring = this.ring();
-    if (ring.push(frame)) return Delivery.Queued;
+    if (ring.push(frame)) return queued;
     if (this.policy !== "drop-oldest") return Delivery.Dropped;
     this.evicted = ring.shift();
     ring.push(frame);
@@ -93,19 +94,33 @@ export class LiveQueue {
     }
   }
 
-  /** Replaces the queued frame of `frame`'s topic with it; false when none is queued. */
+  /**
+   * Removes the queued frame of `frame`'s topic, if any (true then): the
+   * new one is queued at the end, so the ids a client sees never go back.
+   */
   private conflate(frame: Frame): boolean {
     const pending = this.pending;
     if (pending !== undefined) {
-      for (let i = 0; i < pending.length; i++) {
-        const old = pending[i]!;
-        if (old.topic !== frame.topic) continue;
-        pending[i] = frame;
-        this.pendingBytes += frame.chunk.byteLength - old.chunk.byteLength;
+      const i = pending.findIndex((old) => old.topic === frame.topic);
+      if (i >= 0) {
+        this.pendingBytes -= pending[i]!.chunk.byteLength;
+        pending.splice(i, 1);
         return true;
       }
     }
-    return this.waiting?.replace((old) => old.topic === frame.topic, frame) ?? false;
+    const ring = this.waiting;
+    if (ring === undefined || ring.length === 0) return false;
+    const before = ring.length;
+    this.removeTopic(frame.topic);
+    return ring.length < before;
+  }
+
+  /** Queues `frame` ahead of everything queued, outside the slow-client policy (a repair). */
+  unshift(frame: Frame): void {
+    if (frame.rule?.kind === "state") this.removeTopic(frame.topic);
+    if (this.pending === undefined) this.pending = [];
+    this.pending.unshift(frame);
+    this.pendingBytes += frame.chunk.byteLength;
   }
 
   /**

@@ -5,13 +5,11 @@ import type { Client } from "./client.js";
 /**
  * One topic of a client being repaired: `"needed"` until the client has
  * written everything queued (a stuck client asks for nothing), `"waiting"`
- * for a render to start, `"running"` while one renders (live events of the
- * topic are held then, to follow the snapshot).
+ * for a render to start, `"running"` while one renders.
  */
 interface Repair {
   phase: "needed" | "waiting" | "running";
   readonly reason: RepairReason;
-  held: Frame[];
 }
 
 /** The side of a client that its repairs' renderer talks to. @internal */
@@ -20,9 +18,9 @@ export interface RepairTarget extends Client {
   repairStarted(topic: string): void;
   /**
    * The render of `topic` this client waited for ended: `frame`, the
-   * snapshot (or a state topic's latest event; none when it has none, or the
-   * render failed), then the events held meanwhile. True when `frame` was
-   * queued for it (false: it no longer waited, or needs a newer one).
+   * snapshot (or a state topic's latest event; none when it has none, or
+   * the render failed), goes first. True when `frame` was queued for it
+   * (false: it no longer waited, or needs a newer one).
    */
   repaired(topic: string, frame: Frame | undefined): boolean;
 }
@@ -31,86 +29,92 @@ export interface RepairTarget extends Client {
 export interface RepairHost {
   /** `client` can take its repair of `topic` now (it wrote everything queued). */
   request(client: RepairTarget, topic: string, reason: RepairReason): void;
+  /** The broker's position now (the seq of its latest publish), when it assigns ids. */
+  position(): number | undefined;
+  /** `frame` carrying the id of position `cursor` (undefined: as it is), encoded once per cursor. */
+  stamp(frame: Frame, cursor: number | undefined): Frame;
 }
 
 /**
  * The topics of one client whose events it cannot be sent exactly (its
  * `Last-Event-ID` missed, or its buffer overflowed on them), each waiting
  * for a snapshot (a log topic) or its latest event (a state topic) to
- * replace what it lost. Live events of such a topic are dropped until the
- * render starts (it covers them), then held (at most `bound`; past that a
- * newer render is needed) and queued after it. @internal
+ * replace what it lost. Live events of such a topic are dropped until its
+ * render starts (the render covers them), then queued as usual. While a
+ * render is in flight the client writes nothing (it is paused): its
+ * repairs then go first, stamped with the id of its position when the pause
+ * began, so the ids it sees never go backwards and a reconnect resumes
+ * exactly from any of them. @internal
  */
 export class Repairs {
   private readonly open = new Map<string, Repair>();
   /** Repairs in phase `"needed"`. */
   private needed = 0;
-
-  constructor(private readonly bound: number) {}
+  /** Repairs requested and not finished (`"waiting"` or `"running"`). */
+  private inFlight = 0;
+  /** The client's position when its pause began: it had every event up to it. */
+  private cursor: number | undefined;
 
   /** True while some repair waits for the client to drain. */
   get due(): boolean {
     return this.needed > 0;
   }
 
-  /** True while `topic` is being repaired. */
-  has(topic: string): boolean {
-    return this.open.has(topic);
+  /** True while a render for the client is in flight: it writes nothing meanwhile. */
+  get paused(): boolean {
+    return this.inFlight > 0;
   }
 
-  /** `topic` needs a repair (again: whatever was held is covered by a newer render). */
+  /** True when `frame` is covered by a render to come (its topic's repair has not started yet). */
+  covers(frame: Frame): boolean {
+    const phase = this.open.get(frame.topic)?.phase;
+    return phase === "needed" || phase === "waiting";
+  }
+
+  /** `topic` needs a repair (again: a newer render covers whatever came before). */
   need(topic: string, reason: RepairReason): void {
     const repair = this.open.get(topic);
     if (repair === undefined) {
-      this.open.set(topic, { phase: "needed", reason, held: [] });
+      this.open.set(topic, { phase: "needed", reason });
       this.needed++;
       return;
     }
-    if (repair.phase !== "needed") this.needed++;
+    if (repair.phase === "needed") return;
+    this.inFlight--;
+    this.needed++;
     repair.phase = "needed";
-    repair.held = [];
-  }
-
-  /**
-   * A live frame of a topic under repair: held while a render runs, else
-   * dropped (the render to come covers it). Past `bound` held, the topic
-   * needs a newer render.
-   */
-  claim(frame: Frame): void {
-    const repair = this.open.get(frame.topic)!;
-    if (repair.phase !== "running") return;
-    if (repair.held.length < this.bound) repair.held.push(frame);
-    else this.need(frame.topic, repair.reason);
   }
 
   /** Asks `host` for every repair in phase `"needed"`, on behalf of `target`. */
   request(host: RepairHost, target: RepairTarget): void {
-    for (const [topic, repair] of this.open) {
-      if (repair.phase !== "needed") continue;
+    const topics: [string, Repair][] = [];
+    for (const entry of this.open) if (entry[1].phase === "needed") topics.push(entry);
+    if (this.inFlight === 0) this.cursor = host.position();
+    for (const [, repair] of topics) {
       repair.phase = "waiting";
       this.needed--;
-      host.request(target, topic, repair.reason);
+      this.inFlight++;
     }
+    // A state topic's repair ends at once (and may need another: the list is a copy).
+    for (const [topic, repair] of topics) host.request(target, topic, repair.reason);
   }
 
-  /** A render for `topic` started: events from now on are held. False when no repair waited for it. */
-  started(topic: string): boolean {
+  /** A render for `topic` started: its events from now on are queued as usual. */
+  started(topic: string): void {
     const repair = this.open.get(topic);
-    if (repair?.phase !== "waiting") return false;
-    repair.phase = "running";
-    repair.held = [];
-    return true;
+    if (repair?.phase === "waiting") repair.phase = "running";
   }
 
   /**
-   * The render of `topic` ended: the repair is over, and returns its reason
-   * and the events held meanwhile; undefined when this client no longer
-   * waited for that render (it needs a newer one).
+   * The render of `topic` ended: the repair is over; returns the position
+   * its frame stands for, or false when this client no longer waited for
+   * that render (it needs a newer one).
    */
-  finish(topic: string): { reason: RepairReason; held: Frame[] } | undefined {
+  finish(topic: string): { cursor: number | undefined } | false {
     const repair = this.open.get(topic);
-    if (repair?.phase !== "running") return undefined;
+    if (repair === undefined || repair.phase === "needed") return false;
     this.open.delete(topic);
-    return repair;
+    this.inFlight--;
+    return { cursor: this.cursor };
   }
 }

@@ -4,14 +4,18 @@ import { Delivery } from "./live-queue.js";
 
 /** Where a resume reads local history, and tells of a gap. @internal */
 export interface HistorySource {
-  /** Up to `limit` retained events of `topics` after `cursor`; `gap` when some were evicted. */
+  /** Up to `limit` retained events of `topics` after `cursor`; `gapped`, the topics some were evicted of. */
   after(
     topics: readonly string[],
     cursor: number,
     limit: number,
-  ): { frames: Frame[]; gap: boolean };
-  /** A resume that cannot be gap-free: counted; returns the frame that tells `client`, if any. */
-  missed(client: Client): Frame | undefined;
+  ): { frames: Frame[]; gap: boolean; gapped?: readonly string[] };
+  /**
+   * Events of `topics` were evicted before `client` read them: those that
+   * can be are repaired (returned: no longer read from history), the miss
+   * is counted, and `tell` is the frame that tells the client, if any.
+   */
+  gap(client: Client, topics: readonly string[]): { repaired: readonly string[]; tell?: Frame };
 }
 
 /** The state of a {@link Resume}; a client that is live has none. */
@@ -22,7 +26,7 @@ type ResumeState =
       readonly source: HistorySource;
       readonly client: Client;
       /** The topics read from history (those repaired, or of state, are not). */
-      readonly topics: readonly string[];
+      topics: readonly string[];
       cursor: number;
       gapTold: boolean;
     }
@@ -120,13 +124,21 @@ export class Resume {
       }
       case "history": {
         const batch = state.source.after(state.topics, state.cursor, limit);
+        let frames = batch.frames;
         if (batch.gap && !state.gapTold) {
-          state.gapTold = true;
-          const miss = state.source.missed(state.client);
-          if (miss !== undefined) into.push(miss);
+          const { repaired, tell } = state.source.gap(state.client, batch.gapped ?? []);
+          if (repaired.length > 0) {
+            // Their snapshots replace what history lost: no longer read from it.
+            state.topics = state.topics.filter((topic) => !repaired.includes(topic));
+            frames = frames.filter((frame) => !repaired.includes(frame.topic));
+          }
+          if (tell !== undefined || repaired.length < (batch.gapped?.length ?? 0)) {
+            state.gapTold = true;
+            if (tell !== undefined) into.push(tell);
+          }
         }
         const last = batch.frames[batch.frames.length - 1];
-        for (const frame of batch.frames) into.push(frame);
+        for (const frame of frames) into.push(frame);
         if (last === undefined) return true;
         state.cursor = last.seq;
         return false;

@@ -1,6 +1,6 @@
 import type { SlowClientPolicy } from "../base/slow-client-policy.js";
 import type { SSEEvent } from "../wire/encode.js";
-import type { Frame, FrameFormat } from "../wire/frame.js";
+import { EMPTY, type Frame, type FrameFormat } from "../wire/frame.js";
 import type { RepairReason } from "../wire/topic-policy.js";
 import type { Client } from "./client.js";
 import type { FlushPass } from "./flush-pass.js";
@@ -93,12 +93,7 @@ export class Subscription implements Client, FrameReader, RepairTarget {
    * catches up.
    */
   offer(frame: Frame): Delivery {
-    const repairs = this.repairs;
-    if (repairs?.has(frame.topic)) {
-      repairs.claim(frame);
-      if (repairs.due) this.poke();
-      return Delivery.Deferred;
-    }
+    if (this.repairs?.covers(frame)) return Delivery.Deferred;
     const resume = this.resume;
     const live = resume === undefined || !resume.covers(frame.topic);
     const result = live ? this.queue.offer(frame, this.consumer) : resume.offer(frame);
@@ -125,7 +120,7 @@ export class Subscription implements Client, FrameReader, RepairTarget {
    * queued, a snapshot (or the topic's latest event) takes its place.
    */
   repair(topic: string, reason: RepairReason): void {
-    if (this.repairs === undefined) this.repairs = new Repairs(this.queue.bufferSize);
+    if (this.repairs === undefined) this.repairs = new Repairs();
     this.queue.removeTopic(topic);
     this.repairs.need(topic, reason);
     this.poke();
@@ -136,11 +131,12 @@ export class Subscription implements Client, FrameReader, RepairTarget {
   }
 
   repaired(topic: string, frame: Frame | undefined): boolean {
-    const done = this.repairs?.finish(topic);
-    if (done === undefined || this.isClosed) return false;
-    // Offered as live events: one that overflows asks for a newer repair.
-    if (frame !== undefined && this.offer(frame) === Delivery.Deferred) return false;
-    for (const held of done.held) this.offer(held);
+    const repairs = this.repairs;
+    const done = repairs?.finish(topic);
+    if (done === undefined || done === false || this.isClosed) return false;
+    // First: what came after the render started is queued behind it.
+    if (frame !== undefined) this.queue.unshift(this.host.repairer!.stamp(frame, done.cursor));
+    if (!repairs!.paused) this.poke();
     return frame !== undefined;
   }
 
@@ -181,6 +177,7 @@ export class Subscription implements Client, FrameReader, RepairTarget {
       const missed = this.catchUp(REPLAY_BATCH);
       if (missed.length > 0) return pass.join(missed, format);
     }
+    if (this.repairs?.paused) return EMPTY;
     this.requestRepairs();
     return this.queue.take(format, pass);
   }
@@ -197,6 +194,7 @@ export class Subscription implements Client, FrameReader, RepairTarget {
       for (const frame of rest) this.queue.requeue(frame);
       if (first !== undefined) return first;
     }
+    if (this.repairs?.paused) return undefined;
     this.requestRepairs();
     return this.queue.shift();
   }

@@ -10,11 +10,12 @@
 export type TopicKind = "log" | "state";
 
 /**
- * Renders a log topic's region whole, as the page's own template does: the
- * HTML that replaces the region's content (its `target`) when a client
- * cannot be sent exactly what it missed. Called with the topic; sync or
- * async. It must render the state as of its call (or later): events
- * published after the call are sent after the snapshot.
+ * Renders a topic's region whole, as the page's own template does: the HTML
+ * that replaces the region's content (its `target`) when a client cannot be
+ * sent exactly what it missed. Called with the topic; sync or async. It must
+ * render the state as of its call: events published after the call are
+ * sent after the snapshot (so state read later, e.g. by a query that starts
+ * after an `await`, may show an event twice).
  */
 export type SnapshotRenderer = (topic: string) => string | Promise<string>;
 
@@ -38,18 +39,21 @@ export interface TopicPolicy {
   /** `"log"` (every event matters) or `"state"` (only the latest does). @default "log" */
   kind?: TopicKind;
   /**
-   * A log topic's region rendered whole, sent instead of losing events: when
-   * a resume cannot be exact (an unknown or evicted `Last-Event-ID`, an id of
-   * an earlier run) and when the client's buffer overflows on this topic.
-   * Needs `target`.
+   * The topic's region rendered whole, sent instead of losing events: for a
+   * log topic, when a resume cannot be exact (an unknown or evicted
+   * `Last-Event-ID`, an id of an earlier run) and when the client's buffer
+   * overflows on it; for a state topic, when the broker knows no latest
+   * event of it (after a restart, before the app published one). Needs
+   * `target`.
    */
   snapshot?: SnapshotRenderer;
   /**
    * The CSS selector of the element whose content a snapshot replaces
-   * (`"#notes"`): htmx 4 gets an `<hx-partial hx-target=… hx-swap="innerHTML">`,
-   * htmx 2 an out-of-band swap (`hx-swap-oob="innerHTML:#notes"`).
+   * (`"#notes"`), or a function of the topic for a pattern
+   * (`(topic) => \`#${topic.replace(":", "-")}\``). Both htmx versions
+   * receive `<hx-partial hx-target=… hx-swap="innerHTML">`.
    */
-  target?: string;
+  target?: string | ((topic: string) => string);
   /**
    * How long a snapshot may take before it counts as failed (its clients
    * then get the events held meanwhile, and the region may stay behind).
@@ -62,7 +66,7 @@ export interface TopicPolicy {
 export interface TopicRule {
   readonly kind: TopicKind;
   readonly snapshot: SnapshotRenderer | undefined;
-  readonly target: string | undefined;
+  readonly target: string | ((topic: string) => string) | undefined;
   readonly snapshotTimeoutMs: number;
 }
 
