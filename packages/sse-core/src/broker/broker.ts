@@ -109,7 +109,6 @@ export class EventBroker<T extends TopicMap = TopicMap> {
       Math.max(this.bufferSize, this.historySize),
       opts.resumeMissEvent === undefined ? undefined : frameOf("", opts.resumeMissEvent, 0),
       this.rules,
-      this.snapshots,
       this.counters,
       this.observers,
     );
@@ -279,9 +278,8 @@ export class EventBroker<T extends TopicMap = TopicMap> {
     const seq = history === undefined ? 0 : history.next();
     if (history !== undefined && !normalized.id) normalized.id = history.idFor(seq);
     const frame = frameOf(topic, normalized, seq, rule);
-    // A state topic's latest event is all a resume needs of it: kept apart, not in history.
-    if (rule?.kind === "state") this.snapshots.record(frame);
-    else history?.record(topic, frame);
+    this.snapshots.record(frame);
+    history?.record(topic, frame);
     if (subscribers === undefined) return 0;
     return fanOut(subscribers, frame, this.counters, this.observers.list);
   }

@@ -85,16 +85,21 @@ export class History {
     return this.idFor(this.seq);
   }
 
-  /** Retains `frame` in `topic`'s log, evicting the topic's oldest event when full. */
+  /**
+   * Retains `frame` in `topic`'s log, evicting the topic's oldest event when
+   * full. A state topic keeps its latest event only, and an evicted one is
+   * no gap (the latest is all a resume needs of it).
+   */
   record(topic: string, frame: HistoryFrame): void {
+    const state = frame.rule?.kind === "state";
     let log = this.logs.get(topic);
     if (log === undefined) {
-      log = { frames: new RingBuffer(this.size), evictedUpTo: 0, ids: new Map() };
+      log = { frames: new RingBuffer(state ? 1 : this.size), evictedUpTo: 0, ids: new Map() };
       this.logs.set(topic, log);
     }
     if (!log.frames.push(frame)) {
       const old = log.frames.shift()!;
-      log.evictedUpTo = old.seq;
+      if (!state) log.evictedUpTo = old.seq;
       const id = old.event.id;
       const entry = id === undefined ? undefined : log.ids.get(id);
       if (entry !== undefined && --entry.count === 0) log.ids.delete(id!);

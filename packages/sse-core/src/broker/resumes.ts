@@ -7,7 +7,6 @@ import type { RepairReason } from "../wire/topic-policy.js";
 import type { BrokerCounters } from "./broker-stats.js";
 import type { History } from "./history.js";
 import type { Observers } from "./observer.js";
-import type { Snapshots } from "./snapshots.js";
 import type { TopicRules } from "./topic-rules.js";
 
 /** How each topic of one resuming client gets back what it missed. */
@@ -52,7 +51,6 @@ export class Resumes {
     private readonly room: number,
     private readonly missFrame: Frame | undefined,
     private readonly rules: TopicRules,
-    private readonly snapshots: Snapshots,
     private readonly counters: BrokerCounters,
     private readonly observers: Observers,
   ) {}
@@ -72,12 +70,9 @@ export class Resumes {
     for (const topic of client.topics) {
       const rule = this.rules.of(topic);
       if (rule?.kind === "state") {
-        // Its latest event when that changed since; all of it when the id is unknown.
-        const latest = this.snapshots.latestOf(topic);
+        // History keeps its latest event: replayed in order when it changed since.
         if (seq === undefined) plan.repaired.push(topic);
-        // Stamped with the resume's position: the ids the client sees never go back.
-        else if (latest !== undefined && latest.seq > seq)
-          client.offer(this.snapshots.stamp(latest, seq));
+        else plan.exact.push(topic);
       } else if (seq !== undefined && !history.gapAfter(topic, seq)) plan.exact.push(topic);
       else if (rule !== undefined) {
         plan.repaired.push(topic);

@@ -54,14 +54,17 @@ export class Snapshots implements RepairHost {
     return this.history?.latest;
   }
 
-  stamp(frame: Frame, cursor: number | undefined): Frame {
+  stamp(frame: Frame, cursor: number | null | undefined): Frame {
     const history = this.history;
     if (history === undefined || cursor === undefined) return frame;
+    if (cursor === null && frame.event.id === undefined) return frame;
+    const key = cursor ?? -1;
     let byCursor = this.stamped.get(frame);
-    const known = byCursor?.get(cursor);
+    const known = byCursor?.get(key);
     if (known !== undefined) return known;
-    const event = Object.freeze({ ...frame.event, id: history.idFor(cursor) });
-    const stamped: Frame = { ...frame, event, chunk: toBytes(encodeValid(event)), seq: cursor };
+    const { id: _old, ...rest } = frame.event;
+    const event = Object.freeze(cursor === null ? rest : { ...rest, id: history.idFor(cursor) });
+    const stamped: Frame = { ...frame, event, chunk: toBytes(encodeValid(event)), seq: key };
     delete stamped.variants;
     if (byCursor === undefined) {
       byCursor = new Map();
@@ -69,7 +72,7 @@ export class Snapshots implements RepairHost {
     }
     // Positions only grow: the last few are all a burst of clients asks for.
     if (byCursor.size >= 8) byCursor.clear();
-    byCursor.set(cursor, stamped);
+    byCursor.set(key, stamped);
     return stamped;
   }
 

@@ -76,6 +76,15 @@ export class LiveQueue {
     return Delivery.QueuedDroppingOldest;
   }
 
+  /** True when a frame of `topic` is queued. */
+  private holds(topic: string): boolean {
+    if (this.pending?.some((frame) => frame.topic === topic)) return true;
+    const ring = this.waiting;
+    if (ring === undefined) return false;
+    for (let i = 0; i < ring.length; i++) if (ring.at(i)!.topic === topic) return true;
+    return false;
+  }
+
   /** Removes every queued frame of `topic` (a snapshot will take their place). */
   removeTopic(topic: string): void {
     const pending = this.pending;
@@ -115,12 +124,17 @@ export class LiveQueue {
     return ring.length < before;
   }
 
-  /** Queues `frame` ahead of everything queued, outside the slow-client policy (a repair). */
-  unshift(frame: Frame): void {
-    if (frame.rule?.kind === "state") this.removeTopic(frame.topic);
+  /**
+   * Queues `frame` ahead of everything queued, outside the slow-client
+   * policy (a repair). A state topic's frame is not queued when an event of
+   * its topic is (published after the repair's render began: newer).
+   */
+  unshift(frame: Frame): boolean {
+    if (frame.rule?.kind === "state" && this.holds(frame.topic)) return false;
     if (this.pending === undefined) this.pending = [];
     this.pending.unshift(frame);
     this.pendingBytes += frame.chunk.byteLength;
+    return true;
   }
 
   /**

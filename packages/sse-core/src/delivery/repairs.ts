@@ -31,8 +31,11 @@ export interface RepairHost {
   request(client: RepairTarget, topic: string, reason: RepairReason): void;
   /** The broker's position now (the seq of its latest publish), when it assigns ids. */
   position(): number | undefined;
-  /** `frame` carrying the id of position `cursor` (undefined: as it is), encoded once per cursor. */
-  stamp(frame: Frame, cursor: number | undefined): Frame;
+  /**
+   * `frame` carrying the id of position `cursor` (`null`: no id; undefined,
+   * the broker assigns none: as it is), encoded once per cursor.
+   */
+  stamp(frame: Frame, cursor: number | null | undefined): Frame;
 }
 
 /**
@@ -54,6 +57,8 @@ export class Repairs {
   private inFlight = 0;
   /** The client's position when its pause began: it had every event up to it. */
   private cursor: number | undefined;
+  /** Repairs that ended during this pause, to go out together when it ends. */
+  private ready: Frame[] = [];
 
   /** True while some repair waits for the client to drain. */
   get due(): boolean {
@@ -108,13 +113,26 @@ export class Repairs {
   /**
    * The render of `topic` ended: the repair is over; returns the position
    * its frame stands for, or false when this client no longer waited for
-   * that render (it needs a newer one).
+   * that render (it needs, or waits for, a newer one).
    */
-  finish(topic: string): { cursor: number | undefined } | false {
+  finish(topic: string, frame: Frame | undefined): boolean {
     const repair = this.open.get(topic);
-    if (repair === undefined || repair.phase === "needed") return false;
+    if (repair?.phase !== "running") return false;
     this.open.delete(topic);
     this.inFlight--;
-    return { cursor: this.cursor };
+    if (frame !== undefined) this.ready.push(frame);
+    return true;
+  }
+
+  /**
+   * Once the pause is over: the frames of the repairs that ended in it, in
+   * order, and the position the last of them stands for (only the last one
+   * carries an id: a client cut off between them resumes from before all).
+   */
+  release(): { frames: Frame[]; cursor: number | undefined } | undefined {
+    if (this.inFlight > 0 || this.ready.length === 0) return undefined;
+    const frames = this.ready;
+    this.ready = [];
+    return { frames, cursor: this.cursor };
   }
 }

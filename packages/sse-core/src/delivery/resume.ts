@@ -141,7 +141,8 @@ export class Resume {
         for (const frame of frames) into.push(frame);
         if (last === undefined) return true;
         state.cursor = last.seq;
-        return false;
+        // A batch of repaired topics only: read on (a caller that gets nothing stops asking).
+        return frames.length === 0 ? this.read(limit, into) : false;
       }
     }
   }

@@ -132,11 +132,17 @@ export class Subscription implements Client, FrameReader, RepairTarget {
 
   repaired(topic: string, frame: Frame | undefined): boolean {
     const repairs = this.repairs;
-    const done = repairs?.finish(topic);
-    if (done === undefined || done === false || this.isClosed) return false;
-    // First: what came after the render started is queued behind it.
-    if (frame !== undefined) this.queue.unshift(this.host.repairer!.stamp(frame, done.cursor));
-    if (!repairs!.paused) this.poke();
+    if (this.isClosed || repairs?.finish(topic, frame) !== true) return false;
+    const done = repairs.release();
+    if (done !== undefined) {
+      // First: what came after the renders started is queued behind them.
+      const { frames, cursor } = done;
+      const repairer = this.host.repairer!;
+      for (let i = frames.length - 1; i >= 0; i--) {
+        this.queue.unshift(repairer.stamp(frames[i]!, i === frames.length - 1 ? cursor : null));
+      }
+    }
+    if (!repairs.paused) this.poke();
     return frame !== undefined;
   }
 
@@ -173,11 +179,12 @@ export class Subscription implements Client, FrameReader, RepairTarget {
    * the next batch of missed events.
    */
   take(format: FrameFormat | undefined, pass: FlushPass): Uint8Array {
+    // While a repair renders, nothing is written: it goes first.
+    if (this.repairs?.paused) return EMPTY;
     if (this.resume !== undefined) {
       const missed = this.catchUp(REPLAY_BATCH);
       if (missed.length > 0) return pass.join(missed, format);
     }
-    if (this.repairs?.paused) return EMPTY;
     this.requestRepairs();
     return this.queue.take(format, pass);
   }
@@ -189,12 +196,12 @@ export class Subscription implements Client, FrameReader, RepairTarget {
 
   /** The next frame for an iterator. */
   read(): Frame | undefined {
+    if (this.repairs?.paused) return undefined;
     if (this.resume !== undefined && !this.isClosed) {
       const [first, ...rest] = this.catchUp(1);
       for (const frame of rest) this.queue.requeue(frame);
       if (first !== undefined) return first;
     }
-    if (this.repairs?.paused) return undefined;
     this.requestRepairs();
     return this.queue.shift();
   }
@@ -240,11 +247,20 @@ export class Subscription implements Client, FrameReader, RepairTarget {
     return frames;
   }
 
-  /** Once everything queued was written, asks for the repairs this client needs. */
+  /**
+   * Once everything queued was written (and a resume caught up), asks for
+   * the repairs this client needs: it has every event up to now.
+   */
   private requestRepairs(): void {
     const repairs = this.repairs;
     const repairer = this.host.repairer;
-    if (repairs?.due && repairer !== undefined && this.queue.length === 0 && !this.isClosed) {
+    if (
+      repairs?.due &&
+      repairer !== undefined &&
+      this.resume === undefined &&
+      this.queue.length === 0 &&
+      !this.isClosed
+    ) {
       repairs.request(repairer, this);
     }
   }
