@@ -61,6 +61,7 @@ describe("README examples", () => {
     "node-http.mjs",
     "iterate.mjs",
     "resume.mjs",
+    "converge.mjs",
     "authorize.mjs",
     "htmx.mjs",
     "hono.mjs",
@@ -96,6 +97,14 @@ describe("README examples", () => {
   it("iterate.mjs prints both events and ends", async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [example("iterate.mjs")]);
     expect(stdout).toBe("orders: order #1 paid\nalerts: disk almost full\ndropped: 0\n");
+  });
+
+  it("converge.mjs prints what the README shows: the latest status, one snapshot of the notes", async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [example("converge.mjs")]);
+    const shown = /It prints:\n\n```\n([^`]+)```/.exec(
+      readme.slice(readme.indexOf("examples/converge.mjs")),
+    );
+    expect(stdout).toBe(shown![1]);
   });
 
   it("resume.mjs replays what was missed, then live events", async () => {

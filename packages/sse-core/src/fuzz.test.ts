@@ -273,6 +273,10 @@ describe("fuzz: broker public surface against a model", () => {
               resumed: 0,
               resumeMisses: count.misses,
               slowDisconnects: count.slow,
+              // No topic rules here: nothing conflates, nothing is repaired.
+              conflated: 0,
+              snapshots: { miss: 0, restart: 0, overflow: 0, connect: 0 },
+              snapshotFailures: 0,
               opened: count.opened,
               closed: expect.objectContaining({ slow: count.slow }),
               refused: { limit: 0, authorize: 0, bad_request: 0, error: 0 },

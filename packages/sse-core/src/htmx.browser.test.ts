@@ -1,7 +1,4 @@
-import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   cleanupAfterEach,
@@ -10,32 +7,17 @@ import {
   type TestServer,
   waitFor,
 } from "@burrow/test-utils";
-import { hasChromium, launchChromium } from "@burrow/test-utils/chromium";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromiumPerFile, hasChromium } from "@burrow/test-utils/chromium";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { EventBroker, handler, streamHandler } from "./index.js";
+import { htmxPage as html, serveStatic } from "./testing/htmx-pages.js";
 
 // The real htmx 4.0.1 `hx-sse` extension and htmx 2 with htmx-ext-sse, from
 // node_modules, in Debian's Chromium, against core's own handlers.
 
-const require = createRequire(import.meta.url);
-const dist = (pkg: string) => dirname(require.resolve(`${pkg}/package.json`));
-const SCRIPTS: Record<string, string> = {
-  "/htmx4.js": join(dist("htmx.org"), "dist/htmx.js"),
-  "/hx-sse.js": join(dist("htmx.org"), "dist/ext/hx-sse.js"),
-  "/htmx2.js": join(dist("htmx2"), "dist/htmx.js"),
-  "/sse2.js": join(dist("htmx-ext-sse"), "dist/sse.js"),
-};
-
 const cleanups = cleanupAfterEach();
-let browser: Browser;
-
-beforeAll(async () => {
-  if (hasChromium) browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = chromiumPerFile();
 
 interface Site {
   server: TestServer;
@@ -47,14 +29,6 @@ interface Site {
 }
 
 type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
-
-function html(body: string, version: 2 | 4): string {
-  const scripts =
-    version === 4
-      ? '<script src="/htmx4.js"></script><script src="/hx-sse.js"></script>'
-      : '<script src="/htmx2.js"></script><script src="/sse2.js"></script>';
-  return `<!doctype html><html><head><meta charset="utf-8">${scripts}</head><body>${body}</body></html>`;
-}
 
 /** Serves `pages` (path → HTML, or a function rendering it) and `routes` on one server, and opens a page. */
 async function site(
@@ -70,12 +44,7 @@ async function site(
       url: req.url ?? "",
       lastEventId: req.headers["last-event-id"] as string | undefined,
     });
-    if (path === "/favicon.ico") return void res.writeHead(204).end();
-    const script = SCRIPTS[path];
-    if (script !== undefined) {
-      res.writeHead(200, { "Content-Type": "text/javascript" }).end(readFileSync(script));
-      return;
-    }
+    if (serveStatic(path, res)) return;
     const page = pages[path];
     if (page !== undefined) {
       res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" }).end(await page());
@@ -85,7 +54,7 @@ async function site(
     if (route !== undefined) return void route(req, res);
     res.writeHead(404).end();
   });
-  const context = await browser.newContext();
+  const context = await browser().newContext();
   const page = await context.newPage();
   const errors: string[] = [];
   page.on("console", (message) => {
@@ -368,7 +337,7 @@ describe.skipIf(!hasChromium)("htmx 4 (hx-sse) and htmx 2 (htmx-ext-sse) in Chro
       fileURLToPath(new URL("../examples/htmx.mjs", import.meta.url)),
     );
     cleanups.push(() => child.kill("SIGKILL"));
-    const context = await browser.newContext();
+    const context = await browser().newContext();
     cleanups.push(() => context.close());
     const page = await context.newPage();
     const errors: string[] = [];

@@ -34,6 +34,7 @@ export { DEFAULT_BUFFER_SIZE, validateBrokerOptions } from "./broker/broker-opti
 export type { BrokerStats } from "./broker/broker-stats.js";
 export type { BrokerObserver, CloseReason, FanOut, RefusalReason } from "./broker/observer.js";
 export { CLOSE_REASONS, REFUSAL_REASONS } from "./broker/observer.js";
+export type { TopicPolicies } from "./broker/topic-rules.js";
 export type { Client } from "./delivery/client.js";
 export { DEFAULT_KEEPALIVE_MS, DEFAULT_RECONNECT_WINDOW_MS } from "./delivery/event-stream.js";
 export { fetchHandler } from "./handlers/fetch-handler.js";
@@ -68,4 +69,11 @@ export type { SSEEvent } from "./wire/encode.js";
 export { encodeComment, encodeEvent } from "./wire/encode.js";
 export type { SwapOption, SwapTarget } from "./wire/swap.js";
 export { hxPartial } from "./wire/swap.js";
+export type {
+  RepairReason,
+  SnapshotRenderer,
+  TopicKind,
+  TopicPolicy,
+} from "./wire/topic-policy.js";
+export { REPAIR_REASONS } from "./wire/topic-policy.js";
 export type { TopicMap, TopicOf, Topics, TopicsFn } from "./wire/topics.js";

@@ -192,8 +192,8 @@ describe("brokerMetrics: a prom-client scrape, parsed independently", () => {
     expect(text).not.toContain("topic-");
     let series = 0;
     for (const family of byName.values()) series += family.samples.size;
-    // 3 gauges, 6 unlabelled counters, 4 + 3 + 1 labelled series, 2 histograms.
-    expect(series).toBe(3 + 6 + 4 + 3 + 1 + 2);
+    // 3 gauges, 8 unlabelled counters, 4 + 3 + 1 + 4 labelled series, 2 histograms.
+    expect(series).toBe(3 + 8 + 4 + 3 + 1 + 4 + 2);
   });
 
   it("exposes the backplane's state and counters when the broker has one, and unregisters", async () => {
@@ -258,6 +258,58 @@ async function metricsUrl(registry: Registry): Promise<string> {
   cleanups.push(() => server.close());
   return `${server.url}/metrics`;
 }
+
+describe("brokerMetrics: convergence", () => {
+  it("counts conflated events, snapshots sent by reason and snapshot failures", async () => {
+    let fail = false;
+    const broker = new EventBroker({
+      bufferSize: 2,
+      historySize: 2,
+      topics: {
+        notes: {
+          target: "#notes",
+          snapshot: () => {
+            if (fail) throw new Error("db down");
+            return "<li>all</li>";
+          },
+        },
+        status: { kind: "state" },
+      },
+    });
+    cleanups.push(() => broker.close());
+    const registry = new Registry();
+    brokerMetrics(broker, { registry });
+    const server = await serve(broker, registry);
+    // A client that never reads: status conflates, notes overflow (repaired once it reads).
+    const idle = broker.subscribe(["status", "notes"]);
+    for (const data of ["1", "2", "3"]) broker.publish("status", { data });
+    for (const data of ["a", "b", "c"]) broker.publish("notes", { data });
+    for await (const _ of idle) if (broker.stats().snapshots.overflow === 1) break;
+    // Resumes: one past history (miss), one from an earlier run's id (restart), one failing.
+    const miss = rawClient(server.port, "/events/notes", { headers: { "Last-Event-ID": "nope" } });
+    cleanups.push(() => miss.close());
+    await waitFor(() => miss.events.length === 1, "the miss's snapshot");
+    const restart = rawClient(server.port, "/events/notes", {
+      headers: { "Last-Event-ID": "abcdefg-12" },
+    });
+    cleanups.push(() => restart.close());
+    await waitFor(() => restart.events.length === 1, "the restart's snapshot");
+    fail = true;
+    const failed = rawClient(server.port, "/events/notes", { headers: { "Last-Event-ID": "x" } });
+    cleanups.push(() => failed.close());
+    await waitFor(() => broker.stats().snapshotFailures === 1, "the failed render");
+
+    const { byName } = await scrape(`${server.url}/metrics`);
+    const value = (name: string, labels = ""): number | undefined =>
+      byName.get(name)?.samples.get(labels);
+    // "2" and "3" each took the place of the one queued before them.
+    expect(value("burrow_sse_events_conflated_total")).toBe(2);
+    expect(value("burrow_sse_snapshots_sent_total", "reason=overflow")).toBe(1);
+    expect(value("burrow_sse_snapshots_sent_total", "reason=miss")).toBe(1);
+    expect(value("burrow_sse_snapshots_sent_total", "reason=restart")).toBe(1);
+    expect(value("burrow_sse_snapshot_failures_total")).toBe(1);
+  });
+});
 
 describe("brokerMetrics: presence", () => {
   it("gauges presence members, once per topic", async () => {

@@ -4,6 +4,7 @@ import {
   CLOSE_REASONS,
   type EventBroker,
   REFUSAL_REASONS,
+  REPAIR_REASONS,
   SSEOptionError,
 } from "@burrow/sse-core";
 import { Counter, Gauge, Histogram } from "prom-client";
@@ -143,6 +144,23 @@ export function brokerMetrics(broker: EventBroker, options: BrokerMetricsOptions
     "slow_disconnects_total",
     'Clients ended because they fell behind (policy "disconnect").',
     (s) => s.slowDisconnects,
+  );
+  counter(
+    "events_conflated_total",
+    "Events of state topics that took the place of an older one queued for a slow client.",
+    (s) => s.conflated,
+  );
+  counter(
+    "snapshots_sent_total",
+    "Snapshots (or state topics' latest events) sent instead of missed events, by reason.",
+    (s) => s.snapshots,
+    "reason",
+    REPAIR_REASONS,
+  );
+  counter(
+    "snapshot_failures_total",
+    "Snapshot renders that threw, rejected, timed out or returned no string.",
+    (s) => s.snapshotFailures,
   );
 
   const histogram = (name: string, help: string, buckets: readonly number[]): Histogram => {

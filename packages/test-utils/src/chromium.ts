@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { type Browser, chromium } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
 
 // Test support for the browser tests (core's htmx tests and the demo's): Debian's Chromium, never a downloaded one.
 
@@ -29,4 +30,22 @@ export function launchChromium(): Promise<Browser> {
       "--no-first-run",
     ],
   });
+}
+
+/**
+ * One Chromium for the calling test file: launched before its tests (when
+ * installed), closed after them. Returns the browser, for use inside tests.
+ */
+export function chromiumPerFile(): () => Browser {
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    if (hasChromium) browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return () => {
+    if (browser === undefined) throw new Error("Chromium is not running: skip the test without it");
+    return browser;
+  };
 }

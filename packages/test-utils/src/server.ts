@@ -14,17 +14,23 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts `listenerOrServer` on 127.0.0.1 on a free port. */
-export async function listen(listenerOrServer: RequestListener | Server): Promise<TestServer> {
+/**
+ * Starts `listenerOrServer` on 127.0.0.1 on a free port, or on `port` (a
+ * restarted server taking its predecessor's port).
+ */
+export async function listen(
+  listenerOrServer: RequestListener | Server,
+  port = 0,
+): Promise<TestServer> {
   const server =
     typeof listenerOrServer === "function" ? createServer(listenerOrServer) : listenerOrServer;
-  server.listen(0, "127.0.0.1");
+  server.listen(port, "127.0.0.1");
   await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
+  const { port: bound } = server.address() as AddressInfo;
   return {
     server,
-    port,
-    url: `http://127.0.0.1:${port}`,
+    port: bound,
+    url: `http://127.0.0.1:${bound}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

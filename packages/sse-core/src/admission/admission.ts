@@ -114,7 +114,8 @@ async function checkRequest<R>(
     broker,
     topics: list,
     open(lastEventId) {
-      const client = broker.open(list, { lastEventId, member }, plan.format);
+      const snapshot = plan.snapshotOnConnect && !lastEventId;
+      const client = broker.open(list, { lastEventId, member, snapshot }, plan.format);
       slot.fill(client);
       return client;
     },

@@ -1,4 +1,10 @@
-import { callbackOption, checkKeys, optionKeys, optionsObject } from "../base/option-checks.js";
+import {
+  booleanOption,
+  callbackOption,
+  checkKeys,
+  optionKeys,
+  optionsObject,
+} from "../base/option-checks.js";
 import { type StreamTiming, timingOf } from "../delivery/event-stream.js";
 import type { PresenceIdentity } from "../presence/presence-options.js";
 import type { SSERequest } from "../transport/sse-request.js";
@@ -100,6 +106,16 @@ export interface HandlerOptions<R = SSERequest, K extends string = string> exten
    * ```
    */
   presence?: (req: R) => PresenceIdentity | undefined | Promise<PresenceIdentity | undefined>;
+  /**
+   * A connection that gives no `Last-Event-ID` (header or `?lastEventId=`)
+   * starts with the snapshot of each of its topics that has one and the
+   * latest event of each state topic (see the broker's `topics` option), so
+   * its page converges even when it connects from a page rendered earlier:
+   * htmx 2's `htmx-ext-sse` rebuilds a failed `EventSource`, which then
+   * sends no header. Counted as `snapshots.connect`.
+   * @default false
+   */
+  snapshotOnConnect?: boolean;
 }
 
 /** Every key of {@link HandlerOptions} (a key missing here, or not an option, fails to compile). @internal */
@@ -110,6 +126,7 @@ export const HANDLER_OPTION_KEYS: readonly string[] = optionKeys<HandlerOptions>
   "reconnectWindowMs",
   "swap",
   "presence",
+  "snapshotOnConnect",
   ...LIMIT_KEYS,
 ]);
 
@@ -125,6 +142,7 @@ export interface HandlerPlan<R> {
   readonly authorize: Authorize<R> | undefined;
   readonly onError: OnError<R> | undefined;
   readonly presence: HandlerOptions<R>["presence"];
+  readonly snapshotOnConnect: boolean;
 }
 
 const plans = new WeakMap<object, HandlerPlan<never>>();
@@ -161,6 +179,7 @@ export function planOf<R, K extends string = string>(
     authorize: given.authorize,
     onError: given.onError,
     presence: given.presence,
+    snapshotOnConnect: booleanOption("snapshotOnConnect", given.snapshotOnConnect),
   });
   plans.set(given, plan as HandlerPlan<never>);
   return plan;

@@ -180,6 +180,13 @@ export function callbackOption(name: string, value: unknown, shape: string): voi
   }
 }
 
+/** A boolean option (left out: false); anything else, even `"true"`, is refused. @internal */
+export function booleanOption(name: string, value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== "boolean") throw new SSEOptionError(name, "must be true or false", value);
+  return value;
+}
+
 /** The `slowClient` option: one of the three policies. @internal */
 export function slowClientOption(value: unknown): SlowClientPolicy {
   const policy = value ?? "drop-newest";

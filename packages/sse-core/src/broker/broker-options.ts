@@ -10,6 +10,7 @@ import {
 import type { SlowClientPolicy } from "../base/slow-client-policy.js";
 import type { PresenceIdentity, PresenceOptions } from "../presence/presence-options.js";
 import { type SSEEvent, validateEvent } from "../wire/encode.js";
+import { type TopicPolicies, TopicRules } from "./topic-rules.js";
 
 /** Per-client buffer capacity, in events, when none is given. */
 export const DEFAULT_BUFFER_SIZE = 16;
@@ -64,6 +65,16 @@ export interface BrokerOptions {
    * @default undefined (members tracked, no presence event published)
    */
   presence?: PresenceOptions;
+  /**
+   * How topics' events add up to what a page shows, by topic name or prefix
+   * pattern (`"badge:*"`): `{ kind: "state" }` for a topic whose latest event
+   * is all that matters (queued events collapse to the newest; a client that
+   * missed some gets the latest), `{ snapshot, target }` for a log topic whose
+   * region the app can render whole (sent instead of losing events). Every
+   * other topic is a log, as without this option. See {@link TopicPolicy}.
+   * @default undefined (every topic a log, without snapshot)
+   */
+  topics?: TopicPolicies;
 }
 
 /** Options of {@link EventBroker.subscribe}. */
@@ -75,6 +86,12 @@ export interface SubscribeOptions {
    * member (handlers set it from their `presence` option).
    */
   member?: PresenceIdentity;
+  /**
+   * Without a `lastEventId`: start with each topic's snapshot (log topics
+   * that have one) and latest event (state topics), as a resume that missed
+   * would (handlers set it from their `snapshotOnConnect` option).
+   */
+  snapshot?: boolean;
 }
 
 /** Every key of {@link BrokerOptions} (a key missing here, or not an option, fails to compile). @internal */
@@ -85,6 +102,7 @@ export const BROKER_OPTION_KEYS: readonly string[] = optionKeys<BrokerOptions>()
   "slowClient",
   "backplane",
   "presence",
+  "topics",
 ]);
 
 const BACKPLANE_METHODS = ["attach", "publish", "watch", "unwatch", "replay", "stats", "close"];
@@ -102,6 +120,7 @@ export interface ResolvedBrokerOptions {
   readonly backplane: Backplane | undefined;
   /** Checked by the broker's presence roster itself, which names each field. */
   readonly presence: PresenceOptions | undefined;
+  readonly topics: TopicRules;
 }
 
 /**
@@ -139,6 +158,7 @@ export function resolveBrokerOptions(options: unknown): ResolvedBrokerOptions {
     resumeMissEvent: resumeMissEventOf(opts.resumeMissEvent),
     backplane: backplaneOf(opts.backplane),
     presence: opts.presence,
+    topics: new TopicRules(opts.topics),
   };
 }
 

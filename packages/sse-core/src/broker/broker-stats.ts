@@ -1,4 +1,5 @@
 import type { Backplane, BackplaneStats } from "../backplane/backplane.js";
+import type { RepairReason } from "../wire/topic-policy.js";
 import type { CloseReason, RefusalReason } from "./observer.js";
 
 /** Plain counts describing a broker; more fields may follow. */
@@ -19,6 +20,18 @@ export interface BrokerStats {
   resumeMisses: number;
   /** Clients ended because they fell behind (policy `"disconnect"`), ever. */
   slowDisconnects: number;
+  /**
+   * Events of state topics that took the place of an older one of their
+   * topic still queued for a slow client (nothing lost), ever.
+   */
+  conflated: number;
+  /**
+   * Snapshots (and state topics' latest events) sent to a client instead of
+   * the events it missed, ever, by why (see {@link RepairReason}).
+   */
+  snapshots: Record<RepairReason, number>;
+  /** Snapshot renders that threw, rejected, timed out or returned no string, ever. */
+  snapshotFailures: number;
   /** Clients subscribed (streams opened), ever. */
   opened: number;
   /** Clients ended, ever, by why (see {@link CloseReason}). */
@@ -42,6 +55,14 @@ export class BrokerCounters {
   resumed = 0;
   resumeMisses = 0;
   slowDisconnects = 0;
+  conflated = 0;
+  readonly snapshots: Record<RepairReason, number> = {
+    miss: 0,
+    restart: 0,
+    overflow: 0,
+    connect: 0,
+  };
+  snapshotFailures = 0;
   opened = 0;
   readonly closed: Record<CloseReason, number> = { client: 0, slow: 0, shutdown: 0 };
   readonly refused: Record<RefusalReason, number> = {
@@ -62,6 +83,9 @@ export class BrokerCounters {
       resumed: this.resumed,
       resumeMisses: this.resumeMisses,
       slowDisconnects: this.slowDisconnects,
+      conflated: this.conflated,
+      snapshots: { ...this.snapshots },
+      snapshotFailures: this.snapshotFailures,
       members,
       opened: this.opened,
       closed: { ...this.closed },

@@ -27,8 +27,10 @@ import { fanOut } from "./fan-out.js";
 import { History } from "./history.js";
 import { type BrokerObserver, Observers, type RefusalReason } from "./observer.js";
 import { Resumes } from "./resumes.js";
+import { Snapshots } from "./snapshots.js";
 import { Subscribers } from "./subscribers.js";
 import { TopicChecks } from "./topic-checks.js";
+import type { TopicRules } from "./topic-rules.js";
 
 /**
  * An in-memory topic broker: `publish` hands an event to every client
@@ -78,6 +80,8 @@ export class EventBroker<T extends TopicMap = TopicMap> {
   private readonly resumes: Resumes;
   private readonly backplane: Backplane | undefined;
   private readonly topicChecks: TopicChecks;
+  private readonly rules: TopicRules;
+  private readonly snapshots: Snapshots;
 
   /**
    * @param options - a number is `bufferSize`. Throws an
@@ -97,11 +101,14 @@ export class EventBroker<T extends TopicMap = TopicMap> {
     this.slowClient = opts.slowClient;
     this.backplane = opts.backplane;
     this.topicChecks = new TopicChecks(this.backplane);
+    this.rules = opts.topics;
+    this.snapshots = new Snapshots(this.history, this.rules, this.counters, this.observers);
     this.resumes = new Resumes(
       this.history,
       this.backplane,
       Math.max(this.bufferSize, this.historySize),
       opts.resumeMissEvent === undefined ? undefined : frameOf("", opts.resumeMissEvent, 0),
+      this.rules,
       this.counters,
       this.observers,
     );
@@ -109,7 +116,13 @@ export class EventBroker<T extends TopicMap = TopicMap> {
     this.roster = new Presence(opts.presence ?? {}, (topic, event) =>
       this.untyped().publish(topic, event),
     );
-    this.subscribers = new Subscribers(this.backplane, this.roster, this.counters, this.observers);
+    this.subscribers = new Subscribers(
+      this.backplane,
+      this.roster,
+      this.counters,
+      this.observers,
+      this.rules.empty ? undefined : this.snapshots,
+    );
     this.slots = new ClientSlots(this.subscribers);
     this.backplane?.attach({
       historySize: this.historySize,
@@ -141,6 +154,7 @@ export class EventBroker<T extends TopicMap = TopicMap> {
     }
     const { lastEventId } = options;
     if (this.history !== undefined && lastEventId) this.resumes.fromHistory(client, lastEventId);
+    else if (options.snapshot === true && !lastEventId) this.resumes.fromNothing(client);
     this.subscribers.add(client, member, lastEventId);
     if (this.backplane !== undefined && this.historySize > 0 && lastEventId) {
       this.resumes.fromBackplane(client, lastEventId);
@@ -259,10 +273,12 @@ export class EventBroker<T extends TopicMap = TopicMap> {
     }
     const history = this.history;
     const subscribers = this.subscribers.index.clientsOf(topic);
-    if (history === undefined && subscribers === undefined) return 0;
+    const rule = this.rules.of(topic);
+    if (history === undefined && subscribers === undefined && rule === undefined) return 0;
     const seq = history === undefined ? 0 : history.next();
     if (history !== undefined && !normalized.id) normalized.id = history.idFor(seq);
-    const frame = frameOf(topic, normalized, seq);
+    const frame = frameOf(topic, normalized, seq, rule);
+    this.snapshots.record(frame);
     history?.record(topic, frame);
     if (subscribers === undefined) return 0;
     return fanOut(subscribers, frame, this.counters, this.observers.list);
@@ -322,7 +338,11 @@ export class EventBroker<T extends TopicMap = TopicMap> {
   private receive(topic: string, event: SSEEvent, seq: number): void {
     if (this.isClosed) return;
     const subscribers = this.subscribers.index.clientsOf(topic);
+    const rule = this.rules.of(topic);
+    if (subscribers === undefined && rule?.kind !== "state") return;
+    const frame = receivedFrame(topic, event, seq, rule);
+    this.snapshots.record(frame);
     if (subscribers === undefined) return;
-    fanOut(subscribers, receivedFrame(topic, event, seq), this.counters, this.observers.list);
+    fanOut(subscribers, frame, this.counters, this.observers.list);
   }
 }

@@ -19,15 +19,26 @@ export function fanOut(
   const started = observers.length > 0 ? performance.now() : 0;
   let queued = 0;
   let dropped = 0;
+  let conflated = 0;
   for (const client of subscribers) {
     const result = client.offer(frame);
-    // QueuedDroppingOldest: queued, and an older event lost.
-    if (result !== Delivery.Dropped) queued++;
-    if (result !== Delivery.Queued) {
-      dropped++;
-      if (observers.length > 0) notify(observers, "dropped", client);
+    if (result === Delivery.Queued) {
+      queued++;
+      continue;
     }
+    if (result === Delivery.Conflated) {
+      queued++;
+      conflated++;
+      continue;
+    }
+    // Deferred: a repair of its topic covers it (neither queued nor lost).
+    if (result === Delivery.Deferred) continue;
+    // QueuedDroppingOldest: queued, and an older event lost.
+    if (result === Delivery.QueuedDroppingOldest) queued++;
+    dropped++;
+    if (observers.length > 0) notify(observers, "dropped", client);
   }
+  counters.conflated += conflated;
   counters.delivered += queued;
   counters.dropped += dropped;
   if (observers.length > 0) {

@@ -22,6 +22,8 @@ export interface ReplayBatch {
   frames: HistoryFrame[];
   /** True when an event after the cursor was already evicted: a gap. */
   gap: boolean;
+  /** The topics with a gap, when there is one. */
+  gapped?: string[];
 }
 
 /**
@@ -48,6 +50,21 @@ export class History {
     this.ownId = new RegExp(`^${this.epoch}-(0|[1-9][0-9]{0,15})$`);
   }
 
+  /**
+   * True when `id` has the shape of an id this broker assigns but another
+   * epoch: an earlier run's (a restart), or another broker's.
+   */
+  otherEpoch(id: string): boolean {
+    const match = ASSIGNED_ID.exec(id);
+    return match !== null && match[1] !== this.epoch;
+  }
+
+  /** True when an event of `topic` published after `seq` was already evicted. */
+  gapAfter(topic: string, seq: number): boolean {
+    const log = this.logs.get(topic);
+    return log !== undefined && log.evictedUpTo > seq;
+  }
+
   /** The seq of the latest publish (0 before any). */
   get latest(): number {
     return this.seq;
@@ -68,16 +85,21 @@ export class History {
     return this.idFor(this.seq);
   }
 
-  /** Retains `frame` in `topic`'s log, evicting the topic's oldest event when full. */
+  /**
+   * Retains `frame` in `topic`'s log, evicting the topic's oldest event when
+   * full. A state topic keeps its latest event only, and an evicted one is
+   * no gap (the latest is all a resume needs of it).
+   */
   record(topic: string, frame: HistoryFrame): void {
+    const state = frame.rule?.kind === "state";
     let log = this.logs.get(topic);
     if (log === undefined) {
-      log = { frames: new RingBuffer(this.size), evictedUpTo: 0, ids: new Map() };
+      log = { frames: new RingBuffer(state ? 1 : this.size), evictedUpTo: 0, ids: new Map() };
       this.logs.set(topic, log);
     }
     if (!log.frames.push(frame)) {
       const old = log.frames.shift()!;
-      log.evictedUpTo = old.seq;
+      if (!state) log.evictedUpTo = old.seq;
       const id = old.event.id;
       const entry = id === undefined ? undefined : log.ids.get(id);
       if (entry !== undefined && --entry.count === 0) log.ids.delete(id!);
@@ -110,7 +132,11 @@ export class History {
     return seq;
   }
 
-  private seqOf(lastEventId: string, topics: readonly string[]): number | undefined {
+  /**
+   * The seq `lastEventId` names (an id this broker assigned, or an explicit
+   * id carried by exactly one retained event of `topics`), gaps aside.
+   */
+  seqOf(lastEventId: string, topics: readonly string[]): number | undefined {
     const own = this.ownId.exec(lastEventId);
     if (own !== null) {
       const seq = Number(own[1]);
@@ -134,11 +160,14 @@ export class History {
   after(topics: readonly string[], cursor: number, limit: number): ReplayBatch {
     const logs: RingBuffer<HistoryFrame>[] = [];
     const positions: number[] = [];
-    let gap = false;
+    let gapped: string[] | undefined;
     for (const topic of topics) {
       const log = this.logs.get(topic);
       if (log === undefined) continue;
-      if (log.evictedUpTo > cursor) gap = true;
+      if (log.evictedUpTo > cursor) {
+        gapped ??= [];
+        gapped.push(topic);
+      }
       logs.push(log.frames);
       positions.push(firstAfter(log.frames, cursor));
     }
@@ -157,9 +186,12 @@ export class History {
       frames.push(logs[best]!.at(positions[best]!)!);
       positions[best]!++;
     }
-    return { frames, gap };
+    return gapped === undefined ? { frames, gap: false } : { frames, gap: true, gapped };
   }
 }
+
+/** The shape of a broker-assigned id: `<epoch>-<seq>`, the epoch a time in base 36. */
+const ASSIGNED_ID = /^([0-9a-z]{6,12})-(0|[1-9][0-9]{0,15})$/;
 
 /** Index of the first frame with seq > cursor (binary search: a log is in seq order). */
 function firstAfter(frames: RingBuffer<HistoryFrame>, cursor: number): number {

@@ -1,5 +1,6 @@
 import type { BackplaneReport } from "../backplane/backplane.js";
 import type { Client } from "../delivery/client.js";
+import type { RepairReason } from "../wire/topic-policy.js";
 
 /**
  * Why a request was refused before it was subscribed: `"limit"` (503 past
@@ -57,6 +58,11 @@ export interface BrokerObserver {
    * when it could not resume without a gap.
    */
   resumed?(client: Client, missed: boolean): void;
+  /**
+   * A client was sent a snapshot of `topic` (or a state topic's latest
+   * event) instead of events it could not be sent exactly (see {@link RepairReason}).
+   */
+  snapshot?(client: Client, info: { topic: string; reason: RepairReason }): void;
   /** A client lost an event to its full buffer (under any slow-client policy). */
   dropped?(client: Client): void;
   /**

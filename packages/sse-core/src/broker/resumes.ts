@@ -3,22 +3,41 @@ import type { Client } from "../delivery/client.js";
 import { type HistorySource, Resume } from "../delivery/resume.js";
 import type { Subscription } from "../delivery/subscription.js";
 import { type Frame, receivedFrame } from "../wire/frame.js";
+import type { RepairReason } from "../wire/topic-policy.js";
 import type { BrokerCounters } from "./broker-stats.js";
 import type { History } from "./history.js";
 import type { Observers } from "./observer.js";
+import type { TopicRules } from "./topic-rules.js";
+
+/** How each topic of one resuming client gets back what it missed. */
+interface ResumePlan {
+  /** Replayed exactly from history after the cursor. */
+  readonly exact: string[];
+  /** Repaired: a snapshot (log topics that have one) or the latest event (state topics). */
+  readonly repaired: string[];
+  /** Neither: the client is told of a miss (`resumeMissEvent`), and gets them live only. */
+  readonly lost: string[];
+}
 
 /**
  * Where each client of one broker that subscribes with a `lastEventId`
  * starts: local history (resolved at once), or its backplane's replay
- * (awaited while live events are held, the overlap removed by seq). Counts
- * each resume and each miss, and tells the observers. @internal
+ * (awaited while live events are held, the overlap removed by seq); and,
+ * for a topic that cannot be resumed exactly, a repair (its snapshot, or a
+ * state topic's latest event). Counts each resume and each miss, and tells
+ * the observers. @internal
  */
 export class Resumes {
   /** Where a client resuming from local history reads it. */
   private readonly source: HistorySource = {
     after: (topics, cursor, limit) =>
       this.history?.after(topics, cursor, limit) ?? { frames: [], gap: false },
-    missed: (client) => this.missed(client),
+    gap: (client, topics) => {
+      const repaired = topics.filter((topic) => this.rules.of(topic) !== undefined);
+      for (const topic of repaired) (client as Subscription).repair(topic, "miss");
+      const lost = repaired.length < topics.length;
+      return { repaired, tell: this.missed(client, lost) };
+    },
   };
 
   /**
@@ -31,27 +50,67 @@ export class Resumes {
     private readonly backplane: Backplane | undefined,
     private readonly room: number,
     private readonly missFrame: Frame | undefined,
+    private readonly rules: TopicRules,
     private readonly counters: BrokerCounters,
     private readonly observers: Observers,
   ) {}
 
-  /** Resumes `client` from local history after `lastEventId` (before it joins its topics), or tells it of a miss. */
+  /**
+   * Resumes `client` from local history after `lastEventId` (before it
+   * joins its topics): each topic replayed exactly when history has every
+   * event of it since; else repaired when it can be; else the client is
+   * told of a miss, and (as without topic rules) nothing is replayed.
+   */
   fromHistory(client: Subscription, lastEventId: string): void {
-    const seq = this.history!.resolve(lastEventId, client.topics);
-    if (seq !== undefined) {
-      this.counters.resumed++;
-      client.resumeWith(Resume.fromHistory(this.source, client, seq));
-      this.observers.notify("resumed", client, false);
-    } else {
-      const miss = this.missed(client);
+    const history = this.history!;
+    const seq = history.seqOf(lastEventId, client.topics);
+    const plan: ResumePlan = { exact: [], repaired: [], lost: [] };
+    /** Log topics repaired: events of them were evicted (or the id is unknown). */
+    let gaps = 0;
+    for (const topic of client.topics) {
+      const rule = this.rules.of(topic);
+      if (rule?.kind === "state") {
+        // History keeps its latest event: replayed in order when it changed since.
+        if (seq === undefined) plan.repaired.push(topic);
+        else plan.exact.push(topic);
+      } else if (seq !== undefined && !history.gapAfter(topic, seq)) plan.exact.push(topic);
+      else if (rule !== undefined) {
+        plan.repaired.push(topic);
+        gaps++;
+      } else plan.lost.push(topic);
+    }
+    const reason: RepairReason =
+      seq === undefined && history.otherEpoch(lastEventId) ? "restart" : "miss";
+    for (const topic of plan.repaired) client.repair(topic, reason);
+    if (plan.lost.length > 0 || seq === undefined) {
+      // As without topic rules: a miss, and nothing replayed.
+      const miss = this.missed(client, plan.lost.length > 0);
       if (miss !== undefined) client.prepend(miss);
+      return;
+    }
+    if (gaps > 0) this.missed(client, false);
+    else {
+      this.counters.resumed++;
+      this.observers.notify("resumed", client, false);
+    }
+    const all = plan.exact.length === client.topics.length;
+    client.resumeWith(
+      Resume.fromHistory(this.source, client, seq, all ? client.topics : plan.exact),
+    );
+  }
+
+  /** Starts `client`, which gave no id, with a repair of each of its topics that can be repaired. */
+  fromNothing(client: Subscription): void {
+    for (const topic of client.topics) {
+      if (this.rules.of(topic) !== undefined) client.repair(topic, "connect");
     }
   }
 
   /**
    * Resumes `client` from the backplane's history (once it watches its
    * topics, so that the replay overlaps live deliveries instead of leaving
-   * a hole): live events are held meanwhile, and the overlap is removed by seq.
+   * a hole): live events are held meanwhile, and the overlap is removed by
+   * seq. When the replay cannot be had, the topics that can be repaired are.
    */
   fromBackplane(client: Subscription, lastEventId: string): void {
     const backplane = this.backplane!;
@@ -59,7 +118,11 @@ export class Resumes {
     const settle = (replay: BackplaneReplay | undefined): void => {
       if (client.closed) return;
       if (replay === undefined) {
-        const miss = this.missed(client);
+        const lost = client.topics.filter((topic) => this.rules.of(topic) === undefined);
+        for (const topic of client.topics) {
+          if (this.rules.of(topic) !== undefined) client.repair(topic, "miss");
+        }
+        const miss = this.missed(client, lost.length > 0);
         if (miss !== undefined) client.prepend(miss);
         client.replayed([], 0);
         return;
@@ -69,7 +132,7 @@ export class Resumes {
       const frames: Frame[] = [];
       for (const { topic, event, seq } of replay.events) {
         try {
-          frames.push(receivedFrame(topic, event, seq));
+          frames.push(receivedFrame(topic, event, seq, this.rules.of(topic)));
         } catch {
           // Not encodable (not written by a broker): skipped, as live delivery would.
         }
@@ -82,10 +145,14 @@ export class Resumes {
     backplane.replay(client.topics, lastEventId, left.signal).then(settle, () => settle(undefined));
   }
 
-  /** A resume that cannot be gap-free: counted, observed; returns the frame that tells the client, if any. */
-  missed(client: Client): Frame | undefined {
+  /**
+   * A resume that cannot be gap-free: counted, observed; returns the frame
+   * that tells the client, if any (`tell`: some topic is neither resumed
+   * nor repaired).
+   */
+  missed(client: Client, tell = true): Frame | undefined {
     this.counters.resumeMisses++;
     this.observers.notify("resumed", client, true);
-    return this.missFrame;
+    return tell ? this.missFrame : undefined;
   }
 }

@@ -1,7 +1,9 @@
 import type { Backplane } from "../backplane/backplane.js";
 import type { Client } from "../delivery/client.js";
 import { FlushScheduler } from "../delivery/flush.js";
-import { Subscription, type SubscriptionHost } from "../delivery/subscription.js";
+import type { RepairHost } from "../delivery/repairs.js";
+import { Subscription } from "../delivery/subscription.js";
+import type { SubscriptionHost } from "../delivery/subscription-host.js";
 import type { Presence } from "../presence/presence.js";
 import type { PresenceIdentity } from "../presence/presence-options.js";
 import type { BrokerCounters } from "./broker-stats.js";
@@ -29,6 +31,8 @@ export class Subscribers implements SubscriptionHost {
     private readonly roster: Presence,
     private readonly counters: BrokerCounters,
     private readonly observers: Observers,
+    /** Renders repairs; none while the broker has no topic rules. */
+    readonly repairer?: RepairHost,
   ) {
     this.index = new TopicIndex(backplane);
   }

@@ -2,7 +2,8 @@ import { numberOption } from "../base/option-checks.js";
 import { encodeComment } from "../wire/encode.js";
 import { type FrameFormat, toBytes } from "../wire/frame.js";
 import { FlushPass } from "./flush-pass.js";
-import type { Consumer, Subscription } from "./subscription.js";
+import type { Subscription } from "./subscription.js";
+import type { Consumer } from "./subscription-host.js";
 
 /** Default interval of the keepalive comment, in milliseconds. */
 export const DEFAULT_KEEPALIVE_MS = 30_000;

@@ -8,6 +8,10 @@ export enum Delivery {
   Dropped = 0,
   Queued = 1,
   QueuedDroppingOldest = 2,
+  /** A state topic's event that took the place of the older one queued (nothing lost). */
+  Conflated = 3,
+  /** Not queued: the topic is being repaired, and its snapshot (or latest event) covers it. */
+  Deferred = 4,
 }
 
 /** What a live queue needs to know of the transport draining it. @internal */
@@ -30,9 +34,11 @@ export class LiveQueue {
   private pending: Frame[] | undefined;
   private pendingBytes = 0;
   private waiting: RingBuffer<Frame> | undefined;
+  /** The frame the last {@link Delivery.QueuedDroppingOldest} dropped. */
+  evicted: Frame | undefined;
 
   constructor(
-    private readonly bufferSize: number,
+    readonly bufferSize: number,
     readonly policy: SlowClientPolicy,
   ) {}
 
@@ -41,8 +47,16 @@ export class LiveQueue {
     return (this.pending?.length ?? 0) + (this.waiting?.length ?? 0);
   }
 
-  /** Queues `frame`: for this tick's write when `transport` can take it, else in the ring. */
+  /**
+   * Queues `frame`: for this tick's write when `transport` can take it, else
+   * in the ring. A state topic's frame replaces an older one of its topic
+   * still queued, if any ({@link Delivery.Conflated}).
+   */
   offer(frame: Frame, transport: Writable | null): Delivery {
+    const queued =
+      frame.rule?.kind === "state" && this.length > 0 && this.conflate(frame)
+        ? Delivery.Conflated
+        : Delivery.Queued;
     if (
       transport !== null &&
       !transport.blocked &&
@@ -52,14 +66,75 @@ export class LiveQueue {
       if (this.pending === undefined) this.pending = [frame];
       else this.pending.push(frame);
       this.pendingBytes += frame.chunk.byteLength;
-      return Delivery.Queued;
+      return queued;
     }
     const ring = this.ring();
-    if (ring.push(frame)) return Delivery.Queued;
+    if (ring.push(frame)) return queued;
     if (this.policy !== "drop-oldest") return Delivery.Dropped;
-    ring.shift();
+    this.evicted = ring.shift();
     ring.push(frame);
     return Delivery.QueuedDroppingOldest;
+  }
+
+  /** True when a frame of `topic` is queued. */
+  private holds(topic: string): boolean {
+    if (this.pending?.some((frame) => frame.topic === topic)) return true;
+    const ring = this.waiting;
+    if (ring === undefined) return false;
+    for (let i = 0; i < ring.length; i++) if (ring.at(i)!.topic === topic) return true;
+    return false;
+  }
+
+  /** Removes every queued frame of `topic` (a snapshot will take their place). */
+  removeTopic(topic: string): void {
+    const pending = this.pending;
+    if (pending !== undefined && pending.length > 0) {
+      const kept = pending.filter((frame) => frame.topic !== topic);
+      for (const frame of pending)
+        if (frame.topic === topic) this.pendingBytes -= frame.chunk.byteLength;
+      this.pending = kept;
+    }
+    const ring = this.waiting;
+    if (ring === undefined || ring.length === 0) return;
+    const count = ring.length;
+    for (let i = 0; i < count; i++) {
+      const frame = ring.shift()!;
+      if (frame.topic !== topic) ring.push(frame);
+    }
+  }
+
+  /**
+   * Removes the queued frame of `frame`'s topic, if any (true then): the
+   * new one is queued at the end, so the ids a client sees never go back.
+   */
+  private conflate(frame: Frame): boolean {
+    const pending = this.pending;
+    if (pending !== undefined) {
+      const i = pending.findIndex((old) => old.topic === frame.topic);
+      if (i >= 0) {
+        this.pendingBytes -= pending[i]!.chunk.byteLength;
+        pending.splice(i, 1);
+        return true;
+      }
+    }
+    const ring = this.waiting;
+    if (ring === undefined || ring.length === 0) return false;
+    const before = ring.length;
+    this.removeTopic(frame.topic);
+    return ring.length < before;
+  }
+
+  /**
+   * Queues `frame` ahead of everything queued, outside the slow-client
+   * policy (a repair). A state topic's frame is not queued when an event of
+   * its topic is (published after the repair's render began: newer).
+   */
+  unshift(frame: Frame): boolean {
+    if (frame.rule?.kind === "state" && this.holds(frame.topic)) return false;
+    if (this.pending === undefined) this.pending = [];
+    this.pending.unshift(frame);
+    this.pendingBytes += frame.chunk.byteLength;
+    return true;
   }
 
   /**

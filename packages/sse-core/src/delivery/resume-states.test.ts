@@ -50,9 +50,9 @@ describe("Resume from local history", () => {
         frames: log.filter((frame) => frame.seq > cursor).slice(0, limit),
         gap: true,
       }),
-      missed: (who) => {
+      gap: (who) => {
         missed.push(who);
-        return frameOf("", { type: "reload", data: "" }, 0);
+        return { repaired: [], tell: frameOf("", { type: "reload", data: "" }, 0) };
       },
     };
     const resume = Resume.fromHistory(source, client, 3);

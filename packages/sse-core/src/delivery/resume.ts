@@ -4,14 +4,18 @@ import { Delivery } from "./live-queue.js";
 
 /** Where a resume reads local history, and tells of a gap. @internal */
 export interface HistorySource {
-  /** Up to `limit` retained events of `topics` after `cursor`; `gap` when some were evicted. */
+  /** Up to `limit` retained events of `topics` after `cursor`; `gapped`, the topics some were evicted of. */
   after(
     topics: readonly string[],
     cursor: number,
     limit: number,
-  ): { frames: Frame[]; gap: boolean };
-  /** A resume that cannot be gap-free: counted; returns the frame that tells `client`, if any. */
-  missed(client: Client): Frame | undefined;
+  ): { frames: Frame[]; gap: boolean; gapped?: readonly string[] };
+  /**
+   * Events of `topics` were evicted before `client` read them: those that
+   * can be are repaired (returned: no longer read from history), the miss
+   * is counted, and `tell` is the frame that tells the client, if any.
+   */
+  gap(client: Client, topics: readonly string[]): { repaired: readonly string[]; tell?: Frame };
 }
 
 /** The state of a {@link Resume}; a client that is live has none. */
@@ -21,6 +25,8 @@ type ResumeState =
       readonly kind: "history";
       readonly source: HistorySource;
       readonly client: Client;
+      /** The topics read from history (those repaired, or of state, are not). */
+      topics: readonly string[];
       cursor: number;
       gapTold: boolean;
     }
@@ -44,9 +50,24 @@ export class Resume {
     private room: number,
   ) {}
 
-  /** A resume from local history after `cursor`. */
-  static fromHistory(source: HistorySource, client: Client, cursor: number): Resume {
-    return new Resume({ kind: "history", source, client, cursor, gapTold: false }, 0);
+  /** A resume of `topics` (default: all the client's) from local history after `cursor`. */
+  static fromHistory(
+    source: HistorySource,
+    client: Client,
+    cursor: number,
+    topics: readonly string[] = client.topics,
+  ): Resume {
+    return new Resume({ kind: "history", source, client, topics, cursor, gapTold: false }, 0);
+  }
+
+  /** Whether live events of `topic` go through this resume (else straight to the live queue). */
+  covers(topic: string): boolean {
+    const state = this.state;
+    return (
+      state.kind !== "history" ||
+      state.topics === state.client.topics ||
+      state.topics.includes(topic)
+    );
   }
 
   /** A resume whose replay a backplane will {@link Resume.feed}; holds up to `room` live events meanwhile. */
@@ -102,17 +123,26 @@ export class Resume {
         return end === state.frames.length;
       }
       case "history": {
-        const batch = state.source.after(state.client.topics, state.cursor, limit);
+        const batch = state.source.after(state.topics, state.cursor, limit);
+        let frames = batch.frames;
         if (batch.gap && !state.gapTold) {
-          state.gapTold = true;
-          const miss = state.source.missed(state.client);
-          if (miss !== undefined) into.push(miss);
+          const { repaired, tell } = state.source.gap(state.client, batch.gapped ?? []);
+          if (repaired.length > 0) {
+            // Their snapshots replace what history lost: no longer read from it.
+            state.topics = state.topics.filter((topic) => !repaired.includes(topic));
+            frames = frames.filter((frame) => !repaired.includes(frame.topic));
+          }
+          if (tell !== undefined || repaired.length < (batch.gapped?.length ?? 0)) {
+            state.gapTold = true;
+            if (tell !== undefined) into.push(tell);
+          }
         }
         const last = batch.frames[batch.frames.length - 1];
-        for (const frame of batch.frames) into.push(frame);
+        for (const frame of frames) into.push(frame);
         if (last === undefined) return true;
         state.cursor = last.seq;
-        return false;
+        // A batch of repaired topics only: read on (a caller that gets nothing stops asking).
+        return frames.length === 0 ? this.read(limit, into) : false;
       }
     }
   }

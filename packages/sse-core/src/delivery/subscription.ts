@@ -1,45 +1,14 @@
 import type { SlowClientPolicy } from "../base/slow-client-policy.js";
 import type { SSEEvent } from "../wire/encode.js";
-import type { Frame, FrameFormat } from "../wire/frame.js";
+import { EMPTY, type Frame, type FrameFormat } from "../wire/frame.js";
+import type { RepairReason } from "../wire/topic-policy.js";
 import type { Client } from "./client.js";
-import type { Flushable, FlushScheduler } from "./flush.js";
 import type { FlushPass } from "./flush-pass.js";
 import { EventIterator, type FrameReader } from "./iterator.js";
-import { Delivery, LiveQueue, type Writable } from "./live-queue.js";
+import { Delivery, LiveQueue } from "./live-queue.js";
+import { Repairs, type RepairTarget } from "./repairs.js";
 import type { Resume } from "./resume.js";
-
-/**
- * What drains a subscription into a transport (an HTTP response or a fetch
- * stream): the subscription has its host's flush scheduler flush it (it
- * then takes what the subscription holds). Implemented by `EventStream`.
- * @internal
- */
-export interface Consumer extends Writable, Flushable {
-  /** The subscription ended: `discard` drops what is queued, else it is written first. */
-  end(discard: boolean): void;
-}
-
-/**
- * Who owns a subscription: a broker, or a request-stream handler. @internal
- */
-export interface SubscriptionHost {
-  /** Flushes the streams of the owner's subscriptions once per tick. */
-  readonly flusher: FlushScheduler;
-  /**
-   * Ends `client` and forgets it: `"client"`, it left (its connection closed,
-   * its iterator stopped); `"slow"`, it fell behind under the `"disconnect"`
-   * policy (ended after the fan-out that found it full, not during it).
-   */
-  endClient(client: Subscription, reason: "client" | "slow"): void;
-  /**
-   * True while someone is told of drains (a broker with observers): only
-   * then does a blocked stream read the clock. Absent (a request stream's
-   * host): never.
-   */
-  timesDrains?(): boolean;
-  /** A stream of `client` that its transport blocked could write again, `seconds` later. */
-  drained?(client: Subscription, seconds: number): void;
-}
+import type { Consumer, SubscriptionHost } from "./subscription-host.js";
 
 /** Events read from a resume per write while a client catches up. */
 const REPLAY_BATCH = 64;
@@ -54,12 +23,14 @@ const REPLAY_BATCH = 64;
  * `for await` ({@link EventIterator}) when no transport is attached.
  * @internal
  */
-export class Subscription implements Client, FrameReader {
+export class Subscription implements Client, FrameReader, RepairTarget {
   readonly topics: readonly string[];
   private readonly host: SubscriptionHost;
   private readonly queue: LiveQueue;
   /** While it catches up after `Last-Event-ID`: where the missed events come from. */
   private resume: Resume | undefined;
+  /** Topics waiting for a snapshot (or a state topic's latest event) instead of what they lost. */
+  private repairs: Repairs | undefined;
   private consumer: Consumer | null = null;
   /** Iterators waiting for an event; null (no array) while none is. */
   private waiters: (() => void)[] | null = null;
@@ -122,18 +93,57 @@ export class Subscription implements Client, FrameReader {
    * catches up.
    */
   offer(frame: Frame): Delivery {
+    if (this.repairs?.covers(frame)) return Delivery.Deferred;
     const resume = this.resume;
-    const result =
-      resume === undefined ? this.queue.offer(frame, this.consumer) : resume.offer(frame);
-    if (result !== Delivery.Queued) {
+    const live = resume === undefined || !resume.covers(frame.topic);
+    const result = live ? this.queue.offer(frame, this.consumer) : resume.offer(frame);
+    if (result !== Delivery.Queued && result !== Delivery.Conflated) {
+      // Overflow on a topic that can be repaired loses nothing: a snapshot takes its place.
+      const lost = result === Delivery.Dropped ? frame : this.queue.evicted;
+      if (live && lost?.rule !== undefined) {
+        this.repair(lost.topic, "overflow");
+        return result === Delivery.Dropped ? Delivery.Deferred : Delivery.Queued;
+      }
       this.dropCount++;
       if (result === Delivery.Dropped) {
         if (this.queue.policy === "disconnect") this.fellBehind();
         return result;
       }
     }
-    if (resume === undefined || resume.replaying) this.poke();
+    if (live || resume.replaying) this.poke();
     return result;
+  }
+
+  /**
+   * `topic`'s events cannot reach this client exactly (`reason`): what is
+   * queued of it is dropped, and once the client has written everything
+   * queued, a snapshot (or the topic's latest event) takes its place.
+   */
+  repair(topic: string, reason: RepairReason): void {
+    if (this.repairs === undefined) this.repairs = new Repairs();
+    this.queue.removeTopic(topic);
+    this.repairs.need(topic, reason);
+    this.poke();
+  }
+
+  repairStarted(topic: string): void {
+    this.repairs?.started(topic);
+  }
+
+  repaired(topic: string, frame: Frame | undefined): boolean {
+    const repairs = this.repairs;
+    if (this.isClosed || repairs?.finish(topic, frame) !== true) return false;
+    const done = repairs.release();
+    if (done !== undefined) {
+      // First: what came after the renders started is queued behind them.
+      const { frames, cursor } = done;
+      const repairer = this.host.repairer!;
+      for (let i = frames.length - 1; i >= 0; i--) {
+        this.queue.unshift(repairer.stamp(frames[i]!, i === frames.length - 1 ? cursor : null));
+      }
+    }
+    if (!repairs.paused) this.poke();
+    return frame !== undefined;
   }
 
   /** Starts by catching up through `resume` (local history, or a backplane's replay), then goes live. */
@@ -158,7 +168,9 @@ export class Subscription implements Client, FrameReader {
       return;
     }
     this.consumer = consumer;
-    if (this.queue.length > 0 || this.resume !== undefined) this.host.flusher.schedule(consumer);
+    if (this.queue.length > 0 || this.resume !== undefined || this.repairs?.due) {
+      this.host.flusher.schedule(consumer);
+    }
   }
 
   /**
@@ -167,10 +179,13 @@ export class Subscription implements Client, FrameReader {
    * the next batch of missed events.
    */
   take(format: FrameFormat | undefined, pass: FlushPass): Uint8Array {
+    // While a repair renders, nothing is written: it goes first.
+    if (this.repairs?.paused) return EMPTY;
     if (this.resume !== undefined) {
       const missed = this.catchUp(REPLAY_BATCH);
       if (missed.length > 0) return pass.join(missed, format);
     }
+    this.requestRepairs();
     return this.queue.take(format, pass);
   }
 
@@ -181,11 +196,13 @@ export class Subscription implements Client, FrameReader {
 
   /** The next frame for an iterator. */
   read(): Frame | undefined {
+    if (this.repairs?.paused) return undefined;
     if (this.resume !== undefined && !this.isClosed) {
       const [first, ...rest] = this.catchUp(1);
       for (const frame of rest) this.queue.requeue(frame);
       if (first !== undefined) return first;
     }
+    this.requestRepairs();
     return this.queue.shift();
   }
 
@@ -228,6 +245,24 @@ export class Subscription implements Client, FrameReader {
     this.queue.drainRing(frames);
     if (this.resume!.read(limit, frames)) this.resume = undefined;
     return frames;
+  }
+
+  /**
+   * Once everything queued was written (and a resume caught up), asks for
+   * the repairs this client needs: it has every event up to now.
+   */
+  private requestRepairs(): void {
+    const repairs = this.repairs;
+    const repairer = this.host.repairer;
+    if (
+      repairs?.due &&
+      repairer !== undefined &&
+      this.resume === undefined &&
+      this.queue.length === 0 &&
+      !this.isClosed
+    ) {
+      repairs.request(repairer, this);
+    }
   }
 
   /** Under the "disconnect" policy: has the host end this client, once. */

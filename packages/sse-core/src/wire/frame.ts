@@ -1,4 +1,5 @@
 import { encodeValid, type SSEEvent, validateEvent } from "./encode.js";
+import type { TopicRule } from "./topic-policy.js";
 
 /**
  * One published event, validated and encoded once, shared by every client that
@@ -14,6 +15,14 @@ export interface Frame {
   readonly topic: string;
   /** Its other encodings (htmx 4 messages), made on first use and shared by every stream that sends them. */
   variants?: Map<object, Uint8Array>;
+  /** Its topic's rule when the app declared one (a state topic, a log with a snapshot); else none. */
+  readonly rule?: TopicRule;
+  /**
+   * Set on a snapshot: the CSS selector of the region whose content its
+   * `event.data` replaces (never appended). Its `chunk` carries it as an
+   * htmx 2 out-of-band swap; htmx 4 streams send an `<hx-partial>`.
+   */
+  readonly replaces?: string;
 }
 
 /**
@@ -35,9 +44,15 @@ export function toBytes(text: string): Uint8Array {
   return encoder.encode(text);
 }
 
-/** The frame of `event` (already validated; frozen here), encoded once. @internal */
-export function frameOf(topic: string, event: SSEEvent, seq: number): Frame {
-  return { event: Object.freeze(event), chunk: toBytes(encodeValid(event)), seq, topic };
+/**
+ * The frame of `event` (already validated; frozen here), encoded once;
+ * `rule`, its topic's declared rule, if any. @internal
+ */
+export function frameOf(topic: string, event: SSEEvent, seq: number, rule?: TopicRule): Frame {
+  const chunk = toBytes(encodeValid(event));
+  return rule === undefined
+    ? { event: Object.freeze(event), chunk, seq, topic }
+    : { event: Object.freeze(event), chunk, seq, topic, rule };
 }
 
 /** A frame's bytes in `format` (default: its named-event chunk). @internal */
@@ -50,7 +65,12 @@ export function bytesOf(frame: Frame, format: FrameFormat | undefined): Uint8Arr
  * backplane): validated (an {@link SSEFieldError} when it cannot be
  * encoded), then encoded once. @internal
  */
-export function receivedFrame(topic: string, event: SSEEvent, seq: number): Frame {
+export function receivedFrame(
+  topic: string,
+  event: SSEEvent,
+  seq: number,
+  rule?: TopicRule,
+): Frame {
   validateEvent(event);
-  return frameOf(topic, event, seq);
+  return frameOf(topic, event, seq, rule);
 }

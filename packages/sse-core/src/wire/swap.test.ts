@@ -1,4 +1,4 @@
-import { cleanupAfterEach, rawClient, waitFor } from "@burrow/test-utils";
+import { cleanupAfterEach, listen, rawClient, waitFor } from "@burrow/test-utils";
 import { describe, expect, it } from "vitest";
 import {
   EventBroker,
@@ -190,5 +190,84 @@ describe("hxPartial", () => {
     ]) {
       expect(hxPartial(html, "#n")).toBe(`<hx-partial hx-target="#n">${html}</hx-partial>`);
     }
+  });
+});
+
+describe("swap: snapshots", () => {
+  it("a snapshot goes out as its own unnamed <hx-partial> (innerHTML), never inside the topic's wrapper; htmx 2 gets it named", async () => {
+    const notes = ["<li>a</li>", "<li>b</li>"];
+    const broker = new EventBroker({
+      historySize: 1,
+      topics: { notes: { snapshot: () => notes.join(""), target: "#notes" } },
+    });
+    const server = await serveSwap(
+      broker,
+      { "/events": { notes: { target: "#notes", swap: "beforeend" } }, "/named": undefined },
+      cleanups,
+    );
+    broker.publish("notes", { data: "<li>a</li>" });
+    broker.publish("notes", { data: "<li>b</li>" });
+    const client = rawClient(server.port, "/events", { headers: { "Last-Event-ID": "gone" } });
+    cleanups.push(() => client.close());
+    await waitFor(() => client.events.length === 1, "the snapshot");
+    notes.push("<li>c</li>");
+    broker.publish("notes", { data: "<li>c</li>" });
+    await waitFor(() => client.events.length === 2, "a live event");
+    expect(client.events.map((e) => [e.event, e.data])).toEqual([
+      [
+        undefined,
+        '<hx-partial hx-target="#notes" hx-swap="innerHTML"><li>a</li><li>b</li></hx-partial>',
+      ],
+      [undefined, '<hx-partial hx-target="#notes" hx-swap="beforeend"><li>c</li></hx-partial>'],
+    ]);
+    // The same broker to an htmx 2 page (named events): the topic's own event type.
+    const named = rawClient(server.port, "/named", { headers: { "Last-Event-ID": "gone" } });
+    cleanups.push(() => named.close());
+    await waitFor(() => named.events.length === 1, "the named snapshot");
+    expect(named.events[0]).toMatchObject({
+      event: "notes",
+      data: '<hx-partial hx-target="#notes" hx-swap="innerHTML"><li>a</li><li>b</li><li>c</li></hx-partial>',
+    });
+  });
+});
+
+describe("snapshotOnConnect", () => {
+  it("a connection without an id starts with its topics' snapshots and state; one with an id does not", async () => {
+    const broker = new EventBroker({
+      historySize: 4,
+      topics: {
+        notes: { snapshot: () => "<li>a</li>", target: "#notes" },
+        status: { kind: "state" },
+      },
+    });
+    const events = handler(broker, ["notes", "status"], { snapshotOnConnect: true });
+    const server = await listen(events);
+    cleanups.push(
+      () => server.close(),
+      () => broker.close(),
+    );
+    broker.publish("status", { data: "up" });
+    broker.publish("notes", { data: "<li>a</li>" });
+    const fresh = rawClient(server.port, "/");
+    cleanups.push(() => fresh.close());
+    await waitFor(() => fresh.events.length === 2, "snapshot and state");
+    expect(fresh.events.map((e) => [e.event, e.data]).sort()).toEqual([
+      ["notes", '<hx-partial hx-target="#notes" hx-swap="innerHTML"><li>a</li></hx-partial>'],
+      ["status", "up"],
+    ]);
+    const cursor = (await broker.cursor())!;
+    const resumed = rawClient(server.port, "/", { headers: { "Last-Event-ID": cursor } });
+    cleanups.push(() => resumed.close());
+    await waitFor(() => broker.stats().clients === 2, "the resumed client");
+    broker.publish("notes", { data: "<li>b</li>" });
+    await waitFor(() => resumed.events.length === 1, "live only");
+    expect(resumed.events[0]!.data).toBe("<li>b</li>");
+    expect(broker.stats().snapshots).toEqual({ miss: 0, restart: 0, overflow: 0, connect: 2 });
+  });
+
+  it("is a boolean", () => {
+    expect(() => handler(new EventBroker(), "t", { snapshotOnConnect: "yes" } as never)).toThrow(
+      /snapshotOnConnect: must be true or false/,
+    );
   });
 });

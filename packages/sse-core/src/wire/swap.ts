@@ -30,8 +30,8 @@ export type SwapKeys<T extends TopicMap, K extends string> = string extends Topi
 
 const ESCAPES: Record<string, string> = { "&": "&amp;", '"': "&quot;", "<": "&lt;", ">": "&gt;" };
 
-/** `text` safe inside a double-quoted HTML attribute. */
-function attribute(text: string): string {
+/** `text` safe inside a double-quoted HTML attribute. @internal */
+export function attribute(text: string): string {
   return text.replace(/[&"<>]/g, (c) => ESCAPES[c]!);
 }
 
@@ -169,7 +169,8 @@ export class SwapFormat implements FrameFormat {
   bytes(frame: Frame): Uint8Array {
     const { event, topic } = frame;
     if (event.type !== topic) return frame.chunk;
-    const wrap = this.targets.get(topic) ?? PLAIN;
+    // A snapshot's data is its own <hx-partial>: never wrapped in the topic's.
+    const wrap = frame.replaces === undefined ? (this.targets.get(topic) ?? PLAIN) : PLAIN;
     let variants = frame.variants;
     const known = variants?.get(wrap);
     if (known !== undefined) return known;

@@ -1,0 +1,178 @@
+import { warn } from "../base/warn.js";
+import type { RepairHost, RepairTarget } from "../delivery/repairs.js";
+import { encodeValid } from "../wire/encode.js";
+import { type Frame, toBytes } from "../wire/frame.js";
+import { snapshotFrame } from "../wire/snapshot-frame.js";
+import type { RepairReason, TopicRule } from "../wire/topic-policy.js";
+import type { BrokerCounters } from "./broker-stats.js";
+import type { History } from "./history.js";
+import type { Observers } from "./observer.js";
+import type { TopicRules } from "./topic-rules.js";
+
+/** The renders of one log topic's snapshot: at most one at a time. */
+interface Job {
+  /** Clients waiting for the next render, each with why. */
+  waiting: Map<RepairTarget, RepairReason>;
+  /** True while the next render is queued (a microtask), or one runs. */
+  busy: boolean;
+}
+
+/**
+ * What repairs a broker's clients: a state topic's latest event (kept here,
+ * one per topic), or a log topic's snapshot, rendered by the app at most
+ * once at a time per topic, for every client waiting when it starts (so a
+ * burst that overflows a thousand clients renders it once), and encoded
+ * once. A client that asks while a render runs waits for the next one: the
+ * running one may miss events it already lost. Counts what it sends, by
+ * reason. @internal
+ */
+export class Snapshots implements RepairHost {
+  private readonly latest = new Map<string, Frame>();
+  private readonly jobs = new Map<string, Job>();
+  /** Frames given an id of a client's position, per frame and position. */
+  private readonly stamped = new WeakMap<Frame, Map<number, Frame>>();
+  private warned = false;
+
+  constructor(
+    private readonly history: History | undefined,
+    private readonly rules: TopicRules,
+    private readonly counters: BrokerCounters,
+    private readonly observers: Observers,
+  ) {}
+
+  /** Keeps `frame` when it is a state topic's: the latest event of its topic. */
+  record(frame: Frame): void {
+    if (frame.rule?.kind === "state") this.latest.set(frame.topic, frame);
+  }
+
+  /** The latest event of the state topic `topic`, if one was published. */
+  latestOf(topic: string): Frame | undefined {
+    return this.latest.get(topic);
+  }
+
+  position(): number | undefined {
+    return this.history?.latest;
+  }
+
+  stamp(frame: Frame, cursor: number | null | undefined): Frame {
+    const history = this.history;
+    if (history === undefined || cursor === undefined) return frame;
+    if (cursor === null && frame.event.id === undefined) return frame;
+    const key = cursor ?? -1;
+    let byCursor = this.stamped.get(frame);
+    const known = byCursor?.get(key);
+    if (known !== undefined) return known;
+    const { id: _old, ...rest } = frame.event;
+    const event = Object.freeze(cursor === null ? rest : { ...rest, id: history.idFor(cursor) });
+    const stamped: Frame = { ...frame, event, chunk: toBytes(encodeValid(event)), seq: key };
+    delete stamped.variants;
+    if (byCursor === undefined) {
+      byCursor = new Map();
+      this.stamped.set(frame, byCursor);
+    }
+    // Positions only grow: the last few are all a burst of clients asks for.
+    if (byCursor.size >= 8) byCursor.clear();
+    byCursor.set(key, stamped);
+    return stamped;
+  }
+
+  request(client: RepairTarget, topic: string, reason: RepairReason): void {
+    const rule = this.rules.of(topic);
+    const latest = rule?.kind === "state" ? this.latest.get(topic) : undefined;
+    if (latest !== undefined || rule?.snapshot === undefined) {
+      // A state topic's latest event, at once (none: nothing is known of it, and no snapshot).
+      client.repairStarted(topic);
+      if (client.repaired(topic, latest)) this.sent(client, topic, reason);
+      return;
+    }
+    let job = this.jobs.get(topic);
+    if (job === undefined) {
+      job = { waiting: new Map(), busy: false };
+      this.jobs.set(topic, job);
+    }
+    job.waiting.set(client, reason);
+    if (!job.busy) this.queue(topic, rule, job);
+  }
+
+  /** Starts the next render of `topic` at the end of this tick (every client asking by then joins it). */
+  private queue(topic: string, rule: TopicRule, job: Job): void {
+    job.busy = true;
+    queueMicrotask(() => this.render(topic, rule, job));
+  }
+
+  private render(topic: string, rule: TopicRule, job: Job): void {
+    const clients = job.waiting;
+    job.waiting = new Map();
+    for (const client of clients.keys()) client.repairStarted(topic);
+    let settled = false;
+    const settle = (html: unknown, error?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      this.deliver(topic, rule, clients, html, error);
+      if (job.waiting.size > 0) this.queue(topic, rule, job);
+      else {
+        job.busy = false;
+        this.jobs.delete(topic);
+      }
+    };
+    const timer = setTimeout(
+      () => settle(undefined, new Error(`did not settle within ${rule.snapshotTimeoutMs} ms`)),
+      rule.snapshotTimeoutMs,
+    );
+    timer.unref?.();
+    let result: unknown;
+    try {
+      result = rule.snapshot!(topic);
+    } catch (error) {
+      settle(undefined, error);
+      return;
+    }
+    Promise.resolve(result).then(settle, (error: unknown) =>
+      settle(undefined, error ?? "rejected"),
+    );
+  }
+
+  /** One render ended: its frame (encoded once) to each of its clients, or, failed, what they held. */
+  private deliver(
+    topic: string,
+    rule: TopicRule,
+    clients: Map<RepairTarget, RepairReason>,
+    html: unknown,
+    error: unknown,
+  ): void {
+    let frame: Frame | undefined;
+    if (error === undefined) {
+      try {
+        if (typeof html !== "string")
+          throw new TypeError(`returned ${typeof html}, not a string of HTML`);
+        const target = typeof rule.target === "function" ? rule.target(topic) : rule.target!;
+        frame = snapshotFrame(topic, html, target, rule);
+      } catch (thrown) {
+        error = thrown;
+      }
+    }
+    if (error !== undefined) this.failed(topic, error);
+    for (const [client, reason] of clients) {
+      if (client.repaired(topic, frame)) this.sent(client, topic, reason);
+    }
+  }
+
+  private sent(client: RepairTarget, topic: string, reason: RepairReason): void {
+    this.counters.snapshots[reason]++;
+    this.observers.notify("snapshot", client, { topic, reason });
+  }
+
+  private failed(topic: string, error: unknown): void {
+    this.counters.snapshotFailures++;
+    if (this.warned) return;
+    this.warned = true;
+    const why = error instanceof Error ? error.message : String(error);
+    warn(
+      `sse: the snapshot of topic ${JSON.stringify(topic)} failed (${why}); its clients got the ` +
+        "events held meanwhile, and their region may stay behind until they reconnect. " +
+        "(Warned once per broker; stats().snapshotFailures counts every failure.)",
+      "SSE_SNAPSHOT_FAILED",
+    );
+  }
+}

@@ -1,0 +1,118 @@
+import { SSEOptionError } from "../base/errors.js";
+import { callbackOption, checkKeys, numberOption, optionKeys } from "../base/option-checks.js";
+import type { TopicPolicy, TopicRule } from "../wire/topic-policy.js";
+
+/**
+ * The broker's `topics` option: each key a topic name (`"notes"`) or a
+ * prefix pattern ending in `*` (`"badge:*"`, every topic starting with
+ * `badge:`), each value that topic's {@link TopicPolicy}. A name wins over
+ * a pattern, a longer pattern over a shorter one.
+ */
+export type TopicPolicies = Readonly<Record<string, TopicPolicy>>;
+
+const POLICY_KEYS: readonly string[] = optionKeys<TopicPolicy>()([
+  "kind",
+  "snapshot",
+  "target",
+  "snapshotTimeoutMs",
+]);
+
+/** Rules remembered per topic name, at most (then the memo starts over). */
+const MEMO_MAX = 4096;
+
+/**
+ * The rule of each topic, from the `topics` option: undefined for a topic
+ * none names or that needs nothing (a log without a snapshot), so that its
+ * frames carry none. Looked up once per topic name (memoized). @internal
+ */
+export class TopicRules {
+  private readonly exact = new Map<string, TopicRule>();
+  /** Prefix patterns, longest first. */
+  private readonly prefixes: { prefix: string; rule: TopicRule }[] = [];
+  private readonly memo = new Map<string, TopicRule | undefined>();
+
+  /** Throws {@link SSEOptionError} naming the field for anything that cannot work. */
+  constructor(option: unknown) {
+    if (option === undefined) return;
+    if (typeof option !== "object" || option === null || Array.isArray(option)) {
+      throw new SSEOptionError(
+        "topics",
+        'must be an object of topic (or "prefix*") to policy, e.g. { status: { kind: "state" } }',
+        option,
+      );
+    }
+    for (const [key, policy] of Object.entries(option)) {
+      const rule = ruleOf(key, policy);
+      if (rule === undefined) continue;
+      if (key.endsWith("*")) this.prefixes.push({ prefix: key.slice(0, -1), rule });
+      else this.exact.set(key, rule);
+    }
+    this.prefixes.sort((a, b) => b.prefix.length - a.prefix.length);
+  }
+
+  /** True when no topic has a rule (nothing to look up). */
+  get empty(): boolean {
+    return this.exact.size === 0 && this.prefixes.length === 0;
+  }
+
+  /** The rule of `topic`, if it has one. */
+  of(topic: string): TopicRule | undefined {
+    if (this.empty) return undefined;
+    if (this.memo.has(topic)) return this.memo.get(topic);
+    let rule = this.exact.get(topic);
+    if (rule === undefined) {
+      for (const pattern of this.prefixes) {
+        if (!topic.startsWith(pattern.prefix)) continue;
+        rule = pattern.rule;
+        break;
+      }
+    }
+    if (this.memo.size >= MEMO_MAX) this.memo.clear();
+    this.memo.set(topic, rule);
+    return rule;
+  }
+}
+
+/** One policy, checked: its rule, or undefined when it asks for nothing (a plain log). */
+function ruleOf(key: string, policy: unknown): TopicRule | undefined {
+  const where = `topics[${JSON.stringify(key)}]`;
+  if (key === "" || key === "*" || (key.indexOf("*") !== key.length - 1 && key.includes("*"))) {
+    throw new SSEOptionError(
+      "topics",
+      `has the key ${JSON.stringify(key)}: a key is a topic name, or a prefix followed by one * at the end ("badge:*")`,
+      key,
+    );
+  }
+  if (typeof policy !== "object" || policy === null || Array.isArray(policy)) {
+    throw new SSEOptionError(where, 'must be a policy object, e.g. { kind: "state" }', policy);
+  }
+  checkKeys(policy, POLICY_KEYS, `a topic policy (${where})`);
+  const { kind = "log", snapshot, target, snapshotTimeoutMs } = policy as TopicPolicy;
+  if (kind !== "log" && kind !== "state") {
+    throw new SSEOptionError(`${where}.kind`, 'must be "log" or "state"', kind);
+  }
+  callbackOption(`${where}.snapshot`, snapshot, "(topic) => html (or a promise of it)");
+  const badTarget =
+    typeof target === "function" ? false : typeof target !== "string" || target.trim() === "";
+  if (snapshot !== undefined && badTarget) {
+    throw new SSEOptionError(
+      `${where}.target`,
+      'must be the CSS selector of the region a snapshot replaces, e.g. "#notes" (or a function of the topic)',
+      target,
+    );
+  }
+  if (target !== undefined && snapshot === undefined) {
+    throw new SSEOptionError(
+      `${where}.target`,
+      "is where a snapshot goes: give snapshot too",
+      target,
+    );
+  }
+  const timeout = numberOption(`${where}.snapshotTimeoutMs`, snapshotTimeoutMs, {
+    fallback: 10_000,
+    min: 1,
+    infinity: false,
+  });
+  if (kind === "log" && snapshot === undefined) return undefined;
+  return Object.freeze({ kind, snapshot, target, snapshotTimeoutMs: timeout });
+}

@@ -1,0 +1,96 @@
+/**
+ * How the events of a topic add up to what a page shows:
+ * - `"log"` (the default): every event matters (a list of notes, a chat);
+ *   a client that lost some is repaired by the topic's `snapshot`, if it
+ *   has one;
+ * - `"state"`: only the latest event matters (a status line, a badge, a
+ *   counter): a slow client's queued events of the topic collapse to the
+ *   newest, and a client that lost some gets the latest one.
+ */
+export type TopicKind = "log" | "state";
+
+/**
+ * Renders a topic's region whole, as the page's own template does: the HTML
+ * that replaces the region's content (its `target`) when a client cannot be
+ * sent exactly what it missed. Called with the topic; sync or async. It must
+ * render the state as of its call: events published after the call are
+ * sent after the snapshot (so state read later, e.g. by a query that starts
+ * after an `await`, may show an event twice).
+ */
+export type SnapshotRenderer = (topic: string) => string | Promise<string>;
+
+/**
+ * What an app declares of one topic, or of every topic a pattern matches
+ * (the broker's `topics` option).
+ *
+ * @example
+ * ```ts
+ * const broker = new EventBroker({
+ *   historySize: 100,
+ *   topics: {
+ *     notes: { snapshot: () => renderNotes(), target: "#notes" },
+ *     status: { kind: "state" },
+ *     "badge:*": { kind: "state" },
+ *   },
+ * });
+ * ```
+ */
+export interface TopicPolicy {
+  /** `"log"` (every event matters) or `"state"` (only the latest does). @default "log" */
+  kind?: TopicKind;
+  /**
+   * The topic's region rendered whole, sent instead of losing events: for a
+   * log topic, when a resume cannot be exact (an unknown or evicted
+   * `Last-Event-ID`, an id of an earlier run) and when the client's buffer
+   * overflows on it; for a state topic, when the broker knows no latest
+   * event of it (after a restart, before the app published one). Needs
+   * `target`.
+   */
+  snapshot?: SnapshotRenderer;
+  /**
+   * The CSS selector of the element whose content a snapshot replaces
+   * (`"#notes"`), or a function of the topic for a pattern
+   * (`(topic) => \`#${topic.replace(":", "-")}\``). Both htmx versions
+   * receive `<hx-partial hx-target=… hx-swap="innerHTML">`.
+   */
+  target?: string | ((topic: string) => string);
+  /**
+   * How long a snapshot may take before it counts as failed (its clients
+   * then get the events held meanwhile, and the region may stay behind).
+   * @default 10000
+   */
+  snapshotTimeoutMs?: number;
+}
+
+/** A topic's policy, checked and resolved. @internal */
+export interface TopicRule {
+  readonly kind: TopicKind;
+  readonly snapshot: SnapshotRenderer | undefined;
+  readonly target: string | ((topic: string) => string) | undefined;
+  readonly snapshotTimeoutMs: number;
+}
+
+/** The rule of every topic no policy names: a log, without snapshot. @internal */
+export const LOG_RULE: TopicRule = Object.freeze({
+  kind: "log",
+  snapshot: undefined,
+  target: undefined,
+  snapshotTimeoutMs: 10_000,
+});
+
+/**
+ * Why a client was sent a snapshot (or a state topic's latest event):
+ * `"miss"` (its `Last-Event-ID` unknown or evicted), `"restart"` (an id of
+ * an earlier run of the broker), `"overflow"` (its buffer overflowed on the
+ * topic), `"connect"` (it connected without an id to a handler with
+ * `snapshotOnConnect`).
+ */
+export type RepairReason = "miss" | "restart" | "overflow" | "connect";
+
+/** Every repair reason, in a fixed order (for counters with a bounded label set). */
+export const REPAIR_REASONS: readonly RepairReason[] = Object.freeze([
+  "miss",
+  "restart",
+  "overflow",
+  "connect",
+]);
