@@ -7,7 +7,6 @@ import { Subscription } from "../delivery/subscription.js";
 import { Presence } from "../presence/presence.js";
 import { checkIdentity } from "../presence/presence-options.js";
 import { checkedCopy, type SSEEvent } from "../wire/encode.js";
-import { frameOf, receivedFrame } from "../wire/frame.js";
 import type { SwapFormat } from "../wire/swap.js";
 import {
   checkTopic,
@@ -23,14 +22,11 @@ import {
 } from "./broker-options.js";
 import { BrokerCounters, type BrokerStats } from "./broker-stats.js";
 import { ClientSlots } from "./client-slots.js";
-import { fanOut } from "./fan-out.js";
-import { History } from "./history.js";
+import { LocalPublish } from "./local-publish.js";
 import { type BrokerObserver, Observers, type RefusalReason } from "./observer.js";
 import { Resumes } from "./resumes.js";
-import { Snapshots } from "./snapshots.js";
 import { Subscribers } from "./subscribers.js";
 import { TopicChecks } from "./topic-checks.js";
-import type { TopicRules } from "./topic-rules.js";
 
 /**
  * An in-memory topic broker: `publish` hands an event to every client
@@ -49,8 +45,7 @@ import type { TopicRules } from "./topic-rules.js";
  * import { EventBroker } from "@burrow/sse-core";
  *
  * const broker = new EventBroker({ bufferSize: 32 });
- * broker.publish("notifications", { data: "<li>New note</li>" });
- * // event type defaults to the topic: htmx's sse-swap="notifications" picks it up
+ * broker.publish("notifications", { data: "<li>New note</li>" }); // type: the topic
  *
  * // Typed topics: a typo or a topic nobody declared is a compile error.
  * const typed = new EventBroker<{ notes: string; [project: `project:${string}`]: string }>();
@@ -76,12 +71,10 @@ export class EventBroker<T extends TopicMap = TopicMap> {
   private readonly observers = new Observers();
   private readonly roster: Presence;
   private readonly presenceOn: boolean;
-  private readonly history: History | undefined;
   private readonly resumes: Resumes;
   private readonly backplane: Backplane | undefined;
   private readonly topicChecks: TopicChecks;
-  private readonly rules: TopicRules;
-  private readonly snapshots: Snapshots;
+  private readonly local: LocalPublish;
 
   /**
    * @param options - a number is `bufferSize`. Throws an
@@ -93,40 +86,24 @@ export class EventBroker<T extends TopicMap = TopicMap> {
     const opts = resolveBrokerOptions(options);
     this.bufferSize = opts.bufferSize;
     this.historySize = opts.historySize;
-    // With a backplane, history lives in the backplane's engine, shared by every process.
-    this.history =
-      this.historySize > 0 && opts.backplane === undefined
-        ? new History(this.historySize)
-        : undefined;
     this.slowClient = opts.slowClient;
     this.backplane = opts.backplane;
     this.topicChecks = new TopicChecks(this.backplane);
-    this.rules = opts.topics;
-    this.snapshots = new Snapshots(this.history, this.rules, this.counters, this.observers);
-    this.resumes = new Resumes(
-      this.history,
-      this.backplane,
-      Math.max(this.bufferSize, this.historySize),
-      opts.resumeMissEvent === undefined ? undefined : frameOf("", opts.resumeMissEvent, 0),
-      this.rules,
-      this.counters,
-      this.observers,
-    );
     this.presenceOn = opts.presence !== undefined;
     this.roster = new Presence(opts.presence ?? {}, (topic, event) =>
       this.untyped().publish(topic, event),
     );
-    this.subscribers = new Subscribers(
-      this.backplane,
-      this.roster,
-      this.counters,
-      this.observers,
-      this.rules.empty ? undefined : this.snapshots,
-    );
+    this.subscribers = new Subscribers(this.backplane, this.roster, this.counters, this.observers);
     this.slots = new ClientSlots(this.subscribers);
+    this.local = new LocalPublish(opts, this.subscribers.index, this.counters, this.observers);
+    if (!opts.topics.empty) this.subscribers.repairer = this.local.snapshots;
+    const { history, rules } = this.local;
+    this.resumes = new Resumes(opts, history, rules, this.counters, this.observers);
     this.backplane?.attach({
       historySize: this.historySize,
-      deliver: (topic, event, seq) => this.receive(topic, event, seq),
+      deliver: (topic, event, seq) => {
+        if (!this.isClosed) this.local.receive(topic, event, seq);
+      },
       report: (report) => this.observers.notify("backplane", report),
     });
     if (this.backplane !== undefined) this.roster.share(this.backplane);
@@ -153,12 +130,10 @@ export class EventBroker<T extends TopicMap = TopicMap> {
       return client;
     }
     const { lastEventId } = options;
-    if (this.history !== undefined && lastEventId) this.resumes.fromHistory(client, lastEventId);
-    else if (options.snapshot === true && !lastEventId) this.resumes.fromNothing(client);
+    if (lastEventId) this.resumes.fromHistory(client, lastEventId);
+    else if (options.snapshot === true) this.resumes.fromNothing(client);
     this.subscribers.add(client, member, lastEventId);
-    if (this.backplane !== undefined && this.historySize > 0 && lastEventId) {
-      this.resumes.fromBackplane(client, lastEventId);
-    }
+    if (lastEventId) this.resumes.fromBackplane(client, lastEventId);
     return client;
   }
 
@@ -245,10 +220,9 @@ export class EventBroker<T extends TopicMap = TopicMap> {
    * throws {@link SSEFieldError} before any client sees it; so does `data`
    * holding an end tag that would close the `<hx-partial>` a connected
    * htmx 4 stream wraps `topic` in (a handler's `swap` map): data is HTML
-   * the app must escape. A topic that no
-   * handler with the default limits accepts (white space, control
-   * characters, longer than 128) is published, but a warning says so, once
-   * per broker: no browser can subscribe to it.
+   * the app must escape. A topic that no handler with the default limits
+   * accepts (white space, control characters, longer than 128) is published,
+   * but a warning says so, once per broker: no browser can subscribe to it.
    * With history on, the event is retained (even with no client now) and,
    * without an `id`, gets one. After `close()` it is a silent no-op.
    *
@@ -257,8 +231,8 @@ export class EventBroker<T extends TopicMap = TopicMap> {
    * topic the backplane cannot carry (see {@link Backplane.topicProblem})
    * throws {@link SSEFieldError}.
    *
-   * @returns how many clients it was queued for (drops excluded); with a
-   * backplane, how many clients of `topic` this process has now.
+   * @returns how many clients it was queued for (drops excluded; with a
+   * backplane, how many clients of `topic` this process has now).
    */
   publish<K extends TopicOf<T>>(topic: K, event: SSEEvent<T[K]>): number {
     if (this.isClosed) return 0;
@@ -271,17 +245,7 @@ export class EventBroker<T extends TopicMap = TopicMap> {
       this.backplane.publish(topic, normalized);
       return this.subscribers.index.clientsOf(topic)?.size ?? 0;
     }
-    const history = this.history;
-    const subscribers = this.subscribers.index.clientsOf(topic);
-    const rule = this.rules.of(topic);
-    if (history === undefined && subscribers === undefined && rule === undefined) return 0;
-    const seq = history === undefined ? 0 : history.next();
-    if (history !== undefined && !normalized.id) normalized.id = history.idFor(seq);
-    const frame = frameOf(topic, normalized, seq, rule);
-    this.snapshots.record(frame);
-    history?.record(topic, frame);
-    if (subscribers === undefined) return 0;
-    return fanOut(subscribers, frame, this.counters, this.observers.list);
+    return this.local.publish(topic, normalized);
   }
 
   /** Ends every client (HTTP streams flush what is queued, then end). Idempotent. */
@@ -312,7 +276,7 @@ export class EventBroker<T extends TopicMap = TopicMap> {
   async cursor(): Promise<string | undefined> {
     if (this.historySize === 0 || this.isClosed) return undefined;
     if (this.backplane !== undefined) return (await this.backplane.latest?.()) ?? undefined;
-    return this.history?.cursor();
+    return this.local.history?.cursor();
   }
 
   /** A snapshot of the broker's counters. */
@@ -332,17 +296,5 @@ export class EventBroker<T extends TopicMap = TopicMap> {
    */
   private untyped(): EventBroker {
     return this;
-  }
-
-  /** An event ordered by the backplane (seq 0: published here while it was down). */
-  private receive(topic: string, event: SSEEvent, seq: number): void {
-    if (this.isClosed) return;
-    const subscribers = this.subscribers.index.clientsOf(topic);
-    const rule = this.rules.of(topic);
-    if (subscribers === undefined && rule?.kind !== "state") return;
-    const frame = receivedFrame(topic, event, seq, rule);
-    this.snapshots.record(frame);
-    if (subscribers === undefined) return;
-    fanOut(subscribers, frame, this.counters, this.observers.list);
   }
 }

@@ -2,8 +2,9 @@ import type { Backplane, BackplaneReplay } from "../backplane/backplane.js";
 import type { Client } from "../delivery/client.js";
 import { type HistorySource, Resume } from "../delivery/resume.js";
 import type { Subscription } from "../delivery/subscription.js";
-import { type Frame, receivedFrame } from "../wire/frame.js";
+import { type Frame, frameOf, receivedFrame } from "../wire/frame.js";
 import type { RepairReason } from "../wire/topic-policy.js";
+import type { ResolvedBrokerOptions } from "./broker-options.js";
 import type { BrokerCounters } from "./broker-stats.js";
 import type { History } from "./history.js";
 import type { Observers } from "./observer.js";
@@ -40,20 +41,26 @@ export class Resumes {
     },
   };
 
-  /**
-   * @param history - local history (none with a backplane, or with `historySize` 0).
-   * @param room - live events a client awaiting its replay may hold.
-   * @param missFrame - what a client whose resume cannot be gap-free is sent first, if anything.
-   */
+  /** The backplane whose history a client resumes from (none with `historySize` 0). */
+  private readonly backplane: Backplane | undefined;
+  /** Live events a client awaiting its replay may hold. */
+  private readonly room: number;
+  /** What a client whose resume cannot be gap-free is sent first, if anything. */
+  private readonly missFrame: Frame | undefined;
+
+  /** @param history - local history (none with a backplane, or with `historySize` 0). */
   constructor(
+    options: ResolvedBrokerOptions,
     private readonly history: History | undefined,
-    private readonly backplane: Backplane | undefined,
-    private readonly room: number,
-    private readonly missFrame: Frame | undefined,
     private readonly rules: TopicRules,
     private readonly counters: BrokerCounters,
     private readonly observers: Observers,
-  ) {}
+  ) {
+    this.backplane = options.historySize > 0 ? options.backplane : undefined;
+    this.room = Math.max(options.bufferSize, options.historySize);
+    const miss = options.resumeMissEvent;
+    this.missFrame = miss === undefined ? undefined : frameOf("", miss, 0);
+  }
 
   /**
    * Resumes `client` from local history after `lastEventId` (before it
@@ -62,7 +69,8 @@ export class Resumes {
    * told of a miss, and (as without topic rules) nothing is replayed.
    */
   fromHistory(client: Subscription, lastEventId: string): void {
-    const history = this.history!;
+    const history = this.history;
+    if (history === undefined) return;
     const seq = history.seqOf(lastEventId, client.topics);
     const plan: ResumePlan = { exact: [], repaired: [], lost: [] };
     /** Log topics repaired: events of them were evicted (or the id is unknown). */
@@ -113,7 +121,8 @@ export class Resumes {
    * seq. When the replay cannot be had, the topics that can be repaired are.
    */
   fromBackplane(client: Subscription, lastEventId: string): void {
-    const backplane = this.backplane!;
+    const backplane = this.backplane;
+    if (backplane === undefined) return;
     client.resumeWith(Resume.awaiting(this.room));
     const settle = (replay: BackplaneReplay | undefined): void => {
       if (client.closed) return;

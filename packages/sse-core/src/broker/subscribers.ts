@@ -25,14 +25,14 @@ export class Subscribers implements SubscriptionHost {
   /** Topics a client now receives wrapped in `<hx-partial>`: publish refuses data that would escape it. */
   readonly wrapped = new WrappedTopics();
   private readonly all = new Set<Subscription>();
+  /** Renders repairs; none while the broker has no topic rules (set once, by the broker). */
+  repairer: RepairHost | undefined;
 
   constructor(
     backplane: Backplane | undefined,
     private readonly roster: Presence,
     private readonly counters: BrokerCounters,
     private readonly observers: Observers,
-    /** Renders repairs; none while the broker has no topic rules. */
-    readonly repairer?: RepairHost,
   ) {
     this.index = new TopicIndex(backplane);
   }

@@ -1,0 +1,71 @@
+import type { SSEEvent } from "../wire/encode.js";
+import { frameOf, receivedFrame } from "../wire/frame.js";
+import type { ResolvedBrokerOptions } from "./broker-options.js";
+import type { BrokerCounters } from "./broker-stats.js";
+import { fanOut } from "./fan-out.js";
+import { History } from "./history.js";
+import type { Observers } from "./observer.js";
+import { Snapshots } from "./snapshots.js";
+import type { TopicIndex } from "./topic-index.js";
+import type { TopicRules } from "./topic-rules.js";
+
+/**
+ * The step of a publish on this process, once the event is checked: with
+ * history, the event's seq and (when it has none) its id; its frame,
+ * encoded once, with its topic's rule; the frame recorded (in history, and
+ * a state topic's latest in the snapshots); then fanned out to the clients
+ * of its topic. Also the way in of an event the backplane ordered, which is
+ * not numbered here (the backplane's engine keeps history). One per broker,
+ * the owner of its local history and its snapshots. @internal
+ */
+export class LocalPublish {
+  /** The last `historySize` events per topic; none with `historySize` 0 or with a backplane. */
+  readonly history: History | undefined;
+  /** State topics' latest events, and log topics' snapshots. */
+  readonly snapshots: Snapshots;
+  readonly rules: TopicRules;
+
+  constructor(
+    options: Pick<ResolvedBrokerOptions, "historySize" | "backplane" | "topics">,
+    private readonly index: TopicIndex,
+    private readonly counters: BrokerCounters,
+    private readonly observers: Observers,
+  ) {
+    // With a backplane, history lives in the backplane's engine, shared by every process.
+    this.history =
+      options.historySize > 0 && options.backplane === undefined
+        ? new History(options.historySize)
+        : undefined;
+    this.rules = options.topics;
+    this.snapshots = new Snapshots(this.history, this.rules, counters, observers);
+  }
+
+  /**
+   * Numbers, encodes, records and fans out `event` (checked, a copy the
+   * broker owns: its id is set here). Returns how many clients queued it.
+   */
+  publish(topic: string, event: SSEEvent): number {
+    const history = this.history;
+    const subscribers = this.index.clientsOf(topic);
+    const rule = this.rules.of(topic);
+    if (history === undefined && subscribers === undefined && rule === undefined) return 0;
+    const seq = history === undefined ? 0 : history.next();
+    if (history !== undefined && !event.id) event.id = history.idFor(seq);
+    const frame = frameOf(topic, event, seq, rule);
+    this.snapshots.record(frame);
+    history?.record(topic, frame);
+    if (subscribers === undefined) return 0;
+    return fanOut(subscribers, frame, this.counters, this.observers.list);
+  }
+
+  /** Fans out an event the backplane ordered (seq 0: published here while it was down). */
+  receive(topic: string, event: SSEEvent, seq: number): void {
+    const subscribers = this.index.clientsOf(topic);
+    const rule = this.rules.of(topic);
+    if (subscribers === undefined && rule?.kind !== "state") return;
+    const frame = receivedFrame(topic, event, seq, rule);
+    this.snapshots.record(frame);
+    if (subscribers === undefined) return;
+    fanOut(subscribers, frame, this.counters, this.observers.list);
+  }
+}
