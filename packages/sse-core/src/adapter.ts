@@ -87,10 +87,9 @@ export type {
   HandlerKind,
 } from "./handlers/framework-handlers.js";
 export { frameworkHandlers } from "./handlers/framework-handlers.js";
-export type { FrameworkHooks } from "./handlers/framework-hooks.js";
-export type { NextFunction } from "./handlers/node-handler.js";
-export { serveEvents } from "./handlers/node-handler.js";
+export type { FrameworkHooks, NextFunction } from "./handlers/framework-hooks.js";
 export { resolveBroker } from "./handlers/request-context.js";
+export { serveEvents } from "./handlers/serve-events.js";
 export type { SSERequest, SSEResponse } from "./transport/sse-request.js";
 export type { SwapKeys } from "./wire/swap.js";
 export type { TopicsSource } from "./wire/topics.js";

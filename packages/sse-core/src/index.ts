@@ -39,7 +39,8 @@ export type { Client } from "./delivery/client.js";
 export { DEFAULT_KEEPALIVE_MS, DEFAULT_RECONNECT_WINDOW_MS } from "./delivery/event-stream.js";
 export { fetchHandler } from "./handlers/fetch-handler.js";
 export { fetchStreamHandler } from "./handlers/fetch-stream-handler.js";
-export type { NextFunction, SSEHandler } from "./handlers/node-handler.js";
+export type { NextFunction } from "./handlers/framework-hooks.js";
+export type { SSEHandler } from "./handlers/node-handler.js";
 export {
   contextHandler,
   contextHandlerFunc,

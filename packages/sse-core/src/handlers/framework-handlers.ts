@@ -1,19 +1,15 @@
-import type { HandlerOptions } from "../admission/handler-options.js";
+import { type HandlerOptions, type HandlerPlan, planOf } from "../admission/handler-options.js";
 import type { StreamOptions } from "../admission/stream-plan.js";
 import type { EventBroker } from "../broker/broker.js";
+import type { Subscription } from "../delivery/subscription.js";
 import type { SSERequest, SSEResponse } from "../transport/sse-request.js";
 import type { SwapKeys } from "../wire/swap.js";
 import type { TopicMap, TopicOf, Topics, TopicsFn, TopicsSource } from "../wire/topics.js";
-import {
-  validateBroker,
-  validateOptions,
-  validateTopics,
-  validateTopicsFn,
-} from "./argument-checks.js";
+import { validateBroker, validateTopics, validateTopicsFn } from "./argument-checks.js";
 import type { FrameworkHooks } from "./framework-hooks.js";
-import { serveEvents } from "./node-handler.js";
 import { brokerFrom } from "./request-context.js";
 import { type StreamProducer, streamHandler } from "./request-stream.js";
+import { startEventStream, untilEnded } from "./serve-events.js";
 
 /** Which of a framework's handlers a request reached: a broker stream, or a request stream. */
 export type HandlerKind = "events" | "stream";
@@ -93,25 +89,64 @@ export interface FrameworkHandlers<S, H> {
 export function frameworkHandlers<Args extends unknown[], S, Ret>(
   binding: FrameworkBinding<Args, S, Ret>,
 ): FrameworkHandlers<S, (...args: Args) => Ret> {
+  return {
+    ...brokerStreamHandlers(binding, (started, _plan, ...args) =>
+      binding.settle(untilEnded(started), ...args),
+    ),
+    streamHandler(produce, options) {
+      const serve = streamHandler<S>(produce, options);
+      return (...args: Args): Ret => {
+        const { req, res, subject } = binding.read(...args);
+        const served = serve(req, res, subject, binding.hooks("stream", ...args));
+        return binding.settle(served, ...args);
+      };
+    },
+  };
+}
+
+/**
+ * How a broker stream's handler returns: `started` resolves once the stream
+ * started (with its client) or the request was answered otherwise, and
+ * rejects with a bug for the framework (its hooks' `propagate`); `plan` is
+ * the handler's options, resolved once. @internal
+ */
+export type SettleStarted<Args extends unknown[], S, Ret> = (
+  started: Promise<Subscription | undefined>,
+  plan: HandlerPlan<S>,
+  ...args: Args
+) => Ret;
+
+/**
+ * The broker-stream handlers of a handler set (all of
+ * {@link FrameworkHandlers} but `streamHandler`): the one place where their
+ * arguments are checked, at creation and in one order, and their options
+ * resolved, once per handler. {@link frameworkHandlers} builds an adapter's
+ * from its binding; core's own `node:http` handlers are built here too,
+ * with a `settle` that does not wait for the stream to end. @internal
+ */
+export function brokerStreamHandlers<Args extends unknown[], S, Ret>(
+  binding: Omit<FrameworkBinding<Args, S, Ret>, "settle">,
+  settle: SettleStarted<Args, S, Ret>,
+): Omit<FrameworkHandlers<S, (...args: Args) => Ret>, "streamHandler"> {
   const mount =
     (
       brokerOf: (req: SSERequest) => EventBroker | undefined,
       topicsOf: (subject: S) => TopicsSource,
+      plan: HandlerPlan<S>,
     ) =>
-    <K extends string>(options: HandlerOptions<S, K> | undefined) =>
     (...args: Args): Ret => {
       const { req, res, subject } = binding.read(...args);
       const hooks = binding.hooks("events", ...args);
-      const served = serveEvents(
+      const started = startEventStream(
         req,
         res,
         brokerOf(req),
         topicsOf(subject),
-        options,
+        plan,
         subject,
         hooks,
       );
-      return binding.settle(served, ...args);
+      return settle(started, plan, ...args);
     };
   return {
     handler(broker, topics, options) {
@@ -120,33 +155,25 @@ export function frameworkHandlers<Args extends unknown[], S, Ret>(
       return mount(
         () => broker,
         () => list,
-      )(options);
+        planOf(options),
+      );
     },
     handlerFunc(broker, topicsFn, options) {
       validateBroker(broker);
       validateTopicsFn(topicsFn);
-      validateOptions(options);
       return mount(
         () => broker,
         (subject) => () => topicsFn(subject),
-      )(options);
+        planOf(options),
+      );
     },
     contextHandler(topics, options) {
       const list = validateTopics(topics, options);
-      return mount(brokerFrom, () => list)(options);
+      return mount(brokerFrom, () => list, planOf(options));
     },
     contextHandlerFunc(topicsFn, options) {
       validateTopicsFn(topicsFn);
-      validateOptions(options);
-      return mount(brokerFrom, (subject) => () => topicsFn(subject))(options);
-    },
-    streamHandler(produce, options) {
-      const serve = streamHandler<S>(produce, options);
-      return (...args: Args): Ret => {
-        const { req, res, subject } = binding.read(...args);
-        const served = serve(req, res, subject, binding.hooks("stream", ...args));
-        return binding.settle(served, ...args);
-      };
+      return mount(brokerFrom, (subject) => () => topicsFn(subject), planOf(options));
     },
   };
 }

@@ -1,4 +1,10 @@
 /**
+ * A connect-style `next`: where a handler called by express (or connect)
+ * passes an error it did not expect, once the client has its answer.
+ */
+export type NextFunction = (err?: unknown) => void;
+
+/**
  * How a framework adapter takes part in serving one request: who answers a
  * bug, and when the framework must stop answering. Core's handlers follow
  * the framework's own error contract through these (express's `next(err)`,

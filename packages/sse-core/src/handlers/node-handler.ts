@@ -1,25 +1,14 @@
 import type { IncomingMessage } from "node:http";
-import { type Admission, admitRequest, lastEventIdOf } from "../admission/admission.js";
-import { claimResponse, readyToStream, responseTaken } from "../admission/connection.js";
-import { logError, reportError } from "../admission/error-reports.js";
-import { settleFailure } from "../admission/failure.js";
-import { type HandlerOptions, type HandlerPlan, planOf } from "../admission/handler-options.js";
-import { SSEOptionError } from "../base/errors.js";
+import { reportError } from "../admission/error-reports.js";
+import type { HandlerOptions } from "../admission/handler-options.js";
+import type { SSEOptionError } from "../base/errors.js";
 import type { EventBroker } from "../broker/broker.js";
-import type { Subscription } from "../delivery/subscription.js";
-import { streamTo } from "../transport/node-stream.js";
-import type { AnyResponse, SSERequest, SSEResponse } from "../transport/sse-request.js";
+import type { SSERequest, SSEResponse } from "../transport/sse-request.js";
 import type { SwapKeys } from "../wire/swap.js";
-import type { TopicMap, TopicOf, Topics, TopicsFn, TopicsSource } from "../wire/topics.js";
-import { validateBroker, validateTopics, validateTopicsFn } from "./argument-checks.js";
-import type { FrameworkHooks } from "./framework-hooks.js";
-import { brokerFrom } from "./request-context.js";
-
-/**
- * A connect-style `next`: where a handler called by express (or connect)
- * passes an error it did not expect, once the client has its answer.
- */
-export type NextFunction = (err?: unknown) => void;
+import type { TopicMap, TopicOf, Topics, TopicsFn } from "../wire/topics.js";
+import { brokerStreamHandlers, type FrameworkHandlers } from "./framework-handlers.js";
+import type { FrameworkHooks, NextFunction } from "./framework-hooks.js";
+import { logRequestError } from "./serve-events.js";
 
 /**
  * A `node:http` handler: `(req, res)`, and connect-style `(req, res, next)`
@@ -27,163 +16,34 @@ export type NextFunction = (err?: unknown) => void;
  */
 export type SSEHandler<R> = (req: R, res: SSEResponse, next?: NextFunction) => void;
 
-/** The header that ends an HTTP/1.x connection after an answer. */
-const CLOSE_CONNECTION: Readonly<Record<string, string>> = Object.freeze({ Connection: "close" });
-
-/** The default report of a handler called without `next` (and of a bug after the stream started). */
-const logRequestError = logError("could not serve an event stream");
+/** Called connect-style (with `next`): a bug before anything is answered goes to `next(err)`, unanswered. */
+const HAND_ON: FrameworkHooks<unknown> = Object.freeze({ propagate: true });
+/** Called as a plain `node:http` handler: core answers a bug 500 and reports it. */
+const ANSWER: FrameworkHooks<unknown> = Object.freeze({});
 
 /**
- * Serves one event stream on a `node:http` (or `node:http2` compatibility)
- * response: checks the request (method, topics, limits, `authorize`),
- * subscribes, writes the headers, streams events until the client leaves or
- * the broker closes, and unsubscribes. The one function every handler and
- * framework adapter delegates to. Never throws for a request (bad `options`
- * throw an {@link SSEOptionError} on the first call: check them up front
- * with {@link validateOptions}): a problem becomes an HTTP answer (405 for a method other than GET; 500 `sse: no broker on this
- * request: put middleware(broker) before this route` when `broker` is
- * undefined; a topic function's or `authorize`'s error status; 400 for
- * topics past the limits; 403 when `authorize` says no; 503 with
- * `Retry-After` past `maxClients`; 429 past `maxClientsPerAddress`; 503 with
- * `Connection: close` for a request pipelined behind another one on its
- * HTTP/1.1 connection). A bug (a missing broker; a topic function or
- * `authorize` that threw an error without a 4xx status: answered a bare 500)
- * then goes to `options.onError`, by default logged with `console.error`. A
- * client that is gone (it left before the handler ran, or while its topics
- * or `authorize` were awaited) is never subscribed and gets nothing written.
- *
- * @param subject - what `options.authorize` and `options.onError` receive
- *   (an adapter passes its framework's request, e.g. koa's `ctx`); defaults
- *   to `req`.
- * @returns a promise that resolves when the stream has ended.
- *
- * @example
- * ```ts
- * // the heart of a koa adapter
- * ctx.respond = false;
- * await serveEvents(ctx.req, ctx.res, brokerFrom(ctx.req), () => topicsFn(ctx), options, ctx);
- * ```
+ * Core's own handler set, for requests of type `R`: `node:http`, and
+ * connect-style, as a binding of the adapters' factory. Without
+ * `options.onError`, a bug before anything is answered goes to `next(err)`
+ * unanswered when there is a `next`, for the app's error handling to
+ * answer; else it is answered 500 and logged.
  */
-export function serveEvents<R = SSERequest, K extends string = string>(
-  req: SSERequest,
-  res: SSEResponse,
-  broker: EventBroker | undefined,
-  topics: TopicsSource,
-  options?: HandlerOptions<R, K>,
-  subject?: R,
-  hooks?: FrameworkHooks<R>,
-): Promise<void> {
-  const plan = planOf(options);
-  return serve(req, res, broker, topics, plan, subject ?? (req as R), hooks ?? {}).then(
-    (client) => client?.done,
+function nodeHandlers<R extends SSERequest>(): Omit<
+  FrameworkHandlers<R, SSEHandler<R>>,
+  "streamHandler"
+> {
+  return brokerStreamHandlers<[R, SSEResponse, NextFunction?], R, void>(
+    {
+      read: (req, res) => ({ req, res, subject: req }),
+      hooks: (_kind, _req, _res, next) => (typeof next === "function" ? HAND_ON : ANSWER),
+    },
+    (started, plan, req, _res, next) => {
+      const report = plan.onError ?? logRequestError;
+      void started.catch(
+        typeof next === "function" ? next : (error) => reportError(report, error, req),
+      );
+    },
   );
-}
-
-/**
- * Admits, subscribes and starts the stream; resolves with its client once
- * streaming (nothing of the request is held meanwhile), or undefined when
- * it was answered otherwise. Rejects only with a bug handed to the
- * framework (`hooks.propagate`), nothing answered.
- */
-async function serve<R>(
-  req: SSERequest,
-  res: SSEResponse,
-  broker: EventBroker | undefined,
-  topics: TopicsSource,
-  plan: HandlerPlan<R>,
-  subject: R,
-  hooks: FrameworkHooks<R>,
-): Promise<Subscription | undefined> {
-  const response = res as AnyResponse;
-  const report = plan.onError ?? hooks.report ?? logRequestError;
-  if (!claimResponse(response)) {
-    reportError(report, responseTaken(), subject);
-    return undefined;
-  }
-  let takenOver = false;
-  const takeOver = (): void => {
-    if (takenOver) return;
-    takenOver = true;
-    hooks.takeOver?.();
-  };
-  let admission: Admission | undefined;
-  try {
-    if (!readyToStream(req, response)) return undefined;
-    const lastEventId = lastEventIdOf(req.headers["last-event-id"], req.url);
-    admission = await admitRequest(
-      {
-        method: req.method,
-        lastEventId,
-        // Read only for the per-address cap: the address string is kept by the socket once read.
-        address:
-          plan.limits.maxClientsPerAddress === Number.POSITIVE_INFINITY
-            ? undefined
-            : req.socket?.remoteAddress,
-        htmx: req.headers["hx-request"] !== undefined,
-        noBrokerFix: hooks.noBrokerFix,
-      },
-      broker,
-      topics,
-      plan,
-      subject,
-    );
-    // Checked again, on state: the client may have left while the topics or
-    // `authorize` were awaited, and its `close` event is not emitted twice.
-    if (!readyToStream(req, response)) return undefined;
-    if (response.headersSent) {
-      // Other code answered while the callbacks were awaited: not ours to write.
-      reportError(report, responseTaken(), subject);
-      return undefined;
-    }
-    takeOver();
-    const client = admission.open(lastEventId);
-    try {
-      streamTo(req, response, client, { timing: plan.timing, format: plan.format });
-    } catch (err) {
-      client.leave();
-      throw err;
-    }
-    return client;
-  } catch (thrown) {
-    const handOn = settleFailure(thrown, {
-      req,
-      res: response,
-      propagate: hooks.propagate === true && plan.onError === undefined,
-      takeOver,
-      answerable: true,
-      // After shutdown, the connection must not carry the next attempt back here.
-      extraHeaders:
-        broker?.closed === true && req.httpVersionMajor === 1 ? CLOSE_CONNECTION : undefined,
-      report,
-      subject,
-    });
-    if (handOn === undefined) return undefined;
-    takenOver = true; // the framework answers: nothing to take over
-    throw handOn;
-  } finally {
-    admission?.cancel();
-    takeOver();
-  }
-}
-
-/**
- * A handler serving `topics` from `broker` (or the request's, for a context
- * handler) with a resolved `plan`. Called connect-style (express, connect)
- * without `options.onError`, a bug before anything is answered goes to
- * `next(err)` unanswered, for the app's error handling to answer.
- */
-function handlerOf<R extends SSERequest>(
-  broker: ((req: R) => EventBroker | undefined) | EventBroker,
-  topics: (req: R) => TopicsSource,
-  plan: HandlerPlan<R>,
-): SSEHandler<R> {
-  const brokerOf = typeof broker === "function" ? broker : () => broker;
-  const report = plan.onError ?? logRequestError;
-  return (req, res, next) => {
-    const propagate = typeof next === "function";
-    const served = serve(req, res, brokerOf(req), topics(req), plan, req, { propagate });
-    void served.catch(propagate ? next : (err) => reportError(report, err, req));
-  };
 }
 
 /**
@@ -214,10 +74,7 @@ export function handler<
   topics: Topics<K>,
   options?: HandlerOptions<R, SwapKeys<T, K>>,
 ): SSEHandler<R> {
-  validateBroker(broker);
-  const plan = planOf(options);
-  const list = validateTopics(topics, options);
-  return handlerOf<R>(broker, () => list, plan);
+  return nodeHandlers<R>().handler<T, K>(broker, topics, options);
 }
 
 /**
@@ -244,10 +101,7 @@ export function handlerFunc<
   topicsFn: TopicsFn<R, K>,
   options?: HandlerOptions<R, SwapKeys<T, K>>,
 ): SSEHandler<R> {
-  validateBroker(broker);
-  validateTopicsFn(topicsFn);
-  const plan = planOf(options);
-  return handlerOf<R>(broker, (req) => () => topicsFn(req), plan);
+  return nodeHandlers<R>().handlerFunc<T, K>(broker, topicsFn, options);
 }
 
 /**
@@ -269,9 +123,7 @@ export function contextHandler<
   R extends SSERequest = IncomingMessage,
   T extends TopicMap = TopicMap,
 >(topics: Topics<TopicOf<T>>, options?: HandlerOptions<R, TopicOf<T>>): SSEHandler<R> {
-  const plan = planOf(options);
-  const list = validateTopics(topics, options);
-  return handlerOf<R>(brokerFrom, () => list, plan);
+  return nodeHandlers<R>().contextHandler<T>(topics, options);
 }
 
 /**
@@ -285,7 +137,5 @@ export function contextHandlerFunc<
   R extends SSERequest = IncomingMessage,
   T extends TopicMap = TopicMap,
 >(topicsFn: TopicsFn<R, TopicOf<T>>, options?: HandlerOptions<R, TopicOf<T>>): SSEHandler<R> {
-  validateTopicsFn(topicsFn);
-  const plan = planOf(options);
-  return handlerOf<R>(brokerFrom, (req) => () => topicsFn(req), plan);
+  return nodeHandlers<R>().contextHandlerFunc<T>(topicsFn, options);
 }

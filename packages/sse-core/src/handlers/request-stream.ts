@@ -19,8 +19,7 @@ import { streamTo } from "../transport/node-stream.js";
 import type { AnyResponse, SSERequest, SSEResponse } from "../transport/sse-request.js";
 import { checkedCopy, type SSEEvent } from "../wire/encode.js";
 import { frameOf } from "../wire/frame.js";
-import type { FrameworkHooks } from "./framework-hooks.js";
-import type { NextFunction } from "./node-handler.js";
+import type { FrameworkHooks, NextFunction } from "./framework-hooks.js";
 
 /**
  * The stream answering one request: what its producer sends to the client
