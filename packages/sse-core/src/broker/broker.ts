@@ -5,7 +5,7 @@ import type { SlowClientPolicy } from "../base/slow-client-policy.js";
 import type { Client } from "../delivery/client.js";
 import { Subscription } from "../delivery/subscription.js";
 import { Presence } from "../presence/presence.js";
-import { checkIdentity } from "../presence/presence-options.js";
+import type { PresenceIdentity } from "../presence/presence-options.js";
 import { checkedCopy, type SSEEvent } from "../wire/encode.js";
 import { frameOf, receivedFrame } from "../wire/frame.js";
 import type { SwapFormat } from "../wire/swap.js";
@@ -113,8 +113,8 @@ export class EventBroker<T extends TopicMap = TopicMap> {
       this.counters,
       this.observers,
     );
-    this.presenceOn = opts.presence !== undefined;
-    this.roster = new Presence(opts.presence ?? {}, (topic, event) =>
+    this.presenceOn = opts.presenceOn;
+    this.roster = new Presence(opts.presence, (topic, event) =>
       this.untyped().publish(topic, event),
     );
     this.subscribers = new Subscribers(
@@ -145,7 +145,7 @@ export class EventBroker<T extends TopicMap = TopicMap> {
    * {@link Backplane.topicProblem}).
    */
   subscribe(topics: Topics<TopicOf<T>>, options: SubscribeOptions = {}): Client {
-    const member = checkIdentity(options.member);
+    const member = this.roster.admit(options.member, "member");
     const list = normalizeTopics(topics);
     for (const topic of list) this.topicChecks.carried(topic);
     const client = new Subscription(this.subscribers, list, this.bufferSize, this.slowClient);
@@ -231,6 +231,15 @@ export class EventBroker<T extends TopicMap = TopicMap> {
    */
   presenceSourceOf(topic: string): string | undefined {
     return this.presenceOn ? this.roster.sourceOf(topic) : undefined;
+  }
+
+  /**
+   * What a handler's `presence` function returned, checked: throws
+   * {@link SSEOptionError} naming `presence` (or `presence.data`) for a bad
+   * id, or data with a cycle or over `presence.maxMemberDataBytes`. @internal
+   */
+  presenceIdentity(identity: unknown): PresenceIdentity | undefined {
+    return this.roster.admit(identity, "presence");
   }
 
   /** Counts (and tells observers) that a handler refused a request. @internal */
