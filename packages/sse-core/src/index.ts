@@ -62,8 +62,10 @@ export type {
   PresenceOptions,
 } from "./presence/presence-options.js";
 export {
+  DEFAULT_MAX_MEMBER_DATA_BYTES,
   DEFAULT_PRESENCE_DEBOUNCE_MS,
   DEFAULT_PRESENCE_PREFIX,
+  DEFAULT_PRESENCE_RENDER_INTERVAL_MS,
 } from "./presence/presence-options.js";
 export type { SSERequest, SSEResponse } from "./transport/sse-request.js";
 export type { SSEEvent } from "./wire/encode.js";

@@ -2,7 +2,6 @@ import { SSEError } from "../base/errors.js";
 import type { EventBroker } from "../broker/broker.js";
 import type { RefusalReason } from "../broker/observer.js";
 import type { Subscription } from "../delivery/subscription.js";
-import { checkIdentity } from "../presence/presence-options.js";
 import { checkLastEventId, checkTopicLimits } from "../wire/topic-limits.js";
 import { normalizeTopics, type TopicsSource } from "../wire/topics.js";
 import { errorAnswer } from "./answers.js";
@@ -107,7 +106,9 @@ async function checkRequest<R>(
   }
   stage.reason = "error";
   const member =
-    plan.presence === undefined ? undefined : checkIdentity(await plan.presence(subject));
+    plan.presence === undefined
+      ? undefined
+      : broker.roster.admit(await plan.presence(subject), "presence");
   stage.reason = "limit";
   const slot = broker.slots.reserve(request.address, limits);
   return {

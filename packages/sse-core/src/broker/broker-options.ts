@@ -8,7 +8,12 @@ import {
   slowClientOption,
 } from "../base/option-checks.js";
 import type { SlowClientPolicy } from "../base/slow-client-policy.js";
-import type { PresenceIdentity, PresenceOptions } from "../presence/presence-options.js";
+import {
+  type PresenceIdentity,
+  type PresenceOptions,
+  type ResolvedPresenceOptions,
+  resolvePresenceOptions,
+} from "../presence/presence-options.js";
 import { type SSEEvent, validateEvent } from "../wire/encode.js";
 import { type TopicPolicies, TopicRules } from "./topic-rules.js";
 
@@ -118,8 +123,11 @@ export interface ResolvedBrokerOptions {
   readonly slowClient: SlowClientPolicy;
   readonly resumeMissEvent: SSEEvent | undefined;
   readonly backplane: Backplane | undefined;
-  /** Checked by the broker's presence roster itself, which names each field. */
-  readonly presence: PresenceOptions | undefined;
+  /** The presence roster's options: the defaults when the option is left out. */
+  readonly presence: ResolvedPresenceOptions;
+  /** True when the `presence` option was given: presence events are published. */
+  readonly presenceOn: boolean;
+  /** The `topics` option's rules, with presence topics as state topics when `presence` is on. */
   readonly topics: TopicRules;
 }
 
@@ -147,6 +155,8 @@ export function resolveBrokerOptions(options: unknown): ResolvedBrokerOptions {
     maxClients: HANDLER_OPTION_HINT("maxClients"),
   });
   const opts = options as BrokerOptions;
+  const presenceOn = opts.presence !== undefined;
+  const presence = resolvePresenceOptions(opts.presence);
   return {
     bufferSize: bufferSizeOption("bufferSize", opts.bufferSize, DEFAULT_BUFFER_SIZE),
     historySize: numberOption("historySize", opts.historySize, {
@@ -157,8 +167,13 @@ export function resolveBrokerOptions(options: unknown): ResolvedBrokerOptions {
     slowClient: slowClientOption(opts.slowClient),
     resumeMissEvent: resumeMissEventOf(opts.resumeMissEvent),
     backplane: backplaneOf(opts.backplane),
-    presence: opts.presence,
-    topics: new TopicRules(opts.topics),
+    presence,
+    presenceOn,
+    // Each presence event is the whole member list: only the latest matters.
+    topics: new TopicRules(
+      opts.topics,
+      presenceOn ? { [`${presence.prefix}*`]: { kind: "state" } } : undefined,
+    ),
   };
 }
 

@@ -5,7 +5,6 @@ import type { SlowClientPolicy } from "../base/slow-client-policy.js";
 import type { Client } from "../delivery/client.js";
 import { Subscription } from "../delivery/subscription.js";
 import { Presence } from "../presence/presence.js";
-import { checkIdentity } from "../presence/presence-options.js";
 import { checkedCopy, type SSEEvent } from "../wire/encode.js";
 import type { SwapFormat } from "../wire/swap.js";
 import {
@@ -69,7 +68,8 @@ export class EventBroker<T extends TopicMap = TopicMap> {
   private isClosed = false;
   private readonly counters = new BrokerCounters();
   private readonly observers = new Observers();
-  private readonly roster: Presence;
+  /** Who is on each topic (handlers check their `presence` result with `admit`). @internal */
+  readonly roster: Presence;
   private readonly presenceOn: boolean;
   private readonly resumes: Resumes;
   private readonly backplane: Backplane | undefined;
@@ -89,8 +89,8 @@ export class EventBroker<T extends TopicMap = TopicMap> {
     this.slowClient = opts.slowClient;
     this.backplane = opts.backplane;
     this.topicChecks = new TopicChecks(this.backplane);
-    this.presenceOn = opts.presence !== undefined;
-    this.roster = new Presence(opts.presence ?? {}, (topic, event) =>
+    this.presenceOn = opts.presenceOn;
+    this.roster = new Presence(opts.presence, (topic, event) =>
       this.untyped().publish(topic, event),
     );
     this.subscribers = new Subscribers(this.backplane, this.roster, this.counters, this.observers);
@@ -121,7 +121,7 @@ export class EventBroker<T extends TopicMap = TopicMap> {
    * {@link Backplane.topicProblem}).
    */
   subscribe(topics: Topics<TopicOf<T>>, options: SubscribeOptions = {}): Client {
-    const member = checkIdentity(options.member);
+    const member = this.roster.admit(options.member, "member");
     const list = normalizeTopics(topics);
     for (const topic of list) this.topicChecks.carried(topic);
     const client = new Subscription(this.subscribers, list, this.bufferSize, this.slowClient);

@@ -31,23 +31,40 @@ export class TopicRules {
   private readonly prefixes: { prefix: string; rule: TopicRule }[] = [];
   private readonly memo = new Map<string, TopicRule | undefined>();
 
-  /** Throws {@link SSEOptionError} naming the field for anything that cannot work. */
-  constructor(option: unknown) {
-    if (option === undefined) return;
-    if (typeof option !== "object" || option === null || Array.isArray(option)) {
+  /**
+   * Throws {@link SSEOptionError} naming the field for anything that cannot work.
+   * @param option - the broker's `topics` option.
+   * @param implied - policies of topics the broker itself publishes (presence
+   *   topics: `{ "presence:*": { kind: "state" } }`), each unless `option`
+   *   has the same key: the app's word wins.
+   */
+  constructor(option: unknown, implied: TopicPolicies = {}) {
+    if (
+      option !== undefined &&
+      (typeof option !== "object" || option === null || Array.isArray(option))
+    ) {
       throw new SSEOptionError(
         "topics",
         'must be an object of topic (or "prefix*") to policy, e.g. { status: { kind: "state" } }',
         option,
       );
     }
-    for (const [key, policy] of Object.entries(option)) {
-      const rule = ruleOf(key, policy);
-      if (rule === undefined) continue;
-      if (key.endsWith("*")) this.prefixes.push({ prefix: key.slice(0, -1), rule });
-      else this.exact.set(key, rule);
+    const given = (option ?? {}) as TopicPolicies;
+    for (const [key, policy] of Object.entries(given)) {
+      checkKey(key);
+      this.add(key, policy);
+    }
+    for (const [key, policy] of Object.entries(implied)) {
+      if (!Object.hasOwn(given, key)) this.add(key, policy);
     }
     this.prefixes.sort((a, b) => b.prefix.length - a.prefix.length);
+  }
+
+  private add(key: string, policy: unknown): void {
+    const rule = ruleOf(key, policy);
+    if (rule === undefined) return;
+    if (key.endsWith("*")) this.prefixes.push({ prefix: key.slice(0, -1), rule });
+    else this.exact.set(key, rule);
   }
 
   /** True when no topic has a rule (nothing to look up). */
@@ -73,9 +90,8 @@ export class TopicRules {
   }
 }
 
-/** One policy, checked: its rule, or undefined when it asks for nothing (a plain log). */
-function ruleOf(key: string, policy: unknown): TopicRule | undefined {
-  const where = `topics[${JSON.stringify(key)}]`;
+/** Throws unless `key` is a topic name, or a prefix followed by one `*`. */
+function checkKey(key: string): void {
   if (key === "" || key === "*" || (key.indexOf("*") !== key.length - 1 && key.includes("*"))) {
     throw new SSEOptionError(
       "topics",
@@ -83,6 +99,11 @@ function ruleOf(key: string, policy: unknown): TopicRule | undefined {
       key,
     );
   }
+}
+
+/** One policy, checked: its rule, or undefined when it asks for nothing (a plain log). */
+function ruleOf(key: string, policy: unknown): TopicRule | undefined {
+  const where = `topics[${JSON.stringify(key)}]`;
   if (typeof policy !== "object" || policy === null || Array.isArray(policy)) {
     throw new SSEOptionError(where, 'must be a policy object, e.g. { kind: "state" }', policy);
   }

@@ -183,9 +183,10 @@ describe("presence: who is connected", () => {
       const err = thrownBy(() => new EventBroker({ presence: presence as never }));
       expect(SSEOptionError.isInstance(err) && err.option).toBe(option);
     }
-    expect(() => broker.subscribe("t", { member: { id: "" } })).toThrow(
-      /presence: must return undefined or \{ id, data\? \}/,
-    );
+    // subscribe's option is `member`: the error names it (a handler's `presence` result names `presence`).
+    const badMember = thrownBy(() => broker.subscribe("t", { member: { id: "" } }));
+    expect(SSEOptionError.isInstance(badMember) && badMember.option).toBe("member");
+    expect(String(badMember)).toMatch(/sse: member: must be undefined or \{ id, data\? \}/);
     // A presence function returning a bad identity answers 500, counted as a refusal for "error".
     const events = handlerFunc(broker, () => "t", { presence: () => ({ id: 42 }) as never });
     const server = await listen(events);
