@@ -394,8 +394,22 @@ for (const framework of FRAMEWORKS) {
 
           // htmx 2: named project:<id>, for sse-swap; htmx 4: unnamed, swapped into the badge.
           const type = (id: number) => (htmx === 2 ? `project:${id}` : "");
-          const seen42 = (await messages(p42)).filter((m) => !isPresence(m));
-          const seen43 = (await messages(p43)).filter((m) => !isPresence(m));
+          // htmx 2's streams start with the badge's current state (snapshotOnConnect): here its
+          // snapshot, which replaces the badge's content; htmx 4's page URL carries a cursor.
+          const afterConnect = (seen: SeenMessage[], id: number) => {
+            if (htmx === 4) return seen;
+            expect(seen[0]?.type).toBe(`project:${id}`);
+            expect(seen[0]?.data).toMatch(/^<hx-partial hx-target="#badge" hx-swap="innerHTML">/);
+            return seen.slice(1);
+          };
+          const seen42 = afterConnect(
+            (await messages(p42)).filter((m) => !isPresence(m)),
+            42,
+          );
+          const seen43 = afterConnect(
+            (await messages(p43)).filter((m) => !isPresence(m)),
+            43,
+          );
           expect(seen42.map((m) => [m.target, m.type])).toEqual([["badge", type(42)]]);
           expect(seen43.map((m) => [m.target, m.type])).toEqual([["badge", type(43)]]);
           expect(seen43[0]?.data).toContain("Blocked 43");

@@ -151,9 +151,10 @@ for (const framework of FRAMEWORKS) {
       expect(before).toContain("# TYPE burrow_sse_clients gauge");
       expect(before).toContain("# TYPE burrow_sse_events_published_total counter");
       const port = Number(new URL(demo.url).port);
+      // htmx 4's home streams: htmx 2's start with their topics' snapshots (snapshotOnConnect).
       const clients = [
-        rawClient(port, "/events", { headers: { Cookie: "user=alice" } }),
-        rawClient(port, "/events", { headers: { Cookie: "user=bob" } }),
+        rawClient(port, "/htmx4/events", { headers: { Cookie: "user=alice" } }),
+        rawClient(port, "/htmx4/events", { headers: { Cookie: "user=bob" } }),
         rawClient(port, "/htmx4/projects/42/events", { headers: { Cookie: "user=bob" } }),
       ];
       const [alice, , viewer] = clients;
@@ -231,9 +232,34 @@ for (const framework of FRAMEWORKS) {
       const badge2 = rawClient(port, "/projects/42/events", { headers });
       const badge4 = rawClient(port, "/htmx4/projects/42/events", { headers });
       const clients = [v2, v4, badge2, badge4];
+      // Not the project streams' presence events (bob viewing, or not if still listed).
+      const own = (client: typeof v2) =>
+        client.events.filter(
+          (e) =>
+            !(e.event ?? "").startsWith("presence:") &&
+            !e.data.startsWith('<hx-partial hx-target="#viewing"'),
+        );
       try {
         await Promise.all(clients.map((client) => client.ready));
         await waitFor(() => demo.broker.stats().clients === 4, "the four streams");
+        // htmx 2's streams (snapshotOnConnect) start with each topic's current state: the
+        // notes list's snapshot, the status and statistics (their latest event or snapshot),
+        // the badge; htmx 4's start with nothing (no Last-Event-ID: live only).
+        await waitFor(
+          () => own(v2).length === 3 && own(badge2).length === 1,
+          "htmx 2's snapshots on connect",
+        );
+        const onConnect = own(v2).map((e) => e.event);
+        expect(onConnect.sort()).toEqual(["notifications", "stats", "status"]);
+        expect(own(v2).find((e) => e.event === "notifications")?.data).toMatch(
+          /^<hx-partial hx-target="#notes" hx-swap="innerHTML">/,
+        );
+        expect(own(badge2).map((e) => e.event)).toEqual(["project:42"]);
+        const connected = new Map([
+          [v2, 3],
+          [badge2, 1],
+        ]);
+        const live = (client: typeof v2) => own(client).slice(connected.get(client) ?? 0);
         const title = `for both on ${framework}`;
         const post = (path: string, form: Record<string, string>) =>
           fetch(url(path), {
@@ -251,19 +277,12 @@ for (const framework of FRAMEWORKS) {
           [badge2, 1],
           [badge4, 1],
         ]);
-        // Not the project streams' presence events (bob viewing, or not if still listed).
-        const own = (client: typeof v2) =>
-          client.events.filter(
-            (e) =>
-              !(e.event ?? "").startsWith("presence:") &&
-              !e.data.startsWith('<hx-partial hx-target="#viewing"'),
-          );
         await waitFor(
-          () => clients.every((client) => own(client).length >= (expected.get(client) ?? 0)),
+          () => clients.every((client) => live(client).length >= (expected.get(client) ?? 0)),
           "every stream's events",
         );
         const shape = (client: typeof v2) =>
-          own(client).map((e) => [e.event ?? "", e.data.replace(/>[\s\S]*/, ">")]);
+          live(client).map((e) => [e.event ?? "", e.data.replace(/>[\s\S]*/, ">")]);
         expect(shape(v2)).toEqual([
           ["notifications", expect.stringMatching(/^<li id="note-/)],
           ["status", '<span class="status-text">'],
@@ -279,8 +298,8 @@ for (const framework of FRAMEWORKS) {
         ]);
         expect(shape(badge4)).toEqual([["", expect.stringMatching(/^<span class="badge/)]]);
         // The same fragment in both: one render, one publish.
-        expect(v4.events[0]?.data).toBe(
-          `<hx-partial hx-target="#notes" hx-swap="beforeend">${v2.events[0]?.data}</hx-partial>`,
+        expect(live(v4)[0]?.data).toBe(
+          `<hx-partial hx-target="#notes" hx-swap="beforeend">${live(v2)[0]?.data}</hx-partial>`,
         );
       } finally {
         for (const client of clients) client.close();

@@ -13,6 +13,7 @@ import { koaApp } from "./koa.js";
 import { Demo } from "./shared/demo.js";
 import { DemoApp, type DemoSettings } from "./shared/plugin.js";
 import { Store } from "./shared/store.js";
+import { topicPolicies } from "./shared/topic-policies.js";
 import { Views } from "./shared/views.js";
 
 /** `apps/demo/burrow.toml`: read when present, beside the app. */
@@ -125,8 +126,12 @@ export async function startDemo(options: StartOptions = {}): Promise<StartResult
     render: ({ members }: PresenceChange) =>
       views.render("fragments/viewing.njk", { members: [...members] }),
   };
+  const store = new Store();
+  // Convergence: the notes list's snapshot, and which topics are state (see topic-policies.ts).
+  // The broker is read when a snapshot renders, once the registry has built it.
+  const topics = topicPolicies({ views, store, broker: () => brokerFromRegistry(registry) });
   const registry = new Registry()
-    .add(new SSEApp({ historySize: HISTORY_SIZE, backplane, presence }))
+    .add(new SSEApp({ historySize: HISTORY_SIZE, backplane, presence, topics }))
     .add(new DemoApp());
   await registry.boot(bootOptions);
 
@@ -141,7 +146,7 @@ export async function startDemo(options: StartOptions = {}): Promise<StartResult
   // (not prom-client's global one: tests run several demos in one process).
   const metrics = new MetricsRegistry();
   brokerMetrics(broker, { registry: metrics });
-  const demo = new Demo({ registry, app, store: new Store(), views, framework, htmx, metrics });
+  const demo = new Demo({ registry, app, store, views, framework, htmx, metrics });
 
   const sse = { reconnectWindowMs: options.reconnectWindowMs ?? 2000 };
   // The framework's request listener on a `node:http` server of our own (the same guards

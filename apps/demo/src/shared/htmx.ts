@@ -42,6 +42,12 @@ export interface HtmxPages {
    * (`<prefix>/projects/:id/events`), given every project's id.
    */
   readonly projectSwap: (ids: readonly string[]) => SwapOption | undefined;
+  /**
+   * The `snapshotOnConnect` handler option of both streams: whether a
+   * connection without `Last-Event-ID` starts with its topics' snapshots and
+   * latest state.
+   */
+  readonly snapshotOnConnect: boolean;
 }
 
 const version = (pkg: string): string =>
@@ -62,6 +68,8 @@ export const HTMX: Readonly<Record<HtmxVersion, HtmxPages>> = {
           { target: "#viewing", swap: "innerHTML" },
         ]),
       ),
+    // The page's stream URL carries its render-time cursor, and a reconnect sends Last-Event-ID.
+    snapshotOnConnect: false,
   },
   // Every event named (`event: <topic>`), for sse-swap.
   2: {
@@ -69,5 +77,8 @@ export const HTMX: Readonly<Record<HtmxVersion, HtmxPages>> = {
     prefix: "",
     homeSwap: undefined,
     projectSwap: () => undefined,
+    // htmx-ext-sse rebuilds a failed EventSource, which sends no Last-Event-ID, and the page's
+    // URL carries no cursor: without this, such a stream would only get live events.
+    snapshotOnConnect: true,
   },
 };

@@ -79,13 +79,13 @@ export function streamRoutes<R>(
   sse: HandlerOptions<R> = {},
 ): StreamRoute<R>[] {
   return HTMX_VERSIONS.flatMap((version) => {
-    const { prefix, homeSwap, projectSwap } = HTMX[version];
+    const { prefix, homeSwap, projectSwap, snapshotOnConnect } = HTMX[version];
     return [
       // Scenarios 2, 4, 5, 8: one stream, several topics (notifications, status, stats, user:<name>).
       {
         path: `${prefix}/events`,
         topics: (request: R) => demo.streams.eventTopics(parts.raw(request)),
-        options: { ...sse, swap: homeSwap },
+        options: { ...sse, swap: homeSwap, snapshotOnConnect },
       },
       // Scenario 3: dynamic topic project:<id> and its presence topic, members only (403 otherwise).
       {
@@ -94,6 +94,7 @@ export function streamRoutes<R>(
         options: {
           ...sse,
           swap: projectSwap(demo.streams.projectIds()),
+          snapshotOnConnect,
           authorize: (request: R, topics: readonly string[]) =>
             demo.streams.mayWatch(parts.raw(request), topics),
           // Who is viewing now: each stream joins its project's presence as the page's user.

@@ -1,9 +1,8 @@
 import type { IncomingMessage } from "node:http";
 import type { PresenceIdentity } from "@burrow/sse-core";
-import { PRESENCE_PREFIX } from "./htmx.js";
 import { HttpError } from "./http.js";
 import type { Store } from "./store.js";
-import { presenceTopic, projectTopic, userTopic } from "./topics.js";
+import { presenceTopic, projectIdOf, projectTopic, userTopic } from "./topics.js";
 import { userOf } from "./visitor.js";
 
 /**
@@ -50,13 +49,8 @@ export class Streams {
   mayWatch(req: IncomingMessage, topics: readonly string[]): boolean {
     const user = userOf(req);
     return topics.every((topic) => {
-      const source = topic.startsWith(PRESENCE_PREFIX)
-        ? topic.slice(PRESENCE_PREFIX.length)
-        : topic;
-      return (
-        !source.startsWith("project:") ||
-        this.#store.isMember(user, source.slice("project:".length))
-      );
+      const id = projectIdOf(topic);
+      return id === undefined || this.#store.isMember(user, id);
     });
   }
 }
