@@ -129,11 +129,9 @@ export class Publisher {
       this.publishedAt.delete(nonce);
       this.hooks.roundTrip((performance.now() - at) / 1000);
     }
-    if (this.deliveredLocally.size === 0) return false;
-    const delivered = this.deliveredLocally.delete(nonce);
-    // Own publishes are ordered in the order they were sent: older ones will not come any more.
-    for (const old of this.deliveredLocally) if (old < nonce) this.deliveredLocally.delete(old);
-    return delivered;
+    // Not pruned by order: a batch that timed out on a hung server may commit after a newer
+    // batch sent on another connection, so an older echo can still come (bounded by the cap).
+    return this.deliveredLocally.size > 0 && this.deliveredLocally.delete(nonce);
   }
 
   /** The listening connection is gone: echoes, if any, come from the table, not timed. */
