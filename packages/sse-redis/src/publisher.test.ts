@@ -91,6 +91,20 @@ describe("Publisher", () => {
     expect(publisher.echo(sent[1]!.origin)).toBe(false);
   });
 
+  it("a lost publish that Redis ran after a newer one (a stopped server reading an old socket) is not delivered twice", async () => {
+    const { publisher, sent, here, target } = setUp();
+    publisher.send(target(), "x", { data: "lost" });
+    publisher.send(target(), "x", { data: "newer" });
+    sent[0]!.fail(new Error("timeout"));
+    sent[1]!.answer();
+    await settled();
+    expect(here).toEqual([["x", { data: "lost" }]]);
+    // The newer one's echo comes first...
+    expect(publisher.echo(sent[1]!.origin)).toBe(false);
+    // ...then the old one's: already delivered here.
+    expect(publisher.echo(sent[0]!.origin)).toBe(true);
+  });
+
   it("ignores the failure of a publish whose echo came first (Redis ran it)", async () => {
     const { publisher, sent, here, failures, target } = setUp();
     publisher.send(target(), "x", { data: "a" });
