@@ -1,3 +1,4 @@
+import { waitFor } from "@burrow/test-utils";
 import { describe, expect, it, vi } from "vitest";
 import { EventBroker } from "../broker/broker.js";
 import type { Client } from "../delivery/client.js";
@@ -203,7 +204,7 @@ describe("a snapshot that fails", () => {
         await new Promise((r) => setTimeout(r, 5));
         broker.publish("notes", { data: "after" });
         const got = await reading;
-        await new Promise((r) => setTimeout(r, 60));
+        await waitFor(() => broker.stats().snapshotFailures === 1, "the render to fail");
         const rest = await drain(client);
         expect([...got, ...rest].map((e) => e.data)).toEqual(["after"]);
         expect(broker.stats().snapshotFailures).toBe(1);
@@ -214,6 +215,30 @@ describe("a snapshot that fails", () => {
       }
     });
   }
+});
+
+describe("a client that leaves while its snapshot renders", () => {
+  it("is not sent it, the others are, and nothing is left waiting", async () => {
+    let release!: (html: string) => void;
+    const snapshot = vi.fn(() => new Promise<string>((r) => (release = r)));
+    const broker = new EventBroker({
+      historySize: 1,
+      topics: { notes: { snapshot, target: "#n" } },
+    });
+    const leaving = broker.subscribe("notes", { lastEventId: "unknown" });
+    const staying = broker.subscribe("notes", { lastEventId: "unknown" });
+    const reads = [drain(leaving), drain(staying)];
+    await waitFor(() => snapshot.mock.calls.length === 1, "the render to start");
+    broker.unsubscribe(leaving);
+    release("<li>a</li>");
+    const [gone, got] = await Promise.all(reads);
+    expect(gone).toEqual([]);
+    expect(got!.map((e) => e.data)).toEqual([
+      '<hx-partial hx-target="#n" hx-swap="innerHTML"><li>a</li></hx-partial>',
+    ]);
+    expect(snapshot).toHaveBeenCalledTimes(1);
+    expect(broker.stats()).toMatchObject({ clients: 1, snapshots: { miss: 1 } });
+  });
 });
 
 describe("the topics option", () => {
