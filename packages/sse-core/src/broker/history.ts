@@ -117,22 +117,6 @@ export class History {
   }
 
   /**
-   * The seq a client of `topics` that last saw `lastEventId` resumes after,
-   * or `undefined` when the id cannot be resolved exactly (unknown, evicted,
-   * reused, or from another broker) or events after it on `topics` were
-   * already evicted (resuming would leave a gap).
-   */
-  resolve(lastEventId: string, topics: readonly string[]): number | undefined {
-    const seq = this.seqOf(lastEventId, topics);
-    if (seq === undefined) return undefined;
-    for (const topic of topics) {
-      const log = this.logs.get(topic);
-      if (log !== undefined && log.evictedUpTo > seq) return undefined;
-    }
-    return seq;
-  }
-
-  /**
    * The seq `lastEventId` names (an id this broker assigned, or an explicit
    * id carried by exactly one retained event of `topics`), gaps aside.
    */

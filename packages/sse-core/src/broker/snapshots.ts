@@ -45,11 +45,6 @@ export class Snapshots implements RepairHost {
     if (frame.rule?.kind === "state") this.latest.set(frame.topic, frame);
   }
 
-  /** The latest event of the state topic `topic`, if one was published. */
-  latestOf(topic: string): Frame | undefined {
-    return this.latest.get(topic);
-  }
-
   position(): number | undefined {
     return this.history?.latest;
   }
