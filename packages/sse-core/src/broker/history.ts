@@ -47,7 +47,7 @@ export class History {
   private readonly ownId: RegExp;
 
   constructor(private readonly size: number) {
-    this.ownId = new RegExp(`^${this.epoch}-(0|[1-9][0-9]{0,15})$`);
+    this.ownId = new RegExp(`^${this.epoch}-(0|[1-9][0-9]{0,15})(${REPAIR_MARK})?$`);
   }
 
   /**
@@ -78,6 +78,21 @@ export class History {
   /** The id the broker assigns to the event with `seq`. */
   idFor(seq: number): string {
     return `${this.epoch}-${seq}`;
+  }
+
+  /**
+   * The id of position `seq` for a client with a repair outstanding: a
+   * resume from it replays the client's other topics after `seq` and
+   * repairs again every topic that can be repaired (the client's copy of
+   * them may be ahead of `seq`, or behind it; a repair is right either way).
+   */
+  repairIdFor(seq: number): string {
+    return `${this.epoch}-${seq}${REPAIR_MARK}`;
+  }
+
+  /** True when `id` is one of {@link History.repairIdFor}'s (of any epoch). */
+  static marksRepair(id: string): boolean {
+    return id.endsWith(REPAIR_MARK) && ASSIGNED_ID.test(id);
   }
 
   /** An id naming the latest publish: resuming after it replays every later event. */
@@ -174,8 +189,14 @@ export class History {
   }
 }
 
-/** The shape of a broker-assigned id: `<epoch>-<seq>`, the epoch a time in base 36. */
-const ASSIGNED_ID = /^([0-9a-z]{6,12})-(0|[1-9][0-9]{0,15})$/;
+/** What ends the id of a client with a repair outstanding ({@link History.repairIdFor}). */
+const REPAIR_MARK = "r";
+
+/**
+ * The shape of a broker-assigned id: `<epoch>-<seq>`, the epoch a time in
+ * base 36, maybe marked as a repair's (`<epoch>-<seq>r`).
+ */
+const ASSIGNED_ID = /^([0-9a-z]{6,12})-(0|[1-9][0-9]{0,15})r?$/;
 
 /** Index of the first frame with seq > cursor (binary search: a log is in seq order). */
 function firstAfter(frames: RingBuffer<HistoryFrame>, cursor: number): number {

@@ -6,7 +6,7 @@ import { type Frame, frameOf, receivedFrame } from "../wire/frame.js";
 import type { RepairReason } from "../wire/topic-policy.js";
 import type { ResolvedBrokerOptions } from "./broker-options.js";
 import type { BrokerCounters } from "./broker-stats.js";
-import type { History } from "./history.js";
+import { History } from "./history.js";
 import type { Observers } from "./observer.js";
 import type { TopicRules } from "./topic-rules.js";
 
@@ -72,6 +72,8 @@ export class Resumes {
     const history = this.history;
     if (history === undefined) return;
     const seq = history.seqOf(lastEventId, client.topics);
+    // The id of a client that had a repair outstanding: its log topics that can be repaired are again.
+    const marked = seq !== undefined && History.marksRepair(lastEventId);
     const plan: ResumePlan = { exact: [], repaired: [], lost: [] };
     /** Log topics repaired: events of them were evicted (or the id is unknown). */
     let gaps = 0;
@@ -81,8 +83,10 @@ export class Resumes {
         // History keeps its latest event: replayed in order when it changed since.
         if (seq === undefined) plan.repaired.push(topic);
         else plan.exact.push(topic);
-      } else if (seq !== undefined && !history.gapAfter(topic, seq)) plan.exact.push(topic);
-      else if (rule !== undefined) {
+      } else if (seq !== undefined && !history.gapAfter(topic, seq)) {
+        if (marked && rule !== undefined) plan.repaired.push(topic);
+        else plan.exact.push(topic);
+      } else if (rule !== undefined) {
         plan.repaired.push(topic);
         gaps++;
       } else plan.lost.push(topic);

@@ -49,17 +49,16 @@ export class Snapshots implements RepairHost {
     return this.history?.latest;
   }
 
-  stamp(frame: Frame, cursor: number | null | undefined): Frame {
+  stamp(frame: Frame, cursor: number | undefined): Frame {
     const history = this.history;
     if (history === undefined || cursor === undefined) return frame;
-    if (cursor === null && frame.event.id === undefined) return frame;
-    const key = cursor ?? -1;
+    const id = history.repairIdFor(cursor);
+    if (frame.event.id === id) return frame;
     let byCursor = this.stamped.get(frame);
-    const known = byCursor?.get(key);
+    const known = byCursor?.get(cursor);
     if (known !== undefined) return known;
-    const { id: _old, ...rest } = frame.event;
-    const event = Object.freeze(cursor === null ? rest : { ...rest, id: history.idFor(cursor) });
-    const stamped: Frame = { ...frame, event, chunk: toBytes(encodeValid(event)), seq: key };
+    const event = Object.freeze({ ...frame.event, id });
+    const stamped: Frame = { ...frame, event, chunk: toBytes(encodeValid(event)), seq: cursor };
     delete stamped.variants;
     if (byCursor === undefined) {
       byCursor = new Map();
@@ -67,7 +66,7 @@ export class Snapshots implements RepairHost {
     }
     // Positions only grow: the last few are all a burst of clients asks for.
     if (byCursor.size >= 8) byCursor.clear();
-    byCursor.set(key, stamped);
+    byCursor.set(cursor, stamped);
     return stamped;
   }
 

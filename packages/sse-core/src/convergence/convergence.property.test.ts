@@ -354,12 +354,12 @@ describe("convergence: every page ends at what a fresh load of it shows", () => 
     );
   });
 
-  // KNOWN BUG (issue #25, open): a topic found gapped while a resume catches up is repaired, but
-  // events of the client's other topics written before its snapshot carry ids past the gap; a
-  // reconnect with such an id resumes the gapped topic exactly and its snapshot never comes.
-  // The fix: pause a client's writes from the moment a repair is needed, not only while it renders,
-  // and stamp its repairs with the id it last wrote. \`it.fails\` turns red once it is fixed.
-  it.fails("KNOWN BUG: a page reconnecting before a mid-resume repair arrived keeps the gapped region wrong", async () => {
+  // Found by a random seed in CI: a topic found gapped while a resume catches up is repaired, but
+  // events of the client's other topics written before its snapshot carried ids past the gap; a
+  // reconnect with such an id resumed the gapped topic exactly and its snapshot never came. Fixed:
+  // until its repairs are written, a client is sent repair ids (`<epoch>-<seq>r`), and a resume
+  // from one repairs the client's repairable topics again.
+  it("BUG 6 (fixed): a page reconnecting before a mid-resume repair arrived keeps the gapped region wrong", async () => {
     const setup = {
       bufferSize: 1,
       historySize: 1,

@@ -32,10 +32,11 @@ export interface RepairHost {
   /** The broker's position now (the seq of its latest publish), when it assigns ids. */
   position(): number | undefined;
   /**
-   * `frame` carrying the id of position `cursor` (`null`: no id; undefined,
-   * the broker assigns none: as it is), encoded once per cursor.
+   * `frame` carrying the repair id of position `cursor` (undefined, the
+   * broker assigns no ids: as it is), encoded once per cursor: a resume from
+   * it repairs the client's repairable topics again.
    */
-  stamp(frame: Frame, cursor: number | null | undefined): Frame;
+  stamp(frame: Frame, cursor: number | undefined): Frame;
 }
 
 /**
@@ -46,8 +47,15 @@ export interface RepairHost {
  * render starts (the render covers them), then queued as usual. While a
  * render is in flight the client writes nothing (it is paused): its
  * repairs then go first, stamped with the id of its position when the pause
- * began, so the ids it sees never go backwards and a reconnect resumes
- * exactly from any of them. @internal
+ * began, so the ids it sees never go backwards.
+ *
+ * From the moment a repair is needed until the client writes an event
+ * published after its last repair's render started, every id it is sent is
+ * a *repair id* (`<epoch>-<seq>r`, {@link RepairHost.stamp}): until then its
+ * copy of a repaired topic is behind the id (the repair has not come) or
+ * ahead of it (a snapshot covers events after it), so a reconnect with such
+ * an id must not resume that topic exactly. It resumes its other topics
+ * exactly and repairs the repairable ones again. @internal
  */
 export class Repairs {
   private readonly open = new Map<string, Repair>();
@@ -59,6 +67,10 @@ export class Repairs {
   private cursor: number | undefined;
   /** Repairs that ended during this pause, to go out together when it ends. */
   private ready: Frame[] = [];
+  /** True from a repair's need until the client wrote an event past every repair (see the class). */
+  private marking = false;
+  /** The broker's position when the latest of the client's repair renders started. */
+  private cleanAt = 0;
 
   /** True while some repair waits for the client to drain. */
   get due(): boolean {
@@ -70,6 +82,21 @@ export class Repairs {
     return this.inFlight > 0;
   }
 
+  /** True while the ids the client is sent must be repair ids. */
+  get marks(): boolean {
+    return this.marking;
+  }
+
+  /**
+   * Whether the event of position `seq`, the next the client writes, must
+   * carry a repair id; once it is past every repair (none open, and `seq`
+   * after the last render's start), no longer, nor any event after it.
+   */
+  marksAt(seq: number): boolean {
+    if (this.marking && this.open.size === 0 && seq >= this.cleanAt) this.marking = false;
+    return this.marking;
+  }
+
   /** True when `frame` is covered by a render to come (its topic's repair has not started yet). */
   covers(frame: Frame): boolean {
     const phase = this.open.get(frame.topic)?.phase;
@@ -78,6 +105,7 @@ export class Repairs {
 
   /** `topic` needs a repair (again: a newer render covers whatever came before). */
   need(topic: string, reason: RepairReason): void {
+    this.marking = true;
     const repair = this.open.get(topic);
     if (repair === undefined) {
       this.open.set(topic, { phase: "needed", reason });
@@ -104,10 +132,15 @@ export class Repairs {
     for (const [topic, repair] of topics) host.request(target, topic, repair.reason);
   }
 
-  /** A render for `topic` started: its events from now on are queued as usual. */
-  started(topic: string): void {
+  /**
+   * A render for `topic` started at the broker's position `position`: its
+   * events from now on are queued as usual.
+   */
+  started(topic: string, position: number): void {
     const repair = this.open.get(topic);
-    if (repair?.phase === "waiting") repair.phase = "running";
+    if (repair?.phase !== "waiting") return;
+    repair.phase = "running";
+    if (position > this.cleanAt) this.cleanAt = position;
   }
 
   /**

@@ -127,7 +127,7 @@ export class Subscription implements Client, FrameReader, RepairTarget {
   }
 
   repairStarted(topic: string): void {
-    this.repairs?.started(topic);
+    this.repairs?.started(topic, this.host.repairer?.position() ?? 0);
   }
 
   repaired(topic: string, frame: Frame | undefined): boolean {
@@ -139,7 +139,7 @@ export class Subscription implements Client, FrameReader, RepairTarget {
       const { frames, cursor } = done;
       const repairer = this.host.repairer!;
       for (let i = frames.length - 1; i >= 0; i--) {
-        this.queue.unshift(repairer.stamp(frames[i]!, i === frames.length - 1 ? cursor : null));
+        this.queue.unshift(repairer.stamp(frames[i]!, cursor));
       }
     }
     if (!repairs.paused) this.poke();
@@ -183,10 +183,15 @@ export class Subscription implements Client, FrameReader, RepairTarget {
     if (this.repairs?.paused) return EMPTY;
     if (this.resume !== undefined) {
       const missed = this.catchUp(REPLAY_BATCH);
-      if (missed.length > 0) return pass.join(missed, format);
+      if (missed.length > 0) return pass.join(this.marked(missed), format);
     }
     this.requestRepairs();
-    return this.queue.take(format, pass);
+    if (this.repairs?.marks !== true) return this.queue.take(format, pass);
+    const frames: Frame[] = [];
+    for (let frame = this.queue.shift(); frame !== undefined; frame = this.queue.shift()) {
+      frames.push(frame);
+    }
+    return pass.join(this.marked(frames), format);
   }
 
   /** The client left (its connection closed): its host ends it, discarding what is queued. */
@@ -200,10 +205,11 @@ export class Subscription implements Client, FrameReader, RepairTarget {
     if (this.resume !== undefined && !this.isClosed) {
       const [first, ...rest] = this.catchUp(1);
       for (const frame of rest) this.queue.requeue(frame);
-      if (first !== undefined) return first;
+      if (first !== undefined) return this.marked([first])[0];
     }
     this.requestRepairs();
-    return this.queue.shift();
+    const frame = this.queue.shift();
+    return frame === undefined ? undefined : this.marked([frame])[0];
   }
 
   readable(): Promise<void> {
@@ -263,6 +269,22 @@ export class Subscription implements Client, FrameReader, RepairTarget {
     ) {
       repairs.request(repairer, this);
     }
+  }
+
+  /**
+   * `frames`, about to be written in order, each given a repair id while the
+   * client has a repair outstanding (see {@link Repairs}); frames of no
+   * position (a resume-miss event) and repairs (already stamped) as they are.
+   */
+  private marked(frames: Frame[]): Frame[] {
+    const repairs = this.repairs;
+    const repairer = this.host.repairer;
+    if (repairs?.marks !== true || repairer === undefined) return frames;
+    for (let i = 0; i < frames.length && repairs.marks; i++) {
+      const frame = frames[i]!;
+      if (frame.seq > 0 && repairs.marksAt(frame.seq)) frames[i] = repairer.stamp(frame, frame.seq);
+    }
+    return frames;
   }
 
   /** Under the "disconnect" policy: has the host end this client, once. */
