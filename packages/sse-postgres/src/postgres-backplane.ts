@@ -87,6 +87,7 @@ export class PostgresBackplane implements Backplane {
     this.recovery = new Recovery(this.link, this.subscriptions, log, {
       deliver: (topic, event, seq) => this.host!.deliver(topic, event, seq),
       echo: (eventOrigin) => this.publisher.echo(eventOrigin),
+      lost: (topics) => this.host?.lost?.(topics),
       historySize: () => this.host?.historySize ?? 0,
     });
     this.replayer = new Replayer(this.link, this.subscriptions, maxReplays);

@@ -19,6 +19,8 @@ export interface RecoveryHooks {
   deliver(topic: string, event: SSEEvent, seq: number): void;
   /** Whether this process published the event from `origin` and delivered it already. */
   echo(origin: string): boolean;
+  /** Events of `topics` published during a cut could not be read back. */
+  lost(topics: readonly string[]): void;
   /** The broker's `historySize` (0: no history, nothing to read back). */
   historySize(): number;
 }

@@ -12,12 +12,14 @@ import type { Subscriptions } from "./subscriptions.js";
 
 function setUp(ownDelivered: readonly string[] = []) {
   const delivered: string[] = [];
+  const lost: string[][] = [];
   const errors: string[] = [];
   const recovery = new Recovery(
     { logger: { error: (m) => errors.push(m), info: () => {} }, safeUrl: "redis://x" },
     {
       deliver: (topic, event, seq) => delivered.push(`${topic}:${event.data}@${seq}`),
       echo: (origin) => ownDelivered.includes(origin),
+      lost: (topics) => lost.push([...topics]),
     },
   );
   const link = { subscriberUp: true, synced: false, updates: 0, failures: [] as Error[] };
@@ -32,7 +34,7 @@ function setUp(ownDelivered: readonly string[] = []) {
   };
   const catchUp = (read: ReadMissed) =>
     recovery.catchUp(fakeLink as unknown as Link, subscriptions as unknown as Subscriptions, read);
-  return { recovery, delivered, errors, link: fakeLink, subscribed, catchUp };
+  return { recovery, delivered, errors, lost, link: fakeLink, subscribed, catchUp };
 }
 
 const message = (seq: number, data: string, epoch = "e", delivered = false): Message => ({
@@ -104,8 +106,8 @@ describe("Recovery", () => {
     expect(delivered.at(-1)).toBe("x:e@5");
   });
 
-  it("logs a gap once when what was missed cannot be read, and goes on live", async () => {
-    const { recovery, delivered, errors, link, catchUp } = setUp();
+  it("logs a gap once when what was missed cannot be read, tells which topics lost events, and goes on live", async () => {
+    const { recovery, delivered, errors, lost, link, catchUp } = setUp();
     recovery.receive(message(1, "a"));
     const { read, settle } = pendingRead();
     catchUp(read);
@@ -115,6 +117,7 @@ describe("Recovery", () => {
     await waitFor(() => !recovery.running, "the catch-up to end");
     expect(delivered).toEqual(["x:a@1", "x:live@9"]);
     expect([recovery.gaps, errors.length, link.synced]).toEqual([1, 1, true]);
+    expect(lost).toEqual([["x"]]);
     expect(errors[0]).toContain("could not be recovered");
   });
 

@@ -23,6 +23,8 @@ export interface RecoveryHooks {
   deliver(topic: string, event: SSEEvent, seq: number): void;
   /** Whether this process published the event from `origin` and delivered it already. */
   echo(origin: string): boolean;
+  /** Events of `topics` published during a cut could not be read back. */
+  lost(topics: readonly string[]): void;
 }
 
 /** Reads the events of `topics` after `after` in `epoch`; undefined on a gap (or history off). */

@@ -77,6 +77,7 @@ export class RedisBackplane implements Backplane {
       {
         deliver: (topic, event, seq) => this.host!.deliver(topic, event, seq),
         echo: (origin) => this.publisher.echo(origin),
+        lost: (topics) => this.host?.lost?.(topics),
       },
     );
   }

@@ -78,8 +78,10 @@ export async function checkOutageMidStream(
 ): Promise<void> {
   const onA = recordEvents(`${a.url}/events?topics=x`, ["x"]);
   const onB = recordEvents(`${b.url}/events?topics=x`, ["x"]);
-  await Promise.all([onA.opened, onB.opened]);
-  await Promise.all([listening(a, 1), listening(b, 1)]);
+  // A topic with a snapshot: what the outage lost of it is repaired (issue #25).
+  const snapOnB = rawClient(b.port, "/events?topics=snap:x");
+  await Promise.all([onA.opened, onB.opened, snapOnB.ready]);
+  await Promise.all([listening(a, 1), listening(b, 2)]);
   await a.publish("x", "before");
   const [before] = await onB.waitForCount(1);
 
@@ -91,7 +93,7 @@ export async function checkOutageMidStream(
   expect(onA.events.map((e) => e.data)).toEqual(["before"]);
 
   await engine.start();
-  await Promise.all([listening(a, 1), listening(b, 1)]);
+  await Promise.all([listening(a, 1), listening(b, 2)]);
   await a.publish("x", "after");
   await onA.waitForCount(2);
   await onB.waitForCount(3);
@@ -110,7 +112,13 @@ export async function checkOutageMidStream(
     expect(epoch).not.toBe(lastSeen.split("-")[0]);
     await waitFor(() => late.events.length >= 1, "the resync signal");
     expect(late.events[0]?.event).toBe("resync");
+    // What b's clients of a topic with a snapshot lost in the outage, a snapshot replaces.
+    await waitFor(() => snapOnB.events.length >= 1, "b's snapshot of snap:x");
+    expect(snapOnB.events[0]?.data).toContain("<p>snap:x as now</p>");
+    expect((await b.stats()).snapshots).toMatchObject({ miss: 1 });
   }
+  if (keepsData) expect(snapOnB.events).toEqual([]);
+  snapOnB.close();
   late.close();
   onA.close();
   onB.close();

@@ -29,6 +29,8 @@ export interface ServerStats {
   dropped: number;
   resumed: number;
   resumeMisses: number;
+  /** Snapshots sent, by reason (issue #25). */
+  snapshots: { miss: number; restart: number; overflow: number; connect: number };
   backplane: {
     state: string;
     errors: number;

@@ -75,6 +75,13 @@ export interface BackplaneHost {
    * need not have it: call it as `host.report?.(...)`.
    */
   report?(report: BackplaneReport): void;
+  /**
+   * Events of `topics` published while the link was cut could not be read
+   * back (the engine lost them, or its history is too short): the broker
+   * repairs its clients of those topics that can be repaired (a snapshot, a
+   * state topic's latest event). Optional for a backplane to call, and here.
+   */
+  lost?(topics: readonly string[]): void;
 }
 
 /**

@@ -26,6 +26,7 @@ function setUp(own: readonly string[] = []) {
   const delivery = new OrderedDelivery({
     deliver: (topic, event, seq) => delivered.push(`${topic}:${event.data}@${seq}`),
     echo: (origin) => own.includes(origin),
+    lost: (topics) => log.push(`lost ${topics.join(",")}`),
   });
   const log: string[] = [];
   let up = true;
@@ -80,7 +81,7 @@ describe("OrderedDelivery", () => {
     expect([delivery.recovered, delivery.catchingUp, log]).toEqual([2, false, ["synced"]]);
   });
 
-  it("starts the order at the head on a first catch-up, and counts a gap", async () => {
+  it("starts the order at the head on a first catch-up, and counts a gap, telling which topics lost events", async () => {
     const { delivery, delivered, log, steps, asked, settle } = setUp();
     const done = delivery.catchUp({ ...steps, head: async () => ({ epoch: "h", seq: 40 }) });
     await turns();
@@ -89,7 +90,7 @@ describe("OrderedDelivery", () => {
     settle(undefined);
     await done;
     expect(delivered).toEqual(["x:live@42"]);
-    expect([delivery.gaps, log]).toEqual([1, ["gap", "synced"]]);
+    expect([delivery.gaps, log]).toEqual([1, ["gap", "lost x", "synced"]]);
   });
 
   it("leaves the held events to the next catch-up when the connection drops during this one", async () => {

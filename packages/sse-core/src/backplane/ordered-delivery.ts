@@ -20,6 +20,11 @@ export interface OrderedDeliveryHooks {
   deliver(topic: string, event: SSEEvent, seq: number): void;
   /** Whether this process published the event from `origin` and delivered it already. */
   echo(origin: string): boolean;
+  /**
+   * Events of `topics` published while the link was cut could not be read
+   * back (`BackplaneHost.lost`): this process's clients of them are behind.
+   */
+  lost?(topics: readonly string[]): void;
 }
 
 /** The steps of one catch-up, each the engine's own (see {@link OrderedDelivery.catchUp}). */
@@ -129,6 +134,7 @@ export class OrderedDelivery {
         if (missed === undefined) {
           this.gaps++;
           steps.gap();
+          this.hooks.lost?.(topics);
         } else this.deliverMissed(missed, epoch);
       }
       if (!steps.up()) return;

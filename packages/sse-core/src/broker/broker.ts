@@ -59,9 +59,8 @@ export class EventBroker<T extends TopicMap = TopicMap> {
   /** What happens to a client whose buffer is full (the `slowClient` option). */
   readonly slowClient: SlowClientPolicy;
   /**
-   * The room for more streams, which handlers reserve before subscribing
-   * one. A plain field (not `#private`), so that a handler of the other
-   * copy of this package (ESM or CJS) reaches the same slots. @internal
+   * The room for more streams, which handlers reserve before subscribing one. A plain field (not
+   * `#private`): a handler of the other copy (ESM or CJS) reaches the same slots. @internal
    */
   readonly slots: ClientSlots;
   private readonly subscribers: Subscribers;
@@ -97,14 +96,14 @@ export class EventBroker<T extends TopicMap = TopicMap> {
     this.slots = new ClientSlots(this.subscribers);
     this.local = new LocalPublish(opts, this.subscribers.index, this.counters, this.observers);
     if (!opts.topics.empty) this.subscribers.repairer = this.local.snapshots;
-    const { history, rules } = this.local;
-    this.resumes = new Resumes(opts, history, rules, this.counters, this.observers);
+    this.resumes = new Resumes(opts, this.local, this.counters, this.observers);
     this.backplane?.attach({
       historySize: this.historySize,
       deliver: (topic, event, seq) => {
         if (!this.isClosed) this.local.receive(topic, event, seq);
       },
       report: (report) => this.observers.notify("backplane", report),
+      lost: (topics) => this.isClosed || this.local.lost(topics),
     });
     if (this.backplane !== undefined) this.roster.share(this.backplane);
   }

@@ -1,5 +1,6 @@
 import { RingBuffer } from "../base/ring-buffer.js";
 import type { Frame } from "../wire/frame.js";
+import type { RepairIds } from "./snapshots.js";
 
 /** A retained event: its frame, its topic and its place in the broker's publish order. */
 export interface HistoryFrame extends Frame {
@@ -40,7 +41,7 @@ export interface ReplayBatch {
  * or within one) cannot be resolved without guessing, so it is a miss.
  * Internal.
  */
-export class History {
+export class History implements RepairIds {
   private readonly logs = new Map<string, TopicLog>();
   private seq = 0;
   private readonly epoch = Date.now().toString(36);
@@ -67,6 +68,11 @@ export class History {
 
   /** The seq of the latest publish (0 before any). */
   get latest(): number {
+    return this.seq;
+  }
+
+  /** The seq of the latest publish (0 before any): see {@link RepairIds}. */
+  position(): number {
     return this.seq;
   }
 

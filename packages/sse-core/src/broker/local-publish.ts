@@ -5,6 +5,7 @@ import type { BrokerCounters } from "./broker-stats.js";
 import { fanOut } from "./fan-out.js";
 import { History } from "./history.js";
 import type { Observers } from "./observer.js";
+import { ReceivedPosition } from "./received-position.js";
 import { Snapshots } from "./snapshots.js";
 import type { TopicIndex } from "./topic-index.js";
 import type { TopicRules } from "./topic-rules.js";
@@ -24,6 +25,8 @@ export class LocalPublish {
   /** State topics' latest events, and log topics' snapshots. */
   readonly snapshots: Snapshots;
   readonly rules: TopicRules;
+  /** With a backplane: where this broker stands in the backplane's order. */
+  readonly received: ReceivedPosition | undefined;
 
   constructor(
     options: Pick<ResolvedBrokerOptions, "historySize" | "backplane" | "topics">,
@@ -37,7 +40,11 @@ export class LocalPublish {
         ? new History(options.historySize)
         : undefined;
     this.rules = options.topics;
-    this.snapshots = new Snapshots(this.history, this.rules, counters, observers);
+    const { backplane } = options;
+    this.received = backplane === undefined ? undefined : new ReceivedPosition(backplane);
+    this.snapshots = new Snapshots(this.history ?? this.received, this.rules, counters, observers);
+    // Unwatched, a state topic's events no longer come here: its latest would go stale.
+    index.unwatched = (topic) => this.snapshots.forget(topic);
   }
 
   /**
@@ -58,12 +65,26 @@ export class LocalPublish {
     return fanOut(subscribers, frame, this.counters, this.observers.list);
   }
 
+  /**
+   * Events of `topics` were lost on their way here (a backplane's cut it
+   * could not read back): every client of those that can be repaired is.
+   */
+  lost(topics: readonly string[]): void {
+    for (const topic of topics) {
+      if (this.rules.of(topic) === undefined) continue;
+      // A state topic's latest event here may be older than what was lost.
+      this.snapshots.forget(topic);
+      for (const client of this.index.clientsOf(topic) ?? []) client.repair(topic, "miss");
+    }
+  }
+
   /** Fans out an event the backplane ordered (seq 0: published here while it was down). */
   receive(topic: string, event: SSEEvent, seq: number): void {
     const subscribers = this.index.clientsOf(topic);
     const rule = this.rules.of(topic);
     if (subscribers === undefined && rule?.kind !== "state") return;
     const frame = receivedFrame(topic, event, seq, rule);
+    this.received?.saw(frame);
     this.snapshots.record(frame);
     if (subscribers === undefined) return;
     fanOut(subscribers, frame, this.counters, this.observers.list);

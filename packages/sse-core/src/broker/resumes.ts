@@ -1,4 +1,5 @@
 import type { Backplane, BackplaneReplay } from "../backplane/backplane.js";
+import { parseEventId } from "../backplane/event-id.js";
 import type { Client } from "../delivery/client.js";
 import { type HistorySource, Resume } from "../delivery/resume.js";
 import type { Subscription } from "../delivery/subscription.js";
@@ -7,7 +8,9 @@ import type { RepairReason } from "../wire/topic-policy.js";
 import type { ResolvedBrokerOptions } from "./broker-options.js";
 import type { BrokerCounters } from "./broker-stats.js";
 import { History } from "./history.js";
+import type { LocalPublish } from "./local-publish.js";
 import type { Observers } from "./observer.js";
+import type { ReceivedPosition } from "./received-position.js";
 import type { TopicRules } from "./topic-rules.js";
 
 /** How each topic of one resuming client gets back what it missed. */
@@ -48,14 +51,21 @@ export class Resumes {
   /** What a client whose resume cannot be gap-free is sent first, if anything. */
   private readonly missFrame: Frame | undefined;
 
-  /** @param history - local history (none with a backplane, or with `historySize` 0). */
+  /** Local history (none with a backplane, or with `historySize` 0). */
+  private readonly history: History | undefined;
+  private readonly rules: TopicRules;
+  /** With a backplane: where this broker stands in its order. */
+  private readonly received: ReceivedPosition | undefined;
+
   constructor(
     options: ResolvedBrokerOptions,
-    private readonly history: History | undefined,
-    private readonly rules: TopicRules,
+    local: Pick<LocalPublish, "history" | "rules" | "received">,
     private readonly counters: BrokerCounters,
     private readonly observers: Observers,
   ) {
+    this.history = local.history;
+    this.rules = local.rules;
+    this.received = local.received;
     this.backplane = options.historySize > 0 ? options.backplane : undefined;
     this.room = Math.max(options.bufferSize, options.historySize);
     const miss = options.resumeMissEvent;
@@ -81,7 +91,7 @@ export class Resumes {
       const rule = this.rules.of(topic);
       if (rule?.kind === "state") {
         // History keeps its latest event: replayed in order when it changed since.
-        if (seq === undefined) plan.repaired.push(topic);
+        if (seq === undefined || marked) plan.repaired.push(topic);
         else plan.exact.push(topic);
       } else if (seq !== undefined && !history.gapAfter(topic, seq)) {
         if (marked && rule !== undefined) plan.repaired.push(topic);
@@ -127,10 +137,17 @@ export class Resumes {
   fromBackplane(client: Subscription, lastEventId: string): void {
     const backplane = this.backplane;
     if (backplane === undefined) return;
+    // The id of a client that had a repair outstanding: resumed from its position, and its
+    // log topics that can be repaired are repaired again.
+    const marked = History.marksRepair(lastEventId);
+    const from = marked ? lastEventId.slice(0, -1) : lastEventId;
     client.resumeWith(Resume.awaiting(this.room));
     const settle = (replay: BackplaneReplay | undefined): void => {
       if (client.closed) return;
       if (replay === undefined) {
+        // What the page shows up to its id may still arrive (read back after a cut): skipped.
+        const shown = parseEventId(from);
+        if (shown !== undefined) client.skipTo(client.topics, shown);
         const lost = client.topics.filter((topic) => this.rules.of(topic) === undefined);
         for (const topic of client.topics) {
           if (this.rules.of(topic) !== undefined) client.repair(topic, "miss");
@@ -142,8 +159,11 @@ export class Resumes {
       }
       this.counters.resumed++;
       this.observers.notify("resumed", client, false);
+      const repaired = marked ? client.topics.filter((topic) => this.rules.of(topic)) : [];
+      for (const topic of repaired) client.repair(topic, "miss");
       const frames: Frame[] = [];
       for (const { topic, event, seq } of replay.events) {
+        if (repaired.includes(topic)) continue;
         try {
           frames.push(receivedFrame(topic, event, seq, this.rules.of(topic)));
         } catch {
@@ -155,7 +175,7 @@ export class Resumes {
     // Aborted when the client leaves: the backplane then reads nothing for it.
     const left = new AbortController();
     void client.done.then(() => left.abort());
-    backplane.replay(client.topics, lastEventId, left.signal).then(settle, () => settle(undefined));
+    backplane.replay(client.topics, from, left.signal).then(settle, () => settle(undefined));
   }
 
   /**

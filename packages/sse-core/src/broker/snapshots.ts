@@ -5,9 +5,33 @@ import { type Frame, toBytes } from "../wire/frame.js";
 import { snapshotFrame } from "../wire/snapshot-frame.js";
 import type { RepairReason, TopicRule } from "../wire/topic-policy.js";
 import type { BrokerCounters } from "./broker-stats.js";
-import type { History } from "./history.js";
 import type { Observers } from "./observer.js";
 import type { TopicRules } from "./topic-rules.js";
+
+/**
+ * Where a broker stands in its order of events, and the ids that name a
+ * position for a client with a repair outstanding: its local
+ * {@link History}, or, with a backplane, what it received. @internal
+ */
+export interface RepairIds {
+  /** The seq of the latest event (undefined: not known, no ids given). */
+  position(): number | undefined;
+  /** The repair id of position `seq` (`<epoch>-<seq>r`); undefined while it cannot be told. */
+  repairIdFor(seq: number): string | undefined;
+  /**
+   * On a backplane: the seq of the latest event ordered on any process (the
+   * engine's head), which the app's state may show before this process
+   * received it; a snapshot rendered after it covers every event up to it.
+   * Undefined when it cannot be told. Absent: {@link RepairIds.position}.
+   */
+  head?(): Promise<Position | undefined>;
+}
+
+/** A place in a backplane's order: its epoch, and a seq in it. @internal */
+export interface Position {
+  readonly epoch: string;
+  readonly seq: number;
+}
 
 /** The renders of one log topic's snapshot: at most one at a time. */
 interface Job {
@@ -34,7 +58,7 @@ export class Snapshots implements RepairHost {
   private warned = false;
 
   constructor(
-    private readonly history: History | undefined,
+    private readonly ids: RepairIds | undefined,
     private readonly rules: TopicRules,
     private readonly counters: BrokerCounters,
     private readonly observers: Observers,
@@ -45,15 +69,20 @@ export class Snapshots implements RepairHost {
     if (frame.rule?.kind === "state") this.latest.set(frame.topic, frame);
   }
 
+  /** Forgets `topic`'s latest event (its events no longer reach this broker). */
+  forget(topic: string): void {
+    this.latest.delete(topic);
+  }
+
   position(): number | undefined {
-    return this.history?.latest;
+    return this.ids?.position();
   }
 
   stamp(frame: Frame, cursor: number | undefined): Frame {
-    const history = this.history;
-    if (history === undefined || cursor === undefined) return frame;
-    const id = history.repairIdFor(cursor);
-    if (frame.event.id === id) return frame;
+    const ids = this.ids;
+    if (ids === undefined || cursor === undefined) return frame;
+    const id = ids.repairIdFor(cursor);
+    if (id === undefined || frame.event.id === id) return frame;
     let byCursor = this.stamped.get(frame);
     const known = byCursor?.get(cursor);
     if (known !== undefined) return known;
@@ -94,10 +123,33 @@ export class Snapshots implements RepairHost {
     queueMicrotask(() => this.render(topic, rule, job));
   }
 
+  /**
+   * Renders `topic`'s snapshot for the clients waiting now; on a backplane,
+   * once the engine's head is known (at most the snapshot's timeout): the
+   * render covers every event up to it, which its clients then skip.
+   */
   private render(topic: string, rule: TopicRule, job: Job): void {
+    const ids = this.ids;
+    if (ids?.head === undefined) {
+      this.renderAfter(topic, rule, job, undefined);
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(resolve, rule.snapshotTimeoutMs, undefined);
+      timer.unref?.();
+    });
+    Promise.race([ids.head().catch(() => undefined), late]).then((head) => {
+      clearTimeout(timer);
+      this.renderAfter(topic, rule, job, head);
+    });
+  }
+
+  /** Renders `topic` for the clients waiting now, its render covering the events up to `head`. */
+  private renderAfter(topic: string, rule: TopicRule, job: Job, head: Position | undefined): void {
     const clients = job.waiting;
     job.waiting = new Map();
-    for (const client of clients.keys()) client.repairStarted(topic);
+    for (const client of clients.keys()) client.repairStarted(topic, head);
     let settled = false;
     const settle = (html: unknown, error?: unknown): void => {
       if (settled) return;

@@ -8,6 +8,8 @@ import type { Subscription } from "../delivery/subscription.js";
  */
 export class TopicIndex {
   private readonly topics = new Map<string, Set<Subscription>>();
+  /** Told when the backplane stops watching a topic (what is known of it goes stale). */
+  unwatched: ((topic: string) => void) | undefined;
 
   constructor(private readonly backplane: Backplane | undefined) {}
 
@@ -42,7 +44,9 @@ export class TopicIndex {
       set.delete(client);
       if (set.size === 0) {
         this.topics.delete(topic);
-        this.backplane?.unwatch(topic);
+        if (this.backplane === undefined) continue;
+        this.backplane.unwatch(topic);
+        this.unwatched?.(topic);
       }
     }
   }

@@ -1,6 +1,7 @@
 import type { Frame } from "../wire/frame.js";
 import type { RepairReason } from "../wire/topic-policy.js";
 import type { Client } from "./client.js";
+import type { OrderPosition } from "./shown-events.js";
 
 /**
  * One topic of a client being repaired: `"needed"` until the client has
@@ -14,8 +15,12 @@ interface Repair {
 
 /** The side of a client that its repairs' renderer talks to. @internal */
 export interface RepairTarget extends Client {
-  /** A render of `topic` for this client started: events of the topic published from now on follow it. */
-  repairStarted(topic: string): void;
+  /**
+   * A render of `topic` for this client started: events of the topic
+   * published from now on follow it; on a backplane, it covers those up to
+   * `head` (the engine's head before it started), which the client skips.
+   */
+  repairStarted(topic: string, head?: { readonly epoch: string; readonly seq: number }): void;
   /**
    * The render of `topic` this client waited for ended: `frame`, the
    * snapshot (or a state topic's latest event; none when it has none, or
@@ -58,6 +63,9 @@ export interface RepairHost {
  * exactly and repairs the repairable ones again. @internal
  */
 export class Repairs {
+  /** @param host - who renders them (the broker's snapshots), and stamps ids. */
+  constructor(private readonly host: RepairHost) {}
+
   private readonly open = new Map<string, Repair>();
   /** Repairs in phase `"needed"`. */
   private needed = 0;
@@ -97,6 +105,19 @@ export class Repairs {
     return this.marking;
   }
 
+  /**
+   * `frames`, about to be written in order, each given a repair id while the
+   * client must be sent them (see the class); frames of no position (a
+   * resume-miss event) and repairs (already stamped) as they are.
+   */
+  mark(frames: Frame[]): Frame[] {
+    for (let i = 0; i < frames.length && this.marking; i++) {
+      const frame = frames[i]!;
+      if (frame.seq > 0 && this.marksAt(frame.seq)) frames[i] = this.host.stamp(frame, frame.seq);
+    }
+    return frames;
+  }
+
   /** True when `frame` is covered by a render to come (its topic's repair has not started yet). */
   covers(frame: Frame): boolean {
     const phase = this.open.get(frame.topic)?.phase;
@@ -119,7 +140,8 @@ export class Repairs {
   }
 
   /** Asks `host` for every repair in phase `"needed"`, on behalf of `target`. */
-  request(host: RepairHost, target: RepairTarget): void {
+  request(target: RepairTarget): void {
+    const host = this.host;
     const topics: [string, Repair][] = [];
     for (const entry of this.open) if (entry[1].phase === "needed") topics.push(entry);
     if (this.inFlight === 0) this.cursor = host.position();
@@ -133,14 +155,21 @@ export class Repairs {
   }
 
   /**
-   * A render for `topic` started at the broker's position `position`: its
-   * events from now on are queued as usual.
+   * A render for `topic` started now (the broker's position), or, on a
+   * backplane, covering every event up to `head`: its events from now on
+   * are queued as usual. Returns `head` when it is ahead of this broker
+   * (the client skips what it covers, should it still come); undefined too
+   * when the client was not waiting for this render.
    */
-  started(topic: string, position: number): void {
+  started(topic: string, head?: OrderPosition): OrderPosition | undefined {
     const repair = this.open.get(topic);
-    if (repair?.phase !== "waiting") return;
+    if (repair?.phase !== "waiting") return undefined;
     repair.phase = "running";
+    const now = this.host.position() ?? 0;
+    const ahead = head !== undefined && head.seq > now ? head : undefined;
+    const position = ahead?.seq ?? now;
     if (position > this.cleanAt) this.cleanAt = position;
+    return ahead;
   }
 
   /**
@@ -159,13 +188,13 @@ export class Repairs {
 
   /**
    * Once the pause is over: the frames of the repairs that ended in it, in
-   * order, and the position the last of them stands for (only the last one
-   * carries an id: a client cut off between them resumes from before all).
+   * order, each with the repair id of the client's position when the pause
+   * began (it had every event up to it).
    */
-  release(): { frames: Frame[]; cursor: number | undefined } | undefined {
+  release(): Frame[] | undefined {
     if (this.inFlight > 0 || this.ready.length === 0) return undefined;
-    const frames = this.ready;
+    const frames = this.ready.map((frame) => this.host.stamp(frame, this.cursor));
     this.ready = [];
-    return { frames, cursor: this.cursor };
+    return frames;
   }
 }

@@ -8,6 +8,7 @@ import { EventIterator, type FrameReader } from "./iterator.js";
 import { Delivery, LiveQueue } from "./live-queue.js";
 import { Repairs, type RepairTarget } from "./repairs.js";
 import type { Resume } from "./resume.js";
+import { type OrderPosition, ShownEvents } from "./shown-events.js";
 import type { Consumer, SubscriptionHost } from "./subscription-host.js";
 
 /** Events read from a resume per write while a client catches up. */
@@ -31,6 +32,8 @@ export class Subscription implements Client, FrameReader, RepairTarget {
   private resume: Resume | undefined;
   /** Topics waiting for a snapshot (or a state topic's latest event) instead of what they lost. */
   private repairs: Repairs | undefined;
+  /** On a backplane: events the page already shows, which may still arrive. */
+  private shown: ShownEvents | undefined;
   private consumer: Consumer | null = null;
   /** Iterators waiting for an event; null (no array) while none is. */
   private waiters: (() => void)[] | null = null;
@@ -93,14 +96,15 @@ export class Subscription implements Client, FrameReader, RepairTarget {
    * catches up.
    */
   offer(frame: Frame): Delivery {
-    if (this.repairs?.covers(frame)) return Delivery.Deferred;
+    if (this.repairs?.covers(frame) || this.shown?.shows(frame)) return Delivery.Deferred;
     const resume = this.resume;
     const live = resume === undefined || !resume.covers(frame.topic);
     const result = live ? this.queue.offer(frame, this.consumer) : resume.offer(frame);
     if (result !== Delivery.Queued && result !== Delivery.Conflated) {
-      // Overflow on a topic that can be repaired loses nothing: a snapshot takes its place.
+      // Overflow (of the live queue, or of what a resume holds) on a topic that can be
+      // repaired loses nothing: a snapshot takes its place.
       const lost = result === Delivery.Dropped ? frame : this.queue.evicted;
-      if (live && lost?.rule !== undefined) {
+      if (lost?.rule !== undefined) {
         this.repair(lost.topic, "overflow");
         return result === Delivery.Dropped ? Delivery.Deferred : Delivery.Queued;
       }
@@ -120,30 +124,37 @@ export class Subscription implements Client, FrameReader, RepairTarget {
    * queued, a snapshot (or the topic's latest event) takes its place.
    */
   repair(topic: string, reason: RepairReason): void {
-    if (this.repairs === undefined) this.repairs = new Repairs();
+    if (this.repairs === undefined) this.repairs = new Repairs(this.host.repairer!);
     this.queue.removeTopic(topic);
     this.repairs.need(topic, reason);
-    this.poke();
+    // A render it was paused for need not be waited for any more: what ended meanwhile goes now.
+    this.release(this.repairs);
   }
 
-  repairStarted(topic: string): void {
-    this.repairs?.started(topic, this.host.repairer?.position() ?? 0);
+  repairStarted(topic: string, head?: OrderPosition): void {
+    const shown = this.repairs?.started(topic, head);
+    if (shown !== undefined) this.skipTo([topic], shown);
+  }
+
+  /** The page shows the events of `topics` up to `upTo`: skipped if they still come (a backplane's). */
+  skipTo(topics: readonly string[], upTo: OrderPosition): void {
+    if (this.shown === undefined) this.shown = new ShownEvents();
+    this.shown.add(topics, upTo);
   }
 
   repaired(topic: string, frame: Frame | undefined): boolean {
     const repairs = this.repairs;
     if (this.isClosed || repairs?.finish(topic, frame) !== true) return false;
-    const done = repairs.release();
-    if (done !== undefined) {
-      // First: what came after the renders started is queued behind them.
-      const { frames, cursor } = done;
-      const repairer = this.host.repairer!;
-      for (let i = frames.length - 1; i >= 0; i--) {
-        this.queue.unshift(repairer.stamp(frames[i]!, cursor));
-      }
-    }
-    if (!repairs.paused) this.poke();
+    this.release(repairs);
     return frame !== undefined;
+  }
+
+  /** Once no render is in flight: the repairs that ended go first, and the client writes again. */
+  private release(repairs: Repairs): void {
+    // First: what came after the renders started is queued behind them.
+    const frames = repairs.release() ?? [];
+    for (let i = frames.length - 1; i >= 0; i--) this.queue.unshift(frames[i]!);
+    if (!repairs.paused) this.poke();
   }
 
   /** Starts by catching up through `resume` (local history, or a backplane's replay), then goes live. */
@@ -183,7 +194,7 @@ export class Subscription implements Client, FrameReader, RepairTarget {
     if (this.repairs?.paused) return EMPTY;
     if (this.resume !== undefined) {
       const missed = this.catchUp(REPLAY_BATCH);
-      if (missed.length > 0) return pass.join(this.marked(missed), format);
+      if (missed.length > 0) return pass.join(this.repairs?.mark(missed) ?? missed, format);
     }
     this.requestRepairs();
     if (this.repairs?.marks !== true) return this.queue.take(format, pass);
@@ -191,7 +202,7 @@ export class Subscription implements Client, FrameReader, RepairTarget {
     for (let frame = this.queue.shift(); frame !== undefined; frame = this.queue.shift()) {
       frames.push(frame);
     }
-    return pass.join(this.marked(frames), format);
+    return pass.join(this.repairs.mark(frames), format);
   }
 
   /** The client left (its connection closed): its host ends it, discarding what is queued. */
@@ -205,11 +216,11 @@ export class Subscription implements Client, FrameReader, RepairTarget {
     if (this.resume !== undefined && !this.isClosed) {
       const [first, ...rest] = this.catchUp(1);
       for (const frame of rest) this.queue.requeue(frame);
-      if (first !== undefined) return this.marked([first])[0];
+      if (first !== undefined) return this.repairs?.mark([first])[0] ?? first;
     }
     this.requestRepairs();
     const frame = this.queue.shift();
-    return frame === undefined ? undefined : this.marked([frame])[0];
+    return frame === undefined ? undefined : (this.repairs?.mark([frame])[0] ?? frame);
   }
 
   readable(): Promise<void> {
@@ -259,32 +270,9 @@ export class Subscription implements Client, FrameReader, RepairTarget {
    */
   private requestRepairs(): void {
     const repairs = this.repairs;
-    const repairer = this.host.repairer;
-    if (
-      repairs?.due &&
-      repairer !== undefined &&
-      this.resume === undefined &&
-      this.queue.length === 0 &&
-      !this.isClosed
-    ) {
-      repairs.request(repairer, this);
+    if (repairs?.due && this.resume === undefined && this.queue.length === 0 && !this.isClosed) {
+      repairs.request(this);
     }
-  }
-
-  /**
-   * `frames`, about to be written in order, each given a repair id while the
-   * client has a repair outstanding (see {@link Repairs}); frames of no
-   * position (a resume-miss event) and repairs (already stamped) as they are.
-   */
-  private marked(frames: Frame[]): Frame[] {
-    const repairs = this.repairs;
-    const repairer = this.host.repairer;
-    if (repairs?.marks !== true || repairer === undefined) return frames;
-    for (let i = 0; i < frames.length && repairs.marks; i++) {
-      const frame = frames[i]!;
-      if (frame.seq > 0 && repairs.marksAt(frame.seq)) frames[i] = repairer.stamp(frame, frame.seq);
-    }
-    return frames;
   }
 
   /** Under the "disconnect" policy: has the host end this client, once. */

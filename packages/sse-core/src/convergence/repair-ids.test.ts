@@ -1,0 +1,186 @@
+// Repair ids and repairs across processes (issue #25): what a client is sent
+// while a repair is outstanding, what a reconnect with such an id gets, and,
+// on a backplane (the in-memory fake of Redis or PostgreSQL), a cut whose
+// events cannot be read back, a snapshot that covers events this process has
+// not received yet, and a state topic's latest event gone stale.
+import { describe, expect, it } from "vitest";
+import { type Client, EventBroker, type SSEEvent } from "../index.js";
+import { FakeEngine, FakePlane } from "../testing/fake-backplane.js";
+
+/** Lets the event loop turn `n` times (deliveries and renders run). */
+async function turns(n = 5): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/** Each client's iterator, and a `next()` that has not settled yet (it gets the next event). */
+const readers = new WeakMap<
+  Client,
+  { iterator: AsyncIterator<SSEEvent>; pending?: Promise<IteratorResult<SSEEvent>> }
+>();
+
+/** Reads what `client` has queued now (without waiting for more). */
+async function drain(client: Client): Promise<SSEEvent[]> {
+  let reader = readers.get(client);
+  if (reader === undefined) {
+    reader = { iterator: client[Symbol.asyncIterator]() };
+    readers.set(client, reader);
+  }
+  const events: SSEEvent[] = [];
+  for (;;) {
+    reader.pending ??= reader.iterator.next();
+    const next = await Promise.race([reader.pending, turns(3).then(() => undefined)]);
+    if (next === undefined) return events;
+    reader.pending = undefined;
+    if (next.done === true) return events;
+    events.push(next.value);
+  }
+}
+
+/** The notes as the app renders them, and the broker's `topics` for notes (log) and status (state). */
+function app() {
+  const notes: string[] = [];
+  let renders = 0;
+  return {
+    notes,
+    get renders() {
+      return renders;
+    },
+    topics: {
+      notes: {
+        snapshot: () => {
+          renders++;
+          return notes.map((n) => `<li>${n}</li>`).join("");
+        },
+        target: "#notes",
+      },
+      status: { kind: "state" as const },
+    },
+    add(broker: EventBroker, note: string): void {
+      notes.push(note);
+      broker.publish("notes", { data: `<li>${note}</li>` });
+    },
+  };
+}
+
+const isSnapshot = (event: SSEEvent) => event.data?.startsWith("<hx-partial") === true;
+
+describe("repair ids", () => {
+  it("from the moment a repair is needed until the client writes past it, ids end in r; a reconnect with one repairs again and replays the rest exactly", async () => {
+    const notes = app();
+    const broker = new EventBroker({ historySize: 50, bufferSize: 2, topics: notes.topics });
+    const client = broker.subscribe(["notes", "chat"]);
+    // Overflow on notes (a topic with a snapshot) while chat events wait behind it.
+    for (const n of ["a", "b", "c"]) notes.add(broker, n);
+    broker.publish("chat", { data: "hi" });
+    const first = await drain(client);
+    expect(first.map((e) => [e.type, isSnapshot(e)])).toEqual([
+      ["chat", false],
+      ["notes", true],
+    ]);
+    expect(first.every((e) => e.id?.endsWith("r"))).toBe(true);
+    expect(broker.stats().snapshots).toMatchObject({ overflow: 1 });
+
+    // Past the repair, ids are plain again.
+    notes.add(broker, "d");
+    const [live] = await drain(client);
+    expect(live).toMatchObject({ type: "notes", data: "<li>d</li>" });
+    expect(live!.id).toMatch(/-\d+$/);
+
+    // A page cut off before that event reconnects with the repair id it last saw: chat is
+    // replayed exactly (nothing missed), notes repaired again (its copy may be ahead of the id).
+    broker.publish("chat", { data: "after" });
+    const again = broker.subscribe(["notes", "chat"], { lastEventId: first.at(-1)!.id! });
+    const replayed = await drain(again);
+    expect(replayed.map((e) => (isSnapshot(e) ? "snapshot" : e.data))).toEqual([
+      "after",
+      "snapshot",
+    ]);
+    expect(replayed[1]!.data).toContain("<li>a</li><li>b</li><li>c</li><li>d</li>");
+    broker.close();
+  });
+
+  it("an id ending in r that this broker did not give (another epoch) is a restart: every repairable topic repaired", async () => {
+    const notes = app();
+    const broker = new EventBroker({ historySize: 50, topics: notes.topics });
+    notes.add(broker, "a");
+    const client = broker.subscribe(["notes"], { lastEventId: "zzzzzzzz-1r" });
+    const events = await drain(client);
+    expect(events.map(isSnapshot)).toEqual([true]);
+    expect(broker.stats().snapshots).toMatchObject({ restart: 1 });
+    broker.close();
+  });
+});
+
+describe("repairs on a backplane", () => {
+  function pair(historySize: number) {
+    const engine = new FakeEngine(historySize);
+    const planes = [new FakePlane(engine), new FakePlane(engine)] as const;
+    return { engine, planes };
+  }
+
+  it("a cut whose events the engine no longer holds: the broker's clients of topics with a snapshot get one; others are left as they were", async () => {
+    const notes = app();
+    const { planes } = pair(2);
+    const a = new EventBroker({ historySize: 2, backplane: planes[0], topics: notes.topics });
+    const b = new EventBroker({ historySize: 2, backplane: planes[1], topics: notes.topics });
+    const onB = b.subscribe(["notes", "chat"]);
+    notes.add(a, "a");
+    await turns();
+    expect((await drain(onB)).map((e) => e.data)).toEqual(["<li>a</li>"]);
+
+    planes[1].cut();
+    for (const n of ["b", "c", "d"]) notes.add(a, n);
+    a.publish("chat", { data: "lost for good" });
+    await turns();
+    planes[1].restore();
+    const after = await drain(onB);
+    expect(after.map((e) => (isSnapshot(e) ? e.data : `live ${e.data}`))).toEqual([
+      '<hx-partial hx-target="#notes" hx-swap="innerHTML"><li>a</li><li>b</li><li>c</li><li>d</li></hx-partial>',
+    ]);
+    expect(b.stats().snapshots).toMatchObject({ miss: 1 });
+    a.close();
+    b.close();
+  });
+
+  it("a snapshot covers what the engine ordered before it rendered; the late copies of those events are skipped", async () => {
+    const notes = app();
+    const { planes } = pair(10);
+    const a = new EventBroker({ historySize: 10, backplane: planes[0], topics: notes.topics });
+    const b = new EventBroker({ historySize: 10, backplane: planes[1], topics: notes.topics });
+    b.subscribe("chat");
+    await turns();
+    // b is cut: it has not received x and y when its new client's snapshot renders them.
+    planes[1].cut();
+    notes.add(a, "x");
+    notes.add(a, "y");
+    const page = b.subscribe(["notes"], { snapshot: true });
+    const first = await drain(page);
+    expect(first.map(isSnapshot)).toEqual([true]);
+    expect(first[0]!.data).toContain("<li>x</li><li>y</li>");
+    // Back: b reads x and y back from the engine; the page shows them already.
+    planes[1].restore();
+    notes.add(a, "z");
+    await turns();
+    expect((await drain(page)).map((e) => e.data)).toEqual(["<li>z</li>"]);
+    a.close();
+    b.close();
+  });
+
+  it("a state topic's latest event is forgotten when this broker stops watching it (it would go stale)", async () => {
+    const { planes } = pair(10);
+    const topics = { status: { kind: "state" as const } };
+    const a = new EventBroker({ historySize: 10, backplane: planes[0], topics });
+    const b = new EventBroker({ historySize: 10, backplane: planes[1], topics });
+    const watcher = b.subscribe("status");
+    a.publish("status", { data: "old" });
+    await turns();
+    b.unsubscribe(watcher);
+    a.publish("status", { data: "new" });
+    await turns();
+    // b no longer knows the status: it sends nothing rather than "old".
+    const late = b.subscribe("status", { snapshot: true });
+    expect(await drain(late)).toEqual([]);
+    a.close();
+    b.close();
+  });
+});
