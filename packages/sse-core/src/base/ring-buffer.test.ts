@@ -54,6 +54,28 @@ describe("RingBuffer", () => {
     expect(seen).toEqual(Array.from({ length: next }, (_, i) => i));
   });
 
+  it("removeAt removes one item from anywhere, wrapped around or not, the rest kept in order", () => {
+    for (let start = 0; start < 5; start++) {
+      for (let at = 0; at < 4; at++) {
+        const ring = new RingBuffer<number>(5);
+        // Rotate the head by `start` places, then hold 0..3.
+        for (let i = 0; i < start; i++) {
+          ring.push(-1);
+          ring.shift();
+        }
+        for (let i = 0; i < 4; i++) ring.push(i);
+        expect(ring.removeAt(at)).toBe(at);
+        const left = Array.from({ length: ring.length }, (_, i) => ring.at(i));
+        expect(left).toEqual([0, 1, 2, 3].filter((n) => n !== at));
+        // Still a ring: two more fit, then it is full.
+        expect([ring.push(8), ring.push(9), ring.push(10)]).toEqual([true, true, false]);
+        expect(ring.at(ring.length - 1)).toBe(9);
+      }
+    }
+    const ring = new RingBuffer<number>(2);
+    expect([ring.removeAt(0), ring.removeAt(-1)]).toEqual([undefined, undefined]);
+  });
+
   it("works with a capacity of 1", () => {
     const ring = new RingBuffer<string>(1);
     for (const item of ["x", "y", "z"]) {

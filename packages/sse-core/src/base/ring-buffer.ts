@@ -76,6 +76,24 @@ export class RingBuffer<T> {
     return items[this.slot(index, items.length)];
   }
 
+  /**
+   * Removes the item `index` places from the oldest (the later ones move
+   * up one place, in order); returns it, or `undefined` out of range. Costs
+   * the number of items after it.
+   */
+  removeAt(index: number): T | undefined {
+    if (index < 0 || index >= this.size) return undefined;
+    const items = this.items!;
+    const slots = items.length;
+    const item = items[this.slot(index, slots)];
+    for (let i = index; i < this.size - 1; i++) {
+      items[this.slot(i, slots)] = items[this.slot(i + 1, slots)];
+    }
+    items[this.slot(this.size - 1, slots)] = undefined;
+    this.size--;
+    return item;
+  }
+
   /** Removes every item and lets its slots go. */
   clear(): void {
     this.items = undefined;

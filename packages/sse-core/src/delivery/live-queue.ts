@@ -106,22 +106,30 @@ export class LiveQueue {
   /**
    * Removes the queued frame of `frame`'s topic, if any (true then): the
    * new one is queued at the end, so the ids a client sees never go back.
+   * A state topic has at most one frame queued (each one conflates the one
+   * before), so the search goes from the newest and stops at the first: in
+   * a burst, a few steps back, not the whole queue (the ring's frames are
+   * newer than this tick's pending ones).
    */
   private conflate(frame: Frame): boolean {
-    const pending = this.pending;
-    if (pending !== undefined) {
-      const i = pending.findIndex((old) => old.topic === frame.topic);
-      if (i >= 0) {
-        this.pendingBytes -= pending[i]!.chunk.byteLength;
-        pending.splice(i, 1);
-        return true;
+    const topic = frame.topic;
+    const ring = this.waiting;
+    if (ring !== undefined) {
+      for (let i = ring.length - 1; i >= 0; i--) {
+        if (ring.at(i)!.topic === topic) return ring.removeAt(i) !== undefined;
       }
     }
-    const ring = this.waiting;
-    if (ring === undefined || ring.length === 0) return false;
-    const before = ring.length;
-    this.removeTopic(frame.topic);
-    return ring.length < before;
+    const pending = this.pending;
+    if (pending === undefined) return false;
+    for (let i = pending.length - 1; i >= 0; i--) {
+      const old = pending[i]!;
+      if (old.topic !== topic) continue;
+      this.pendingBytes -= old.chunk.byteLength;
+      pending.copyWithin(i, i + 1);
+      pending.pop();
+      return true;
+    }
+    return false;
   }
 
   /**
