@@ -15,8 +15,8 @@ import {
   BURST,
   burst,
   connectIdle,
-  cpuMs,
   EVENT_SIZE,
+  interleavedSample,
   log,
   startPair,
   stopPair,
@@ -52,33 +52,6 @@ const SETTINGS = [
 const burstsFor = (n) => Math.max(1, Math.ceil(SAMPLE_DELIVERIES / (BURST * n)));
 
 /**
- * One timed sample of both sides: a full GC in each server, then `bursts`
- * bursts on each, the sides taking turns burst by burst (in `order`), each
- * burst waited for on every client. Returns each server's CPU time (user +
- * system, all its threads) over the whole sample, per burst: a server is idle
- * while the other one's burst runs, and what it does in the background after
- * its own burst (GC) is counted.
- */
-async function burstSample(pairs, order, bursts) {
-  // A full GC in both first: each sample starts from a clean heap.
-  for (const side of order) await pairs[side].server.request("memory");
-  const cpu0 = {};
-  for (const side of order) cpu0[side] = (await pairs[side].server.request("cpu")).cpu;
-  for (let i = 0; i < bursts; i++)
-    for (const side of order) {
-      const m = await burst(pairs[side], BURST, false);
-      if (m.incomplete)
-        throw new Error(`${side}: a burst did not reach every client (least: ${m.incomplete.min})`);
-    }
-  const perBurst = {};
-  for (const side of order) {
-    const cpu1 = (await pairs[side].server.request("cpu")).cpu;
-    perBurst[side] = (cpuMs(cpu1) - cpuMs(cpu0[side])) / bursts;
-  }
-  return perBurst;
-}
-
-/**
  * One round at `n` clients: a server and load generator per side, both alive
  * for the whole round; idle memory of each, one untimed
  * warm-up sample, then SAMPLES timed samples, the side that goes first
@@ -106,10 +79,12 @@ async function round(kind, n, order, checkouts, results, label) {
       `${label}: ${n} clients on each side connected in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
     );
     const bursts = burstsFor(n);
-    await burstSample(pairs, order, bursts);
+    const run = (pair) => burst(pair, BURST, false);
+    await interleavedSample(pairs, order, bursts, run);
     for (let s = 0; s < SAMPLES; s++) {
-      const cpu = await burstSample(pairs, s % 2 === 0 ? order : [...order].reverse(), bursts);
-      for (const side of order) results[side].burstCpuMs.push(cpu[side]);
+      const sampleOrder = s % 2 === 0 ? order : [...order].reverse();
+      const { cpuPerBurst } = await interleavedSample(pairs, sampleOrder, bursts, run);
+      for (const side of order) results[side].burstCpuMs.push(cpuPerBurst[side]);
     }
   } finally {
     await Promise.all(Object.values(pairs).map(stopPair));
