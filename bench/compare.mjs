@@ -58,6 +58,7 @@ const SETTINGS = [
   "BENCH_SCENARIOS",
   "BENCH_CONVERGE_N",
   "BENCH_CONVERGE_STUCK",
+  "BENCH_CONVERGE_STATE",
 ];
 const burstsFor = (n) => Math.max(1, Math.ceil(SAMPLE_DELIVERIES / (BURST * n)));
 

@@ -61,6 +61,14 @@ const WIDE_EVENTS = 5;
 const ticksFor = (n) => Math.max(20, Math.round(500_000 / n));
 /** Paced: far below saturation (one fan-out to 10 000 sockets takes tens of ms here). */
 const pacedFor = (n) => (n >= 5000 ? { k: 20, intervalMs: 100 } : { k: 50, intervalMs: 20 });
+/** The other variables the converge scenario reads (converge.mjs), shown in the command when set. */
+const CONVERGE_VARS = [
+  "BENCH_CONVERGE_N",
+  "BENCH_CONVERGE_STUCK",
+  "BENCH_CONVERGE_STATE",
+  "BENCH_SAMPLES",
+  "BENCH_SAMPLE_DELIVERIES",
+];
 const STUCK = { normal: 20, k: 10_000, size: 1024, batch: 10, intervalMs: 1 };
 /** Connecting 19 000 clients through a framework on a loaded machine takes longer. */
 const WIDE_WAIT_MS = 240_000;
@@ -475,10 +483,9 @@ if (
   process.env.BENCH_RUNS ||
   process.env.BENCH_SCENARIOS ||
   process.env.BENCH_WIDE_N ||
-  process.env.BENCH_CONVERGE_N ||
-  process.env.BENCH_CONVERGE_STUCK
+  CONVERGE_VARS.some((name) => process.env[name])
 )
-  meta.command = `${QUICK ? "BENCH_QUICK=1 " : ""}BENCH_SERVERS=${SERVERS.join(",")} BENCH_N=${NS.join(",")} BENCH_RUNS=${RUNS} BENCH_SCENARIOS=${SCENARIOS.join(",")} BENCH_WIDE_N=${WIDE_N}${["BENCH_CONVERGE_N", "BENCH_CONVERGE_STUCK"].map((v) => (process.env[v] ? ` ${v}=${process.env[v]}` : "")).join("")} node run.mjs`;
+  meta.command = `${QUICK ? "BENCH_QUICK=1 " : ""}BENCH_SERVERS=${SERVERS.join(",")} BENCH_N=${NS.join(",")} BENCH_RUNS=${RUNS} BENCH_SCENARIOS=${SCENARIOS.join(",")} BENCH_WIDE_N=${WIDE_N}${CONVERGE_VARS.map((v) => (process.env[v] ? ` ${v}=${process.env[v]}` : "")).join("")} node run.mjs`;
 log(
   `servers ${SERVERS.join(", ")}; N ${NS.join(", ")}; wide N ${WIDE_N}; scenarios ${SCENARIOS.join(", ")}; ${RUNS} run(s); load ${meta.loadBefore}`,
 );
