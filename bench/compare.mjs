@@ -9,14 +9,16 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { convergeAsked, LOCAL_SIDES, runConverge } from "./converge.mjs";
 import { envList } from "./lib/args.mjs";
 import { describeRef, isDirty, repoRoot, TempCheckout } from "./lib/checkout.mjs";
+import { convergeReport } from "./lib/converge-report.mjs";
 import {
   BURST,
   burst,
   connectIdle,
-  cpuMs,
   EVENT_SIZE,
+  interleavedSample,
   log,
   startPair,
   stopPair,
@@ -40,6 +42,11 @@ const SAMPLES = Number(env.BENCH_SAMPLES || 8);
  * burst (20-40 ms at N = 1 000) varies by tens of percent from burst to burst.
  */
 const SAMPLE_DELIVERIES = Number(env.BENCH_SAMPLE_DELIVERIES || 2_000_000);
+/** The burst comparison above unless BENCH_SCENARIOS names others; `converge` adds that scenario. */
+const FANOUT = envList(env.BENCH_SCENARIOS, "fanout").includes("fanout");
+const CONVERGE = convergeAsked("fanout");
+/** Rounds of the converge scenario: each connects N clients to three servers. */
+const CONVERGE_ROUNDS = Number(env.BENCH_RUNS || (QUICK ? 1 : 2));
 /** The variables this comparison reads, shown in the table's command line when set. */
 const SETTINGS = [
   "BENCH_QUICK",
@@ -48,35 +55,12 @@ const SETTINGS = [
   "BENCH_RUNS",
   "BENCH_SAMPLES",
   "BENCH_SAMPLE_DELIVERIES",
+  "BENCH_SCENARIOS",
+  "BENCH_CONVERGE_N",
+  "BENCH_CONVERGE_STUCK",
+  "BENCH_CONVERGE_STATE",
 ];
 const burstsFor = (n) => Math.max(1, Math.ceil(SAMPLE_DELIVERIES / (BURST * n)));
-
-/**
- * One timed sample of both sides: a full GC in each server, then `bursts`
- * bursts on each, the sides taking turns burst by burst (in `order`), each
- * burst waited for on every client. Returns each server's CPU time (user +
- * system, all its threads) over the whole sample, per burst: a server is idle
- * while the other one's burst runs, and what it does in the background after
- * its own burst (GC) is counted.
- */
-async function burstSample(pairs, order, bursts) {
-  // A full GC in both first: each sample starts from a clean heap.
-  for (const side of order) await pairs[side].server.request("memory");
-  const cpu0 = {};
-  for (const side of order) cpu0[side] = (await pairs[side].server.request("cpu")).cpu;
-  for (let i = 0; i < bursts; i++)
-    for (const side of order) {
-      const m = await burst(pairs[side], BURST, false);
-      if (m.incomplete)
-        throw new Error(`${side}: a burst did not reach every client (least: ${m.incomplete.min})`);
-    }
-  const perBurst = {};
-  for (const side of order) {
-    const cpu1 = (await pairs[side].server.request("cpu")).cpu;
-    perBurst[side] = (cpuMs(cpu1) - cpuMs(cpu0[side])) / bursts;
-  }
-  return perBurst;
-}
 
 /**
  * One round at `n` clients: a server and load generator per side, both alive
@@ -106,10 +90,12 @@ async function round(kind, n, order, checkouts, results, label) {
       `${label}: ${n} clients on each side connected in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
     );
     const bursts = burstsFor(n);
-    await burstSample(pairs, order, bursts);
+    const run = (pair) => burst(pair, BURST, false);
+    await interleavedSample(pairs, order, bursts, run);
     for (let s = 0; s < SAMPLES; s++) {
-      const cpu = await burstSample(pairs, s % 2 === 0 ? order : [...order].reverse(), bursts);
-      for (const side of order) results[side].burstCpuMs.push(cpu[side]);
+      const sampleOrder = s % 2 === 0 ? order : [...order].reverse();
+      const { cpuPerBurst } = await interleavedSample(pairs, sampleOrder, bursts, run);
+      for (const side of order) results[side].burstCpuMs.push(cpuPerBurst[side]);
     }
   } finally {
     await Promise.all(Object.values(pairs).map(stopPair));
@@ -138,7 +124,7 @@ const CASES = [
   },
 ];
 
-function report(cells, meta) {
+function report(cells, converge, meta) {
   const lines = [];
   lines.push(`## This checkout (A) against ${meta.b.ref} (B)`);
   lines.push("");
@@ -150,16 +136,20 @@ function report(cells, meta) {
   lines.push(
     `- ${meta.started} UTC, ${meta.minutes} min (building B: ${meta.buildMinutes} min); load average ${meta.loadBefore} before, ${meta.loadAfter} after`,
   );
-  lines.push(
-    `- Per N: ${ROUNDS} round(s), each with a fresh server and load generator per side (one idle-memory sample per side), one warm-up sample, then ${SAMPLES} timed samples; a sample is a full GC, then ${SAMPLE_DELIVERIES.toLocaleString("en")} deliveries per side (${NS.map((n) => `${burstsFor(n)} bursts at N = ${n}`).join(", ")}), A's and B's bursts taking turns.`,
-  );
-  lines.push(
-    "- A, B: the median of each side's samples. B/A: the median of the samples' ratios, each sample's B over the A taken beside it (same round, same sample); above 1.00, B costs more than A. ±: half the interquartile range of those ratios, over their median.",
-  );
+  if (cells.length > 0)
+    lines.push(
+      `- Per N: ${ROUNDS} round(s), each with a fresh server and load generator per side (one idle-memory sample per side), one warm-up sample, then ${SAMPLES} timed samples; a sample is a full GC, then ${SAMPLE_DELIVERIES.toLocaleString("en")} deliveries per side (${NS.map((n) => `${burstsFor(n)} bursts at N = ${n}`).join(", ")}), A's and B's bursts taking turns.`,
+    );
+  if (cells.length > 0)
+    lines.push(
+      "- A, B: the median of each side's samples. B/A: the median of the samples' ratios, each sample's B over the A taken beside it (same round, same sample); above 1.00, B costs more than A. ±: half the interquartile range of those ratios, over their median.",
+    );
   lines.push(`- Command: ${meta.command}`);
   lines.push("");
-  lines.push("| server | case | N | A | B | B/A | ± | samples per side |");
-  lines.push("|---|---|---:|---:|---:|---:|---:|---:|");
+  if (cells.length > 0) {
+    lines.push("| server | case | N | A | B | B/A | ± | samples per side |");
+    lines.push("|---|---|---:|---:|---:|---:|---:|---:|");
+  }
   for (const { kind, n, results } of cells)
     for (const c of CASES) {
       const a = results.A[c.key].map((x) => x * c.scale);
@@ -169,6 +159,7 @@ function report(cells, meta) {
         `| ${kind} | ${c.name}, ${c.unit} | ${n} | ${fmt(median(a), c.digits)} | ${fmt(median(b), c.digits)} | ${fmt(median(ratios), 3)} | ${fmtSpread(spread(ratios))} | ${a.length} |`,
       );
     }
+  if (converge !== undefined) lines.push("", convergeReport(converge));
   return lines.join("\n");
 }
 
@@ -209,12 +200,20 @@ export async function compareWith(ref) {
   log(`building ${ref} (${b.short}): ${packages.join(", ")}`);
   const checkout = new TempCheckout(repo, b.commit);
   const cells = [];
+  let converge;
   try {
     await checkout.build(packages);
     meta.buildMinutes = ((Date.now() - startedAt) / 60_000).toFixed(1);
     log(`built in ${meta.buildMinutes} min, in ${checkout.dir}`);
     const checkouts = { A: repo, B: checkout.dir };
-    for (const n of NS)
+    if (CONVERGE) {
+      const sides = [
+        ...LOCAL_SIDES,
+        { key: "B", label: `${b.short} (B)`, mode: "rules", checkout: checkout.dir },
+      ];
+      converge = await runConverge(sides, CONVERGE_ROUNDS);
+    }
+    for (const n of FANOUT ? NS : [])
       for (const kind of SERVERS) {
         const results = {
           A: { memPerConn: [], burstCpuMs: [] },
@@ -235,11 +234,14 @@ export async function compareWith(ref) {
   }
   meta.loadAfter = loadavg();
   meta.minutes = ((Date.now() - startedAt) / 60_000).toFixed(1);
-  const table = report(cells, meta);
+  const table = report(cells, converge, meta);
   console.log(table);
   const outDir = join(here, "results");
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, "compare.md"), `${table}\n`);
-  writeFileSync(join(outDir, "compare.json"), `${JSON.stringify({ meta, cells }, null, 2)}\n`);
+  writeFileSync(
+    join(outDir, "compare.json"),
+    `${JSON.stringify({ meta, cells, converge }, null, 2)}\n`,
+  );
   log(`written ${join(outDir, "compare.md")}`);
 }

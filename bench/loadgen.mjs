@@ -7,10 +7,13 @@
 
 import net from "node:net";
 import { notifyParent, now, serveParent } from "./lib/proc.mjs";
+import { SseTally } from "./lib/sse-tally.mjs";
 
 const LIFETIME_MS = Number(process.env.BENCH_CHILD_LIFETIME_MS ?? 20 * 60_000);
-const MARK = Buffer.from("data:");
-const MARK_LEN = MARK.length;
+/** What is counted as one event: "data:" unless `connect` is given another mark. */
+let markText = "data:";
+let MARK = Buffer.from(markText);
+let MARK_LEN = MARK.length;
 const LATENCY_SAMPLE = 1000;
 
 let sockets = [];
@@ -24,13 +27,13 @@ let latencyStride = 0;
 let latencies = [];
 let cpuAtArm = process.cpuUsage();
 
-/** Occurrences of "data:" in `chunk`, including one split across the previous chunk. */
+/** Occurrences of the mark in `chunk`, including one split across the previous chunk. */
 function countMarks(i, chunk) {
   let n = 0;
   const tail = tails[i];
   if (tail !== "") {
     const joint = tail + chunk.toString("latin1", 0, Math.min(MARK_LEN - 1, chunk.length));
-    const at = joint.indexOf("data:");
+    const at = joint.indexOf(markText);
     if (at !== -1 && at < tail.length) n++;
   }
   let at = chunk.indexOf(MARK);
@@ -71,11 +74,14 @@ function onData(i, chunk) {
   }
 }
 
-const REQUEST = (port) =>
-  `GET /events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`;
+const REQUEST = (port, path = "/events") =>
+  `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`;
 
-/** Opens one connection; resolves when the response head arrived (or at once for a stuck one). */
-function open(i, port, stuck) {
+/**
+ * Opens one connection; resolves when the response head arrived (or at once
+ * for a stuck one, which asks for `stuckPath` when given).
+ */
+function open(i, port, stuck, stuckPath) {
   return new Promise((resolve) => {
     const socket = net.connect({ host: "127.0.0.1", port });
     sockets[i] = socket;
@@ -86,7 +92,7 @@ function open(i, port, stuck) {
       // Never reads: the kernel receive buffer fills, then the server's send buffer.
       socket.pause();
       socket.once("connect", () => {
-        socket.write(REQUEST(port));
+        socket.write(REQUEST(port, stuckPath));
         resolve(true);
       });
       return;
@@ -105,8 +111,17 @@ function open(i, port, stuck) {
 
 serveParent(
   {
-    /** Opens `n` reading connections plus `stuck` ones that never read. */
-    connect: async ({ port, n, stuck = 0, concurrency = 250 }) => {
+    /**
+     * Opens `n` reading connections plus `stuck` ones that never read (the
+     * j-th asks for `/events?stuck=<j>` when `stuckQuery`); `mark`: what
+     * counts as one event (default "data:").
+     */
+    connect: async ({ port, n, stuck = 0, concurrency = 250, mark, stuckQuery = false }) => {
+      if (mark !== undefined) {
+        markText = mark;
+        MARK = Buffer.from(mark, "latin1");
+        MARK_LEN = MARK.length;
+      }
       const total = n + stuck;
       sockets = new Array(total);
       counts = new Float64Array(total);
@@ -120,7 +135,8 @@ serveParent(
           wave.push(open(i, port, false));
         for (const r of await Promise.all(wave)) if (r) ok++;
       }
-      for (let i = n; i < total; i++) await open(i, port, true);
+      for (let i = n; i < total; i++)
+        await open(i, port, true, stuckQuery ? `/events?stuck=${i - n}` : undefined);
       return { connected: ok };
     },
     /** Expects `expect` more events on every reading connection; "done" is sent when all have them. */
@@ -150,6 +166,28 @@ serveParent(
       const sorted = Float64Array.from(latencies).sort();
       const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
       return { samples: sorted.length, p50: at(0.5), p99: at(0.99), max: at(1) };
+    },
+    /**
+     * The stuck connections read again: what each receives is tallied by
+     * kind (SseTally) until none has received anything for `quietMs` (at
+     * most `maxMs`); `lastOf`: the topic whose last sequence number to keep.
+     */
+    release: async ({ lastOf, quietMs = 1500, maxMs = 120_000 }) => {
+      const tallies = [];
+      let lastData = now();
+      for (let i = normal; i < sockets.length; i++) {
+        const tally = new SseTally(lastOf);
+        tallies.push(tally);
+        sockets[i].on("data", (chunk) => {
+          lastData = now();
+          tally.add(chunk);
+        });
+        sockets[i].resume();
+      }
+      const started = now();
+      while (now() - lastData < quietMs && now() - started < maxMs)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      return { clients: tallies.map((t) => t.summary()), quiet: now() - lastData >= quietMs };
     },
     close: () => {
       for (const s of sockets) s?.destroy();

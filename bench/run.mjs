@@ -47,7 +47,7 @@ const SERVERS = (process.env.BENCH_SERVERS ?? ALL_SERVERS.join(","))
   .filter((s) => ALL_SERVERS.includes(s));
 const NS = (process.env.BENCH_N ?? (QUICK ? "1000" : "1000,10000")).split(",").map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 3));
-const SCENARIOS = (process.env.BENCH_SCENARIOS ?? "fanout,stuck,wide").split(",");
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? "fanout,stuck,wide,converge").split(",");
 /**
  * The wide scenario: as many clients as one process may hold open files
  * (20 000 here, a few kept for the process itself): idle memory per
@@ -61,6 +61,14 @@ const WIDE_EVENTS = 5;
 const ticksFor = (n) => Math.max(20, Math.round(500_000 / n));
 /** Paced: far below saturation (one fan-out to 10 000 sockets takes tens of ms here). */
 const pacedFor = (n) => (n >= 5000 ? { k: 20, intervalMs: 100 } : { k: 50, intervalMs: 20 });
+/** The other variables the converge scenario reads (converge.mjs), shown in the command when set. */
+const CONVERGE_VARS = [
+  "BENCH_CONVERGE_N",
+  "BENCH_CONVERGE_STUCK",
+  "BENCH_CONVERGE_STATE",
+  "BENCH_SAMPLES",
+  "BENCH_SAMPLE_DELIVERIES",
+];
 const STUCK = { normal: 20, k: 10_000, size: 1024, batch: 10, intervalMs: 1 };
 /** Connecting 19 000 clients through a framework on a loaded machine takes longer. */
 const WIDE_WAIT_MS = 240_000;
@@ -474,9 +482,10 @@ if (
   process.env.BENCH_N ||
   process.env.BENCH_RUNS ||
   process.env.BENCH_SCENARIOS ||
-  process.env.BENCH_WIDE_N
+  process.env.BENCH_WIDE_N ||
+  CONVERGE_VARS.some((name) => process.env[name])
 )
-  meta.command = `${QUICK ? "BENCH_QUICK=1 " : ""}BENCH_SERVERS=${SERVERS.join(",")} BENCH_N=${NS.join(",")} BENCH_RUNS=${RUNS} BENCH_SCENARIOS=${SCENARIOS.join(",")} BENCH_WIDE_N=${WIDE_N} node run.mjs`;
+  meta.command = `${QUICK ? "BENCH_QUICK=1 " : ""}BENCH_SERVERS=${SERVERS.join(",")} BENCH_N=${NS.join(",")} BENCH_RUNS=${RUNS} BENCH_SCENARIOS=${SCENARIOS.join(",")} BENCH_WIDE_N=${WIDE_N}${CONVERGE_VARS.map((v) => (process.env[v] ? ` ${v}=${process.env[v]}` : "")).join("")} node run.mjs`;
 log(
   `servers ${SERVERS.join(", ")}; N ${NS.join(", ")}; wide N ${WIDE_N}; scenarios ${SCENARIOS.join(", ")}; ${RUNS} run(s); load ${meta.loadBefore}`,
 );
@@ -523,19 +532,33 @@ for (let run = 1; run <= RUNS; run++) {
       }
     }
 }
+// The converge scenario (sse-core only): this checkout with and without topics rules, side by side.
+let converge;
+if (SCENARIOS.includes("converge") && SERVERS.includes("sse-core")) {
+  const { LOCAL_SIDES, runConverge } = await import("./converge.mjs");
+  try {
+    converge = await runConverge(LOCAL_SIDES, RUNS);
+  } catch (err) {
+    log(`converge: FAILED ${err.message}`);
+  }
+}
 meta.loadAfter = os
   .loadavg()
   .map((x) => x.toFixed(2))
   .join(" ");
 meta.minutes = ((Date.now() - started) / 60_000).toFixed(1);
 
-const table = report(fanouts, stucks, wides, meta);
+let table = report(fanouts, stucks, wides, meta);
+if (converge !== undefined) {
+  const { convergeReport } = await import("./lib/converge-report.mjs");
+  table += `\n${convergeReport(converge)}\n`;
+}
 console.log(table);
 const outDir = join(here, "results");
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, "latest.md"), `${table}\n`);
 writeFileSync(
   join(outDir, "latest.json"),
-  `${JSON.stringify({ meta, fanouts, stucks, wides }, null, 2)}\n`,
+  `${JSON.stringify({ meta, fanouts, stucks, wides, converge }, null, 2)}\n`,
 );
 log(`written ${join(outDir, "latest.md")}`);

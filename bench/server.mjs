@@ -4,7 +4,9 @@
 // checkout's builds (packages/*/dist) instead of by name from this one.
 //
 // Every kind serves GET /events on 127.0.0.1 and exposes the same commands:
-// clients, memory, burst, one, ticks, paced, flood, stats.
+// clients, memory, burst, one, ticks, paced, flood, stats. With
+// BENCH_CONVERGE=rules or plain, the sse-core server is the converge
+// scenario's (lib/converge-server.mjs), with its converge-* commands.
 
 import { readFileSync, realpathSync } from "node:fs";
 import { createServer } from "node:http";
@@ -63,6 +65,12 @@ function load(name) {
  * burst published back to back in one tick.
  */
 async function build(kind) {
+  const converge = process.env.BENCH_CONVERGE;
+  if (kind === "sse-core" && converge !== undefined) {
+    const { convergeServer } = await import("./lib/converge-server.mjs");
+    const core = await load("@burrow/sse-core");
+    return convergeServer(core, { rules: converge === "rules", payload, maxClients: 50_000 });
+  }
   if (kind.startsWith("sse-")) {
     const core = await load("@burrow/sse-core");
     const { EventBroker } = core;
@@ -198,6 +206,7 @@ let seq = 0;
 
 serveParent(
   {
+    ...impl.commands,
     port: () => ({ port: server.address().port }),
     clients: () => ({ clients: impl.clients() }),
     memory: () => memory(),

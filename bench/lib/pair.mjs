@@ -33,9 +33,10 @@ const PROFILE_DIR = process.env.BENCH_PROFILE;
 /**
  * Starts a server of `kind` and a load generator. `checkout`: the root of the
  * checkout whose built packages the server loads (`bench --against`); by
- * default the server imports them by name, i.e. this checkout's.
+ * default the server imports them by name, i.e. this checkout's. `env`: added
+ * to the server's environment (the converge scenario's `BENCH_CONVERGE`).
  */
-export async function startPair(kind, { checkout } = {}) {
+export async function startPair(kind, { checkout, env } = {}) {
   const nodeArgs = ["--expose-gc"];
   if (PROFILE_DIR)
     nodeArgs.push(
@@ -43,11 +44,17 @@ export async function startPair(kind, { checkout } = {}) {
       `--cpu-prof-dir=${PROFILE_DIR}`,
       `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`,
     );
-  const server = spawnChild(SERVER, checkout ? [kind, checkout] : [kind], { nodeArgs });
+  const server = spawnChild(SERVER, checkout ? [kind, checkout] : [kind], { nodeArgs, env });
   const gen = spawnChild(LOADGEN);
-  await Promise.all([server.once("ready", 30_000), gen.once("ready", 30_000)]);
-  const { port } = await server.request("port");
-  return { server, gen, port };
+  try {
+    await Promise.all([server.once("ready", 30_000), gen.once("ready", 30_000)]);
+    const { port } = await server.request("port");
+    return { server, gen, port };
+  } catch (err) {
+    // A child that failed to start must not keep the other (and this process) alive.
+    await Promise.all([server.stop(), gen.stop()]);
+    throw err;
+  }
 }
 
 /** Closes the generator's connections, then stops both processes. */
@@ -110,4 +117,37 @@ export async function connectIdle(server, gen, port, n, out, waitMs = WAIT_MS) {
 export function burst({ server, gen }, k = BURST, timeCpu = true) {
   const start = () => server.request("burst", { k, size: EVENT_SIZE });
   return measure(gen, k, start, false, timeCpu ? server : undefined);
+}
+
+/**
+ * One timed sample of several servers (`pairs`, by side): a full GC in each,
+ * then `bursts` bursts on each, the sides taking turns burst by burst in
+ * `order`, each burst (`run(pair)`, a {@link measure}) waited for on every
+ * client. Returns each server's CPU time (user + system, all its threads)
+ * over the whole sample, per burst (a server is idle while the others'
+ * bursts run, and what it does in the background after its own, GC, is
+ * counted), and the wall time of each of its bursts.
+ */
+export async function interleavedSample(pairs, order, bursts, run) {
+  // A full GC in each first: each sample starts from a clean heap.
+  for (const side of order) await pairs[side].server.request("memory");
+  const cpu0 = {};
+  const wallMs = {};
+  for (const side of order) {
+    cpu0[side] = (await pairs[side].server.request("cpu")).cpu;
+    wallMs[side] = [];
+  }
+  for (let i = 0; i < bursts; i++)
+    for (const side of order) {
+      const m = await run(pairs[side]);
+      if (m.incomplete)
+        throw new Error(`${side}: a burst did not reach every client (least: ${m.incomplete.min})`);
+      wallMs[side].push(m.tDone - m.t0);
+    }
+  const cpuPerBurst = {};
+  for (const side of order) {
+    const cpu1 = (await pairs[side].server.request("cpu")).cpu;
+    cpuPerBurst[side] = (cpuMs(cpu1) - cpuMs(cpu0[side])) / bursts;
+  }
+  return { cpuPerBurst, wallMs };
 }

@@ -13,12 +13,14 @@ export function now() {
 /**
  * Spawns `node script ...args` through bash so the soft open-files limit can
  * be raised first (10 000 sockets need more than the usual 1 024), with an
- * IPC channel. Returns a small request/reply client.
+ * IPC channel; `env` is added to this process's environment. Returns a small
+ * request/reply client.
  */
-export function spawnChild(script, args = [], { nodeArgs = [], fdLimit = 20000 } = {}) {
+export function spawnChild(script, args = [], { nodeArgs = [], fdLimit = 20000, env } = {}) {
   const shell = `ulimit -n ${fdLimit} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"`;
   const child = spawn("bash", ["-c", shell, process.execPath, ...nodeArgs, script, ...args], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
+    env: env === undefined ? process.env : { ...process.env, ...env },
   });
   return new ChildClient(child);
 }
