@@ -70,6 +70,24 @@ describe("README: Errors you will see", () => {
     expect(section).toContain(`broker: \`${warning}\``);
   });
 
+  it("quotes the real warning of a topic function's topic without a swap target", async () => {
+    const warnings: string[] = [];
+    const spy = vi.spyOn(process, "emitWarning").mockImplementation((message) => {
+      warnings.push(String(message));
+    });
+    const broker = new core.EventBroker();
+    try {
+      await core.fetchHandler(broker, () => "notes", { swap: { note: "#notes" } })(
+        new Request("http://localhost/events"),
+      );
+    } finally {
+      spy.mockRestore();
+      broker.close();
+    }
+    expect(warnings).toHaveLength(1);
+    expect(section).toContain(`once per handler:\n\`${warnings[0]}\``);
+  });
+
   it("quotes the real messages of the error classes' examples", () => {
     const broker = new core.EventBroker();
     const swap = thrownBy(() => core.handler(broker, "notes", { swap: { notes: "" } })) as Error;

@@ -1,7 +1,8 @@
 import { SSEOptionError } from "@burrow/sse-core";
+import { checkKeys, optionKeys } from "@burrow/sse-core/adapter";
 import { register as globalRegistry, type Registry } from "prom-client";
 
-/** Options of {@link brokerMetrics}. */
+/** Options of {@link brokerMetrics}; any other key is refused (an SSEOptionError naming the closest). */
 export interface BrokerMetricsOptions {
   /**
    * The prom-client registry the metrics join (your app's `/metrics` serves it).
@@ -40,6 +41,15 @@ const ROUND_TRIP_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
 ];
 
+/** Every key of {@link BrokerMetricsOptions} (a key missing here, or not an option, fails to compile). */
+const KNOWN = optionKeys<BrokerMetricsOptions>()([
+  "registry",
+  "prefix",
+  "fanOutBuckets",
+  "drainBuckets",
+  "roundTripBuckets",
+]);
+
 /** {@link BrokerMetricsOptions} checked, with every default filled in. */
 export interface ResolvedMetricsOptions {
   readonly registry: Registry;
@@ -51,10 +61,25 @@ export interface ResolvedMetricsOptions {
 
 /**
  * Checks `options` and fills in the defaults: an SSEOptionError naming the
- * option for a `prefix` that is no metric name prefix or buckets that are not
+ * option for options that are not an object (a registry given in their
+ * place), a key that is not an option (with the closest one: `register`,
+ * prom-client's name for its global registry, is `registry` here), a
+ * `prefix` that is no metric name prefix, or buckets that are not
  * increasing seconds.
  */
 export function resolveMetricsOptions(options: BrokerMetricsOptions): ResolvedMetricsOptions {
+  // prom-client's Registry given in their place (`brokerMetrics(broker, register)`).
+  const isRegistry =
+    typeof (options as { registerMetric?: unknown })?.registerMetric === "function";
+  if (typeof options !== "object" || options === null || Array.isArray(options) || isRegistry) {
+    throw new SSEOptionError(
+      "brokerMetrics.options",
+      'must be an object of brokerMetrics options, e.g. { registry, prefix: "myapp_sse_" }',
+      options,
+      isRegistry ? { hint: "a registry goes in it: { registry }" } : undefined,
+    );
+  }
+  checkKeys(options, KNOWN, "an option of brokerMetrics");
   const registry = options.registry ?? globalRegistry;
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) {

@@ -19,7 +19,9 @@ const BACKPLANE_STATES = ["connecting", "ready", "down", "closed"] as const;
  * the broker's hooks (`broker.observe`). Names follow Prometheus conventions
  * (`_total` counters, seconds); labels take only the fixed values listed in
  * the README, never a topic or a user. Throws an SSEOptionError naming the option
- * for a bad `prefix` or buckets, and prom-client's error when a
+ * for a bad `prefix` or buckets, a key that is not an option (with the
+ * closest one: `register` is `registry` here), or a registry given in place
+ * of the options; and prom-client's error when a
  * metric of the same name is already registered (use another `prefix`).
  *
  * @returns a function that removes the metrics from the registry and the hook from the broker.

@@ -378,6 +378,11 @@ export function describeAdapter<B extends SuiteBroker, Req, H>(
           /^sse: authorize: must be a function/,
         ],
         [() => api.contextHandler("t", { keepAlive: 1 } as never), /did you mean `keepaliveMs`\?$/],
+        [
+          () => api.handler(broker, ["notes", "status"], { swap: { note: "#notes" } }),
+          /^sse: swap\.note: names none of this handler's topics \(notes, status\), got "#notes" \(a string\) — did you mean `notes`\?$/,
+        ],
+        [() => api.contextHandler("notes", { swap: { note: "#n" } }), /^sse: swap\.note: /],
         [() => api.handler(broker, "t", { maxClients: "100" as never }), /got "100" \(a string\)/],
         [() => api.middleware(undefined as never), /^sse: source: /],
         [

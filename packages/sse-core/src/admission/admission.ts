@@ -2,6 +2,7 @@ import { SSEError } from "../base/errors.js";
 import type { EventBroker } from "../broker/broker.js";
 import type { RefusalReason } from "../broker/observer.js";
 import type { Subscription } from "../delivery/subscription.js";
+import { warnUntargeted } from "../wire/swap-keys.js";
 import { checkLastEventId, checkTopicLimits } from "../wire/topic-limits.js";
 import { normalizeTopics, type TopicsSource } from "../wire/topics.js";
 import { errorAnswer } from "./answers.js";
@@ -118,6 +119,8 @@ async function checkRequest<R>(
       const snapshot = plan.snapshotOnConnect && !lastEventId;
       const client = broker.open(list, { lastEventId, member, snapshot }, plan.format);
       slot.fill(client);
+      // A topic function's topics are known only now (a handler's static ones were checked at creation).
+      if (plan.format !== undefined) warnUntargeted(plan.format, list);
       return client;
     },
     cancel: slot.cancel,

@@ -76,6 +76,12 @@ export interface HandlerOptions<R = SSERequest, K extends string = string> exten
    *   status: "#status" }`): the events of those topics are also wrapped in
    *   `<hx-partial hx-target="…" hx-swap="…">`, so each topic lands in its own
    *   target from one stream; other topics' events go out unnamed as with `true`.
+   *   Keys are topic names, exactly (no patterns): a handler of fixed topics
+   *   throws an `SSEOptionError` (option `swap.<key>`) at creation for a key
+   *   that is none of them, naming the closest topic; with a topic function,
+   *   the first stream with a topic that has no target while a key naming none
+   *   of its topics is close to it (`note` for `notes`) emits a process warning
+   *   (`SSEWarning`, code `SSE_SWAP_NO_TARGET`), once per handler.
    *   Data is HTML the app must escape: while such a stream is connected,
    *   `publish` on a wrapped topic throws an `SSEFieldError` (field `"data"`)
    *   for data holding an end tag that would close the partial early

@@ -1,6 +1,7 @@
 import { type HandlerOptions, planOf } from "../admission/handler-options.js";
 import { SSEError, SSEFieldError, SSEOptionError } from "../base/errors.js";
 import type { EventBroker } from "../broker/broker.js";
+import { checkSwapKeys } from "../wire/swap-keys.js";
 import { checkTopicLimits } from "../wire/topic-limits.js";
 import { normalizeTopics, type Topics } from "../wire/topics.js";
 import { isBroker } from "./request-context.js";
@@ -22,14 +23,16 @@ export function validateOptions<R, K extends string = string>(
  * Normalizes static topics (one or a list; duplicates collapse) and checks
  * them against `options`' limits, throwing an {@link SSEOptionError} naming
  * `topics` at once for an empty list, a name that is not a string, or a
- * topic the limits would refuse (no client could ever subscribe to it). For
- * adapters, at handler creation.
+ * topic the limits would refuse (no client could ever subscribe to it), and
+ * one naming `swap.<key>` for a key of the `swap` map that is none of the
+ * topics (a misspelt topic: its fragments would go nowhere), with the
+ * closest topic. For adapters, at handler creation.
  */
 export function validateTopics<R, K extends string = string>(
   topics: Topics,
   options?: HandlerOptions<R, K>,
 ): readonly string[] {
-  const { limits } = planOf(options);
+  const { limits, format } = planOf(options);
   if (typeof topics !== "string" && !Array.isArray(topics)) {
     throw new SSEOptionError("topics", "must be a topic name or a list of topic names", topics, {
       hint:
@@ -38,15 +41,17 @@ export function validateTopics<R, K extends string = string>(
           : undefined,
     });
   }
+  let list: readonly string[];
   try {
-    const list = normalizeTopics(topics);
+    list = normalizeTopics(topics);
     checkTopicLimits(list, limits);
-    return list;
   } catch (err) {
     if (!SSEFieldError.isInstance(err) && !SSEError.isInstance(err)) throw err;
     const reason = err.message.replace(/^sse: (topics: )?/, "");
     throw new SSEOptionError("topics", reason, topics, { cause: err });
   }
+  if (format !== undefined) checkSwapKeys(format, list);
+  return list;
 }
 
 /**

@@ -143,6 +143,10 @@ const PLAIN: Wrap = { prefix: "", suffix: "" };
 export class SwapFormat implements FrameFormat {
   private readonly targets = new Map<string, Wrap>();
   private warned = false;
+  /** The topics of the map, as given (none for `true`). */
+  readonly keys: readonly string[] = [];
+  /** The map as given, for messages. */
+  private readonly given: Readonly<Record<string, SwapTarget>> = {};
 
   constructor(option: SwapOption) {
     if (option === true) return;
@@ -159,6 +163,13 @@ export class SwapFormat implements FrameFormat {
         suffix: "</hx-partial>",
       });
     }
+    this.keys = Object.freeze([...this.targets.keys()]);
+    this.given = option;
+  }
+
+  /** The target the map gives `topic`, as given. */
+  target(topic: string): SwapTarget | undefined {
+    return this.targets.has(topic) ? this.given[topic] : undefined;
   }
 
   /** Whether events of `topic` go out wrapped in an `<hx-partial>`. */
