@@ -42,7 +42,8 @@ export class LocalPublish {
     this.rules = options.topics;
     const { backplane } = options;
     this.received = backplane === undefined ? undefined : new ReceivedPosition(backplane);
-    this.snapshots = new Snapshots(this.history ?? this.received, this.rules, counters, observers);
+    const ids = this.history ?? this.received;
+    this.snapshots = new Snapshots(ids, this.rules, counters, observers, backplane);
     // Unwatched, a state topic's events no longer come here: its latest would go stale.
     index.unwatched = (topic) => this.snapshots.forget(topic);
   }

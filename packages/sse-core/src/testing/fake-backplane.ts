@@ -35,6 +35,16 @@ export class FakeEngine {
     }
     return events.sort((x, y) => x.seq - y.seq).map((e) => ({ ...e, event: { ...e.event } }));
   }
+
+  /** The latest retained event of `topic` (none when it retains none: history 0). */
+  lastOf(topic: string): BackplaneEvent | undefined {
+    if (this.historySize < 1) return undefined;
+    for (let i = this.log.length - 1; i >= 0; i--) {
+      const e = this.log[i]!;
+      if (e.topic === topic) return { ...e, event: { ...e.event } };
+    }
+    return undefined;
+  }
 }
 
 /**
@@ -50,6 +60,8 @@ export class FakePlane implements Backplane {
   closed = false;
   /** When set, replays wait for it. */
   gate: Promise<void> | undefined;
+  /** When set, reads of a topic's latest event ({@link FakePlane.last}) wait for it. */
+  lastGate: Promise<void> | undefined;
   /** False while cut: live events do not reach it. */
   connected = true;
   /** The seq of the last event it delivered (where a catch-up reads from). */
@@ -111,6 +123,21 @@ export class FakePlane implements Backplane {
   /** The id of the latest event through the engine (what `broker.cursor()` returns). */
   async latest(): Promise<string | undefined> {
     return `e-${this.engine.seq}`;
+  }
+
+  /**
+   * The latest retained event of `topic`, read as a real backplane does:
+   * asynchronously, undefined while cut or unreachable, and with a barrier
+   * (the live copies of what was read are delivered first).
+   */
+  async last(topic: string, _signal?: AbortSignal): Promise<BackplaneEvent | undefined> {
+    this.calls.push(`last ${topic}`);
+    await tick();
+    await this.lastGate;
+    if (!this.connected || !this.engine.up) return undefined;
+    const event = this.engine.lastOf(topic);
+    await tick();
+    return this.connected ? event : undefined;
   }
 
   /** Its connection drops: events published from now on do not reach it until {@link restore}. */
