@@ -41,6 +41,8 @@ export interface LastValuesHost {
  */
 export class LastValues {
   private readonly fetches = new Map<string, Fetch>();
+  /** Watched topics whose read gave nothing, with no snapshot: read again once the link is back. */
+  private readonly unanswered = new Set<string>();
 
   constructor(
     private readonly backplane: Backplane,
@@ -60,8 +62,25 @@ export class LastValues {
 
   /** `topic`'s latest was forgotten: what a fetch running now gives is not kept. */
   forget(topic: string): void {
+    this.unanswered.delete(topic);
     const fetch = this.fetches.get(topic);
     if (fetch !== undefined) fetch.stale = true;
+  }
+
+  /** An event of `topic` arrived: its clients have a value. */
+  answered(topic: string): void {
+    if (this.unanswered.size > 0) this.unanswered.delete(topic);
+  }
+
+  /**
+   * The topics whose read gave nothing (the link may have been down) and
+   * that nothing repaired since, forgotten here: their clients are to be
+   * repaired again now that the link is back.
+   */
+  takeUnanswered(): string[] {
+    const topics = [...this.unanswered];
+    this.unanswered.clear();
+    return topics;
   }
 
   /** Starts the next fetch of `topic` at the end of this tick (every client asking by then joins it). */
@@ -115,6 +134,7 @@ export class LastValues {
       this.host.keep(fetched);
     }
     const frame = fetched !== undefined && newer(fetched, known) ? fetched : known;
+    if (frame === undefined && rule.snapshot === undefined && watched) this.unanswered.add(topic);
     const shown = frame === undefined ? undefined : positionOf(frame);
     for (const [client, reason] of clients) {
       if (frame === undefined) {

@@ -1,3 +1,4 @@
+import type { BackplaneReport } from "../backplane/backplane.js";
 import type { SSEEvent } from "../wire/encode.js";
 import { frameOf, receivedFrame } from "../wire/frame.js";
 import type { ResolvedBrokerOptions } from "./broker-options.js";
@@ -77,6 +78,15 @@ export class LocalPublish {
       this.snapshots.forget(topic);
       for (const client of this.index.clientsOf(topic) ?? []) client.repair(topic, "miss");
     }
+  }
+
+  /**
+   * What the backplane's link did, told to the observers; back to ready, it
+   * repairs again the state topics whose value it could not read meanwhile.
+   */
+  report(report: BackplaneReport): void {
+    this.observers.notify("backplane", report);
+    if (report.kind === "state" && report.state === "ready") this.lost(this.snapshots.unanswered());
   }
 
   /** Fans out an event the backplane ordered (seq 0: published here while it was down). */

@@ -80,7 +80,14 @@ export class Snapshots implements RepairHost {
 
   /** Keeps `frame` when it is a state topic's: the latest event of its topic. */
   record(frame: Frame): void {
-    if (frame.rule?.kind === "state") this.latest.set(frame.topic, frame);
+    if (frame.rule?.kind !== "state") return;
+    this.latest.set(frame.topic, frame);
+    this.lastValues?.answered(frame.topic);
+  }
+
+  /** State topics whose read from the engine gave nothing since the link was last back. */
+  unanswered(): string[] {
+    return this.lastValues?.takeUnanswered() ?? [];
   }
 
   /** Forgets `topic`'s latest event (its events no longer reach this broker). */

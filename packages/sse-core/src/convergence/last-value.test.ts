@@ -105,6 +105,26 @@ describe("a state topic's current value on a process that did not watch it", () 
     close();
   });
 
+  it("a read while the link is down gives nothing; once the link is back, the client is repaired with the value", async () => {
+    const { a, b, planes, reads, close } = pair(STATE);
+    a.publish("status", { data: "current" });
+    await turns();
+    planes[1].cut();
+    const page = b.subscribe("status", { snapshot: true });
+    expect(await drain(page)).toEqual([]);
+    expect(reads()).toBe(1);
+    planes[1].restore();
+    expect(data(await drain(page))).toEqual(["current"]);
+    // Nothing was sent on connect; the repair once the link was back is counted as a miss.
+    expect(b.stats().snapshots).toMatchObject({ connect: 0, miss: 1 });
+    // Once only: a later reconnect reads nothing again.
+    planes[1].cut();
+    planes[1].restore();
+    expect(await drain(page)).toEqual([]);
+    expect(reads()).toBe(2);
+    close();
+  });
+
   it("a read that hangs past snapshotTimeoutMs falls back to the topic's snapshot; the client goes on", async () => {
     const { a, b, planes, reads, close } = pair(WITH_SNAPSHOT);
     a.publish("status", { data: "unseen" });

@@ -49,9 +49,10 @@ export class FakeEngine {
 
 /**
  * A backplane on a {@link FakeEngine}. Ids are `e-<seq>`. {@link FakePlane.cut}
- * stops its deliveries as a dropped connection would; {@link FakePlane.restore}
- * catches up as a backplane does: the missed events of its topics in order,
- * or, when some were evicted, none of them and `host.lost(topics)`.
+ * stops its deliveries as a dropped connection would (its state `"down"`);
+ * {@link FakePlane.restore} catches up as a backplane does: the missed
+ * events of its topics in order, or, when some were evicted, none of them
+ * and `host.lost(topics)`; then it reports `"ready"`.
  */
 export class FakePlane implements Backplane {
   host: BackplaneHost | undefined;
@@ -143,6 +144,7 @@ export class FakePlane implements Backplane {
   /** Its connection drops: events published from now on do not reach it until {@link restore}. */
   cut(): void {
     this.connected = false;
+    this.host?.report?.({ kind: "state", state: "down", previous: "ready" });
   }
 
   /** Its connection is back: it catches up (see the class), then goes live. */
@@ -153,14 +155,13 @@ export class FakePlane implements Backplane {
     if (missed === undefined) {
       this.lastSeq = this.engine.seq;
       this.host!.lost?.(topics);
-      return;
-    }
-    for (const event of missed) this.deliver(event);
+    } else for (const event of missed) this.deliver(event);
+    this.host?.report?.({ kind: "state", state: "ready", previous: "down" });
   }
 
   stats(): BackplaneStats {
     return {
-      state: this.engine.up ? "ready" : "down",
+      state: this.engine.up && this.connected ? "ready" : "down",
       errors: 0,
       localOnly: this.localOnly,
       received: this.received,
