@@ -1,6 +1,7 @@
+import type { SSEEvent } from "@burrow/sse-core";
 import { type BackplaneEvent, formatEventId, parseEventJson } from "@burrow/sse-core/adapter";
 import type { Pool } from "pg";
-import { headStatement, historyStatement } from "./schema.js";
+import { headStatement, historyStatement, lastStatement } from "./schema.js";
 import { transaction } from "./transaction.js";
 
 /** An event read from the events table, with who published it. Internal. */
@@ -68,13 +69,43 @@ export async function readHistory(
     const count = (counts.get(row.topic!) ?? 0) + 1;
     if (count > limit) return undefined;
     counts.set(row.topic!, count);
-    const event = parseEventJson(row.event);
-    if (event === undefined) continue;
     const seq = Number(row.seq);
-    if (row.assigned && !event.id) event.id = formatEventId(epoch, seq);
+    const event = rowEvent(epoch, seq, row);
+    if (event === undefined) continue;
     events.push({ topic: row.topic!, event, seq, origin: row.origin ?? "" });
   }
   return events;
+}
+
+/** The newest event `topic` retains, or undefined when it retains none. Internal. */
+export async function readLast(
+  source: HistorySource,
+  topic: string,
+): Promise<BackplaneEvent | undefined> {
+  const [result] = await transaction(
+    source.pool,
+    source.timeoutMs,
+    [{ text: lastStatement(source.prefix), values: [topic] }],
+    source.sessionBounded,
+  );
+  const row = result?.rows[0] as
+    | { epoch: string; seq: string | null; event: string | null; assigned: boolean | null }
+    | undefined;
+  if (row === undefined || row.seq === null) return undefined;
+  const seq = Number(row.seq);
+  const event = rowEvent(row.epoch, seq, row);
+  return event === undefined ? undefined : { topic, event, seq };
+}
+
+/** The event of an events row (its id set when the backplane assigned it), or undefined. */
+function rowEvent(
+  epoch: string,
+  seq: number,
+  row: { event: string | null; assigned: boolean | null },
+): SSEEvent | undefined {
+  const event = parseEventJson(row.event);
+  if (event !== undefined && row.assigned && !event.id) event.id = formatEventId(epoch, seq);
+  return event;
 }
 
 /** The epoch and the counter of the events table, now; undefined when it has no meta row. Internal. */

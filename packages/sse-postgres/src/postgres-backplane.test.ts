@@ -1,9 +1,11 @@
 // The backplane in this process, against the real PostgreSQL at DATABASE_URL,
-// each test on its own table prefix; and the shared suite (test-utils'
-// backplane-suite): history, ids, prefixes, closing, latest(), paged resumes.
+// each test on its own table prefix; and the shared suites (test-utils'
+// backplane-suite, backplane-last-suite): history, ids, prefixes, closing,
+// latest(), last(), paged resumes.
 import { setImmediate as tick } from "node:timers/promises";
 import { EventBroker } from "@burrow/sse-core";
 import { take, tcpProxy, waitFor } from "@burrow/test-utils";
+import { describeLastValue, type LastValueHarness } from "@burrow/test-utils/backplane-last-suite";
 import { backplaneReady, describeBackplane } from "@burrow/test-utils/backplane-suite";
 import pg from "pg";
 import { afterAll, afterEach, expect, it } from "vitest";
@@ -352,20 +354,30 @@ describePostgres("PostgresBackplane on the real PostgreSQL", () => {
   );
 });
 
-// What every backplane does in one process (test-utils' backplane-suite, also run against Redis).
-describeBackplane({
+// What every backplane does in one process (test-utils' backplane suites, also run against Redis).
+const harness: LastValueHarness<ReturnType<EventBroker["subscribe"]>> = {
   describe: describePostgres,
   name: "sse-postgres",
   uniquePrefix,
   backplane: (prefix) =>
     postgresBackplane({ connectionString: DATABASE_URL, prefix, logger: silent }),
-  broker: (backplane, historySize) =>
-    new EventBroker({ historySize, bufferSize: 1000, backplane: backplane as PostgresBackplane }),
+  broker: (backplane, historySize, topics) =>
+    new EventBroker({
+      historySize,
+      bufferSize: 1000,
+      backplane: backplane as PostgresBackplane,
+      topics,
+    }),
   stored: async (prefix) => {
     const rows = await sql<{ topic: string; n: number }>(
       `SELECT topic, count(*)::int AS n FROM ${prefix}events GROUP BY topic`,
     );
     return Object.fromEntries(rows.map(({ topic, n }) => [topic, n]));
   },
+  url: DATABASE_URL,
+  through: (url, prefix, timeoutMs) =>
+    postgresBackplane({ connectionString: url, prefix, timeoutMs, logger: silent }),
   drop: dropPrefix,
-});
+};
+describeBackplane(harness);
+describeLastValue(harness);

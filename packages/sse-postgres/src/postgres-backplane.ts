@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Backplane, SSEEvent } from "@burrow/sse-core";
 import {
+  type BackplaneEvent,
   type BackplaneHost,
   type BackplanePresence,
   type BackplaneReplay,
@@ -40,7 +41,7 @@ import { topicProblem as problemOf } from "./topic-problem.js";
  * connection, the tables' probe, the state), the {@link Subscriptions}
  * (channels), the {@link Publisher} (publishes in batches, `maxPending`,
  * echoes), the {@link Recovery} (the order, and the catch-up after a cut),
- * the {@link Replayer} (resumes) and the {@link Retention} (old events pruned).
+ * the {@link Replayer} (resumes, a topic's latest event) and the {@link Retention} (old events pruned).
  */
 export class PostgresBackplane implements Backplane {
   private readonly options: ResolvedOptions;
@@ -161,6 +162,15 @@ export class PostgresBackplane implements Backplane {
     signal?: AbortSignal,
   ): Promise<BackplaneReplay | undefined> {
     return this.replayer.replay(topics, lastEventId, this.host?.historySize ?? 0, signal);
+  }
+
+  /**
+   * The newest event `topic` retains in the events table (see
+   * {@link Backplane.last}), read once its LISTEN is answered; undefined
+   * without history, while PostgreSQL is unreachable, or past `timeoutMs`.
+   */
+  last(topic: string, signal?: AbortSignal): Promise<BackplaneEvent | undefined> {
+    return this.replayer.last(topic, this.host?.historySize ?? 0, signal);
   }
 
   /**

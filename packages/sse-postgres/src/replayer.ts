@@ -2,12 +2,19 @@
  * Resumes: reading, in one snapshot, what a client's topics retained after
  * its `Last-Event-ID`, once their LISTENs are answered, at most
  * `maxReplays` at a time (the backplane kit's `ReplayQueue`), and ordered
- * after the live copies of what was read. Internal.
+ * after the live copies of what was read; and, the same way, a topic's
+ * latest event. Internal.
  */
-import { type BackplaneReplay, parseEventId, ReplayQueue } from "@burrow/sse-core/adapter";
-import { readHistory } from "./history-reader.js";
+import {
+  type BackplaneEvent,
+  type BackplaneReplay,
+  parseEventId,
+  ReplayQueue,
+} from "@burrow/sse-core/adapter";
+import { readHistory, readLast } from "./history-reader.js";
 import type { Link } from "./link.js";
 import type { Subscriptions } from "./subscriptions.js";
+import { within } from "./transaction.js";
 
 /** The resumes of one backplane. Internal. */
 export class Replayer {
@@ -64,5 +71,31 @@ export class Replayer {
     } finally {
       release();
     }
+  }
+
+  /**
+   * `topic`'s newest event (see the backplane's `last`), read once its
+   * LISTEN is answered, and resolved after the live copies of what was
+   * read; undefined without history, while the link is not ready, past
+   * `timeoutMs` (in all), or on an error. Never rejects.
+   */
+  async last(
+    topic: string,
+    historySize: number,
+    signal?: AbortSignal,
+  ): Promise<BackplaneEvent | undefined> {
+    if (historySize === 0 || this.link.state !== "ready") return undefined;
+    const source = this.link.history();
+    const read = async (): Promise<BackplaneEvent | undefined> => {
+      // Live deliveries must have started before the read: then the two overlap, never leave a hole.
+      await this.subscriptions.answered([topic]);
+      if (!this.link.synced || signal?.aborted) return undefined;
+      const event = await readLast(source, topic);
+      if (event !== undefined) await this.link.listener!.barrier();
+      return event;
+    };
+    return within(read(), source.timeoutMs, "a read of a topic's latest event").catch(
+      () => undefined,
+    );
   }
 }

@@ -200,6 +200,19 @@ export function historyStatement(prefix: string): string {
 }
 
 /**
+ * The epoch, and the newest retained event of topic `$1` (its row from the
+ * `(topic, seq)` index; none: one row with a null seq).
+ */
+export function lastStatement(prefix: string): string {
+  const n = names(prefix);
+  return `SELECT m.epoch, e.seq, e.event, e.assigned
+    FROM ${n.meta} m
+    LEFT JOIN LATERAL (
+      SELECT seq, event, assigned FROM ${n.events} WHERE topic = $1 ORDER BY seq DESC LIMIT 1
+    ) e ON true`;
+}
+
+/**
  * Deletes the events older than `$1` milliseconds (every event up to the
  * newest such seq, so the cut is one seq for all topics), records that seq
  * as `pruned`, and forgets the per-topic trims below it. Run after locking

@@ -1,3 +1,4 @@
+import type { SSEEvent } from "@burrow/sse-core";
 import { type BackplaneEvent, formatEventId, parseEventJson } from "@burrow/sse-core/adapter";
 import { topicKeys } from "./codec.js";
 import { REPLAY_PAGE, type ScriptedRedis } from "./scripts.js";
@@ -61,9 +62,8 @@ export async function readHistory(read: HistoryRead): Promise<StoredEvent[] | un
         const seq = Number.parseInt(id, 10);
         cursors[i] = seq;
         counts[i]!++;
-        const event = parseEventJson(fieldOf(fields, "e"));
+        const event = entryEvent(epoch, seq, fields);
         if (event === undefined) continue;
-        if (fieldOf(fields, "a") === "1" && !event.id) event.id = formatEventId(epoch, seq);
         events.push({ topic: topics[i]!, event, seq, origin: fieldOf(fields, "o") });
       }
       if (done !== 1) stillOpen.push(i);
@@ -72,6 +72,32 @@ export async function readHistory(read: HistoryRead): Promise<StoredEvent[] | un
     open = stillOpen;
   }
   return events.sort((a, b) => a.seq - b.seq);
+}
+
+/**
+ * The latest event `topic`'s stream holds, or undefined when it holds none
+ * (or its newest entry is not an event). Internal.
+ */
+export async function readLast(
+  redis: ScriptedRedis,
+  prefix: string,
+  topic: string,
+): Promise<BackplaneEvent | undefined> {
+  const reply = await redis.sseLast(`${prefix}meta`, topicKeys(prefix, topic).stream);
+  if (reply === null) return undefined;
+  const [epoch, [id, fields]] = reply;
+  const seq = Number.parseInt(id, 10);
+  const event = entryEvent(epoch, seq, fields);
+  return event === undefined || !(seq > 0) ? undefined : { topic, event, seq };
+}
+
+/** The event of a stream entry (its id set when the backplane assigned it), or undefined. */
+function entryEvent(epoch: string, seq: number, fields: readonly string[]): SSEEvent | undefined {
+  const event = parseEventJson(fieldOf(fields, "e"));
+  if (event !== undefined && fieldOf(fields, "a") === "1" && !event.id) {
+    event.id = formatEventId(epoch, seq);
+  }
+  return event;
 }
 
 /** The value of `name` in a stream entry's flat field list. */

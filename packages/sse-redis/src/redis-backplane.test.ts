@@ -1,11 +1,13 @@
 // The backplane in one process, against the real Redis at REDIS_URL: options,
 // per-topic subscriptions, connections killed mid-stream, resumes longer than
-// this process's history; and the shared suite (test-utils' backplane-suite):
-// history, ids, prefixes, closing, latest(), paged resumes.
+// this process's history; and the shared suites (test-utils' backplane-suite,
+// backplane-last-suite): history, ids, prefixes, closing, latest(), last(),
+// paged resumes.
 
 import { setImmediate as tick } from "node:timers/promises";
 import { EventBroker, SSEOptionError } from "@burrow/sse-core";
 import { take, tcpProxy, waitFor } from "@burrow/test-utils";
+import { describeLastValue, type LastValueHarness } from "@burrow/test-utils/backplane-last-suite";
 import { backplaneReady, describeBackplane } from "@burrow/test-utils/backplane-suite";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -243,14 +245,19 @@ describeRedis("RedisBackplane on the real Redis", () => {
   );
 });
 
-// What every backplane does in one process (test-utils' backplane-suite, also run against PostgreSQL).
-describeBackplane({
+// What every backplane does in one process (test-utils' backplane suites, also run against PostgreSQL).
+const harness: LastValueHarness<ReturnType<EventBroker["subscribe"]>> = {
   describe: describeRedis,
   name: "sse-redis",
   uniquePrefix,
   backplane: (prefix) => redisBackplane({ url: REDIS_URL, prefix, logger: silent }),
-  broker: (backplane, historySize) =>
-    new EventBroker({ historySize, bufferSize: 1000, backplane: backplane as RedisBackplane }),
+  broker: (backplane, historySize, topics) =>
+    new EventBroker({
+      historySize,
+      bufferSize: 1000,
+      backplane: backplane as RedisBackplane,
+      topics,
+    }),
   stored: async (prefix) => {
     const keys = await admin.keys(`${prefix}h:*`);
     const topic = (key: string) => key.slice(`${prefix}h:`.length);
@@ -258,5 +265,9 @@ describeBackplane({
       await Promise.all(keys.map(async (key) => [topic(key), await admin.xlen(key)] as const)),
     );
   },
+  url: REDIS_URL,
+  through: (url, prefix, timeoutMs) => redisBackplane({ url, prefix, timeoutMs, logger: silent }),
   drop: deleteKeys,
-});
+};
+describeBackplane(harness);
+describeLastValue(harness);

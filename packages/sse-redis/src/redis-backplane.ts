@@ -1,5 +1,6 @@
 import type { Backplane, SSEEvent } from "@burrow/sse-core";
 import type {
+  BackplaneEvent,
   BackplaneHost,
   BackplanePresence,
   BackplaneReplay,
@@ -17,7 +18,6 @@ import type { RedisBackplaneStats } from "./redis-backplane-stats.js";
 import { redactUrl } from "./redis-url.js";
 import { Replayer } from "./replayer.js";
 import { Subscriptions } from "./subscriptions.js";
-import { within } from "./within.js";
 
 /**
  * The Redis {@link Backplane}: one global order from a counter that a Lua
@@ -31,7 +31,7 @@ import { within } from "./within.js";
  * state), the {@link Subscriptions} (channels), the {@link Publisher}
  * (publishes in flight, `maxPending`, echoes), the {@link Recovery} (the
  * order, and the catch-up after a cut), the codec (the wire format) and the
- * {@link Replayer} (resumes).
+ * {@link Replayer} (resumes, a topic's latest event, the head).
  */
 export class RedisBackplane implements Backplane {
   private readonly options: ResolvedOptions;
@@ -134,6 +134,15 @@ export class RedisBackplane implements Backplane {
   }
 
   /**
+   * The latest event `topic`'s stream holds (see {@link Backplane.last}),
+   * read once its SUBSCRIBE is answered; undefined without history, while
+   * Redis is not ready, or past `timeoutMs`.
+   */
+  last(topic: string, signal?: AbortSignal): Promise<BackplaneEvent | undefined> {
+    return this.replayer.last(topic, this.host?.historySize ?? 0, signal);
+  }
+
+  /**
    * The id of the last event Redis ordered (on any process), `<epoch>-<seq>`:
    * `replay(topics, await latest())` returns exactly the events published
    * after this call. On an empty Redis it sets the epoch and returns
@@ -143,7 +152,7 @@ export class RedisBackplane implements Backplane {
   async latest(): Promise<string | undefined> {
     if ((this.host?.historySize ?? 0) === 0 || this.link.state !== "ready") return undefined;
     try {
-      const { epoch, seq } = await this.head();
+      const { epoch, seq } = await this.replayer.head(this.publisher.newEpoch());
       return `${epoch}-${seq}`;
     } catch {
       return undefined;
@@ -249,20 +258,8 @@ export class RedisBackplane implements Backplane {
           limit: historySize,
         });
       },
-      this.host!.historySize > 0 ? () => this.head() : undefined,
+      this.host!.historySize > 0 ? () => this.replayer.head(this.publisher.newEpoch()) : undefined,
     );
-  }
-
-  /** Redis's head (its epoch, set now on an empty Redis, and the last seq ordered), within `timeoutMs`. */
-  private async head(): Promise<{ epoch: string; seq: number }> {
-    const answer = this.link.command!.sseLatest(
-      `${this.options.prefix}meta`,
-      this.publisher.newEpoch(),
-    );
-    const reply = await within(answer, this.options.timeoutMs, undefined);
-    if (reply === undefined)
-      throw new Error(`Redis did not answer within ${this.options.timeoutMs} ms`);
-    return { epoch: reply[0], seq: Number(reply[1]) };
   }
 
   /** A message on a topic's channel: decoded, then delivered in order (or held). */

@@ -2,10 +2,15 @@
  * Resumes: reading what a client's topics retained after its
  * `Last-Event-ID`, once its live deliveries have started, at most
  * `maxReplays` at a time, and ordered before the live copies of what was
- * read. Internal.
+ * read; and, the same way, a topic's latest event. Internal.
  */
-import { type BackplaneReplay, parseEventId, ReplayQueue } from "@burrow/sse-core/adapter";
-import { readHistory } from "./history-reader.js";
+import {
+  type BackplaneEvent,
+  type BackplaneReplay,
+  parseEventId,
+  ReplayQueue,
+} from "@burrow/sse-core/adapter";
+import { readHistory, readLast } from "./history-reader.js";
 import type { Link } from "./link.js";
 import type { Subscriptions } from "./subscriptions.js";
 import { within } from "./within.js";
@@ -73,11 +78,51 @@ export class Replayer {
     } finally {
       release();
     }
-    if (events === undefined) return undefined;
-    // A barrier: Redis answers this PING after the messages it queued on the subscriber before,
-    // so the live copies of the events just read are delivered (and held) before the replay.
-    const barrier = this.link.subscriber!.ping().then(() => true);
-    if ((await within(barrier, timeoutMs, false)) === false) return undefined;
+    if (events === undefined || !(await this.barrier())) return undefined;
     return { after: id.seq, events };
+  }
+
+  /**
+   * `topic`'s latest event (see the backplane's `last`), read once its
+   * SUBSCRIBE is answered, and resolved after the live copies of what was
+   * read; undefined without history, while Redis is not ready, past
+   * `timeoutMs` (in all), or on an error. Never rejects.
+   */
+  async last(
+    topic: string,
+    historySize: number,
+    signal?: AbortSignal,
+  ): Promise<BackplaneEvent | undefined> {
+    if (historySize === 0 || this.link.state !== "ready") return undefined;
+    const read = async (): Promise<BackplaneEvent | undefined> => {
+      // Live deliveries must have started before the read: then the two overlap, never leave a hole.
+      await this.subscriptions.answered([topic]);
+      if (!this.link.synced || signal?.aborted || this.link.state !== "ready") return undefined;
+      const event = await readLast(this.link.command!, this.options.prefix, topic);
+      return event !== undefined && (await this.barrier()) ? event : undefined;
+    };
+    return within(read(), this.options.timeoutMs, undefined).catch(() => undefined);
+  }
+
+  /**
+   * Redis's head (its epoch, set to `fresh` now on an empty Redis, and the
+   * last seq ordered), within `timeoutMs`.
+   */
+  async head(fresh: string): Promise<{ epoch: string; seq: number }> {
+    const answer = this.link.command!.sseLatest(`${this.options.prefix}meta`, fresh);
+    const reply = await within(answer, this.options.timeoutMs, undefined);
+    if (reply === undefined)
+      throw new Error(`Redis did not answer within ${this.options.timeoutMs} ms`);
+    return { epoch: reply[0], seq: Number(reply[1]) };
+  }
+
+  /**
+   * Whether the live copies of what was just read were delivered (or held)
+   * first: Redis answers this PING on the subscriber after the messages it
+   * queued there before. False when it does not answer within `timeoutMs`.
+   */
+  private async barrier(): Promise<boolean> {
+    const answered = this.link.subscriber!.ping().then(() => true);
+    return await within(answered, this.options.timeoutMs, false);
   }
 }

@@ -1,6 +1,6 @@
 /**
- * The Lua scripts that make each publish, each page of a replay, and each
- * read of the latest id one atomic step on Redis (EVALSHA through ioredis
+ * The Lua scripts that make each publish, each page of a replay, each read
+ * of the latest id, and each read of a topic's latest event one atomic step on Redis (EVALSHA through ioredis
  * `defineCommand`). Internal.
  *
  * Keys, under the backplane's prefix:
@@ -31,6 +31,10 @@ export interface ScriptedRedis extends Redis {
   ): Promise<number>;
   sseReplayPage(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
   sseLatest(meta: string, epoch: string): Promise<[epoch: string, seq: string]>;
+  sseLast(
+    meta: string,
+    stream: string,
+  ): Promise<[epoch: string, entry: [id: string, fields: string[]]] | null>;
 }
 
 /** Defines the scripts on `redis` (sent by EVALSHA, loaded on first use). */
@@ -38,6 +42,7 @@ export function defineScripts(redis: Redis): ScriptedRedis {
   redis.defineCommand("ssePublish", { numberOfKeys: 3, lua: PUBLISH_SCRIPT });
   redis.defineCommand("sseReplayPage", { lua: REPLAY_PAGE_SCRIPT });
   redis.defineCommand("sseLatest", { numberOfKeys: 1, lua: LATEST_SCRIPT });
+  redis.defineCommand("sseLast", { numberOfKeys: 2, lua: LAST_SCRIPT });
   return redis as ScriptedRedis;
 }
 
@@ -122,4 +127,17 @@ return out
 export const LATEST_SCRIPT = `
 ${epochOr("ARGV[1]")}
 return { epoch, redis.call('HGET', KEYS[1], 'seq') or '0' }
+`;
+
+/**
+ * KEYS: meta, a topic's stream. Returns `{ epoch, entry }`: the stream's
+ * newest entry (`{ id, fields }`) with the epoch its id belongs to; nil when
+ * the stream holds none (or no epoch is set: an empty Redis).
+ */
+export const LAST_SCRIPT = `
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then return false end
+local entries = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+if #entries == 0 then return false end
+return { epoch, entries[1] }
 `;

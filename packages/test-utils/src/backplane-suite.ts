@@ -234,13 +234,14 @@ export interface SuiteBackplane {
     lastEventId: string,
   ): Promise<{ events: { topic: string; event: SuiteEvent }[] } | undefined>;
   latest?(): Promise<string | undefined>;
+  last?(topic: string): Promise<{ topic: string; event: SuiteEvent; seq: number } | undefined>;
   stats(): { state: string; topics: number; received: number };
   close(): Promise<void>;
 }
 
 /** What the in-process suite uses of core's `EventBroker`. */
 export interface SuiteBackplaneBroker<C extends AsyncIterable<SuiteEvent>> {
-  subscribe(topics: string | string[], options?: { lastEventId?: string }): C;
+  subscribe(topics: string | string[], options?: { lastEventId?: string; snapshot?: boolean }): C;
   unsubscribe(client: C): void;
   publish(topic: string, event: { data: string; id?: string }): number;
   stats(): { resumed: number; resumeMisses: number };
@@ -258,8 +259,12 @@ export interface BackplaneHarness<C extends AsyncIterable<SuiteEvent>> {
   uniquePrefix(): string;
   /** A backplane on `prefix`, on the shared engine, that logs nothing. */
   backplane(prefix: string): SuiteBackplane;
-  /** `new EventBroker({ historySize, bufferSize: 1000, backplane })`. */
-  broker(backplane: SuiteBackplane, historySize?: number): SuiteBackplaneBroker<C>;
+  /** `new EventBroker({ historySize, bufferSize: 1000, backplane, topics })`. */
+  broker(
+    backplane: SuiteBackplane,
+    historySize?: number,
+    topics?: Record<string, { kind: "state" }>,
+  ): SuiteBackplaneBroker<C>;
   /** How many events the engine stores under `prefix`, by topic (a topic with a store, even empty, is listed). */
   stored(prefix: string): Promise<Record<string, number>>;
   /** Removes what the backplane stored under `prefix`. */

@@ -92,8 +92,9 @@ export interface BackplaneHost {
  *
  * The broker calls `attach` once, `watch`/`unwatch` when its first client of a
  * topic arrives / its last one leaves, `publish` for each accepted event,
- * `replay` when a client resumes with `Last-Event-ID`, and `close` when the
- * broker closes.
+ * `replay` when a client resumes with `Last-Event-ID`, `last` when a state
+ * topic's client needs its current value and the broker knows none, and
+ * `close` when the broker closes.
  *
  * @example
  * ```ts
@@ -140,6 +141,22 @@ export interface Backplane {
    * Undefined when the engine is unreachable or history is off.
    */
   latest?(): Promise<string | undefined>;
+  /**
+   * The latest event of `topic` the engine retains (published on any
+   * process), with the id the backplane gave it and its `seq`: a state
+   * topic's current value for a process that knows none (it did not watch
+   * the topic). Undefined when the topic retains none (never published,
+   * history off, evicted), or the engine is unreachable or does not answer
+   * within the backplane's own timeout. Read once `topic` is watched, as
+   * {@link Backplane.replay} is, so that the value read and the live
+   * deliveries overlap instead of leaving a hole between them. Never
+   * rejects for the engine's failure (a rejection is treated as
+   * `undefined`). `signal` aborts when the broker stops waiting (past the
+   * topic's `snapshotTimeoutMs`): what it resolves to is then ignored.
+   * Optional: without it, such a state topic is repaired by its snapshot,
+   * if it has one.
+   */
+  last?(topic: string, signal?: AbortSignal): Promise<BackplaneEvent | undefined>;
   /** The link's state and counters. */
   stats(): BackplaneStats;
   /**

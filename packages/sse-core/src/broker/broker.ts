@@ -102,7 +102,7 @@ export class EventBroker<T extends TopicMap = TopicMap> {
       deliver: (topic, event, seq) => {
         if (!this.isClosed) this.local.receive(topic, event, seq);
       },
-      report: (report) => this.observers.notify("backplane", report),
+      report: (report) => this.local.report(report),
       lost: (topics) => this.isClosed || this.local.lost(topics),
     });
     if (this.backplane !== undefined) this.roster.share(this.backplane);

@@ -1,3 +1,4 @@
+import type { BackplaneReport } from "../backplane/backplane.js";
 import type { SSEEvent } from "../wire/encode.js";
 import { frameOf, receivedFrame } from "../wire/frame.js";
 import type { ResolvedBrokerOptions } from "./broker-options.js";
@@ -42,7 +43,8 @@ export class LocalPublish {
     this.rules = options.topics;
     const { backplane } = options;
     this.received = backplane === undefined ? undefined : new ReceivedPosition(backplane);
-    this.snapshots = new Snapshots(this.history ?? this.received, this.rules, counters, observers);
+    const ids = this.history ?? this.received;
+    this.snapshots = new Snapshots(ids, this.rules, counters, observers, backplane);
     // Unwatched, a state topic's events no longer come here: its latest would go stale.
     index.unwatched = (topic) => this.snapshots.forget(topic);
   }
@@ -76,6 +78,15 @@ export class LocalPublish {
       this.snapshots.forget(topic);
       for (const client of this.index.clientsOf(topic) ?? []) client.repair(topic, "miss");
     }
+  }
+
+  /**
+   * What the backplane's link did, told to the observers; back to ready, it
+   * repairs again the state topics whose value it could not read meanwhile.
+   */
+  report(report: BackplaneReport): void {
+    this.observers.notify("backplane", report);
+    if (report.kind === "state" && report.state === "ready") this.lost(this.snapshots.unanswered());
   }
 
   /** Fans out an event the backplane ordered (seq 0: published here while it was down). */

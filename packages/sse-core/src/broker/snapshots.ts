@@ -1,3 +1,4 @@
+import type { Backplane } from "../backplane/backplane.js";
 import { warn } from "../base/warn.js";
 import type { RepairHost, RepairTarget } from "../delivery/repairs.js";
 import { encodeValid } from "../wire/encode.js";
@@ -5,6 +6,7 @@ import { type Frame, toBytes } from "../wire/frame.js";
 import { snapshotFrame } from "../wire/snapshot-frame.js";
 import type { RepairReason, TopicRule } from "../wire/topic-policy.js";
 import type { BrokerCounters } from "./broker-stats.js";
+import { LastValues } from "./last-values.js";
 import type { Observers } from "./observer.js";
 import type { TopicRules } from "./topic-rules.js";
 
@@ -47,8 +49,9 @@ interface Job {
  * once at a time per topic, for every client waiting when it starts (so a
  * burst that overflows a thousand clients renders it once), and encoded
  * once. A client that asks while a render runs waits for the next one: the
- * running one may miss events it already lost. Counts what it sends, by
- * reason. @internal
+ * running one may miss events it already lost. On a backplane, a state
+ * topic's latest event not known here is read from the engine first
+ * ({@link LastValues}). Counts what it sends, by reason. @internal
  */
 export class Snapshots implements RepairHost {
   private readonly latest = new Map<string, Frame>();
@@ -56,22 +59,41 @@ export class Snapshots implements RepairHost {
   /** Frames given an id of a client's position, per frame and position. */
   private readonly stamped = new WeakMap<Frame, Map<number, Frame>>();
   private warned = false;
+  /** With a backplane that reads a topic's latest event: state topics not known here. */
+  private readonly lastValues: LastValues | undefined;
 
   constructor(
     private readonly ids: RepairIds | undefined,
     private readonly rules: TopicRules,
     private readonly counters: BrokerCounters,
     private readonly observers: Observers,
-  ) {}
+    backplane?: Backplane,
+  ) {
+    if (typeof backplane?.last !== "function") return;
+    this.lastValues = new LastValues(backplane, {
+      known: (topic) => this.latest.get(topic),
+      keep: (frame) => this.latest.set(frame.topic, frame),
+      fallBack: (client, topic, reason) => this.repair(client, topic, reason, this.rules.of(topic)),
+      sent: (client, topic, reason) => this.sent(client, topic, reason),
+    });
+  }
 
   /** Keeps `frame` when it is a state topic's: the latest event of its topic. */
   record(frame: Frame): void {
-    if (frame.rule?.kind === "state") this.latest.set(frame.topic, frame);
+    if (frame.rule?.kind !== "state") return;
+    this.latest.set(frame.topic, frame);
+    this.lastValues?.answered(frame.topic);
+  }
+
+  /** State topics whose read from the engine gave nothing since the link was last back. */
+  unanswered(): string[] {
+    return this.lastValues?.takeUnanswered() ?? [];
   }
 
   /** Forgets `topic`'s latest event (its events no longer reach this broker). */
   forget(topic: string): void {
     this.latest.delete(topic);
+    this.lastValues?.forget(topic);
   }
 
   position(): number | undefined {
@@ -101,6 +123,21 @@ export class Snapshots implements RepairHost {
 
   request(client: RepairTarget, topic: string, reason: RepairReason): void {
     const rule = this.rules.of(topic);
+    if (rule?.kind === "state" && this.lastValues !== undefined && !this.latest.has(topic)) {
+      // Not known here (this broker did not watch it): the engine may know it.
+      this.lastValues.request(client, topic, rule, reason);
+      return;
+    }
+    this.repair(client, topic, reason, rule);
+  }
+
+  /** Repairs `topic` for `client` with what this broker has: a state topic's latest, or a render. */
+  private repair(
+    client: RepairTarget,
+    topic: string,
+    reason: RepairReason,
+    rule: TopicRule | undefined,
+  ): void {
     const latest = rule?.kind === "state" ? this.latest.get(topic) : undefined;
     if (latest !== undefined || rule?.snapshot === undefined) {
       // A state topic's latest event, at once (none: nothing is known of it, and no snapshot).

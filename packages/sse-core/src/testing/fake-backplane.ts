@@ -35,13 +35,24 @@ export class FakeEngine {
     }
     return events.sort((x, y) => x.seq - y.seq).map((e) => ({ ...e, event: { ...e.event } }));
   }
+
+  /** The latest retained event of `topic` (none when it retains none: history 0). */
+  lastOf(topic: string): BackplaneEvent | undefined {
+    if (this.historySize < 1) return undefined;
+    for (let i = this.log.length - 1; i >= 0; i--) {
+      const e = this.log[i]!;
+      if (e.topic === topic) return { ...e, event: { ...e.event } };
+    }
+    return undefined;
+  }
 }
 
 /**
  * A backplane on a {@link FakeEngine}. Ids are `e-<seq>`. {@link FakePlane.cut}
- * stops its deliveries as a dropped connection would; {@link FakePlane.restore}
- * catches up as a backplane does: the missed events of its topics in order,
- * or, when some were evicted, none of them and `host.lost(topics)`.
+ * stops its deliveries as a dropped connection would (its state `"down"`);
+ * {@link FakePlane.restore} catches up as a backplane does: the missed
+ * events of its topics in order, or, when some were evicted, none of them
+ * and `host.lost(topics)`; then it reports `"ready"`.
  */
 export class FakePlane implements Backplane {
   host: BackplaneHost | undefined;
@@ -50,6 +61,8 @@ export class FakePlane implements Backplane {
   closed = false;
   /** When set, replays wait for it. */
   gate: Promise<void> | undefined;
+  /** When set, reads of a topic's latest event ({@link FakePlane.last}) wait for it. */
+  lastGate: Promise<void> | undefined;
   /** False while cut: live events do not reach it. */
   connected = true;
   /** The seq of the last event it delivered (where a catch-up reads from). */
@@ -113,9 +126,25 @@ export class FakePlane implements Backplane {
     return `e-${this.engine.seq}`;
   }
 
+  /**
+   * The latest retained event of `topic`, read as a real backplane does:
+   * asynchronously, undefined while cut or unreachable, and with a barrier
+   * (the live copies of what was read are delivered first).
+   */
+  async last(topic: string, _signal?: AbortSignal): Promise<BackplaneEvent | undefined> {
+    this.calls.push(`last ${topic}`);
+    await tick();
+    await this.lastGate;
+    if (!this.connected || !this.engine.up) return undefined;
+    const event = this.engine.lastOf(topic);
+    await tick();
+    return this.connected ? event : undefined;
+  }
+
   /** Its connection drops: events published from now on do not reach it until {@link restore}. */
   cut(): void {
     this.connected = false;
+    this.host?.report?.({ kind: "state", state: "down", previous: "ready" });
   }
 
   /** Its connection is back: it catches up (see the class), then goes live. */
@@ -126,14 +155,13 @@ export class FakePlane implements Backplane {
     if (missed === undefined) {
       this.lastSeq = this.engine.seq;
       this.host!.lost?.(topics);
-      return;
-    }
-    for (const event of missed) this.deliver(event);
+    } else for (const event of missed) this.deliver(event);
+    this.host?.report?.({ kind: "state", state: "ready", previous: "down" });
   }
 
   stats(): BackplaneStats {
     return {
-      state: this.engine.up ? "ready" : "down",
+      state: this.engine.up && this.connected ? "ready" : "down",
       errors: 0,
       localOnly: this.localOnly,
       received: this.received,

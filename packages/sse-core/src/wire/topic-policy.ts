@@ -43,8 +43,8 @@ export interface TopicPolicy {
    * log topic, when a resume cannot be exact (an unknown or evicted
    * `Last-Event-ID`, an id of an earlier run) and when the client's buffer
    * overflows on it; for a state topic, when the broker knows no latest
-   * event of it (after a restart, before the app published one). Needs
-   * `target`.
+   * event of it (after a restart, before the app published one; on a
+   * backplane, when the engine retains none either). Needs `target`.
    */
   snapshot?: SnapshotRenderer;
   /**
@@ -56,7 +56,9 @@ export interface TopicPolicy {
   target?: string | ((topic: string) => string);
   /**
    * How long a snapshot may take before it counts as failed (its clients
-   * then get the events held meanwhile, and the region may stay behind).
+   * then get the events held meanwhile, and the region may stay behind);
+   * on a backplane, also how long a state topic's read of the engine's
+   * latest event may take before the snapshot (or nothing) is used instead.
    * @default 10000
    */
   snapshotTimeoutMs?: number;
