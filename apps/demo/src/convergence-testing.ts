@@ -87,12 +87,28 @@ export async function expectConverged(tab: Page, page: DemoPage, base: string): 
   await expect
     .poll(async () => {
       const res = await fetch(new URL(page.path, base));
-      const read = await readRegions(tab, page.regions, await res.text());
-      truth = read.fresh;
-      return read;
+      const { shown, fresh } = await readRegions(tab, page.regions, await res.text());
+      truth = fresh;
+      return differences(shown, fresh);
     }, CONVERGE_WAIT)
-    .toSatisfy(({ shown, fresh }) => isDeepStrictEqual(shown, fresh));
+    .toEqual({});
   return truth;
+}
+
+/** Where `shown` differs from `fresh`, by region: the counts, and the first item that differs. */
+function differences(shown: Regions, fresh: Regions): Record<string, unknown> {
+  const found: Record<string, unknown> = {};
+  for (const [region, items] of Object.entries(fresh)) {
+    const seen = shown[region] ?? [];
+    if (isDeepStrictEqual(seen, items)) continue;
+    const at = items.findIndex((item, i) => seen[i] !== item);
+    const index = at === -1 ? items.length : at;
+    found[region] = {
+      items: { shown: seen.length, fresh: items.length },
+      first: { index, shown: seen[index], fresh: items[index] },
+    };
+  }
+  return found;
 }
 
 /** A form POST to the demo at `base`, as a colleague's browser would send it (as alice). */
