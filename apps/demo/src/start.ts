@@ -11,8 +11,8 @@ import { expressApp } from "./express.js";
 import { fastifyApp } from "./fastify.js";
 import { koaApp } from "./koa.js";
 import { Demo } from "./shared/demo.js";
+import { MemoryStore } from "./shared/memory-store.js";
 import { DemoApp, type DemoSettings } from "./shared/plugin.js";
-import { Store } from "./shared/store.js";
 import { topicPolicies } from "./shared/topic-policies.js";
 import { Views } from "./shared/views.js";
 
@@ -126,7 +126,7 @@ export async function startDemo(options: StartOptions = {}): Promise<StartResult
     render: ({ members }: PresenceChange) =>
       views.render("fragments/viewing.njk", { members: [...members] }),
   };
-  const store = new Store();
+  const store = new MemoryStore();
   // Convergence: the notes list's snapshot, and which topics are state (see topic-policies.ts).
   // The broker is read when a snapshot renders, once the registry has built it.
   const topics = topicPolicies({ views, store, broker: () => brokerFromRegistry(registry) });
