@@ -4,6 +4,7 @@ import { CONVERGE_WAIT, HOME, PROJECT, post, sendAway, viewer } from "./converge
 import { demoTabs } from "./demo-tabs.js";
 import { HTMX_VERSIONS } from "./shared/htmx.js";
 import { FRAMEWORKS } from "./shared/plugin.js";
+import { MAX_NOTES } from "./shared/store.js";
 import { HISTORY_SIZE } from "./start.js";
 
 // Issue #25 on the demo, in Debian's Chromium, with its htmx 4 and htmx 2
@@ -89,6 +90,20 @@ for (const framework of FRAMEWORKS) {
         expect(badge?.[0]).toContain('data-revision="1"');
         const { snapshots } = t.demo.broker.stats();
         expect(snapshots.restart + snapshots.connect).toBeGreaterThan(0);
+        expect(t.errors).toEqual([]);
+      });
+
+      it(`a tab that sees every note live keeps the last ${MAX_NOTES}, as a fresh load shows them`, async () => {
+        const { demo, home } = t;
+        const snapshots = await t.notesSnapshots();
+        for (let i = 1; i <= MAX_NOTES + 5; i++) {
+          await post(demo.url, "/notes", { title: `live ${i}` });
+        }
+        const last = home.locator(".note-title", { hasText: `live ${MAX_NOTES + 5}` });
+        await last.waitFor(CONVERGE_WAIT);
+        // Each note's event deleted the note the store let go of for it: no snapshot needed.
+        expect((await t.converged(home, HOME))["#notes"]).toHaveLength(MAX_NOTES);
+        expect(await t.notesSnapshots()).toBe(snapshots);
         expect(t.errors).toEqual([]);
       });
     });

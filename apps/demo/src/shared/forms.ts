@@ -61,7 +61,10 @@ export class Forms {
     this.#renderer = options.renderer;
   }
 
-  /** `POST /notes`: stores a note and pushes its `<li>` to topic `notifications`. */
+  /**
+   * `POST /notes`: stores a note and pushes to topic `notifications` its
+   * `<li>` and the deletion of the notes the store let go of for it.
+   */
   async createNote(req: IncomingMessage, broker: EventBroker | undefined): Promise<Reply> {
     checkSameOrigin(req.headers);
     const locale = localeOf(req);
@@ -76,10 +79,10 @@ export class Forms {
         422,
       );
     }
-    const { note } = await this.#store.addNote(title);
+    const { note, dropped } = await this.#store.addNote(title);
     // Rendered without a locale: the same bytes go to every open page.
     broker?.publish("notifications", {
-      data: this.#views.render("fragments/note.njk", { note }),
+      data: this.#views.render("fragments/note-added.njk", { note, dropped }),
     });
     return this.#renderer.fragment("fragments/note-form.njk", { focus: true }, locale);
   }
