@@ -1,15 +1,32 @@
-import { afterEach, describe, expect, it } from "vitest";
+import {
+  DATABASE_URL,
+  describePostgres,
+  dropPrefix,
+  uniquePrefix as uniqueTablePrefix,
+} from "@burrow/test-utils/postgres";
+import { deleteKeys, describeRedis, REDIS_URL, uniquePrefix } from "@burrow/test-utils/redis";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { MemoryStore } from "./shared/memory-store.js";
+import { PostgresStore } from "./shared/postgres-store.js";
+import { RedisStore } from "./shared/redis-store.js";
 import { MAX_NOTES, PROJECTS, type Store } from "./shared/store.js";
 
 // The demo's stores, each held to the same contract: what the pages render,
-// the snapshots read and the forms change.
+// the snapshots read and the forms change. Redis's and PostgreSQL's are
+// shared: a second demo on the same prefix reads and changes the same state.
 
-/** The contract every store keeps; `open()` gives a new, empty one. */
-function describeStore(open: () => Promise<Store>): void {
+/** How a kind of store is opened for a test. */
+interface Stores {
+  /** A new, empty store of its own. */
+  open(): Promise<Store>;
+  /** Another store on the state of `store`, as a second demo on the same backplane opens it. */
+  share?(store: Store): Promise<Store>;
+}
+
+function describeStore(stores: Stores): void {
   const opened: Store[] = [];
-  const store = async () => {
-    const one = await open();
+  const store = async (shareWith?: Store) => {
+    const one = shareWith === undefined ? await stores.open() : await stores.share!(shareWith);
     opened.push(one);
     return one;
   };
@@ -80,8 +97,61 @@ function describeStore(open: () => Promise<Store>): void {
     const ids = [await s.nextJobId(), await s.nextJobId(), await s.nextJobId()];
     expect(new Set(ids).size).toBe(3);
   });
+
+  if (stores.share !== undefined) {
+    it("is one state for every demo on it: notes, status, badges and job numbers", async () => {
+      const a = await store();
+      const other = await store(a);
+      await a.addNote("on a");
+      const added = await other.addNote("on b");
+      expect((await a.notes()).map((note) => note.title)).toEqual(["on a", "on b"]);
+      expect((await other.notes()).map((note) => note.id)).toEqual([
+        (await a.notes())[0]?.id,
+        added.note.id,
+      ]);
+      await other.setStatus("set on b");
+      expect(await a.status()).toBe("set on b");
+      await a.updateProject("42", "Testing", "warn");
+      expect(await other.updateProject("42", "Shipped", "ok")).toMatchObject({ revision: 3 });
+      expect(await a.project("42")).toMatchObject({ status: "Shipped", revision: 3 });
+      const jobs = [await a.nextJobId(), await other.nextJobId(), await a.nextJobId()];
+      expect(new Set(jobs).size).toBe(3);
+    });
+  }
 }
 
 describe("MemoryStore", () => {
-  describeStore(async () => new MemoryStore());
+  describeStore({ open: async () => new MemoryStore() });
+});
+
+describeRedis("RedisStore (REDIS_URL)", () => {
+  const prefixes = new Map<Store, string>();
+  afterAll(async () => {
+    for (const prefix of new Set(prefixes.values())) await deleteKeys(prefix);
+  });
+  const on = (prefix: string) => {
+    const store = new RedisStore({ url: REDIS_URL, prefix });
+    prefixes.set(store, prefix);
+    return store;
+  };
+  describeStore({
+    open: async () => on(uniquePrefix()),
+    share: async (store) => on(prefixes.get(store)!),
+  });
+});
+
+describePostgres("PostgresStore (--database-url)", () => {
+  const prefixes = new Map<Store, string>();
+  afterAll(async () => {
+    for (const prefix of new Set(prefixes.values())) await dropPrefix(prefix);
+  });
+  const on = async (prefix: string) => {
+    const store = new PostgresStore({ connectionString: DATABASE_URL, prefix });
+    prefixes.set(store, prefix);
+    return store;
+  };
+  describeStore({
+    open: () => on(uniqueTablePrefix()),
+    share: (store) => on(prefixes.get(store)!),
+  });
 });

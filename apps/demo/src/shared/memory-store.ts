@@ -5,8 +5,10 @@ import {
   type Note,
   PROJECTS,
   type Project,
+  projectInfo,
   type Store,
   type Tone,
+  withBadge,
 } from "./store.js";
 
 /**
@@ -64,10 +66,7 @@ export class MemoryStore implements Store {
   async close(): Promise<void> {}
 
   #withBadge(id: string): Project | undefined {
-    const info = PROJECTS.find((project) => project.id === id);
-    const badge = this.#badges.get(id);
-    if (info === undefined || badge === undefined) return undefined;
-    const { initial: _, ...project } = info;
-    return { ...project, ...badge };
+    const info = projectInfo(id);
+    return info === undefined ? undefined : withBadge(info, this.#badges.get(id));
   }
 }

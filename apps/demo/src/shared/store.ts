@@ -46,8 +46,13 @@ export interface Badge {
 /** A project with its badge. */
 export type Project = ProjectInfo & Badge;
 
-/** The demo's projects, in id order, each with the badge it starts with. */
-export const PROJECTS: readonly (ProjectInfo & { initial: Badge })[] = [
+/** A project as the demo defines it, with the badge it starts with. */
+export interface ProjectDefinition extends ProjectInfo {
+  initial: Badge;
+}
+
+/** The demo's projects, in id order. */
+export const PROJECTS: readonly ProjectDefinition[] = [
   {
     id: "42",
     name: "Website relaunch",
@@ -63,8 +68,15 @@ export const PROJECTS: readonly (ProjectInfo & { initial: Badge })[] = [
 ];
 
 /** The project `id` as the demo defines it, or `undefined`. */
-export function projectInfo(id: string): ProjectInfo | undefined {
+export function projectInfo(id: string): ProjectDefinition | undefined {
   return PROJECTS.find((project) => project.id === id);
+}
+
+/** `project` with `badge`, or with the badge it starts with when none was stored. */
+export function withBadge(project: ProjectDefinition, badge?: Badge): Project {
+  const { initial, ...info } = project;
+  const { status, tone, revision } = badge ?? initial;
+  return { ...info, status, tone, revision };
 }
 
 /** Whether `user` may see project `id` (and watch its topic). */
