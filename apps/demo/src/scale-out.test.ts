@@ -8,6 +8,7 @@ import {
 import { deleteKeys, describeRedis, REDIS_URL, uniquePrefix } from "@burrow/test-utils/redis";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { post } from "./convergence-testing.js";
 import type { Framework } from "./shared/plugin.js";
 import type { RunningDemo } from "./start.js";
 import { recordStreams, startRunning } from "./testing.js";
@@ -32,30 +33,52 @@ function sharesNotes(
   /** Also check "viewing now" across the two servers (a backplane that shares presence). */
   sharedPresence = false,
 ): void {
+  const demos: RunningDemo[] = [];
+
+  beforeAll(async () => {
+    for (const [framework, htmx] of [
+      [frameworks[0], 4],
+      [frameworks[1], 2],
+    ]) {
+      const { argv = [], env } = backplane(demos.length);
+      demos.push(
+        await startRunning({
+          argv: [`--framework=${framework}`, `--htmx=${htmx}`, "--port=0", ...argv],
+          env,
+        }),
+      );
+    }
+  });
+
+  afterAll(async () => {
+    for (const demo of demos) await demo.close();
+    await cleanup();
+  });
+
+  it("keeps one state: a page loaded from either shows the notes, status and badge set on the other", async () => {
+    const [first, second] = demos as [RunningDemo, RunningDemo];
+    const page = async (demo: RunningDemo, path: string) =>
+      (await fetch(new URL(path, demo.url))).text();
+    await post(first.url, "/notes", { title: `stored by ${frameworks[0]}` });
+    await post(second.url, "/status", { text: `set on ${frameworks[1]}` });
+    await post(first.url, "/projects/42", { status: "Shared", tone: "warn" });
+    for (const demo of demos) {
+      const home = await page(demo, "/");
+      expect(home).toContain(`stored by ${frameworks[0]}`);
+      expect(home).toContain(`<span class="status-text">set on ${frameworks[1]}</span>`);
+      expect(await page(demo, "/projects/42")).toContain("Shared · #2");
+    }
+  });
+
   describe.skipIf(!hasChromium)("in Chromium", () => {
-    const demos: RunningDemo[] = [];
     let browser: Browser;
 
     beforeAll(async () => {
-      for (const [framework, htmx] of [
-        [frameworks[0], 4],
-        [frameworks[1], 2],
-      ]) {
-        const { argv = [], env } = backplane(demos.length);
-        demos.push(
-          await startRunning({
-            argv: [`--framework=${framework}`, `--htmx=${htmx}`, "--port=0", ...argv],
-            env,
-          }),
-        );
-      }
       browser = await launchChromium();
     });
 
     afterAll(async () => {
       await browser?.close();
-      for (const demo of demos) await demo.close();
-      await cleanup();
     });
 
     /** A page on `demo` whose stream is open and whose topics its server watches on the backplane. */
