@@ -107,13 +107,25 @@ export class DemoTabs {
     return (await this.demo.broker.members("project:42")).map((member) => member.id);
   }
 
-  async #tab(page: DemoPage): Promise<Page> {
-    const tab = await this.#context!.newPage();
-    tab.on("pageerror", (error) => this.errors.push(error.message));
-    await tab.goto(new URL(page.path, this.demo.url).href);
-    await tab.waitForFunction(() => window.sseOpens >= 1, undefined, CONVERGE_WAIT);
-    return tab;
+  #tab(page: DemoPage): Promise<Page> {
+    return openTab(this.#context!, new URL(page.path, this.demo.url).href, this.errors);
   }
+}
+
+/**
+ * A tab of `context` on `url` (its context records its streams), once its
+ * stream is open; its uncaught errors go to `errors`.
+ */
+export async function openTab(
+  context: BrowserContext,
+  url: string,
+  errors: string[],
+): Promise<Page> {
+  const tab = await context.newPage();
+  tab.on("pageerror", (error) => errors.push(error.message));
+  await tab.goto(url);
+  await tab.waitForFunction(() => window.sseOpens >= 1, undefined, CONVERGE_WAIT);
+  return tab;
 }
 
 /**
