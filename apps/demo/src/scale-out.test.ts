@@ -1,3 +1,4 @@
+import { recordEvents } from "@burrow/test-utils";
 import { hasChromium, launchChromium } from "@burrow/test-utils/chromium";
 import {
   DATABASE_URL,
@@ -43,7 +44,13 @@ function sharesNotes(
       const { argv = [], env } = backplane(demos.length);
       demos.push(
         await startRunning({
-          argv: [`--framework=${framework}`, `--htmx=${htmx}`, "--port=0", ...argv],
+          argv: [
+            `--framework=${framework}`,
+            `--htmx=${htmx}`,
+            "--port=0",
+            "--stats-interval=200",
+            ...argv,
+          ],
           env,
         }),
       );
@@ -67,6 +74,29 @@ function sharesNotes(
       expect(home).toContain(`stored by ${frameworks[0]}`);
       expect(home).toContain(`<span class="status-text">set on ${frameworks[1]}</span>`);
       expect(await page(demo, "/projects/42")).toContain("Shared · #2");
+    }
+  });
+
+  // The live status is broker.stats() of the process serving the page, published on topic
+  // "stats"; the backplane carries every topic to every process, so each demo's pages get
+  // the other's figures too, and the panel never settles on what a fresh load shows. The
+  // demo cannot keep the topic to its process (the core has no process-local topic), nor
+  // name it per process (htmx 2's sse-swap="stats" is fixed in the page).
+  it.fails("KNOWN BUG: a page's live status shows the other demo's figures too (its topic is shared, its figures are per process)", async () => {
+    const [first, second] = demos as [RunningDemo, RunningDemo];
+    // Two streams on the first demo, one on the second: their figures differ.
+    const clients = [first, first, second].map((demo) =>
+      recordEvents(new URL("/events", demo.url).href, ["stats"]),
+    );
+    try {
+      const onSecond = clients[2]!;
+      await onSecond.waitForCount(12);
+      const own = String(second.broker.stats().clients);
+      const shown = onSecond.events.map((e) => /data-stat="clients">(\d+)/.exec(e.data)?.[1]);
+      // What a fresh load of the second demo shows, in every update after the first ones.
+      expect(shown.slice(4)).toEqual(shown.slice(4).map(() => own));
+    } finally {
+      for (const client of clients) client.close();
     }
   });
 
