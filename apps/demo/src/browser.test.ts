@@ -227,12 +227,13 @@ for (const framework of FRAMEWORKS) {
         });
 
         it("runs no script and no hx-on handler that slips into a fragment", async () => {
-          // Markup that got past the templates, published raw as an unescaped fragment would be:
-          // an inline script, a script from the demo's own origin, and an hx-on handler.
+          // Markup that got past the templates, published raw as an unescaped fragment would be
+          // (in a note's event: its own partial): an inline script, a script from the demo's own
+          // origin, and an hx-on handler.
           const id = `slipped-${framework}-${htmx}`;
           const own = `/assets/${htmx === 4 ? "hx-sse.js" : "sse.js"}`;
           demo.broker.publish("notifications", {
-            data: `<li id="${id}" class="note" hx-on:click="document.body.dataset.ran = 'hx-on'"><script>document.body.dataset.ran = 'inline'</script><script src="${own}"></script>slipped</li>`,
+            data: `<hx-partial hx-target="#notes" hx-swap="beforeend"><li id="${id}" class="note" hx-on:click="document.body.dataset.ran = 'hx-on'"><script>document.body.dataset.ran = 'inline'</script><script src="${own}"></script>slipped</li></hx-partial>`,
           });
           const slipped = bob.locator(`#${id}`);
           await slipped.waitFor(WAIT);

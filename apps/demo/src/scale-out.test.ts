@@ -1,3 +1,4 @@
+import { recordEvents } from "@burrow/test-utils";
 import { hasChromium, launchChromium } from "@burrow/test-utils/chromium";
 import {
   DATABASE_URL,
@@ -8,6 +9,7 @@ import {
 import { deleteKeys, describeRedis, REDIS_URL, uniquePrefix } from "@burrow/test-utils/redis";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { post } from "./convergence-testing.js";
 import type { Framework } from "./shared/plugin.js";
 import type { RunningDemo } from "./start.js";
 import { recordStreams, startRunning } from "./testing.js";
@@ -32,30 +34,81 @@ function sharesNotes(
   /** Also check "viewing now" across the two servers (a backplane that shares presence). */
   sharedPresence = false,
 ): void {
+  const demos: RunningDemo[] = [];
+
+  beforeAll(async () => {
+    for (const [framework, htmx] of [
+      [frameworks[0], 4],
+      [frameworks[1], 2],
+    ]) {
+      const { argv = [], env } = backplane(demos.length);
+      demos.push(
+        await startRunning({
+          argv: [
+            `--framework=${framework}`,
+            `--htmx=${htmx}`,
+            "--port=0",
+            "--stats-interval=200",
+            ...argv,
+          ],
+          env,
+        }),
+      );
+    }
+  });
+
+  afterAll(async () => {
+    for (const demo of demos) await demo.close();
+    await cleanup();
+  });
+
+  it("keeps one state: a page loaded from either shows the notes, status and badge set on the other", async () => {
+    const [first, second] = demos as [RunningDemo, RunningDemo];
+    const page = async (demo: RunningDemo, path: string) =>
+      (await fetch(new URL(path, demo.url))).text();
+    await post(first.url, "/notes", { title: `stored by ${frameworks[0]}` });
+    await post(second.url, "/status", { text: `set on ${frameworks[1]}` });
+    await post(first.url, "/projects/42", { status: "Shared", tone: "warn" });
+    for (const demo of demos) {
+      const home = await page(demo, "/");
+      expect(home).toContain(`stored by ${frameworks[0]}`);
+      expect(home).toContain(`<span class="status-text">set on ${frameworks[1]}</span>`);
+      expect(await page(demo, "/projects/42")).toContain("Shared · #2");
+    }
+  });
+
+  // The live status is broker.stats() of the process serving the page, published on topic
+  // "stats"; the backplane carries every topic to every process, so each demo's pages get
+  // the other's figures too, and the panel never settles on what a fresh load shows. The
+  // demo cannot keep the topic to its process (the core has no process-local topic), nor
+  // name it per process (htmx 2's sse-swap="stats" is fixed in the page).
+  it.fails("KNOWN BUG: a page's live status shows the other demo's figures too (its topic is shared, its figures are per process)", async () => {
+    const [first, second] = demos as [RunningDemo, RunningDemo];
+    // Two streams on the first demo, one on the second: their figures differ.
+    const clients = [first, first, second].map((demo) =>
+      recordEvents(new URL("/events", demo.url).href, ["stats"]),
+    );
+    try {
+      const onSecond = clients[2]!;
+      await onSecond.waitForCount(12);
+      const own = String(second.broker.stats().clients);
+      const shown = onSecond.events.map((e) => /data-stat="clients">(\d+)/.exec(e.data)?.[1]);
+      // What a fresh load of the second demo shows, in every update after the first ones.
+      expect(shown.slice(4)).toEqual(shown.slice(4).map(() => own));
+    } finally {
+      for (const client of clients) client.close();
+    }
+  });
+
   describe.skipIf(!hasChromium)("in Chromium", () => {
-    const demos: RunningDemo[] = [];
     let browser: Browser;
 
     beforeAll(async () => {
-      for (const [framework, htmx] of [
-        [frameworks[0], 4],
-        [frameworks[1], 2],
-      ]) {
-        const { argv = [], env } = backplane(demos.length);
-        demos.push(
-          await startRunning({
-            argv: [`--framework=${framework}`, `--htmx=${htmx}`, "--port=0", ...argv],
-            env,
-          }),
-        );
-      }
       browser = await launchChromium();
     });
 
     afterAll(async () => {
       await browser?.close();
-      for (const demo of demos) await demo.close();
-      await cleanup();
     });
 
     /** A page on `demo` whose stream is open and whose topics its server watches on the backplane. */

@@ -5,14 +5,24 @@ import type { EventBroker, PresenceChange } from "@burrow/sse-core";
 import { postgresBackplane } from "@burrow/sse-postgres";
 import { brokerMetrics } from "@burrow/sse-prometheus";
 import { redisBackplane } from "@burrow/sse-redis";
-import { brokerFromRegistry, ConfigError, Registry, SSEApp } from "@burrow/sse-registry";
+import {
+  type App,
+  brokerFromRegistry,
+  ConfigError,
+  type HasShutdown,
+  Registry,
+  SSEApp,
+} from "@burrow/sse-registry";
 import { Registry as MetricsRegistry } from "prom-client";
 import { expressApp } from "./express.js";
 import { fastifyApp } from "./fastify.js";
 import { koaApp } from "./koa.js";
 import { Demo } from "./shared/demo.js";
+import { MemoryStore } from "./shared/memory-store.js";
 import { DemoApp, type DemoSettings } from "./shared/plugin.js";
-import { Store } from "./shared/store.js";
+import { PostgresStore } from "./shared/postgres-store.js";
+import { RedisStore } from "./shared/redis-store.js";
+import type { Store } from "./shared/store.js";
 import { topicPolicies } from "./shared/topic-policies.js";
 import { Views } from "./shared/views.js";
 
@@ -126,14 +136,29 @@ export async function startDemo(options: StartOptions = {}): Promise<StartResult
     render: ({ members }: PresenceChange) =>
       views.render("fragments/viewing.njk", { members: [...members] }),
   };
-  const store = new Store();
+  // The state, kept where the topics are shared: with a backplane, every demo on it reads
+  // and changes the same notes, status and badges, so that a page loaded from any of them,
+  // and a snapshot rendered by any of them, shows the same. Alone, in memory.
+  const store: Store = env.REDIS_URL
+    ? new RedisStore({ url: env.REDIS_URL, prefix: env.REDIS_PREFIX })
+    : databaseUrl !== undefined
+      ? new PostgresStore({ connectionString: databaseUrl, prefix: env.DATABASE_PREFIX })
+      : new MemoryStore();
   // Convergence: the notes list's snapshot, and which topics are state (see topic-policies.ts).
   // The broker is read when a snapshot renders, once the registry has built it.
   const topics = topicPolicies({ views, store, broker: () => brokerFromRegistry(registry) });
+  // The store is shut down last, once the broker has ended every stream.
+  const storeApp: App & HasShutdown = { name: "store", shutdown: () => store.close() };
   const registry = new Registry()
+    .add(storeApp)
     .add(new SSEApp({ historySize: HISTORY_SIZE, backplane, presence, topics }))
     .add(new DemoApp());
-  await registry.boot(bootOptions);
+  try {
+    await registry.boot(bootOptions);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
 
   const app = registry.get<DemoApp>("demo");
   const broker = brokerFromRegistry(registry);

@@ -1,10 +1,12 @@
 import { once } from "node:events";
 import { createServer, type Socket, connect as tcpConnect } from "node:net";
 
-/** A TCP proxy on loopback in front of a server (Redis, PostgreSQL), for fault tests. */
+/** A TCP proxy on loopback in front of a server (Redis, PostgreSQL, an app), for fault tests. */
 export interface TcpProxy {
   /** The target's URL with the proxy's host and port. */
   url: string;
+  /** Sends every new connection to `target` (a URL) instead, and drops every open one (a load balancer's switch). */
+  switchTo(target: string): void;
   /** Drops every connection through the proxy and refuses new ones (closed at once) until {@link restore}. */
   cut(): void;
   /** Lets connections through again. */
@@ -25,13 +27,13 @@ export async function tcpProxy(
     client.write(chunk);
   },
 ): Promise<TcpProxy> {
-  const to = new URL(target);
-  const defaultPort = to.protocol.startsWith("redis") ? 6379 : 5432;
+  let to = new URL(target);
+  const defaultPort = () => (to.protocol.startsWith("redis") ? 6379 : 5432);
   const sockets = new Set<Socket>();
   let refusing = false;
   const proxy = createServer((client) => {
     if (refusing) return void client.destroy();
-    const server = tcpConnect(Number(to.port || defaultPort), to.hostname);
+    const server = tcpConnect(Number(to.port || defaultPort()), to.hostname);
     for (const socket of [client, server]) {
       sockets.add(socket);
       socket.on("error", () => {});
@@ -53,6 +55,10 @@ export async function tcpProxy(
   };
   return {
     url: url.toString(),
+    switchTo: (next) => {
+      to = new URL(next);
+      dropAll();
+    },
     cut: () => {
       refusing = true;
       dropAll();

@@ -47,11 +47,11 @@ export class Demo {
 
   constructor(options: DemoOptions) {
     const { registry, app, store, views, framework, htmx, metrics } = options;
-    const renderer = new PageRenderer({ views, store, framework, htmx });
+    const renderer = new PageRenderer({ views, framework, htmx });
     this.pages = new Pages({ registry, store, renderer, htmx, metrics });
     this.forms = new Forms({ store, views, renderer });
     this.jobs = new Jobs({ registry, app, store, views, renderer });
-    this.streams = new Streams(store);
+    this.streams = new Streams();
     this.#framework = framework;
     this.#htmx = htmx;
   }

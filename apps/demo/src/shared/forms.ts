@@ -12,7 +12,16 @@ import {
 } from "./http.js";
 import { asLocale, type Translate, translator } from "./i18n.js";
 import type { PageRenderer } from "./page-renderer.js";
-import { asUser, MAX_STATUS, MAX_TITLE, type Store, TONES, type Tone } from "./store.js";
+import {
+  asUser,
+  isMember,
+  MAX_STATUS,
+  MAX_TITLE,
+  projectInfo,
+  type Store,
+  TONES,
+  type Tone,
+} from "./store.js";
 import { projectTopic } from "./topics.js";
 import type { Views } from "./views.js";
 import { localeOf, userOf } from "./visitor.js";
@@ -52,7 +61,10 @@ export class Forms {
     this.#renderer = options.renderer;
   }
 
-  /** `POST /notes`: stores a note and pushes its `<li>` to topic `notifications`. */
+  /**
+   * `POST /notes`: stores a note and pushes to topic `notifications` its
+   * `<li>` and the deletion of the notes the store let go of for it.
+   */
   async createNote(req: IncomingMessage, broker: EventBroker | undefined): Promise<Reply> {
     checkSameOrigin(req.headers);
     const locale = localeOf(req);
@@ -67,10 +79,10 @@ export class Forms {
         422,
       );
     }
-    const note = this.#store.addNote(title);
+    const { note, dropped } = await this.#store.addNote(title);
     // Rendered without a locale: the same bytes go to every open page.
     broker?.publish("notifications", {
-      data: this.#views.render("fragments/note.njk", { note }),
+      data: this.#views.render("fragments/note-added.njk", { note, dropped }),
     });
     return this.#renderer.fragment("fragments/note-form.njk", { focus: true }, locale);
   }
@@ -90,7 +102,7 @@ export class Forms {
         422,
       );
     }
-    this.#store.status = text;
+    await this.#store.setStatus(text);
     broker?.publish("status", {
       data: this.#views.render("fragments/status.njk", { status: text }),
     });
@@ -104,8 +116,8 @@ export class Forms {
     id: string,
   ): Promise<Reply> {
     checkSameOrigin(req.headers);
-    if (this.#store.project(id) === undefined) throw new HttpError(404, "no such project");
-    if (!this.#store.isMember(userOf(req), id)) {
+    if (projectInfo(id) === undefined) throw new HttpError(404, "no such project");
+    if (!isMember(userOf(req), id)) {
       throw new HttpError(403, "not a member of this project");
     }
     const locale = localeOf(req);
@@ -114,8 +126,8 @@ export class Forms {
     const status = form.get("status")?.trim() ?? "";
     const tone = TONES.find((one) => one === form.get("tone")) ?? "ok";
     const error = checkText(status, MAX_STATUS, t, "project");
-    const project = this.#store.project(id);
-    if (error !== undefined || project === undefined) {
+    if (error !== undefined) {
+      const project = await this.#store.project(id);
       return this.#renderer.fragment(
         "fragments/project-form.njk",
         { project, value: status, selectedTone: tone, error },
@@ -123,7 +135,8 @@ export class Forms {
         422,
       );
     }
-    const updated = this.#store.updateProject(id, status, tone as Tone) ?? project;
+    const updated = await this.#store.updateProject(id, status, tone as Tone);
+    if (updated === undefined) throw new HttpError(404, "no such project");
     broker?.publish(projectTopic(id), {
       data: this.#views.render("fragments/project-badge.njk", { project: updated }),
     });

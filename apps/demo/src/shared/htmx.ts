@@ -18,13 +18,15 @@ export const HTMX_VERSIONS = [4, 2] as const;
 export type HtmxVersion = (typeof HTMX_VERSIONS)[number];
 
 /**
- * htmx 4's home stream: the events of each shared topic land in their own
- * target through `<hx-partial>`. The user's own topic (`user:<name>`, the
- * job reports) is not listed: its events go out unnamed without a partial and
- * land in the stream element's own target (`hx-target="#job-results"`).
+ * htmx 4's home stream: the events of the status and the live statistics
+ * land in their own target through `<hx-partial>`. The notes' events are not
+ * listed: each carries its own partials (`fragments/note-added.njk`: the note
+ * appended to `#notes`, the notes the list let go of deleted), the same bytes
+ * for both versions. Nor is the user's own topic (`user:<name>`, the job
+ * reports): its events go out unnamed without a partial and land in the
+ * stream element's own target (`hx-target="#job-results"`).
  */
 export const HOME_SWAP: SwapOption = {
-  notifications: { target: "#notes", swap: "beforeend" },
   status: "#status",
   stats: "#stats",
 };

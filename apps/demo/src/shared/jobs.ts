@@ -6,7 +6,7 @@ import { checkSameOrigin, type Reply } from "./http.js";
 import type { Locale } from "./i18n.js";
 import type { PageRenderer } from "./page-renderer.js";
 import type { DemoApp } from "./plugin.js";
-import type { Store, User } from "./store.js";
+import { PROJECTS, type Store, type User } from "./store.js";
 import { userTopic } from "./topics.js";
 import type { Views } from "./views.js";
 import { localeOf, userOf } from "./visitor.js";
@@ -50,10 +50,10 @@ export class Jobs {
    * runs in the background, outside any request, and publishes its report in
    * the user's language (see {@link Jobs.streamJob} for htmx 4's).
    */
-  startJob(req: IncomingMessage): Reply {
+  async startJob(req: IncomingMessage): Promise<Reply> {
     checkSameOrigin(req.headers);
     const locale = localeOf(req);
-    const id = this.#store.nextJobId();
+    const id = await this.#store.nextJobId();
     void this.#runJob(userOf(req), locale, id);
     return this.#renderer.fragment("fragments/job-queued.njk", { id }, locale);
   }
@@ -68,7 +68,7 @@ export class Jobs {
    */
   async streamJob(stream: RequestStream, req: IncomingMessage): Promise<void> {
     const locale = localeOf(req);
-    const id = this.#store.nextJobId();
+    const id = await this.#store.nextJobId();
     const send = (name: string, data: Record<string, unknown>) =>
       stream.send({ data: this.#views.render(name, data, { locale }) });
     await send("fragments/job-queued.njk", { id });
@@ -104,14 +104,15 @@ export class Jobs {
         await pause(JOB_STEP_MS);
         progress?.(percent);
       }
+      const notes = await this.#store.notes();
       await publishFragment(
         this.#registry,
         userTopic(user),
         "fragments/job-done.njk",
         {
           id,
-          noteCount: this.#store.notes().length,
-          projectCount: this.#store.projects().length,
+          noteCount: notes.length,
+          projectCount: PROJECTS.length,
           finishedAt: new Date(),
         },
         { locale },

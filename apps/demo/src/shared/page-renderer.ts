@@ -4,14 +4,13 @@ import { HTMX, type HtmxVersion } from "./htmx.js";
 import { html, type Reply } from "./http.js";
 import type { Locale } from "./i18n.js";
 import type { Framework } from "./plugin.js";
-import { MAX_STATUS, MAX_TITLE, type Store, TONES, USERS } from "./store.js";
+import { MAX_STATUS, MAX_TITLE, PROJECTS, TONES, USERS } from "./store.js";
 import type { Views } from "./views.js";
 import { localeOf, userOf } from "./visitor.js";
 
 /** What {@link PageRenderer} renders with. */
 export interface PageRendererOptions {
   views: Views;
-  store: Store;
   framework: Framework;
   /** Which pages to render. */
   htmx: HtmxVersion;
@@ -24,13 +23,11 @@ export interface PageRendererOptions {
  */
 export class PageRenderer {
   readonly #views: Views;
-  readonly #store: Store;
   readonly #framework: Framework;
   readonly #htmx: HtmxVersion;
 
   constructor(options: PageRendererOptions) {
     this.#views = options.views;
-    this.#store = options.store;
     this.#framework = options.framework;
     this.#htmx = options.htmx;
   }
@@ -45,10 +42,11 @@ export class PageRenderer {
       name,
       {
         ...this.#formDefaults(),
+        // The top bar's links; the home page passes the projects with their badges.
+        projects: PROJECTS,
         ...data,
         path: url.pathname,
         framework: this.#framework,
-        projects: this.#store.projects(),
         user: userOf(req),
         users: USERS,
         htmx: this.#htmx,

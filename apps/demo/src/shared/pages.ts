@@ -5,7 +5,7 @@ import { assetReply } from "./assets.js";
 import { HTMX, type HtmxVersion } from "./htmx.js";
 import type { Reply } from "./http.js";
 import type { PageRenderer } from "./page-renderer.js";
-import type { Store } from "./store.js";
+import { isMember, type Store } from "./store.js";
 import { projectTopic } from "./topics.js";
 import { userOf } from "./visitor.js";
 
@@ -41,20 +41,26 @@ export class Pages {
     // The cursor before the notes: a note published in between would be shown
     // twice rather than lost (only a backplane's cursor() awaits, leaving a gap).
     const stream = await this.#streamUrl("/events");
+    const [notes, status, projects] = await Promise.all([
+      this.#store.notes(),
+      this.#store.status(),
+      this.#store.projects(),
+    ]);
     return this.#renderer.page(req, "index.njk", {
       stream,
-      notes: this.#store.notes(),
-      status: this.#store.status,
+      notes,
+      status,
+      projects,
       stats: brokerFromRegistry(this.#registry)?.stats(),
     });
   }
 
   /** `GET /projects/:id`: the project page, listening on its own topic; 403 for a non-member. */
   async projectPage(req: IncomingMessage, id: string): Promise<Reply> {
-    const project = this.#store.project(id);
+    const project = await this.#store.project(id);
     if (project === undefined) return this.notFound(req);
     const user = userOf(req);
-    if (!this.#store.isMember(user, id)) {
+    if (!isMember(user, id)) {
       return this.#renderer.page(req, "forbidden.njk", { project, user }, 403);
     }
     const stream = await this.#streamUrl(`/projects/${encodeURIComponent(id)}/events`);

@@ -185,13 +185,16 @@ export class DemoApp implements App, Configurable, HasShutdown {
   }
 
   // The live status panel: broker.stats() rendered by the registry's renderer
-  // and published on topic "stats", while anyone is connected.
+  // and published on topic "stats", while anyone is connected. The figures are
+  // those once this update is published (it counts itself), so that a page shows
+  // what a fresh load of it would, not one event behind.
   async #publishStats(): Promise<void> {
     if (this.#registry === undefined) return;
-    const stats = brokerFromRegistry(this.#registry)?.stats();
-    if (stats === undefined || stats.clients === 0 || this.#registry.renderer() === undefined) {
+    const now = brokerFromRegistry(this.#registry)?.stats();
+    if (now === undefined || now.clients === 0 || this.#registry.renderer() === undefined) {
       return;
     }
+    const stats = { ...now, published: now.published + 1 };
     try {
       await publishFragment(this.#registry, "stats", "fragments/stats.njk", { stats });
     } catch (err) {

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import type { PresenceIdentity } from "@burrow/sse-core";
 import { HttpError } from "./http.js";
-import type { Store } from "./store.js";
+import { isMember, PROJECTS, projectInfo } from "./store.js";
 import { presenceTopic, projectIdOf, projectTopic, userTopic } from "./topics.js";
 import { userOf } from "./visitor.js";
 
@@ -11,12 +11,6 @@ import { userOf } from "./visitor.js";
  * framework's adapter.
  */
 export class Streams {
-  readonly #store: Store;
-
-  constructor(store: Store) {
-    this.#store = store;
-  }
-
   /** Topics of `/events`: shared ones, plus this browser's user topic for job results. */
   eventTopics(req: IncomingMessage): string[] {
     return ["notifications", "status", "stats", userTopic(userOf(req))];
@@ -27,13 +21,13 @@ export class Streams {
    * (who is viewing now); an unknown project answers 404.
    */
   projectTopics(id: string): string[] {
-    if (this.#store.project(id) === undefined) throw new HttpError(404, "no such project");
+    if (projectInfo(id) === undefined) throw new HttpError(404, "no such project");
     return [projectTopic(id), presenceTopic(id)];
   }
 
   /** Every project's id (for the `swap` map of the project streams). */
   projectIds(): string[] {
-    return this.#store.projects().map((project) => project.id);
+    return PROJECTS.map((project) => project.id);
   }
 
   /** The `presence` option of the project stream: the page's user, by name. */
@@ -50,7 +44,7 @@ export class Streams {
     const user = userOf(req);
     return topics.every((topic) => {
       const id = projectIdOf(topic);
-      return id === undefined || this.#store.isMember(user, id);
+      return id === undefined || isMember(user, id);
     });
   }
 }

@@ -31,15 +31,15 @@ export function topicPolicies(options: TopicPoliciesOptions): TopicPolicies {
   const { views, store, broker } = options;
   return {
     notifications: {
-      snapshot: () => views.render("fragments/notes.njk", { notes: store.notes() }),
+      snapshot: async () => views.render("fragments/notes.njk", { notes: await store.notes() }),
       target: "#notes",
     },
     status: {
       kind: "state",
-      snapshot: () =>
-        store.status === undefined
-          ? ""
-          : views.render("fragments/status.njk", { status: store.status }),
+      snapshot: async () => {
+        const status = await store.status();
+        return status === undefined ? "" : views.render("fragments/status.njk", { status });
+      },
       target: "#status",
     },
     stats: {
@@ -50,8 +50,8 @@ export function topicPolicies(options: TopicPoliciesOptions): TopicPolicies {
     // "project:*": every project's badge.
     [projectTopic("*")]: {
       kind: "state",
-      snapshot: (topic) => {
-        const project = store.project(projectIdOf(topic) ?? "");
+      snapshot: async (topic) => {
+        const project = await store.project(projectIdOf(topic) ?? "");
         return project === undefined
           ? ""
           : views.render("fragments/project-badge.njk", { project });
