@@ -20,22 +20,6 @@ const site = (
 ) => openSite(browser(), cleanups, broker, pages, routes);
 
 describe.skipIf(!hasChromium)("htmx 4 (hx-sse) and htmx 2 (htmx-ext-sse) in Chromium", () => {
-  it("the README's 30-second example: unnamed messages swap into the stream element", async () => {
-    const broker = new EventBroker();
-    const s = await site(
-      broker,
-      { "/": () => html('<ul hx-sse:connect="/events" hx-swap="beforeend"></ul>', 4) },
-      { "/events": handler(broker, "notifications", { swap: true }) },
-    );
-    await s.page.goto(s.server.url);
-    await waitFor(() => broker.stats().clients === 1, "the page connected");
-    broker.publish("notifications", { data: "<li>Someone visited</li>" });
-    broker.publish("notifications", { data: "<li>Someone else</li>" });
-    await s.page.waitForFunction(() => document.querySelectorAll("li").length === 2);
-    expect(await texts(s.page, "li")).toEqual(["Someone visited", "Someone else"]);
-    expect(s.errors).toEqual([]);
-  });
-
   it("one stream, several topics: each lands in its own target through hx-partial", async () => {
     const broker = new EventBroker();
     const s = await site(
