@@ -1,17 +1,10 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
-import {
-  cleanupAfterEach,
-  listen,
-  startExample,
-  type TestServer,
-  waitFor,
-} from "@burrow/test-utils";
+import { cleanupAfterEach, startExample, waitFor } from "@burrow/test-utils";
 import { chromiumPerFile, hasChromium } from "@burrow/test-utils/chromium";
-import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { EventBroker, handler, streamHandler } from "./index.js";
-import { htmxPage as html, serveStatic } from "./testing/htmx-pages.js";
+import { htmxPage as html } from "./testing/htmx-pages.js";
+import { openSite, type Route, streams, texts } from "./testing/htmx-site.js";
 
 // The real htmx 4.0.1 `hx-sse` extension and htmx 2 with htmx-ext-sse, from
 // node_modules, in Debian's Chromium, against core's own handlers.
@@ -19,77 +12,14 @@ import { htmxPage as html, serveStatic } from "./testing/htmx-pages.js";
 const cleanups = cleanupAfterEach();
 const browser = chromiumPerFile();
 
-interface Site {
-  server: TestServer;
-  broker: EventBroker;
-  /** Every request's method, path and Last-Event-ID header, in order. */
-  requests: { method: string; url: string; lastEventId: string | undefined }[];
-  page: Page;
-  errors: string[];
-}
-
-type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
-
-/** Serves `pages` (path → HTML, or a function rendering it) and `routes` on one server, and opens a page. */
-async function site(
+/** Serves `pages` and `routes` on one server, and opens a page (see {@link openSite}). */
+const site = (
   broker: EventBroker,
   pages: Record<string, () => string | Promise<string>>,
   routes: Record<string, Route>,
-): Promise<Site> {
-  const requests: Site["requests"] = [];
-  const server = await listen(async (req, res) => {
-    const path = (req.url ?? "/").split("?")[0]!;
-    requests.push({
-      method: req.method ?? "",
-      url: req.url ?? "",
-      lastEventId: req.headers["last-event-id"] as string | undefined,
-    });
-    if (serveStatic(path, res)) return;
-    const page = pages[path];
-    if (page !== undefined) {
-      res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" }).end(await page());
-      return;
-    }
-    const route = routes[path];
-    if (route !== undefined) return void route(req, res);
-    res.writeHead(404).end();
-  });
-  const context = await browser().newContext();
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on("console", (message) => {
-    if (message.type() === "error") errors.push(message.text());
-  });
-  page.on("pageerror", (error) => errors.push(String(error)));
-  cleanups.push(
-    () => server.close(),
-    () => context.close(),
-    () => broker.close(),
-  );
-  return { server, broker, requests, page, errors };
-}
-
-const streams = (s: Site, path: string) => s.requests.filter((r) => r.url.startsWith(path));
-const texts = (page: Page, selector: string) =>
-  page.locator(selector).evaluateAll((els) => els.map((el) => el.textContent));
+) => openSite(browser(), cleanups, broker, pages, routes);
 
 describe.skipIf(!hasChromium)("htmx 4 (hx-sse) and htmx 2 (htmx-ext-sse) in Chromium", () => {
-  it("the README's 30-second example: unnamed messages swap into the stream element", async () => {
-    const broker = new EventBroker();
-    const s = await site(
-      broker,
-      { "/": () => html('<ul hx-sse:connect="/events" hx-swap="beforeend"></ul>', 4) },
-      { "/events": handler(broker, "notifications", { swap: true }) },
-    );
-    await s.page.goto(s.server.url);
-    await waitFor(() => broker.stats().clients === 1, "the page connected");
-    broker.publish("notifications", { data: "<li>Someone visited</li>" });
-    broker.publish("notifications", { data: "<li>Someone else</li>" });
-    await s.page.waitForFunction(() => document.querySelectorAll("li").length === 2);
-    expect(await texts(s.page, "li")).toEqual(["Someone visited", "Someone else"]);
-    expect(s.errors).toEqual([]);
-  });
-
   it("one stream, several topics: each lands in its own target through hx-partial", async () => {
     const broker = new EventBroker();
     const s = await site(

@@ -37,6 +37,22 @@ function run(code: string): unknown {
   }
 }
 
+/** The process warnings `run` emits on a new broker (closed after it), none printed. */
+async function warningsOf(run: (broker: core.EventBroker) => Promise<unknown>): Promise<string[]> {
+  const warnings: string[] = [];
+  const spy = vi.spyOn(process, "emitWarning").mockImplementation((message) => {
+    warnings.push(String(message));
+  });
+  const broker = new core.EventBroker();
+  try {
+    await run(broker);
+  } finally {
+    spy.mockRestore();
+    broker.close();
+  }
+  return warnings;
+}
+
 describe("README: Errors you will see", () => {
   it("has a table of mistakes", () => {
     expect(rows().length).toBeGreaterThanOrEqual(10);
@@ -71,21 +87,25 @@ describe("README: Errors you will see", () => {
   });
 
   it("quotes the real warning of a topic function's topic without a swap target", async () => {
-    const warnings: string[] = [];
-    const spy = vi.spyOn(process, "emitWarning").mockImplementation((message) => {
-      warnings.push(String(message));
-    });
-    const broker = new core.EventBroker();
-    try {
-      await core.fetchHandler(broker, () => "notes", { swap: { note: "#notes" } })(
+    const warnings = await warningsOf((broker) =>
+      core.fetchHandler(broker, () => "notes", { swap: { note: "#notes" } })(
         new Request("http://localhost/events"),
-      );
-    } finally {
-      spy.mockRestore();
-      broker.close();
-    }
+      ),
+    );
     expect(warnings).toHaveLength(1);
     expect(section).toContain(`once per handler:\n\`${warnings[0]}\``);
+  });
+
+  it("quotes the real warning of an htmx 4 stream of several topics from a handler without swap", async () => {
+    const warnings = await warningsOf((broker) =>
+      core.fetchHandler(broker, ["notes", "status"])(
+        new Request("http://localhost/events", { headers: { "HX-Request": "true" } }),
+      ),
+    );
+    expect(warnings).toHaveLength(1);
+    expect(section).toContain(
+      `naming the map\nthat sends each topic to its own target:\n\`${warnings[0]}\``,
+    );
   });
 
   it("quotes the real messages of the error classes' examples", () => {

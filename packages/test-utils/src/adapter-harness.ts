@@ -17,7 +17,7 @@ export interface SuiteOptions<Req> {
   maxClients?: number;
   maxClientsPerAddress?: number;
   authorize?: (req: Req, topics: readonly string[]) => boolean | Promise<boolean>;
-  swap?: true | Record<string, string | { target: string; swap?: string }>;
+  swap?: boolean | Record<string, string | { target: string; swap?: string }>;
   onError?: (error: unknown, req: Req) => void;
   presence?: (req: Req) => { id: string; data?: unknown } | undefined;
 }

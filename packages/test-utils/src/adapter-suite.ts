@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AdapterHarness, SuiteBroker, SuiteTopicsFn } from "./adapter-harness.js";
 import { rawClient, recordEvents } from "./clients.js";
 import { gate, pipelined, trackSockets } from "./connections.js";
+import { describeHtmx } from "./htmx-suite.js";
 import { describePresence } from "./presence-suite.js";
 import type { TestServer } from "./server.js";
 import { thrownBy, waitFor } from "./waits.js";
@@ -101,34 +102,6 @@ export function describeAdapter<B extends SuiteBroker, Req, H>(
       await client.opened;
       broker.publish("news", { data: "booted" });
       expect((await client.waitForCount(1))[0]?.data).toBe("booted");
-    });
-
-    it("handler with swap sends htmx 4 messages: unnamed, each topic wrapped for its target", async () => {
-      const broker = newBroker();
-      const url = await serve({
-        get: {
-          "/events": api.handler(broker, ["notes", "status"], {
-            swap: { notes: { target: "#notes", swap: "beforeend" } },
-          }),
-        },
-      });
-      const client = watch(`${url}/events`, ["message", "close"]);
-      await client.opened;
-      await waitFor(() => broker.stats().clients === 1, "subscribed");
-      broker.publish("notes", { data: "<li>n</li>" });
-      broker.publish("status", { data: "<b>s</b>" });
-      broker.publish("status", { type: "close", data: "" } as { data: string });
-      await client.waitForCount(3);
-      expect(client.events).toEqual([
-        {
-          event: "message",
-          data: '<hx-partial hx-target="#notes" hx-swap="beforeend"><li>n</li></hx-partial>',
-          id: "",
-        },
-        { event: "message", data: "<b>s</b>", id: "" },
-        { event: "close", data: "", id: "" },
-      ]);
-      broker.close();
     });
 
     it("streamHandler answers any method with the request's own stream, then ends", async () => {
@@ -572,6 +545,7 @@ export function describeAdapter<B extends SuiteBroker, Req, H>(
     });
   });
 
+  describeHtmx(name, harness);
   describePresence(name, harness);
 }
 

@@ -4,10 +4,10 @@
  * framework's request (express `req`, koa `ctx`, fastify `request`), and a
  * topic's presence is refused to a client `authorize` refuses on the topic.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { AdapterHarness, SuiteBroker } from "./adapter-harness.js";
-import { type RecordingEventSource, recordEvents } from "./clients.js";
-import type { TestServer } from "./server.js";
+import type { RecordingEventSource } from "./clients.js";
+import { suiteServing } from "./suite-serving.js";
 import { waitFor } from "./waits.js";
 
 /** What the suite uses of core's `EventBroker` beyond {@link SuiteBroker}. */
@@ -35,23 +35,9 @@ export function describePresence<B extends SuiteBroker, Req, H>(
   harness: AdapterHarness<B, Req, H>,
 ): void {
   describe(`${name}: presence and lifecycle hooks`, () => {
-    let running: { server: TestServer; errors: unknown[] } | undefined;
-    const clients: RecordingEventSource[] = [];
-    afterEach(async () => {
-      for (const client of clients.splice(0)) client.close();
-      await running?.server.close();
-      expect(running?.errors ?? []).toEqual([]);
-      running = undefined;
-    });
-
-    function watch(url: string, type: string, user: string): RecordingEventSource {
-      const client = recordEvents(url, [type], {
-        fetch: (input, init) =>
-          fetch(input, { ...init, headers: { ...init.headers, "x-user": user } }),
-      });
-      clients.push(client);
-      return client;
-    }
+    const served = suiteServing(harness);
+    const watch = (url: string, type: string, user: string): RecordingEventSource =>
+      served.watch(url, [type], { "x-user": user });
 
     it("takes each stream's member from the framework's request; presence is refused to whom the topic is", async () => {
       // The adapter's own copy of core's EventBroker, with presence events on.
@@ -80,7 +66,7 @@ export function describePresence<B extends SuiteBroker, Req, H>(
         },
       };
       const api = harness.api as unknown as AdapterHarness<PresenceBroker, Req, H>["api"];
-      running = await harness.serve({
+      const url = await served.serve({
         get: {
           "/projects/:id/events": api.handlerFunc(
             broker,
@@ -94,7 +80,6 @@ export function describePresence<B extends SuiteBroker, Req, H>(
           ),
         },
       });
-      const url = running.server.url;
       const denied = await fetch(`${url}/projects/42/presence`, {
         headers: { "x-user": "mallory" },
       });

@@ -2,11 +2,13 @@ import { SSEError } from "../base/errors.js";
 import type { EventBroker } from "../broker/broker.js";
 import type { RefusalReason } from "../broker/observer.js";
 import type { Subscription } from "../delivery/subscription.js";
+import type { SwapFormat } from "../wire/swap.js";
 import { warnUntargeted } from "../wire/swap-keys.js";
 import { checkLastEventId, checkTopicLimits } from "../wire/topic-limits.js";
 import { normalizeTopics, type TopicsSource } from "../wire/topics.js";
 import { errorAnswer } from "./answers.js";
 import type { HandlerPlan } from "./handler-options.js";
+import { formatFor } from "./request-format.js";
 
 /** What a request asks for, read off whichever request type a handler serves. @internal */
 export interface StreamRequest {
@@ -17,7 +19,8 @@ export interface StreamRequest {
   /**
    * True for a request htmx sent (`HX-Request` header), which cannot be an
    * `EventSource`: htmx 4 retries every half second after a 2xx answer, so a
-   * closed broker answers it 503 instead of an empty stream.
+   * closed broker answers it 503 instead of an empty stream; a handler
+   * without `swap` sends it htmx 4's messages.
    */
   htmx?: boolean;
   /** The fix a missing broker's message names, in the adapter's words; default core's. */
@@ -28,6 +31,8 @@ export interface StreamRequest {
 export interface Admission {
   broker: EventBroker;
   topics: readonly string[];
+  /** The format its stream is sent in (see {@link formatFor}); undefined: named events. */
+  format: SwapFormat | undefined;
   /** Opens the stream's subscription in its reserved slot (held until the client leaves). */
   open(lastEventId: string | undefined): Subscription;
   /** Gives the slot back when the stream will not be subscribed. Idempotent; no-op after subscribe. */
@@ -112,12 +117,14 @@ async function checkRequest<R>(
       : broker.roster.admit(await plan.presence(subject), "presence");
   stage.reason = "limit";
   const slot = broker.slots.reserve(request.address, limits);
+  const format = formatFor(plan, request.htmx === true, list);
   return {
     broker,
     topics: list,
+    format,
     open(lastEventId) {
       const snapshot = plan.snapshotOnConnect && !lastEventId;
-      const client = broker.open(list, { lastEventId, member, snapshot }, plan.format);
+      const client = broker.open(list, { lastEventId, member, snapshot }, format);
       slot.fill(client);
       // A topic function's topics are known only now (a handler's static ones were checked at creation).
       if (plan.format !== undefined) warnUntargeted(plan.format, list);

@@ -8,8 +8,9 @@ import {
 import { type StreamTiming, timingOf } from "../delivery/event-stream.js";
 import type { PresenceIdentity } from "../presence/presence-options.js";
 import type { SSERequest } from "../transport/sse-request.js";
-import { SwapFormat, type SwapOption } from "../wire/swap.js";
+import type { SwapOption } from "../wire/swap.js";
 import { LIMIT_KEYS, type Limits, resolveLimits } from "./limits.js";
+import { type SwapPlan, swapPlanOf } from "./request-format.js";
 
 /**
  * Decides whether a request may watch `topics`: false answers 403; a thrown
@@ -69,6 +70,14 @@ export interface HandlerOptions<R = SSERequest, K extends string = string> exten
   /**
    * Sends events as htmx 4's `hx-sse` swaps them: as unnamed messages (htmx 4
    * swaps only those; a named event becomes a DOM event on the element).
+   * Without this option a handler tells the two htmx versions apart per
+   * request: one htmx sent (the `HX-Request` header, which htmx 4's
+   * `hx-sse:connect` sends and htmx 2's `EventSource` cannot) gets the
+   * messages of `true`, any other request named events; several topics on
+   * such a stream all swap into the stream element's own target, and the
+   * first one emits a process warning (`SSEWarning`, code
+   * `SSE_SWAP_NO_TARGET`) naming the map that fixes it, once per handler.
+   * Given, the option applies to every request:
    * - `true`: every event whose `type` is its topic (the default type) goes
    *   out without an `event:` line, and htmx 4 swaps it into the stream
    *   element's target with its `hx-swap`.
@@ -86,16 +95,20 @@ export interface HandlerOptions<R = SSERequest, K extends string = string> exten
    *   `publish` on a wrapped topic throws an `SSEFieldError` (field `"data"`)
    *   for data holding an end tag that would close the partial early
    *   (`</hx-partial>`, any `</hx-…>`, `</template>`).
+   * - `false`: every event is named (`event: <type>`), htmx's requests too:
+   *   for an htmx 4 page that uses a topic's events as triggers, not swaps.
    *
    * Events published with a `type` of their own stay named either way, for
    * `hx-trigger` and `hx-sse:close`. Each event is encoded once per format,
-   * not once per client, so htmx 2 and htmx 4 pages share one broker. On a
+   * not once per client, so htmx 2 and htmx 4 pages share one broker (and,
+   * without `swap`, one endpoint). On a
    * typed broker, the map may name only the handler's topics (its fixed
    * ones, or those its topic function's type returns).
-   * @default undefined (every event is named: `event: <type>`, for htmx 2's
-   *   `sse-swap` and `EventSource` listeners)
+   * @default undefined (per request: `true`'s messages for htmx 4, named
+   *   events, `event: <type>`, for htmx 2's `sse-swap` and `EventSource`
+   *   listeners)
    */
-  swap?: SwapOption<K>;
+  swap?: SwapOption<K> | false;
   /**
    * Who a connection is, for presence: called with the request once it is
    * authorized; the stream then joins each of its topics as this member
@@ -141,10 +154,9 @@ const BROKER_OPTION_HINT = (key: string): string =>
   `${key} is the broker's option: new EventBroker({ ${key} })`;
 
 /** A handler's options, checked and resolved once; requests only read it. @internal */
-export interface HandlerPlan<R> {
+export interface HandlerPlan<R> extends SwapPlan {
   readonly timing: StreamTiming;
   readonly limits: Required<Limits>;
-  readonly format: SwapFormat | undefined;
   readonly authorize: Authorize<R> | undefined;
   readonly onError: OnError<R> | undefined;
   readonly presence: HandlerOptions<R>["presence"];
@@ -181,7 +193,7 @@ export function planOf<R, K extends string = string>(
   const plan: HandlerPlan<R> = Object.freeze({
     timing: timingOf(given),
     limits: resolveLimits(given),
-    format: given.swap === undefined ? undefined : new SwapFormat(given.swap),
+    ...swapPlanOf(given.swap),
     authorize: given.authorize,
     onError: given.onError,
     presence: given.presence,

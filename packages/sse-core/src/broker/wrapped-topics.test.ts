@@ -1,7 +1,7 @@
 import { cleanupAfterEach, rawClient, waitFor } from "@burrow/test-utils";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { EventBroker, fetchHandler, hxPartial, SSEFieldError } from "../index.js";
-import { firstEvent, serveSwap } from "../testing/swap-server.js";
+import { capturedWarnings, firstEvent, serveSwap } from "../testing/swap-server.js";
 
 const cleanups = cleanupAfterEach();
 
@@ -98,11 +98,7 @@ describe("publish refuses data that would escape a connected stream's <hx-partia
   });
 
   it("an event that got past publish (replayed from history) goes out named, with one warning", async () => {
-    const warnings: unknown[][] = [];
-    const spy = vi.spyOn(process, "emitWarning").mockImplementation((...args: unknown[]) => {
-      warnings.push(args);
-    });
-    cleanups.push(() => spy.mockRestore());
+    const warnings = capturedWarnings(cleanups);
     const broker = new EventBroker({ historySize: 10 });
     const server = await serveSwap(broker, { "/v4": { notes: "#notes" } }, cleanups);
     const cursor = (await broker.cursor())!;

@@ -41,7 +41,7 @@ export function fetchHandler<T extends TopicMap = TopicMap, K extends TopicOf<T>
 ): (request: Request) => Promise<Response> {
   validateBroker(broker);
   const plan = planOf(options);
-  const { timing, format } = plan;
+  const { timing } = plan;
   const onError = plan.onError ?? logFetchError;
   const fixed = typeof topics === "function" ? undefined : validateTopics(topics, options);
   return async (request) => {
@@ -72,7 +72,7 @@ export function fetchHandler<T extends TopicMap = TopicMap, K extends TopicOf<T>
       return new Response(null, { status: 499, statusText: "Client Closed Request" });
     }
     const client = admission.open(lastEventId);
-    const body = eventBody(client, timing, signal, { format });
+    const body = eventBody(client, timing, signal, { format: admission.format });
     return new Response(body, { status: 200, headers: STREAM_HEADERS });
   };
 }

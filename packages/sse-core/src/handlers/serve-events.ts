@@ -135,7 +135,7 @@ export async function startEventStream<R>(
     takeOver();
     const client = admission.open(lastEventId);
     try {
-      streamTo(req, response, client, { timing: plan.timing, format: plan.format });
+      streamTo(req, response, client, { timing: plan.timing, format: admission.format });
     } catch (err) {
       client.leave();
       throw err;

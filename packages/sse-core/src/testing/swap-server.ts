@@ -2,6 +2,7 @@
 // tsup bundles src/index.ts only).
 import { listen, type TestServer } from "@burrow/test-utils";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { vi } from "vitest";
 import { type EventBroker, handler, type SwapOption } from "../index.js";
 
 /**
@@ -36,4 +37,17 @@ export async function firstEvent(response: Response): Promise<EventSourceMessage
   while (got.length === 0) parser.feed(new TextDecoder().decode((await reader.read()).value));
   await reader.cancel();
   return got[0]!;
+}
+
+/**
+ * Process warnings emitted from now on, as `[message, options]`, none of
+ * them printed; the spy is restored in `cleanups`.
+ */
+export function capturedWarnings(cleanups: (() => unknown)[]): unknown[][] {
+  const seen: unknown[][] = [];
+  const spy = vi.spyOn(process, "emitWarning").mockImplementation((...args: unknown[]) => {
+    seen.push(args);
+  });
+  cleanups.push(() => spy.mockRestore());
+  return seen;
 }

@@ -46,11 +46,11 @@ interface H2Stream {
   ended: boolean;
 }
 
-function get(url: string, path = "/"): H2Stream {
+function get(url: string, path = "/", headers: Record<string, string> = {}): H2Stream {
   const session = connect(url);
   session.on("error", () => {});
   cleanups.push(() => session.destroy());
-  const stream = session.request({ ":path": path, accept: "text/event-stream" });
+  const stream = session.request({ ":path": path, accept: "text/event-stream", ...headers });
   stream.on("error", () => {});
   stream.setEncoding("utf8");
   const h2: H2Stream = {
@@ -111,6 +111,20 @@ describe("handler on node:http2 (h2c)", () => {
     await waitFor(() => client.body.length >= expected.length, "both events");
     expect(client.body).toBe(expected);
     expect(parseSSE(client.body).events.map((e) => e.data)).toEqual(["line 1\nline 2", "end"]);
+  });
+
+  it("without swap, an htmx 4 request (HX-Request) gets unnamed messages, another named events", async () => {
+    const broker = new EventBroker();
+    cleanups.push(() => broker.close());
+    const { url } = await serveH2(handler(broker, "news", { keepaliveMs: 0 }));
+    const v4 = get(url, "/", { "hx-request": "true" });
+    const v2 = get(url);
+    await Promise.all([v4.headers, v2.headers]);
+    await waitFor(() => broker.stats().clients === 2, "both subscriptions");
+    broker.publish("news", { data: "<p>n</p>" });
+    await waitFor(() => v4.body !== "" && v2.body !== "", "the event on both");
+    expect(v4.body).toBe(encodeEvent({ data: "<p>n</p>" }));
+    expect(v2.body).toBe(encodeEvent({ type: "news", data: "<p>n</p>" }));
   });
 
   it("sends the keepalive comment", async () => {

@@ -1,5 +1,5 @@
 import { cleanupAfterEach, listen, rawClient, thrownBy, waitFor } from "@burrow/test-utils";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { serveEvents, validateTopics } from "../adapter.js";
 import {
   contextHandler,
@@ -9,7 +9,7 @@ import {
   handlerFunc,
   SSEOptionError,
 } from "../index.js";
-import { firstEvent } from "../testing/swap-server.js";
+import { capturedWarnings, firstEvent } from "../testing/swap-server.js";
 
 // Issue 27, item 2: a misspelt `swap` key (`{ note: "#notes" }` on topic
 // `notes`) wrapped nothing, and the fragments went to the stream element's
@@ -23,15 +23,7 @@ function broker(): EventBroker {
   return b;
 }
 
-/** Process warnings emitted from now on, as `[message, options]`. */
-function warnings(): unknown[][] {
-  const seen: unknown[][] = [];
-  const spy = vi.spyOn(process, "emitWarning").mockImplementation((...args: unknown[]) => {
-    seen.push(args);
-  });
-  cleanups.push(() => spy.mockRestore());
-  return seen;
-}
+const warnings = () => capturedWarnings(cleanups);
 
 describe("swap keys, at creation: a key none of a handler's static topics is, is refused", () => {
   it("names the key, the topics and the closest topic", () => {

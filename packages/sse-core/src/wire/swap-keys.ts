@@ -6,8 +6,8 @@ import type { SwapFormat } from "./swap.js";
 /** At most this many topics are listed in a message; the rest are counted. */
 const LISTED = 6;
 
-/** `topics` as a message lists them: `notes, status`, the rest counted past {@link LISTED}. */
-function listed(topics: readonly string[]): string {
+/** `topics` as a message lists them: `notes, status`, the rest counted past {@link LISTED}. @internal */
+export function listed(topics: readonly string[]): string {
   const shown = topics.slice(0, LISTED).join(", ");
   return topics.length > LISTED ? `${shown} and ${topics.length - LISTED} more` : shown;
 }

@@ -122,8 +122,8 @@ describe("swap: events htmx 4 swaps (unnamed messages)", () => {
       [{ notes: "" }, /swap\.notes\.target: must be a non-empty CSS selector.*got ""/],
       [{ notes: { target: "#n", swap: 3 } }, /swap\.notes\.swap: .*got 3/],
       [{ notes: 5 }, /swap\.notes: must be a CSS selector or \{ target, swap \}, got 5/],
-      ["yes", /swap: must be true or a map/],
-      [["#a"], /swap: must be true or a map.*an array/],
+      ["yes", /swap: must be true, false or a map/],
+      [["#a"], /swap: must be true, false or a map.*an array/],
     ];
     for (const [swap, message] of bad) {
       const err = (() => {

@@ -153,7 +153,7 @@ export class SwapFormat implements FrameFormat {
     if (typeof option !== "object" || option === null || Array.isArray(option)) {
       throw new SSEOptionError(
         "swap",
-        "must be true or a map of topic to target, e.g. { notes: '#notes' }",
+        "must be true, false or a map of topic to target, e.g. { notes: '#notes' }",
         option,
       );
     }
