@@ -82,7 +82,8 @@ for (const [framework, htmx] of RUNS) {
 
       await post(demo.url, PROJECT.path, { status: "Throttled", tone: "stop" });
       let posted = 0;
-      while (stream!.socket.writableLength === 0) {
+      // Until a write is refused (the broker's stream then blocks and queues what follows).
+      while (!stream!.socket.writableNeedDrain) {
         if (posted >= AT_MOST) throw new Error(`the throttled stream took ${posted} notes`);
         const burst = Array.from({ length: AT_ONCE }, () =>
           post(demo.url, "/notes", { title: HEAVY }),
