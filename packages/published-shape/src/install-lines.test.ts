@@ -1,9 +1,14 @@
 /**
  * Issue 15, item 8: each README's install lines, run as written (the
  * `@burrow/*` names pointing at the packed tarballs, everything else from
- * the npm registry) in a fresh project outside the workspace, install what
- * its examples import; the examples the README names ship in the package;
- * and each example then runs there as a user would run it.
+ * the npm registry) in a fresh `npm init -y` project outside the workspace,
+ * install what its examples import; the examples the README names ship in
+ * the package; and each example then runs there as a user would run it.
+ *
+ * Issue 27, item 4: what those lines install today (npm's latest of each
+ * unpinned name) satisfies every peer range of the packages, so that
+ * `npm ls` is clean and a later `npm install` or `npm ci` does not fail with
+ * ERESOLVE.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -12,6 +17,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -48,6 +54,42 @@ function installLines(readme: string): string[][] {
   return [...readme.matchAll(/^npm install ([^`\n]+)$|`npm install ([^`\n]+)`/gm)].map((m) =>
     (m[1] ?? m[2]!).trim().split(/\s+/),
   );
+}
+
+/**
+ * Whether `version` satisfies `range`, for the forms the packages' peer
+ * ranges use (`^x.y.z` with x > 0, `>=x.y.z`, joined by `||`); any other form
+ * throws, so that a new one is taught here rather than passed unchecked.
+ */
+function satisfies(version: string, range: string): boolean {
+  const rank = (parts: number[]) => parts.reduce((sum, part, i) => sum + part * 1e4 ** (2 - i), 0);
+  if (!/^\d+\.\d+\.\d+$/.test(version)) throw new Error(`unsupported version ${version}`);
+  const have = version.split(".").map(Number);
+  return range.split("||").some((alternative) => {
+    const [, operator, lowest] = /^\s*(\^|>=)(\d+(?:\.\d+){0,2})\s*$/.exec(alternative) ?? [];
+    const bound = (lowest ?? "").split(".").map(Number);
+    if (lowest === undefined || (operator === "^" && bound[0] === 0)) {
+      throw new Error(`unsupported range ${range}`);
+    }
+    return rank(have) >= rank(bound) && (operator === ">=" || have[0] === bound[0]);
+  });
+}
+
+/** `[package, peer, range]` for each non-`@burrow` peer of the `@burrow` packages in `project`. */
+function peerRanges(project: string): [string, string, string][] {
+  const scope = join(project, "node_modules/@burrow");
+  return readdirSync(scope).flatMap((lib) => {
+    const manifest = JSON.parse(readFileSync(join(scope, lib, "package.json"), "utf8"));
+    return Object.entries<string>(manifest.peerDependencies ?? {})
+      .filter(([name]) => !name.startsWith("@burrow/"))
+      .map(([name, range]): [string, string, string] => [manifest.name, name, range]);
+  });
+}
+
+/** The version of `name` installed at the top of `project`. */
+function versionIn(project: string, name: string): string {
+  return JSON.parse(readFileSync(join(project, "node_modules", name, "package.json"), "utf8"))
+    .version;
 }
 
 /** The packages a file imports or resolves by bare name (`x`, `@scope/x`, `x/sub`). */
@@ -155,6 +197,19 @@ describe("each README's install lines, run as written outside the workspace", ()
         );
         for (const name of line) installed.add(name);
       }
+      // What npm installed for those names today (its latest, unless a line pins one)
+      // satisfies every peer range, so npm ls is clean and a later npm ci resolves.
+      for (const [burrow, name, range] of peerRanges(project)) {
+        const version = versionIn(project, name);
+        expect({ burrow, name, version, range, ok: satisfies(version, range) }).toEqual({
+          burrow,
+          name,
+          version,
+          range,
+          ok: true,
+        });
+      }
+      await run("npm", ["ls", "--all"], { cwd: project, env: userEnv(), timeout: 60_000 });
 
       const examples = [...new Set(readme.match(/examples\/[\w.-]+\.(?:mjs|toml)/g) ?? [])];
       expect(examples.length).toBeGreaterThan(0);
