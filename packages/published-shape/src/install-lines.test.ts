@@ -5,10 +5,12 @@
  * install what its examples import; the examples the README names ship in
  * the package; and each example then runs there as a user would run it.
  *
- * Issue 27, item 4: what those lines install today (npm's latest of each
- * unpinned name) satisfies every peer range of the packages, so that
+ * Issue 27, items 4 and 5: what those lines install today (npm's latest of
+ * each unpinned name) satisfies every peer range of the packages, so that
  * `npm ls` is clean and a later `npm install` or `npm ci` does not fail with
- * ERESOLVE.
+ * ERESOLVE; and each README says, where its install line is, how to run its
+ * ES module examples in such a (CommonJS) project: the examples run there as
+ * `.js` files after `npm pkg set type=module`, as the README says.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -19,8 +21,8 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
-  writeFileSync,
 } from "node:fs";
 import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
@@ -54,6 +56,12 @@ function installLines(readme: string): string[][] {
   return [...readme.matchAll(/^npm install ([^`\n]+)$|`npm install ([^`\n]+)`/gm)].map((m) =>
     (m[1] ?? m[2]!).trim().split(/\s+/),
   );
+}
+
+/** The "## Install" section of a README. */
+function installSection(readme: string): string {
+  const start = readme.indexOf("## Install");
+  return readme.slice(start, readme.indexOf("\n## ", start + 3));
 }
 
 /**
@@ -183,7 +191,8 @@ describe("each README's install lines, run as written outside the workspace", ()
 
       const project = join(work, lib);
       mkdirSync(project);
-      writeFileSync(join(project, "package.json"), '{ "name": "consumer", "private": true }\n');
+      // As a newcomer starts: npm 11 writes "type": "commonjs", where `import` fails.
+      await run("npm", ["init", "-y"], { cwd: project, env: userEnv() });
       const installed = new Set<string>();
       for (const line of lines) {
         const args = line.map((name) =>
@@ -227,10 +236,17 @@ describe("each README's install lines, run as written outside the workspace", ()
           });
         }
       }
-      // A user copies the example into their project: imports resolve from its node_modules.
+      // A user pastes each example into a .js file of their project, and follows the
+      // Install section's advice for ES modules: imports resolve from its node_modules.
+      const advice = installSection(readme);
+      expect([lib, advice]).toEqual([lib, expect.stringContaining("npm pkg set type=module")]);
+      expect([lib, advice]).toEqual([lib, expect.stringContaining("`.mjs`")]);
+      await run("npm", ["pkg", "set", "type=module"], { cwd: project, env: userEnv() });
       cpSync(join(source, "examples"), join(project, "examples"), { recursive: true });
       for (const example of examples.filter((name) => name.endsWith(".mjs"))) {
-        await runExample(project, join(project, example));
+        const pasted = join(project, example.replace(/\.mjs$/, ".js"));
+        renameSync(join(project, example), pasted);
+        await runExample(project, pasted);
       }
     },
     600_000,
