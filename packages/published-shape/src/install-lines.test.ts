@@ -10,7 +10,8 @@
  * `npm ls` is clean and a later `npm install` or `npm ci` does not fail with
  * ERESOLVE; and each README says, where its install line is, how to run its
  * ES module examples in such a (CommonJS) project: the examples run there as
- * `.js` files after `npm pkg set type=module`, as the README says.
+ * `.js` files after `npm pkg set type=module`, as the README says. The root
+ * README's "30 seconds" is run the same way, as a complete page.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -23,6 +24,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  writeFileSync,
 } from "node:fs";
 import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
@@ -122,6 +124,21 @@ function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 /**
+ * Runs `npm <args>` in `project` as a user's shell would; an `install` of
+ * `@burrow/*` names installs the packed tarballs instead.
+ */
+async function npm(project: string, [command, ...args]: string[]): Promise<void> {
+  if (command === "install") {
+    const names = args.map((name) =>
+      name.startsWith("@burrow/") ? tarballs.get(name.slice("@burrow/".length))! : name,
+    );
+    expect(names).not.toContain(undefined);
+    args = ["--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", ...names];
+  }
+  await run("npm", [command!, ...args], { cwd: project, env: userEnv(), timeout: 240_000 });
+}
+
+/**
  * Runs `file` as a user would: a server (it prints `listening on http://…`)
  * must stream `/events`, load the scripts of its page if it serves one, and
  * exit 0 on SIGTERM; a script must exit 0.
@@ -192,18 +209,10 @@ describe("each README's install lines, run as written outside the workspace", ()
       const project = join(work, lib);
       mkdirSync(project);
       // As a newcomer starts: npm 11 writes "type": "commonjs", where `import` fails.
-      await run("npm", ["init", "-y"], { cwd: project, env: userEnv() });
+      await npm(project, ["init", "-y"]);
       const installed = new Set<string>();
       for (const line of lines) {
-        const args = line.map((name) =>
-          name.startsWith("@burrow/") ? tarballs.get(name.slice("@burrow/".length))! : name,
-        );
-        expect(args).not.toContain(undefined);
-        await run(
-          "npm",
-          ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", ...args],
-          { cwd: project, env: userEnv(), timeout: 240_000 },
-        );
+        await npm(project, ["install", ...line]);
         for (const name of line) installed.add(name);
       }
       // What npm installed for those names today (its latest, unless a line pins one)
@@ -218,7 +227,7 @@ describe("each README's install lines, run as written outside the workspace", ()
           ok: true,
         });
       }
-      await run("npm", ["ls", "--all"], { cwd: project, env: userEnv(), timeout: 60_000 });
+      await npm(project, ["ls", "--all"]);
 
       const examples = [...new Set(readme.match(/examples\/[\w.-]+\.(?:mjs|toml)/g) ?? [])];
       expect(examples.length).toBeGreaterThan(0);
@@ -241,7 +250,7 @@ describe("each README's install lines, run as written outside the workspace", ()
       const advice = installSection(readme);
       expect([lib, advice]).toEqual([lib, expect.stringContaining("npm pkg set type=module")]);
       expect([lib, advice]).toEqual([lib, expect.stringContaining("`.mjs`")]);
-      await run("npm", ["pkg", "set", "type=module"], { cwd: project, env: userEnv() });
+      await npm(project, ["pkg", "set", "type=module"]);
       cpSync(join(source, "examples"), join(project, "examples"), { recursive: true });
       for (const example of examples.filter((name) => name.endsWith(".mjs"))) {
         const pasted = join(project, example.replace(/\.mjs$/, ".js"));
@@ -251,4 +260,24 @@ describe("each README's install lines, run as written outside the workspace", ()
     },
     600_000,
   );
+
+  it("the root README's 30 seconds: its commands, run as written, serve its example as server.js", async () => {
+    const readme = readFileSync(join(repo, "README.md"), "utf8");
+    const start = readme.indexOf("## 30 seconds");
+    const section = readme.slice(start, readme.indexOf("\n## ", start + 3));
+    const commands = /```sh\n([^`]+)```/
+      .exec(section)![1]!
+      .trim()
+      .split(/\n| && /);
+    const project = join(work, "first-page");
+    mkdirSync(project);
+    for (const command of commands) {
+      const [program, ...args] = command.split(/\s+/);
+      expect([command, program]).toEqual([command, "npm"]);
+      await npm(project, args);
+    }
+    expect(section).toContain("Save this as `server.js`");
+    writeFileSync(join(project, "server.js"), /```js\n([\s\S]+?)```/.exec(section)![1]!);
+    await runExample(project, join(project, "server.js"));
+  }, 600_000);
 });
