@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { HTMX } from "./shared/htmx.js";
@@ -9,13 +12,28 @@ import { HTMX } from "./shared/htmx.js";
 
 const APP_DIR = fileURLToPath(new URL("..", import.meta.url));
 const children: ChildProcess[] = [];
+const groups = new Set<ChildProcess>();
 
 afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
+  for (const child of children.splice(0)) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    // A process group of its own (pnpm and the demo under it): kill the whole group.
+    if (groups.delete(child)) process.kill(-child.pid!, "SIGKILL");
+    else child.kill("SIGKILL");
+  }
 });
 
-/** Starts the demo with `args` and an environment without the demo's variables plus `env`. */
-function run(args: string[], env: Record<string, string> = {}) {
+/** pnpm as the tests were started with it (`pnpm test`), else from PATH. */
+const PNPM: [string, string[]] = process.env.npm_execpath?.includes("pnpm")
+  ? [process.execPath, [process.env.npm_execpath]]
+  : ["pnpm", []];
+
+/**
+ * Starts the demo with `args` and an environment without the demo's
+ * variables plus `env`; with `viaPnpm`, as `pnpm start <args>` in a process
+ * group of its own (as a terminal runs it: Ctrl-C signals the whole group).
+ */
+function run(args: string[], env: Record<string, string> = {}, viaPnpm = false) {
   const base = { ...process.env };
   for (const name of [
     "PORT",
@@ -27,12 +45,15 @@ function run(args: string[], env: Record<string, string> = {}) {
   ]) {
     delete base[name];
   }
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", ...args], {
+  const [command, prefix] = viaPnpm ? PNPM : [process.execPath, ["--import", "tsx", "src/main.ts"]];
+  const child = spawn(command, [...prefix, ...(viaPnpm ? ["start"] : []), ...args], {
     cwd: APP_DIR,
     env: { ...base, ...env },
     stdio: ["ignore", "pipe", "pipe"],
+    detached: viaPnpm,
   });
   children.push(child);
+  if (viaPnpm) groups.add(child);
   let stdout = "";
   let stderr = "";
   child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
@@ -87,6 +108,10 @@ describe("the demo's command line", () => {
       "env PORT",
       "demo.port",
       "--stats-interval",
+      "REDIS_URL",
+      "REDIS_PREFIX",
+      "DATABASE_URL",
+      "DATABASE_PREFIX",
     ]) {
       expect(demo.out()).toContain(text);
     }
@@ -139,6 +164,37 @@ describe("the demo's command line", () => {
       expect(await demo.exited).toEqual({ code: 0, signal: null });
     });
   }
+
+  it("on a port in use, says so in one line naming the port and the fix, and exits 2", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = taken.address() as AddressInfo;
+      const demo = run([`--port=${port}`]);
+      expect(await demo.exited).toEqual({ code: 2, signal: null });
+      expect(demo.err()).toBe(
+        `port ${port} on 127.0.0.1 is already in use (another demo still running?): stop it, or start on another port with --port 8080 (or PORT=8080; --port 0 picks a free one)\n`,
+      );
+    } finally {
+      taken.close();
+    }
+  });
+
+  it("Ctrl-C on pnpm's script (pnpm demo ends with it) stops the demo cleanly: exit 0, no ELIFECYCLE", async () => {
+    // `pnpm demo` builds, then runs what `pnpm start` runs, from apps/demo.
+    const manifest = (path: string) => JSON.parse(readFileSync(`${APP_DIR}${path}`, "utf8"));
+    const start: string = manifest("package.json").scripts.start;
+    const tail = ` && cd apps/demo && ${start}`;
+    expect(manifest("../../package.json").scripts.demo.slice(-tail.length)).toBe(tail);
+    const demo = run(["--port=0"], {}, true);
+    const port = await demo.listening();
+    expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(200);
+    // The terminal's Ctrl-C: SIGINT to the group (pnpm, and the demo it runs, which pnpm
+    // also forwards it to). A shell left between them would die of it: pnpm's ELIFECYCLE.
+    process.kill(-demo.child.pid!, "SIGINT");
+    expect(await demo.exited).toEqual({ code: 0, signal: null });
+    expect(demo.out() + demo.err()).not.toMatch(/ELIFECYCLE|Command failed/);
+  });
 
   it("reads the environment when no flag is given", async () => {
     const demo = run(["--port=0"], {

@@ -42,6 +42,18 @@ export const PRESENCE_DEBOUNCE_MS = 1000;
  */
 export const LISTEN_BACKLOG = 4096;
 
+/** The end of `--help`: what only the environment sets (no flag, no TOML key). */
+export const ENVIRONMENT_HELP = `
+Environment only (no flag):
+  REDIS_URL
+      Redis to share topics through with every demo on it, e.g. redis://127.0.0.1:6379
+      (not with --database-url)
+  REDIS_PREFIX
+      Prefix of the Redis keys (default "burrow-sse:"): demos share topics only on the same one
+  DATABASE_PREFIX
+      Prefix of the PostgreSQL tables with --database-url / DATABASE_URL (default "burrow_sse_")
+`;
+
 /** How to start the demo; everything is optional. */
 export interface StartOptions {
   /** Command-line flags, e.g. `["--framework=koa", "--port=0"]`. */
@@ -113,7 +125,7 @@ export async function startDemo(options: StartOptions = {}): Promise<StartResult
   } finally {
     await probe.shutdown();
   }
-  if (probe.helpRequested) return { help: probe.helpText() };
+  if (probe.helpRequested) return { help: probe.helpText() + ENVIRONMENT_HELP };
   const databaseUrl = probe.get<DemoApp>("demo")?.settings.databaseUrl;
   if (databaseUrl !== undefined && env.REDIS_URL) {
     throw new ConfigError(
@@ -207,7 +219,12 @@ export async function startDemo(options: StartOptions = {}): Promise<StartResult
     });
   } catch (err) {
     await stop();
-    throw err;
+    if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE") throw err;
+    // One line for whoever started it, instead of a stack trace.
+    throw new ConfigError(
+      `port ${port} on ${host} is already in use (another demo still running?): stop it, or start on another port with --port 8080 (or PORT=8080; --port 0 picks a free one)`,
+      { flag: "port", value: port, cause: err },
+    );
   }
 
   const address = server.address() as AddressInfo;

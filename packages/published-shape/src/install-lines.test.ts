@@ -1,9 +1,17 @@
 /**
  * Issue 15, item 8: each README's install lines, run as written (the
  * `@burrow/*` names pointing at the packed tarballs, everything else from
- * the npm registry) in a fresh project outside the workspace, install what
- * its examples import; the examples the README names ship in the package;
- * and each example then runs there as a user would run it.
+ * the npm registry) in a fresh `npm init -y` project outside the workspace,
+ * install what its examples import; the examples the README names ship in
+ * the package; and each example then runs there as a user would run it.
+ *
+ * Issue 27, items 4 and 5: what those lines install today (npm's latest of
+ * each unpinned name) satisfies every peer range of the packages, so that
+ * `npm ls` is clean and a later `npm install` or `npm ci` does not fail with
+ * ERESOLVE; and each README says, where its install line is, how to run its
+ * ES module examples in such a (CommonJS) project: the examples run there as
+ * `.js` files after `npm pkg set type=module`, as the README says. The root
+ * README's "30 seconds" is run the same way, as a complete page.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -12,7 +20,9 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
@@ -50,6 +60,48 @@ function installLines(readme: string): string[][] {
   );
 }
 
+/** The "## Install" section of a README. */
+function installSection(readme: string): string {
+  const start = readme.indexOf("## Install");
+  return readme.slice(start, readme.indexOf("\n## ", start + 3));
+}
+
+/**
+ * Whether `version` satisfies `range`, for the forms the packages' peer
+ * ranges use (`^x.y.z` with x > 0, `>=x.y.z`, joined by `||`); any other form
+ * throws, so that a new one is taught here rather than passed unchecked.
+ */
+function satisfies(version: string, range: string): boolean {
+  const rank = (parts: number[]) => parts.reduce((sum, part, i) => sum + part * 1e4 ** (2 - i), 0);
+  if (!/^\d+\.\d+\.\d+$/.test(version)) throw new Error(`unsupported version ${version}`);
+  const have = version.split(".").map(Number);
+  return range.split("||").some((alternative) => {
+    const [, operator, lowest] = /^\s*(\^|>=)(\d+(?:\.\d+){0,2})\s*$/.exec(alternative) ?? [];
+    const bound = (lowest ?? "").split(".").map(Number);
+    if (lowest === undefined || (operator === "^" && bound[0] === 0)) {
+      throw new Error(`unsupported range ${range}`);
+    }
+    return rank(have) >= rank(bound) && (operator === ">=" || have[0] === bound[0]);
+  });
+}
+
+/** `[package, peer, range]` for each non-`@burrow` peer of the `@burrow` packages in `project`. */
+function peerRanges(project: string): [string, string, string][] {
+  const scope = join(project, "node_modules/@burrow");
+  return readdirSync(scope).flatMap((lib) => {
+    const manifest = JSON.parse(readFileSync(join(scope, lib, "package.json"), "utf8"));
+    return Object.entries<string>(manifest.peerDependencies ?? {})
+      .filter(([name]) => !name.startsWith("@burrow/"))
+      .map(([name, range]): [string, string, string] => [manifest.name, name, range]);
+  });
+}
+
+/** The version of `name` installed at the top of `project`. */
+function versionIn(project: string, name: string): string {
+  return JSON.parse(readFileSync(join(project, "node_modules", name, "package.json"), "utf8"))
+    .version;
+}
+
 /** The packages a file imports or resolves by bare name (`x`, `@scope/x`, `x/sub`). */
 function importsOf(source: string): Set<string> {
   const names = new Set<string>();
@@ -69,6 +121,21 @@ function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith("npm_")),
   );
   return { ...env, ...extra };
+}
+
+/**
+ * Runs `npm <args>` in `project` as a user's shell would; an `install` of
+ * `@burrow/*` names installs the packed tarballs instead.
+ */
+async function npm(project: string, [command, ...args]: string[]): Promise<void> {
+  if (command === "install") {
+    const names = args.map((name) =>
+      name.startsWith("@burrow/") ? tarballs.get(name.slice("@burrow/".length))! : name,
+    );
+    expect(names).not.toContain(undefined);
+    args = ["--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", ...names];
+  }
+  await run("npm", [command!, ...args], { cwd: project, env: userEnv(), timeout: 240_000 });
 }
 
 /**
@@ -141,20 +208,26 @@ describe("each README's install lines, run as written outside the workspace", ()
 
       const project = join(work, lib);
       mkdirSync(project);
-      writeFileSync(join(project, "package.json"), '{ "name": "consumer", "private": true }\n');
+      // As a newcomer starts: npm 11 writes "type": "commonjs", where `import` fails.
+      await npm(project, ["init", "-y"]);
       const installed = new Set<string>();
       for (const line of lines) {
-        const args = line.map((name) =>
-          name.startsWith("@burrow/") ? tarballs.get(name.slice("@burrow/".length))! : name,
-        );
-        expect(args).not.toContain(undefined);
-        await run(
-          "npm",
-          ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", ...args],
-          { cwd: project, env: userEnv(), timeout: 240_000 },
-        );
+        await npm(project, ["install", ...line]);
         for (const name of line) installed.add(name);
       }
+      // What npm installed for those names today (its latest, unless a line pins one)
+      // satisfies every peer range, so npm ls is clean and a later npm ci resolves.
+      for (const [burrow, name, range] of peerRanges(project)) {
+        const version = versionIn(project, name);
+        expect({ burrow, name, version, range, ok: satisfies(version, range) }).toEqual({
+          burrow,
+          name,
+          version,
+          range,
+          ok: true,
+        });
+      }
+      await npm(project, ["ls", "--all"]);
 
       const examples = [...new Set(readme.match(/examples\/[\w.-]+\.(?:mjs|toml)/g) ?? [])];
       expect(examples.length).toBeGreaterThan(0);
@@ -172,12 +245,39 @@ describe("each README's install lines, run as written outside the workspace", ()
           });
         }
       }
-      // A user copies the example into their project: imports resolve from its node_modules.
+      // A user pastes each example into a .js file of their project, and follows the
+      // Install section's advice for ES modules: imports resolve from its node_modules.
+      const advice = installSection(readme);
+      expect([lib, advice]).toEqual([lib, expect.stringContaining("npm pkg set type=module")]);
+      expect([lib, advice]).toEqual([lib, expect.stringContaining("`.mjs`")]);
+      await npm(project, ["pkg", "set", "type=module"]);
       cpSync(join(source, "examples"), join(project, "examples"), { recursive: true });
       for (const example of examples.filter((name) => name.endsWith(".mjs"))) {
-        await runExample(project, join(project, example));
+        const pasted = join(project, example.replace(/\.mjs$/, ".js"));
+        renameSync(join(project, example), pasted);
+        await runExample(project, pasted);
       }
     },
     600_000,
   );
+
+  it("the root README's 30 seconds: its commands, run as written, serve its example as server.js", async () => {
+    const readme = readFileSync(join(repo, "README.md"), "utf8");
+    const start = readme.indexOf("## 30 seconds");
+    const section = readme.slice(start, readme.indexOf("\n## ", start + 3));
+    const commands = /```sh\n([^`]+)```/
+      .exec(section)![1]!
+      .trim()
+      .split(/\n| && /);
+    const project = join(work, "first-page");
+    mkdirSync(project);
+    for (const command of commands) {
+      const [program, ...args] = command.split(/\s+/);
+      expect([command, program]).toEqual([command, "npm"]);
+      await npm(project, args);
+    }
+    expect(section).toContain("Save this as `server.js`");
+    writeFileSync(join(project, "server.js"), /```js\n([\s\S]+?)```/.exec(section)![1]!);
+    await runExample(project, join(project, "server.js"));
+  }, 600_000);
 });

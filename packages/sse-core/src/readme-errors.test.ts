@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { thrownBy } from "@burrow/test-utils";
+import { listen, thrownBy } from "@burrow/test-utils";
 import { describe, expect, it, vi } from "vitest";
 import * as core from "./index.js";
 
@@ -134,5 +134,35 @@ describe("README: Errors you will see", () => {
     } finally {
       log.mockRestore();
     }
+  });
+
+  it("documents SSEError's arguments in their order; its example answers as the README says", async () => {
+    const part = readme.slice(
+      readme.indexOf("`new SSEError(message, status = 500, { headers, cause })`"),
+    );
+    const code = /```js\n([\s\S]+?)```/.exec(part)![1]!;
+    const broker = new core.EventBroker();
+    const events = new Function("handler", "broker", "SSEError", `${code}return events;`)(
+      core.handler,
+      broker,
+      core.SSEError,
+    );
+    const server = await listen(events);
+    try {
+      const anonymous = await fetch(server.url);
+      expect(part).toContain(`gets \`${anonymous.status} ${await anonymous.text()}\``);
+      vi.spyOn(broker, "stats").mockReturnValue({ ...broker.stats(), clients: 1001 });
+      const busy = await fetch(server.url, { headers: { cookie: "session=1" } });
+      const retry = busy.headers.get("retry-after");
+      expect(part).toContain(
+        `gets \`${busy.status} ${await busy.text()}\` with \`Retry-After: ${retry}\``,
+      );
+      expect(busy.headers.get("content-type")).toMatch(/^text\/plain/);
+    } finally {
+      broker.close();
+      await server.close();
+    }
+    const plain = new core.SSEError("x");
+    expect([plain.status, plain.message]).toEqual([500, "sse: x"]);
   });
 });

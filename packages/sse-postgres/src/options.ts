@@ -48,8 +48,10 @@ export interface PostgresBackplaneOptions {
   /**
    * Prefix of every table, function and notification channel the backplane
    * creates: a lowercase SQL name start (`a`-`z`, `0`-`9`, `_`, not starting
-   * with a digit, at most 30 characters). Brokers that share a database and
-   * a prefix share one topic space; use another prefix per app or environment.
+   * with a digit, at most 30 characters with the `_` that ends it). One that
+   * does not end in `_` gets one appended (`"myapp"` names the tables
+   * `myapp_meta`..., not `myappmeta`). Brokers that share a database and a
+   * prefix share one topic space; use another prefix per app or environment.
    * @default "burrow_sse_"
    */
   prefix?: string;
@@ -194,10 +196,12 @@ export function resolveOptions(options: PostgresBackplaneOptions): ResolvedOptio
       connectionString,
     );
   }
-  if (typeof prefix !== "string" || !/^[a-z_][a-z0-9_]{0,29}$/.test(prefix)) {
+  // "myapp" names tables myapp_meta..., never myappmeta.
+  const separated = typeof prefix === "string" && !prefix.endsWith("_") ? `${prefix}_` : prefix;
+  if (typeof separated !== "string" || !/^[a-z_][a-z0-9_]{0,29}$/.test(separated)) {
     throw new SSEOptionError(
       "prefix",
-      "must be 1 to 30 characters of a-z, 0-9 and _, not starting with a digit (it starts SQL table and channel names)",
+      "must be 1 to 30 characters of a-z, 0-9 and _ (with the _ appended when it does not end in one), not starting with a digit (it starts SQL table and channel names)",
       prefix,
     );
   }
@@ -205,7 +209,7 @@ export function resolveOptions(options: PostgresBackplaneOptions): ResolvedOptio
     connectionString,
     pool,
     listenConnectionString,
-    prefix,
+    prefix: separated,
     logger: loggerOption(logger),
     timeoutMs: positiveIntegerOption("timeoutMs", timeoutMs, "milliseconds"),
     retentionMs: positiveIntegerOption("retentionMs", retentionMs, "milliseconds"),

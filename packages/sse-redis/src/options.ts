@@ -37,7 +37,9 @@ export interface RedisBackplaneOptions {
   /**
    * Prefix of every key and channel the backplane uses. Brokers that share a
    * prefix share one topic space; use another prefix per app or environment
-   * on a shared Redis.
+   * on a shared Redis. One that ends in a letter or a digit gets a `:`
+   * appended (`"myapp"` names keys `myapp:meta`, not `myappmeta`); one that
+   * ends in another character (`:`, `-`, `.`...) or is empty is used as is.
    * @default "burrow-sse:"
    */
   prefix?: string;
@@ -166,11 +168,19 @@ export function resolveOptions(options: RedisBackplaneOptions): ResolvedOptions 
   return {
     url,
     redis,
-    prefix,
+    prefix: withSeparator(prefix),
     logger: loggerOption(logger),
     timeoutMs: positiveIntegerOption("timeoutMs", timeoutMs, "milliseconds"),
     maxPending: positiveIntegerOption("maxPending", maxPending, "publishes"),
     maxReplays: positiveIntegerOption("maxReplays", maxReplays, "replays"),
     presenceTtlMs: positiveIntegerOption("presenceTtlMs", presenceTtlMs, "milliseconds"),
   };
+}
+
+/**
+ * `prefix` ending in a separator: `:` appended to one that ends in a letter
+ * or a digit, so that `"myapp"` gives `myapp:meta` and never `myappmeta`. @internal
+ */
+export function withSeparator(prefix: string): string {
+  return /[\p{L}\p{N}]$/u.test(prefix) ? `${prefix}:` : prefix;
 }

@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { connect } from "node:net";
 import { fileURLToPath } from "node:url";
 import { rawClient, recordEvents, waitFor } from "@burrow/test-utils";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   type App,
   brokerFromRegistry,
@@ -12,6 +13,7 @@ import {
   RegistryError,
   SSEApp,
 } from "./index.js";
+import { REPEAT_MS } from "./shutdown.js";
 
 const fixture = fileURLToPath(new URL("./fixtures/signal-server.mjs", import.meta.url));
 const children: ChildProcess[] = [];
@@ -26,7 +28,7 @@ afterEach(() => {
 async function startFixture(env: Record<string, string> = {}) {
   const child = spawn(process.execPath, [fixture], {
     env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["pipe", "pipe", "pipe"],
   });
   children.push(child);
   const output = { stdout: "", stderr: "" };
@@ -64,6 +66,19 @@ describe("handleSignals in a real process", () => {
     source.close();
   });
 
+  it("SIGINT again during the shutdown, as one Ctrl-C reaches a script under pnpm run, still exits 0", async () => {
+    const { child, port, output, exited } = await startFixture({ HOLD: "1" });
+    child.kill("SIGINT");
+    // Handled once the server stops accepting; the repeat is a delivery of its own
+    // (two at once would merge into one), as pnpm's forwarded copy is.
+    await waitFor(() => refused(port), "the server to stop accepting");
+    child.kill("SIGINT");
+    await waitFor(() => output.stdout.split("SIGINT seen").length === 3, "both SIGINTs seen");
+    child.stdin?.end("done\n"); // the held app finishes its shutdown
+    const [code, signal] = await exited;
+    expect({ code, signal, stderr: output.stderr }).toEqual({ code: 0, signal: null, stderr: "" });
+  });
+
   it("past timeoutMs it closes every connection and exits with code 1", async () => {
     const { child, port, output, exited } = await startFixture({ STUCK: "1", TIMEOUT_MS: "200" });
     const raw = rawClient(port, "/events");
@@ -75,6 +90,18 @@ describe("handleSignals in a real process", () => {
     await raw.ended;
   });
 });
+
+/** Whether a connection to `port` is refused. */
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once("error", () => resolve(true));
+  });
+}
 
 /** A server double recording what handleSignals does to it. */
 function fakeServer(log: string[], name = "server"): ClosableServer {
@@ -111,6 +138,9 @@ describe("handleSignals in process", () => {
       }),
     );
     expect(process.listenerCount(SIGNAL)).toBe(before + 1);
+    process.emit(SIGNAL, SIGNAL);
+    await waitFor(() => log.includes("b.closeIdle"), "the shutdown to finish");
+    // For REPEAT_MS after the signal, a repeat of it (pnpm forwarding Ctrl-C) is ignored.
     process.emit(SIGNAL, SIGNAL);
     await waitFor(() => process.listenerCount(SIGNAL) === before, "the listeners to go");
     expect(log).toEqual(["a.close", "b.close", "registry.shutdown", "a.closeIdle", "b.closeIdle"]);
@@ -160,14 +190,50 @@ describe("handleSignals in process", () => {
           onError: (err) => errors.push(err),
         }),
       );
-      process.emit(SIGNAL, SIGNAL);
-      if (trigger === "second signal") process.emit(SIGNAL, SIGNAL);
+      vi.useFakeTimers({ toFake: ["Date"] });
+      try {
+        process.emit(SIGNAL, SIGNAL);
+        if (trigger === "second signal") {
+          vi.setSystemTime(Date.now() + REPEAT_MS);
+          process.emit(SIGNAL, SIGNAL);
+        }
+      } finally {
+        vi.useRealTimers();
+      }
       await waitFor(() => exits.length > 0, `exit on ${trigger}`);
       expect(exits).toEqual([1]);
       expect(log).toContain("server.closeAll");
       expect(RegistryError.isInstance(errors[0])).toBe(true);
       disposers.pop()?.();
     }
+  });
+
+  it("a repeat within REPEAT_MS of the signal is that signal delivered twice: ignored", async () => {
+    const log: string[] = [];
+    const exits: number[] = [];
+    const errors: unknown[] = [];
+    disposers.push(
+      handleSignals(new Registry(), {
+        servers: [fakeServer(log)],
+        signals: [SIGNAL],
+        exit: (code) => exits.push(code),
+        onError: (err) => errors.push(err),
+      }),
+    );
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      process.emit(SIGNAL, SIGNAL);
+      vi.setSystemTime(Date.now() + REPEAT_MS - 1);
+      process.emit(SIGNAL, SIGNAL);
+    } finally {
+      vi.useRealTimers();
+    }
+    await waitFor(() => log.includes("server.closeIdle"), "the shutdown to finish");
+    expect({ exits, errors, log }).toEqual({
+      exits: [],
+      errors: [],
+      log: ["server.close", "server.closeIdle"],
+    });
   });
 
   it("the disposer removes the listeners, and a bad timeout is refused", () => {

@@ -23,7 +23,10 @@ export interface HandleSignalsOptions {
    */
   timeoutMs?: number;
   /**
-   * Signals that start the shutdown. A second one while it runs forces it.
+   * Signals that start the shutdown. A second one while it runs forces it,
+   * unless it comes within {@link REPEAT_MS} of the first: that is the same
+   * Ctrl-C delivered twice (pnpm forwards the terminal's SIGINT to the script
+   * it runs, which the terminal signalled already).
    * @default ["SIGINT", "SIGTERM"]
    */
   signals?: readonly NodeJS.Signals[];
@@ -42,6 +45,13 @@ export interface HandleSignalsOptions {
 }
 
 const DEFAULT_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM"];
+
+/**
+ * A signal this soon (milliseconds) after the one that started the shutdown
+ * is taken as that one delivered twice, and ignored: under `pnpm run`, a
+ * Ctrl-C reaches the process from the terminal and again from pnpm.
+ */
+export const REPEAT_MS = 1000;
 /** Every key of {@link HandleSignalsOptions} (a key missing here, or not an option, fails to compile). */
 const HANDLE_SIGNALS_OPTIONS = optionKeys<HandleSignalsOptions>()([
   "servers",
@@ -61,8 +71,10 @@ const HANDLE_SIGNALS_OPTIONS = optionKeys<HandleSignalsOptions>()([
  * is flushed and nothing is cut short. Stop your own timers and jobs in an
  * app's `shutdown()`, or they keep the process alive.
  *
- * If that takes longer than `timeoutMs`, or a second signal arrives, it closes
- * every connection and calls `exit(1)`. An unknown option key is a
+ * If that takes longer than `timeoutMs`, or a second signal arrives (one
+ * within {@link REPEAT_MS} of the first is the same one delivered twice, as
+ * under `pnpm run`, and ignored), it closes every connection and calls
+ * `exit(1)`. An unknown option key is a
  * {@link RegistryError} listing the known ones.
  *
  * @returns a function that removes the signal listeners (and cancels a
@@ -108,13 +120,16 @@ export function handleSignals(registry: Registry, options: HandleSignalsOptions 
     await Promise.all(closed);
   };
 
+  let startedAt = 0;
   const onSignal = (): void => {
     if (stopping) {
+      if (Date.now() - startedAt < REPEAT_MS) return;
       onError(new RegistryError("second signal during shutdown: closing every connection"));
       force();
       return;
     }
     stopping = true;
+    startedAt = Date.now();
     timer = setTimeout(() => {
       onError(
         new RegistryError(`shutdown took longer than ${timeoutMs} ms: closing every connection`),
@@ -123,7 +138,10 @@ export function handleSignals(registry: Registry, options: HandleSignalsOptions 
     }, timeoutMs);
     // The timer only guards: it must not be what keeps the process alive.
     timer.unref();
-    void stop().then(dispose);
+    void stop().then(() => {
+      dispose();
+      ignoreRepeats(signals, REPEAT_MS - (Date.now() - startedAt));
+    });
   };
 
   const dispose = (): void => {
@@ -133,6 +151,21 @@ export function handleSignals(registry: Registry, options: HandleSignalsOptions 
 
   for (const signal of signals) process.on(signal, onSignal);
   return dispose;
+}
+
+/**
+ * For the next `ms`, a repeat of the first signal still on its way (pnpm
+ * forwards Ctrl-C a moment after the terminal delivered it) is ignored
+ * instead of ending the finished process by the signal's default action.
+ * Neither the listener nor its timer keeps the process alive.
+ */
+function ignoreRepeats(signals: readonly NodeJS.Signals[], ms: number): void {
+  if (ms <= 0) return;
+  const ignore = (): void => {};
+  for (const signal of signals) process.on(signal, ignore);
+  setTimeout(() => {
+    for (const signal of signals) process.removeListener(signal, ignore);
+  }, ms).unref();
 }
 
 function closeServer(server: ClosableServer, onError: (error: unknown) => void): Promise<void> {
