@@ -72,7 +72,7 @@ export class Resumes {
     const history = this.history;
     if (history === undefined) return;
     const seq = history.seqOf(lastEventId, client.topics);
-    // The id of a client that had a repair outstanding: its log topics that can be repaired are again.
+    // The id of a client that had a repair outstanding: its topics that can be repaired are again.
     const marked = seq !== undefined && History.marksRepair(lastEventId);
     const plan: ResumePlan = { exact: [], repaired: [], lost: [] };
     /** Log topics repaired: events of them were evicted (or the id is unknown). */
@@ -80,8 +80,9 @@ export class Resumes {
     for (const topic of client.topics) {
       const rule = this.rules.of(topic);
       if (rule?.kind === "state") {
-        // History keeps its latest event: replayed in order when it changed since.
-        if (seq === undefined) plan.repaired.push(topic);
+        // History keeps its latest event: replayed in order when it changed since. From a repair
+        // id, its own repair may not have come (a restart's snapshot): it is repaired again.
+        if (seq === undefined || marked) plan.repaired.push(topic);
         else plan.exact.push(topic);
       } else if (seq !== undefined && !history.gapAfter(topic, seq)) {
         if (marked && rule !== undefined) plan.repaired.push(topic);

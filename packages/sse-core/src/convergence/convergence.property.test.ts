@@ -340,6 +340,9 @@ async function run(setup: Setup, steps: readonly Step[], withTopics: boolean): P
   return wrong;
 }
 
+/** The smallest setup: the minimal schedules below run on it. */
+const TINY: Setup = { bufferSize: 1, historySize: 1, slowClient: "drop-newest", snapshotTicks: 0 };
+
 describe("convergence: every page ends at what a fresh load of it shows", () => {
   it("random schedules of publishes, slow readers, resumes, stale cursors and restarts", async () => {
     await fc.assert(
@@ -360,12 +363,6 @@ describe("convergence: every page ends at what a fresh load of it shows", () => 
   // until its repairs are written, a client is sent repair ids (`<epoch>-<seq>r`), and a resume
   // from one repairs the client's repairable topics again.
   it("BUG 6 (fixed): a page reconnecting before a mid-resume repair arrived keeps the gapped region wrong", async () => {
-    const setup = {
-      bufferSize: 1,
-      historySize: 1,
-      slowClient: "drop-newest",
-      snapshotTicks: 0,
-    } as const;
     const steps: Step[] = [
       { kind: "load", topics: ["log-a", "log-b"], connectNow: false },
       { kind: "reconnect", page: 0 },
@@ -376,7 +373,25 @@ describe("convergence: every page ends at what a fresh load of it shows", () => 
       { kind: "reconnect", page: 0 },
       { kind: "publish", topic: "st:a" },
     ];
-    expect(await run(setup, steps, true)).toEqual([]);
+    expect(await run(TINY, steps, true)).toEqual([]);
+  });
+
+  // Found by the property once pages rendered snapshots of their own (their
+  // order then varies): after a restart, a page whose log topic's snapshot
+  // went out before its state topic's, and that reconnected in between (with
+  // the repair id the log snapshot carried), never got the state topic: a
+  // resume from a repair id replayed state topics exactly, from a history
+  // that held none of them.
+  it("BUG 7: a page reconnecting between its log and state topics' repairs after a restart keeps the state region wrong", async () => {
+    const steps: Step[] = [
+      { kind: "load", topics: ["log-a", "st:a"], connectNow: false },
+      { kind: "publish", topic: "st:a" },
+      { kind: "restart", graceful: false },
+      { kind: "read", page: 0, count: 1 },
+      { kind: "reconnect", page: 0 },
+      { kind: "read", page: 0, count: 1 },
+    ];
+    expect(await run(TINY, steps, true)).toEqual([]);
   });
 
   it("negative control: without the topics option (the seed's behaviour) some page stays wrong", async () => {
