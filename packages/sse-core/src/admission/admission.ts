@@ -116,7 +116,10 @@ async function checkRequest<R>(
     topics: list,
     open(lastEventId) {
       const snapshot = plan.snapshotOnConnect && !lastEventId;
-      const client = broker.open(list, { lastEventId, member, snapshot }, plan.format);
+      const own = plan.snapshot;
+      const renderSnapshot = own && ((topic: string) => own(topic, subject));
+      const options = { lastEventId, member, snapshot, renderSnapshot };
+      const client = broker.open(list, options, plan.format);
       slot.fill(client);
       return client;
     },

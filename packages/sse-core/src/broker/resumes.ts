@@ -4,9 +4,10 @@ import { type HistorySource, Resume } from "../delivery/resume.js";
 import type { Subscription } from "../delivery/subscription.js";
 import { type Frame, frameOf, receivedFrame } from "../wire/frame.js";
 import type { RepairReason } from "../wire/topic-policy.js";
-import type { ResolvedBrokerOptions } from "./broker-options.js";
+import type { ResolvedBrokerOptions, SubscribeOptions } from "./broker-options.js";
 import type { BrokerCounters } from "./broker-stats.js";
 import { History } from "./history.js";
+import type { LocalPublish } from "./local-publish.js";
 import type { Observers } from "./observer.js";
 import type { TopicRules } from "./topic-rules.js";
 
@@ -34,8 +35,9 @@ export class Resumes {
     after: (topics, cursor, limit) =>
       this.history?.after(topics, cursor, limit) ?? { frames: [], gap: false },
     gap: (client, topics) => {
-      const repaired = topics.filter((topic) => this.rules.of(topic) !== undefined);
-      for (const topic of repaired) (client as Subscription).repair(topic, "miss");
+      const subscription = client as Subscription;
+      const repaired = topics.filter((topic) => subscription.repairable(this.rules.of(topic)));
+      for (const topic of repaired) subscription.repair(topic, "miss");
       const lost = repaired.length < topics.length;
       return { repaired, tell: this.missed(client, lost) };
     },
@@ -48,18 +50,33 @@ export class Resumes {
   /** What a client whose resume cannot be gap-free is sent first, if anything. */
   private readonly missFrame: Frame | undefined;
 
-  /** @param history - local history (none with a backplane, or with `historySize` 0). */
+  /** Local history (none with a backplane, or with `historySize` 0). */
+  private readonly history: History | undefined;
+  private readonly rules: TopicRules;
+
+  /** @param local - the owner of local history and of the topics' rules. */
   constructor(
     options: ResolvedBrokerOptions,
-    private readonly history: History | undefined,
-    private readonly rules: TopicRules,
+    local: Pick<LocalPublish, "history" | "rules">,
     private readonly counters: BrokerCounters,
     private readonly observers: Observers,
   ) {
+    this.history = local.history;
+    this.rules = local.rules;
     this.backplane = options.historySize > 0 ? options.backplane : undefined;
     this.room = Math.max(options.bufferSize, options.historySize);
     const miss = options.resumeMissEvent;
     this.missFrame = miss === undefined ? undefined : frameOf("", miss, 0);
+  }
+
+  /**
+   * Where `client` starts, before it joins its topics: from local history
+   * after its `lastEventId`; without one, with its snapshots when asked
+   * (`snapshot`, a handler's `snapshotOnConnect`).
+   */
+  start(client: Subscription, options: SubscribeOptions): void {
+    if (options.lastEventId) this.fromHistory(client, options.lastEventId);
+    else if (options.snapshot === true) this.fromNothing(client);
   }
 
   /**
@@ -85,9 +102,10 @@ export class Resumes {
         if (seq === undefined || marked) plan.repaired.push(topic);
         else plan.exact.push(topic);
       } else if (seq !== undefined && !history.gapAfter(topic, seq)) {
-        if (marked && rule !== undefined) plan.repaired.push(topic);
+        // (A topic this client cannot repair was not repaired before either: exact.)
+        if (marked && client.repairable(rule)) plan.repaired.push(topic);
         else plan.exact.push(topic);
-      } else if (rule !== undefined) {
+      } else if (client.repairable(rule)) {
         plan.repaired.push(topic);
         gaps++;
       } else plan.lost.push(topic);
@@ -114,9 +132,12 @@ export class Resumes {
 
   /** Starts `client`, which gave no id, with a repair of each of its topics that can be repaired. */
   fromNothing(client: Subscription): void {
-    for (const topic of client.topics) {
-      if (this.rules.of(topic) !== undefined) client.repair(topic, "connect");
-    }
+    for (const topic of this.repairableOf(client)) client.repair(topic, "connect");
+  }
+
+  /** The topics of `client` that can be repaired for it (see {@link Subscription.repairable}). */
+  private repairableOf(client: Subscription): string[] {
+    return client.topics.filter((topic) => client.repairable(this.rules.of(topic)));
   }
 
   /**
@@ -132,11 +153,9 @@ export class Resumes {
     const settle = (replay: BackplaneReplay | undefined): void => {
       if (client.closed) return;
       if (replay === undefined) {
-        const lost = client.topics.filter((topic) => this.rules.of(topic) === undefined);
-        for (const topic of client.topics) {
-          if (this.rules.of(topic) !== undefined) client.repair(topic, "miss");
-        }
-        const miss = this.missed(client, lost.length > 0);
+        const repaired = this.repairableOf(client);
+        for (const topic of repaired) client.repair(topic, "miss");
+        const miss = this.missed(client, repaired.length < client.topics.length);
         if (miss !== undefined) client.prepend(miss);
         client.replayed([], 0);
         return;

@@ -1,5 +1,5 @@
 import type { Frame } from "../wire/frame.js";
-import type { RepairReason } from "../wire/topic-policy.js";
+import type { ClientSnapshot, RepairReason, TopicRule } from "../wire/topic-policy.js";
 import type { Client } from "./client.js";
 
 /**
@@ -10,19 +10,28 @@ import type { Client } from "./client.js";
 interface Repair {
   phase: "needed" | "waiting" | "running";
   readonly reason: RepairReason;
+  /** While `"running"`: the render it waits for (only that render's end finishes it). */
+  render?: object;
 }
 
 /** The side of a client that its repairs' renderer talks to. @internal */
 export interface RepairTarget extends Client {
-  /** A render of `topic` for this client started: events of the topic published from now on follow it. */
-  repairStarted(topic: string): void;
+  /** Its own renderer of snapshots (a handler's `snapshot` option, bound to the request), if any. */
+  readonly renderSnapshot?: ClientSnapshot;
   /**
-   * The render of `topic` this client waited for ended: `frame`, the
-   * snapshot (or a state topic's latest event; none when it has none, or
-   * the render failed), goes first. True when `frame` was queued for it
-   * (false: it no longer waited, or needs a newer one).
+   * A render of `topic` for this client started (`render`, any object that
+   * names it until it ends): events of the topic published from now on
+   * follow it.
    */
-  repaired(topic: string, frame: Frame | undefined): boolean;
+  repairStarted(topic: string, render: object): void;
+  /**
+   * The render `render` of `topic` ended: when it is the one this client
+   * waits for, `frame`, the snapshot (or a state topic's latest event; none
+   * when it has none, or the render failed), goes first. True when `frame`
+   * was queued for it (false: it no longer waited, or waits for another
+   * render).
+   */
+  repaired(topic: string, frame: Frame | undefined, render: object): boolean;
 }
 
 /** Who renders repairs: the broker's snapshots. @internal */
@@ -88,13 +97,20 @@ export class Repairs {
   }
 
   /**
-   * Whether the event of position `seq`, the next the client writes, must
-   * carry a repair id; once it is past every repair (none open, and `seq`
+   * `frames`, about to be written in order, each given a repair id by
+   * `host` while the client has a repair outstanding; frames of no position
+   * (a resume-miss event) and repairs (already stamped) as they are. Once
+   * the client writes an event past every repair (none open, and its seq
    * after the last render's start), no longer, nor any event after it.
    */
-  marksAt(seq: number): boolean {
-    if (this.marking && this.open.size === 0 && seq >= this.cleanAt) this.marking = false;
-    return this.marking;
+  mark(frames: Frame[], host: RepairHost): Frame[] {
+    for (let i = 0; i < frames.length && this.marking; i++) {
+      const frame = frames[i]!;
+      if (frame.seq <= 0) continue;
+      if (this.open.size === 0 && frame.seq >= this.cleanAt) this.marking = false;
+      else frames[i] = host.stamp(frame, frame.seq);
+    }
+    return frames;
   }
 
   /** True when `frame` is covered by a render to come (its topic's repair has not started yet). */
@@ -133,24 +149,26 @@ export class Repairs {
   }
 
   /**
-   * A render for `topic` started at the broker's position `position`: its
-   * events from now on are queued as usual.
+   * A render for `topic` (`render`) started at the broker's position
+   * `position`: its events from now on are queued as usual.
    */
-  started(topic: string, position: number): void {
+  started(topic: string, position: number, render: object): void {
     const repair = this.open.get(topic);
     if (repair?.phase !== "waiting") return;
     repair.phase = "running";
+    repair.render = render;
     if (position > this.cleanAt) this.cleanAt = position;
   }
 
   /**
-   * The render of `topic` ended: the repair is over; returns the position
-   * its frame stands for, or false when this client no longer waited for
-   * that render (it needs, or waits for, a newer one).
+   * The render `render` of `topic` ended: when it is the one the repair
+   * runs, the repair is over (true); false when this client no longer
+   * waited for that render (it needs, or waits for, a newer one: a render
+   * of its own may overlap one of the topic's rule).
    */
-  finish(topic: string, frame: Frame | undefined): boolean {
+  finish(topic: string, frame: Frame | undefined, render: object): boolean {
     const repair = this.open.get(topic);
-    if (repair?.phase !== "running") return false;
+    if (repair?.phase !== "running" || repair.render !== render) return false;
     this.open.delete(topic);
     this.inFlight--;
     if (frame !== undefined) this.ready.push(frame);
@@ -159,13 +177,26 @@ export class Repairs {
 
   /**
    * Once the pause is over: the frames of the repairs that ended in it, in
-   * order, and the position the last of them stands for (only the last one
-   * carries an id: a client cut off between them resumes from before all).
+   * order, stamped by `host` with the position the last of them stands for
+   * (only the last one carries an id: a client cut off between them resumes
+   * from before all).
    */
-  release(): { frames: Frame[]; cursor: number | undefined } | undefined {
+  release(host: RepairHost): Frame[] | undefined {
     if (this.inFlight > 0 || this.ready.length === 0) return undefined;
     const frames = this.ready;
     this.ready = [];
-    return { frames, cursor: this.cursor };
+    for (let i = 0; i < frames.length; i++) frames[i] = host.stamp(frames[i]!, this.cursor);
+    return frames;
   }
+}
+
+/**
+ * True when a topic of `rule` can be repaired for a client (`own`: it has a
+ * renderer of its own): a state topic, a log with a snapshot, or a log with
+ * a target for a client that renders its own. Others lose events as topics
+ * without a rule do.
+ */
+export function repairable(rule: TopicRule | undefined, own: boolean): boolean {
+  if (rule === undefined) return false;
+  return rule.kind === "state" || rule.snapshot !== undefined || own;
 }

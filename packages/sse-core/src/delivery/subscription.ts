@@ -1,12 +1,12 @@
 import type { SlowClientPolicy } from "../base/slow-client-policy.js";
 import type { SSEEvent } from "../wire/encode.js";
 import { EMPTY, type Frame, type FrameFormat } from "../wire/frame.js";
-import type { RepairReason } from "../wire/topic-policy.js";
+import type { ClientSnapshot, RepairReason, TopicRule } from "../wire/topic-policy.js";
 import type { Client } from "./client.js";
 import type { FlushPass } from "./flush-pass.js";
 import { EventIterator, type FrameReader } from "./iterator.js";
 import { Delivery, LiveQueue } from "./live-queue.js";
-import { Repairs, type RepairTarget } from "./repairs.js";
+import { Repairs, type RepairTarget, repairable } from "./repairs.js";
 import type { Resume } from "./resume.js";
 import type { Consumer, SubscriptionHost } from "./subscription-host.js";
 
@@ -42,15 +42,19 @@ export class Subscription implements Client, FrameReader, RepairTarget {
   private ended: Promise<void> | undefined;
   private resolveEnded: (() => void) | undefined;
 
+  /**
+   * @param buffer - its buffer's size, and the slow-client policy past it.
+   * @param renderSnapshot - its own renderer of snapshots (a handler's `snapshot` option, bound to the request).
+   */
   constructor(
     host: SubscriptionHost,
     topics: readonly string[],
-    bufferSize: number,
-    policy: SlowClientPolicy = "drop-newest",
+    buffer: { readonly bufferSize: number; readonly slowClient: SlowClientPolicy },
+    readonly renderSnapshot?: ClientSnapshot,
   ) {
     this.host = host;
     this.topics = topics;
-    this.queue = new LiveQueue(bufferSize, policy);
+    this.queue = new LiveQueue(buffer.bufferSize, buffer.slowClient);
   }
 
   /** See {@link Client.done}; made on first use. */
@@ -100,7 +104,7 @@ export class Subscription implements Client, FrameReader, RepairTarget {
     if (result !== Delivery.Queued && result !== Delivery.Conflated) {
       // Overflow on a topic that can be repaired loses nothing: a snapshot takes its place.
       const lost = result === Delivery.Dropped ? frame : this.queue.evicted;
-      if (live && lost?.rule !== undefined) {
+      if (live && lost !== undefined && this.repairable(lost.rule)) {
         this.repair(lost.topic, "overflow");
         return result === Delivery.Dropped ? Delivery.Deferred : Delivery.Queued;
       }
@@ -112,6 +116,11 @@ export class Subscription implements Client, FrameReader, RepairTarget {
     }
     if (live || resume.replaying) this.poke();
     return result;
+  }
+
+  /** True when a topic of `rule` can be repaired for this client (see {@link repairable}). */
+  repairable(rule: TopicRule | undefined): boolean {
+    return repairable(rule, this.renderSnapshot !== undefined);
   }
 
   /**
@@ -126,22 +135,16 @@ export class Subscription implements Client, FrameReader, RepairTarget {
     this.poke();
   }
 
-  repairStarted(topic: string): void {
-    this.repairs?.started(topic, this.host.repairer?.position() ?? 0);
+  repairStarted(topic: string, render: object): void {
+    this.repairs?.started(topic, this.host.repairer?.position() ?? 0, render);
   }
 
-  repaired(topic: string, frame: Frame | undefined): boolean {
+  repaired(topic: string, frame: Frame | undefined, render: object): boolean {
     const repairs = this.repairs;
-    if (this.isClosed || repairs?.finish(topic, frame) !== true) return false;
-    const done = repairs.release();
-    if (done !== undefined) {
-      // First: what came after the renders started is queued behind them.
-      const { frames, cursor } = done;
-      const repairer = this.host.repairer!;
-      for (let i = frames.length - 1; i >= 0; i--) {
-        this.queue.unshift(repairer.stamp(frames[i]!, cursor));
-      }
-    }
+    if (this.isClosed || repairs?.finish(topic, frame, render) !== true) return false;
+    // First: what came after the renders started is queued behind them.
+    const frames = repairs.release(this.host.repairer!) ?? [];
+    for (let i = frames.length - 1; i >= 0; i--) this.queue.unshift(frames[i]!);
     if (!repairs.paused) this.poke();
     return frame !== undefined;
   }
@@ -258,33 +261,18 @@ export class Subscription implements Client, FrameReader, RepairTarget {
    * the repairs this client needs: it has every event up to now.
    */
   private requestRepairs(): void {
-    const repairs = this.repairs;
+    const { repairs, resume, isClosed } = this;
     const repairer = this.host.repairer;
-    if (
-      repairs?.due &&
-      repairer !== undefined &&
-      this.resume === undefined &&
-      this.queue.length === 0 &&
-      !this.isClosed
-    ) {
-      repairs.request(repairer, this);
-    }
+    if (!repairs?.due || repairer === undefined || resume !== undefined || isClosed) return;
+    if (this.queue.length === 0) repairs.request(repairer, this);
   }
 
-  /**
-   * `frames`, about to be written in order, each given a repair id while the
-   * client has a repair outstanding (see {@link Repairs}); frames of no
-   * position (a resume-miss event) and repairs (already stamped) as they are.
-   */
+  /** `frames`, about to be written in order, with repair ids where they need them ({@link Repairs.mark}). */
   private marked(frames: Frame[]): Frame[] {
-    const repairs = this.repairs;
     const repairer = this.host.repairer;
-    if (repairs?.marks !== true || repairer === undefined) return frames;
-    for (let i = 0; i < frames.length && repairs.marks; i++) {
-      const frame = frames[i]!;
-      if (frame.seq > 0 && repairs.marksAt(frame.seq)) frames[i] = repairer.stamp(frame, frame.seq);
-    }
-    return frames;
+    return repairer === undefined || this.repairs === undefined
+      ? frames
+      : this.repairs.mark(frames, repairer);
   }
 
   /** Under the "disconnect" policy: has the host end this client, once. */
