@@ -1,8 +1,10 @@
 // The convergence guarantee (issue #25, item 7) as a property, without a
 // browser: random schedules of publishes to state and log topics, slow
 // readers with a small buffer, disconnects that resume with the last id
-// seen, pages connecting with a stale cursor, and broker restarts (a new
-// broker over the same app state); at the end every page reads everything,
+// seen, pages connecting with a stale cursor, broker restarts (a new
+// broker over the same app state), and pages whose handler renders
+// snapshots of their own (a handler's `snapshot` option, every other call
+// falling back to the shared one); at the end every page reads everything,
 // and each region it rendered (a small model of htmx's swaps) must equal a
 // fresh render of the app's state. A negative control runs the same
 // schedules on a broker without the `topics` option (the seed's behaviour)
@@ -141,6 +143,8 @@ class Rendered {
  * as EventSource does with the page's `?lastEventId=`.
  */
 class Page extends Rendered {
+  /** Its handler's `snapshot` option, bound to its request, if it has one. */
+  renderSnapshot: ((topic: string) => string | Promise<string> | undefined) | undefined;
   private client: Client | undefined;
   private iterator: AsyncIterator<SSEEvent> | undefined;
   /** A `next()` that has not settled yet: the next event, when one comes. */
@@ -151,7 +155,10 @@ class Page extends Rendered {
   }
 
   connect(broker: EventBroker): void {
-    const options = this.lastId === undefined ? {} : { lastEventId: this.lastId };
+    const options = {
+      ...(this.lastId === undefined ? {} : { lastEventId: this.lastId }),
+      ...(this.renderSnapshot === undefined ? {} : { renderSnapshot: this.renderSnapshot }),
+    };
     this.log.push(`connect ${this.lastId ?? "-"}`);
     this.client = broker.subscribe([...this.topics], options);
     this.iterator = this.client[Symbol.asyncIterator]();
@@ -207,7 +214,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     weight: 2,
     arbitrary: fc.record({
       kind: fc.constant("load" as const),
-      topics: fc.subarray([...TOPICS], { minLength: 1 }),
+      topics: fc.shuffledSubarray([...TOPICS], { minLength: 1 }),
       connectNow: fc.boolean(),
     }),
   },
@@ -233,6 +240,11 @@ interface Setup {
   slowClient: SlowClientPolicy;
   /** 0: a synchronous snapshot; else the event-loop turns an async one takes. */
   snapshotTicks: number;
+  /**
+   * Pages render snapshots of their own (a handler's `snapshot` option),
+   * every other call returning undefined (the topic's shared one instead).
+   */
+  ownSnapshots: boolean;
 }
 
 const setupArb: fc.Arbitrary<Setup> = fc.record({
@@ -240,7 +252,15 @@ const setupArb: fc.Arbitrary<Setup> = fc.record({
   historySize: fc.integer({ min: 1, max: 4 }),
   slowClient: fc.constantFrom<SlowClientPolicy>("drop-newest", "drop-oldest"),
   snapshotTicks: fc.constantFrom(0, 0, 1, 3),
+  ownSnapshots: fc.boolean(),
 });
+
+/** A page's own snapshot renderer: every other call, the topic's shared one (undefined). */
+function ownSnapshotOf(app: App, ticks: number): Page["renderSnapshot"] {
+  const snapshot = snapshotOf(app, ticks);
+  let calls = 0;
+  return (topic) => (calls++ % 2 === 0 ? undefined : snapshot(topic));
+}
 
 const scheduleArb = fc.array(stepArb, { minLength: 1, maxLength: 40 });
 
@@ -295,6 +315,7 @@ async function run(setup: Setup, steps: readonly Step[], withTopics: boolean): P
         break;
       case "load": {
         const page = new Page(step.topics, app, await broker.cursor());
+        if (setup.ownSnapshots) page.renderSnapshot = ownSnapshotOf(app, setup.snapshotTicks);
         pages.push(page);
         if (step.connectNow) page.connect(broker);
         break;
@@ -341,7 +362,13 @@ async function run(setup: Setup, steps: readonly Step[], withTopics: boolean): P
 }
 
 /** The smallest setup: the minimal schedules below run on it. */
-const TINY: Setup = { bufferSize: 1, historySize: 1, slowClient: "drop-newest", snapshotTicks: 0 };
+const TINY: Setup = {
+  bufferSize: 1,
+  historySize: 1,
+  slowClient: "drop-newest",
+  snapshotTicks: 0,
+  ownSnapshots: false,
+};
 
 describe("convergence: every page ends at what a fresh load of it shows", () => {
   it("random schedules of publishes, slow readers, resumes, stale cursors and restarts", async () => {
