@@ -194,7 +194,7 @@ export class Repairs {
  * True when a topic of `rule` can be repaired for a client (`own`: it has a
  * renderer of its own): a state topic, a log with a snapshot, or a log with
  * a target for a client that renders its own. Others lose events as topics
- * without a rule do.
+ * without a rule do. @internal
  */
 export function repairable(rule: TopicRule | undefined, own: boolean): boolean {
   if (rule === undefined) return false;
