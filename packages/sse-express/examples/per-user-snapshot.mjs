@@ -13,7 +13,7 @@ const broker = new EventBroker({ historySize: 100, topics: { "inbox:*": { target
 const app = express();
 // A stream that cannot resume exactly starts with its own inbox, rendered from its req.
 app.get(
-  "/inbox/events",
+  "/events",
   handlerFunc(broker, (req) => `inbox:${userOf(req)}`, {
     snapshot: (_topic, req) => renderInbox(req),
   }),

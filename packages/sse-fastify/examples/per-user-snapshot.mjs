@@ -15,7 +15,7 @@ const fastify = Fastify();
 await fastify.register(ssePlugin, { broker });
 // A stream that cannot resume exactly starts with its own inbox, rendered from its request.
 fastify.get(
-  "/inbox/events",
+  "/events",
   handlerFunc(broker, (request) => `inbox:${userOf(request)}`, {
     snapshot: (_topic, request) => renderInbox(request),
   }),

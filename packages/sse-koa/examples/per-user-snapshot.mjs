@@ -15,7 +15,7 @@ const app = new Koa();
 const router = new Router();
 // A stream that cannot resume exactly starts with its own inbox, rendered from its ctx.
 router.get(
-  "/inbox/events",
+  "/events",
   handlerFunc(broker, (ctx) => `inbox:${userOf(ctx)}`, {
     snapshot: (_topic, ctx) => renderInbox(ctx),
   }),

@@ -122,7 +122,7 @@ export function describeSnapshotExample(root: URL): void {
       const { child, url } = await startExample(file);
       children.push(child);
       const inbox = (user: string) =>
-        recordEvents(`${url}/inbox/events`, [`inbox:${user}`], {
+        recordEvents(`${url}/events`, [`inbox:${user}`], {
           fetch: (input, init) =>
             fetch(input, {
               ...init,
