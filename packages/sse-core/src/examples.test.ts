@@ -62,6 +62,7 @@ describe("README examples", () => {
     "iterate.mjs",
     "resume.mjs",
     "converge.mjs",
+    "per-user-snapshot.mjs",
     "authorize.mjs",
     "htmx.mjs",
     "hono.mjs",
@@ -103,6 +104,16 @@ describe("README examples", () => {
     const { stdout } = await promisify(execFile)(process.execPath, [example("converge.mjs")]);
     const shown = /It prints:\n\n```\n([^`]+)```/.exec(
       readme.slice(readme.indexOf("examples/converge.mjs")),
+    );
+    expect(stdout).toBe(shown![1]);
+  });
+
+  it("per-user-snapshot.mjs prints what the README shows: each user's own inbox", async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      example("per-user-snapshot.mjs"),
+    ]);
+    const shown = /It prints:\n\n```\n([^`]+)```/.exec(
+      readme.slice(readme.indexOf("examples/per-user-snapshot.mjs")),
     );
     expect(stdout).toBe(shown![1]);
   });

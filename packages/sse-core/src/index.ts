@@ -7,7 +7,12 @@
  * @packageDocumentation
  */
 
-export type { Authorize, HandlerOptions, OnError } from "./admission/handler-options.js";
+export type {
+  Authorize,
+  HandlerOptions,
+  OnError,
+  RequestSnapshot,
+} from "./admission/handler-options.js";
 export type { Limits } from "./admission/limits.js";
 export { DEFAULT_LIMITS } from "./admission/limits.js";
 export type { StreamOptions } from "./admission/stream-plan.js";
@@ -73,6 +78,7 @@ export { encodeComment, encodeEvent } from "./wire/encode.js";
 export type { SwapOption, SwapTarget } from "./wire/swap.js";
 export { hxPartial } from "./wire/swap.js";
 export type {
+  ClientSnapshot,
   RepairReason,
   SnapshotRenderer,
   TopicKind,

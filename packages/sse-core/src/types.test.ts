@@ -75,6 +75,26 @@ describe("public generics", () => {
     expectTypeOf(report).toEqualTypeOf<(request: Request) => Promise<Response>>();
   });
 
+  it("the snapshot option gets the handler's request and may return html, a promise of it, or undefined", () => {
+    const broker = new EventBroker({ topics: { "t*": { target: "#t" } } });
+    handlerFunc(broker, () => "t", {
+      snapshot: (topic, req) => {
+        expectTypeOf(topic).toEqualTypeOf<string>();
+        expectTypeOf(req).toEqualTypeOf<IncomingMessage>();
+        return req.url === "/" ? undefined : "<li>mine</li>";
+      },
+    });
+    fetchHandler(broker, "t", {
+      snapshot: async (_topic, request) => {
+        expectTypeOf(request).toEqualTypeOf<Request>();
+        return "<li>mine</li>";
+      },
+    });
+    // @ts-expect-error a snapshot is HTML, not a number
+    const wrong: HandlerOptions<Request> = { snapshot: () => 42 };
+    void wrong;
+  });
+
   it("streamHandler gives produce node's request by default, and an adapter's subject when typed", () => {
     streamHandler((_stream, req) => {
       expectTypeOf(req).toEqualTypeOf<IncomingMessage>();

@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
-import { describeQuickStart, thrownBy } from "@burrow/test-utils";
+import { describeQuickStart, describeSnapshotExample, thrownBy } from "@burrow/test-utils";
 import { describe, expect, it } from "vitest";
 import { requireBroker } from "./index.js";
 
 describeQuickStart(new URL("..", import.meta.url), 404);
+describeSnapshotExample(new URL("..", import.meta.url));
 
 describe("README errors", () => {
   it("quote the real missing-broker message", () => {

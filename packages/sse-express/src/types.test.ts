@@ -19,7 +19,7 @@ import {
 describe("express: handler options are typed with express's Request", () => {
   const broker = new EventBroker();
 
-  it("topicsFn, authorize, onError and presence receive express's Request", () => {
+  it("topicsFn, authorize, onError, presence and snapshot receive express's Request", () => {
     const events = handlerFunc(
       broker,
       (req) => {
@@ -37,6 +37,11 @@ describe("express: handler options are typed with express's Request", () => {
           expectTypeOf(req).toEqualTypeOf<Request>();
         },
         presence: (req) => ({ id: req.ip ?? "anonymous" }),
+        snapshot: (topic, req) => {
+          expectTypeOf(topic).toEqualTypeOf<string>();
+          expectTypeOf(req).toEqualTypeOf<Request>();
+          return topic === "room:0" ? undefined : `<li>${req.get("x-user") ?? ""}</li>`;
+        },
       },
     );
     expectTypeOf(events).toEqualTypeOf<RequestHandler>();

@@ -20,7 +20,7 @@ import {
 describe("fastify: handler options are typed with fastify's request", () => {
   const broker = new EventBroker();
 
-  it("topicsFn, authorize, onError and presence receive FastifyRequest", () => {
+  it("topicsFn, authorize, onError, presence and snapshot receive FastifyRequest", () => {
     const events = handlerFunc(
       broker,
       (request) => {
@@ -38,6 +38,11 @@ describe("fastify: handler options are typed with fastify's request", () => {
           expectTypeOf(request).toEqualTypeOf<FastifyRequest>();
         },
         presence: (request) => ({ id: request.ip }),
+        snapshot: (topic, request) => {
+          expectTypeOf(topic).toEqualTypeOf<string>();
+          expectTypeOf(request).toEqualTypeOf<FastifyRequest>();
+          return topic === "room:0" ? undefined : `<li>${String(request.headers["x-user"])}</li>`;
+        },
       },
     );
     expectTypeOf(events).toEqualTypeOf<RouteHandlerMethod>();

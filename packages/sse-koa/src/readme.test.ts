@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
-import { describeQuickStart, thrownBy } from "@burrow/test-utils";
+import { describeQuickStart, describeSnapshotExample, thrownBy } from "@burrow/test-utils";
 import { describe, expect, it } from "vitest";
 import { requireBroker } from "./index.js";
 
 describeQuickStart(new URL("..", import.meta.url), 405);
+describeSnapshotExample(new URL("..", import.meta.url));
 
 describe("README facts", () => {
   it("names the koa versions of the peer range, which the adapter and error suites both run", () => {

@@ -20,7 +20,7 @@ import {
 describe("koa: handler options are typed with koa's Context", () => {
   const broker = new EventBroker();
 
-  it("topicsFn, authorize, onError and presence receive koa's Context", () => {
+  it("topicsFn, authorize, onError, presence and snapshot receive koa's Context", () => {
     const events = handlerFunc(
       broker,
       (ctx) => {
@@ -38,6 +38,11 @@ describe("koa: handler options are typed with koa's Context", () => {
           expectTypeOf(ctx).toEqualTypeOf<Context>();
         },
         presence: (ctx) => ({ id: ctx.ip }),
+        snapshot: (topic, ctx) => {
+          expectTypeOf(topic).toEqualTypeOf<string>();
+          expectTypeOf(ctx).toEqualTypeOf<Context>();
+          return topic === "room:0" ? undefined : `<li>${ctx.get("x-user")}</li>`;
+        },
       },
     );
     expectTypeOf(events).toEqualTypeOf<Middleware>();

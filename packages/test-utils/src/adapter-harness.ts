@@ -9,7 +9,9 @@ export interface SuiteBroker {
 }
 
 /** A topic function as the suite writes them. */
-export type SuiteTopicsFn<Req> = (req: Req) => string | Promise<string>;
+export type SuiteTopicsFn<Req> = (
+  req: Req,
+) => string | readonly string[] | Promise<string | readonly string[]>;
 
 /** The handler options (core's `HandlerOptions`) that the suite sets. */
 export interface SuiteOptions<Req> {
@@ -20,6 +22,7 @@ export interface SuiteOptions<Req> {
   swap?: boolean | Record<string, string | { target: string; swap?: string }>;
   onError?: (error: unknown, req: Req) => void;
   presence?: (req: Req) => { id: string; data?: unknown } | undefined;
+  snapshot?: (topic: string, req: Req) => string | Promise<string> | undefined;
 }
 
 /** What the suite's request-stream producers use of core's `RequestStream`. */

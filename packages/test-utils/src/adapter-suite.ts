@@ -13,6 +13,7 @@ import { gate, pipelined, trackSockets } from "./connections.js";
 import { describeHtmx } from "./htmx-suite.js";
 import { describePresence } from "./presence-suite.js";
 import type { TestServer } from "./server.js";
+import { describeSnapshots } from "./snapshot-suite.js";
 import { thrownBy, waitFor } from "./waits.js";
 
 /** What every harness's error handling answers (with status 500), as an app's own error page. */
@@ -547,6 +548,7 @@ export function describeAdapter<B extends SuiteBroker, Req, H>(
 
   describeHtmx(name, harness);
   describePresence(name, harness);
+  describeSnapshots(name, harness);
 }
 
 /** `server.close()` as a promise: resolves once every connection has ended. */

@@ -19,7 +19,7 @@ export { gate, pipelined, trackSockets } from "./connections.js";
 export { fromFetch } from "./fetch-bridge.js";
 export type { HandBackplane, HandReport, HandState } from "./hand-backplane.js";
 export { handBackplane } from "./hand-backplane.js";
-export { describeQuickStart, startExample } from "./quick-start-suite.js";
+export { describeQuickStart, describeSnapshotExample, startExample } from "./quick-start-suite.js";
 export { cleanupAfterEach, listen, type TestServer } from "./server.js";
 export type { DroppingBroker } from "./slow-client.js";
 export { blockStream, readUntil } from "./slow-client.js";

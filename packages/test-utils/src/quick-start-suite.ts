@@ -8,7 +8,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
@@ -24,17 +24,25 @@ export function describeQuickStart(root: URL, postToStream: 404 | 405): void {
   const dir = fileURLToPath(root);
   const readme = readFileSync(`${dir}README.md`, "utf8");
   const example = readFileSync(`${dir}examples/quick-start.mjs`, "utf8").trimEnd();
+  const examples = readdirSync(`${dir}examples`)
+    .filter((name) => name.endsWith(".mjs"))
+    .map((name) => readFileSync(`${dir}examples/${name}`, "utf8"));
   const children: ChildProcess[] = [];
   afterEach(() => {
     for (const child of children.splice(0)) child.kill("SIGKILL");
   });
 
   describe("README quick start (examples/quick-start.mjs)", () => {
-    it("shows the example verbatim, and every js block of the README is part of it", () => {
+    it("shows the example verbatim, and every js block of the README is part of an example", () => {
       expect(readme).toContain(example);
       const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!.trimEnd());
       expect(blocks.length).toBeGreaterThan(1);
-      for (const block of blocks) expect(example).toContain(block);
+      for (const block of blocks) {
+        expect(
+          examples.some((text) => text.includes(block)),
+          block,
+        ).toBe(true);
+      }
     });
 
     it("runs: serves a page that loads htmx 4 and its SSE extension from node_modules", async () => {
@@ -88,6 +96,50 @@ export function describeQuickStart(root: URL, postToStream: 404 | 405): void {
       child.kill("SIGTERM");
       const [code] = await once(child, "exit");
       for (const client of [page, p42, p43, v4]) client.close();
+      expect(code).toBe(0);
+    });
+  });
+}
+
+/**
+ * Checks an adapter's `examples/per-user-snapshot.mjs` (the handler option
+ * `snapshot`): the README shows it verbatim, and run as a user would run it,
+ * two users (a `user` cookie) whose `Last-Event-ID` the broker does not know
+ * each start with their own inbox, rendered from their request.
+ */
+export function describeSnapshotExample(root: URL): void {
+  const dir = fileURLToPath(root);
+  const file = `${dir}examples/per-user-snapshot.mjs`;
+  const children: ChildProcess[] = [];
+  afterEach(() => {
+    for (const child of children.splice(0)) child.kill("SIGKILL");
+  });
+
+  describe("README per-user snapshots (examples/per-user-snapshot.mjs)", () => {
+    it("shows the example verbatim; run, each user starts with their own inbox", async () => {
+      const readme = readFileSync(`${dir}README.md`, "utf8");
+      expect(readme).toContain(readFileSync(file, "utf8").trimEnd());
+      const { child, url } = await startExample(file);
+      children.push(child);
+      const inbox = (user: string) =>
+        recordEvents(`${url}/events`, [`inbox:${user}`], {
+          fetch: (input, init) =>
+            fetch(input, {
+              ...init,
+              headers: { ...init.headers, cookie: `user=${user}`, "last-event-id": "gone" },
+            }),
+        });
+      const [ann, bob] = [inbox("ann"), inbox("bob")];
+      const [annGot, bobGot] = await Promise.all([ann.waitForCount(1), bob.waitForCount(1)]);
+      const partial = (html: string) =>
+        `<hx-partial hx-target="#inbox" hx-swap="innerHTML">${html}</hx-partial>`;
+      expect([annGot[0]?.data, bobGot[0]?.data]).toEqual([
+        partial("<li>Welcome, Ann</li>"),
+        partial("<li>Welcome, Bob</li><li>Invoice due</li>"),
+      ]);
+      child.kill("SIGTERM");
+      const [code] = await once(child, "exit");
+      for (const client of [ann, bob]) client.close();
       expect(code).toBe(0);
     });
   });

@@ -124,7 +124,10 @@ async function checkRequest<R>(
     format,
     open(lastEventId) {
       const snapshot = plan.snapshotOnConnect && !lastEventId;
-      const client = broker.open(list, { lastEventId, member, snapshot }, format);
+      const own = plan.snapshot;
+      const renderSnapshot = own && ((topic: string) => own(topic, subject));
+      const options = { lastEventId, member, snapshot, renderSnapshot };
+      const client = broker.open(list, options, format);
       slot.fill(client);
       // A topic function's topics are known only now (a handler's static ones were checked at creation).
       if (plan.format !== undefined) warnUntargeted(plan.format, list);

@@ -1,3 +1,4 @@
+import { SSEOptionError } from "../base/errors.js";
 import {
   booleanOption,
   callbackOption,
@@ -135,7 +136,39 @@ export interface HandlerOptions<R = SSERequest, K extends string = string> exten
    * @default false
    */
   snapshotOnConnect?: boolean;
+  /**
+   * This connection's own snapshot of a topic, rendered for it alone from
+   * its request: for a region that differs per user (what they may see,
+   * their language, "you" marked). Called with the topic and the request
+   * whenever one of the connection's topics whose policy (the broker's
+   * `topics` option) has a `target` must be repaired: a resume that cannot
+   * be exact, an overflow of its buffer, `snapshotOnConnect`. Returns the
+   * region's HTML, sync or async, or `undefined` (itself, not a promise of
+   * it) for the policy's own `snapshot`, shared by every client that needs
+   * it. A policy may then give a `target` alone: its region is rendered per
+   * request only. The policy's `snapshotTimeoutMs`, failure counting and
+   * warning apply; counted in `stats().snapshots` by reason. A handler with
+   * fixed topics throws an `SSEOptionError` at creation when none of them
+   * has a target.
+   * @default undefined (every snapshot is the policy's own)
+   *
+   * @example
+   * ```ts
+   * const broker = new EventBroker({ historySize: 100, topics: { inbox: { target: "#inbox" } } });
+   * handler(broker, "inbox", {
+   *   snapshot: (_topic, req) => renderInbox(userOf(req)),
+   * });
+   * ```
+   */
+  snapshot?: RequestSnapshot<R>;
 }
+
+/**
+ * A handler's `snapshot` option: one connection's own snapshot of `topic`,
+ * from its request `req` (see {@link HandlerOptions.snapshot}). `R` is what
+ * the handler serves.
+ */
+export type RequestSnapshot<R> = (topic: string, req: R) => string | Promise<string> | undefined;
 
 /** Every key of {@link HandlerOptions} (a key missing here, or not an option, fails to compile). @internal */
 export const HANDLER_OPTION_KEYS: readonly string[] = optionKeys<HandlerOptions>()([
@@ -146,6 +179,7 @@ export const HANDLER_OPTION_KEYS: readonly string[] = optionKeys<HandlerOptions>
   "swap",
   "presence",
   "snapshotOnConnect",
+  "snapshot",
   ...LIMIT_KEYS,
 ]);
 
@@ -161,6 +195,7 @@ export interface HandlerPlan<R> extends SwapPlan {
   readonly onError: OnError<R> | undefined;
   readonly presence: HandlerOptions<R>["presence"];
   readonly snapshotOnConnect: boolean;
+  readonly snapshot: RequestSnapshot<R> | undefined;
 }
 
 const plans = new WeakMap<object, HandlerPlan<never>>();
@@ -198,9 +233,25 @@ export function planOf<R, K extends string = string>(
     onError: given.onError,
     presence: given.presence,
     snapshotOnConnect: booleanOption("snapshotOnConnect", given.snapshotOnConnect),
+    snapshot: snapshotOption(given.snapshot),
   });
   plans.set(given, plan as HandlerPlan<never>);
   return plan;
+}
+
+/** The `snapshot` option, checked: a function, or undefined. */
+function snapshotOption<R>(
+  snapshot: RequestSnapshot<R> | undefined,
+): RequestSnapshot<R> | undefined {
+  if (snapshot === undefined || typeof snapshot === "function") return snapshot;
+  throw new SSEOptionError(
+    "snapshot",
+    "must be a function (topic, req) => html (or a promise of it), or undefined",
+    snapshot,
+    typeof snapshot === "boolean"
+      ? { hint: "snapshotOnConnect: true starts a connection with its topics' snapshots" }
+      : undefined,
+  );
 }
 
 /**

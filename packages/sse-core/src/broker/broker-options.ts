@@ -2,6 +2,7 @@ import type { Backplane } from "../backplane/backplane.js";
 import { SSEFieldError, SSEOptionError } from "../base/errors.js";
 import {
   bufferSizeOption,
+  callbackOption,
   checkKeys,
   numberOption,
   optionKeys,
@@ -15,6 +16,7 @@ import {
   resolvePresenceOptions,
 } from "../presence/presence-options.js";
 import { type SSEEvent, validateEvent } from "../wire/encode.js";
+import type { ClientSnapshot } from "../wire/topic-policy.js";
 import { type TopicPolicies, TopicRules } from "./topic-rules.js";
 
 /** Per-client buffer capacity, in events, when none is given. */
@@ -97,6 +99,32 @@ export interface SubscribeOptions {
    * would (handlers set it from their `snapshotOnConnect` option).
    */
   snapshot?: boolean;
+  /**
+   * The client's own snapshot of a topic, rendered for it alone whenever
+   * one of its topics whose policy has a `target` (the `topics` option)
+   * must be repaired: returning undefined falls back to the policy's own
+   * `snapshot` (see {@link ClientSnapshot}). Handlers set it from their
+   * `snapshot` option, bound to the request.
+   *
+   * @example
+   * ```ts
+   * const client = broker.subscribe("notes", {
+   *   lastEventId,
+   *   renderSnapshot: () => renderNotesFor(user),
+   * });
+   * ```
+   */
+  renderSnapshot?: ClientSnapshot;
+}
+
+/**
+ * `subscribe`'s `renderSnapshot`, checked: a function, or undefined (else
+ * an {@link SSEOptionError} naming it). @internal
+ */
+export function renderSnapshotOf(options: SubscribeOptions): ClientSnapshot | undefined {
+  const render = options.renderSnapshot;
+  callbackOption("renderSnapshot", render, "(topic) => html (or a promise of it), or undefined");
+  return render;
 }
 
 /** Every key of {@link BrokerOptions} (a key missing here, or not an option, fails to compile). @internal */

@@ -16,6 +16,7 @@ import {
 } from "../wire/topics.js";
 import {
   type BrokerOptions,
+  renderSnapshotOf,
   resolveBrokerOptions,
   type SubscribeOptions,
 } from "./broker-options.js";
@@ -74,6 +75,8 @@ export class EventBroker<T extends TopicMap = TopicMap> {
   private readonly backplane: Backplane | undefined;
   private readonly topicChecks: TopicChecks;
   private readonly local: LocalPublish;
+  /** The `topics` option's rules (a handler checks its `snapshot` option against them). @internal */
+  readonly rules: LocalPublish["rules"];
 
   /**
    * @param options - a number is `bufferSize`. Throws an
@@ -96,6 +99,7 @@ export class EventBroker<T extends TopicMap = TopicMap> {
     this.slots = new ClientSlots(this.subscribers);
     this.local = new LocalPublish(opts, this.subscribers.index, this.counters, this.observers);
     if (!opts.topics.empty) this.subscribers.repairer = this.local.snapshots;
+    this.rules = this.local.rules;
     this.resumes = new Resumes(opts, this.local, this.counters, this.observers);
     this.backplane?.attach({
       historySize: this.historySize,
@@ -123,14 +127,13 @@ export class EventBroker<T extends TopicMap = TopicMap> {
     const member = this.roster.admit(options.member, "member");
     const list = normalizeTopics(topics);
     for (const topic of list) this.topicChecks.carried(topic);
-    const client = new Subscription(this.subscribers, list, this.bufferSize, this.slowClient);
+    const client = new Subscription(this.subscribers, list, this, renderSnapshotOf(options));
     if (this.isClosed) {
       client.close(true);
       return client;
     }
     const { lastEventId } = options;
-    if (lastEventId) this.resumes.fromHistory(client, lastEventId);
-    else if (options.snapshot === true) this.resumes.fromNothing(client);
+    this.resumes.start(client, options);
     this.subscribers.add(client, member, lastEventId);
     if (lastEventId) this.resumes.fromBackplane(client, lastEventId);
     return client;
@@ -288,11 +291,7 @@ export class EventBroker<T extends TopicMap = TopicMap> {
     );
   }
 
-  /**
-   * This broker without its topic map: what the broker itself publishes
-   * (presence) and handlers subscribe was typed, if at all, where the app
-   * named it.
-   */
+  /** This broker without its topic map: presence and handlers' topics were typed where named. */
   private untyped(): EventBroker {
     return this;
   }

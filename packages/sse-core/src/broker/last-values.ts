@@ -142,8 +142,9 @@ export class LastValues {
         continue;
       }
       // Events of the topic from now on follow it; late copies of those it covers are skipped.
-      client.repairStarted(topic, shown);
-      if (client.repaired(topic, frame)) this.host.sent(client, topic, reason);
+      const render = {};
+      client.repairStarted(topic, render, shown);
+      if (client.repaired(topic, frame, render)) this.host.sent(client, topic, reason);
     }
     if (fetch.waiting.size > 0) this.queue(topic, rule, fetch);
     else {

@@ -5,12 +5,11 @@ import { type HistorySource, Resume } from "../delivery/resume.js";
 import type { Subscription } from "../delivery/subscription.js";
 import { type Frame, frameOf, receivedFrame } from "../wire/frame.js";
 import type { RepairReason } from "../wire/topic-policy.js";
-import type { ResolvedBrokerOptions } from "./broker-options.js";
+import type { ResolvedBrokerOptions, SubscribeOptions } from "./broker-options.js";
 import type { BrokerCounters } from "./broker-stats.js";
 import { History } from "./history.js";
 import type { LocalPublish } from "./local-publish.js";
 import type { Observers } from "./observer.js";
-import type { ReceivedPosition } from "./received-position.js";
 import type { TopicRules } from "./topic-rules.js";
 
 /** How each topic of one resuming client gets back what it missed. */
@@ -37,8 +36,9 @@ export class Resumes {
     after: (topics, cursor, limit) =>
       this.history?.after(topics, cursor, limit) ?? { frames: [], gap: false },
     gap: (client, topics) => {
-      const repaired = topics.filter((topic) => this.rules.of(topic) !== undefined);
-      for (const topic of repaired) (client as Subscription).repair(topic, "miss");
+      const subscription = client as Subscription;
+      const repaired = topics.filter((topic) => subscription.repairable(this.rules.of(topic)));
+      for (const topic of repaired) subscription.repair(topic, "miss");
       const lost = repaired.length < topics.length;
       return { repaired, tell: this.missed(client, lost) };
     },
@@ -54,22 +54,30 @@ export class Resumes {
   /** Local history (none with a backplane, or with `historySize` 0). */
   private readonly history: History | undefined;
   private readonly rules: TopicRules;
-  /** With a backplane: where this broker stands in its order. */
-  private readonly received: ReceivedPosition | undefined;
 
+  /** @param local - the owner of local history and of the topics' rules. */
   constructor(
     options: ResolvedBrokerOptions,
-    local: Pick<LocalPublish, "history" | "rules" | "received">,
+    local: Pick<LocalPublish, "history" | "rules">,
     private readonly counters: BrokerCounters,
     private readonly observers: Observers,
   ) {
     this.history = local.history;
     this.rules = local.rules;
-    this.received = local.received;
     this.backplane = options.historySize > 0 ? options.backplane : undefined;
     this.room = Math.max(options.bufferSize, options.historySize);
     const miss = options.resumeMissEvent;
     this.missFrame = miss === undefined ? undefined : frameOf("", miss, 0);
+  }
+
+  /**
+   * Where `client` starts, before it joins its topics: from local history
+   * after its `lastEventId`; without one, with its snapshots when asked
+   * (`snapshot`, a handler's `snapshotOnConnect`).
+   */
+  start(client: Subscription, options: SubscribeOptions): void {
+    if (options.lastEventId) this.fromHistory(client, options.lastEventId);
+    else if (options.snapshot === true) this.fromNothing(client);
   }
 
   /**
@@ -82,7 +90,7 @@ export class Resumes {
     const history = this.history;
     if (history === undefined) return;
     const seq = history.seqOf(lastEventId, client.topics);
-    // The id of a client that had a repair outstanding: its log topics that can be repaired are again.
+    // The id of a client that had a repair outstanding: its topics that can be repaired are again.
     const marked = seq !== undefined && History.marksRepair(lastEventId);
     const plan: ResumePlan = { exact: [], repaired: [], lost: [] };
     /** Log topics repaired: events of them were evicted (or the id is unknown). */
@@ -90,13 +98,15 @@ export class Resumes {
     for (const topic of client.topics) {
       const rule = this.rules.of(topic);
       if (rule?.kind === "state") {
-        // History keeps its latest event: replayed in order when it changed since.
+        // History keeps its latest event: replayed in order when it changed since. From a repair
+        // id, its own repair may not have come (a restart's snapshot): it is repaired again.
         if (seq === undefined || marked) plan.repaired.push(topic);
         else plan.exact.push(topic);
       } else if (seq !== undefined && !history.gapAfter(topic, seq)) {
-        if (marked && rule !== undefined) plan.repaired.push(topic);
+        // (A topic this client cannot repair was not repaired before either: exact.)
+        if (marked && client.repairable(rule)) plan.repaired.push(topic);
         else plan.exact.push(topic);
-      } else if (rule !== undefined) {
+      } else if (client.repairable(rule)) {
         plan.repaired.push(topic);
         gaps++;
       } else plan.lost.push(topic);
@@ -123,9 +133,12 @@ export class Resumes {
 
   /** Starts `client`, which gave no id, with a repair of each of its topics that can be repaired. */
   fromNothing(client: Subscription): void {
-    for (const topic of client.topics) {
-      if (this.rules.of(topic) !== undefined) client.repair(topic, "connect");
-    }
+    for (const topic of this.repairableOf(client)) client.repair(topic, "connect");
+  }
+
+  /** The topics of `client` that can be repaired for it (see {@link Subscription.repairable}). */
+  private repairableOf(client: Subscription): string[] {
+    return client.topics.filter((topic) => client.repairable(this.rules.of(topic)));
   }
 
   /**
@@ -148,18 +161,16 @@ export class Resumes {
         // What the page shows up to its id may still arrive (read back after a cut): skipped.
         const shown = parseEventId(from);
         if (shown !== undefined) client.skipTo(client.topics, shown);
-        const lost = client.topics.filter((topic) => this.rules.of(topic) === undefined);
-        for (const topic of client.topics) {
-          if (this.rules.of(topic) !== undefined) client.repair(topic, "miss");
-        }
-        const miss = this.missed(client, lost.length > 0);
+        const repaired = this.repairableOf(client);
+        for (const topic of repaired) client.repair(topic, "miss");
+        const miss = this.missed(client, repaired.length < client.topics.length);
         if (miss !== undefined) client.prepend(miss);
         client.replayed([], 0);
         return;
       }
       this.counters.resumed++;
       this.observers.notify("resumed", client, false);
-      const repaired = marked ? client.topics.filter((topic) => this.rules.of(topic)) : [];
+      const repaired = marked ? this.repairableOf(client) : [];
       for (const topic of repaired) client.repair(topic, "miss");
       const frames: Frame[] = [];
       for (const { topic, event, seq } of replay.events) {

@@ -22,8 +22,9 @@ const MEMO_MAX = 4096;
 
 /**
  * The rule of each topic, from the `topics` option: undefined for a topic
- * none names or that needs nothing (a log without a snapshot), so that its
- * frames carry none. Looked up once per topic name (memoized). @internal
+ * none names or that needs nothing (a log without a snapshot or a target),
+ * so that its frames carry none. Looked up once per topic name (memoized).
+ * @internal
  */
 export class TopicRules {
   private readonly exact = new Map<string, TopicRule>();
@@ -115,17 +116,11 @@ function ruleOf(key: string, policy: unknown): TopicRule | undefined {
   callbackOption(`${where}.snapshot`, snapshot, "(topic) => html (or a promise of it)");
   const badTarget =
     typeof target === "function" ? false : typeof target !== "string" || target.trim() === "";
-  if (snapshot !== undefined && badTarget) {
+  // A target alone is a region that handlers' own `snapshot` option renders, per request.
+  if ((snapshot !== undefined || target !== undefined) && badTarget) {
     throw new SSEOptionError(
       `${where}.target`,
       'must be the CSS selector of the region a snapshot replaces, e.g. "#notes" (or a function of the topic)',
-      target,
-    );
-  }
-  if (target !== undefined && snapshot === undefined) {
-    throw new SSEOptionError(
-      `${where}.target`,
-      "is where a snapshot goes: give snapshot too",
       target,
     );
   }
@@ -134,6 +129,6 @@ function ruleOf(key: string, policy: unknown): TopicRule | undefined {
     min: 1,
     infinity: false,
   });
-  if (kind === "log" && snapshot === undefined) return undefined;
+  if (kind === "log" && target === undefined) return undefined;
   return Object.freeze({ kind, snapshot, target, snapshotTimeoutMs: timeout });
 }

@@ -163,6 +163,7 @@ const SMALLEST = {
   historySize: 1,
   slowClient: "drop-newest",
   snapshotTicks: 0,
+  ownSnapshots: false,
 } as const;
 
 describe("convergence across two processes on a backplane", () => {

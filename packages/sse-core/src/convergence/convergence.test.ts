@@ -251,7 +251,7 @@ describe("the topics option", () => {
       /topics\["notes"\]\.snapshot: must be a function/,
     ],
     [{ notes: { snapshot: () => "", target: 5 } }, /target: must be the CSS selector/],
-    [{ notes: { target: "#n" } }, /give snapshot too/],
+    [{ notes: { target: " " } }, /topics\["notes"\]\.target: must be the CSS selector/],
     [{ notes: { snapshotTimeout: 5 } }, /did you mean `snapshotTimeoutMs`/],
     [{ "a*b": { kind: "state" } }, /one \* at the end/],
     [{ notes: { snapshot: () => "", target: "#n", snapshotTimeoutMs: "5" } }, /pass the number 5/],

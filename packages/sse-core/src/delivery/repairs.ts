@@ -1,5 +1,5 @@
 import type { Frame } from "../wire/frame.js";
-import type { RepairReason } from "../wire/topic-policy.js";
+import type { ClientSnapshot, RepairReason, TopicRule } from "../wire/topic-policy.js";
 import type { Client } from "./client.js";
 import type { OrderPosition } from "./shown-events.js";
 
@@ -11,23 +11,29 @@ import type { OrderPosition } from "./shown-events.js";
 interface Repair {
   phase: "needed" | "waiting" | "running";
   readonly reason: RepairReason;
+  /** While `"running"`: the render it waits for (only that render's end finishes it). */
+  render?: object;
 }
 
 /** The side of a client that its repairs' renderer talks to. @internal */
 export interface RepairTarget extends Client {
+  /** Its own renderer of snapshots (a handler's `snapshot` option, bound to the request), if any. */
+  readonly renderSnapshot?: ClientSnapshot;
   /**
-   * A render of `topic` for this client started: events of the topic
-   * published from now on follow it; on a backplane, it covers those up to
-   * `head` (the engine's head before it started), which the client skips.
+   * A render of `topic` for this client started (`render`, any object that
+   * names it until it ends): events of the topic published from now on
+   * follow it; on a backplane, it covers those up to `head` (the engine's
+   * head before it started), which the client skips.
    */
-  repairStarted(topic: string, head?: { readonly epoch: string; readonly seq: number }): void;
+  repairStarted(topic: string, render: object, head?: OrderPosition): void;
   /**
-   * The render of `topic` this client waited for ended: `frame`, the
-   * snapshot (or a state topic's latest event; none when it has none, or
-   * the render failed), goes first. True when `frame` was queued for it
-   * (false: it no longer waited, or needs a newer one).
+   * The render `render` of `topic` ended: when it is the one this client
+   * waits for, `frame`, the snapshot (or a state topic's latest event; none
+   * when it has none, or the render failed), goes first. True when `frame`
+   * was queued for it (false: it no longer waited, or waits for another
+   * render).
    */
-  repaired(topic: string, frame: Frame | undefined): boolean;
+  repaired(topic: string, frame: Frame | undefined, render: object): boolean;
 }
 
 /** Who renders repairs: the broker's snapshots. @internal */
@@ -155,16 +161,17 @@ export class Repairs {
   }
 
   /**
-   * A render for `topic` started now (the broker's position), or, on a
+   * A render for `topic` (`render`) started now (the broker's position), or, on a
    * backplane, covering every event up to `head`: its events from now on
    * are queued as usual. Returns `head` when it is ahead of this broker
    * (the client skips what it covers, should it still come); undefined too
    * when the client was not waiting for this render.
    */
-  started(topic: string, head?: OrderPosition): OrderPosition | undefined {
+  started(topic: string, render: object, head?: OrderPosition): OrderPosition | undefined {
     const repair = this.open.get(topic);
     if (repair?.phase !== "waiting") return undefined;
     repair.phase = "running";
+    repair.render = render;
     const now = this.host.position() ?? 0;
     const ahead = head !== undefined && head.seq > now ? head : undefined;
     const position = ahead?.seq ?? now;
@@ -173,13 +180,14 @@ export class Repairs {
   }
 
   /**
-   * The render of `topic` ended: the repair is over; returns the position
-   * its frame stands for, or false when this client no longer waited for
-   * that render (it needs, or waits for, a newer one).
+   * The render `render` of `topic` ended: when it is the one the repair
+   * runs, the repair is over (true); false when this client no longer
+   * waited for that render (it needs, or waits for, a newer one: a render
+   * of its own may overlap one of the topic's rule).
    */
-  finish(topic: string, frame: Frame | undefined): boolean {
+  finish(topic: string, frame: Frame | undefined, render: object): boolean {
     const repair = this.open.get(topic);
-    if (repair?.phase !== "running") return false;
+    if (repair?.phase !== "running" || repair.render !== render) return false;
     this.open.delete(topic);
     this.inFlight--;
     if (frame !== undefined) this.ready.push(frame);
@@ -197,4 +205,15 @@ export class Repairs {
     this.ready = [];
     return frames;
   }
+}
+
+/**
+ * True when a topic of `rule` can be repaired for a client (`own`: it has a
+ * renderer of its own): a state topic, a log with a snapshot, or a log with
+ * a target for a client that renders its own. Others lose events as topics
+ * without a rule do. @internal
+ */
+export function repairable(rule: TopicRule | undefined, own: boolean): boolean {
+  if (rule === undefined) return false;
+  return rule.kind === "state" || rule.snapshot !== undefined || own;
 }

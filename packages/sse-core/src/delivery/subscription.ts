@@ -1,12 +1,12 @@
 import type { SlowClientPolicy } from "../base/slow-client-policy.js";
 import type { SSEEvent } from "../wire/encode.js";
 import { EMPTY, type Frame, type FrameFormat } from "../wire/frame.js";
-import type { RepairReason } from "../wire/topic-policy.js";
+import type { ClientSnapshot, RepairReason, TopicRule } from "../wire/topic-policy.js";
 import type { Client } from "./client.js";
 import type { FlushPass } from "./flush-pass.js";
 import { EventIterator, type FrameReader } from "./iterator.js";
 import { Delivery, LiveQueue } from "./live-queue.js";
-import { Repairs, type RepairTarget } from "./repairs.js";
+import { Repairs, type RepairTarget, repairable } from "./repairs.js";
 import type { Resume } from "./resume.js";
 import { type OrderPosition, ShownEvents } from "./shown-events.js";
 import type { Consumer, SubscriptionHost } from "./subscription-host.js";
@@ -41,19 +41,20 @@ export class Subscription implements Client, FrameReader, RepairTarget {
   /** Set once it fell behind under the "disconnect" policy and its end was asked for. */
   private leaving = false;
   private dropCount = 0;
-  /** `done`, made when first asked for (most clients are never asked), and its resolve. */
+  /** `done`, made when first asked for (most clients never are), and its resolve. */
   private ended: Promise<void> | undefined;
   private resolveEnded: (() => void) | undefined;
 
+  /** @param renderSnapshot - its own renderer of snapshots (a handler's `snapshot`, bound to the request). */
   constructor(
     host: SubscriptionHost,
     topics: readonly string[],
-    bufferSize: number,
-    policy: SlowClientPolicy = "drop-newest",
+    buffer: { readonly bufferSize: number; readonly slowClient: SlowClientPolicy },
+    readonly renderSnapshot?: ClientSnapshot,
   ) {
     this.host = host;
     this.topics = topics;
-    this.queue = new LiveQueue(bufferSize, policy);
+    this.queue = new LiveQueue(buffer.bufferSize, buffer.slowClient);
   }
 
   /** See {@link Client.done}; made on first use. */
@@ -76,11 +77,7 @@ export class Subscription implements Client, FrameReader, RepairTarget {
     return this.dropCount;
   }
 
-  /**
-   * Drain timing, for the broker's `drained` hook: when its stream's
-   * transport refused more, the time now (ms) if its host times drains,
-   * else -1 (no clock read). @internal
-   */
+  /** Drain timing (the `drained` hook): blocked now, ms, if its host times drains; else -1. @internal */
   blockedAt(): number {
     return this.host.timesDrains?.() === true ? performance.now() : -1;
   }
@@ -104,7 +101,7 @@ export class Subscription implements Client, FrameReader, RepairTarget {
       // Overflow (of the live queue, or of what a resume holds) on a topic that can be
       // repaired loses nothing: a snapshot takes its place.
       const lost = result === Delivery.Dropped ? frame : this.queue.evicted;
-      if (lost?.rule !== undefined) {
+      if (lost !== undefined && this.repairable(lost.rule)) {
         this.repair(lost.topic, "overflow");
         return result === Delivery.Dropped ? Delivery.Deferred : Delivery.Queued;
       }
@@ -131,8 +128,13 @@ export class Subscription implements Client, FrameReader, RepairTarget {
     this.release(this.repairs);
   }
 
-  repairStarted(topic: string, head?: OrderPosition): void {
-    const shown = this.repairs?.started(topic, head);
+  /** True when a topic of `rule` can be repaired for this client (see {@link repairable}). */
+  repairable(rule: TopicRule | undefined): boolean {
+    return repairable(rule, this.renderSnapshot !== undefined);
+  }
+
+  repairStarted(topic: string, render: object, head?: OrderPosition): void {
+    const shown = this.repairs?.started(topic, render, head);
     if (shown !== undefined) this.skipTo([topic], shown);
   }
 
@@ -142,9 +144,9 @@ export class Subscription implements Client, FrameReader, RepairTarget {
     this.shown.add(topics, upTo);
   }
 
-  repaired(topic: string, frame: Frame | undefined): boolean {
+  repaired(topic: string, frame: Frame | undefined, render: object): boolean {
     const repairs = this.repairs;
-    if (this.isClosed || repairs?.finish(topic, frame) !== true) return false;
+    if (this.isClosed || repairs?.finish(topic, frame, render) !== true) return false;
     this.release(repairs);
     return frame !== undefined;
   }

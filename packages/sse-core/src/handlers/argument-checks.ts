@@ -86,3 +86,26 @@ export function validateTopicsFn(topicsFn: unknown): void {
     });
   }
 }
+
+/**
+ * Checks a handler's `snapshot` option against its broker and fixed
+ * `topics`: it renders only topics whose policy has a `target`, so one of
+ * them must, else an {@link SSEOptionError} naming `snapshot` and the fix.
+ * @internal
+ */
+export function validateSnapshotTopics<R, K extends string = string>(
+  broker: EventBroker,
+  topics: readonly string[],
+  options: HandlerOptions<R, K> | undefined,
+): void {
+  const { snapshot } = planOf(options);
+  if (snapshot === undefined || topics.some((topic) => broker.rules.of(topic)?.target)) return;
+  throw new SSEOptionError(
+    "snapshot",
+    `is used only for topics whose policy has a target, and none of ${topics.join(", ")} has one`,
+    snapshot,
+    {
+      hint: `give one a target in the broker's topics option, e.g. new EventBroker({ topics: { ${JSON.stringify(topics[0])}: { target: "#region" } } })`,
+    },
+  );
+}

@@ -7,7 +7,7 @@ import { eventBody } from "../transport/fetch-body.js";
 import { STREAM_HEADERS } from "../transport/stream-headers.js";
 import type { SwapKeys } from "../wire/swap.js";
 import type { TopicMap, TopicOf, Topics, TopicsFn } from "../wire/topics.js";
-import { validateBroker, validateTopics } from "./argument-checks.js";
+import { validateBroker, validateSnapshotTopics, validateTopics } from "./argument-checks.js";
 
 const logFetchError = logError("could not serve an event stream");
 
@@ -44,6 +44,7 @@ export function fetchHandler<T extends TopicMap = TopicMap, K extends TopicOf<T>
   const { timing } = plan;
   const onError = plan.onError ?? logFetchError;
   const fixed = typeof topics === "function" ? undefined : validateTopics(topics, options);
+  if (fixed !== undefined) validateSnapshotTopics(broker, fixed, options);
   return async (request) => {
     const lastEventId = lastEventIdOf(request.headers.get("last-event-id"), request.url);
     let admission: Awaited<ReturnType<typeof admitRequest>>;

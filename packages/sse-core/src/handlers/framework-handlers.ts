@@ -5,7 +5,12 @@ import type { Subscription } from "../delivery/subscription.js";
 import type { SSERequest, SSEResponse } from "../transport/sse-request.js";
 import type { SwapKeys } from "../wire/swap.js";
 import type { TopicMap, TopicOf, Topics, TopicsFn, TopicsSource } from "../wire/topics.js";
-import { validateBroker, validateTopics, validateTopicsFn } from "./argument-checks.js";
+import {
+  validateBroker,
+  validateSnapshotTopics,
+  validateTopics,
+  validateTopicsFn,
+} from "./argument-checks.js";
 import type { FrameworkHooks } from "./framework-hooks.js";
 import { brokerFrom } from "./request-context.js";
 import { type StreamProducer, streamHandler } from "./request-stream.js";
@@ -152,6 +157,7 @@ export function brokerStreamHandlers<Args extends unknown[], S, Ret>(
     handler(broker, topics, options) {
       validateBroker(broker);
       const list = validateTopics(topics, options);
+      validateSnapshotTopics(broker, list, options);
       return mount(
         () => broker,
         () => list,

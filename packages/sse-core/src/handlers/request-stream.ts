@@ -77,7 +77,7 @@ export class StreamHandle implements RequestStream, SubscriptionHost {
 
   constructor(plan: StreamPlan<never>) {
     this.flusher = plan.flusher;
-    this.queue = new Subscription(this, [], plan.bufferSize, plan.slowClient);
+    this.queue = new Subscription(this, [], plan);
     void this.queue.done.then(() => {
       this.aborter.abort();
       this.settle(false);

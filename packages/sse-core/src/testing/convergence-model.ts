@@ -122,6 +122,8 @@ export class Rendered {
  * as EventSource does with the page's `?lastEventId=`.
  */
 export class Page extends Rendered {
+  /** Its handler's `snapshot` option, bound to its request, if it has one. */
+  renderSnapshot: ((topic: string) => string | Promise<string> | undefined) | undefined;
   private client: Client | undefined;
   private iterator: AsyncIterator<SSEEvent> | undefined;
   /** A `next()` that has not settled yet: the next event, when one comes. */
@@ -132,7 +134,10 @@ export class Page extends Rendered {
   }
 
   connect(broker: EventBroker): void {
-    const options = this.lastId === undefined ? {} : { lastEventId: this.lastId };
+    const options = {
+      ...(this.lastId === undefined ? {} : { lastEventId: this.lastId }),
+      ...(this.renderSnapshot === undefined ? {} : { renderSnapshot: this.renderSnapshot }),
+    };
     this.log.push(`connect ${this.lastId ?? "-"}`);
     this.client = broker.subscribe([...this.topics], options);
     this.iterator = this.client[Symbol.asyncIterator]();
@@ -188,7 +193,7 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
     weight: 2,
     arbitrary: fc.record({
       kind: fc.constant("load" as const),
-      topics: fc.subarray([...TOPICS], { minLength: 1 }),
+      topics: fc.shuffledSubarray([...TOPICS], { minLength: 1 }),
       connectNow: fc.boolean(),
     }),
   },
@@ -214,6 +219,11 @@ export interface Setup {
   slowClient: SlowClientPolicy;
   /** 0: a synchronous snapshot; else the event-loop turns an async one takes. */
   snapshotTicks: number;
+  /**
+   * Pages render snapshots of their own (a handler's `snapshot` option),
+   * every other call returning undefined (the topic's shared one instead).
+   */
+  ownSnapshots: boolean;
 }
 
 export const setupArb: fc.Arbitrary<Setup> = fc.record({
@@ -221,7 +231,15 @@ export const setupArb: fc.Arbitrary<Setup> = fc.record({
   historySize: fc.integer({ min: 1, max: 4 }),
   slowClient: fc.constantFrom<SlowClientPolicy>("drop-newest", "drop-oldest"),
   snapshotTicks: fc.constantFrom(0, 0, 1, 3),
+  ownSnapshots: fc.boolean(),
 });
+
+/** A page's own snapshot renderer: every other call, the topic's shared one (undefined). */
+export function ownSnapshotOf(app: App, ticks: number): Page["renderSnapshot"] {
+  const snapshot = snapshotOf(app, ticks);
+  let calls = 0;
+  return (topic) => (calls++ % 2 === 0 ? undefined : snapshot(topic));
+}
 
 export const scheduleArb = fc.array(stepArb, { minLength: 1, maxLength: 40 });
 

@@ -20,6 +20,15 @@ export type TopicKind = "log" | "state";
 export type SnapshotRenderer = (topic: string) => string | Promise<string>;
 
 /**
+ * One client's own snapshot of a topic, rendered for it alone (a handler's
+ * `snapshot` option, bound to the request): the HTML that replaces the
+ * region, sync or async; `undefined` (returned, not resolved) when this
+ * client's region is the one the topic's own `snapshot` renders for
+ * everyone. Used for the topics whose policy has a `target`.
+ */
+export type ClientSnapshot = (topic: string) => string | Promise<string> | undefined;
+
+/**
  * What an app declares of one topic, or of every topic a pattern matches
  * (the broker's `topics` option).
  *
@@ -44,7 +53,9 @@ export interface TopicPolicy {
    * `Last-Event-ID`, an id of an earlier run) and when the client's buffer
    * overflows on it; for a state topic, when the broker knows no latest
    * event of it (after a restart, before the app published one; on a
-   * backplane, when the engine retains none either). Needs `target`.
+   * backplane, when the engine retains none either). Needs `target`. A
+   * client whose handler has a `snapshot` option is rendered its own first
+   * (see `HandlerOptions.snapshot`).
    */
   snapshot?: SnapshotRenderer;
   /**
@@ -52,6 +63,12 @@ export interface TopicPolicy {
    * (`"#notes"`), or a function of the topic for a pattern
    * (`(topic) => \`#${topic.replace(":", "-")}\``). Both htmx versions
    * receive `<hx-partial hx-target=… hx-swap="innerHTML">`.
+   *
+   * A `target` without `snapshot` declares a region rendered per request
+   * only: by the `snapshot` option of the handlers that serve the topic. A
+   * client without one (`broker.subscribe`, a handler without the option)
+   * is not repaired on such a topic: it loses events as on a topic without
+   * a policy.
    */
   target?: string | ((topic: string) => string);
   /**

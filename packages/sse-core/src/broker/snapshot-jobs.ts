@@ -1,0 +1,266 @@
+import { warn } from "../base/warn.js";
+import type { RepairTarget } from "../delivery/repairs.js";
+import type { OrderPosition } from "../delivery/shown-events.js";
+import type { Frame } from "../wire/frame.js";
+import { snapshotFrame } from "../wire/snapshot-frame.js";
+import type { RepairReason, TopicRule } from "../wire/topic-policy.js";
+import type { BrokerCounters } from "./broker-stats.js";
+
+/** Why a client's own render fails when its renderer returns undefined and the rule has no snapshot. */
+const NO_FALLBACK =
+  "returned undefined, and the topic's policy in the broker's topics option has no snapshot " +
+  "to fall back to: return the region's HTML, or give the policy a snapshot";
+
+/** Why a client's own render fails when its renderer's promise resolves to undefined. */
+const LATE_FALLBACK =
+  "resolved to undefined, not a string of HTML: to fall back to the policy's snapshot, " +
+  "return undefined itself, not a promise of it";
+
+/**
+ * The renders of one snapshot, at most one at a time: of a topic's rule (for
+ * every client waiting when it starts), or of one client's own renderer
+ * (for that client alone).
+ */
+interface Job {
+  /** Clients waiting for the next render, each with why. */
+  waiting: Map<RepairTarget, RepairReason>;
+  /** True while the next render is queued (a microtask), or one runs. */
+  busy: boolean;
+  /** The client whose own renderer it calls; undefined: the rule's, shared. */
+  readonly owner: RepairTarget | undefined;
+}
+
+/** What the renders need around them. @internal */
+export interface SnapshotJobsHost {
+  readonly counters: BrokerCounters;
+  /** On a backplane: the engine's head now (a render covers every event up to it). */
+  readonly head?: (() => Promise<OrderPosition | undefined>) | undefined;
+  /** `client` was sent its repair of `topic` (counted, observed). */
+  sent(client: RepairTarget, topic: string, reason: RepairReason): void;
+}
+
+/**
+ * The renders of log topics' snapshots: a rule's at most once at a time per
+ * topic, for every client waiting when it starts (so a burst that overflows
+ * a thousand clients renders it once), encoded once; a client that asks
+ * while a render runs waits for the next one (the running one may miss
+ * events it already lost). A client with a renderer of its own (a handler's
+ * `snapshot`, bound to its request) is rendered for alone, at most once at
+ * a time per topic, on the same terms; when its renderer returns undefined,
+ * it joins the rule's. On a backplane a render starts once the engine's
+ * head is known (at most the snapshot's timeout): it covers every event up
+ * to it, which its clients then skip. A failure is counted and warned of
+ * once. @internal
+ */
+export class SnapshotJobs {
+  /** Renders of the rules' snapshots, per topic. */
+  private readonly shared = new Map<string, Job>();
+  /** Renders of clients' own snapshots, per client and topic. */
+  private readonly own = new Map<RepairTarget, Map<string, Job>>();
+  private warned = false;
+
+  constructor(private readonly host: SnapshotJobsHost) {}
+
+  /** `client` waits for the next render of `topic`: its own renderer's when it has one, else the rule's. */
+  request(client: RepairTarget, topic: string, rule: TopicRule, reason: RepairReason): void {
+    const own = rule.target !== undefined && client.renderSnapshot !== undefined;
+    this.join(own ? client : undefined, client, topic, rule, reason);
+  }
+
+  /** `client` waits for the next render of `owner`'s renderer (undefined: the rule's) of `topic`. */
+  private join(
+    owner: RepairTarget | undefined,
+    client: RepairTarget,
+    topic: string,
+    rule: TopicRule,
+    reason: RepairReason,
+  ): void {
+    let jobs = this.shared;
+    if (owner !== undefined) {
+      jobs = this.own.get(owner) ?? new Map();
+      this.own.set(owner, jobs);
+    }
+    let job = jobs.get(topic);
+    if (job === undefined) {
+      job = { waiting: new Map(), busy: false, owner };
+      jobs.set(topic, job);
+    }
+    job.waiting.set(client, reason);
+    if (!job.busy) this.queue(topic, rule, job);
+  }
+
+  /** Starts the next render of `topic` at the end of this tick (every client asking by then joins it). */
+  private queue(topic: string, rule: TopicRule, job: Job): void {
+    job.busy = true;
+    queueMicrotask(() =>
+      job.owner === undefined ? this.render(topic, rule, job) : this.renderOwn(topic, rule, job),
+    );
+  }
+
+  /** Renders the rule's snapshot of `topic` for the clients waiting now, once the head is known. */
+  private render(topic: string, rule: TopicRule, job: Job): void {
+    const head = this.host.head;
+    if (head === undefined) {
+      this.renderAfter(topic, rule, job, undefined);
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(resolve, rule.snapshotTimeoutMs, undefined);
+      timer.unref?.();
+    });
+    Promise.race([head().catch(() => undefined), late]).then((at) => {
+      clearTimeout(timer);
+      this.renderAfter(topic, rule, job, at);
+    });
+  }
+
+  /** Renders `topic` for the clients waiting now, its render covering the events up to `head`. */
+  private renderAfter(
+    topic: string,
+    rule: TopicRule,
+    job: Job,
+    head: OrderPosition | undefined,
+  ): void {
+    const clients = job.waiting;
+    job.waiting = new Map();
+    for (const client of clients.keys()) client.repairStarted(topic, clients, head);
+    this.run(topic, rule, job, clients, () => rule.snapshot!(topic));
+  }
+
+  /**
+   * Renders `job`'s client its own snapshot of `topic`. Undefined from its
+   * renderer: it joins the rule's next render; when the rule has none, a
+   * failure. A client that left by then is rendered nothing.
+   */
+  private renderOwn(topic: string, rule: TopicRule, job: Job): void {
+    const clients = job.waiting;
+    job.waiting = new Map();
+    const [client, reason] = clients.entries().next().value!;
+    if (client.closed) {
+      this.ended(topic, rule, job);
+      return;
+    }
+    let call: () => unknown;
+    try {
+      const html = client.renderSnapshot!(topic);
+      if (html === undefined && rule.snapshot !== undefined) {
+        this.join(undefined, client, topic, rule, reason);
+        this.ended(topic, rule, job);
+        return;
+      }
+      call = () => {
+        if (html === undefined) throw new TypeError(NO_FALLBACK);
+        return html;
+      };
+    } catch (error) {
+      call = () => {
+        throw error;
+      };
+    }
+    client.repairStarted(topic, clients);
+    this.run(topic, rule, job, clients, call);
+  }
+
+  /**
+   * Runs `call`, a render for `clients` (started), and waits for its HTML
+   * at most the rule's `snapshotTimeoutMs`; then hands it (or the failure)
+   * to them and starts the job's next render, if anyone waits for one.
+   */
+  private run(
+    topic: string,
+    rule: TopicRule,
+    job: Job,
+    clients: Map<RepairTarget, RepairReason>,
+    call: () => unknown,
+  ): void {
+    let settled = false;
+    const settle = (html: unknown, error?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      this.deliver(topic, rule, clients, html, error, job.owner !== undefined);
+      this.ended(topic, rule, job);
+    };
+    const timer = setTimeout(
+      () => settle(undefined, new Error(`did not settle within ${rule.snapshotTimeoutMs} ms`)),
+      rule.snapshotTimeoutMs,
+    );
+    timer.unref?.();
+    let result: unknown;
+    try {
+      result = call();
+    } catch (error) {
+      settle(undefined, error);
+      return;
+    }
+    Promise.resolve(result).then(settle, (error: unknown) =>
+      settle(undefined, error ?? "rejected"),
+    );
+  }
+
+  /** A render of `job` ended (or was skipped): the next one if a client waits, else it is forgotten. */
+  private ended(topic: string, rule: TopicRule, job: Job): void {
+    if (job.waiting.size > 0) {
+      this.queue(topic, rule, job);
+      return;
+    }
+    job.busy = false;
+    const owner = job.owner;
+    if (owner === undefined) {
+      this.shared.delete(topic);
+      return;
+    }
+    const jobs = this.own.get(owner);
+    jobs?.delete(topic);
+    if (jobs?.size === 0) this.own.delete(owner);
+  }
+
+  /**
+   * One render ended: its frame (encoded once) to each of its clients, or,
+   * failed, what they held (`own`: a client's own renderer failed).
+   */
+  private deliver(
+    topic: string,
+    rule: TopicRule,
+    clients: Map<RepairTarget, RepairReason>,
+    html: unknown,
+    error: unknown,
+    own: boolean,
+  ): void {
+    let frame: Frame | undefined;
+    if (error === undefined) {
+      try {
+        if (typeof html !== "string") {
+          // Falling back is decided at the call: a promise of undefined is too late for it.
+          const late = own && html === undefined;
+          throw new TypeError(
+            late ? LATE_FALLBACK : `returned ${typeof html}, not a string of HTML`,
+          );
+        }
+        const target = typeof rule.target === "function" ? rule.target(topic) : rule.target!;
+        frame = snapshotFrame(topic, html, target, rule);
+      } catch (thrown) {
+        error = thrown;
+      }
+    }
+    if (error !== undefined) this.failed(topic, error, own);
+    for (const [client, reason] of clients) {
+      if (client.repaired(topic, frame, clients)) this.host.sent(client, topic, reason);
+    }
+  }
+
+  private failed(topic: string, error: unknown, own: boolean): void {
+    this.host.counters.snapshotFailures++;
+    if (this.warned) return;
+    this.warned = true;
+    const why = error instanceof Error ? error.message : String(error);
+    const whose = own ? " (rendered by a handler's snapshot option)" : "";
+    warn(
+      `sse: the snapshot of topic ${JSON.stringify(topic)}${whose} failed (${why}); its clients got the ` +
+        "events held meanwhile, and their region may stay behind until they reconnect. " +
+        "(Warned once per broker; stats().snapshotFailures counts every failure.)",
+      "SSE_SNAPSHOT_FAILED",
+    );
+  }
+}
