@@ -11,7 +11,7 @@ const scripts = {
 };
 
 const broker = new EventBroker();
-const events = handler(broker, "notifications", { swap: true }); // htmx 4: unnamed messages
+const events = handler(broker, "notifications");
 
 const page = `<!doctype html>
 <title>Burrow SSE</title>

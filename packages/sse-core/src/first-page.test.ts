@@ -34,7 +34,8 @@ describe("the root README's 30-second example (examples/first-page.mjs)", () => 
 
   it("serves its page and htmx from node_modules; a visit reaches an open stream; SIGTERM exits 0", async () => {
     const { child, url } = await started();
-    const stream = recordEvents(`${url}/events`);
+    // No HX-Request header: an EventSource gets the topic as a named event.
+    const stream = recordEvents(`${url}/events`, ["notifications"]);
     await stream.opened;
 
     const page = await fetch(`${url}/`);
