@@ -7,6 +7,7 @@ import { EventBroker } from "@burrow/sse-core";
 import { take, tcpProxy, waitFor } from "@burrow/test-utils";
 import { describeLastValue, type LastValueHarness } from "@burrow/test-utils/backplane-last-suite";
 import { backplaneReady, describeBackplane } from "@burrow/test-utils/backplane-suite";
+import { describeSharedReplays } from "@burrow/test-utils/shared-replay-suite";
 import pg from "pg";
 import { afterAll, afterEach, expect, it } from "vitest";
 import {
@@ -381,3 +382,4 @@ const harness: LastValueHarness<ReturnType<EventBroker["subscribe"]>> = {
 };
 describeBackplane(harness);
 describeLastValue(harness);
+describeSharedReplays(harness);

@@ -209,6 +209,8 @@ export class PostgresBackplane implements Backplane {
       timeouts: link.timeouts,
       replays: replayer.size,
       replaysSkipped: replayer.skipped,
+      replayReads: replayer.readsRun,
+      replayLimit: replayer.limit.current,
       pruned: this.retention.pruned,
       presenceSweeps: this.presenceStore?.sweeps ?? 0,
     };

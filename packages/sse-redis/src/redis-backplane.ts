@@ -197,6 +197,8 @@ export class RedisBackplane implements Backplane {
       timeouts: link.timeouts,
       replays: this.replayer.size,
       replaysSkipped: this.replayer.skipped,
+      replayReads: this.replayer.readsRun,
+      replayLimit: this.replayer.limit.current,
       presenceSweeps: this.presenceStore?.sweeps ?? 0,
     };
   }

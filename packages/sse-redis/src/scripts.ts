@@ -30,6 +30,15 @@ export interface ScriptedRedis extends Redis {
     assignId: string,
   ): Promise<number>;
   sseReplayPage(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
+  sseRange(
+    meta: string,
+    evicted: string,
+    stream: string,
+    epoch: string,
+    topic: string,
+    cursor: number,
+    count: number,
+  ): Promise<[head: string, floor: string, entries: [id: string, fields: string[]][]] | null>;
   sseLatest(meta: string, epoch: string): Promise<[epoch: string, seq: string]>;
   sseLast(
     meta: string,
@@ -41,6 +50,7 @@ export interface ScriptedRedis extends Redis {
 export function defineScripts(redis: Redis): ScriptedRedis {
   redis.defineCommand("ssePublish", { numberOfKeys: 3, lua: PUBLISH_SCRIPT });
   redis.defineCommand("sseReplayPage", { lua: REPLAY_PAGE_SCRIPT });
+  redis.defineCommand("sseRange", { numberOfKeys: 3, lua: RANGE_SCRIPT });
   redis.defineCommand("sseLatest", { numberOfKeys: 1, lua: LATEST_SCRIPT });
   redis.defineCommand("sseLast", { numberOfKeys: 2, lua: LAST_SCRIPT });
   return redis as ScriptedRedis;
@@ -118,6 +128,21 @@ for i = 3, #KEYS do
   out[#out + 1] = { entries, (wanted > 0 and #entries < wanted) and 1 or 0 }
 end
 return out
+`;
+
+/**
+ * One page of a topic's range, for shared replays. KEYS: meta, evicted,
+ * stream. ARGV: epoch, topic, the seq to read after, most entries to read.
+ * Returns nil when the epoch differs; else `{ head, floor, entries }`: the
+ * counter now, the seq up to which the topic evicted events, and the
+ * entries after the cursor (fewer than asked: the stream has no more).
+ */
+export const RANGE_SCRIPT = `
+if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[1] then return false end
+local head = redis.call('HGET', KEYS[1], 'seq') or '0'
+local floor = redis.call('HGET', KEYS[2], ARGV[2]) or '0'
+local entries = redis.call('XRANGE', KEYS[3], (tonumber(ARGV[3]) + 1) .. '-0', '+', 'COUNT', tonumber(ARGV[4]))
+return { head, floor, entries }
 `;
 
 /**

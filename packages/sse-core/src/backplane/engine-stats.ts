@@ -30,10 +30,17 @@ export interface BackplaneEngineStats extends BackplaneStats {
   overflow: number;
   /** Times the engine left a connection or a statement unanswered past `timeoutMs`, ever. */
   timeouts: number;
-  /** Resumes reading history or waiting their turn (see `maxReplays`), now. */
+  /** Resumes reading history or waiting for a read (see `maxReplays`), now. */
   replays: number;
-  /** Resumes whose client left before their turn: nothing was read for them, ever. */
+  /** Resumes whose client left before their read started: nothing was read for them, ever. */
   replaysSkipped: number;
+  /**
+   * History reads run for resumes, ever: one read of a topic serves every
+   * resume of it waiting, so a storm of resumes costs far fewer reads than resumes.
+   */
+  replayReads: number;
+  /** History reads allowed at once now: adapts to how fast the engine answers, at most `maxReplays`. */
+  replayLimit: number;
   /** Presence sweeps for processes that stopped renewing their members run here, ever. */
   presenceSweeps: number;
 }
