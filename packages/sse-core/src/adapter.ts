@@ -19,7 +19,7 @@
  * {@link nextBackplaneState}, settles `ready()` calls with
  * {@link Readiness}, shares its replays' reads with {@link SharedReads} and
  * {@link sharedReplay} (in a {@link ReplayQueue} under an
- * {@link AdaptiveLimit}), logs its
+ * {@link AdaptiveLimit}, and one {@link SharedBarrier} for them), logs its
  * link with {@link LinkLog}, writes and reads ids with
  * {@link formatEventId} and {@link parseEventId}, decodes stored events with
  * {@link parseEventJson}, checks its options with {@link loggerOption} and
@@ -76,6 +76,7 @@ export type { ReadyVerdict } from "./backplane/readiness.js";
 export { DEFAULT_READY_TIMEOUT_MS, MAX_TIMER_MS, Readiness } from "./backplane/readiness.js";
 export type { TurnLimit } from "./backplane/replay-queue.js";
 export { ReplayQueue } from "./backplane/replay-queue.js";
+export { SharedBarrier } from "./backplane/shared-barrier.js";
 export type { PresenceEngine, PresenceRow } from "./backplane/shared-presence.js";
 export { mergePresence, SharedPresence } from "./backplane/shared-presence.js";
 export type {

@@ -92,9 +92,11 @@ export interface PostgresBackplaneOptions {
    */
   maxPending?: number;
   /**
-   * Most replays (resumes with `Last-Event-ID`) that read history at once;
-   * the others wait their turn, and one whose client leaves while waiting
-   * reads nothing. Bounds what resuming clients cost the database.
+   * Most history reads for replays (resumes with `Last-Event-ID`) at once on
+   * this process: the ceiling of a limit that adapts to how fast PostgreSQL
+   * answers (fewer while reads slow down). Each read serves every replay of
+   * its topic waiting; the others wait for the next, and one whose client
+   * leaves while waiting reads nothing. Bounds what resuming clients cost the database.
    * @default 4
    */
   maxReplays?: number;

@@ -14,6 +14,7 @@ import {
   parseEventId,
   type RangeReader,
   ReplayQueue,
+  SharedBarrier,
   SharedReads,
   sharedReplay,
 } from "@burrow/sse-core/adapter";
@@ -27,6 +28,10 @@ export class Replayer {
   /** Reads at once, adapted to how fast PostgreSQL answers, at most `maxReplays`. */
   readonly limit: AdaptiveLimit;
   private readonly reads: SharedReads<StoredEvent>;
+  /** One NOTIFY to itself for the replays whose reads ended in the same turn. */
+  private readonly barriers = new SharedBarrier(() =>
+    this.link.listener!.barrier().then(() => true),
+  );
   private resuming = 0;
   private left = 0;
 
@@ -84,9 +89,8 @@ export class Replayer {
         return undefined;
       }
       const events = await sharedReplay(this.reads, topics, id.epoch, id.seq, historySize, signal);
-      if (events === undefined) return undefined;
       // The live copies of the events just read are delivered (or held) before the replay.
-      await this.link.listener!.barrier();
+      if (events === undefined || !(await this.barriers.wait())) return undefined;
       return { after: id.seq, events };
     } catch {
       return undefined;

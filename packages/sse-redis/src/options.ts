@@ -71,9 +71,11 @@ export interface RedisBackplaneOptions {
    */
   maxPending?: number;
   /**
-   * Most replays (resumes with `Last-Event-ID`) that read history from Redis
-   * at once; the others wait their turn, and one whose client leaves while
-   * waiting reads nothing. Bounds what resuming clients cost Redis.
+   * Most history reads for replays (resumes with `Last-Event-ID`) at once on
+   * this process: the ceiling of a limit that adapts to how fast Redis
+   * answers (fewer while reads slow down). Each read serves every replay of
+   * its topic waiting; the others wait for the next, and one whose client
+   * leaves while waiting reads nothing. Bounds what resuming clients cost Redis.
    * @default 4
    */
   maxReplays?: number;

@@ -13,6 +13,7 @@ import {
   parseEventId,
   type RangeReader,
   ReplayQueue,
+  SharedBarrier,
   SharedReads,
   sharedReplay,
 } from "@burrow/sse-core/adapter";
@@ -26,6 +27,8 @@ export class Replayer {
   /** Reads at once, adapted to how fast Redis answers, at most `maxReplays`. */
   readonly limit: AdaptiveLimit;
   private readonly reads: SharedReads<StoredEvent>;
+  /** One PING for the replays whose reads ended in the same turn. */
+  private readonly barriers = new SharedBarrier(() => this.barrier());
   private resuming = 0;
   private left = 0;
 
@@ -86,7 +89,7 @@ export class Replayer {
         return undefined;
       }
       const events = await sharedReplay(this.reads, topics, id.epoch, id.seq, historySize, signal);
-      if (events === undefined || !(await this.barrier())) return undefined;
+      if (events === undefined || !(await this.barriers.wait())) return undefined;
       return { after: id.seq, events };
     } finally {
       this.resuming--;
