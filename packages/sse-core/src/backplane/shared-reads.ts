@@ -180,9 +180,10 @@ export class SharedReads<E> {
     };
     this.pending.set(key, batch);
     const start = (): void => void this.run(batch, topic, epoch, limit);
-    // One read per topic at once: the next waits for the one running.
+    // One read per topic at once: the next waits for the one running. Else it starts once this
+    // turn of the event loop is over: the requests already received join it.
     if (this.running.has(key)) batch.next = start;
-    else queueMicrotask(start);
+    else setImmediate(start);
     return batch;
   }
 
