@@ -81,6 +81,40 @@ describe("repair ids", () => {
     expect(broker.stats().snapshots).toMatchObject({ restart: 1 });
     broker.close();
   });
+  it.each([
+    ["a plain id", ""],
+    ["a repair id", "r"],
+  ])(
+    "%s of this broker's epoch crafted past its latest publish is a miss: repaired or told, never taken as current",
+    async (_, mark) => {
+      const notes = app();
+      const broker = new EventBroker({
+        historySize: 50,
+        topics: notes.topics,
+        resumeMissEvent: "missed",
+      });
+      notes.add(broker, "a");
+      broker.publish("chat", { data: "hi" });
+      const [epoch, seq] = (await broker.cursor())!.split("-");
+      const crafted = `${epoch}-${Number(seq) + 1000}${mark}`;
+      const events = await drain(broker.subscribe(["notes", "chat"], { lastEventId: crafted }));
+      // notes has a snapshot: repaired (reason miss); chat has none: the client is told first.
+      // The snapshot's id is a repair id at the broker's real latest, not at the crafted seq.
+      expect(events.map((e) => (isSnapshot(e) ? "snapshot" : e.type))).toEqual([
+        "missed",
+        "snapshot",
+      ]);
+      expect(events[1]).toMatchObject({ id: `${epoch}-${seq}r` });
+      expect(broker.stats().snapshots).toMatchObject({ miss: 1 });
+      // Later events arrive live with plain ids of this epoch.
+      const later = broker.subscribe(["chat"], { lastEventId: crafted });
+      await drain(later);
+      broker.publish("chat", { data: "later" });
+      const [live] = await drain(later);
+      expect(live).toMatchObject({ data: "later", id: `${epoch}-${Number(seq) + 1}` });
+      broker.close();
+    },
+  );
 });
 
 describe("repairs on a backplane", () => {
@@ -89,6 +123,32 @@ describe("repairs on a backplane", () => {
     const planes = [new FakePlane(engine), new FakePlane(engine)] as const;
     return { engine, planes };
   }
+
+  it("an id of the engine's epoch crafted past its latest event is a miss: repaired or told, never taken as current", async () => {
+    const notes = app();
+    const { planes } = pair(50);
+    const a = new EventBroker({ historySize: 50, backplane: planes[0], topics: notes.topics });
+    const b = new EventBroker({
+      historySize: 50,
+      backplane: planes[1],
+      topics: notes.topics,
+      resumeMissEvent: "missed",
+    });
+    notes.add(a, "a");
+    a.publish("chat", { data: "hi" });
+    await turns();
+    const latest = (await b.cursor())!;
+    const dash = latest.lastIndexOf("-");
+    const crafted = `${latest.slice(0, dash)}-${Number(latest.slice(dash + 1)) + 1000}`;
+    const events = await drain(b.subscribe(["notes", "chat"], { lastEventId: crafted }));
+    expect(events.map((e) => (isSnapshot(e) ? "snapshot" : e.type))).toEqual([
+      "missed",
+      "snapshot",
+    ]);
+    expect(events[1]!.data).toContain("<li>a</li>");
+    a.close();
+    b.close();
+  });
 
   it("a cut whose events the engine no longer holds: the broker's clients of topics with a snapshot get one; others are left as they were", async () => {
     const notes = app();

@@ -26,6 +26,8 @@ export class FakeEngine {
    * one of them was evicted (resuming there would leave a gap).
    */
   after(topics: readonly string[], after: number): BackplaneEvent[] | undefined {
+    // A seq never issued (crafted, or of a reset engine): a miss, as Redis and PostgreSQL answer.
+    if (after > this.seq) return undefined;
     const events: BackplaneEvent[] = [];
     for (const topic of topics) {
       const all = this.log.filter((e) => e.topic === topic);
