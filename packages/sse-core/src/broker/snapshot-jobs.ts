@@ -124,6 +124,12 @@ export class SnapshotJobs {
   ): void {
     const clients = job.waiting;
     job.waiting = new Map();
+    // Clients that left while the head was read are rendered nothing; with none left, no render.
+    for (const client of clients.keys()) if (client.closed) clients.delete(client);
+    if (clients.size === 0) {
+      this.ended(topic, rule, job);
+      return;
+    }
     for (const client of clients.keys()) client.repairStarted(topic, clients, head);
     this.run(topic, rule, job, clients, () => rule.snapshot!(topic));
   }

@@ -174,6 +174,57 @@ describe("repairs on a backplane", () => {
     b.close();
   });
 
+  it("a head read that hangs: the render waits at most snapshotTimeoutMs, then covers what the process received", async () => {
+    const notes = app();
+    const { planes } = pair(10);
+    const topics = { notes: { ...notes.topics.notes, snapshotTimeoutMs: 40 } };
+    const a = new EventBroker({ historySize: 10, backplane: planes[0], topics });
+    const b = new EventBroker({ historySize: 10, backplane: planes[1], topics });
+    notes.add(a, "x");
+    await turns();
+    planes[1].latestGate = new Promise(() => {});
+    const page = b.subscribe(["notes"], { snapshot: true });
+    expect(await drain(page)).toEqual([]);
+    expect(notes.renders).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    const first = await drain(page);
+    expect(first.map(isSnapshot)).toEqual([true]);
+    expect(first[0]!.data).toContain("<li>x</li>");
+    notes.add(a, "y");
+    await turns();
+    expect((await drain(page)).map((e) => e.data)).toEqual(["<li>y</li>"]);
+    a.close();
+    b.close();
+  });
+
+  it("clients that all leave while the head is read are rendered nothing; a later client gets its own render", async () => {
+    const notes = app();
+    const { planes } = pair(10);
+    const a = new EventBroker({ historySize: 10, backplane: planes[0], topics: notes.topics });
+    const b = new EventBroker({ historySize: 10, backplane: planes[1], topics: notes.topics });
+    notes.add(a, "x");
+    await turns();
+    let openHead: () => void = () => {};
+    planes[1].latestGate = new Promise((resolve) => {
+      openHead = resolve;
+    });
+    const leaving = [1, 2, 3].map(() => b.subscribe(["notes"], { snapshot: true }));
+    // Each asks for its snapshot; the render waits for the head.
+    for (const client of leaving) expect(await drain(client)).toEqual([]);
+    expect(planes[1].calls).toContain("latest");
+    for (const client of leaving) b.unsubscribe(client);
+    planes[1].latestGate = undefined;
+    openHead();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(notes.renders).toBe(0);
+    const page = b.subscribe(["notes"], { snapshot: true });
+    const first = await drain(page);
+    expect(first.map(isSnapshot)).toEqual([true]);
+    expect(notes.renders).toBe(1);
+    a.close();
+    b.close();
+  });
+
   it("a snapshot covers what the engine ordered before it rendered; the late copies of those events are skipped", async () => {
     const notes = app();
     const { planes } = pair(10);
