@@ -75,6 +75,7 @@ export type { PresenceEngine, PresenceRow } from "./backplane/shared-presence.js
 export { mergePresence, SharedPresence } from "./backplane/shared-presence.js";
 export { checkKeys, optionKeys } from "./base/option-checks.js";
 export { RingBuffer } from "./base/ring-buffer.js";
+export { within } from "./base/within.js";
 export {
   validateBroker,
   validateOptions,
