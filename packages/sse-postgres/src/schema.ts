@@ -11,12 +11,16 @@
  *   `topic`, `event` (its JSON, ASCII only), `assigned` (the backplane gives
  *   it an id), `origin` (`<process>:<publish number>`).
  * - `<p>topics`: per topic, `evicted`: the highest seq trimmed from it.
- * - `<p>publish_v1(...)`: orders a batch, stores it (history on), trims each
- *   topic to `historySize`, and notifies each event on its topic's channel,
- *   in chunks of at most {@link CHUNK} characters cut by the client (NOTIFY's
- *   payload is capped at 8,000 bytes), each
- *   `<seq> <epoch> <origin> <assigned> <part> <parts>\n<chunk>`; the chunks
- *   of one event are one transaction's, so listeners get them contiguously.
+ * - `<p>publish_v2(...)`: orders a batch, stores it (history on, one insert
+ *   for the whole batch), trims each topic to `historySize`, and notifies each
+ *   event on its topic's channel, in chunks of at most {@link CHUNK}
+ *   characters cut by the client (NOTIFY's payload is capped at 8,000 bytes),
+ *   each `<seq> <epoch> <origin> <assigned> <part> <parts>\n<chunk>`; the
+ *   chunks of one event are one transaction's, so listeners get them
+ *   contiguously. An entry of no parts is a gap marker (a publisher's
+ *   `maxPending` overflowed on that topic): not stored, it raises the topic's
+ *   `evicted` to its seq (so no replay reads across it) and is notified as
+ *   `<seq> <epoch> <origin> <assigned> 0 0\n`.
  */
 
 /** Characters of an event's JSON per notification (the header adds under 100). */
@@ -36,7 +40,7 @@ export function names(prefix: string): Names {
     events: `${prefix}events`,
     topics: `${prefix}topics`,
     // Versioned: a release that changes it adds a new function beside the old one.
-    publish: `${prefix}publish_v1`,
+    publish: `${prefix}publish_v2`,
   };
 }
 
@@ -106,15 +110,27 @@ export function schemaStatements(prefix: string, epoch: string): Statement[] {
       v_cut bigint;
     BEGIN
       UPDATE ${n.meta} SET seq = seq + v_n RETURNING seq, epoch INTO v_last, v_epoch;
+      IF p_history > 0 THEN
+        -- One insert for the whole batch; a gap marker (no parts) is not stored.
+        INSERT INTO ${n.events} (seq, topic, event, assigned, origin)
+          SELECT v_last - v_n + b.i, p_topics[b.i],
+            array_to_string(p_chunks[b.first : b.first + p_parts[b.i] - 1], ''), p_assign, p_origins[b.i]
+          FROM (
+            SELECT i, 1 + coalesce(sum(p_parts[i]) OVER (ORDER BY i ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS first
+            FROM generate_subscripts(p_topics, 1) AS i
+          ) b
+          WHERE p_parts[b.i] > 0;
+      END IF;
       FOR i IN 1 .. v_n LOOP
         v_seq := v_last - v_n + i;
         v_parts := p_parts[i];
-        IF p_history > 0 THEN
-          INSERT INTO ${n.events} (seq, topic, event, assigned, origin)
-            VALUES (v_seq, p_topics[i],
-              array_to_string(p_chunks[v_first : v_first + v_parts - 1], ''), p_assign, p_origins[i]);
-        END IF;
         v_header := concat_ws(' ', v_seq, v_epoch, p_origins[i], CASE WHEN p_assign THEN 1 ELSE 0 END);
+        IF v_parts = 0 THEN
+          -- A gap marker: what its topic lost before it can no longer be replayed.
+          INSERT INTO ${n.topics} (topic, evicted) VALUES (p_topics[i], v_seq)
+            ON CONFLICT (topic) DO UPDATE SET evicted = greatest(${n.topics}.evicted, EXCLUDED.evicted);
+          PERFORM pg_notify(p_channels[i], v_header || E' 0 0\\n');
+        END IF;
         FOR k IN 0 .. v_parts - 1 LOOP
           PERFORM pg_notify(p_channels[i],
             v_header || ' ' || k || ' ' || v_parts || E'\\n' || p_chunks[v_first + k]);

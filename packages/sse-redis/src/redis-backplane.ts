@@ -1,17 +1,18 @@
 import type { Backplane, SSEEvent } from "@burrow/sse-core";
-import type {
-  BackplaneEvent,
-  BackplaneHost,
-  BackplanePresence,
-  BackplaneReplay,
-  PresenceHost,
+import {
+  type BackplaneEvent,
+  type BackplaneHost,
+  type BackplanePresence,
+  type BackplaneReplay,
+  type PresenceHost,
+  stallCheckMs,
 } from "@burrow/sse-core/adapter";
 import { channelPrefix, decodeMessage } from "./codec.js";
 import { readHistory } from "./history-reader.js";
 import { Link } from "./link.js";
 import { type RedisBackplaneOptions, type ResolvedOptions, resolveOptions } from "./options.js";
 import { RedisPresence } from "./presence-store.js";
-import { Publisher } from "./publisher.js";
+import { Publisher, type PublishTarget } from "./publisher.js";
 import type { ReadyOptions } from "./readiness.js";
 import { Recovery } from "./recovery.js";
 import type { RedisBackplaneStats } from "./redis-backplane-stats.js";
@@ -58,14 +59,14 @@ export class RedisBackplane implements Backplane {
           this.replayer.flush();
           this.publisher.down();
         }
-        if (state === "ready") this.publisher.ready();
+        if (state === "ready") this.publisher.ready(this.target(false));
       },
       localOnlySinceDown: () => this.publisher.localOnlySinceDown,
     });
     this.subscriptions = new Subscriptions(this.link, prefix);
     this.replayer = new Replayer(this.link, this.subscriptions, this.options);
     this.publisher = new Publisher(
-      { maxPending, logger, safeUrl },
+      { maxPending, checkMs: stallCheckMs(this.options.timeoutMs), logger, safeUrl },
       {
         deliverHere: (topic, event) => this.host!.deliver(topic, event, 0),
         failed: (error) => this.link.publishFailed(error),
@@ -100,13 +101,13 @@ export class RedisBackplane implements Backplane {
       this.publisher.deliverHere(topic, event);
       return;
     }
-    const target = {
-      command: this.link.command!,
-      prefix: this.options.prefix,
-      historySize: host.historySize,
-      echoed: this.subscriptions.isLive(topic),
-    };
-    this.publisher.send(target, topic, event);
+    this.publisher.send(this.target(this.subscriptions.isLive(topic)), topic, event);
+  }
+
+  /** Where publishes go now: the command connection (the link is ready). */
+  private target(echoed: boolean): PublishTarget {
+    const { prefix } = this.options;
+    return { command: this.link.command!, prefix, historySize: this.host!.historySize, echoed };
   }
 
   /** Subscribes to `topic`'s channel (now, or as soon as Redis is reachable). */
@@ -268,9 +269,10 @@ export class RedisBackplane implements Backplane {
     if (!channel.startsWith(prefix)) return;
     const message = decodeMessage(raw);
     if (message === undefined) return;
-    const delivered = this.publisher.echo(message.origin);
-    const { seq, epoch, event } = message;
-    this.recovery.receive({ topic: channel.slice(prefix.length), seq, epoch, event, delivered });
+    const { seq, epoch, event, gap = false } = message;
+    const delivered = this.publisher.delivered(message);
+    const topic = channel.slice(prefix.length);
+    this.recovery.receive({ topic, seq, epoch, event, delivered, gap });
   }
 }
 
