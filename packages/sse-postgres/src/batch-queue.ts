@@ -98,11 +98,12 @@ export class BatchQueue {
     const batch = this.queue.splice(0, count);
     this.inFlight = batch.length;
     const { historySize, origin } = this.settings();
-    const parts = batch.map((o) => (o.gap ? [] : chunks(o.json)));
+    // A gap marker: one empty chunk, and 0 parts.
+    const parts = batch.map((o) => (o.gap ? [""] : chunks(o.json)));
     const values = [
       batch.map((o) => o.topic),
       parts.flat(),
-      parts.map((p) => p.length),
+      batch.map((o, i) => (o.gap ? 0 : parts[i]!.length)),
       batch.map((o) => `${origin}:${o.nonce}`),
       batch.map((o) => o.channel),
       historySize,
