@@ -3,8 +3,9 @@
 // overflow while a private redis-server is stopped (SIGSTOP) is signalled to
 // the other process once it answers.
 import { EventBroker } from "@burrow/sse-core";
+import { take, waitFor } from "@burrow/test-utils";
 import { type BurstBroker, describeBursts } from "@burrow/test-utils/backplane-burst-suite";
-import { afterAll } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import {
   deleteKeys,
   describeRedis,
@@ -49,4 +50,31 @@ describeBursts({
     for (const { broker } of done) broker.close();
     for (const { prefix, url } of done) await deleteKeys(prefix, url);
   },
+});
+
+describeRedis("sse-redis: publishes sent at the end of their tick", () => {
+  it("latest() and replay() called in the tick of a publish are sent after it: the cursor is past it, and a replay from before it has it", async () => {
+    const prefix = uniquePrefix();
+    const backplane = redisBackplane({ url: REDIS_URL, prefix, logger: silent });
+    const broker = new EventBroker({ historySize: 10, backplane });
+    opened.push({ broker, prefix, url: REDIS_URL });
+    try {
+      const client = broker.subscribe("x");
+      await waitFor(() => backplane.stats().state === "ready" && backplane.stats().topics === 1);
+      const before = await backplane.latest();
+      broker.publish("x", { data: "a" });
+      const [cursor, replay] = await Promise.all([
+        backplane.latest(),
+        backplane.replay(["x"], before!),
+      ]);
+      expect(cursor).toBe(`${before!.split("-")[0]}-${Number(before!.split("-")[1]) + 1}`);
+      expect(replay?.events.map((e) => e.event.data)).toEqual(["a"]);
+      await take(client, 1);
+    } finally {
+      for (const { broker: b, prefix: p, url } of opened.splice(0)) {
+        b.close();
+        await deleteKeys(p, url);
+      }
+    }
+  });
 });

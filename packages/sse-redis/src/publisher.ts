@@ -145,8 +145,11 @@ export class Publisher {
     queueMicrotask(() => this.flush());
   }
 
-  /** Sends what this tick queued: each run of one topic's events (same target) in one call. */
-  private flush(): void {
+  /**
+   * Sends what this tick queued, now: each run of one topic's events (same
+   * target) in one call. A read sent after it on the connection sees them.
+   */
+  flush(): void {
     this.scheduled = false;
     const queue = this.queue;
     this.queue = [];
@@ -217,11 +220,7 @@ export class Publisher {
       );
   }
 
-  /**
-   * For a message through Redis: whether it needs no delivery here, being
-   * an own publish delivered here already (see {@link echo}) or an own gap
-   * marker (this process's clients had those events).
-   */
+  /** Whether a message through Redis needs no delivery here: an own publish delivered already, an own gap marker. */
   delivered(message: WireMessage): boolean {
     if (message.gap) return ownNonce(message.origin, this.origin) !== undefined;
     return this.echo(message.origin);

@@ -94,20 +94,16 @@ export class RedisBackplane implements Backplane {
 
   /** Orders `event` through Redis; while Redis is unreachable, delivers it on this process only. */
   publish(topic: string, event: SSEEvent): void {
-    const host = this.host;
     const state = this.link.state;
-    if (host === undefined || state === "closed") return;
-    if (state !== "ready") {
-      this.publisher.deliverHere(topic, event);
-      return;
-    }
-    this.publisher.send(this.target(this.subscriptions.isLive(topic)), topic, event);
+    if (this.host === undefined || state === "closed") return;
+    if (state !== "ready") this.publisher.deliverHere(topic, event);
+    else this.publisher.send(this.target(this.subscriptions.isLive(topic)), topic, event);
   }
 
   /** Where publishes go now: the command connection (the link is ready). */
   private target(echoed: boolean): PublishTarget {
-    const { prefix } = this.options;
-    return { command: this.link.command!, prefix, historySize: this.host!.historySize, echoed };
+    const historySize = this.host!.historySize;
+    return { command: this.link.command!, prefix: this.options.prefix, historySize, echoed };
   }
 
   /** Subscribes to `topic`'s channel (now, or as soon as Redis is reachable). */
@@ -131,6 +127,7 @@ export class RedisBackplane implements Backplane {
     lastEventId: string,
     signal?: AbortSignal,
   ): Promise<BackplaneReplay | undefined> {
+    this.publisher.flush(); // What was published before is ordered before the read.
     return this.replayer.replay(topics, lastEventId, this.host?.historySize ?? 0, signal);
   }
 
@@ -140,6 +137,7 @@ export class RedisBackplane implements Backplane {
    * Redis is not ready, or past `timeoutMs`.
    */
   last(topic: string, signal?: AbortSignal): Promise<BackplaneEvent | undefined> {
+    this.publisher.flush();
     return this.replayer.last(topic, this.host?.historySize ?? 0, signal);
   }
 
@@ -153,6 +151,7 @@ export class RedisBackplane implements Backplane {
   async latest(): Promise<string | undefined> {
     if ((this.host?.historySize ?? 0) === 0 || this.link.state !== "ready") return undefined;
     try {
+      this.publisher.flush();
       const { epoch, seq } = await this.replayer.head(this.publisher.newEpoch());
       return `${epoch}-${seq}`;
     } catch {
