@@ -68,6 +68,7 @@ export type {
   OrderedDeliveryHooks,
 } from "./backplane/ordered-delivery.js";
 export { OrderedDelivery } from "./backplane/ordered-delivery.js";
+export { BURST_FACTOR, PendingBound, stallCheckMs } from "./backplane/pending-bound.js";
 export type { ReadyVerdict } from "./backplane/readiness.js";
 export { DEFAULT_READY_TIMEOUT_MS, MAX_TIMER_MS, Readiness } from "./backplane/readiness.js";
 export { ReplayQueue } from "./backplane/replay-queue.js";
