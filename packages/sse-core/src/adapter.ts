@@ -72,6 +72,7 @@ export type {
   OrderedDeliveryHooks,
 } from "./backplane/ordered-delivery.js";
 export { OrderedDelivery } from "./backplane/ordered-delivery.js";
+export { BURST_FACTOR, PendingBound, stallCheckMs } from "./backplane/pending-bound.js";
 export type { ReadyVerdict } from "./backplane/readiness.js";
 export { DEFAULT_READY_TIMEOUT_MS, MAX_TIMER_MS, Readiness } from "./backplane/readiness.js";
 export type { TurnLimit } from "./backplane/replay-queue.js";
@@ -89,6 +90,7 @@ export { SharedReads } from "./backplane/shared-reads.js";
 export { sharedReplay } from "./backplane/shared-replay.js";
 export { checkKeys, optionKeys } from "./base/option-checks.js";
 export { RingBuffer } from "./base/ring-buffer.js";
+export { within } from "./base/within.js";
 export {
   validateBroker,
   validateOptions,

@@ -85,9 +85,15 @@ export interface PostgresBackplaneOptions {
   retentionMs?: number;
   /**
    * Most events waiting for PostgreSQL (queued or in the statement being
-   * sent). Past it a publish is not sent: it is delivered on this process
-   * only, at once, and counted in `stats().backplane.overflow`. Bounds the
-   * memory held for a slow or hung database.
+   * sent) while it does not answer: once events wait and no statement has
+   * come back for two checks in a row (`timeoutMs / 4` apart, 50 ms to 1 s),
+   * a publish past `maxPending` is not sent: it is delivered on this process
+   * only, at once, and counted in `stats().backplane.overflow`. While
+   * PostgreSQL answers, a burst waits its turn, up to ten times
+   * `maxPending`. Once it answers again, a gap marker per topic concerned
+   * tells every other process (their `stats().backplane.gaps`), which
+   * repairs its clients of those topics (a snapshot, a state topic's latest
+   * event). Bounds the memory held for a slow or hung database.
    * @default 10000
    */
   maxPending?: number;
