@@ -8,6 +8,7 @@
 // Usage (by storm.mjs only): node lib/storm-clients.mjs
 
 import net from "node:net";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { now, serveParent } from "./proc.mjs";
 import { RawSseResponse, resumeRequest } from "./raw-sse.mjs";
 import { parseEventData, topicName } from "./storm-seed.mjs";
@@ -106,6 +107,9 @@ async function storm(opts) {
   }));
   const progress = { at: now(), settled: 0 };
   const cpu0 = process.cpuUsage();
+  // Its own event loop's delay: a late reading of a socket would look like a late server.
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
   const t0 = now();
   let opened = 0;
   while (opened < n) {
@@ -130,6 +134,7 @@ async function storm(opts) {
   }
   const tEnd = now();
   const cpu = process.cpuUsage(cpu0);
+  delay.disable();
   const tLast = progress.at;
   return {
     t0,
@@ -137,6 +142,7 @@ async function storm(opts) {
     tEnd,
     tLast,
     ended,
+    loopDelayMs: { p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 },
     cpuShare: (cpu.user + cpu.system) / 1000 / (tEnd - t0),
     ...tally(clients, t0),
   };

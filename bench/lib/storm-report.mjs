@@ -119,10 +119,12 @@ const ROWS = [
     (c) => `${c.serverStats?.resumed ?? "–"} / ${c.serverStats?.resumeMisses ?? "–"}`,
   ],
   [
-    "load generator CPU (share of one core); storm ended because",
+    "load generator: CPU (share of one core), event-loop delay p99 / max (ms)",
     "",
-    (c) => `${ms(c.clients.cpuShare * 100, 0)} %; ${c.clients.ended}`,
+    (c) =>
+      `${ms(c.clients.cpuShare * 100, 0)} %, ${ms(c.clients.loopDelayMs?.p99, 0)} / ${ms(c.clients.loopDelayMs?.max, 0)}`,
   ],
+  ["the storm ended because", "", (c) => c.clients.ended],
 ];
 
 /** The Markdown report of `cells` (from runStorm), with `meta` (machine, sides, settings, command). */
