@@ -187,6 +187,7 @@ function tally(clients, t0) {
     failures,
     headersMs: summary(headers),
     replayMs: summary(replays),
+    lastDoneAtMs: complete > 0 ? Math.max(...doneAt) : Number.POSITIVE_INFINITY,
     allDoneAtMs: complete === clients.length ? Math.max(...doneAt) : Number.POSITIVE_INFINITY,
     doneBy: { 1: byTime(1), 5: byTime(5), 10: byTime(10), 20: byTime(20), 60: byTime(60) },
     ...totals,

@@ -53,9 +53,10 @@ const ROWS = [
     "all replays done at, s after the first connect",
     "≤ 10 s Redis, ≤ 20 s PostgreSQL",
     (c) => {
-      const at = c.clients.allDoneAtMs;
+      const { allDoneAtMs: at, lastDoneAtMs: last, complete, n } = c.clients;
       const bound = ALL_DONE_S[c.engine];
-      return `${s(at, 1)}${bound === undefined ? "" : mark(at <= bound * 1000)}`;
+      const partly = complete < n ? ` (the last of ${complete} done at ${s(last, 1)})` : "";
+      return `${s(at, 1)}${bound === undefined ? "" : mark(at <= bound * 1000)}${partly}`;
     },
   ],
   [

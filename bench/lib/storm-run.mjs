@@ -130,6 +130,7 @@ export async function stormCell(side, engine, n, cfg) {
     for (const key of ["headersMs", "replayMs"])
       for (const q of ["p50", "p99", "max"]) result[key][q] = never(result[key][q]);
     result.allDoneAtMs = never(result.allDoneAtMs);
+    result.lastDoneAtMs = never(result.lastDoneAtMs);
     out.clients = result;
     const report = await server.request("report");
     out.loopDelay = report.delay;
@@ -168,8 +169,9 @@ export async function runStorm(sides, engines, nsFor, cfg) {
         try {
           const cell = await stormCell(side, engine, n, cfg);
           const c = cell.clients;
+          const sec = (ms) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)} s` : "never");
           log(
-            `storm ${side.key} ${engine} N=${n}: headers p99 ${(c.headersMs.p99 / 1000).toFixed(2)} s, all done at ${(c.allDoneAtMs / 1000).toFixed(1)} s (${c.ended}), failed at connect ${c.failedAtConnect}, lost ${c.lost}`,
+            `storm ${side.key} ${engine} N=${n}: headers p99 ${sec(c.headersMs.p99)}, ${c.complete} replays done, the last at ${sec(c.lastDoneAtMs)} (${c.ended}), failed at connect ${c.failedAtConnect}, lost ${c.lost}`,
           );
           cells.push(cell);
         } catch (err) {
