@@ -125,7 +125,11 @@ const ROWS = [
     (c) =>
       `${ms(c.clients.cpuShare * 100, 0)} %, ${ms(c.clients.loopDelayMs?.p99, 0)} / ${ms(c.clients.loopDelayMs?.max, 0)}`,
   ],
-  ["the storm ended because", "", (c) => c.clients.ended],
+  [
+    "every client opened within, s; the storm ended because",
+    "",
+    (c) => `${s(c.clients.tOpened - c.clients.t0)}; ${c.clients.ended}`,
+  ],
 ];
 
 /** The Markdown report of `cells` (from runStorm), with `meta` (machine, sides, settings, command). */
@@ -140,7 +144,9 @@ export function stormReport(cells, meta) {
     "",
   );
   for (const engine of meta.engines) {
-    const mine = cells.filter((c) => c.engine === engine);
+    const mine = cells
+      .filter((c) => c.engine === engine)
+      .sort((a, b) => a.n - b.n || a.side.localeCompare(b.side));
     if (mine.length === 0) continue;
     lines.push(`### ${ENGINE_NAMES[engine] ?? engine}`, "");
     const heads = mine.map((c) => `N = ${c.n}${meta.sides.length > 1 ? ` ${c.side}` : ""}`);
