@@ -41,6 +41,7 @@ const SETTINGS = [
   "BENCH_STORM_QUIET_MS",
   "BENCH_STORM_BACKLOG",
   "BENCH_STORM_IDLE_MS",
+  "BENCH_STORM_GENERATORS",
   "BENCH_STORM_CHECKOUT",
 ];
 
@@ -66,6 +67,7 @@ function settings() {
     timeoutMs: num("BENCH_STORM_TIMEOUT_MS", 180_000),
     quietMs: num("BENCH_STORM_QUIET_MS", 15_000),
     idleMs: num("BENCH_STORM_IDLE_MS", 3000),
+    generators: Math.max(1, Math.round(num("BENCH_STORM_GENERATORS", 2))),
     probeMs: 10,
   };
   // The sizes: 5,000 clients everywhere, and 1,000 too on the backplanes.

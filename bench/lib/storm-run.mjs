@@ -9,8 +9,9 @@ import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { log, sleep } from "./pair.mjs";
-import { spawnChild } from "./proc.mjs";
+import { now, spawnChild } from "./proc.mjs";
 import { dropPrefix, freshPrefix } from "./storm-backplane.mjs";
+import { tallyStorm } from "./storm-tally.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PEER = join(here, "storm-peer.mjs");
@@ -58,7 +59,7 @@ async function started(child, what) {
 /**
  * One storm of `n` clients on `engine` ("memory", "redis", "postgres") with
  * `side`'s build (`side.checkout`: the root of a built checkout, or
- * undefined for this one's). `cfg`: topics, events, spread, size, connectMs,
+ * undefined for this one's). `cfg`: topics, events, spread, size, connectMs, generators,
  * quietMs, timeoutMs, idleMs, probeMs. Returns every figure of the report.
  */
 export async function stormCell(side, engine, n, cfg) {
@@ -79,15 +80,17 @@ export async function stormCell(side, engine, n, cfg) {
       // The seeder: a process of its own, gone before the server starts.
       const seeder = await started(spawn(PEER), "the seeder");
       const t = Date.now();
-      ({ ids } = await seeder.request("seed", seed, 600_000));
+      ({ ids } = await seeder.request("seed", seed, 900_000));
       out.seedMs = Date.now() - t;
       await seeder.stop();
     }
     const server = await started(spawn(SERVER, ["--expose-gc"]), "the server");
-    const gen = await started(spawn(CLIENTS), "the load generator");
+    const gens = [];
+    for (let g = 0; g < cfg.generators; g++)
+      gens.push(await started(spawn(CLIENTS), "a load generator"));
     const { port, pid, backlog } = await server.request("port");
     out.backlog = backlog;
-    if (engine === "memory") ({ ids } = await server.request("seed", seed, 600_000));
+    if (engine === "memory") ({ ids } = await server.request("seed", seed, 900_000));
     let probe;
     if (engine !== "memory") {
       probe = await started(spawn(PEER), "the probe");
@@ -103,34 +106,32 @@ export async function stormCell(side, engine, n, cfg) {
     }, 50);
     await server.request("delay-start");
     log(`storm ${side.key} ${engine} N=${n}: connecting (load ${out.loadBefore.toFixed(2)})`);
-    let result;
+    // A common start, a little ahead so that every generator has its orders by then.
+    const startAt = now() + 300;
+    const storm = {
+      port,
+      ids,
+      perTopic,
+      n,
+      generators: gens.length,
+      topics: cfg.topics,
+      spread: cfg.spread,
+      spreadMs: cfg.connectMs,
+      quietMs: cfg.quietMs,
+      timeoutMs: cfg.timeoutMs,
+      startAt,
+    };
+    let parts;
     try {
-      ({ result } = await gen.request(
-        "storm",
-        {
-          port,
-          ids,
-          perTopic,
-          n,
-          topics: cfg.topics,
-          spread: cfg.spread,
-          spreadMs: cfg.connectMs,
-          quietMs: cfg.quietMs,
-          timeoutMs: cfg.timeoutMs,
-        },
-        cfg.timeoutMs + 120_000,
-      ));
+      parts = await Promise.all(
+        gens.map((gen, g) => gen.request("storm", { ...storm, gen: g }, cfg.timeoutMs + 120_000)),
+      );
     } finally {
       clearInterval(sampler);
     }
+    const result = tallyStorm(parts, startAt);
     const { peak } = rssOf(pid);
     out.peakRss = peakReset ? Math.max(peak, sampledPeak) : sampledPeak;
-    // IPC carries JSON: a figure no client reached (Infinity) arrives as null.
-    const never = (x) => x ?? Number.POSITIVE_INFINITY;
-    for (const key of ["headersMs", "replayMs"])
-      for (const q of ["p50", "p99", "max"]) result[key][q] = never(result[key][q]);
-    result.allDoneAtMs = never(result.allDoneAtMs);
-    result.lastDoneAtMs = never(result.lastDoneAtMs);
     out.clients = result;
     const report = await server.request("report");
     out.loopDelay = report.delay;
@@ -144,7 +145,7 @@ export async function stormCell(side, engine, n, cfg) {
       };
     }
     out.loadAfter = os.loadavg()[0];
-    await gen.request("close").catch(() => {});
+    await Promise.all(gens.map((gen) => gen.request("close").catch(() => {})));
     return out;
   } finally {
     await Promise.all(children.map((child) => child.stop()));

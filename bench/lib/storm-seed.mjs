@@ -35,24 +35,30 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * pending queue nor the subscriber's buffer overflows). Returns the ids:
  * `ids[t][seq]`. Throws if an event never came back or came without an id.
  */
-export async function seedTopics(broker, { topics, perTopic, size, batch, timeoutMs = 120_000 }) {
+export async function seedTopics(broker, { topics, perTopic, size, batch, timeoutMs = 60_000 }) {
   const names = Array.from({ length: topics }, (_, t) => topicName(t));
   const index = new Map(names.map((name, t) => [name, t]));
   const client = broker.subscribe(names);
+  let received = 0;
   const backplaneReady = () => {
     const b = broker.stats().backplane;
     return b === undefined || (b.state === "ready" && b.topics >= topics);
   };
-  const deadline = Date.now() + timeoutMs;
+  // Fails only when nothing comes back for `timeoutMs`: seeding 500,000 events takes minutes.
+  let lastProgress = Date.now();
+  let lastCount = -1;
   const waitFor = async (ok, what) => {
     while (!ok()) {
-      if (Date.now() > deadline) throw new Error(`seeding: ${what} not in ${timeoutMs} ms`);
+      if (received !== lastCount) {
+        lastCount = received;
+        lastProgress = Date.now();
+      } else if (Date.now() - lastProgress > timeoutMs)
+        throw new Error(`seeding: ${what}: nothing for ${timeoutMs} ms (${received} back)`);
       await (broker.stats().backplane === undefined ? turn() : sleep(2));
     }
   };
   await waitFor(backplaneReady, "the backplane's subscription to every topic");
   const ids = names.map(() => new Array(perTopic));
-  let received = 0;
   const reading = (async () => {
     for await (const event of client) {
       const parsed = parseEventData(event.data ?? "");
