@@ -32,6 +32,7 @@ function step(command, args) {
 }
 
 if (process.env.CI) refuse("CI is set: a release is published by a maintainer, never from CI");
+// biome-ignore lint/suspicious/noUndeclaredEnvVars: run by hand, never by a turbo task.
 if (process.env.RELEASE_CONFIRM !== "1") {
   refuse(
     "set RELEASE_CONFIRM=1 to publish to the npm registry (`pnpm release` is the dry run; see RELEASING.md)",
