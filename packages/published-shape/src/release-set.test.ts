@@ -57,9 +57,15 @@ describe("the release dry run's checks of the set", () => {
   it("refuses a public package not packed nor in the fixed group, and a private one in it", () => {
     scratch = mkdtempSync(join(tmpdir(), "burrow-set-"));
     cpSync(join(repo, ".changeset/config.json"), join(scratch, ".changeset/config.json"));
+    writeFileSync(
+      join(scratch, "pnpm-workspace.yaml"),
+      'packages:\n  - "packages/*"\n  - site\nonlyBuiltDependencies:\n  - esbuild\n',
+    );
     const manifests = {
       "packages/sse-new": { name: "@burrow/sse-new" },
       "packages/sse-core": { name: "@burrow/sse-core", private: true },
+      site: { name: "@burrow/site" },
+      esbuild: { name: "not-a-workspace-package" },
     };
     for (const [dir, manifest] of Object.entries(manifests)) {
       mkdirSync(join(scratch, dir), { recursive: true });
@@ -69,6 +75,8 @@ describe("the release dry run's checks of the set", () => {
       "@burrow/sse-core is private but in the fixed group of .changeset/config.json",
       "@burrow/sse-new (packages/sse-new) is public but not packed: add it to libraries in packages/published-shape/src/pack.ts, or make it private",
       "@burrow/sse-new is public but not in the fixed group of .changeset/config.json",
+      "@burrow/site (site) is public but not packed: add it to libraries in packages/published-shape/src/pack.ts, or make it private",
+      "@burrow/site is public but not in the fixed group of .changeset/config.json",
     ]);
   });
 });

@@ -8,14 +8,24 @@ import { join } from "node:path";
 import { libraries } from "./pack.js";
 import { dependencyFields, type PackedPackage } from "./tarball.js";
 
-/** `{ name, private }` of every package of the workspace under `root` (packages/*, apps/*, bench). */
+/** The folders `pnpm-workspace.yaml` under `root` lists (`packages/*` expanded one level). */
+function workspaceDirs(root: string): string[] {
+  const yaml = readFileSync(join(root, "pnpm-workspace.yaml"), "utf8");
+  // The `packages:` list: its indented `- glob` lines, up to the next top-level key.
+  const list = yaml.split(/^packages:\s*$/m)[1]?.split(/^\S/m)[0] ?? "";
+  const globs = [...list.matchAll(/^\s+-\s+["']?([^"'\s]+)["']?\s*$/gm)];
+  return globs.flatMap(([, glob]) => {
+    if (!glob!.endsWith("/*")) return [glob!];
+    const group = glob!.slice(0, -2);
+    return existsSync(join(root, group))
+      ? readdirSync(join(root, group)).map((dir) => `${group}/${dir}`)
+      : [];
+  });
+}
+
+/** `{ name, private, dir }` of every package of the workspace under `root`. */
 export function workspacePackages(root: string): { name: string; private: boolean; dir: string }[] {
-  const dirs = ["packages", "apps"].flatMap((group) =>
-    existsSync(join(root, group))
-      ? readdirSync(join(root, group)).map((dir) => join(group, dir))
-      : [],
-  );
-  return [...dirs, "bench"]
+  return workspaceDirs(root)
     .filter((dir) => existsSync(join(root, dir, "package.json")))
     .map((dir) => {
       const manifest = JSON.parse(readFileSync(join(root, dir, "package.json"), "utf8"));
