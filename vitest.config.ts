@@ -1,22 +1,25 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { defineConfig } from "vitest/config";
 
-// One run covers every package: each folder under packages/ and apps/ is a
-// vitest project named after its package, so results are reported per
-// package, and every project inherits the settings below.
-const projects = ["packages", "apps"].flatMap((group) =>
-  existsSync(group)
-    ? readdirSync(group)
-        .filter((dir) => existsSync(`${group}/${dir}/package.json`))
-        .map((dir) => ({
-          extends: true as const,
-          test: {
-            name: JSON.parse(readFileSync(`${group}/${dir}/package.json`, "utf8")).name as string,
-            root: `${group}/${dir}`,
-          },
-        }))
-    : [],
-);
+// One run covers every package: each folder under packages/ and apps/, and
+// docs/ (the site's runnable examples), is a vitest project named after its
+// package, so results are reported per package, and every project inherits
+// the settings below.
+const folders = [
+  ...["packages", "apps"].flatMap((group) =>
+    existsSync(group) ? readdirSync(group).map((dir) => `${group}/${dir}`) : [],
+  ),
+  "docs",
+];
+const projects = folders
+  .filter((folder) => existsSync(`${folder}/package.json`))
+  .map((folder) => ({
+    extends: true as const,
+    test: {
+      name: JSON.parse(readFileSync(`${folder}/package.json`, "utf8")).name as string,
+      root: folder,
+    },
+  }));
 
 export default defineConfig({
   test: {
