@@ -4,7 +4,7 @@
  * (git-ignored) so that it imports the workspace's built packages through
  * docs/node_modules, as a user's file imports the installed ones.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -49,7 +49,11 @@ export function extractRunnables(): Map<string, Runnable> {
       if (found.has(name!))
         throw new Error(`${page}: runnable ${name} is also on ${found.get(name!)!.page}`);
       const file = join(DOCS, ".examples", `${name}.mjs`);
-      writeFileSync(file, `${code}\n`);
+      // Written whole under a name of its own, then renamed: test files that
+      // extract at once never run a half-written example.
+      const temporary = `${file}.${process.pid}`;
+      writeFileSync(temporary, `${code}\n`);
+      renameSync(temporary, file);
       found.set(name!, { name: name!, page, code, file });
     }
   }
