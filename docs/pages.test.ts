@@ -7,7 +7,7 @@
  * examples load.
  */
 import type { ChildProcess } from "node:child_process";
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -32,6 +32,7 @@ import {
 } from "./scripts/runnable.js";
 
 const runnables = extractRunnables();
+const BIOME = join(DOCS, "..", "node_modules", ".bin", "biome");
 const children: ChildProcess[] = [];
 const clients: { close(): void }[] = [];
 
@@ -240,6 +241,18 @@ describe("the site's pages", () => {
   it("every runnable block has a check, and every check a block", () => {
     expect([...runnables.keys()].sort()).toEqual(Object.keys(checks).sort());
   });
+
+  it.each([...runnables.keys()])(
+    "%s is formatted as biome formats the repository's code",
+    (name) => {
+      const { code } = runnables.get(name)!;
+      const formatted = execFileSync(BIOME, ["format", "--stdin-file-path=example.mjs"], {
+        input: `${code}\n`,
+        encoding: "utf8",
+      });
+      expect(`${code}\n`).toBe(formatted);
+    },
+  );
 
   it.each(pages())("%s: its install lines name every package its runnable blocks load", (page) => {
     const blocks = [...runnables.values()].filter((r) => r.page === page);
