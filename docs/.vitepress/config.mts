@@ -1,12 +1,24 @@
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitepress";
-import { githubSlug, repoLink } from "../scripts/links.mjs";
+import { githubSlug, REPO_URL, repoLink } from "../scripts/links.mjs";
 
 // The site is built from docs/ (its pages are the docs/*.md files), into
 // docs/.vitepress/dist (git-ignored). `pnpm docs` builds it; `pnpm docs:dev` serves it.
 const sidebarFile = fileURLToPath(new URL("../api/typedoc-sidebar.json", import.meta.url));
 const apiSidebar = existsSync(sidebarFile) ? JSON.parse(readFileSync(sidebarFile, "utf8")) : [];
+
+// Every published package, whose README is its full reference.
+const PACKAGES = [
+  "sse-core",
+  "sse-express",
+  "sse-koa",
+  "sse-fastify",
+  "sse-registry",
+  "sse-redis",
+  "sse-postgres",
+  "sse-prometheus",
+];
 
 export default defineConfig({
   title: "Burrow SSE",
@@ -57,6 +69,14 @@ export default defineConfig({
             { text: "Performance", link: "/performance" },
             { text: "Architecture", link: "/architecture" },
           ],
+        },
+        {
+          text: "Package READMEs (reference)",
+          collapsed: true,
+          items: PACKAGES.map((name) => ({
+            text: `@burrow/${name}`,
+            link: `${REPO_URL}/tree/main/packages/${name}`,
+          })),
         },
         { text: "API reference", link: "/api/" },
       ],
