@@ -8,7 +8,6 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { execFile, execFileSync } from "node:child_process";
-import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -24,6 +23,7 @@ import * as pg from "@burrow/test-utils/postgres";
 import * as redis from "@burrow/test-utils/redis";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { DOCS, extractRunnables, packagesInstalled, packagesUsed } from "./scripts/runnable.js";
+import { expectPage, stop } from "./scripts/served.js";
 
 const runnables = extractRunnables();
 const BIOME = join(DOCS, "..", "node_modules", ".bin", "biome");
@@ -40,29 +40,6 @@ async function start(name: string, env: Record<string, string> = {}) {
   const { child, url } = await startExample(runnables.get(name)!.file, env);
   children.push(child);
   return { child, url, port: Number(url.split(":")[2]) };
-}
-
-/** Sends SIGTERM with clients connected; resolves with the exit code. */
-async function stop(child: ChildProcess): Promise<number | null> {
-  const exited = once(child, "exit");
-  child.kill("SIGTERM");
-  const [code] = await exited;
-  return code as number | null;
-}
-
-/** Asserts that `path` is an HTML page whose scripts are all served, from node_modules. */
-async function expectPage(url: string, path: string, connect: string): Promise<void> {
-  const page = await fetch(`${url}${path}`);
-  expect(page.headers.get("content-type")).toMatch(/^text\/html/);
-  const html = await page.text();
-  expect(html).toContain(connect);
-  const scripts = [...html.matchAll(/<script src="([^"]+)"><\/script>/g)].map((m) => m[1]!);
-  expect(scripts.length).toBeGreaterThanOrEqual(2);
-  for (const script of scripts) {
-    const response = await fetch(`${url}${script}`);
-    expect(response.headers.get("content-type")).toMatch(/javascript/);
-    expect((await response.text()).length).toBeGreaterThan(1000);
-  }
 }
 
 /**
