@@ -35,12 +35,7 @@ export const HISTORY_SIZE = 100;
 /** How long a viewer whose last stream closed stays listed: a reload does not flap. */
 export const PRESENCE_DEBOUNCE_MS = 1000;
 
-/**
- * Connections the kernel queues for the server before Node accepts them.
- * Node's default, 511, resets connections when every open page reconnects at
- * once (after a deploy); the OS caps it at its somaxconn.
- */
-export const LISTEN_BACKLOG = 4096;
+export { LISTEN_BACKLOG } from "./shared/plugin.js";
 
 /** The end of `--help`: what only the environment sets (no flag, no TOML key). */
 export const ENVIRONMENT_HELP = `
@@ -175,7 +170,7 @@ export async function startDemo(options: StartOptions = {}): Promise<StartResult
   const app = registry.get<DemoApp>("demo");
   const broker = brokerFromRegistry(registry);
   if (app === undefined || broker === undefined) throw new Error("demo: registry not configured");
-  const { framework, htmx, port, host } = app.settings;
+  const { framework, htmx, port, host, listenBacklog } = app.settings;
 
   // Background jobs render through the registry: give it the template engine.
   registry.setRenderer(views.renderer);
@@ -212,7 +207,7 @@ export async function startDemo(options: StartOptions = {}): Promise<StartResult
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
+      server.listen({ port, host, backlog: listenBacklog }, () => {
         server.off("error", reject);
         resolve();
       });

@@ -9,9 +9,7 @@
 import { createHook } from "node:async_hooks";
 import type { Server } from "node:http";
 import { connect, type Socket } from "node:net";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
-import { listen, type TestServer, waitFor } from "@burrow/test-utils";
+import { collectGarbage, listen, type TestServer, waitFor } from "@burrow/test-utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventBroker, handlerFunc, type SSERequest } from "./index.js";
 
@@ -27,13 +25,7 @@ const STUCK_PER_ROUND = 10;
  */
 const HEAP_GROWTH_LIMIT = 8 * 1024 * 1024;
 
-function gcFunction(): () => void {
-  const existing = (globalThis as { gc?: () => void }).gc;
-  if (existing) return existing;
-  setFlagsFromString("--expose-gc");
-  return runInNewContext("gc") as () => void;
-}
-const gc = gcFunction();
+const gc = collectGarbage;
 
 async function settledHeap(): Promise<number> {
   for (let i = 0; i < 3; i++) {

@@ -8,6 +8,7 @@
 import type { Server } from "node:http";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AdapterHarness, SuiteBroker, SuiteTopicsFn } from "./adapter-harness.js";
+import { describeAwaitedReplay } from "./awaited-replay-suite.js";
 import { rawClient, recordEvents } from "./clients.js";
 import { gate, pipelined, trackSockets } from "./connections.js";
 import { describeHtmx } from "./htmx-suite.js";
@@ -549,6 +550,7 @@ export function describeAdapter<B extends SuiteBroker, Req, H>(
   describeHtmx(name, harness);
   describePresence(name, harness);
   describeSnapshots(name, harness);
+  describeAwaitedReplay(name, harness);
 }
 
 /** `server.close()` as a promise: resolves once every connection has ended. */

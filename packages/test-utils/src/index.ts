@@ -17,8 +17,11 @@ export {
 export type { Gate, PipelinedClient, SocketCount } from "./connections.js";
 export { gate, pipelined, trackSockets } from "./connections.js";
 export { fromFetch } from "./fetch-bridge.js";
+export { collectGarbage } from "./gc.js";
 export type { HandBackplane, HandReport, HandState } from "./hand-backplane.js";
 export { handBackplane } from "./hand-backplane.js";
+export type { HeldEvent, HeldReplay, HeldReplays } from "./held-replays.js";
+export { heldReplays } from "./held-replays.js";
 export { describeQuickStart, describeSnapshotExample, startExample } from "./quick-start-suite.js";
 export { cleanupAfterEach, listen, type TestServer } from "./server.js";
 export type { DroppingBroker } from "./slow-client.js";

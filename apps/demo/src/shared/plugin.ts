@@ -18,6 +18,14 @@ export const FRAMEWORKS = ["express", "koa", "fastify"] as const;
 /** `"express"`, `"koa"` or `"fastify"`. */
 export type Framework = (typeof FRAMEWORKS)[number];
 
+/**
+ * Connections the kernel queues for the server before Node accepts them, by
+ * default (`--listen-backlog`). Node's own default, 511, resets connections
+ * when every open page reconnects at once (after a deploy); the OS caps it at
+ * its somaxconn.
+ */
+export const LISTEN_BACKLOG = 4096;
+
 /** The demo's own settings, resolved from flags, environment, `burrow.toml` and defaults. */
 export interface DemoSettings {
   framework: Framework;
@@ -25,6 +33,8 @@ export interface DemoSettings {
   htmx: HtmxVersion;
   port: number;
   host: string;
+  /** The listen backlog (`server.listen({ backlog })`); default {@link LISTEN_BACKLOG}. */
+  listenBacklog: number;
   /** Milliseconds between two `stats` events; 0 turns the live status panel's feed off. */
   statsIntervalMs: number;
   /**
@@ -39,7 +49,7 @@ export interface DemoSettings {
 /**
  * The demo as a plugin app of the registry, beside the SSE app it depends
  * on: it declares its own flags (`--framework`, `--htmx`, `--port`, `--host`,
- * `--stats-interval`, `--database-url`), and owns every timer of the process (the live
+ * `--listen-backlog`, `--stats-interval`, `--database-url`), and owns every timer of the process (the live
  * statistics feed and the background jobs), so `shutdown()` stops them all
  * and the process can exit by itself.
  */
@@ -95,6 +105,15 @@ export class DemoApp implements App, Configurable, HasShutdown {
         usage: "Address to listen on (0.0.0.0 for every interface)",
       },
       {
+        name: "listen-backlog",
+        env: "DEMO_LISTEN_BACKLOG",
+        toml: "demo.listen_backlog",
+        type: "int",
+        default: LISTEN_BACKLOG,
+        usage:
+          "Connections the kernel queues before the server accepts them (a reconnect storm after a restart overflows Node's 511; the OS caps it at net.core.somaxconn)",
+      },
+      {
         name: "stats-interval",
         env: "DEMO_STATS_INTERVAL",
         toml: "demo.stats_interval",
@@ -135,11 +154,19 @@ export class DemoApp implements App, Configurable, HasShutdown {
         { flag: "port", source: config.source("port"), value: port },
       );
     }
+    const listenBacklog = config.int("listen-backlog") ?? LISTEN_BACKLOG;
+    if (listenBacklog < 1) {
+      throw new ConfigError(
+        `--listen-backlog: ${listenBacklog} (from ${config.source("listen-backlog")}) must be at least 1, e.g. ${LISTEN_BACKLOG}`,
+        { flag: "listen-backlog", source: config.source("listen-backlog"), value: listenBacklog },
+      );
+    }
     this.#settings = {
       framework: framework as Framework,
       htmx: htmx as HtmxVersion,
       port,
       host: config.string("host") ?? "127.0.0.1",
+      listenBacklog,
       statsIntervalMs: Math.max(0, config.int("stats-interval") ?? 1000),
       databaseUrl: config.string("database-url") || undefined,
       bufferSizeSource: config.source("sse-buffer-size"),

@@ -125,7 +125,10 @@ export interface Backplane {
    * deliveries instead of leaving a hole between them; and resolved only
    * once the live deliveries of the events it returns were made, since the
    * broker removes the overlap by `seq` while the replay is pending, not
-   * after. Rejects only on an unexpected failure (treated as `undefined`).
+   * after. The client does not wait for it to see an open stream: headers
+   * are sent at once (with a `:resuming` comment); the replay follows.
+   * Rejects only on an unexpected failure (treated as `undefined`, as is a
+   * synchronous throw: a resume miss on the open stream).
    * `signal` aborts when the resuming client leaves: the backplane should
    * then stop reading (what it resolves to is ignored), so that clients that
    * connect and leave at once cost the engine nothing.

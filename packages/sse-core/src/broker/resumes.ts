@@ -155,38 +155,67 @@ export class Resumes {
     const marked = History.marksRepair(lastEventId);
     const from = marked ? lastEventId.slice(0, -1) : lastEventId;
     client.resumeWith(Resume.awaiting(this.room));
+    // Held only until it leaves: a backplane slow to answer (or that never does) keeps
+    // nothing of a client that is gone.
+    let waiting: Subscription | undefined = client;
     const settle = (replay: BackplaneReplay | undefined): void => {
-      if (client.closed) return;
-      if (replay === undefined) {
-        // What the page shows up to its id may still arrive (read back after a cut): skipped.
-        const shown = parseEventId(from);
-        if (shown !== undefined) client.skipTo(client.topics, shown);
-        const repaired = this.repairableOf(client);
-        for (const topic of repaired) client.repair(topic, "miss");
-        const miss = this.missed(client, repaired.length < client.topics.length);
-        if (miss !== undefined) client.prepend(miss);
-        client.replayed([], 0);
-        return;
-      }
-      this.counters.resumed++;
-      this.observers.notify("resumed", client, false);
-      const repaired = marked ? this.repairableOf(client) : [];
-      for (const topic of repaired) client.repair(topic, "miss");
-      const frames: Frame[] = [];
-      for (const { topic, event, seq } of replay.events) {
-        if (repaired.includes(topic)) continue;
-        try {
-          frames.push(receivedFrame(topic, event, seq, this.rules.of(topic)));
-        } catch {
-          // Not encodable (not written by a broker): skipped, as live delivery would.
-        }
-      }
-      client.replayed(frames, replay.after);
+      const resuming = waiting;
+      waiting = undefined;
+      if (resuming !== undefined && !resuming.closed) this.replayed(resuming, from, marked, replay);
     };
     // Aborted when the client leaves: the backplane then reads nothing for it.
     const left = new AbortController();
-    void client.done.then(() => left.abort());
-    backplane.replay(client.topics, from, left.signal).then(settle, () => settle(undefined));
+    void client.done.then(() => {
+      waiting = undefined;
+      left.abort();
+    });
+    let read: Promise<BackplaneReplay | undefined>;
+    try {
+      read = backplane.replay(client.topics, from, left.signal);
+    } catch (err) {
+      // A backplane that throws instead of rejecting: a miss too, never the request's failure.
+      read = Promise.reject(err);
+    }
+    read.then(settle, () => settle(undefined));
+  }
+
+  /**
+   * The backplane answered `client`'s resume from `from` (`marked`: a repair
+   * id): its replay is written first, then the live events held meanwhile;
+   * no replay (`undefined`) is a miss: what can be repaired is, and the
+   * client is told of the rest.
+   */
+  private replayed(
+    client: Subscription,
+    from: string,
+    marked: boolean,
+    replay: BackplaneReplay | undefined,
+  ): void {
+    if (replay === undefined) {
+      // What the page shows up to its id may still arrive (read back after a cut): skipped.
+      const shown = parseEventId(from);
+      if (shown !== undefined) client.skipTo(client.topics, shown);
+      const repaired = this.repairableOf(client);
+      for (const topic of repaired) client.repair(topic, "miss");
+      const miss = this.missed(client, repaired.length < client.topics.length);
+      if (miss !== undefined) client.prepend(miss);
+      client.replayed([], 0);
+      return;
+    }
+    this.counters.resumed++;
+    this.observers.notify("resumed", client, false);
+    const repaired = marked ? this.repairableOf(client) : [];
+    for (const topic of repaired) client.repair(topic, "miss");
+    const frames: Frame[] = [];
+    for (const { topic, event, seq } of replay.events) {
+      if (repaired.includes(topic)) continue;
+      try {
+        frames.push(receivedFrame(topic, event, seq, this.rules.of(topic)));
+      } catch {
+        // Not encodable (not written by a broker): skipped, as live delivery would.
+      }
+    }
+    client.replayed(frames, replay.after);
   }
 
   /**

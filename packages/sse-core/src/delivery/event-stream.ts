@@ -14,6 +14,13 @@ export const DEFAULT_WRITE_BUDGET = 16 * 1024;
 const KEEPALIVE = toBytes(encodeComment("keepalive"));
 
 /**
+ * What a stream whose client awaits a backplane's replay writes first, at
+ * once: its client (and any proxy or fetch bridge between) sees an open
+ * stream before the replay arrives.
+ */
+const RESUMING = toBytes(encodeComment("resuming"));
+
+/**
  * One timer per distinct interval serves every open stream, instead of one
  * timer per connection.
  */
@@ -126,10 +133,15 @@ export abstract class EventStream implements Consumer {
   /** Everything queued so far was handed to the transport, which can take more. */
   protected idle(): void {}
 
-  /** Starts the keepalive and connects to the client (once the transport is set up). */
+  /**
+   * Starts the keepalive and connects to the client (once the transport is
+   * set up). A client that awaits a backplane's replay is sent a comment
+   * first, so that its first bytes do not wait for the replay.
+   */
   start(): void {
     const keepaliveMs = this.timing.keepaliveMs;
     if (keepaliveMs > 0) startKeepalive(this, keepaliveMs);
+    if (this.client.awaitingReplay && !this.client.closed) this.write(RESUMING, new FlushPass());
     this.client.attach(this);
   }
 

@@ -75,6 +75,11 @@ export class Resume {
     return new Resume({ kind: "awaiting", held: [] }, room);
   }
 
+  /** True while a backplane's replay is still on its way: nothing of it can be written yet. */
+  get awaiting(): boolean {
+    return this.state.kind === "awaiting";
+  }
+
   /** True while a backplane's replay is being written: a live event held now is readable at once. */
   get replaying(): boolean {
     return this.state.kind === "replaying";

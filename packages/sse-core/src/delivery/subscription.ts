@@ -164,6 +164,11 @@ export class Subscription implements Client, FrameReader, RepairTarget {
     this.resume = resume;
   }
 
+  /** True while it waits for a backplane's replay: nothing can be written to it before that. */
+  get awaitingReplay(): boolean {
+    return this.resume?.awaiting === true;
+  }
+
   /** The backplane replay its resume awaited arrived: see {@link Resume.feed}. */
   replayed(frames: readonly Frame[], afterSeq: number): void {
     if (this.resume?.feed(frames, afterSeq)) this.poke();

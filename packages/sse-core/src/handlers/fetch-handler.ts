@@ -16,7 +16,10 @@ const logFetchError = logError("could not serve an event stream");
  * Next.js route handlers, Bun, Deno and anything else that speaks
  * `Request`/`Response`. The body is a pull-based `ReadableStream` (so
  * backpressure works as on `node:http`); aborting the request or cancelling
- * the body unsubscribes. The same checks and answers as {@link serveEvents},
+ * the body unsubscribes. A client resuming from a backplane's history gets
+ * the `Response` and its first bytes (a `:resuming` comment) at once, so a
+ * bridge that sends the head with the body's first bytes sends it then; the
+ * replay follows. The same checks and answers as {@link serveEvents},
  * except the per-address cap (a `Request` does not carry the client address).
  * A request whose signal is aborted by the time it is admitted is never
  * subscribed and is answered 499 (nginx's "client closed request") with no body.

@@ -24,7 +24,9 @@ export const logRequestError = logError("could not serve an event stream");
  * Serves one event stream on a `node:http` (or `node:http2` compatibility)
  * response: checks the request (method, topics, limits, `authorize`),
  * subscribes, writes the headers, streams events until the client leaves or
- * the broker closes, and unsubscribes. The one function every handler and
+ * the broker closes, and unsubscribes. A client resuming from a backplane's
+ * history gets its headers (and a `:resuming` comment) at once; the replay
+ * follows, as the backplane answers. The one function every handler and
  * framework adapter delegates to. Never throws for a request (bad `options`
  * throw an {@link SSEOptionError} on the first call: check them up front
  * with {@link validateOptions}): a problem becomes an HTTP answer (405 for a method other than GET; 500 `sse: no broker on this
