@@ -6,12 +6,16 @@
 // groups resume as a miss; a master killed, its replica promoted: the
 // outage is reported and delivery resumes.
 
-import { EventBroker, SSEOptionError } from "@burrow/sse-core";
-import { take, waitFor } from "@burrow/test-utils";
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { EventBroker, type SSEBackplaneError, SSEOptionError } from "@burrow/sse-core";
+import { rawClient, startExample, take, waitFor } from "@burrow/test-utils";
 import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { groupOf, groupPrefix, keySlot } from "./cluster-keys.js";
 import { describeCluster, type PrivateCluster, startCluster } from "./fixtures/cluster.js";
+import { REDIS_URL } from "./fixtures/harness.js";
 import { RedisBackplane, type RedisClusterBackplane, redisBackplane } from "./index.js";
 
 const silent = { error: () => {}, info: () => {} };
@@ -184,6 +188,90 @@ describeCluster("sse-redis on a Redis Cluster (3 masters, 1 replica each)", () =
     expect(after[1]!.data).toBe("live x");
     expect(two.broker.stats()).toMatchObject({ resumed: 1, resumeMisses: 1 });
     expect(two.backplane.stats().crossGroupResumes).toBe(1);
+  });
+
+  it("refuses, as configuration errors with the fix, a cluster's node given as url and a single Redis given as cluster", async () => {
+    const onNode = redisBackplane({
+      url: `redis://${cluster.nodes[0]}`,
+      prefix: PREFIX,
+      logger: false,
+    });
+    const onSingle = redisBackplane({
+      cluster: { nodes: [REDIS_URL.replace("redis://", "")] },
+      logger: false,
+    });
+    const brokers = [onNode, onSingle].map(
+      (backplane) => new EventBroker({ historySize: 10, backplane }),
+    );
+    // One topic per group on every master: one of them is not on the node given as url.
+    for (const broker of brokers) for (let i = 0; i < 6; i++) broker.subscribe(`conf-${i}`);
+    const refusals = await Promise.all(
+      [onNode, onSingle].map((backplane) =>
+        backplane.ready({ timeoutMs: 10_000 }).then(
+          () => undefined,
+          (error: SSEBackplaneError) => error,
+        ),
+      ),
+    );
+    for (const broker of brokers) broker.close();
+    expect(refusals.map((error) => error?.kind)).toEqual(["configuration", "configuration"]);
+    expect(refusals[0]!.message).toContain(
+      "give its nodes as redisBackplane({ cluster: { nodes } })",
+    );
+    expect(refusals[1]!.message).toContain(
+      "are not a Redis Cluster: give one server's address as url",
+    );
+  });
+
+  it("refuses, as a configuration error with the fix, a cluster without SSUBSCRIBE (as Redis before 7)", async () => {
+    const old = await startCluster(1, 0, ["--rename-command", "SSUBSCRIBE", ""]);
+    try {
+      const backplane = redisBackplane({ cluster: { nodes: old.nodes }, logger: false });
+      const broker = new EventBroker({ historySize: 10, backplane });
+      broker.subscribe("news");
+      const refusal = await backplane.ready({ timeoutMs: 10_000 }).then(
+        () => undefined,
+        (error: SSEBackplaneError) => error,
+      );
+      broker.close();
+      expect(refusal?.kind).toBe("configuration");
+      expect(refusal?.message).toContain("needs Redis 7 or later (sharded pub/sub: SSUBSCRIBE");
+    } finally {
+      await old.stop();
+    }
+  });
+
+  it("the README's example (examples/cluster.mjs), twice: a room's events reach the other process, and resume there", async () => {
+    const example = fileURLToPath(new URL("../examples/cluster.mjs", import.meta.url));
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    expect(readme).toContain(readFileSync(example, "utf8").trimEnd());
+    const env = { CLUSTER_NODES: cluster.nodes.join(","), REDIS_PREFIX: PREFIX };
+    const [a, b] = await Promise.all([startExample(example, env), startExample(example, env)]);
+    const port = (url: string) => Number(new URL(url).port);
+    try {
+      const client = rawClient(port(a.url), "/events?room=42");
+      await client.ready;
+      await waitFor(
+        async () => JSON.parse(await (await fetch(a.url)).text()).topics === 2,
+        "a to subscribe the room",
+      );
+      for (const text of ["one", "two"])
+        await fetch(`${b.url}/say?room=42&text=${text}`, { method: "POST" });
+      await waitFor(() => client.events.length >= 2, "the room's events on a");
+      client.close();
+      expect(client.events.map((e) => e.data)).toEqual(["one", "two"]);
+      const back = rawClient(port(b.url), "/events?room=42", {
+        headers: { "Last-Event-ID": client.events[0]!.id! },
+      });
+      await waitFor(() => back.events.length >= 1, "the resume on b");
+      back.close();
+      expect(back.events.map((e) => e.data)).toEqual(["two"]);
+    } finally {
+      for (const { child } of [a, b]) {
+        child.kill("SIGTERM");
+        await once(child, "exit");
+      }
+    }
   });
 
   it("a master killed and its replica promoted: the outage is reported, and delivery resumes on both brokers", async () => {
