@@ -6,6 +6,7 @@
 //
 //   node backplanes.mjs            # both engines, defaults below
 //   BENCH_BACKPLANES=postgres node backplanes.mjs
+//   BENCH_BACKPLANES=redis,redis-cluster REDIS_CLUSTER_NODES=127.0.0.1:7000 node backplanes.mjs
 //
 // Env: DATABASE_URL (postgres://postgres@127.0.0.1:5432/test), REDIS_URL
 // (redis://127.0.0.1:6379), BENCH_BURST (20000 events), BENCH_PACED_RATE
@@ -36,6 +37,11 @@ async function backplaneFor(engine, prefix) {
     });
   }
   const { redisBackplane } = await import("@burrow/sse-redis");
+  if (engine === "redis-cluster") {
+    // A Redis Cluster (7+) already running: its nodes in REDIS_CLUSTER_NODES.
+    const nodes = (env.REDIS_CLUSTER_NODES ?? "127.0.0.1:7000").split(",");
+    return redisBackplane({ cluster: { nodes }, prefix, logger: false, maxPending: 1_000_000 });
+  }
   return redisBackplane({ url: REDIS_URL, prefix, logger: false, maxPending: 1_000_000 });
 }
 
