@@ -109,6 +109,9 @@ describe("redisBackplane({ cluster }) options", () => {
     // A Cluster client is accepted: the backplane takes its startup nodes and options.
     const backplane = redisBackplane({ cluster, logger: false });
     expect(backplane.stats().state).toBe("connecting");
+    // No head common to all groups, and presence stays per process.
+    expect("latest" in backplane).toBe(false);
+    expect("presence" in backplane).toBe(false);
     single.disconnect();
     cluster.disconnect();
   });
@@ -155,6 +158,7 @@ describeCluster("sse-redis on a Redis Cluster (3 masters, 1 replica each)", () =
       Array.from({ length: 40 }, (_, i) => i + 1),
     );
     expect(aOnOne![0]!.id!.split("-")[0]).not.toBe(bOnOne![0]!.id!.split("-")[0]);
+    expect(await one.broker.cursor()).toBeUndefined();
   });
 
   it("topics sharing a hash tag resume exactly on another broker; topics of two groups resume as a told miss", async () => {

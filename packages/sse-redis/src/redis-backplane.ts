@@ -303,7 +303,12 @@ export class RedisBackplane implements Backplane {
 export function redisBackplane(
   options: RedisBackplaneOptions & { cluster: RedisClusterOption },
 ): RedisClusterBackplane;
-export function redisBackplane(options?: RedisBackplaneOptions): RedisBackplane;
+export function redisBackplane(
+  options?: RedisBackplaneOptions & { cluster?: undefined },
+): RedisBackplane;
+export function redisBackplane(
+  options: RedisBackplaneOptions,
+): RedisBackplane | RedisClusterBackplane;
 export function redisBackplane(
   options: RedisBackplaneOptions = {},
 ): RedisBackplane | RedisClusterBackplane {
