@@ -64,7 +64,10 @@ export class ClusterLink extends Link {
     const cluster = new Cluster(nodes as ClusterNode[], {
       ...options,
       lazyConnect: false,
-      enableOfflineQueue: false,
+      // Without its offline queue, ioredis's cluster client retries the commands sent while a
+      // master's connection is still opening, out of order (a burst's publishes got reordered).
+      // The backplane sends nothing while the link is not ready, so nothing waits for an outage.
+      enableOfflineQueue: true,
       scaleReads: "master",
       redisOptions: {
         ...this.options.redis,

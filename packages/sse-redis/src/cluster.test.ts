@@ -15,7 +15,7 @@ import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { groupOf, groupPrefix, keySlot } from "./cluster-keys.js";
 import { describeCluster, type PrivateCluster, startCluster } from "./fixtures/cluster.js";
-import { REDIS_URL } from "./fixtures/harness.js";
+import { killConnections, REDIS_URL } from "./fixtures/harness.js";
 import { RedisBackplane, type RedisClusterBackplane, redisBackplane } from "./index.js";
 
 const silent = { error: () => {}, info: () => {} };
@@ -24,13 +24,16 @@ const PREFIX = "burrow-cluster-test:";
 let cluster: PrivateCluster;
 const open: { broker: EventBroker; backplane: RedisClusterBackplane }[] = [];
 
-/** A broker on a new cluster backplane (closed after the file). */
-async function node(): Promise<{ broker: EventBroker; backplane: RedisClusterBackplane }> {
+/** A broker on a new cluster backplane (closed after the file); its connections named `name`. */
+async function node(
+  name = "burrow-sse",
+): Promise<{ broker: EventBroker; backplane: RedisClusterBackplane }> {
   const backplane = redisBackplane({
     cluster: { nodes: cluster.nodes },
     prefix: PREFIX,
     logger: silent,
     timeoutMs: 1000,
+    redis: { connectionName: name },
   });
   const broker = new EventBroker({
     historySize: 100,
@@ -276,6 +279,24 @@ describeCluster("sse-redis on a Redis Cluster (3 masters, 1 replica each)", () =
         await once(child, "exit");
       }
     }
+  });
+
+  it("a subscriber connection cut: the link goes down, reads back what its group missed, and delivers everything once, in order", async () => {
+    const [one, two] = await Promise.all([node("cut-one"), node()]);
+    const topic = "cut";
+    const client = one.broker.subscribe(topic);
+    await Promise.all([ready(one.backplane, 1), ready(two.backplane, 0)]);
+    const errors = one.backplane.stats().errors;
+    expect(await killConnections("cut-one-sub", `redis://${await masterOf(topic)}`)).toBe(1);
+    // Published at once, while one is not subscribed: it reads them back from the stream.
+    for (let i = 0; i < 20; i++) two.broker.publish(topic, { data: String(i) });
+    const events = await take(client, 20);
+    expect(events.map((e) => e.data)).toEqual(Array.from({ length: 20 }, (_, i) => String(i)));
+    await ready(one.backplane, 1);
+    expect(one.backplane.stats()).toMatchObject({ errors: errors + 1, gaps: 0 });
+    expect(one.backplane.stats().recovered).toBeGreaterThan(0);
+    two.broker.publish(topic, { data: "live" });
+    expect((await take(client, 1))[0]?.data).toBe("live");
   });
 
   it("a master killed and its replica promoted: the outage is reported, and delivery resumes on both brokers", async () => {
