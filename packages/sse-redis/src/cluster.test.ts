@@ -15,7 +15,7 @@ import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { groupOf, groupPrefix, keySlot } from "./cluster-keys.js";
 import { describeCluster, type PrivateCluster, startCluster } from "./fixtures/cluster.js";
-import { killConnections, REDIS_URL } from "./fixtures/harness.js";
+import { freePort, killConnections, REDIS_URL } from "./fixtures/harness.js";
 import { RedisBackplane, type RedisClusterBackplane, redisBackplane } from "./index.js";
 
 const silent = { error: () => {}, info: () => {} };
@@ -118,6 +118,21 @@ describe("redisBackplane({ cluster }) options", () => {
     single.disconnect();
     cluster.disconnect();
   });
+});
+
+it("nodes unreachable: the link is down, and ready() times out with the cause", async () => {
+  const port = await freePort();
+  const backplane = redisBackplane({ cluster: { nodes: [`127.0.0.1:${port}`] }, logger: false });
+  const broker = new EventBroker({ historySize: 10, backplane });
+  const error = await backplane.ready({ timeoutMs: 1500 }).then(
+    () => undefined,
+    (rejection: SSEBackplaneError) => rejection,
+  );
+  expect(backplane.stats().state).toBe("down");
+  broker.close();
+  expect(error?.kind).toBe("timeout");
+  expect(error?.message).toContain(`cluster 127.0.0.1:${port} was not ready within 1500 ms (`);
+  expect(error?.message).not.toContain("no answer yet");
 });
 
 describeCluster("sse-redis on a Redis Cluster (3 masters, 1 replica each)", () => {
