@@ -17,6 +17,9 @@ const projects = ["packages", "apps"].flatMap((group) =>
         }))
     : [],
 );
+// The benchmark's own helpers (bench/lib/*.test.mjs): cheap checks, no timing.
+if (existsSync("bench/package.json"))
+  projects.push({ extends: true as const, test: { name: "@burrow/bench", root: "bench" } });
 
 export default defineConfig({
   test: {

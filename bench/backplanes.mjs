@@ -8,9 +8,15 @@
 //   BENCH_BACKPLANES=postgres node backplanes.mjs
 //   BENCH_BACKPLANES=redis,redis-cluster REDIS_CLUSTER_NODES=127.0.0.1:7000 node backplanes.mjs
 //
+// Then, once per engine, with the backplane's default options (maxPending
+// included): BENCH_REQUESTS requests publishing BENCH_PER_REQUEST events each
+// (20 x 1,000), each request's publishes synchronous, and how many of them
+// reached the other process (and how many overflowed maxPending).
+//
 // Env: DATABASE_URL (postgres://postgres@127.0.0.1:5432/test), REDIS_URL
 // (redis://127.0.0.1:6379), BENCH_BURST (20000 events), BENCH_PACED_RATE
-// (1000 events/s), BENCH_PACED_SECONDS (5), BENCH_RUNS (3).
+// (1000 events/s), BENCH_PACED_SECONDS (5), BENCH_RUNS (3), BENCH_REQUESTS
+// (20), BENCH_PER_REQUEST (1000).
 import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
@@ -22,33 +28,31 @@ const pacedRate = Number(env.BENCH_PACED_RATE ?? 1000);
 const pacedSeconds = Number(env.BENCH_PACED_SECONDS ?? 5);
 const runs = Number(env.BENCH_RUNS ?? 3);
 const engines = (env.BENCH_BACKPLANES ?? "postgres,redis").split(",");
+const requests = Number(env.BENCH_REQUESTS ?? 20);
+const perRequest = Number(env.BENCH_PER_REQUEST ?? 1000);
 const DATABASE_URL = env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const REDIS_URL = env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
-async function backplaneFor(engine, prefix) {
+async function backplaneFor(engine, prefix, defaults) {
+  // maxPending above the burst: this measures throughput, not the cap (unless `defaults`).
+  const cap = defaults ? {} : { maxPending: 1_000_000 };
   if (engine === "postgres") {
     const { postgresBackplane } = await import("@burrow/sse-postgres");
-    // maxPending above the burst: this measures throughput, not the cap.
-    return postgresBackplane({
-      connectionString: DATABASE_URL,
-      prefix,
-      logger: false,
-      maxPending: 1_000_000,
-    });
+    return postgresBackplane({ connectionString: DATABASE_URL, prefix, logger: false, ...cap });
   }
   const { redisBackplane } = await import("@burrow/sse-redis");
   if (engine === "redis-cluster") {
     // A Redis Cluster (7+) already running: its nodes in REDIS_CLUSTER_NODES.
     const nodes = (env.REDIS_CLUSTER_NODES ?? "127.0.0.1:7000").split(",");
-    return redisBackplane({ cluster: { nodes }, prefix, logger: false, maxPending: 1_000_000 });
+    return redisBackplane({ cluster: { nodes }, prefix, logger: false, ...cap });
   }
-  return redisBackplane({ url: REDIS_URL, prefix, logger: false, maxPending: 1_000_000 });
+  return redisBackplane({ url: REDIS_URL, prefix, logger: false, ...cap });
 }
 
 /** A child: an EventBroker on the backplane; commands by IPC. */
-async function child(engine, prefix) {
+async function child(engine, prefix, defaults) {
   const { EventBroker } = await import("@burrow/sse-core");
-  const backplane = await backplaneFor(engine, prefix);
+  const backplane = await backplaneFor(engine, prefix, defaults);
   const broker = new EventBroker({ historySize: 100, bufferSize: 100_000, backplane });
   const client = broker.subscribe("t");
   const arrivals = [];
@@ -63,10 +67,11 @@ async function child(engine, prefix) {
       arrivals.length = 0;
       process.send({ ok: true });
     } else if (message.cmd === "burst") {
-      // As fast as the publisher can: 100 publishes per event-loop turn.
+      // As fast as the publisher can: `turn` (100) publishes per event-loop turn.
       const payload = "x".repeat(100);
-      for (let i = 0; i < message.count; i += 100) {
-        for (let k = i; k < Math.min(i + 100, message.count); k++) {
+      const turn = message.turn ?? 100;
+      for (let i = 0; i < message.count; i += turn) {
+        for (let k = i; k < Math.min(i + turn, message.count); k++) {
           broker.publish("t", { data: `${process.hrtime.bigint()} ${payload}` });
         }
         await new Promise((resolve) => setImmediate(resolve));
@@ -102,6 +107,15 @@ async function child(engine, prefix) {
       const first = sent.reduce((m, v) => (v < m ? v : m));
       const last = arrivals[message.count - 1][1];
       process.send({ latencies, spanMs: Number(last - first) / 1e6, stats: broker.stats() });
+    } else if (message.cmd === "settle") {
+      // Until all `count` came, or none came for 3 s: how many reached this process.
+      let seen = -1;
+      let quietSince = Date.now();
+      while (arrivals.length < message.count && Date.now() - quietSince < 3000) {
+        if (arrivals.length !== seen) [seen, quietSince] = [arrivals.length, Date.now()];
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      process.send({ arrived: arrivals.length, stats: broker.stats().backplane });
     } else if (message.cmd === "stats") {
       process.send(broker.stats());
     } else if (message.cmd === "exit") {
@@ -134,21 +148,50 @@ async function dropPostgres(prefix) {
   await client.query(
     `DROP FUNCTION IF EXISTS ${prefix}publish_v1(text[], text[], integer[], text[], text[], integer, boolean)`,
   );
+  await client.query(
+    `DROP FUNCTION IF EXISTS ${prefix}publish_v2(text[], text[], integer[], text[], text[], integer, boolean)`,
+  );
   await client.end();
+}
+
+/** Two children on `engine` (a fresh prefix), `defaults`: the backplane's default options. */
+async function pair(engine, defaults) {
+  const prefix =
+    engine === "postgres"
+      ? `bench_${randomBytes(4).toString("hex")}_`
+      : `bench:${randomBytes(4).toString("hex")}:`;
+  const self = fileURLToPath(import.meta.url);
+  const args = ["child", engine, prefix, defaults ? "defaults" : ""];
+  const [publisher, receiver] = [0, 1].map(() => fork(self, args));
+  await Promise.all([publisher, receiver].map((p) => once(p, "message")));
+  const close = async () => {
+    for (const proc of [publisher, receiver]) proc.send({ cmd: "exit" });
+    await Promise.all([publisher, receiver].map((proc) => once(proc, "exit")));
+    if (engine === "postgres") await dropPostgres(prefix);
+  };
+  return { publisher, receiver, close };
+}
+
+/** `requests` x `perRequest` at the default maxPending: what reached the other process. */
+async function requestBurst(engine) {
+  const { publisher, receiver, close } = await pair(engine, true);
+  const count = requests * perRequest;
+  await ask(publisher, { cmd: "burst", count, turn: perRequest });
+  const { arrived } = await ask(receiver, { cmd: "settle", count });
+  const sent = (await ask(publisher, { cmd: "stats" })).backplane;
+  await close();
+  const row = { engine, count, arrived, overflow: sent.overflow };
+  process.stderr.write(`${engine} ${requests} x ${perRequest}: ${JSON.stringify(row)}\n`);
+  return row;
 }
 
 async function main() {
   const rows = [];
+  const bursts = [];
   for (const engine of engines) {
     const results = [];
     for (let run = 0; run < runs; run++) {
-      const prefix =
-        engine === "postgres"
-          ? `bench_${randomBytes(4).toString("hex")}_`
-          : `bench:${randomBytes(4).toString("hex")}:`;
-      const self = fileURLToPath(import.meta.url);
-      const [publisher, receiver] = [0, 1].map(() => fork(self, ["child", engine, prefix]));
-      await Promise.all([publisher, receiver].map((p) => once(p, "message")));
+      const { publisher, receiver, close } = await pair(engine, false);
       // Warm-up.
       await ask(publisher, { cmd: "burst", count: 500 });
       await ask(receiver, { cmd: "arrivals", count: 500 });
@@ -169,9 +212,7 @@ async function main() {
         dropped: b.stats.dropped + p.stats.dropped,
         localOnly: (sent.localOnly ?? 0) + (sent.overflow ?? 0),
       });
-      for (const proc of [publisher, receiver]) proc.send({ cmd: "exit" });
-      await Promise.all([publisher, receiver].map((proc) => once(proc, "exit")));
-      if (engine === "postgres") await dropPostgres(prefix);
+      await close();
       process.stderr.write(`${engine} run ${run + 1}: ${JSON.stringify(results.at(-1))}\n`);
     }
     rows.push({
@@ -182,6 +223,7 @@ async function main() {
       max: median(results.map((r) => r.max)),
       lost: results.reduce((sum, r) => sum + r.dropped + r.localOnly, 0),
     });
+    bursts.push(await requestBurst(engine));
   }
   console.log(
     `| backplane | burst of ${burst}: events/s end to end | paced ${pacedRate}/s: p50 latency | p99 | max | events lost or local-only |`,
@@ -192,7 +234,16 @@ async function main() {
       `| ${r.engine} | ${Math.round(r.rate).toLocaleString("en")} | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${r.max.toFixed(1)} ms | ${r.lost} |`,
     );
   }
+  console.log(
+    `\n| backplane | ${requests} requests x ${perRequest} at the default maxPending: arrived on the other process | overflowed maxPending |`,
+  );
+  console.log("| --- | --- | --- |");
+  for (const b of bursts) {
+    console.log(
+      `| ${b.engine} | ${b.arrived.toLocaleString("en")} of ${b.count.toLocaleString("en")} | ${b.overflow} |`,
+    );
+  }
 }
 
-if (process.argv[2] === "child") await child(process.argv[3], process.argv[4]);
+if (process.argv[2] === "child") await child(process.argv[3], process.argv[4], !!process.argv[5]);
 else await main();

@@ -455,6 +455,17 @@ if (args.help) {
   console.log(USAGE);
   process.exit(0);
 }
+// The resume storms (storm.mjs) run on their own, --against included; then the other scenarios, if any.
+if (SCENARIOS.includes("storm")) {
+  const { stormMain } = await import("./storm.mjs");
+  try {
+    await stormMain({ against: args.against });
+  } catch (err) {
+    console.error(String(err?.message).startsWith("bench: ") ? err.message : err);
+    process.exit(1);
+  }
+  if (SCENARIOS.every((name) => name === "storm")) process.exit(0);
+}
 if (args.against !== undefined) {
   const { compareWith } = await import("./compare.mjs");
   try {

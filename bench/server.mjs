@@ -8,10 +8,8 @@
 // BENCH_CONVERGE=rules or plain, the sse-core server is the converge
 // scenario's (lib/converge-server.mjs), with its converge-* commands.
 
-import { readFileSync, realpathSync } from "node:fs";
 import { createServer } from "node:http";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { builtEntry } from "./lib/load.mjs";
 import { now, serveParent } from "./lib/proc.mjs";
 
 const [kind, checkout] = process.argv.slice(2);
@@ -35,17 +33,6 @@ const RAW_HEADERS = {
   "Cache-Control": "no-cache",
   Connection: "keep-alive",
 };
-
-/** The ESM entry point of a built `@burrow/<name>` in `root`'s packages/ folder, as a file URL. */
-function builtEntry(root, name) {
-  const dir = join(realpathSync(root), "packages", name.slice("@burrow/".length));
-  const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
-  const dot = manifest.exports?.["."] ?? manifest.exports;
-  const esm = dot?.import ?? dot;
-  const entry = typeof esm === "string" ? esm : (esm?.default ?? manifest.module ?? manifest.main);
-  if (typeof entry !== "string") throw new Error(`${name} in ${root}: no ESM entry point`);
-  return pathToFileURL(join(dir, entry)).href;
-}
 
 /**
  * Imports a `@burrow/*` package: from `checkout`'s builds when one was given,

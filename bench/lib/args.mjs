@@ -10,6 +10,8 @@ export const USAGE = `Usage: pnpm bench [--against <ref>]
                    medians and B/A ratios is printed (also: BENCH_AGAINST=<ref>)
   --help           this text
 
+BENCH_SCENARIOS=storm runs the resume storms (also: node bench/storm.mjs [--against <ref>]).
+
 Environment: BENCH_QUICK, BENCH_SERVERS, BENCH_N, BENCH_RUNS, BENCH_SAMPLES, ...
 (bench/README.md lists them all).`;
 

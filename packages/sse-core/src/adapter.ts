@@ -17,7 +17,9 @@
  * global order with {@link OrderedDelivery} (over {@link GlobalOrder}, with
  * the catch-up after a cut), derives its state with
  * {@link nextBackplaneState}, settles `ready()` calls with
- * {@link Readiness}, lines its replays up with {@link ReplayQueue}, logs its
+ * {@link Readiness}, shares its replays' reads with {@link SharedReads} and
+ * {@link sharedReplay} (in a {@link ReplayQueue} under an
+ * {@link AdaptiveLimit}, and one {@link SharedBarrier} for them), logs its
  * link with {@link LinkLog}, writes and reads ids with
  * {@link formatEventId} and {@link parseEventId}, decodes stored events with
  * {@link parseEventJson}, checks its options with {@link loggerOption} and
@@ -45,6 +47,8 @@
  */
 
 export { withOnError } from "./admission/handler-options.js";
+export type { AdaptiveLimitOptions } from "./backplane/adaptive-limit.js";
+export { AdaptiveLimit } from "./backplane/adaptive-limit.js";
 export type {
   BackplaneEvent,
   BackplaneHost,
@@ -68,13 +72,25 @@ export type {
   OrderedDeliveryHooks,
 } from "./backplane/ordered-delivery.js";
 export { OrderedDelivery } from "./backplane/ordered-delivery.js";
+export { BURST_FACTOR, PendingBound, stallCheckMs } from "./backplane/pending-bound.js";
 export type { ReadyVerdict } from "./backplane/readiness.js";
 export { DEFAULT_READY_TIMEOUT_MS, MAX_TIMER_MS, Readiness } from "./backplane/readiness.js";
+export type { TurnLimit } from "./backplane/replay-queue.js";
 export { ReplayQueue } from "./backplane/replay-queue.js";
+export { SharedBarrier } from "./backplane/shared-barrier.js";
 export type { PresenceEngine, PresenceRow } from "./backplane/shared-presence.js";
 export { mergePresence, SharedPresence } from "./backplane/shared-presence.js";
+export type {
+  RangeEntry,
+  RangeReader,
+  RangeSlice,
+  TopicRange,
+} from "./backplane/shared-reads.js";
+export { SharedReads } from "./backplane/shared-reads.js";
+export { sharedReplay } from "./backplane/shared-replay.js";
 export { checkKeys, optionKeys } from "./base/option-checks.js";
 export { RingBuffer } from "./base/ring-buffer.js";
+export { within } from "./base/within.js";
 export {
   validateBroker,
   validateOptions,

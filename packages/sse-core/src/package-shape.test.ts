@@ -68,6 +68,10 @@ const AUTHORS_ONLY = [
   "ownNonce",
   "DEFAULT_READY_TIMEOUT_MS",
   "MAX_TIMER_MS",
+  // The bound on what waits for an engine (issue 26, item 5).
+  "PendingBound",
+  "BURST_FACTOR",
+  "stallCheckMs",
 ] as const;
 
 const cleanups = cleanupAfterEach();

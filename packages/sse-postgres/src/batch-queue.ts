@@ -11,8 +11,10 @@ export interface Outgoing {
   /** Its JSON, ASCII only. */
   json: string;
   channel: string;
-  /** This process's publish number: tells its own echo apart. */
+  /** This process's publish number: tells its own echo apart (0 for a gap marker). */
   nonce: number;
+  /** A gap marker: `topic`'s events overflowed `maxPending` here (no event, not stored). */
+  gap?: boolean;
 }
 
 /** What the {@link BatchQueue} reports. Internal. */
@@ -23,9 +25,13 @@ export interface PublisherEvents {
   failed(batch: readonly Outgoing[], error: Error): void;
 }
 
-/** Most events, and most JSON characters, in one statement (at least one event). */
-const MAX_BATCH_EVENTS = 500;
-const MAX_BATCH_CHARS = 1_000_000;
+/**
+ * Most events, and most JSON characters, in one statement (at least one
+ * event): large enough that a burst drains in few statements (each inserts
+ * its batch at once), small enough that one statement stays short.
+ */
+const MAX_BATCH_EVENTS = 4000;
+const MAX_BATCH_CHARS = 2_000_000;
 
 /**
  * Sends events to PostgreSQL in the order they were published, one statement
@@ -92,11 +98,12 @@ export class BatchQueue {
     const batch = this.queue.splice(0, count);
     this.inFlight = batch.length;
     const { historySize, origin } = this.settings();
-    const parts = batch.map((o) => chunks(o.json));
+    // A gap marker: one empty chunk, and 0 parts.
+    const parts = batch.map((o) => (o.gap ? [""] : chunks(o.json)));
     const values = [
       batch.map((o) => o.topic),
       parts.flat(),
-      parts.map((p) => p.length),
+      batch.map((o, i) => (o.gap ? 0 : parts[i]!.length)),
       batch.map((o) => `${origin}:${o.nonce}`),
       batch.map((o) => o.channel),
       historySize,

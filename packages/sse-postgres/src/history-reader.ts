@@ -1,5 +1,10 @@
 import type { SSEEvent } from "@burrow/sse-core";
-import { type BackplaneEvent, formatEventId, parseEventJson } from "@burrow/sse-core/adapter";
+import {
+  type BackplaneEvent,
+  formatEventId,
+  parseEventJson,
+  type TopicRange,
+} from "@burrow/sse-core/adapter";
 import type { Pool } from "pg";
 import { headStatement, historyStatement, lastStatement } from "./schema.js";
 import { transaction } from "./transaction.js";
@@ -42,16 +47,7 @@ export async function readHistory(
     [{ text: historyStatement(source.prefix), values: [topics, after, limit + 1] }],
     source.sessionBounded,
   );
-  const rows = (result?.rows ?? []) as {
-    epoch: string;
-    head: string;
-    lost: string;
-    seq: string | null;
-    topic: string | null;
-    event: string | null;
-    assigned: boolean | null;
-    origin: string | null;
-  }[];
+  const rows = (result?.rows ?? []) as HistoryRow[];
   const first = rows[0];
   if (
     first === undefined ||
@@ -75,6 +71,59 @@ export async function readHistory(
     events.push({ topic: row.topic!, event, seq, origin: row.origin ?? "" });
   }
   return events;
+}
+
+/** A row of the history statement. */
+interface HistoryRow {
+  epoch: string;
+  head: string;
+  lost: string;
+  seq: string | null;
+  topic: string | null;
+  event: string | null;
+  assigned: boolean | null;
+  origin: string | null;
+}
+
+/**
+ * Reads `count` rows of `topic` after `after` in `epoch`, in one snapshot
+ * (a shared replay's read, see the kit's `SharedReads`): its head is the
+ * counter in that snapshot (every event up to it is visible: publishes take
+ * their seq under the meta row's lock), its floor the seq up to which
+ * events of the topic may be pruned or trimmed. Undefined in another
+ * epoch; rejects when the statement fails. Internal.
+ */
+export async function readRange(
+  source: HistorySource,
+  topic: string,
+  epoch: string,
+  after: number,
+  count: number,
+): Promise<TopicRange<StoredEvent> | undefined> {
+  const [result] = await transaction(
+    source.pool,
+    source.timeoutMs,
+    [{ text: historyStatement(source.prefix), values: [[topic], after, count] }],
+    source.sessionBounded,
+  );
+  const rows = (result?.rows ?? []) as HistoryRow[];
+  const first = rows[0];
+  if (first === undefined || first.epoch !== epoch) return undefined;
+  const entries = rows
+    .filter((row) => row.seq !== null)
+    .map((row) => {
+      const seq = Number(row.seq);
+      const event = rowEvent(epoch, seq, row);
+      const value =
+        event === undefined ? undefined : { topic, event, seq, origin: row.origin ?? "" };
+      return { seq, value };
+    });
+  return {
+    entries,
+    complete: entries.length < count,
+    head: Number(first.head),
+    floor: Number(first.lost),
+  };
 }
 
 /** The newest event `topic` retains, or undefined when it retains none. Internal. */

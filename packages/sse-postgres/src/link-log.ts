@@ -79,7 +79,7 @@ export class PostgresLinkLog {
     if (this.overflowing) return;
     this.overflowing = true;
     this.log.error(
-      `${maxPending} events are waiting for PostgreSQL at ${this.where} (maxPending); events published meanwhile reach this process's clients only`,
+      `${maxPending} events or more are waiting for PostgreSQL at ${this.where}, which does not answer (maxPending); events published meanwhile reach this process's clients only, and the other processes are told of the gap once it answers`,
     );
   }
 

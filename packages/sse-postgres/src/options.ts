@@ -85,16 +85,24 @@ export interface PostgresBackplaneOptions {
   retentionMs?: number;
   /**
    * Most events waiting for PostgreSQL (queued or in the statement being
-   * sent). Past it a publish is not sent: it is delivered on this process
-   * only, at once, and counted in `stats().backplane.overflow`. Bounds the
-   * memory held for a slow or hung database.
+   * sent) while it does not answer: once events wait and no statement has
+   * come back for two checks in a row (`timeoutMs / 4` apart, 50 ms to 1 s),
+   * a publish past `maxPending` is not sent: it is delivered on this process
+   * only, at once, and counted in `stats().backplane.overflow`. While
+   * PostgreSQL answers, a burst waits its turn, up to ten times
+   * `maxPending`. Once it answers again, a gap marker per topic concerned
+   * tells every other process (their `stats().backplane.gaps`), which
+   * repairs its clients of those topics (a snapshot, a state topic's latest
+   * event). Bounds the memory held for a slow or hung database.
    * @default 10000
    */
   maxPending?: number;
   /**
-   * Most replays (resumes with `Last-Event-ID`) that read history at once;
-   * the others wait their turn, and one whose client leaves while waiting
-   * reads nothing. Bounds what resuming clients cost the database.
+   * Most history reads for replays (resumes with `Last-Event-ID`) at once on
+   * this process: the ceiling of a limit that adapts to how fast PostgreSQL
+   * answers (fewer while reads slow down). Each read serves every replay of
+   * its topic waiting; the others wait for the next, and one whose client
+   * leaves while waiting reads nothing. Bounds what resuming clients cost the database.
    * @default 4
    */
   maxReplays?: number;

@@ -34,6 +34,8 @@ export interface Notified {
   /** The backplane gives it an id (`<epoch>-<seq>`) when it has none. */
   assigned: boolean;
   json: string;
+  /** A gap marker (no event: the publisher's `maxPending` overflowed on this topic). */
+  gap: boolean;
 }
 
 interface Part {
@@ -83,6 +85,11 @@ export class Reassembler {
       this.reset();
       return undefined;
     }
+    if (part.parts === 0 && part.part === 0) {
+      this.reset();
+      const { seq, epoch, origin, assigned } = part;
+      return { seq, epoch, origin, assigned, json: "", gap: true };
+    }
     if (part.part === 0) {
       this.current = part;
       this.chunks = [part.chunk];
@@ -100,7 +107,7 @@ export class Reassembler {
     const { seq, epoch, origin, assigned } = this.current!;
     const json = this.chunks.length === 1 ? this.chunks[0]! : this.chunks.join("");
     this.reset();
-    return { seq, epoch, origin, assigned, json };
+    return { seq, epoch, origin, assigned, json, gap: false };
   }
 
   /** Forgets a partial event (the connection was lost). */

@@ -7,6 +7,7 @@ import { EventBroker } from "@burrow/sse-core";
 import { take, tcpProxy, waitFor } from "@burrow/test-utils";
 import { describeLastValue, type LastValueHarness } from "@burrow/test-utils/backplane-last-suite";
 import { backplaneReady, describeBackplane } from "@burrow/test-utils/backplane-suite";
+import { describeSharedReplays } from "@burrow/test-utils/shared-replay-suite";
 import pg from "pg";
 import { afterAll, afterEach, expect, it } from "vitest";
 import {
@@ -200,8 +201,8 @@ describePostgres("PostgresBackplane on the real PostgreSQL", () => {
     expect(backplane.stats()).toMatchObject({ replays: 0, replaysSkipped: 1 });
   });
 
-  it("past maxPending while PostgreSQL is held up, delivers here at once and counts the overflow; the rest goes through in order", async () => {
-    const b = broker({ maxPending: 50, timeoutMs: 10_000, bufferSize: 200 });
+  it("while PostgreSQL is held up but not yet seen silent, a burst waits up to ten times maxPending; past that, delivers here at once and counts the overflow; the rest goes through in order", async () => {
+    const b = broker({ maxPending: 50, timeoutMs: 10_000, bufferSize: 1000 });
     const prefix = prefixes.at(-1)!;
     const watcher = b.subscribe("x");
     await ready(b, 1);
@@ -211,19 +212,22 @@ describePostgres("PostgresBackplane on the real PostgreSQL", () => {
       // A slow transaction holds the counter: the first batch waits for it.
       await blocker.query(`BEGIN; LOCK TABLE ${prefix}meta IN ACCESS EXCLUSIVE MODE`);
       for (let i = 0; i < 120; i++) b.publish("x", { data: String(i) });
-      expect(backplaneOf(b)).toMatchObject({ pending: 50, overflow: 70 });
+      // Past maxPending, but nothing says PostgreSQL stopped answering: they wait.
+      expect(backplaneOf(b)).toMatchObject({ pending: 120, overflow: 0 });
+      for (let i = 120; i < 570; i++) b.publish("x", { data: String(i) });
+      expect(backplaneOf(b)).toMatchObject({ pending: 500, overflow: 70 });
       // The 70 that did not fit reach this process's client at once, without an id.
       const overflowed = await take(watcher, 70);
       expect(overflowed.map((e) => e.data)).toEqual(
-        Array.from({ length: 70 }, (_, i) => String(i + 50)),
+        Array.from({ length: 70 }, (_, i) => String(i + 500)),
       );
       expect(overflowed.every((e) => e.id === undefined)).toBe(true);
       await blocker.query("COMMIT");
     } finally {
       await blocker.end();
     }
-    const ordered = await take(watcher, 50);
-    expect(ordered.map((e) => e.data)).toEqual(Array.from({ length: 50 }, (_, i) => String(i)));
+    const ordered = await take(watcher, 500);
+    expect(ordered.map((e) => e.data)).toEqual(Array.from({ length: 500 }, (_, i) => String(i)));
     expect(ordered.every((e) => /-\d+$/.test(e.id ?? ""))).toBe(true);
     // The events can come back through LISTEN before their statements' answers: wait for those.
     await waitFor(() => backplaneOf(b).pending === 0, "the publishes' answers");
@@ -231,7 +235,7 @@ describePostgres("PostgresBackplane on the real PostgreSQL", () => {
       state: "ready",
       pending: 0,
       overflow: 70,
-      published: 50,
+      published: 500,
     });
   });
 
@@ -381,3 +385,4 @@ const harness: LastValueHarness<ReturnType<EventBroker["subscribe"]>> = {
 };
 describeBackplane(harness);
 describeLastValue(harness);
+describeSharedReplays(harness);

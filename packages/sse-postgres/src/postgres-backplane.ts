@@ -6,7 +6,9 @@ import {
   type BackplanePresence,
   type BackplaneReplay,
   formatEventId,
+  ownNonce,
   type PresenceHost,
+  stallCheckMs,
 } from "@burrow/sse-core/adapter";
 import { readHead } from "./history-reader.js";
 import { Link } from "./link.js";
@@ -72,6 +74,8 @@ export class PostgresBackplane implements Backplane {
       },
       notification: (channel, payload) => this.recovery.notification(channel, payload),
       changed: (state) => {
+        // Answering again: the other processes learn of what overflowed meanwhile.
+        if (state === "ready") this.publisher.sendGaps();
         if (state !== "down") return;
         this.presenceStore?.down();
         // Their replays would wait for a database that is not there: misses, now.
@@ -79,7 +83,8 @@ export class PostgresBackplane implements Backplane {
       },
     });
     this.subscriptions = new Subscriptions(this.link, prefix);
-    this.publisher = new Publisher(origin, maxPending, log, {
+    const limits = { maxPending, checkMs: stallCheckMs(timeoutMs) };
+    this.publisher = new Publisher(origin, limits, log, {
       deliverHere: (topic, event) => this.host!.deliver(topic, event, 0),
       failed: (error) => this.link.publishFailed(error),
       retry: () => this.link.probe(),
@@ -88,6 +93,7 @@ export class PostgresBackplane implements Backplane {
     this.recovery = new Recovery(this.link, this.subscriptions, log, {
       deliver: (topic, event, seq) => this.host!.deliver(topic, event, seq),
       echo: (eventOrigin) => this.publisher.echo(eventOrigin),
+      own: (eventOrigin) => ownNonce(eventOrigin, origin) !== undefined,
       lost: (topics) => this.host?.lost?.(topics),
       historySize: () => this.host?.historySize ?? 0,
     });
@@ -152,8 +158,10 @@ export class PostgresBackplane implements Backplane {
   }
 
   /**
-   * Reads, in one snapshot, what `topics` retained after `lastEventId`; at
-   * most `maxReplays` at a time, nothing for a client that left (`signal`).
+   * Reads what `topics` retained after `lastEventId`, through reads shared
+   * with the other resumes of its topics (one snapshot per topic read, at
+   * most `maxReplays` reads at a time, fewer while PostgreSQL answers
+   * slowly); nothing for a client that left (`signal`).
    * See {@link Backplane.replay}.
    */
   replay(
@@ -209,6 +217,8 @@ export class PostgresBackplane implements Backplane {
       timeouts: link.timeouts,
       replays: replayer.size,
       replaysSkipped: replayer.skipped,
+      replayReads: replayer.readsRun,
+      replayLimit: replayer.limit.current,
       pruned: this.retention.pruned,
       presenceSweeps: this.presenceStore?.sweeps ?? 0,
     };

@@ -12,7 +12,7 @@ function publisherUnderTest() {
     overflowed() {},
     drained() {},
   } as unknown as PostgresLinkLog;
-  const publisher = new Publisher("proc", 1000, log, {
+  const publisher = new Publisher("proc", { maxPending: 1000, checkMs: 1000 }, log, {
     deliverHere: (_topic: string, event: SSEEvent) => delivered.push(event.data ?? ""),
     failed() {},
     retry() {},

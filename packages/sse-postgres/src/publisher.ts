@@ -1,12 +1,14 @@
 /**
  * Publishing from this process: each publish queued for PostgreSQL once
- * (the {@link BatchQueue} sends them in batches), at most `maxPending`
- * waiting (past it, delivered here only), one whose batch failed delivered
- * here and not a second time when its echo comes, and the round trip of
- * each one that comes back. Internal.
+ * (the {@link BatchQueue} sends them in batches), as many waiting as the
+ * kit's `PendingBound` admits (`maxPending` while PostgreSQL does not
+ * answer; past it, delivered here only, and a gap marker per topic sent once
+ * it answers again), one whose batch failed delivered here and not a second
+ * time when its echo comes, and the round trip of each one that comes back.
+ * Internal.
  */
 import type { SSEEvent } from "@burrow/sse-core";
-import { ownNonce } from "@burrow/sse-core/adapter";
+import { ownNonce, PendingBound } from "@burrow/sse-core/adapter";
 import type { Pool } from "pg";
 import { BatchQueue, type Outgoing } from "./batch-queue.js";
 import type { PostgresLinkLog } from "./link-log.js";
@@ -47,9 +49,12 @@ export class Publisher {
   published = 0;
   /** Events delivered here only while the link was not ready, ever. */
   localOnly = 0;
-  /** Events delivered here only because `maxPending` were waiting, ever. */
+  /** Events delivered here only because `maxPending` were waiting and PostgreSQL did not answer, ever. */
   overflow = 0;
   private queue: BatchQueue | undefined;
+  private readonly bound: PendingBound;
+  /** Topics whose events overflowed, and their channels: a gap marker each is owed. */
+  private readonly dropped = new Map<string, string>();
   private nonce = 0;
   /** Own publishes sent whose answer and echo are both still awaited. */
   private readonly awaiting = new Set<number>();
@@ -63,10 +68,12 @@ export class Publisher {
    */
   constructor(
     private readonly origin: string,
-    private readonly maxPending: number,
+    limits: { maxPending: number; checkMs: number },
     private readonly log: PostgresLinkLog,
     private readonly hooks: PublisherHooks,
-  ) {}
+  ) {
+    this.bound = new PendingBound(limits.maxPending, limits.checkMs, () => this.pending);
+  }
 
   /** Events waiting for PostgreSQL (queued or being sent), now. */
   get pending(): number {
@@ -85,14 +92,16 @@ export class Publisher {
 
   /**
    * Queues `event` for PostgreSQL on `channel`, to be ordered and echoed;
-   * `timed`: its round trip is reported when it comes back. Past
-   * `maxPending` waiting, delivers it here only instead.
+   * `timed`: its round trip is reported when it comes back. When the
+   * bound admits no more (see `PendingBound`), delivers it here only
+   * instead, and owes the other processes a gap marker for `topic`.
    */
   send(topic: string, event: SSEEvent, channel: string, timed: boolean): void {
     const queue = this.queue!;
-    if (queue.pending >= this.maxPending) {
+    if (!this.bound.admits()) {
       this.overflow++;
-      this.log.overflowed(this.maxPending);
+      this.log.overflowed(this.bound.maxPending);
+      this.dropped.set(topic, channel);
       this.hooks.deliverHere(topic, { ...event });
       return;
     }
@@ -105,6 +114,21 @@ export class Publisher {
       }
     }
     queue.push({ topic, event, json: eventJson(event), channel, nonce });
+    this.bound.waiting();
+  }
+
+  /**
+   * Queues a gap marker for each topic whose events overflowed, if any:
+   * called once PostgreSQL answers (a batch committed, the link is ready).
+   */
+  sendGaps(): void {
+    const queue = this.queue;
+    if (queue === undefined || this.dropped.size === 0) return;
+    for (const [topic, channel] of this.dropped) {
+      queue.push({ topic, event: {}, json: "", channel, nonce: 0, gap: true });
+    }
+    this.dropped.clear();
+    this.bound.waiting();
   }
 
   /** Delivers `event` here only: the link is not ready. */
@@ -142,20 +166,31 @@ export class Publisher {
   /** Sends nothing more; what is out is not reported. */
   close(): void {
     this.publishedAt.clear();
+    this.bound.stop();
     this.queue?.stop();
   }
 
-  /** PostgreSQL ordered these own publishes. */
+  /** PostgreSQL ordered these own publishes (and gap markers). */
   private sent(batch: readonly Outgoing[]): void {
-    this.published += batch.length;
-    for (const outgoing of batch) this.awaiting.delete(outgoing.nonce);
+    this.bound.answered();
+    for (const outgoing of batch) {
+      if (outgoing.gap) continue;
+      this.published++;
+      this.awaiting.delete(outgoing.nonce);
+    }
+    this.sendGaps();
     if (this.pending === 0) this.log.drained();
   }
 
   /** Whether PostgreSQL ordered these is unknown: deliver them here, once. */
   private failed(batch: readonly Outgoing[], error: Error): void {
     this.hooks.failed(error);
-    for (const { topic, event, nonce } of batch) {
+    for (const { topic, event, nonce, gap, channel } of batch) {
+      // Whether it reached the others is unknown: owed again (a second marker only repairs twice).
+      if (gap) {
+        this.dropped.set(topic, channel);
+        continue;
+      }
       // Its echo came already: PostgreSQL ran it (so it counts as published), and it was delivered here.
       if (!this.awaiting.delete(nonce)) {
         this.published++;
@@ -169,7 +204,11 @@ export class Publisher {
       this.deliverHere(topic, event);
     }
     // Not sent, so no echo can come: delivered here at once.
-    for (const { topic, event, nonce } of this.queue!.drain()) {
+    for (const { topic, event, nonce, gap, channel } of this.queue!.drain()) {
+      if (gap) {
+        this.dropped.set(topic, channel);
+        continue;
+      }
       this.awaiting.delete(nonce);
       this.deliverHere(topic, event);
     }

@@ -19,7 +19,9 @@ export interface RecoveryHooks {
   deliver(topic: string, event: SSEEvent, seq: number): void;
   /** Whether this process published the event from `origin` and delivered it already. */
   echo(origin: string): boolean;
-  /** Events of `topics` published during a cut could not be read back. */
+  /** Whether `origin` (a publish or a gap marker) is this process's. */
+  own(origin: string): boolean;
+  /** Events of `topics` published during a cut, or past another process's `maxPending`, are lost. */
   lost(topics: readonly string[]): void;
   /** The broker's `historySize` (0: no history, nothing to read back). */
   historySize(): number;
@@ -61,6 +63,13 @@ export class Recovery {
     if (topic === undefined) return;
     const notified = this.reassembler.add(payload);
     if (notified === undefined) return;
+    if (notified.gap) {
+      // Another process's events of `topic` overflowed its maxPending: not in the table.
+      const { seq, epoch } = notified;
+      const own = this.hooks.own(notified.origin);
+      this.delivery.receive({ topic, seq, epoch, event: {}, delivered: own, gap: true });
+      return;
+    }
     const event = parseEventJson(notified.json);
     if (event === undefined) return;
     const { seq, epoch } = notified;

@@ -1,43 +1,71 @@
 /**
- * Resumes: reading, in one snapshot, what a client's topics retained after
- * its `Last-Event-ID`, once their LISTENs are answered, at most
- * `maxReplays` at a time (the backplane kit's `ReplayQueue`), and ordered
- * after the live copies of what was read; and, the same way, a topic's
- * latest event. Internal.
+ * Resumes: reading what a client's topics retained after its
+ * `Last-Event-ID`, once their LISTENs are answered, through reads shared
+ * with the other resumes of the same topics (the backplane kit's
+ * `SharedReads`: one snapshot per topic read), at most `maxReplays` reads
+ * at a time (fewer while PostgreSQL answers slowly), and ordered after the
+ * live copies of what was read; and, the same way, a topic's latest event.
+ * Internal.
  */
 import {
+  AdaptiveLimit,
   type BackplaneEvent,
   type BackplaneReplay,
   parseEventId,
+  type RangeReader,
   ReplayQueue,
+  SharedBarrier,
+  SharedReads,
+  sharedReplay,
 } from "@burrow/sse-core/adapter";
-import { readHistory, readLast } from "./history-reader.js";
+import { readLast, readRange, type StoredEvent } from "./history-reader.js";
 import type { Link } from "./link.js";
 import type { Subscriptions } from "./subscriptions.js";
 import { within } from "./transaction.js";
 
 /** The resumes of one backplane. Internal. */
 export class Replayer {
-  /** Resumes whose client left before their turn: nothing was read for them, ever. */
-  skipped = 0;
-  private readonly queue: ReplayQueue;
+  /** Reads at once, adapted to how fast PostgreSQL answers, at most `maxReplays`. */
+  readonly limit: AdaptiveLimit;
+  private readonly reads: SharedReads<StoredEvent>;
+  /** One NOTIFY to itself for the replays whose reads ended in the same turn. */
+  private readonly barriers = new SharedBarrier(() =>
+    this.link.listener!.barrier().then(() => true),
+  );
+  private resuming = 0;
+  private left = 0;
 
   constructor(
     private readonly link: Link,
     private readonly subscriptions: Subscriptions,
     maxReplays: number,
   ) {
-    this.queue = new ReplayQueue(maxReplays);
+    this.limit = new AdaptiveLimit({ max: maxReplays });
+    const read: RangeReader<StoredEvent> = (topic, epoch, after, count) =>
+      this.link.state === "ready"
+        ? readRange(this.link.history(), topic, epoch, after, count)
+        : Promise.resolve(undefined);
+    this.reads = new SharedReads(read, new ReplayQueue(this.limit), (ms) => this.limit.sample(ms));
   }
 
-  /** Resumes reading or waiting their turn, now. */
+  /** Resumes waiting for their live deliveries, their reads or their barrier, now. */
   get size(): number {
-    return this.queue.size;
+    return this.resuming;
   }
 
-  /** Sends the resumes waiting their turn away, as misses (the link is down, or closed). */
+  /** Resumes whose client left before their read started: nothing was read for them, ever. */
+  get skipped(): number {
+    return this.left + this.reads.skipped;
+  }
+
+  /** History reads run for resumes, ever (each shared by the resumes of its topic waiting). */
+  get readsRun(): number {
+    return this.reads.reads;
+  }
+
+  /** Turns the resumes waiting for a read into misses (the link is down, or closed). */
   flush(): void {
-    this.queue.flush();
+    this.reads.flush();
   }
 
   /**
@@ -51,25 +79,23 @@ export class Replayer {
     signal?: AbortSignal,
   ): Promise<BackplaneReplay | undefined> {
     const id = parseEventId(lastEventId);
-    if (id === undefined || this.link.state !== "ready") return undefined;
-    const release = await this.queue.turn(signal);
-    if (release === undefined) {
-      if (signal?.aborted) this.skipped++;
-      return undefined;
-    }
+    if (id === undefined || historySize === 0 || this.link.state !== "ready") return undefined;
+    this.resuming++;
     try {
       // Live deliveries must have started before the read: then the two overlap, never leave a hole.
       await this.subscriptions.answered(topics);
-      if (!this.link.synced || signal?.aborted) return undefined;
-      const events = await readHistory(this.link.history(), topics, id.epoch, id.seq, historySize);
-      if (events === undefined) return undefined;
+      if (!this.link.synced || this.link.state !== "ready" || signal?.aborted) {
+        if (signal?.aborted) this.left++;
+        return undefined;
+      }
+      const events = await sharedReplay(this.reads, topics, id.epoch, id.seq, historySize, signal);
       // The live copies of the events just read are delivered (or held) before the replay.
-      await this.link.listener!.barrier();
+      if (events === undefined || !(await this.barriers.wait())) return undefined;
       return { after: id.seq, events };
     } catch {
       return undefined;
     } finally {
-      release();
+      this.resuming--;
     }
   }
 

@@ -11,12 +11,16 @@
  *   `topic`, `event` (its JSON, ASCII only), `assigned` (the backplane gives
  *   it an id), `origin` (`<process>:<publish number>`).
  * - `<p>topics`: per topic, `evicted`: the highest seq trimmed from it.
- * - `<p>publish_v1(...)`: orders a batch, stores it (history on), trims each
- *   topic to `historySize`, and notifies each event on its topic's channel,
- *   in chunks of at most {@link CHUNK} characters cut by the client (NOTIFY's
- *   payload is capped at 8,000 bytes), each
- *   `<seq> <epoch> <origin> <assigned> <part> <parts>\n<chunk>`; the chunks
- *   of one event are one transaction's, so listeners get them contiguously.
+ * - `<p>publish_v2(...)`: orders a batch, stores it (history on, one insert
+ *   for the whole batch), trims each topic to `historySize`, and notifies each
+ *   event on its topic's channel, in chunks of at most {@link CHUNK}
+ *   characters cut by the client (NOTIFY's payload is capped at 8,000 bytes),
+ *   each `<seq> <epoch> <origin> <assigned> <part> <parts>\n<chunk>`; the
+ *   chunks of one event are one transaction's, so listeners get them
+ *   contiguously. An entry of no parts (one empty chunk) is a gap marker (a publisher's
+ *   `maxPending` overflowed on that topic): not stored, it raises the topic's
+ *   `evicted` to its seq (so no replay reads across it) and is notified as
+ *   `<seq> <epoch> <origin> <assigned> 0 0\n`.
  */
 
 /** Characters of an event's JSON per notification (the header adds under 100). */
@@ -36,7 +40,7 @@ export function names(prefix: string): Names {
     events: `${prefix}events`,
     topics: `${prefix}topics`,
     // Versioned: a release that changes it adds a new function beside the old one.
-    publish: `${prefix}publish_v1`,
+    publish: `${prefix}publish_v2`,
   };
 }
 
@@ -102,25 +106,59 @@ export function schemaStatements(prefix: string, epoch: string): Statement[] {
       v_first integer := 1;
       v_parts integer;
       v_header text;
+      v_assigned text := CASE WHEN p_assign THEN '1' ELSE '0' END;
       v_topic text;
       v_cut bigint;
+      r record;
     BEGIN
       UPDATE ${n.meta} SET seq = seq + v_n RETURNING seq, epoch INTO v_last, v_epoch;
-      FOR i IN 1 .. v_n LOOP
-        v_seq := v_last - v_n + i;
-        v_parts := p_parts[i];
+      IF cardinality(p_chunks) = v_n THEN
+        -- Each event in one chunk (the usual batch): the arrays read side by side by unnest,
+        -- never by subscript (which walks a text array from its start: a batch would cost its square).
         IF p_history > 0 THEN
           INSERT INTO ${n.events} (seq, topic, event, assigned, origin)
-            VALUES (v_seq, p_topics[i],
-              array_to_string(p_chunks[v_first : v_first + v_parts - 1], ''), p_assign, p_origins[i]);
+            SELECT v_last - v_n + u.i, u.topic, u.chunk, p_assign, u.origin
+            FROM unnest(p_topics, p_chunks, p_parts, p_origins) WITH ORDINALITY AS u(topic, chunk, parts, origin, i)
+            WHERE u.parts > 0;
         END IF;
-        v_header := concat_ws(' ', v_seq, v_epoch, p_origins[i], CASE WHEN p_assign THEN 1 ELSE 0 END);
-        FOR k IN 0 .. v_parts - 1 LOOP
-          PERFORM pg_notify(p_channels[i],
-            v_header || ' ' || k || ' ' || v_parts || E'\\n' || p_chunks[v_first + k]);
+        FOR r IN SELECT * FROM unnest(p_topics, p_chunks, p_parts, p_origins, p_channels)
+            WITH ORDINALITY AS u(topic, chunk, parts, origin, channel, i) ORDER BY u.i LOOP
+          v_seq := v_last - v_n + r.i;
+          v_header := concat_ws(' ', v_seq, v_epoch, r.origin, v_assigned);
+          IF r.parts = 0 THEN
+            -- A gap marker: what its topic lost before it can no longer be replayed.
+            INSERT INTO ${n.topics} (topic, evicted) VALUES (r.topic, v_seq)
+              ON CONFLICT (topic) DO UPDATE SET evicted = greatest(${n.topics}.evicted, EXCLUDED.evicted);
+            PERFORM pg_notify(r.channel, v_header || E' 0 0\\n');
+          ELSE
+            PERFORM pg_notify(r.channel, v_header || E' 0 1\\n' || r.chunk);
+          END IF;
         END LOOP;
-        v_first := v_first + v_parts;
-      END LOOP;
+      ELSE
+        -- An event in several chunks: the batch one event at a time.
+        FOR i IN 1 .. v_n LOOP
+          v_seq := v_last - v_n + i;
+          v_parts := p_parts[i];
+          v_header := concat_ws(' ', v_seq, v_epoch, p_origins[i], v_assigned);
+          IF v_parts = 0 THEN
+            -- A gap marker: what its topic lost before it can no longer be replayed.
+            INSERT INTO ${n.topics} (topic, evicted) VALUES (p_topics[i], v_seq)
+              ON CONFLICT (topic) DO UPDATE SET evicted = greatest(${n.topics}.evicted, EXCLUDED.evicted);
+            PERFORM pg_notify(p_channels[i], v_header || E' 0 0\\n');
+          ELSE
+            IF p_history > 0 THEN
+              INSERT INTO ${n.events} (seq, topic, event, assigned, origin)
+                VALUES (v_seq, p_topics[i],
+                  array_to_string(p_chunks[v_first : v_first + v_parts - 1], ''), p_assign, p_origins[i]);
+            END IF;
+            FOR k IN 0 .. v_parts - 1 LOOP
+              PERFORM pg_notify(p_channels[i],
+                v_header || ' ' || k || ' ' || v_parts || E'\\n' || p_chunks[v_first + k]);
+            END LOOP;
+          END IF;
+          v_first := v_first + greatest(v_parts, 1);
+        END LOOP;
+      END IF;
       IF p_history > 0 THEN
         FOR v_topic IN SELECT DISTINCT t FROM unnest(p_topics) AS t LOOP
           SELECT seq INTO v_cut FROM ${n.events} WHERE topic = v_topic

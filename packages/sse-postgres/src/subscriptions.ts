@@ -6,6 +6,9 @@
 import type { Link } from "./link.js";
 import { channelOf } from "./payload.js";
 
+/** Most topics whose channel name is remembered (a publish to each computes a hash otherwise). */
+const MAX_KNOWN_CHANNELS = 10_000;
+
 /** The listening connection's channels. Internal. */
 export class Subscriptions {
   /** Topics with a local client, and the promise of their LISTEN's answer. */
@@ -14,6 +17,8 @@ export class Subscriptions {
   private readonly channels = new Map<string, string>();
   /** Watched topics whose LISTEN was answered on the current connection. */
   private readonly live = new Set<string>();
+  /** Topic -> channel, for the topics published or watched lately (at most {@link MAX_KNOWN_CHANNELS}). */
+  private readonly known = new Map<string, string>();
 
   constructor(
     private readonly link: Link,
@@ -40,9 +45,15 @@ export class Subscriptions {
     return this.channels.get(channel);
   }
 
-  /** The channel of `topic` under the backplane's prefix. */
+  /** The channel of `topic` under the backplane's prefix (a hash: remembered for the topics in use). */
   channelOf(topic: string): string {
-    return channelOf(this.prefix, topic);
+    let channel = this.known.get(topic);
+    if (channel === undefined) {
+      if (this.known.size >= MAX_KNOWN_CHANNELS) this.known.clear();
+      channel = channelOf(this.prefix, topic);
+      this.known.set(topic, channel);
+    }
+    return channel;
   }
 
   /** Settles once the LISTEN of each of `topics` sent so far is answered (rejects if one failed). */

@@ -1,14 +1,14 @@
 import { randomBytes } from "node:crypto";
 import type { Backplane, SSEEvent } from "@burrow/sse-core";
 import type { BackplaneEvent, BackplaneHost, BackplaneReplay } from "@burrow/sse-core/adapter";
-import { LinkLog } from "@burrow/sse-core/adapter";
+import { LinkLog, stallCheckMs } from "@burrow/sse-core/adapter";
 import { ClusterGroups } from "./cluster-groups.js";
 import { ClusterLink } from "./cluster-link.js";
 import { ClusterReplayer } from "./cluster-replayer.js";
 import { decodeMessage } from "./codec.js";
 import { readHistory } from "./history-reader.js";
 import { type RedisBackplaneOptions, type ResolvedOptions, resolveOptions } from "./options.js";
-import { Publisher } from "./publisher.js";
+import { Publisher, type PublishTarget } from "./publisher.js";
 import type { ReadyOptions } from "./readiness.js";
 import type { RedisBackplaneStats } from "./redis-backplane-stats.js";
 
@@ -75,12 +75,12 @@ export class RedisClusterBackplane implements Backplane {
           this.replayer.flush();
           this.publisher.down();
         }
-        if (state === "ready") this.publisher.ready();
+        if (state === "ready") this.publisher.ready(this.target(false));
       },
       localOnlySinceDown: () => this.publisher.localOnlySinceDown,
     });
     this.publisher = new ClusterPublisher(
-      { maxPending, logger, safeUrl },
+      { maxPending, checkMs: stallCheckMs(this.options.timeoutMs), logger, safeUrl },
       {
         deliverHere: (topic, event) => this.host!.deliver(topic, event, 0),
         failed: (error) => this.link.publishFailed(error),
@@ -124,13 +124,18 @@ export class RedisClusterBackplane implements Backplane {
       this.publisher.deliverHere(topic, event);
       return;
     }
-    const target = {
+    this.publisher.send(this.target(this.groups.isLive(topic)), topic, event);
+  }
+
+  /** Where publishes go now: the cluster client, each topic under its group's prefix. */
+  private target(echoed: boolean): PublishTarget {
+    return {
       command: this.link.command!,
-      prefix: this.groups.of(topic).prefix,
-      historySize: host.historySize,
-      echoed: this.groups.isLive(topic),
+      prefix: this.options.prefix,
+      prefixOf: (topic) => this.groups.of(topic).prefix,
+      historySize: this.host!.historySize,
+      echoed,
     };
-    this.publisher.send(target, topic, event);
   }
 
   /** SSUBSCRIBEs to `topic`'s channel on its slot's master (now, or at its group's catch-up). */
@@ -158,11 +163,13 @@ export class RedisClusterBackplane implements Backplane {
     lastEventId: string,
     signal?: AbortSignal,
   ): Promise<BackplaneReplay | undefined> {
+    this.publisher.flush(); // What was published before is ordered before the read.
     return this.replayer.replay(topics, lastEventId, this.host?.historySize ?? 0, signal);
   }
 
   /** The latest event `topic`'s stream holds (see {@link Backplane.last}). */
   last(topic: string, signal?: AbortSignal): Promise<BackplaneEvent | undefined> {
+    this.publisher.flush();
     return this.replayer.last(topic, this.host?.historySize ?? 0, signal);
   }
 
@@ -198,6 +205,8 @@ export class RedisClusterBackplane implements Backplane {
       replays: replayer.size,
       replaysSkipped: replayer.skipped,
       presenceSweeps: 0,
+      replayReads: replayer.reads,
+      replayLimit: this.options.maxReplays,
       crossGroupResumes: replayer.crossGroup,
     };
   }
@@ -250,8 +259,8 @@ export class RedisClusterBackplane implements Backplane {
     if (target === undefined) return;
     const message = decodeMessage(raw);
     if (message === undefined) return;
-    const delivered = this.publisher.echo(message.origin);
-    const { seq, epoch, event } = message;
-    target.group.delivery.receive({ topic: target.topic, seq, epoch, event, delivered });
+    const { seq, epoch, event, gap = false } = message;
+    const delivered = this.publisher.delivered(message);
+    target.group.delivery.receive({ topic: target.topic, seq, epoch, event, delivered, gap });
   }
 }

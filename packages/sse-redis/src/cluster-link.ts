@@ -12,13 +12,7 @@ import type { BackplaneReport } from "@burrow/sse-core";
 import { Cluster, type ClusterNode, Redis } from "ioredis";
 import { Link, type LinkHooks } from "./link.js";
 import type { ResolvedOptions } from "./options.js";
-import {
-  LAST_SCRIPT,
-  LATEST_SCRIPT,
-  PUBLISH_SCRIPT,
-  REPLAY_PAGE_SCRIPT,
-  type ScriptedRedis,
-} from "./scripts.js";
+import { defineScripts, PUBLISH_SCRIPT } from "./scripts.js";
 import { isConfigurationError } from "./setup-guard.js";
 import { Watchdog } from "./watchdog.js";
 
@@ -29,7 +23,7 @@ export interface ClusterLinkHooks extends LinkHooks {
 }
 
 /** The publish script on a cluster: the same, with the event sent by SPUBLISH to the slot's shard. */
-export const CLUSTER_PUBLISH_SCRIPT = PUBLISH_SCRIPT.replace(
+export const CLUSTER_PUBLISH_SCRIPT = PUBLISH_SCRIPT.replaceAll(
   "redis.call('PUBLISH',",
   "redis.call('SPUBLISH',",
 );
@@ -77,13 +71,11 @@ export class ClusterLink extends Link {
         autoResendUnfulfilledCommands: false,
       },
     });
+    // The scripts' calls are the same on a cluster client (routed by their first key's slot);
+    // the publish script's events go out by SPUBLISH.
+    this.command = defineScripts(cluster as unknown as Redis);
     cluster.defineCommand("ssePublish", { numberOfKeys: 3, lua: CLUSTER_PUBLISH_SCRIPT });
-    for (const [name, lua, keys] of CLUSTER_SCRIPTS) {
-      cluster.defineCommand(name, keys === undefined ? { lua } : { numberOfKeys: keys, lua });
-    }
     this.cluster = cluster;
-    // The scripts' calls are the same on a cluster client (routed by their first key's slot).
-    this.command = cluster as unknown as ScriptedRedis;
     cluster.on("ready", () => {
       this.commandReady = true;
       this.hooks.connected();
@@ -202,10 +194,3 @@ export class ClusterLink extends Link {
     return this.options.redis.connectionName ?? "burrow-sse";
   }
 }
-
-/** The other scripts, defined on the cluster client as on one Redis (see `scripts.ts`). */
-const CLUSTER_SCRIPTS: readonly (readonly [string, string, number | undefined])[] = [
-  ["sseReplayPage", REPLAY_PAGE_SCRIPT, undefined],
-  ["sseLatest", LATEST_SCRIPT, 1],
-  ["sseLast", LAST_SCRIPT, 2],
-];

@@ -24,6 +24,8 @@ export class ClusterReplayer {
   skipped = 0;
   /** Resumes refused because their topics span several order groups, ever. */
   crossGroup = 0;
+  /** History reads run for resumes, ever (one per resume: a cluster's reads are not shared). */
+  reads = 0;
   private readonly queue: ReplayQueue;
 
   constructor(
@@ -71,6 +73,7 @@ export class ClusterReplayer {
     let events: BackplaneReplay["events"] | undefined;
     try {
       if (this.link.state !== "ready") return undefined;
+      this.reads++;
       events = await readHistory({
         redis: this.link.command!,
         prefix: group.prefix,

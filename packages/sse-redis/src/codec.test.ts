@@ -49,6 +49,22 @@ describe("decodeMessage", () => {
     );
   });
 
+  it("decodes a gap marker (`gap` for assigned, nothing after); with anything after it, it is not one", () => {
+    expect(decodeMessage(scriptMessage(9, "e1", "p:0", "gap", ""))).toEqual({
+      seq: 9,
+      epoch: "e1",
+      origin: "p:0",
+      event: {},
+      gap: true,
+    });
+    expect(decodeMessage(scriptMessage(9, "e1", "p:0", "gap", '{"data":"x"}'))).toEqual({
+      seq: 9,
+      epoch: "e1",
+      origin: "p:0",
+      event: { data: "x" },
+    });
+  });
+
   it("keeps newlines inside the event's data (only the first four separate fields)", () => {
     const event = { type: "x", data: "a\nb\n\nc" };
     expect(decodeMessage(scriptMessage(7, "e1", "p:1", "1", JSON.stringify(event)))).toEqual({

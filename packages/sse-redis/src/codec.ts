@@ -46,11 +46,13 @@ export interface WireMessage {
   origin: string;
   /** The event; its `id` is `<epoch>-<seq>` when the script assigned it and it had none. */
   event: SSEEvent;
+  /** A gap marker (`event` empty): the topic's events overflowed the publisher's `maxPending`. */
+  gap?: boolean;
 }
 
 /**
- * Decodes a channel message, `<seq>\n<epoch>\n<origin>\n<assigned>\n<event JSON>`;
- * undefined when it is not one (fewer fields, a seq that is not a safe
+ * Decodes a channel message, `<seq>\n<epoch>\n<origin>\n<assigned>\n<event JSON>`,
+ * or a gap marker, `<seq>\n<epoch>\n<origin>\ngap\n`; undefined when it is not one (fewer fields, a seq that is not a safe
  * integer, JSON that is not an object).
  */
 export function decodeMessage(raw: string): WireMessage | undefined {
@@ -64,10 +66,11 @@ export function decodeMessage(raw: string): WireMessage | undefined {
   }
   const [seqText, epoch, origin, assigned] = fields as [string, string, string, string];
   const seq = Number(seqText);
-  const event = parseEventJson(raw.slice(start));
+  const gap = assigned === "gap" && start === raw.length;
+  const event = gap ? {} : parseEventJson(raw.slice(start));
   if (!/^\d+$/.test(seqText) || !Number.isSafeInteger(seq) || event === undefined) {
     return undefined;
   }
   if (assigned === "1" && !event.id) event.id = formatEventId(epoch, seq);
-  return { seq, epoch, origin, event };
+  return gap ? { seq, epoch, origin, event, gap } : { seq, epoch, origin, event };
 }

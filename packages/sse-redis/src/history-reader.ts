@@ -1,5 +1,11 @@
 import type { SSEEvent } from "@burrow/sse-core";
-import { type BackplaneEvent, formatEventId, parseEventJson } from "@burrow/sse-core/adapter";
+import {
+  type BackplaneEvent,
+  formatEventId,
+  parseEventJson,
+  type RangeEntry,
+  type TopicRange,
+} from "@burrow/sse-core/adapter";
 import { topicKeys } from "./codec.js";
 import { REPLAY_PAGE, type ScriptedRedis } from "./scripts.js";
 import { within } from "./within.js";
@@ -72,6 +78,68 @@ export async function readHistory(read: HistoryRead): Promise<StoredEvent[] | un
     open = stillOpen;
   }
   return events.sort((a, b) => a.seq - b.seq);
+}
+
+/** Where {@link readRange} reads: the connection, the prefix, each page's bound. */
+export interface RangeSource {
+  redis: ScriptedRedis;
+  prefix: string;
+  timeoutMs: number;
+}
+
+/**
+ * Reads `count` entries of `topic`'s stream after `after` in `epoch` (a
+ * shared replay's read, see the kit's `SharedReads`), in pages of at most
+ * {@link REPLAY_PAGE} entries so that Redis serves other clients between
+ * them. Its floor is the highest seq up to which the topic evicted events
+ * not read yet when a page was read (a cursor below it is a miss), its head
+ * the counter when the last page was read. Undefined when the epoch
+ * differs, a page is not answered within `timeoutMs`, or `signal` aborts.
+ * Internal.
+ */
+export async function readRange(
+  source: RangeSource,
+  topic: string,
+  epoch: string,
+  after: number,
+  count: number,
+  signal: AbortSignal,
+): Promise<TopicRange<StoredEvent> | undefined> {
+  const { redis, prefix, timeoutMs } = source;
+  const keys = topicKeys(prefix, topic);
+  const entries: RangeEntry<StoredEvent>[] = [];
+  let cursor = after;
+  let floor = 0;
+  for (;;) {
+    if (signal.aborted) return undefined;
+    const wanted = Math.min(REPLAY_PAGE, count - entries.length);
+    const answer = redis.sseRange(
+      `${prefix}meta`,
+      `${prefix}evicted`,
+      keys.stream,
+      epoch,
+      topic,
+      cursor,
+      wanted,
+    );
+    const reply = await within(answer, timeoutMs, null);
+    if (reply === null) return undefined;
+    const [head, evicted, page] = reply;
+    // Evicted past what was read: those events are gone for every cursor below.
+    if (Number(evicted) > cursor) floor = Math.max(floor, Number(evicted));
+    for (const [id, fields] of page) {
+      const seq = Number.parseInt(id, 10);
+      cursor = seq;
+      const event = entryEvent(epoch, seq, fields);
+      const value =
+        event === undefined ? undefined : { topic, event, seq, origin: fieldOf(fields, "o") };
+      entries.push({ seq, value });
+    }
+    const complete = page.length < wanted;
+    if (complete || entries.length >= count) {
+      return { entries, complete, head: Number(head), floor };
+    }
+  }
 }
 
 /**

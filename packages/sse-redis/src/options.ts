@@ -66,19 +66,26 @@ export interface RedisBackplaneOptions {
    */
   timeoutMs?: number;
   /**
-   * Most publishes sent to Redis and not answered yet. Past it a publish is
-   * not sent (Redis is not keeping up, or hangs): it is delivered on this
-   * process only, at once, and counted in `stats().backplane.overflow`.
-   * Bounds the memory held for a slow or hung Redis (each pending publish
-   * holds its event plus about 3 KB); raise it if you publish larger
-   * synchronous bursts.
+   * Most publishes sent to Redis and not answered yet while it does not
+   * answer: once publishes wait and no answer came for two checks in a row
+   * (`timeoutMs / 4` apart, 50 ms to 1 s), a publish past `maxPending` is not
+   * sent: it is delivered on this process only, at once, and counted in
+   * `stats().backplane.overflow`. While Redis answers, a burst waits its
+   * turn, up to ten times `maxPending`. Once it answers again, a gap marker
+   * per topic concerned tells every other process (their
+   * `stats().backplane.gaps`), which repairs its clients of those topics (a
+   * snapshot, a state topic's latest event). Bounds the memory held for a
+   * slow or hung Redis (each pending publish holds its event plus about
+   * 3 KB).
    * @default 10000
    */
   maxPending?: number;
   /**
-   * Most replays (resumes with `Last-Event-ID`) that read history from Redis
-   * at once; the others wait their turn, and one whose client leaves while
-   * waiting reads nothing. Bounds what resuming clients cost Redis.
+   * Most history reads for replays (resumes with `Last-Event-ID`) at once on
+   * this process: the ceiling of a limit that adapts to how fast Redis
+   * answers (fewer while reads slow down). Each read serves every replay of
+   * its topic waiting; the others wait for the next, and one whose client
+   * leaves while waiting reads nothing. Bounds what resuming clients cost Redis.
    * @default 4
    */
   maxReplays?: number;

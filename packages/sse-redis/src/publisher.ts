@@ -1,13 +1,16 @@
 /**
- * Publishing from this process: each publish sent to Redis once, at most
- * `maxPending` unanswered (past it, delivered here only), one whose answer is
- * lost delivered here and not a second time when its echo comes, and the
+ * Publishing from this process: each publish sent to Redis once (the
+ * publishes of one tick go out together, a run of one topic's events in one
+ * script call), as many unanswered as the kit's `PendingBound` admits
+ * (`maxPending` while Redis does not answer; past it, delivered here only,
+ * and a gap marker per topic sent once it answers again), one whose answer
+ * is lost delivered here and not a second time when its echo comes, and the
  * round trip of each one that comes back. Internal.
  */
 import { randomBytes } from "node:crypto";
 import type { SSEEvent } from "@burrow/sse-core";
-import { formatOrigin, ownNonce } from "@burrow/sse-core/adapter";
-import { topicKeys } from "./codec.js";
+import { formatOrigin, ownNonce, PendingBound } from "@burrow/sse-core/adapter";
+import { topicKeys, type WireMessage } from "./codec.js";
 import type { BackplaneLogger } from "./options.js";
 import type { ScriptedRedis } from "./scripts.js";
 
@@ -17,6 +20,25 @@ import type { ScriptedRedis } from "./scripts.js";
  * the topic), so nothing else prunes them.
  */
 const MAX_REMEMBERED = 10_000;
+
+/**
+ * Most events, and most JSON characters, in one script call (at least one
+ * event): few calls for a burst, and no call that holds Redis (which runs
+ * one script at a time) for long.
+ */
+const MAX_CALL_EVENTS = 200;
+const MAX_CALL_CHARS = 512 * 1024;
+
+/** A publish (or a gap marker) waiting for its script call. */
+interface Queued {
+  target: PublishTarget;
+  topic: string;
+  event: SSEEvent;
+  /** The event's JSON; "" for a gap marker. */
+  json: string;
+  /** Its publish number; 0 for a gap marker. */
+  nonce: number;
+}
 
 /** What the {@link Publisher} needs around it. */
 export interface PublisherHooks {
@@ -34,6 +56,8 @@ export interface PublishTarget {
   command: ScriptedRedis;
   /** The backplane's key prefix. */
   prefix: string;
+  /** The key prefix of `topic`, when it is not {@link prefix} (a Redis Cluster's order groups). */
+  prefixOf?: ((topic: string) => string) | undefined;
   /** The broker's `historySize`: the stream's cap, and whether ids are assigned. */
   historySize: number;
   /** Whether this process will receive the event back (it is subscribed to the topic now). */
@@ -50,11 +74,17 @@ export class Publisher {
   localOnly = 0;
   /** The same, since the link last went down. */
   localOnlySinceDown = 0;
-  /** Events delivered here only because `maxPending` were unanswered, ever. */
+  /** Events delivered here only because `maxPending` were unanswered and Redis did not answer, ever. */
   overflow = 0;
   private overflowReported = false;
   private nonce = 0;
   private closed = false;
+  private readonly bound: PendingBound;
+  /** Publishes of this tick, sent together at its end. */
+  private queue: Queued[] = [];
+  private scheduled = false;
+  /** Topics whose events overflowed: a gap marker each is owed. */
+  private readonly dropped = new Set<string>();
   /** Sent to Redis, and neither its answer nor its echo has come yet. */
   private readonly inFlight = new Set<number>();
   /** Failed and delivered here instead: not delivered twice if its echo comes. */
@@ -65,11 +95,15 @@ export class Publisher {
   constructor(
     private readonly options: {
       maxPending: number;
+      /** How often unanswered publishes are checked for a hung Redis (see `PendingBound`). */
+      checkMs: number;
       logger: BackplaneLogger | undefined;
       safeUrl: string;
     },
     private readonly hooks: PublisherHooks,
-  ) {}
+  ) {
+    this.bound = new PendingBound(options.maxPending, options.checkMs, () => this.inFlight.size);
+  }
 
   /** Publishes sent to Redis and not answered yet, now. */
   get pending(): number {
@@ -82,19 +116,71 @@ export class Publisher {
   }
 
   /**
-   * Sends `event` to Redis, to be ordered and echoed; past `maxPending`
-   * unanswered, delivers it here only instead.
+   * Sends `event` to Redis (at the end of this tick), to be ordered and
+   * echoed; when the bound admits no more (see `PendingBound`), delivers it
+   * here only instead, and owes the other processes a gap marker for `topic`.
    */
   send(target: PublishTarget, topic: string, event: SSEEvent): void {
-    if (this.inFlight.size >= this.options.maxPending) {
+    if (!this.bound.admits()) {
       this.overflowed(topic, event);
       return;
     }
     const nonce = ++this.nonce;
-    const keys = topicKeys(target.prefix, topic);
     this.published++;
     this.inFlight.add(nonce);
     if (target.echoed) this.remember(this.sentAt, nonce, performance.now());
+    this.enqueue({ target, topic, event, json: JSON.stringify(event), nonce });
+  }
+
+  /** Sends a gap marker for each topic whose events overflowed, if any, through `target`. */
+  sendGaps(target: PublishTarget): void {
+    for (const topic of this.dropped)
+      this.enqueue({ target, topic, event: {}, json: "", nonce: 0 });
+    this.dropped.clear();
+  }
+
+  private enqueue(queued: Queued): void {
+    this.queue.push(queued);
+    this.bound.waiting();
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => this.flush());
+  }
+
+  /**
+   * Sends what this tick queued, now: each run of one topic's events (same
+   * target) in one call. A read sent after it on the connection sees them.
+   */
+  flush(): void {
+    this.scheduled = false;
+    const queue = this.queue;
+    this.queue = [];
+    if (this.closed) return;
+    let start = 0;
+    while (start < queue.length) {
+      const first = queue[start]!;
+      let end = start + 1;
+      let chars = first.json.length;
+      while (end < queue.length && end - start < MAX_CALL_EVENTS) {
+        const next = queue[end]!;
+        chars += next.json.length;
+        const same =
+          next.topic === first.topic &&
+          next.target.command === first.target.command &&
+          next.target.historySize === first.target.historySize;
+        if (!same || chars > MAX_CALL_CHARS) break;
+        end++;
+      }
+      this.call(queue.slice(start, end));
+      start = end;
+    }
+  }
+
+  private call(run: readonly Queued[]): void {
+    const { target, topic } = run[0]!;
+    const keys = topicKeys(target.prefixOf?.(topic) ?? target.prefix, topic);
+    const events: string[] = [];
+    for (const { json, nonce } of run) events.push(json, formatOrigin(this.origin, nonce));
     target.command
       .ssePublish(
         keys.meta,
@@ -102,25 +188,44 @@ export class Publisher {
         keys.stream,
         keys.channel,
         topic,
-        JSON.stringify(event),
         target.historySize,
         this.newEpoch(),
-        formatOrigin(this.origin, nonce),
         target.historySize > 0 ? "1" : "0",
+        ...events,
       )
       .then(
-        () => this.inFlight.delete(nonce),
+        () => {
+          this.bound.answered();
+          for (const { nonce } of run) if (nonce > 0) this.inFlight.delete(nonce);
+          // Redis answers again: the other processes learn of what overflowed meanwhile.
+          if (this.dropped.size > 0 && !this.closed) this.sendGaps(target);
+        },
         (error: Error) => {
           if (this.closed) return;
-          // Its echo came already: Redis ran it, and it was delivered here.
-          if (!this.inFlight.delete(nonce)) return;
-          // Whether Redis ran it is unknown: deliver it here, and not again if its echo comes.
-          this.sentAt.delete(nonce);
-          this.remember(this.deliveredHere, nonce, undefined);
-          this.deliverHere(topic, event);
-          this.hooks.failed(error);
+          let failed = false;
+          for (const { topic, event, nonce } of run) {
+            // A marker: whether it reached the others is unknown, so it is owed again (twice only repairs twice).
+            if (nonce === 0) {
+              this.dropped.add(topic);
+              continue;
+            }
+            // Its echo came already: Redis ran it, and it was delivered here.
+            if (!this.inFlight.delete(nonce)) continue;
+            // Whether Redis ran it is unknown: deliver it here, and not again if its echo comes.
+            this.sentAt.delete(nonce);
+            this.remember(this.deliveredHere, nonce, undefined);
+            this.deliverHere(topic, event);
+            failed = true;
+          }
+          if (failed) this.hooks.failed(error);
         },
       );
+  }
+
+  /** Whether a message through Redis needs no delivery here: an own publish delivered already, an own gap marker. */
+  delivered(message: WireMessage): boolean {
+    if (message.gap) return ownNonce(message.origin, this.origin) !== undefined;
+    return this.echo(message.origin);
   }
 
   /** Delivers `event` here only: the link is not ready. */
@@ -157,23 +262,29 @@ export class Publisher {
     this.localOnlySinceDown = 0;
   }
 
-  /** The link is ready: the next `maxPending` overflow is logged again. */
-  ready(): void {
+  /**
+   * The link is ready: the next `maxPending` overflow is logged again, and
+   * the gap markers owed are sent through `target`.
+   */
+  ready(target: PublishTarget): void {
     this.overflowReported = false;
+    this.sendGaps(target);
   }
 
   /** Settles nothing more: what is in flight is neither delivered nor reported. */
   close(): void {
     this.closed = true;
+    this.bound.stop();
   }
 
-  /** A publish past `maxPending`: delivered here only, counted, logged once per ready spell. */
+  /** A publish past the bound: delivered here only, counted, logged once per ready spell, a gap owed. */
   private overflowed(topic: string, event: SSEEvent): void {
     this.overflow++;
+    this.dropped.add(topic);
     if (!this.overflowReported) {
       this.overflowReported = true;
       this.options.logger?.error(
-        `sse-redis: ${this.options.maxPending} publishes to Redis at ${this.options.safeUrl} are unanswered (maxPending); until it answers, further events published on this process reach its own clients only`,
+        `sse-redis: ${this.options.maxPending} publishes or more to Redis at ${this.options.safeUrl} are unanswered, and it does not answer (maxPending); until it answers, further events published on this process reach its own clients only, and the other processes are told of the gap once it does`,
       );
     }
     this.hooks.deliverHere(topic, { ...event });

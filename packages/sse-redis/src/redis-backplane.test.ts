@@ -9,6 +9,7 @@ import { EventBroker, SSEOptionError } from "@burrow/sse-core";
 import { take, tcpProxy, waitFor } from "@burrow/test-utils";
 import { describeLastValue, type LastValueHarness } from "@burrow/test-utils/backplane-last-suite";
 import { backplaneReady, describeBackplane } from "@burrow/test-utils/backplane-suite";
+import { describeSharedReplays } from "@burrow/test-utils/shared-replay-suite";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { deleteKeys, describeRedis, REDIS_URL, uniquePrefix } from "./fixtures/harness.js";
@@ -271,3 +272,4 @@ const harness: LastValueHarness<ReturnType<EventBroker["subscribe"]>> = {
 };
 describeBackplane(harness);
 describeLastValue(harness);
+describeSharedReplays(harness);

@@ -1,10 +1,11 @@
 import { type Backplane, type SSEEvent, SSEOptionError } from "@burrow/sse-core";
-import type {
-  BackplaneEvent,
-  BackplaneHost,
-  BackplanePresence,
-  BackplaneReplay,
-  PresenceHost,
+import {
+  type BackplaneEvent,
+  type BackplaneHost,
+  type BackplanePresence,
+  type BackplaneReplay,
+  type PresenceHost,
+  stallCheckMs,
 } from "@burrow/sse-core/adapter";
 import { RedisClusterBackplane } from "./cluster-backplane.js";
 import type { RedisClusterOption } from "./cluster-options.js";
@@ -13,7 +14,7 @@ import { readHistory } from "./history-reader.js";
 import { Link } from "./link.js";
 import { type RedisBackplaneOptions, type ResolvedOptions, resolveOptions } from "./options.js";
 import { RedisPresence } from "./presence-store.js";
-import { Publisher } from "./publisher.js";
+import { Publisher, type PublishTarget } from "./publisher.js";
 import type { ReadyOptions } from "./readiness.js";
 import { Recovery } from "./recovery.js";
 import type { RedisBackplaneStats } from "./redis-backplane-stats.js";
@@ -67,14 +68,14 @@ export class RedisBackplane implements Backplane {
           this.replayer.flush();
           this.publisher.down();
         }
-        if (state === "ready") this.publisher.ready();
+        if (state === "ready") this.publisher.ready(this.target(false));
       },
       localOnlySinceDown: () => this.publisher.localOnlySinceDown,
     });
     this.subscriptions = new Subscriptions(this.link, prefix);
     this.replayer = new Replayer(this.link, this.subscriptions, this.options);
     this.publisher = new Publisher(
-      { maxPending, logger, safeUrl },
+      { maxPending, checkMs: stallCheckMs(this.options.timeoutMs), logger, safeUrl },
       {
         deliverHere: (topic, event) => this.host!.deliver(topic, event, 0),
         failed: (error) => this.link.publishFailed(error),
@@ -102,20 +103,16 @@ export class RedisBackplane implements Backplane {
 
   /** Orders `event` through Redis; while Redis is unreachable, delivers it on this process only. */
   publish(topic: string, event: SSEEvent): void {
-    const host = this.host;
     const state = this.link.state;
-    if (host === undefined || state === "closed") return;
-    if (state !== "ready") {
-      this.publisher.deliverHere(topic, event);
-      return;
-    }
-    const target = {
-      command: this.link.command!,
-      prefix: this.options.prefix,
-      historySize: host.historySize,
-      echoed: this.subscriptions.isLive(topic),
-    };
-    this.publisher.send(target, topic, event);
+    if (this.host === undefined || state === "closed") return;
+    if (state !== "ready") this.publisher.deliverHere(topic, event);
+    else this.publisher.send(this.target(this.subscriptions.isLive(topic)), topic, event);
+  }
+
+  /** Where publishes go now: the command connection (the link is ready). */
+  private target(echoed: boolean): PublishTarget {
+    const historySize = this.host!.historySize;
+    return { command: this.link.command!, prefix: this.options.prefix, historySize, echoed };
   }
 
   /** Subscribes to `topic`'s channel (now, or as soon as Redis is reachable). */
@@ -130,15 +127,18 @@ export class RedisBackplane implements Backplane {
 
   /**
    * Reads what `topics` retained after `lastEventId` (see
-   * {@link Backplane.replay}), in pages, at most `maxReplays` resumes at a
-   * time; nothing is read once `signal` aborts (the client left). A miss
-   * (undefined) when Redis is down or does not answer within `timeoutMs`.
+   * {@link Backplane.replay}), in pages, through reads shared with the other
+   * resumes of its topics (at most `maxReplays` reads at a time, fewer while
+   * Redis answers slowly); nothing is read for it once `signal` aborts (the
+   * client left). A miss (undefined) when Redis is down or does not answer
+   * within `timeoutMs`.
    */
   replay(
     topics: readonly string[],
     lastEventId: string,
     signal?: AbortSignal,
   ): Promise<BackplaneReplay | undefined> {
+    this.publisher.flush(); // What was published before is ordered before the read.
     return this.replayer.replay(topics, lastEventId, this.host?.historySize ?? 0, signal);
   }
 
@@ -148,6 +148,7 @@ export class RedisBackplane implements Backplane {
    * Redis is not ready, or past `timeoutMs`.
    */
   last(topic: string, signal?: AbortSignal): Promise<BackplaneEvent | undefined> {
+    this.publisher.flush();
     return this.replayer.last(topic, this.host?.historySize ?? 0, signal);
   }
 
@@ -161,6 +162,7 @@ export class RedisBackplane implements Backplane {
   async latest(): Promise<string | undefined> {
     if ((this.host?.historySize ?? 0) === 0 || this.link.state !== "ready") return undefined;
     try {
+      this.publisher.flush();
       const { epoch, seq } = await this.replayer.head(this.publisher.newEpoch());
       return `${epoch}-${seq}`;
     } catch {
@@ -206,6 +208,8 @@ export class RedisBackplane implements Backplane {
       timeouts: link.timeouts,
       replays: this.replayer.size,
       replaysSkipped: this.replayer.skipped,
+      replayReads: this.replayer.readsRun,
+      replayLimit: this.replayer.limit.current,
       presenceSweeps: this.presenceStore?.sweeps ?? 0,
     };
   }
@@ -277,9 +281,10 @@ export class RedisBackplane implements Backplane {
     if (!channel.startsWith(prefix)) return;
     const message = decodeMessage(raw);
     if (message === undefined) return;
-    const delivered = this.publisher.echo(message.origin);
-    const { seq, epoch, event } = message;
-    this.recovery.receive({ topic: channel.slice(prefix.length), seq, epoch, event, delivered });
+    const { seq, epoch, event, gap = false } = message;
+    const delivered = this.publisher.delivered(message);
+    const topic = channel.slice(prefix.length);
+    this.recovery.receive({ topic, seq, epoch, event, delivered, gap });
   }
 }
 

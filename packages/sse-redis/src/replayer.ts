@@ -1,42 +1,69 @@
 /**
  * Resumes: reading what a client's topics retained after its
- * `Last-Event-ID`, once its live deliveries have started, at most
- * `maxReplays` at a time, and ordered before the live copies of what was
- * read; and, the same way, a topic's latest event. Internal.
+ * `Last-Event-ID`, once its live deliveries have started, through reads
+ * shared with the other resumes of the same topics (the backplane kit's
+ * `SharedReads`), at most `maxReplays` reads at a time (fewer while Redis
+ * answers slowly), and ordered before the live copies of what was read;
+ * and, the same way, a topic's latest event. Internal.
  */
 import {
+  AdaptiveLimit,
   type BackplaneEvent,
   type BackplaneReplay,
   parseEventId,
+  type RangeReader,
   ReplayQueue,
+  SharedBarrier,
+  SharedReads,
+  sharedReplay,
 } from "@burrow/sse-core/adapter";
-import { readHistory, readLast } from "./history-reader.js";
+import { readLast, readRange, type StoredEvent } from "./history-reader.js";
 import type { Link } from "./link.js";
 import type { Subscriptions } from "./subscriptions.js";
 import { within } from "./within.js";
 
 /** The resumes of one backplane. Internal. */
 export class Replayer {
-  /** Resumes whose client left before their turn: nothing was read for them, ever. */
-  skipped = 0;
-  private readonly queue: ReplayQueue;
+  /** Reads at once, adapted to how fast Redis answers, at most `maxReplays`. */
+  readonly limit: AdaptiveLimit;
+  private readonly reads: SharedReads<StoredEvent>;
+  /** One PING for the replays whose reads ended in the same turn. */
+  private readonly barriers = new SharedBarrier(() => this.barrier());
+  private resuming = 0;
+  private left = 0;
 
   constructor(
     private readonly link: Link,
     private readonly subscriptions: Subscriptions,
     private readonly options: { prefix: string; timeoutMs: number; maxReplays: number },
   ) {
-    this.queue = new ReplayQueue(options.maxReplays);
+    this.limit = new AdaptiveLimit({ max: options.maxReplays });
+    const { prefix, timeoutMs } = options;
+    const read: RangeReader<StoredEvent> = (...args) =>
+      this.link.state === "ready"
+        ? readRange({ redis: this.link.command!, prefix, timeoutMs }, ...args)
+        : Promise.resolve(undefined);
+    this.reads = new SharedReads(read, new ReplayQueue(this.limit), (ms) => this.limit.sample(ms));
   }
 
-  /** Resumes reading or waiting their turn, now. */
+  /** Resumes waiting for their live deliveries, their reads or their barrier, now. */
   get size(): number {
-    return this.queue.size;
+    return this.resuming;
   }
 
-  /** Sends the resumes waiting their turn away, as misses (Redis is down, or closed). */
+  /** Resumes whose client left before their read started: nothing was read for them, ever. */
+  get skipped(): number {
+    return this.left + this.reads.skipped;
+  }
+
+  /** History reads run for resumes, ever (each shared by the resumes of its topic waiting). */
+  get readsRun(): number {
+    return this.reads.reads;
+  }
+
+  /** Turns the resumes waiting for a read into misses (Redis is down, or closed). */
   flush(): void {
-    this.queue.flush();
+    this.reads.flush();
   }
 
   /**
@@ -51,35 +78,22 @@ export class Replayer {
   ): Promise<BackplaneReplay | undefined> {
     const id = parseEventId(lastEventId);
     if (id === undefined || historySize === 0 || this.link.state !== "ready") return undefined;
-    const { timeoutMs } = this.options;
-    // Live deliveries must have started before the read: then the two overlap, never leave a hole.
-    const watching = this.subscriptions.answered(topics);
-    if ((await within(watching, timeoutMs, false)) === false) return undefined;
-    if (!this.link.synced) return undefined;
-    const release = await this.queue.turn(signal);
-    if (release === undefined || signal?.aborted) {
-      release?.();
-      if (signal?.aborted) this.skipped++;
-      return undefined;
-    }
-    let events: BackplaneReplay["events"] | undefined;
+    this.resuming++;
     try {
-      if (this.link.state !== "ready") return undefined;
-      events = await readHistory({
-        redis: this.link.command!,
-        prefix: this.options.prefix,
-        topics,
-        epoch: id.epoch,
-        after: id.seq,
-        limit: historySize,
-        timeoutMs,
-        signal,
-      });
+      const { timeoutMs } = this.options;
+      // Live deliveries must have started before the read: then the two overlap, never leave a hole.
+      const watching = this.subscriptions.answered(topics);
+      if ((await within(watching, timeoutMs, false)) === false) return undefined;
+      if (!this.link.synced || this.link.state !== "ready" || signal?.aborted) {
+        if (signal?.aborted) this.left++;
+        return undefined;
+      }
+      const events = await sharedReplay(this.reads, topics, id.epoch, id.seq, historySize, signal);
+      if (events === undefined || !(await this.barriers.wait())) return undefined;
+      return { after: id.seq, events };
     } finally {
-      release();
+      this.resuming--;
     }
-    if (events === undefined || !(await this.barrier())) return undefined;
-    return { after: id.seq, events };
   }
 
   /**

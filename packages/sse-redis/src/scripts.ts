@@ -11,25 +11,36 @@
  *   event as JSON), `a` ("1" when the backplane assigned the event's id) and
  *   `o` (the publishing process and its publish number).
  * Channel: `t:<topic>`, one message per publish:
- * `<seq>\n<epoch>\n<origin>\n<assigned>\n<event JSON>`.
+ * `<seq>\n<epoch>\n<origin>\n<assigned>\n<event JSON>`; a gap marker
+ * (events of the topic that overflowed a publisher's `maxPending`) is
+ * `<seq>\n<epoch>\n<origin>\ngap\n` and raises the topic's `evicted` to its seq.
  */
 import type { Redis } from "ioredis";
 
 /** An ioredis connection with the backplane's scripts (see {@link defineScripts}). */
 export interface ScriptedRedis extends Redis {
+  /** `events`: for each event, its JSON ("" for a gap marker) then its origin. */
   ssePublish(
     meta: string,
     evicted: string,
     stream: string,
     channel: string,
     topic: string,
-    json: string,
     historySize: number,
     epoch: string,
-    origin: string,
     assignId: string,
+    ...events: string[]
   ): Promise<number>;
   sseReplayPage(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
+  sseRange(
+    meta: string,
+    evicted: string,
+    stream: string,
+    epoch: string,
+    topic: string,
+    cursor: number,
+    count: number,
+  ): Promise<[head: string, floor: string, entries: [id: string, fields: string[]][]] | null>;
   sseLatest(meta: string, epoch: string): Promise<[epoch: string, seq: string]>;
   sseLast(
     meta: string,
@@ -41,6 +52,7 @@ export interface ScriptedRedis extends Redis {
 export function defineScripts(redis: Redis): ScriptedRedis {
   redis.defineCommand("ssePublish", { numberOfKeys: 3, lua: PUBLISH_SCRIPT });
   redis.defineCommand("sseReplayPage", { lua: REPLAY_PAGE_SCRIPT });
+  redis.defineCommand("sseRange", { numberOfKeys: 3, lua: RANGE_SCRIPT });
   redis.defineCommand("sseLatest", { numberOfKeys: 1, lua: LATEST_SCRIPT });
   redis.defineCommand("sseLast", { numberOfKeys: 2, lua: LAST_SCRIPT });
   return redis as ScriptedRedis;
@@ -56,31 +68,47 @@ end`;
 }
 
 /**
- * KEYS: meta, evicted, stream. ARGV: channel, topic, event JSON, history
- * size, epoch to use if none is set, origin, "1" to assign an id when the
- * event has none (history on). Returns the seq.
+ * KEYS: meta, evicted, stream. ARGV: channel, topic, history size, epoch to
+ * use if none is set, "1" to assign an id when the event has none (history
+ * on), then for each event of the topic, in order, its JSON and its origin
+ * (an empty JSON: a gap marker, not stored, that raises the topic's
+ * `evicted` to its seq). One call orders a run of events of one topic;
+ * the stream is trimmed once, at the end. Returns the last seq.
  */
 export const PUBLISH_SCRIPT = `
-${epochOr("ARGV[5]")}
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-local size = tonumber(ARGV[4])
-if size > 0 then
-  local excess = redis.call('XLEN', KEYS[3]) - size + 1
-  if excess > 0 then
-    local old = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', excess)
-    local last = string.match(old[#old][1], '^(%d+)')
-    redis.call('HSET', KEYS[2], ARGV[2], last)
-    redis.call('XTRIM', KEYS[3], 'MAXLEN', size - 1)
-  end
-  local added = redis.pcall('XADD', KEYS[3], seq .. '-0', 'e', ARGV[3], 'a', ARGV[7], 'o', ARGV[6])
-  if type(added) == 'table' and added.err then
-    -- The stream is ahead of the counter (keys edited by hand): start it over, as evicted.
-    redis.call('DEL', KEYS[3])
-    redis.call('HSET', KEYS[2], ARGV[2], seq - 1)
-    redis.call('XADD', KEYS[3], seq .. '-0', 'e', ARGV[3], 'a', ARGV[7], 'o', ARGV[6])
+${epochOr("ARGV[4]")}
+local size = tonumber(ARGV[3])
+local seq = 0
+for i = 6, #ARGV, 2 do
+  local json, origin = ARGV[i], ARGV[i + 1]
+  seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+  if json == '' then
+    redis.call('HSET', KEYS[2], ARGV[2], seq)
+    redis.call('PUBLISH', ARGV[1], seq .. '\\n' .. epoch .. '\\n' .. origin .. '\\ngap\\n')
+  else
+    if size > 0 then
+      local added = redis.pcall('XADD', KEYS[3], seq .. '-0', 'e', json, 'a', ARGV[5], 'o', origin)
+      if type(added) == 'table' and added.err then
+        -- The stream is ahead of the counter (keys edited by hand): start it over, as evicted.
+        redis.call('DEL', KEYS[3])
+        redis.call('HSET', KEYS[2], ARGV[2], seq - 1)
+        redis.call('XADD', KEYS[3], seq .. '-0', 'e', json, 'a', ARGV[5], 'o', origin)
+      end
+    end
+    redis.call('PUBLISH', ARGV[1], seq .. '\\n' .. epoch .. '\\n' .. origin .. '\\n' .. ARGV[5] .. '\\n' .. json)
   end
 end
-redis.call('PUBLISH', ARGV[1], seq .. '\\n' .. epoch .. '\\n' .. ARGV[6] .. '\\n' .. ARGV[7] .. '\\n' .. ARGV[3])
+if size > 0 then
+  local excess = redis.call('XLEN', KEYS[3]) - size
+  if excess > 0 then
+    local old = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', excess)
+    local last = tonumber(string.match(old[#old][1], '^(%d+)'))
+    if last > tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0') then
+      redis.call('HSET', KEYS[2], ARGV[2], last)
+    end
+    redis.call('XTRIM', KEYS[3], 'MAXLEN', size)
+  end
+end
 return seq
 `;
 
@@ -118,6 +146,21 @@ for i = 3, #KEYS do
   out[#out + 1] = { entries, (wanted > 0 and #entries < wanted) and 1 or 0 }
 end
 return out
+`;
+
+/**
+ * One page of a topic's range, for shared replays. KEYS: meta, evicted,
+ * stream. ARGV: epoch, topic, the seq to read after, most entries to read.
+ * Returns nil when the epoch differs; else `{ head, floor, entries }`: the
+ * counter now, the seq up to which the topic evicted events, and the
+ * entries after the cursor (fewer than asked: the stream has no more).
+ */
+export const RANGE_SCRIPT = `
+if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[1] then return false end
+local head = redis.call('HGET', KEYS[1], 'seq') or '0'
+local floor = redis.call('HGET', KEYS[2], ARGV[2]) or '0'
+local entries = redis.call('XRANGE', KEYS[3], (tonumber(ARGV[3]) + 1) .. '-0', '+', 'COUNT', tonumber(ARGV[4]))
+return { head, floor, entries }
 `;
 
 /**

@@ -354,6 +354,9 @@ export function describeBackplane<C extends AsyncIterable<SuiteEvent>>(
       b.publish("x", { data: "3" });
       expect((await take(fromExplicit, 1)).map((e) => e.data)).toEqual(["3"]);
       expect(b.stats().resumeMisses).toBe(1);
+      // A crafted id of this epoch past the head names no event ever issued: a miss, not "current".
+      const crafted = `${auto!.id!.split("-")[0]}-${Number(auto!.id!.split("-")[1]) + 1000}`;
+      expect(await backplanes.get(b)!.replay(["x"], crafted)).toBeUndefined();
     });
 
     it("without history, stores nothing, assigns no id, and has no cursor", async () => {

@@ -41,6 +41,13 @@ export interface OrderedEvent extends BackplaneEvent {
   epoch: string;
   /** Already delivered on this process (an own publish whose answer was lost): only advances the order. */
   delivered: boolean;
+  /**
+   * A gap marker, not an event: events of `topic` published on the process
+   * that sent it never reached the engine (its `maxPending` overflowed), so
+   * this process's clients of `topic` miss them (`event` is empty). See
+   * {@link OrderedDelivery}.
+   */
+  gap?: boolean;
 }
 
 /**

@@ -16,24 +16,41 @@ export interface BackplaneEngineStats extends BackplaneStats {
   recovered: number;
   /**
    * Times a reconnection could not recover what was published meanwhile
-   * (the engine lost its data, or history is off or too short), ever.
+   * (the engine lost its data, or history is off or too short), and gap
+   * markers received (events another process could not send: its
+   * `maxPending` overflowed), ever. Each calls the broker's repair of the
+   * topics concerned.
    */
   gaps: number;
   /** The last error seen, if any. */
   lastError: string | undefined;
-  /** Events published here and waiting for the engine, now: at most `maxPending`. */
+  /**
+   * Events published here and waiting for the engine, now: at most
+   * `maxPending` while the engine does not answer, at most ten times that
+   * while it answers (a burst waits its turn).
+   */
   pending: number;
   /**
-   * Events published while `maxPending` were waiting: not sent, delivered
-   * on this process only, ever.
+   * Events published while the engine did not answer and `maxPending` were
+   * waiting (or ten times that while it answers): not sent, delivered on
+   * this process only, ever. Once the engine answers again, a gap marker
+   * per topic concerned tells every other process (their `gaps`), which
+   * repairs its clients of those topics.
    */
   overflow: number;
   /** Times the engine left a connection or a statement unanswered past `timeoutMs`, ever. */
   timeouts: number;
-  /** Resumes reading history or waiting their turn (see `maxReplays`), now. */
+  /** Resumes reading history or waiting for a read (see `maxReplays`), now. */
   replays: number;
-  /** Resumes whose client left before their turn: nothing was read for them, ever. */
+  /** Resumes whose client left before their read started: nothing was read for them, ever. */
   replaysSkipped: number;
+  /**
+   * History reads run for resumes, ever: one read of a topic serves every
+   * resume of it waiting, so a storm of resumes costs far fewer reads than resumes.
+   */
+  replayReads: number;
+  /** History reads allowed at once now: adapts to how fast the engine answers, at most `maxReplays`. */
+  replayLimit: number;
   /** Presence sweeps for processes that stopped renewing their members run here, ever. */
   presenceSweeps: number;
 }

@@ -126,4 +126,31 @@ describe("OrderedDelivery", () => {
     delivery.receive(live(2, "late"));
     expect(delivered).toEqual([]);
   });
+
+  it("a gap marker from another process advances the order, counts a gap and tells lost of its topic once; an own one, or one already passed, does nothing", async () => {
+    const { delivery, delivered, log, steps, settle } = setUp();
+    const marker = (seq: number, own = false): OrderedEvent => ({
+      ...live(seq, ""),
+      event: {},
+      delivered: own,
+      gap: true,
+    });
+    delivery.receive(live(1, "a"));
+    delivery.receive(marker(2));
+    delivery.receive(marker(2));
+    delivery.receive(marker(3, true));
+    delivery.receive(live(3, "stale"));
+    delivery.receive(live(4, "b"));
+    expect(delivered).toEqual(["x:a@1", "x:b@4"]);
+    expect(log).toEqual(["lost x"]);
+    expect([delivery.gaps, delivery.received]).toEqual([1, 2]);
+    // Held during a catch-up, like an event, and told after it.
+    const catchUp = delivery.catchUp(steps);
+    delivery.receive(marker(6));
+    await turns();
+    settle([]);
+    await catchUp;
+    expect(log).toEqual(["lost x", "synced", "lost x"]);
+    expect(delivery.gaps).toBe(2);
+  });
 });

@@ -77,7 +77,10 @@ export class OrderedDelivery {
   received = 0;
   /** Events read back after a cut (published by other processes meanwhile), ever. */
   recovered = 0;
-  /** Catch-ups that could not read what was missed, ever. */
+  /**
+   * Catch-ups that could not read what was missed, and gap markers received
+   * (another process's events that overflowed its `maxPending`), ever.
+   */
   gaps = 0;
   /** Where this process stands in the order of events through the engine. */
   private readonly order = new GlobalOrder();
@@ -161,10 +164,22 @@ export class OrderedDelivery {
     }
   }
 
-  /** Delivers an event in order, once (see {@link GlobalOrder.dispatch}). */
+  /**
+   * Delivers an event in order, once (see {@link GlobalOrder.dispatch}). A
+   * gap marker only advances the order; one from another process (not
+   * `delivered`) counts a gap and tells `lost` of its topic.
+   */
   private dispatch(message: OrderedEvent): void {
     if (this.closed) return;
     const { deliver } = this.hooks;
+    if (message.gap) {
+      const fresh = message.epoch !== this.order.epoch || message.seq > this.order.lastSeq;
+      this.order.dispatch({ ...message, delivered: true }, deliver);
+      if (!fresh || message.delivered) return;
+      this.gaps++;
+      this.hooks.lost?.([message.topic]);
+      return;
+    }
     if (this.order.dispatch(message, (topic, event, seq) => deliver(topic, event, seq))) {
       this.received++;
     }

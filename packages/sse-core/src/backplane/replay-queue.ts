@@ -4,9 +4,13 @@ interface Waiter {
   onAbort(): void;
 }
 
+/** A limit read at each turn: a number, or one that adapts (see {@link AdaptiveLimit}). */
+export type TurnLimit = number | { readonly current: number };
+
 /**
- * The line of a backplane's replays (resumes with `Last-Event-ID`): at most
- * `max` read history at once, the others wait in arrival order. A waiter
+ * The line of a backplane's history reads (for resumes with
+ * `Last-Event-ID`): at most `max` at once (a number, or a limit that adapts,
+ * read again each time a turn ends), the others wait in arrival order. A waiter
  * whose client leaves (its signal aborts) leaves the line at once and reads
  * nothing, so the line holds only clients still connected.
  *
@@ -26,8 +30,13 @@ export class ReplayQueue {
   private running = 0;
   private readonly line = new Set<Waiter>();
 
-  /** @param max - most replays reading at once (`maxReplays`). */
-  constructor(private readonly max: number) {}
+  /** @param max - most turns at once: `maxReplays`, or an {@link AdaptiveLimit} under it. */
+  constructor(private readonly max: TurnLimit) {}
+
+  /** Turns allowed at once now (at least 1). */
+  get limit(): number {
+    return Math.max(1, typeof this.max === "number" ? this.max : this.max.current);
+  }
 
   /** Replays reading now, plus those waiting (`stats().backplane.replays`). */
   get size(): number {
@@ -41,7 +50,7 @@ export class ReplayQueue {
    */
   turn(signal?: AbortSignal): Promise<(() => void) | undefined> {
     if (signal?.aborted) return Promise.resolve(undefined);
-    if (this.running < this.max) {
+    if (this.running < this.limit) {
       this.running++;
       return Promise.resolve(this.releaser());
     }
@@ -64,15 +73,22 @@ export class ReplayQueue {
     for (const waiter of [...this.line]) waiter.grant(undefined);
   }
 
-  /** Ends a turn once: the next in line takes it over, or the slot frees. */
+  /**
+   * Ends a turn once: the slot frees, and the first in line take the slots
+   * the limit allows now (more than one when it grew, none when it shrank).
+   */
   private releaser(): () => void {
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const next = this.line.values().next().value;
-      if (next === undefined) this.running--;
-      else next.grant(this.releaser());
+      this.running--;
+      while (this.running < this.limit) {
+        const next = this.line.values().next().value;
+        if (next === undefined) break;
+        this.running++;
+        next.grant(this.releaser());
+      }
     };
   }
 }

@@ -1,16 +1,15 @@
 import type { Backplane, BackplaneEvent } from "../backplane/backplane.js";
 import { parseEventId } from "../backplane/event-id.js";
+import { within } from "../base/within.js";
 import type { RepairTarget } from "../delivery/repairs.js";
 import type { OrderPosition } from "../delivery/shown-events.js";
 import { type Frame, receivedFrame } from "../wire/frame.js";
 import type { RepairReason, TopicRule } from "../wire/topic-policy.js";
+import { TopicJobs, type TopicLine } from "./topic-jobs.js";
 
 /** The fetches of one state topic's latest event: at most one at a time. */
-interface Fetch {
-  /** Clients waiting for the next fetch, each with why. */
-  waiting: Map<RepairTarget, RepairReason>;
-  /** True while the next fetch is queued (a microtask), or one runs. */
-  busy: boolean;
+interface Fetch extends TopicLine {
+  readonly rule: TopicRule;
   /** The topic's latest was forgotten while the fetch ran (unwatched, events lost): not kept. */
   stale: boolean;
 }
@@ -40,7 +39,9 @@ export interface LastValuesHost {
  * @internal
  */
 export class LastValues {
-  private readonly fetches = new Map<string, Fetch>();
+  private readonly fetches = new TopicJobs<Fetch>((topic, fetch, clients) =>
+    this.run(topic, fetch, clients),
+  );
   /** Watched topics whose read gave nothing, with no snapshot: read again once the link is back. */
   private readonly unanswered = new Set<string>();
 
@@ -51,13 +52,12 @@ export class LastValues {
 
   /** `client` needs `topic`'s latest event, which this broker does not know. */
   request(client: RepairTarget, topic: string, rule: TopicRule, reason: RepairReason): void {
-    let fetch = this.fetches.get(topic);
-    if (fetch === undefined) {
-      fetch = { waiting: new Map(), busy: false, stale: false };
-      this.fetches.set(topic, fetch);
-    }
-    fetch.waiting.set(client, reason);
-    if (!fetch.busy) this.queue(topic, rule, fetch);
+    this.fetches.join(topic, client, reason, () => ({
+      rule,
+      waiting: new Map(),
+      busy: false,
+      stale: false,
+    }));
   }
 
   /** `topic`'s latest was forgotten: what a fetch running now gives is not kept. */
@@ -83,16 +83,9 @@ export class LastValues {
     return topics;
   }
 
-  /** Starts the next fetch of `topic` at the end of this tick (every client asking by then joins it). */
-  private queue(topic: string, rule: TopicRule, fetch: Fetch): void {
-    fetch.busy = true;
-    queueMicrotask(() => this.run(topic, rule, fetch));
-  }
-
-  /** Reads `topic`'s latest event for the clients waiting now, unless it became known meanwhile. */
-  private run(topic: string, rule: TopicRule, fetch: Fetch): void {
-    const clients = fetch.waiting;
-    fetch.waiting = new Map();
+  /** Reads `topic`'s latest event for `clients`, unless it became known meanwhile. */
+  private run(topic: string, fetch: Fetch, clients: Map<RepairTarget, RepairReason>): void {
+    const { rule } = fetch;
     fetch.stale = false;
     if (this.host.known(topic) !== undefined) {
       // A fetch that just ended kept it, or an event of the topic arrived: no read.
@@ -100,22 +93,18 @@ export class LastValues {
       return;
     }
     const stop = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<undefined>((resolve) => {
-      timer = setTimeout(resolve, rule.snapshotTimeoutMs, undefined);
-      timer.unref?.();
-    });
     let read: Promise<BackplaneEvent | undefined>;
     try {
       read = Promise.resolve(this.backplane.last?.(topic, stop.signal));
     } catch {
       read = Promise.resolve(undefined);
     }
-    Promise.race([read.catch(() => undefined), late]).then((event) => {
-      clearTimeout(timer);
-      stop.abort();
-      this.end(topic, rule, fetch, clients, event);
-    });
+    within(read, rule.snapshotTimeoutMs, undefined)
+      .catch(() => undefined)
+      .then((event) => {
+        stop.abort();
+        this.end(topic, rule, fetch, clients, event);
+      });
   }
 
   /** A fetch ended with `event` (if any): the newest value known goes to each of its clients. */
@@ -146,11 +135,7 @@ export class LastValues {
       client.repairStarted(topic, render, shown);
       if (client.repaired(topic, frame, render)) this.host.sent(client, topic, reason);
     }
-    if (fetch.waiting.size > 0) this.queue(topic, rule, fetch);
-    else {
-      fetch.busy = false;
-      this.fetches.delete(topic);
-    }
+    this.fetches.ended(topic, fetch);
   }
 }
 

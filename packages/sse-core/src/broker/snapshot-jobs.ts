@@ -1,15 +1,20 @@
 import { warn } from "../base/warn.js";
+import { within } from "../base/within.js";
 import type { RepairTarget } from "../delivery/repairs.js";
 import type { OrderPosition } from "../delivery/shown-events.js";
 import type { Frame } from "../wire/frame.js";
 import { snapshotFrame } from "../wire/snapshot-frame.js";
 import type { RepairReason, TopicRule } from "../wire/topic-policy.js";
 import type { BrokerCounters } from "./broker-stats.js";
+import { TopicJobs, type TopicLine } from "./topic-jobs.js";
 
 /** Why a client's own render fails when its renderer returns undefined and the rule has no snapshot. */
 const NO_FALLBACK =
   "returned undefined, and the topic's policy in the broker's topics option has no snapshot " +
   "to fall back to: return the region's HTML, or give the policy a snapshot";
+
+/** What a render that did not settle within its timeout gives. */
+const TIMED_OUT = Symbol("timed out");
 
 /** Why a client's own render fails when its renderer's promise resolves to undefined. */
 const LATE_FALLBACK =
@@ -21,11 +26,8 @@ const LATE_FALLBACK =
  * every client waiting when it starts), or of one client's own renderer
  * (for that client alone).
  */
-interface Job {
-  /** Clients waiting for the next render, each with why. */
-  waiting: Map<RepairTarget, RepairReason>;
-  /** True while the next render is queued (a microtask), or one runs. */
-  busy: boolean;
+interface Job extends TopicLine {
+  readonly rule: TopicRule;
   /** The client whose own renderer it calls; undefined: the rule's, shared. */
   readonly owner: RepairTarget | undefined;
 }
@@ -54,9 +56,9 @@ export interface SnapshotJobsHost {
  */
 export class SnapshotJobs {
   /** Renders of the rules' snapshots, per topic. */
-  private readonly shared = new Map<string, Job>();
+  private readonly shared = this.jobs();
   /** Renders of clients' own snapshots, per client and topic. */
-  private readonly own = new Map<RepairTarget, Map<string, Job>>();
+  private readonly own = new Map<RepairTarget, TopicJobs<Job>>();
   private warned = false;
 
   constructor(private readonly host: SnapshotJobsHost) {}
@@ -65,6 +67,15 @@ export class SnapshotJobs {
   request(client: RepairTarget, topic: string, rule: TopicRule, reason: RepairReason): void {
     const own = rule.target !== undefined && client.renderSnapshot !== undefined;
     this.join(own ? client : undefined, client, topic, rule, reason);
+  }
+
+  /** The renders of one renderer (`owner`'s own, or the rules' when undefined), per topic. */
+  private jobs(): TopicJobs<Job> {
+    return new TopicJobs<Job>((topic, job, clients) =>
+      job.owner === undefined
+        ? this.render(topic, job, clients)
+        : this.renderOwn(topic, job, clients),
+    );
   }
 
   /** `client` waits for the next render of `owner`'s renderer (undefined: the rule's) of `topic`. */
@@ -77,55 +88,41 @@ export class SnapshotJobs {
   ): void {
     let jobs = this.shared;
     if (owner !== undefined) {
-      jobs = this.own.get(owner) ?? new Map();
+      jobs = this.own.get(owner) ?? this.jobs();
       this.own.set(owner, jobs);
     }
-    let job = jobs.get(topic);
-    if (job === undefined) {
-      job = { waiting: new Map(), busy: false, owner };
-      jobs.set(topic, job);
-    }
-    job.waiting.set(client, reason);
-    if (!job.busy) this.queue(topic, rule, job);
+    jobs.join(topic, client, reason, () => ({ waiting: new Map(), busy: false, rule, owner }));
   }
 
-  /** Starts the next render of `topic` at the end of this tick (every client asking by then joins it). */
-  private queue(topic: string, rule: TopicRule, job: Job): void {
-    job.busy = true;
-    queueMicrotask(() =>
-      job.owner === undefined ? this.render(topic, rule, job) : this.renderOwn(topic, rule, job),
-    );
-  }
-
-  /** Renders the rule's snapshot of `topic` for the clients waiting now, once the head is known. */
-  private render(topic: string, rule: TopicRule, job: Job): void {
+  /** Renders the rule's snapshot of `topic` for `clients`, once the head is known. */
+  private render(topic: string, job: Job, clients: Map<RepairTarget, RepairReason>): void {
     const head = this.host.head;
     if (head === undefined) {
-      this.renderAfter(topic, rule, job, undefined);
+      this.renderAfter(topic, job, clients, undefined);
       return;
     }
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<undefined>((resolve) => {
-      timer = setTimeout(resolve, rule.snapshotTimeoutMs, undefined);
-      timer.unref?.();
-    });
-    Promise.race([head().catch(() => undefined), late]).then((at) => {
-      clearTimeout(timer);
-      this.renderAfter(topic, rule, job, at);
-    });
+    within(
+      head().catch(() => undefined),
+      job.rule.snapshotTimeoutMs,
+      undefined,
+    ).then((at) => this.renderAfter(topic, job, clients, at));
   }
 
-  /** Renders `topic` for the clients waiting now, its render covering the events up to `head`. */
+  /** Renders `topic` for `clients`, its render covering the events up to `head`. */
   private renderAfter(
     topic: string,
-    rule: TopicRule,
     job: Job,
+    clients: Map<RepairTarget, RepairReason>,
     head: OrderPosition | undefined,
   ): void {
-    const clients = job.waiting;
-    job.waiting = new Map();
+    // Clients that left while the head was read are rendered nothing; with none left, no render.
+    for (const client of clients.keys()) if (client.closed) clients.delete(client);
+    if (clients.size === 0) {
+      this.ended(topic, job);
+      return;
+    }
     for (const client of clients.keys()) client.repairStarted(topic, clients, head);
-    this.run(topic, rule, job, clients, () => rule.snapshot!(topic));
+    this.run(topic, job, clients, () => job.rule.snapshot!(topic));
   }
 
   /**
@@ -133,12 +130,11 @@ export class SnapshotJobs {
    * renderer: it joins the rule's next render; when the rule has none, a
    * failure. A client that left by then is rendered nothing.
    */
-  private renderOwn(topic: string, rule: TopicRule, job: Job): void {
-    const clients = job.waiting;
-    job.waiting = new Map();
+  private renderOwn(topic: string, job: Job, clients: Map<RepairTarget, RepairReason>): void {
+    const { rule } = job;
     const [client, reason] = clients.entries().next().value!;
     if (client.closed) {
-      this.ended(topic, rule, job);
+      this.ended(topic, job);
       return;
     }
     let call: () => unknown;
@@ -146,7 +142,7 @@ export class SnapshotJobs {
       const html = client.renderSnapshot!(topic);
       if (html === undefined && rule.snapshot !== undefined) {
         this.join(undefined, client, topic, rule, reason);
-        this.ended(topic, rule, job);
+        this.ended(topic, job);
         return;
       }
       call = () => {
@@ -159,7 +155,7 @@ export class SnapshotJobs {
       };
     }
     client.repairStarted(topic, clients);
-    this.run(topic, rule, job, clients, call);
+    this.run(topic, job, clients, call);
   }
 
   /**
@@ -169,24 +165,15 @@ export class SnapshotJobs {
    */
   private run(
     topic: string,
-    rule: TopicRule,
     job: Job,
     clients: Map<RepairTarget, RepairReason>,
     call: () => unknown,
   ): void {
-    let settled = false;
+    const { rule } = job;
     const settle = (html: unknown, error?: unknown): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
       this.deliver(topic, rule, clients, html, error, job.owner !== undefined);
-      this.ended(topic, rule, job);
+      this.ended(topic, job);
     };
-    const timer = setTimeout(
-      () => settle(undefined, new Error(`did not settle within ${rule.snapshotTimeoutMs} ms`)),
-      rule.snapshotTimeoutMs,
-    );
-    timer.unref?.();
     let result: unknown;
     try {
       result = call();
@@ -194,26 +181,21 @@ export class SnapshotJobs {
       settle(undefined, error);
       return;
     }
-    Promise.resolve(result).then(settle, (error: unknown) =>
-      settle(undefined, error ?? "rejected"),
+    within(Promise.resolve(result), rule.snapshotTimeoutMs, TIMED_OUT).then(
+      (html) =>
+        html === TIMED_OUT
+          ? settle(undefined, new Error(`did not settle within ${rule.snapshotTimeoutMs} ms`))
+          : settle(html),
+      (error: unknown) => settle(undefined, error ?? "rejected"),
     );
   }
 
   /** A render of `job` ended (or was skipped): the next one if a client waits, else it is forgotten. */
-  private ended(topic: string, rule: TopicRule, job: Job): void {
-    if (job.waiting.size > 0) {
-      this.queue(topic, rule, job);
-      return;
-    }
-    job.busy = false;
+  private ended(topic: string, job: Job): void {
     const owner = job.owner;
-    if (owner === undefined) {
-      this.shared.delete(topic);
-      return;
-    }
-    const jobs = this.own.get(owner);
-    jobs?.delete(topic);
-    if (jobs?.size === 0) this.own.delete(owner);
+    const jobs = owner === undefined ? this.shared : this.own.get(owner);
+    jobs?.ended(topic, job);
+    if (owner !== undefined && jobs?.size === 0) this.own.delete(owner);
   }
 
   /**

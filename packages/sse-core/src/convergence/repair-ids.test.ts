@@ -81,6 +81,40 @@ describe("repair ids", () => {
     expect(broker.stats().snapshots).toMatchObject({ restart: 1 });
     broker.close();
   });
+  it.each([
+    ["a plain id", ""],
+    ["a repair id", "r"],
+  ])(
+    "%s of this broker's epoch crafted past its latest publish is a miss: repaired or told, never taken as current",
+    async (_, mark) => {
+      const notes = app();
+      const broker = new EventBroker({
+        historySize: 50,
+        topics: notes.topics,
+        resumeMissEvent: "missed",
+      });
+      notes.add(broker, "a");
+      broker.publish("chat", { data: "hi" });
+      const [epoch, seq] = (await broker.cursor())!.split("-");
+      const crafted = `${epoch}-${Number(seq) + 1000}${mark}`;
+      const events = await drain(broker.subscribe(["notes", "chat"], { lastEventId: crafted }));
+      // notes has a snapshot: repaired (reason miss); chat has none: the client is told first.
+      // The snapshot's id is a repair id at the broker's real latest, not at the crafted seq.
+      expect(events.map((e) => (isSnapshot(e) ? "snapshot" : e.type))).toEqual([
+        "missed",
+        "snapshot",
+      ]);
+      expect(events[1]).toMatchObject({ id: `${epoch}-${seq}r` });
+      expect(broker.stats().snapshots).toMatchObject({ miss: 1 });
+      // Later events arrive live with plain ids of this epoch.
+      const later = broker.subscribe(["chat"], { lastEventId: crafted });
+      await drain(later);
+      broker.publish("chat", { data: "later" });
+      const [live] = await drain(later);
+      expect(live).toMatchObject({ data: "later", id: `${epoch}-${Number(seq) + 1}` });
+      broker.close();
+    },
+  );
 });
 
 describe("repairs on a backplane", () => {
@@ -89,6 +123,32 @@ describe("repairs on a backplane", () => {
     const planes = [new FakePlane(engine), new FakePlane(engine)] as const;
     return { engine, planes };
   }
+
+  it("an id of the engine's epoch crafted past its latest event is a miss: repaired or told, never taken as current", async () => {
+    const notes = app();
+    const { planes } = pair(50);
+    const a = new EventBroker({ historySize: 50, backplane: planes[0], topics: notes.topics });
+    const b = new EventBroker({
+      historySize: 50,
+      backplane: planes[1],
+      topics: notes.topics,
+      resumeMissEvent: "missed",
+    });
+    notes.add(a, "a");
+    a.publish("chat", { data: "hi" });
+    await turns();
+    const latest = (await b.cursor())!;
+    const dash = latest.lastIndexOf("-");
+    const crafted = `${latest.slice(0, dash)}-${Number(latest.slice(dash + 1)) + 1000}`;
+    const events = await drain(b.subscribe(["notes", "chat"], { lastEventId: crafted }));
+    expect(events.map((e) => (isSnapshot(e) ? "snapshot" : e.type))).toEqual([
+      "missed",
+      "snapshot",
+    ]);
+    expect(events[1]!.data).toContain("<li>a</li>");
+    a.close();
+    b.close();
+  });
 
   it("a cut whose events the engine no longer holds: the broker's clients of topics with a snapshot get one; others are left as they were", async () => {
     const notes = app();
@@ -110,6 +170,57 @@ describe("repairs on a backplane", () => {
       '<hx-partial hx-target="#notes" hx-swap="innerHTML"><li>a</li><li>b</li><li>c</li><li>d</li></hx-partial>',
     ]);
     expect(b.stats().snapshots).toMatchObject({ miss: 1 });
+    a.close();
+    b.close();
+  });
+
+  it("a head read that hangs: the render waits at most snapshotTimeoutMs, then covers what the process received", async () => {
+    const notes = app();
+    const { planes } = pair(10);
+    const topics = { notes: { ...notes.topics.notes, snapshotTimeoutMs: 40 } };
+    const a = new EventBroker({ historySize: 10, backplane: planes[0], topics });
+    const b = new EventBroker({ historySize: 10, backplane: planes[1], topics });
+    notes.add(a, "x");
+    await turns();
+    planes[1].latestGate = new Promise(() => {});
+    const page = b.subscribe(["notes"], { snapshot: true });
+    expect(await drain(page)).toEqual([]);
+    expect(notes.renders).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    const first = await drain(page);
+    expect(first.map(isSnapshot)).toEqual([true]);
+    expect(first[0]!.data).toContain("<li>x</li>");
+    notes.add(a, "y");
+    await turns();
+    expect((await drain(page)).map((e) => e.data)).toEqual(["<li>y</li>"]);
+    a.close();
+    b.close();
+  });
+
+  it("clients that all leave while the head is read are rendered nothing; a later client gets its own render", async () => {
+    const notes = app();
+    const { planes } = pair(10);
+    const a = new EventBroker({ historySize: 10, backplane: planes[0], topics: notes.topics });
+    const b = new EventBroker({ historySize: 10, backplane: planes[1], topics: notes.topics });
+    notes.add(a, "x");
+    await turns();
+    let openHead: () => void = () => {};
+    planes[1].latestGate = new Promise((resolve) => {
+      openHead = resolve;
+    });
+    const leaving = [1, 2, 3].map(() => b.subscribe(["notes"], { snapshot: true }));
+    // Each asks for its snapshot; the render waits for the head.
+    for (const client of leaving) expect(await drain(client)).toEqual([]);
+    expect(planes[1].calls).toContain("latest");
+    for (const client of leaving) b.unsubscribe(client);
+    planes[1].latestGate = undefined;
+    openHead();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(notes.renders).toBe(0);
+    const page = b.subscribe(["notes"], { snapshot: true });
+    const first = await drain(page);
+    expect(first.map(isSnapshot)).toEqual([true]);
+    expect(notes.renders).toBe(1);
     a.close();
     b.close();
   });

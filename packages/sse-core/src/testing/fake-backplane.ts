@@ -26,6 +26,8 @@ export class FakeEngine {
    * one of them was evicted (resuming there would leave a gap).
    */
   after(topics: readonly string[], after: number): BackplaneEvent[] | undefined {
+    // A seq never issued (crafted, or of a reset engine): a miss, as Redis and PostgreSQL answer.
+    if (after > this.seq) return undefined;
     const events: BackplaneEvent[] = [];
     for (const topic of topics) {
       const all = this.log.filter((e) => e.topic === topic);
@@ -63,6 +65,8 @@ export class FakePlane implements Backplane {
   gate: Promise<void> | undefined;
   /** When set, reads of a topic's latest event ({@link FakePlane.last}) wait for it. */
   lastGate: Promise<void> | undefined;
+  /** When set, reads of the engine's head ({@link FakePlane.latest}) wait for it. */
+  latestGate: Promise<void> | undefined;
   /** False while cut: live events do not reach it. */
   connected = true;
   /** The seq of the last event it delivered (where a catch-up reads from). */
@@ -123,6 +127,8 @@ export class FakePlane implements Backplane {
 
   /** The id of the latest event through the engine (what `broker.cursor()` returns). */
   async latest(): Promise<string | undefined> {
+    this.calls.push("latest");
+    await this.latestGate;
     return `e-${this.engine.seq}`;
   }
 
