@@ -10,6 +10,9 @@ import { FRAMEWORKS } from "./shared/plugin.js";
 import { type RunningDemo, type StartOptions, startDemo } from "./start.js";
 import { startRunning as start } from "./testing.js";
 
+/** The header htmx 4's hx-sse:connect sends: the /htmx4 handlers' swap maps apply to it. */
+const HX_REQUEST = { "HX-Request": "true" };
+
 // The demo over plain HTTP, in-process, on every framework: what the browser
 // tests do not look at (status codes, headers, escaping on the wire, config).
 
@@ -153,9 +156,11 @@ for (const framework of FRAMEWORKS) {
       const port = Number(new URL(demo.url).port);
       // htmx 4's home streams: htmx 2's start with their topics' snapshots (snapshotOnConnect).
       const clients = [
-        rawClient(port, "/htmx4/events", { headers: { Cookie: "user=alice" } }),
-        rawClient(port, "/htmx4/events", { headers: { Cookie: "user=bob" } }),
-        rawClient(port, "/htmx4/projects/42/events", { headers: { Cookie: "user=bob" } }),
+        rawClient(port, "/htmx4/events", { headers: { ...HX_REQUEST, Cookie: "user=alice" } }),
+        rawClient(port, "/htmx4/events", { headers: { ...HX_REQUEST, Cookie: "user=bob" } }),
+        rawClient(port, "/htmx4/projects/42/events", {
+          headers: { ...HX_REQUEST, Cookie: "user=bob" },
+        }),
       ];
       const [alice, , viewer] = clients;
       try {
@@ -228,9 +233,11 @@ for (const framework of FRAMEWORKS) {
       const port = Number(new URL(demo.url).port);
       const headers = { Cookie: "user=bob" };
       const v2 = rawClient(port, "/events", { headers });
-      const v4 = rawClient(port, "/htmx4/events", { headers });
+      const v4 = rawClient(port, "/htmx4/events", { headers: { ...HX_REQUEST, ...headers } });
       const badge2 = rawClient(port, "/projects/42/events", { headers });
-      const badge4 = rawClient(port, "/htmx4/projects/42/events", { headers });
+      const badge4 = rawClient(port, "/htmx4/projects/42/events", {
+        headers: { ...HX_REQUEST, ...headers },
+      });
       const clients = [v2, v4, badge2, badge4];
       // Not the project streams' presence events (bob viewing, or not if still listed).
       const own = (client: typeof v2) =>
@@ -314,7 +321,9 @@ for (const framework of FRAMEWORKS) {
         headers: FORM,
         body: new URLSearchParams({ title }),
       });
-      const client = rawClient(Number(new URL(demo.url).port), stream ?? "");
+      const client = rawClient(Number(new URL(demo.url).port), stream ?? "", {
+        headers: HX_REQUEST,
+      });
       try {
         await waitFor(
           () => client.events.some((e) => e.data.includes(title)),

@@ -14,6 +14,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { libraries, packLibraries, repo, run } from "./pack.js";
+import { listPackage, problems } from "./tarball.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -122,5 +123,13 @@ describe("the packages as published", () => {
       expect(files).toContain("dist");
       expect(files).not.toContain("src");
     }
+  });
+
+  // Issue 27, item 7: what `pnpm release:dry-run` refuses (tests, fixtures,
+  // sources, a source map naming a file that is not shipped: sse-core's CJS
+  // maps named the build machine's absolute path of their intermediate file).
+  it.each(libraries)("%s ships nothing the release dry run refuses", (lib) => {
+    const pkg = listPackage(join(consumer, "node_modules/@burrow", lib));
+    expect(problems(pkg)).toEqual([]);
   });
 });

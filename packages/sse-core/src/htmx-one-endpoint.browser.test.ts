@@ -156,4 +156,48 @@ describe.skipIf(!hasChromium)("one endpoint for htmx 4 and htmx 2, in Chromium",
     ]);
     expect(s.errors).toEqual([]);
   });
+  // Issue #27, item 1's leftover: a handler with a swap map sent its htmx 4
+  // messages to every request, so an htmx 2 page needed another endpoint.
+  it("a two-topic swap map on one endpoint: htmx 4 swaps each topic into its target, htmx 2 each named event", async () => {
+    const warnings = capturedWarnings(cleanups);
+    const broker = new EventBroker();
+    const s = await site(
+      broker,
+      {
+        "/v4": [
+          '<div hx-sse:connect="/events"></div><ul id="notes"></ul><p id="status">unknown</p>',
+          4,
+        ],
+        "/v2": [
+          '<div hx-ext="sse" sse-connect="/events"><ul id="notes" sse-swap="notes" hx-swap="beforeend"></ul>' +
+            '<p id="status" sse-swap="status">unknown</p></div>',
+          2,
+        ],
+      },
+      {
+        "/events": handler(broker, ["notes", "status"], {
+          swap: { notes: { target: "#notes", swap: "beforeend" }, status: "#status" },
+        }),
+      },
+    );
+    const page4 = await visit(s, "/v4", s.page);
+    const page2 = await visit(s, "/v2");
+    await waitFor(() => broker.stats().clients === 2, "both pages connected");
+    // On the wire: htmx 4 names itself, htmx 2's EventSource cannot.
+    expect(streams(s, "/events").map((r) => r.headers["hx-request"])).toEqual(["true", undefined]);
+    broker.publish("notes", { data: "<li>first</li>" });
+    broker.publish("status", { data: "<b>up</b>" });
+    broker.publish("notes", { data: "<li>second</li>" });
+    for (const page of [page4, page2]) {
+      await page.waitForFunction(
+        () =>
+          document.querySelectorAll("#notes li").length === 2 &&
+          document.querySelector("#status b") !== null,
+      );
+      expect(await texts(page, "#notes li")).toEqual(["first", "second"]);
+      expect(await texts(page, "#status")).toEqual(["up"]);
+    }
+    expect(warnings).toEqual([]);
+    expect(s.errors).toEqual([]);
+  });
 });

@@ -89,7 +89,7 @@ describe("README: Errors you will see", () => {
   it("quotes the real warning of a topic function's topic without a swap target", async () => {
     const warnings = await warningsOf((broker) =>
       core.fetchHandler(broker, () => "notes", { swap: { note: "#notes" } })(
-        new Request("http://localhost/events"),
+        new Request("http://localhost/events", { headers: { "HX-Request": "true" } }),
       ),
     );
     expect(warnings).toHaveLength(1);

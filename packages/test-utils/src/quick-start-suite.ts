@@ -73,7 +73,12 @@ export function describeQuickStart(root: URL, postToStream: 404 | 405): void {
       const page = recordEvents(`${url}/events`, ["notifications", "status"]);
       const p42 = recordEvents(`${url}/projects/42/events`, ["project:42"]);
       const p43 = recordEvents(`${url}/projects/43/events`, ["project:43"]);
-      const v4 = recordEvents(`${url}/v4/events`, ["message"]);
+      // Read as htmx 4's hx-sse:connect reads it: a fetch with `HX-Request: true`
+      // (a handler with swap sends an EventSource without it named events).
+      const v4 = recordEvents(`${url}/v4/events`, ["message"], {
+        fetch: (input, init) =>
+          fetch(input, { ...init, headers: { ...init?.headers, "HX-Request": "true" } }),
+      });
       await Promise.all([page.opened, p42.opened, p43.opened, v4.opened]);
 
       const form = new URLSearchParams({ title: `<img src=x onerror="alert(1)">` });

@@ -130,7 +130,7 @@ async function checkRequest<R>(
       const client = broker.open(list, options, format);
       slot.fill(client);
       // A topic function's topics are known only now (a handler's static ones were checked at creation).
-      if (plan.format !== undefined) warnUntargeted(plan.format, list);
+      if (format !== undefined) warnUntargeted(format, list);
       return client;
     },
     cancel: slot.cancel,

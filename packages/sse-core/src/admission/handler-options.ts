@@ -69,16 +69,19 @@ export interface HandlerOptions<R = SSERequest, K extends string = string> exten
    */
   reconnectWindowMs?: number;
   /**
-   * Sends events as htmx 4's `hx-sse` swaps them: as unnamed messages (htmx 4
-   * swaps only those; a named event becomes a DOM event on the element).
-   * Without this option a handler tells the two htmx versions apart per
-   * request: one htmx sent (the `HX-Request` header, which htmx 4's
+   * How a request htmx sent gets its events, as htmx 4's `hx-sse` swaps
+   * them: unnamed messages (htmx 4 swaps only those; a named event becomes a
+   * DOM event on the element). A handler tells the two htmx versions apart
+   * per request: one htmx sent (the `HX-Request` header, which htmx 4's
    * `hx-sse:connect` sends and htmx 2's `EventSource` cannot) gets the
-   * messages of `true`, any other request named events; several topics on
-   * such a stream all swap into the stream element's own target, and the
-   * first one emits a process warning (`SSEWarning`, code
-   * `SSE_SWAP_NO_TARGET`) naming the map that fixes it, once per handler.
-   * Given, the option applies to every request:
+   * format below; any other request (an `EventSource`, htmx 2's `sse-swap`,
+   * a plain `fetch` without the header) gets named events, `event: <type>`,
+   * unless `swapEveryRequest`. So one endpoint serves htmx 4 and htmx 2
+   * pages, with or without this option.
+   * - left out: as `true`; several topics on such a stream all swap into the
+   *   stream element's own target, and the first one emits a process warning
+   *   (`SSEWarning`, code `SSE_SWAP_NO_TARGET`) naming the map that fixes it,
+   *   once per handler.
    * - `true`: every event whose `type` is its topic (the default type) goes
    *   out without an `event:` line, and htmx 4 swaps it into the stream
    *   element's target with its `hx-swap`.
@@ -89,27 +92,32 @@ export interface HandlerOptions<R = SSERequest, K extends string = string> exten
    *   Keys are topic names, exactly (no patterns): a handler of fixed topics
    *   throws an `SSEOptionError` (option `swap.<key>`) at creation for a key
    *   that is none of them, naming the closest topic; with a topic function,
-   *   the first stream with a topic that has no target while a key naming none
-   *   of its topics is close to it (`note` for `notes`) emits a process warning
-   *   (`SSEWarning`, code `SSE_SWAP_NO_TARGET`), once per handler.
+   *   the first htmx stream with a topic that has no target while a key naming
+   *   none of its topics is close to it (`note` for `notes`) emits a process
+   *   warning (`SSEWarning`, code `SSE_SWAP_NO_TARGET`), once per handler.
    *   Data is HTML the app must escape: while such a stream is connected,
    *   `publish` on a wrapped topic throws an `SSEFieldError` (field `"data"`)
    *   for data holding an end tag that would close the partial early
    *   (`</hx-partial>`, any `</hx-…>`, `</template>`).
-   * - `false`: every event is named (`event: <type>`), htmx's requests too:
-   *   for an htmx 4 page that uses a topic's events as triggers, not swaps.
+   * - `false`: every event is named, htmx's requests too: for an htmx 4 page
+   *   that uses a topic's events as triggers, not swaps.
    *
    * Events published with a `type` of their own stay named either way, for
    * `hx-trigger` and `hx-sse:close`. Each event is encoded once per format,
-   * not once per client, so htmx 2 and htmx 4 pages share one broker (and,
-   * without `swap`, one endpoint). On a
-   * typed broker, the map may name only the handler's topics (its fixed
-   * ones, or those its topic function's type returns).
-   * @default undefined (per request: `true`'s messages for htmx 4, named
-   *   events, `event: <type>`, for htmx 2's `sse-swap` and `EventSource`
-   *   listeners)
+   * not once per client. On a typed broker, the map may name only the
+   * handler's topics (its fixed ones, or those its topic function's type
+   * returns).
+   * @default undefined (as `true` for htmx's requests)
    */
   swap?: SwapOption<K> | false;
+  /**
+   * Sends every request the htmx 4 format of `swap`, with or without the
+   * `HX-Request` header: for a client that reads htmx 4's messages without
+   * sending it (a plain `fetch` reader).
+   * With `swap: false`, an `SSEOptionError`.
+   * @default false (only htmx's requests; others get named events)
+   */
+  swapEveryRequest?: boolean;
   /**
    * Who a connection is, for presence: called with the request once it is
    * authorized; the stream then joins each of its topics as this member
@@ -177,6 +185,7 @@ export const HANDLER_OPTION_KEYS: readonly string[] = optionKeys<HandlerOptions>
   "onError",
   "reconnectWindowMs",
   "swap",
+  "swapEveryRequest",
   "presence",
   "snapshotOnConnect",
   "snapshot",
@@ -228,7 +237,7 @@ export function planOf<R, K extends string = string>(
   const plan: HandlerPlan<R> = Object.freeze({
     timing: timingOf(given),
     limits: resolveLimits(given),
-    ...swapPlanOf(given.swap),
+    ...swapPlanOf(given.swap, given.swapEveryRequest),
     authorize: given.authorize,
     onError: given.onError,
     presence: given.presence,

@@ -25,30 +25,50 @@ function broker(): EventBroker {
 describe("a request's format: htmx 4 (HX-Request) or an EventSource", () => {
   it("without swap: htmx's requests get unnamed messages, others named events", () => {
     const plan = swapPlanOf(undefined);
-    expect(plan.format).toBeUndefined();
+    expect(plan.otherFormat).toBeUndefined();
     expect(formatFor(plan, false, ["notes"])).toBeUndefined();
     expect(formatFor(plan, true, ["notes"])).toBe(plan.htmxFormat);
     const frame = frameOf("notes", { type: "notes", data: "<li>a</li>" }, 0);
     expect(new TextDecoder().decode(plan.htmxFormat!.bytes(frame))).toBe("data: <li>a</li>\n\n");
   });
 
-  it("an explicit swap applies to every request; swap: false names every event", () => {
+  // Issue 27, item 1's leftover: a swap map applied to every request, so
+  // htmx 2's EventSource got unnamed messages it cannot swap.
+  it("an explicit swap applies to htmx's requests, others get named events; swap: false names every event", () => {
     for (const swap of [true, { notes: "#notes" }] as const) {
       const plan = swapPlanOf(swap);
-      expect(plan.htmxFormat).toBeUndefined();
-      expect(formatFor(plan, false, ["notes"])).toBe(plan.format);
-      expect(formatFor(plan, true, ["notes"])).toBe(plan.format);
+      expect(plan.explicit).toBe(true);
+      expect(formatFor(plan, false, ["notes"])).toBeUndefined();
+      expect(formatFor(plan, true, ["notes"])).toBe(plan.htmxFormat);
+      expect(plan.htmxFormat!.keys).toEqual(swap === true ? [] : ["notes"]);
     }
     const off = swapPlanOf(false);
-    expect(off).toEqual({ format: undefined, htmxFormat: undefined });
+    expect(off).toEqual({ htmxFormat: undefined, otherFormat: undefined, explicit: false });
     expect(formatFor(off, true, ["notes"])).toBeUndefined();
+  });
+
+  it("swapEveryRequest: swap's format for every request; refused with swap: false or a non-boolean", () => {
+    for (const swap of [undefined, true, { notes: "#notes" }] as const) {
+      const plan = swapPlanOf(swap, true);
+      expect(formatFor(plan, false, ["notes"])).toBe(plan.htmxFormat);
+      expect(formatFor(plan, true, ["notes"])).toBe(plan.htmxFormat);
+    }
+    expect(() => swapPlanOf(false, true)).toThrow(
+      "sse: swapEveryRequest: sends htmx 4's messages to every request, but swap: false names every event",
+    );
+    expect(() => swapPlanOf(true, "yes" as never)).toThrow(
+      /^sse: swapEveryRequest: must be true or false/,
+    );
+    expect(() => handler(broker(), "notes", { swap: false, swapEveryRequest: true })).toThrow(
+      SSEOptionError,
+    );
   });
 
   it("encodes an event once per format: every detecting handler shares its htmx 4 bytes", () => {
     const frame = frameOf("notes", { type: "notes", data: "x" }, 0);
     const one = swapPlanOf(undefined).htmxFormat!.bytes(frame);
     expect(swapPlanOf(undefined).htmxFormat!.bytes(frame)).toBe(one);
-    expect(swapPlanOf(true).format!.bytes(frame)).toBe(one);
+    expect(swapPlanOf(true).htmxFormat!.bytes(frame)).toBe(one);
   });
 
   it("several topics on an htmx 4 stream: warns once per handler, naming the map; one topic does not", () => {
@@ -64,14 +84,13 @@ describe("a request's format: htmx 4 (HX-Request) or an EventSource", () => {
       "sse: swap: an htmx 4 stream of topics notes, status, from a handler without the swap " +
         "option: their events go out unnamed, as htmx 4 swaps them, all into the hx-sse:connect " +
         'element\'s own target. To give each topic its own target: swap: { notes: "#notes", ' +
-        'status: "#status" } (a handler with swap sends htmx 4 messages to every client: serve ' +
-        "htmx 2 pages from one without it), or swap: true if they share that target on purpose. " +
-        "(Warned once per handler.)",
+        'status: "#status" } (htmx 2\'s EventSource still gets named events from the same handler), ' +
+        "or swap: true if they share that target on purpose. (Warned once per handler.)",
     );
     expect(seen[0]![1]).toEqual({ type: "SSEWarning", code: "SSE_SWAP_NO_TARGET" });
     formatFor(swapPlanOf(undefined), true, ["project:1", "a b", "c", "d"]);
     expect(seen[1]![0]).toContain(
-      'swap: { "project:1": "#project-1", "a b": "#a-b", c: "#c", … } (a handler',
+      'swap: { "project:1": "#project-1", "a b": "#a-b", c: "#c", … } (htmx 2',
     );
     formatFor(swapPlanOf(true), true, ["notes", "status"]);
     formatFor(swapPlanOf(false), true, ["notes", "status"]);
@@ -111,6 +130,31 @@ describe("one handler without swap serves htmx 4 and an EventSource", () => {
     b.publish("notes", { data: "x" });
     expect(await firstEvent(v4)).toMatchObject({ event: undefined, data: "x" });
     expect(await firstEvent(v2)).toMatchObject({ event: "notes", data: "x" });
+  });
+
+  it("a swap map: wrapped messages with HX-Request, named events without; swapEveryRequest wraps both", async () => {
+    const b = broker();
+    const swap = { notes: "#notes", status: "#status" };
+    const perRequest = handler(b, ["notes", "status"], { swap });
+    const every = handler(b, ["notes", "status"], { swap, swapEveryRequest: true });
+    const server = await listen((req, res) =>
+      (req.url === "/every" ? every : perRequest)(req, res),
+    );
+    cleanups.push(() => server.close());
+    const clients = [
+      rawClient(server.port, "/", { headers: HTMX }),
+      rawClient(server.port, "/"),
+      rawClient(server.port, "/every"),
+    ];
+    for (const client of clients) cleanups.push(() => client.close());
+    await waitFor(() => b.stats().clients === 3, "all subscribed");
+    b.publish("status", { data: "up" });
+    await waitFor(() => clients.every((c) => c.events.length === 1), "the event");
+    expect(clients.map((c) => c.body)).toEqual([
+      'data: <hx-partial hx-target="#status">up</hx-partial>\n\n',
+      "event: status\ndata: up\n\n",
+      'data: <hx-partial hx-target="#status">up</hx-partial>\n\n',
+    ]);
   });
 
   it("swap: false sends named events to htmx's requests too", async () => {

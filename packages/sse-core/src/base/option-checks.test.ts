@@ -161,7 +161,7 @@ describe("unknown option keys are refused, naming the closest known one", () => 
     [
       "handler option far from any",
       () => fetchHandler(broker(), "t", { colour: "red" } as never),
-      'sse: colour: is not a handler option, got "red" (a string) — known: keepaliveMs, authorize, onError, reconnectWindowMs, swap, presence, snapshotOnConnect, snapshot, maxClients, maxClientsPerAddress, maxTopics, maxTopicLength, maxLastEventIdLength, topicPattern',
+      'sse: colour: is not a handler option, got "red" (a string) — known: keepaliveMs, authorize, onError, reconnectWindowMs, swap, swapEveryRequest, presence, snapshotOnConnect, snapshot, maxClients, maxClientsPerAddress, maxTopics, maxTopicLength, maxLastEventIdLength, topicPattern',
     ],
     [
       "broker option buffersize",

@@ -4,6 +4,8 @@ import { EventBroker, fetchHandler, hxPartial, SSEFieldError } from "../index.js
 import { capturedWarnings, firstEvent, serveSwap } from "../testing/swap-server.js";
 
 const cleanups = cleanupAfterEach();
+/** htmx 4's header: a handler with swap wraps only the streams of requests that carry it. */
+const HTMX = { "HX-Request": "true" };
 
 /** Data that, wrapped for #notes, would close its partial and swap the rest into #admin. */
 const ESCAPING = '<li>a</hx-partial><hx-partial hx-target="#admin">b</li>';
@@ -26,7 +28,7 @@ describe("publish refuses data that would escape a connected stream's <hx-partia
       { "/v4": { notes: "#notes" }, "/v2": undefined },
       cleanups,
     );
-    const v4 = rawClient(server.port, "/v4");
+    const v4 = rawClient(server.port, "/v4", { headers: HTMX });
     const v2 = rawClient(server.port, "/v2");
     cleanups.push(
       () => v4.close(),
@@ -51,8 +53,8 @@ describe("publish refuses data that would escape a connected stream's <hx-partia
   it("lets it through where nothing wraps it: another topic, an explicit type, swap: true", async () => {
     const broker = new EventBroker();
     const server = await serveSwap(broker, { "/map": { notes: "#notes" }, "/v4": true }, cleanups);
-    const map = rawClient(server.port, "/map");
-    const v4 = rawClient(server.port, "/v4");
+    const map = rawClient(server.port, "/map", { headers: HTMX });
+    const v4 = rawClient(server.port, "/v4", { headers: HTMX });
     cleanups.push(
       () => map.close(),
       () => v4.close(),
@@ -72,8 +74,8 @@ describe("publish refuses data that would escape a connected stream's <hx-partia
     const broker = new EventBroker();
     const server = await serveSwap(broker, { "/v4": { notes: "#notes" } }, cleanups);
     expect(publishError(broker, "notes", ESCAPING)).toBeUndefined();
-    const one = rawClient(server.port, "/v4");
-    const two = rawClient(server.port, "/v4");
+    const one = rawClient(server.port, "/v4", { headers: HTMX });
+    const two = rawClient(server.port, "/v4", { headers: HTMX });
     cleanups.push(
       () => one.close(),
       () => two.close(),
@@ -91,7 +93,7 @@ describe("publish refuses data that would escape a connected stream's <hx-partia
     const broker = new EventBroker();
     cleanups.push(() => broker.close());
     const events = fetchHandler(broker, "notes", { swap: { notes: "#n" } });
-    const response = await events(new Request("http://x/events"));
+    const response = await events(new Request("http://x/events", { headers: HTMX }));
     expect(SSEFieldError.isInstance(publishError(broker, "notes", ESCAPING))).toBe(true);
     broker.publish("notes", { data: "x" });
     expect((await firstEvent(response)).data).toBe('<hx-partial hx-target="#n">x</hx-partial>');
@@ -105,7 +107,7 @@ describe("publish refuses data that would escape a connected stream's <hx-partia
     broker.publish("notes", { data: ESCAPING }); // no stream wraps "notes" yet
     broker.publish("notes", { data: `${ESCAPING}2` });
     broker.publish("notes", { data: "<li>ok</li>" });
-    const back = rawClient(server.port, "/v4", { headers: { "Last-Event-ID": cursor } });
+    const back = rawClient(server.port, "/v4", { headers: { ...HTMX, "Last-Event-ID": cursor } });
     cleanups.push(() => back.close());
     await waitFor(() => back.events.length === 3, "the replay");
     expect(back.events.map((e) => [e.event, e.data])).toEqual([

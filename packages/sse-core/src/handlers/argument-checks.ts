@@ -32,7 +32,7 @@ export function validateTopics<R, K extends string = string>(
   topics: Topics,
   options?: HandlerOptions<R, K>,
 ): readonly string[] {
-  const { limits, format } = planOf(options);
+  const { limits, htmxFormat: format } = planOf(options);
   if (typeof topics !== "string" && !Array.isArray(topics)) {
     throw new SSEOptionError("topics", "must be a topic name or a list of topic names", topics, {
       hint:

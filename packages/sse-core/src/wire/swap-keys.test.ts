@@ -81,20 +81,24 @@ describe("swap keys, at run time: a topic function's topic without a target, a k
   const message =
     'sse: swap: topic "notes" has no target in the swap map, which has "note" instead (a misspelt key?): its events go out unwrapped, into the stream element\'s own target. Key the map by each topic exactly as the topic function returns it. (Warned once per handler.)';
   const warning = [message, { type: "SSEWarning", code: "SSE_SWAP_NO_TARGET" }];
+  /** htmx 4's header: only its streams are wrapped, so only they report a missing target. */
+  const HTMX = { "HX-Request": "true" };
 
   it("warns on the first stream, not on every one, and the event still goes out unwrapped", async () => {
     const seen = warnings();
     const b = broker();
     const events = fetchHandler(b, () => "notes", { swap: { note: "#notes" } });
-    const first = await events(new Request("http://x/events"));
-    const second = await events(new Request("http://x/events"));
+    const first = await events(new Request("http://x/events", { headers: HTMX }));
+    const second = await events(new Request("http://x/events", { headers: HTMX }));
     expect(seen).toEqual([warning]);
     b.publish("notes", { data: "<li>a</li>" });
     for (const response of [first, second]) {
       expect(await firstEvent(response)).toMatchObject({ event: undefined, data: "<li>a</li>" });
     }
     // Another handler (another options object) warns once of its own.
-    await fetchHandler(b, () => "notes", { swap: { note: "#notes" } })(new Request("http://x/"));
+    await fetchHandler(b, () => "notes", { swap: { note: "#notes" } })(
+      new Request("http://x/", { headers: HTMX }),
+    );
     expect(seen).toHaveLength(2);
   });
 
@@ -107,7 +111,7 @@ describe("swap keys, at run time: a topic function's topic without a target, a k
     const server = await listen(events);
     cleanups.push(() => server.close());
     for (const path of ["/a", "/b", "/a"]) {
-      const client = rawClient(server.port, path);
+      const client = rawClient(server.port, path, { headers: HTMX });
       cleanups.push(() => client.close());
     }
     await waitFor(() => b.stats().clients === 3, "three streams");
@@ -119,9 +123,9 @@ describe("swap keys, at run time: a topic function's topic without a target, a k
     const swap = { "presence:project:1": "#viewing", "presence:project:2": "#viewing" };
     const topicsOf = (r: Request) => new URL(r.url).searchParams.get("topics")!.split(",");
     const events = fetchHandler(broker(), topicsOf, { swap });
-    await events(new Request("http://x/?topics=project:1,presence:project:1"));
+    await events(new Request("http://x/?topics=project:1,presence:project:1", { headers: HTMX }));
     expect(seen).toEqual([]);
-    await events(new Request("http://x/?topics=project:3,presence:project:3"));
+    await events(new Request("http://x/?topics=project:3,presence:project:3", { headers: HTMX }));
     expect(seen.map(([m]) => m)).toEqual([
       'sse: swap: topic "presence:project:3" has no target in the swap map, which has "presence:project:1" instead (a misspelt key?): its events go out unwrapped, into the stream element\'s own target. Key the map by each topic exactly as the topic function returns it. (Warned once per handler.)',
     ]);
@@ -143,7 +147,7 @@ describe("swap keys, at run time: a topic function's topic without a target, a k
     const both = fetchHandler(b, () => ["notes", "note"], { swap: { notes: "#n" } });
     const all = fetchHandler(b, () => "room:1", { swap: true });
     for (const events of [composed, project, some, both, all]) {
-      await events(new Request("http://x/"));
+      await events(new Request("http://x/", { headers: HTMX }));
     }
     expect(seen).toEqual([]);
   });
@@ -154,7 +158,7 @@ describe("swap keys, at run time: a topic function's topic without a target, a k
     const options = { swap: { note: "#notes" } };
     const server = await listen((req, res) => void serveEvents(req, res, b, "notes", options));
     cleanups.push(() => server.close());
-    const client = rawClient(server.port, "/");
+    const client = rawClient(server.port, "/", { headers: HTMX });
     cleanups.push(() => client.close());
     await waitFor(() => b.stats().clients === 1, "a stream");
     expect(seen).toEqual([warning]);

@@ -12,12 +12,14 @@ import {
 import { firstEvent, serveSwap } from "../testing/swap-server.js";
 
 const cleanups = cleanupAfterEach();
+/** The header htmx 4's hx-sse:connect sends (an EventSource cannot): a handler with swap answers it. */
+const HTMX = { "HX-Request": "true" };
 
 describe("swap: events htmx 4 swaps (unnamed messages)", () => {
   it("swap: true sends default-typed events unnamed and keeps explicitly typed ones named", async () => {
     const broker = new EventBroker();
     const server = await serveSwap(broker, { "/events": true }, cleanups);
-    const client = rawClient(server.port, "/events");
+    const client = rawClient(server.port, "/events", { headers: HTMX });
     cleanups.push(() => client.close());
     await waitFor(() => broker.stats().clients === 1, "subscribed");
     broker.publish("notes", { data: "<li>one</li>" });
@@ -36,7 +38,7 @@ describe("swap: events htmx 4 swaps (unnamed messages)", () => {
       },
       cleanups,
     );
-    const client = rawClient(server.port, "/events");
+    const client = rawClient(server.port, "/events", { headers: HTMX });
     cleanups.push(() => client.close());
     await waitFor(() => broker.stats().clients === 1, "subscribed");
     broker.publish("notes", { data: "<li>a\nb</li>" });
@@ -60,7 +62,7 @@ describe("swap: events htmx 4 swaps (unnamed messages)", () => {
       cleanups,
     );
     const v2 = rawClient(server.port, "/v2");
-    const v4 = rawClient(server.port, "/v4");
+    const v4 = rawClient(server.port, "/v4", { headers: HTMX });
     cleanups.push(
       () => v2.close(),
       () => v4.close(),
@@ -84,7 +86,7 @@ describe("swap: events htmx 4 swaps (unnamed messages)", () => {
   it("a resumed htmx 4 stream replays history in its own format", async () => {
     const broker = new EventBroker({ historySize: 10 });
     const server = await serveSwap(broker, { "/v4": true }, cleanups);
-    const first = rawClient(server.port, "/v4");
+    const first = rawClient(server.port, "/v4", { headers: HTMX });
     cleanups.push(() => first.close());
     await waitFor(() => broker.stats().clients === 1, "subscribed");
     broker.publish("notes", { data: "a" });
@@ -94,7 +96,7 @@ describe("swap: events htmx 4 swaps (unnamed messages)", () => {
     broker.publish("notes", { data: "b" });
     broker.publish("status", { data: "c" });
     const back = rawClient(server.port, "/v4", {
-      headers: { "Last-Event-ID": first.events[0]!.id! },
+      headers: { ...HTMX, "Last-Event-ID": first.events[0]!.id! },
     });
     cleanups.push(() => back.close());
     await waitFor(() => back.events.length === 2, "replay");
@@ -108,7 +110,7 @@ describe("swap: events htmx 4 swaps (unnamed messages)", () => {
     const broker = new EventBroker();
     cleanups.push(() => broker.close());
     const events = fetchHandler(broker, "notes", { swap: { notes: "#n" } });
-    const response = await events(new Request("http://x/events"));
+    const response = await events(new Request("http://x/events", { headers: HTMX }));
     broker.publish("notes", { data: "x" });
     expect(await firstEvent(response)).toMatchObject({
       event: undefined,
@@ -207,7 +209,9 @@ describe("swap: snapshots", () => {
     );
     broker.publish("notes", { data: "<li>a</li>" });
     broker.publish("notes", { data: "<li>b</li>" });
-    const client = rawClient(server.port, "/events", { headers: { "Last-Event-ID": "gone" } });
+    const client = rawClient(server.port, "/events", {
+      headers: { ...HTMX, "Last-Event-ID": "gone" },
+    });
     cleanups.push(() => client.close());
     await waitFor(() => client.events.length === 1, "the snapshot");
     notes.push("<li>c</li>");
