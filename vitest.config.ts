@@ -1,25 +1,27 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { defineConfig } from "vitest/config";
 
-// One run covers every package: each folder under packages/ and apps/ is a
-// vitest project named after its package, so results are reported per
-// package, and every project inherits the settings below.
-const projects = ["packages", "apps"].flatMap((group) =>
-  existsSync(group)
-    ? readdirSync(group)
-        .filter((dir) => existsSync(`${group}/${dir}/package.json`))
-        .map((dir) => ({
-          extends: true as const,
-          test: {
-            name: JSON.parse(readFileSync(`${group}/${dir}/package.json`, "utf8")).name as string,
-            root: `${group}/${dir}`,
-          },
-        }))
-    : [],
-);
-// The benchmark's own helpers (bench/lib/*.test.mjs): cheap checks, no timing.
-if (existsSync("bench/package.json"))
-  projects.push({ extends: true as const, test: { name: "@burrow/bench", root: "bench" } });
+// One run covers every package: each folder under packages/ and apps/, docs/
+// (the site's runnable examples) and bench/ (the benchmark's own helpers,
+// cheap checks, no timing) is a vitest project named after its package, so
+// results are reported per package, and every project inherits the settings
+// below.
+const folders = [
+  ...["packages", "apps"].flatMap((group) =>
+    existsSync(group) ? readdirSync(group).map((dir) => `${group}/${dir}`) : [],
+  ),
+  "docs",
+  "bench",
+];
+const projects = folders
+  .filter((folder) => existsSync(`${folder}/package.json`))
+  .map((folder) => ({
+    extends: true as const,
+    test: {
+      name: JSON.parse(readFileSync(`${folder}/package.json`, "utf8")).name as string,
+      root: folder,
+    },
+  }));
 
 export default defineConfig({
   test: {

@@ -116,7 +116,7 @@ export interface SSEOptionErrorOptions {
  * property name the argument or option (`"broker"`, `"swap.notes.target"`,
  * `"bufferSize"`), and the message shows the rejected value (strings quoted:
  * `got "100" (a string)`) and, where one is close, the intended name:
- * `sse: keepAlive: is not a handler option, got 5000 — did you mean \`keepaliveMs\`?`.
+ * ``sse: keepAlive: is not a handler option, got 5000 — did you mean `keepaliveMs`?``.
  *
  * Use {@link SSEOptionError.isInstance} rather than `instanceof` when an ESM
  * and a CJS copy of this package may both be loaded.

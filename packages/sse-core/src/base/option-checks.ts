@@ -57,7 +57,7 @@ export function optionsObject<T extends object>(
  * Throws an {@link SSEOptionError} for the first key of `options` that is
  * not in `known`: `sse: <key>: is not <kind>, got <value>`, with a hint:
  * the one `elsewhere` gives for that key (where it goes instead), else the
- * closest known key (`did you mean \`timeoutMs\`?`), else the list of
+ * closest known key (``did you mean `timeoutMs`?``), else the list of
  * known keys (`known: url, timeoutMs`). Exported from `@burrow/sse-core/adapter` for backplane and
  * adapter authors.
  *

@@ -61,7 +61,7 @@ export interface TopicPolicy {
   /**
    * The CSS selector of the element whose content a snapshot replaces
    * (`"#notes"`), or a function of the topic for a pattern
-   * (`(topic) => \`#${topic.replace(":", "-")}\``). Both htmx versions
+   * (``(topic) => `#${topic.replace(":", "-")}` ``). Both htmx versions
    * receive `<hx-partial hx-target=… hx-swap="innerHTML">`.
    *
    * A `target` without `snapshot` declares a region rendered per request
