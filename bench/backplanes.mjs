@@ -6,6 +6,7 @@
 //
 //   node backplanes.mjs            # both engines, defaults below
 //   BENCH_BACKPLANES=postgres node backplanes.mjs
+//   BENCH_BACKPLANES=redis,redis-cluster REDIS_CLUSTER_NODES=127.0.0.1:7000 node backplanes.mjs
 //
 // Then, once per engine, with the backplane's default options (maxPending
 // included): BENCH_REQUESTS requests publishing BENCH_PER_REQUEST events each
@@ -40,6 +41,11 @@ async function backplaneFor(engine, prefix, defaults) {
     return postgresBackplane({ connectionString: DATABASE_URL, prefix, logger: false, ...cap });
   }
   const { redisBackplane } = await import("@burrow/sse-redis");
+  if (engine === "redis-cluster") {
+    // A Redis Cluster (7+) already running: its nodes in REDIS_CLUSTER_NODES.
+    const nodes = (env.REDIS_CLUSTER_NODES ?? "127.0.0.1:7000").split(",");
+    return redisBackplane({ cluster: { nodes }, prefix, logger: false, ...cap });
+  }
   return redisBackplane({ url: REDIS_URL, prefix, logger: false, ...cap });
 }
 

@@ -1,3 +1,6 @@
+export type { RedisClusterBackplaneStats } from "./cluster-backplane.js";
+export { RedisClusterBackplane } from "./cluster-backplane.js";
+export type { RedisClusterOption } from "./cluster-options.js";
 export type { BackplaneLogger, RedisBackplaneOptions } from "./options.js";
 export {
   DEFAULT_MAX_PENDING,

@@ -54,21 +54,21 @@ export class Link {
   errors = 0;
   /** Connections closed by a watchdog because Redis did not answer, ever. */
   timeouts = 0;
-  private commandReady = false;
+  protected commandReady = false;
   /** A connection was found hung since the link was last ready. */
-  private hung = false;
-  private watchdogTimer: NodeJS.Timeout | undefined;
+  protected hung = false;
+  protected watchdogTimer: NodeJS.Timeout | undefined;
   /** The next catch-up after one Redis refused, and how many were refused in a row. */
   private resyncTimer: NodeJS.Timeout | undefined;
   private resyncs = 0;
-  private report: ((report: BackplaneReport) => void) | undefined;
+  protected report: ((report: BackplaneReport) => void) | undefined;
   private readonly log: LinkLog;
   private readonly readiness: LinkReadiness;
 
   constructor(
-    private readonly options: ResolvedOptions,
+    protected readonly options: ResolvedOptions,
     private readonly safeUrl: string,
-    private readonly hooks: LinkHooks,
+    protected readonly hooks: LinkHooks,
   ) {
     this.log = new LinkLog(options.logger, "sse-redis", "Redis", safeUrl);
     this.readiness = new LinkReadiness(safeUrl, () => this);

@@ -7,6 +7,11 @@ import {
   positiveIntegerOption,
 } from "@burrow/sse-core/adapter";
 import type { RedisOptions } from "ioredis";
+import {
+  type RedisClusterOption,
+  type ResolvedCluster,
+  resolveCluster,
+} from "./cluster-options.js";
 import { checkRedisUrl } from "./redis-url.js";
 
 /** Where the backplane reports its state changes: `console` fits, so do most loggers. */
@@ -93,6 +98,15 @@ export interface RedisBackplaneOptions {
    * @default 15000
    */
   presenceTtlMs?: number;
+  /**
+   * Runs the backplane on a Redis Cluster (Redis 7 or later) instead of one
+   * server: an ioredis `Cluster` client, or `{ nodes, options }`. Then
+   * `url` must be left out, `prefix` must hold no `{` or `}`, and each
+   * topic has an order of its own, shared with the topics of its hash tag
+   * (see the README's "Redis Cluster" section). Use it with
+   * `redisBackplane`, which returns a {@link RedisClusterBackplane}.
+   */
+  cluster?: RedisClusterOption;
 }
 
 /** Default Redis URL. */
@@ -123,6 +137,8 @@ export interface ResolvedOptions {
   maxPending: number;
   maxReplays: number;
   presenceTtlMs: number;
+  /** The Redis Cluster, when given. */
+  cluster: ResolvedCluster | undefined;
 }
 
 /** Every key of {@link RedisBackplaneOptions} (a key missing here, or not an option, fails to compile). */
@@ -135,6 +151,7 @@ const KNOWN = optionKeys<RedisBackplaneOptions>()([
   "maxPending",
   "maxReplays",
   "presenceTtlMs",
+  "cluster",
 ]);
 
 /**
@@ -150,6 +167,8 @@ export function resolveOptions(options: RedisBackplaneOptions): ResolvedOptions 
     );
   }
   checkKeys(options, KNOWN, "an option of redisBackplane");
+  const cluster =
+    options.cluster === undefined ? undefined : resolveCluster(options.cluster, options);
   const {
     url = DEFAULT_REDIS_URL,
     redis = {},
@@ -163,6 +182,13 @@ export function resolveOptions(options: RedisBackplaneOptions): ResolvedOptions 
   checkRedisUrl(url);
   if (typeof redis !== "object" || redis === null || Array.isArray(redis)) {
     throw new SSEOptionError("redis", "must be an ioredis options object, e.g. { tls: {} }", redis);
+  }
+  if (typeof (redis as { duplicate?: unknown }).duplicate === "function") {
+    throw new SSEOptionError(
+      "redis",
+      "is an ioredis client, not options: pass a Redis.Cluster client as cluster, or one server's address as url",
+      redis,
+    );
   }
   const { db } = redis;
   if (db !== undefined && (!Number.isSafeInteger(db) || db < 0)) {
@@ -181,6 +207,7 @@ export function resolveOptions(options: RedisBackplaneOptions): ResolvedOptions 
     maxPending: positiveIntegerOption("maxPending", maxPending, "publishes"),
     maxReplays: positiveIntegerOption("maxReplays", maxReplays, "replays"),
     presenceTtlMs: positiveIntegerOption("presenceTtlMs", presenceTtlMs, "milliseconds"),
+    cluster,
   };
 }
 

@@ -56,6 +56,8 @@ export interface PublishTarget {
   command: ScriptedRedis;
   /** The backplane's key prefix. */
   prefix: string;
+  /** The key prefix of `topic`, when it is not {@link prefix} (a Redis Cluster's order groups). */
+  prefixOf?: ((topic: string) => string) | undefined;
   /** The broker's `historySize`: the stream's cap, and whether ids are assigned. */
   historySize: number;
   /** Whether this process will receive the event back (it is subscribed to the topic now). */
@@ -176,7 +178,7 @@ export class Publisher {
 
   private call(run: readonly Queued[]): void {
     const { target, topic } = run[0]!;
-    const keys = topicKeys(target.prefix, topic);
+    const keys = topicKeys(target.prefixOf?.(topic) ?? target.prefix, topic);
     const events: string[] = [];
     for (const { json, nonce } of run) events.push(json, formatOrigin(this.origin, nonce));
     target.command

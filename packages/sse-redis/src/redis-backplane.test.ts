@@ -86,7 +86,7 @@ describe("redisBackplane options", () => {
     [
       { historySize: 100 },
       "historySize",
-      "sse: historySize: is not an option of redisBackplane, got 100 — known: url, redis, prefix, logger, timeoutMs, maxPending, maxReplays, presenceTtlMs",
+      "sse: historySize: is not an option of redisBackplane, got 100 — known: url, redis, prefix, logger, timeoutMs, maxPending, maxReplays, presenceTtlMs, cluster",
     ],
     [
       "redis://127.0.0.1:6379",

@@ -1,4 +1,4 @@
-import type { Backplane, SSEEvent } from "@burrow/sse-core";
+import { type Backplane, type SSEEvent, SSEOptionError } from "@burrow/sse-core";
 import {
   type BackplaneEvent,
   type BackplaneHost,
@@ -7,6 +7,8 @@ import {
   type PresenceHost,
   stallCheckMs,
 } from "@burrow/sse-core/adapter";
+import { RedisClusterBackplane } from "./cluster-backplane.js";
+import type { RedisClusterOption } from "./cluster-options.js";
 import { channelPrefix, decodeMessage } from "./codec.js";
 import { readHistory } from "./history-reader.js";
 import { Link } from "./link.js";
@@ -47,6 +49,13 @@ export class RedisBackplane implements Backplane {
   /** @param options - see {@link RedisBackplaneOptions}. */
   constructor(options: RedisBackplaneOptions = {}) {
     this.options = resolveOptions(options);
+    if (this.options.cluster !== undefined) {
+      throw new SSEOptionError(
+        "cluster",
+        "is for redisBackplane({ cluster }) or new RedisClusterBackplane({ cluster }): RedisBackplane runs on one Redis",
+        options.cluster,
+      );
+    }
     const { logger, maxPending, prefix } = this.options;
     const safeUrl = redactUrl(this.options.url);
     this.link = new Link(this.options, safeUrl, {
@@ -296,6 +305,18 @@ export class RedisBackplane implements Backplane {
  * });
  * ```
  */
-export function redisBackplane(options: RedisBackplaneOptions = {}): RedisBackplane {
-  return new RedisBackplane(options);
+export function redisBackplane(
+  options: RedisBackplaneOptions & { cluster: RedisClusterOption },
+): RedisClusterBackplane;
+export function redisBackplane(
+  options?: RedisBackplaneOptions & { cluster?: undefined },
+): RedisBackplane;
+export function redisBackplane(
+  options: RedisBackplaneOptions,
+): RedisBackplane | RedisClusterBackplane;
+export function redisBackplane(
+  options: RedisBackplaneOptions = {},
+): RedisBackplane | RedisClusterBackplane {
+  const cluster = (options as { cluster?: unknown } | null)?.cluster;
+  return cluster === undefined ? new RedisBackplane(options) : new RedisClusterBackplane(options);
 }

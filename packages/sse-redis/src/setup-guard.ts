@@ -54,8 +54,16 @@ const FIXES: readonly (readonly [RegExp, string])[] = [
     `the database number in the url's path is past the server's "databases" setting (16 by default: 0–15)`,
   ],
   [
-    /SELECT is not allowed in cluster mode/,
-    "Redis Cluster is not supported: use a single server (or Sentinel), database 0",
+    /SELECT is not allowed in cluster mode|^(MOVED|ASK|CROSSSLOT)\b/,
+    "this Redis is a node of a Redis Cluster: give its nodes as redisBackplane({ cluster: { nodes } }) instead of url",
+  ],
+  [
+    /cluster support disabled/,
+    "the servers in cluster.nodes are not a Redis Cluster: give one server's address as url instead of cluster",
+  ],
+  [
+    /unknown command .(SSUBSCRIBE|SPUBLISH)/i,
+    "a Redis Cluster backplane needs Redis 7 or later (sharded pub/sub: SSUBSCRIBE, SPUBLISH): upgrade the servers",
   ],
 ];
 

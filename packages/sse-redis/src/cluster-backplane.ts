@@ -1,0 +1,266 @@
+import { randomBytes } from "node:crypto";
+import type { Backplane, SSEEvent } from "@burrow/sse-core";
+import type { BackplaneEvent, BackplaneHost, BackplaneReplay } from "@burrow/sse-core/adapter";
+import { LinkLog, stallCheckMs } from "@burrow/sse-core/adapter";
+import { ClusterGroups } from "./cluster-groups.js";
+import { ClusterLink } from "./cluster-link.js";
+import { ClusterReplayer } from "./cluster-replayer.js";
+import { decodeMessage } from "./codec.js";
+import { readHistory } from "./history-reader.js";
+import { type RedisBackplaneOptions, type ResolvedOptions, resolveOptions } from "./options.js";
+import { Publisher, type PublishTarget } from "./publisher.js";
+import type { ReadyOptions } from "./readiness.js";
+import type { RedisBackplaneStats } from "./redis-backplane-stats.js";
+
+/**
+ * The {@link Publisher}, with an epoch of its own for each group it starts
+ * (random, not only the time and the process): ids of different groups
+ * never share an epoch, so that a position in one group is never read as
+ * one in another.
+ */
+class ClusterPublisher extends Publisher {
+  override newEpoch(): string {
+    return `${super.newEpoch()}${randomBytes(3).toString("hex")}`;
+  }
+}
+
+/** What {@link RedisClusterBackplane.stats} reports: the single-Redis counters, and one more. */
+export interface RedisClusterBackplaneStats extends RedisBackplaneStats {
+  /** Resumes refused (misses) because the client's topics span several order groups, ever. */
+  crossGroupResumes: number;
+}
+
+/**
+ * The Redis {@link Backplane} on a Redis Cluster (Redis 7 or later): each
+ * topic belongs to an order group (its hash tag, else the topic itself)
+ * whose keys and sharded channel live in one hash slot; a Lua script on the
+ * slot's master numbers each event in its group's order, appends it to its
+ * topic's stream and SPUBLISHes it, in one atomic step, so that groups
+ * spread over the masters. Every process receives each group's events in
+ * that group's order, each once; a client resumes exactly when its topics
+ * share one group (see the README's "Redis Cluster" section). Create it
+ * with `redisBackplane({ cluster })`.
+ */
+export class RedisClusterBackplane implements Backplane {
+  private readonly options: ResolvedOptions;
+  private host: BackplaneHost | undefined;
+  private readonly link: ClusterLink;
+  private readonly groups: ClusterGroups;
+  private readonly publisher: Publisher;
+  private readonly replayer: ClusterReplayer;
+  private readonly log: LinkLog;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  /** @param options - see {@link RedisBackplaneOptions}; `cluster` is required. */
+  constructor(options: RedisBackplaneOptions) {
+    this.options = resolveOptions(options);
+    const { logger, maxPending, prefix, cluster } = this.options;
+    if (cluster === undefined) {
+      throw new Error("sse-redis: RedisClusterBackplane needs the cluster option");
+    }
+    const safeUrl = cluster.label;
+    this.log = new LinkLog(logger, "sse-redis", "Redis", safeUrl);
+    this.link = new ClusterLink(this.options, safeUrl, {
+      connected: () => this.sync(),
+      subscriberClosed: () => {},
+      nodeLost: (node) => {
+        this.groups.nodeLost(node);
+        this.link.synced = false;
+        this.link.fail(new Error(`lost the connection to the master at ${node}`));
+        this.retryLater();
+      },
+      message: (channel, raw) => this.onMessage(channel, raw),
+      changed: (state) => {
+        if (state === "down") {
+          this.replayer.flush();
+          this.publisher.down();
+        }
+        if (state === "ready") this.publisher.ready(this.target(false));
+      },
+      localOnlySinceDown: () => this.publisher.localOnlySinceDown,
+    });
+    this.publisher = new ClusterPublisher(
+      { maxPending, checkMs: stallCheckMs(this.options.timeoutMs), logger, safeUrl },
+      {
+        deliverHere: (topic, event) => this.host!.deliver(topic, event, 0),
+        failed: (error) => this.link.publishFailed(error),
+        roundTrip: (seconds) => this.host?.report?.({ kind: "roundTrip", seconds }),
+      },
+    );
+    this.groups = new ClusterGroups(this.link, prefix, {
+      deliver: (topic, event, seq) => this.host!.deliver(topic, event, seq),
+      echo: (origin) => this.publisher.echo(origin),
+      lost: (topics) => this.host?.lost?.(topics),
+      head: (group) =>
+        (this.host?.historySize ?? 0) > 0
+          ? () => this.replayer.head(group, this.publisher.newEpoch())
+          : undefined,
+      read: (group, topics, epoch, after) => {
+        const limit = this.host!.historySize;
+        if (limit === 0) return Promise.resolve(undefined);
+        const redis = this.link.command!;
+        return readHistory({ redis, prefix: group.prefix, topics, epoch, after, limit });
+      },
+      gap: () => this.log.gap("Redis lost its data, or history is off or too short"),
+    });
+    this.replayer = new ClusterReplayer(this.link, this.groups, this.options);
+  }
+
+  /** Connects to the cluster; called once by the broker. */
+  attach(host: BackplaneHost): void {
+    if (this.host !== undefined) {
+      throw new Error("sse-redis: backplane: already attached to a broker; create one per broker");
+    }
+    this.host = host;
+    this.link.connect((report) => host.report?.(report));
+  }
+
+  /** Orders `event` through its group's master; while the link is not ready, delivers it here only. */
+  publish(topic: string, event: SSEEvent): void {
+    const host = this.host;
+    const state = this.link.state;
+    if (host === undefined || state === "closed") return;
+    if (state !== "ready") {
+      this.publisher.deliverHere(topic, event);
+      return;
+    }
+    this.publisher.send(this.target(this.groups.isLive(topic)), topic, event);
+  }
+
+  /** Where publishes go now: the cluster client, each topic under its group's prefix. */
+  private target(echoed: boolean): PublishTarget {
+    return {
+      command: this.link.command!,
+      prefix: this.options.prefix,
+      prefixOf: (topic) => this.groups.of(topic).prefix,
+      historySize: this.host!.historySize,
+      echoed,
+    };
+  }
+
+  /** SSUBSCRIBEs to `topic`'s channel on its slot's master (now, or at its group's catch-up). */
+  watch(topic: string): void {
+    const group = this.groups.watch(topic);
+    if (this.link.state === "ready" && !group.synced) {
+      this.groups
+        .sync(group)
+        .catch((error: Error) => {
+          this.link.fail(error);
+          this.retryLater();
+        })
+        .finally(() => this.link.update());
+    }
+  }
+
+  /** SUNSUBSCRIBEs from `topic`'s channel. */
+  unwatch(topic: string): void {
+    this.groups.unwatch(topic);
+  }
+
+  /** See {@link Backplane.replay}: exact for topics of one order group, a miss across groups. */
+  replay(
+    topics: readonly string[],
+    lastEventId: string,
+    signal?: AbortSignal,
+  ): Promise<BackplaneReplay | undefined> {
+    this.publisher.flush(); // What was published before is ordered before the read.
+    return this.replayer.replay(topics, lastEventId, this.host?.historySize ?? 0, signal);
+  }
+
+  /** The latest event `topic`'s stream holds (see {@link Backplane.last}). */
+  last(topic: string, signal?: AbortSignal): Promise<BackplaneEvent | undefined> {
+    this.publisher.flush();
+    return this.replayer.last(topic, this.host?.historySize ?? 0, signal);
+  }
+
+  /** Resolves once the link is ready (see `RedisBackplane.ready`). */
+  ready(options?: ReadyOptions): Promise<void> {
+    return this.link.ready(options);
+  }
+
+  /** The link's state and counters. */
+  stats(): RedisClusterBackplaneStats {
+    const { link, publisher, replayer } = this;
+    let received = 0;
+    let recovered = 0;
+    let gaps = 0;
+    for (const { delivery } of this.groups.all()) {
+      received += delivery.received;
+      recovered += delivery.recovered;
+      gaps += delivery.gaps;
+    }
+    return {
+      state: link.state,
+      errors: link.errors,
+      localOnly: publisher.localOnly,
+      received,
+      topics: this.groups.size,
+      published: publisher.published,
+      recovered,
+      gaps,
+      lastError: link.lastError?.message,
+      pending: publisher.pending,
+      overflow: publisher.overflow,
+      timeouts: link.timeouts,
+      replays: replayer.size,
+      replaysSkipped: replayer.skipped,
+      presenceSweeps: 0,
+      replayReads: replayer.reads,
+      replayLimit: this.options.maxReplays,
+      crossGroupResumes: replayer.crossGroup,
+    };
+  }
+
+  /** Closes every connection. Idempotent; the broker's `close()` calls it. */
+  async close(): Promise<void> {
+    if (this.link.state === "closed") return;
+    clearTimeout(this.retryTimer);
+    this.publisher.close();
+    this.groups.clear();
+    this.replayer.flush();
+    await this.link.close();
+  }
+
+  /**
+   * Once the cluster client is ready, and after each lost master: catches
+   * up every group not synced (subscribed on its slot's master now, what it
+   * missed read back), and reports ready once all are.
+   */
+  private sync(): void {
+    if (!this.link.canSync()) {
+      this.link.update();
+      return;
+    }
+    Promise.all(this.groups.unsynced().map((group) => this.groups.sync(group)))
+      .then(() => {
+        if (this.groups.allSynced()) this.link.synced = true;
+        else this.retryLater();
+      })
+      .catch((error: Error) => {
+        this.link.fail(error);
+        this.retryLater();
+      })
+      .finally(() => this.link.update());
+  }
+
+  /** Syncs again soon (a master was lost, or a catch-up failed: the slot map will change). */
+  private retryLater(): void {
+    if (this.retryTimer !== undefined || this.link.state === "closed") return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.sync();
+    }, 200);
+    this.retryTimer.unref();
+  }
+
+  /** A message on a topic's sharded channel: decoded, then delivered in its group's order. */
+  private onMessage(channel: string, raw: string): void {
+    const target = this.groups.byChannel(channel);
+    if (target === undefined) return;
+    const message = decodeMessage(raw);
+    if (message === undefined) return;
+    const { seq, epoch, event, gap = false } = message;
+    const delivered = this.publisher.delivered(message);
+    target.group.delivery.receive({ topic: target.topic, seq, epoch, event, delivered, gap });
+  }
+}
