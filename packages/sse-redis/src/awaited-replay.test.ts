@@ -7,13 +7,13 @@ import { cleanupAfterEach, listen, rawClient, take, waitFor } from "@burrow/test
 import { backplaneReady } from "@burrow/test-utils/backplane-suite";
 import { expect, it } from "vitest";
 import { deleteKeys, describeRedis, REDIS_URL, uniquePrefix } from "./fixtures/harness.js";
-import { redisBackplane } from "./index.js";
+import { type RedisBackplane, redisBackplane } from "./index.js";
 
 const cleanups = cleanupAfterEach();
 const silent = { error: () => {}, info: () => {} };
 
 /** `backplane`, its replays held until `release()` (then each reads Redis as usual). */
-function heldBack(backplane: ReturnType<typeof redisBackplane>) {
+function heldBack(backplane: RedisBackplane) {
   let release!: () => void;
   const gate = new Promise<void>((resolve) => {
     release = resolve;
