@@ -14,6 +14,7 @@ import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
+import { backplaneFor, DATABASE_URL } from "./lib/backplane-engines.mjs";
 
 const env = process.env;
 const burst = Number(env.BENCH_BURST ?? 20_000);
@@ -21,23 +22,6 @@ const pacedRate = Number(env.BENCH_PACED_RATE ?? 1000);
 const pacedSeconds = Number(env.BENCH_PACED_SECONDS ?? 5);
 const runs = Number(env.BENCH_RUNS ?? 3);
 const engines = (env.BENCH_BACKPLANES ?? "postgres,redis").split(",");
-const DATABASE_URL = env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-const REDIS_URL = env.REDIS_URL ?? "redis://127.0.0.1:6379";
-
-async function backplaneFor(engine, prefix) {
-  if (engine === "postgres") {
-    const { postgresBackplane } = await import("@burrow/sse-postgres");
-    // maxPending above the burst: this measures throughput, not the cap.
-    return postgresBackplane({
-      connectionString: DATABASE_URL,
-      prefix,
-      logger: false,
-      maxPending: 1_000_000,
-    });
-  }
-  const { redisBackplane } = await import("@burrow/sse-redis");
-  return redisBackplane({ url: REDIS_URL, prefix, logger: false, maxPending: 1_000_000 });
-}
 
 /** A child: an EventBroker on the backplane; commands by IPC. */
 async function child(engine, prefix) {
