@@ -19,4 +19,5 @@ describeClusterExample({
     };
   },
   cleanup: () => deleteKeys(prefix),
+  shownIn: new URL("../../../docs/cluster.md", import.meta.url),
 });

@@ -9,6 +9,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, expect, it } from "vitest";
 import { type RecordingEventSource, recordEvents } from "./clients.js";
@@ -34,6 +35,8 @@ export interface ClusterExample {
   publisher(): Promise<ClusterPublisher>;
   /** Deletes what the example stored (its prefix's keys or tables). */
   cleanup(): Promise<void>;
+  /** A Markdown page that shows the example verbatim (docs/cluster.md), if one does. */
+  shownIn?: URL;
 }
 
 const WORKERS = 2;
@@ -49,6 +52,13 @@ export function describeClusterExample(example: ClusterExample): void {
     for (const client of clients.splice(0)) client.close();
     for (const child of children.splice(0)) child.kill("SIGKILL");
   });
+
+  if (example.shownIn !== undefined) {
+    const page = example.shownIn;
+    it(`cluster.mjs appears in ${fileURLToPath(page).split("/").slice(-2).join("/")} verbatim`, () => {
+      expect(readFileSync(page, "utf8")).toContain(readFileSync(file, "utf8").trimEnd());
+    });
+  }
 
   example.describe("examples/cluster.mjs: workers on one port and one backplane", () => {
     afterAll(() => example.cleanup());
