@@ -30,16 +30,23 @@ const env = process.env;
 const QUICK = env.BENCH_QUICK === "1";
 const list = (value, fallback) => (value || fallback).split(",").filter(Boolean);
 
+const n = () => Number(env.BENCH_CLUSTER_N || (QUICK ? 1000 : 4000));
+
 /** The scenario's sizes, from the environment (see bench/README.md). */
 export const CLUSTER = {
   engines: list(env.BENCH_CLUSTER_ENGINES, "redis,postgres"),
   ks: list(env.BENCH_CLUSTER_K, "1,2,4").map(Number),
   /** Clients in all, over every process. */
-  n: Number(env.BENCH_CLUSTER_N || (QUICK ? 1000 : 4000)),
+  n: n(),
   /** Events of a burst, in all (from all: each process publishes its share). */
   burst: Number(env.BENCH_CLUSTER_BURST || (QUICK ? 200 : 1000)),
-  /** Paced events per second in all, for `seconds`. */
-  rate: Number(env.BENCH_CLUSTER_RATE || 100),
+  /**
+   * Paced events per second in all, for `seconds`: by default 100 000
+   * deliveries a second whatever N is (25 events/s at N = 4 000, 2 at
+   * 50 000), well below what this machine delivers, so that latency is not
+   * queueing.
+   */
+  rate: Number(env.BENCH_CLUSTER_RATE || Math.min(100, Math.max(1, Math.round(100_000 / n())))),
   seconds: Number(env.BENCH_CLUSTER_SECONDS || (QUICK ? 2 : 5)),
 };
 /** Sockets one process may hold: 20 000 open files here, a few kept for the process itself. */
