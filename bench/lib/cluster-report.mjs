@@ -60,17 +60,28 @@ const COLORS = {
   "postgres all": "#27a0c4",
 };
 
-/** A "nice" upper bound for an axis. */
-function niceMax(x) {
-  if (!(x > 0)) return 1;
-  const p = 10 ** Math.floor(Math.log10(x));
-  for (const m of [1, 2, 2.5, 5, 10]) if (x <= m * p) return m * p;
-  return 10 * p;
+/** A "nice" step for about four gridlines up to `x`, and the axis' top. */
+function niceAxis(x) {
+  if (!(x > 0)) return { step: 0.25, top: 1 };
+  const raw = x / 4;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * p).find((s) => s >= raw);
+  return { step, top: Math.ceil(x / step) * step };
+}
+
+/** An axis label: 1.5M, 250k, 12.5. */
+function label(v) {
+  const short = (x) => String(Number(x.toFixed(2)));
+  if (v >= 1e6) return `${short(v / 1e6)}M`;
+  if (v >= 1e3) return `${short(v / 1e3)}k`;
+  return short(v);
 }
 
 /** One panel: a line per series of [k, value] points, K on a log-2 axis. */
-function panel(x0, title, unit, series, ks) {
-  const max = niceMax(Math.max(...series.flatMap((s) => s.points.map(([, v]) => v))));
+function panel(x0, title, series, ks) {
+  const { step, top: max } = niceAxis(
+    Math.max(...series.flatMap((s) => s.points.map(([, v]) => v))),
+  );
   const iw = W - M.left - M.right;
   const ih = H - M.top - M.bottom;
   const lo = Math.log2(Math.min(...ks));
@@ -82,17 +93,16 @@ function panel(x0, title, unit, series, ks) {
     `<line x1="${x0 + M.left}" y1="${M.top + ih}" x2="${x0 + M.left + iw}" y2="${M.top + ih}" stroke="#333"/>`,
     `<line x1="${x0 + M.left}" y1="${M.top}" x2="${x0 + M.left}" y2="${M.top + ih}" stroke="#333"/>`,
   ];
-  for (let i = 0; i <= 4; i++) {
-    const v = (max * i) / 4;
+  for (let v = 0; v <= max + step / 2; v += step) {
     out.push(
       `<line x1="${x0 + M.left}" y1="${py(v)}" x2="${x0 + M.left + iw}" y2="${py(v)}" stroke="#ddd"/>`,
-      `<text x="${x0 + M.left - 6}" y="${py(v) + 4}" text-anchor="end">${v >= 1e6 ? `${v / 1e6}M` : v >= 1e3 ? `${v / 1e3}k` : v}</text>`,
+      `<text x="${x0 + M.left - 6}" y="${py(v) + 4}" text-anchor="end">${label(v)}</text>`,
     );
   }
   for (const k of ks)
     out.push(`<text x="${px(k)}" y="${M.top + ih + 16}" text-anchor="middle">${k}</text>`);
   out.push(
-    `<text x="${x0 + M.left + iw / 2}" y="${H - 6}" text-anchor="middle">K processes (${unit})</text>`,
+    `<text x="${x0 + M.left + iw / 2}" y="${H - 6}" text-anchor="middle">K processes</text>`,
   );
   for (const s of series) {
     const pts = s.points.map(([k, v]) => `${px(k).toFixed(1)},${py(v).toFixed(1)}`);
@@ -130,8 +140,8 @@ export function clusterSvg({ rows, sizes }) {
   );
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${H + 28 + 16}" viewBox="0 0 ${2 * W} ${H + 44}" font-family="sans-serif" font-size="11">
 <rect width="100%" height="100%" fill="#fff"/>
-${panel(0, `Delivered events/s, burst (N = ${sizes.n})`, "events/s", rate, ks)}
-${panel(W, `p99 publish-to-receive, ${sizes.rate} events/s paced`, "ms", p99, ks)}
+${panel(0, `Delivered events/s, burst (N = ${sizes.n})`, rate, ks)}
+${panel(W, `p99 publish-to-receive, ms (${sizes.rate} events/s paced)`, p99, ks)}
 ${legend.join("\n")}
 </svg>
 `;
