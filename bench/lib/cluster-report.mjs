@@ -9,6 +9,11 @@ const pct = (x) => (Number.isFinite(x) ? `${Math.round(x * 100)}%` : "–");
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const thousands = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString("en") : "–");
 
+/** CPU time of every server process per delivered event, in ns: independent of how loaded the machine was. */
+const perDelivery = (burst) => (burst.serverCpu?.reduce((a, b) => a + b, 0) * 1e9) / burst.perSec;
+/** CPU time of the backplane's server per event published, in µs. */
+const perEvent = (burst, events) => (burst.backplaneCpu * burst.wallMs * 1000) / events;
+
 /** The Markdown table of a {@link runCluster} result. */
 export function clusterReport({ rows, uptime, sizes }) {
   const lines = [];
@@ -20,12 +25,12 @@ export function clusterReport({ rows, uptime, sizes }) {
   );
   lines.push("");
   lines.push(
-    "| backplane | K | clients per process | published from | delivered events/s (burst) | p50 ms (paced) | p99 ms (paced) | server CPU per process, burst: mean (max) | server RSS MB per process: idle → end | backplane server CPU, burst | load generators' CPU, burst |",
+    "| backplane | K | clients per process | published from | delivered events/s (burst) | p50 ms (paced) | p99 ms (paced) | servers' CPU ns per delivery (all K) | backplane server's CPU µs per event | server CPU per process, burst: mean (max) | server RSS MB per process: idle → end | backplane server CPU, burst | load generators' CPU, burst |",
   );
-  lines.push("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+  lines.push("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const r of rows) {
     if (r.failed) {
-      lines.push(`| ${r.engine} | ${r.k} | – | – | failed: ${r.failed} | | | | | | |`);
+      lines.push(`| ${r.engine} | ${r.k} | – | – | failed: ${r.failed} | | | | | | | | |`);
       continue;
     }
     for (const source of ["one", "all"]) {
@@ -33,7 +38,7 @@ export function clusterReport({ rows, uptime, sizes }) {
       const cpu = burst.serverCpu ?? [];
       const rss = `${fmt(mean(r.idleRssMB))} → ${fmt(mean(burst.rssMB ?? [NaN]))}`;
       lines.push(
-        `| ${r.engine} | ${r.k} | ${r.perProcess.join(" / ")} | ${source === "one" ? "one process" : `all ${r.k}`} | ${burst.perSec ? thousands(burst.perSec) : `incomplete (least ${burst.incomplete})`} | ${fmt(paced.p50, 2)} | ${fmt(paced.p99, 2)} | ${pct(mean(cpu))} (${pct(Math.max(...cpu))}) | ${rss} | ${pct(burst.backplaneCpu)} | ${pct(burst.genCpu?.reduce((a, b) => a + b, 0))} |`,
+        `| ${r.engine} | ${r.k} | ${r.perProcess.join(" / ")} | ${source === "one" ? "one process" : `all ${r.k}`} | ${burst.perSec ? thousands(burst.perSec) : `incomplete (least ${burst.incomplete})`} | ${fmt(paced.p50, 2)} | ${fmt(paced.p99, 2)} | ${fmt(perDelivery(burst), 0)} | ${fmt(perEvent(burst, sizes.burst), 1)} | ${pct(mean(cpu))} (${pct(Math.max(...cpu))}) | ${rss} | ${pct(burst.backplaneCpu)} | ${pct(burst.genCpu?.reduce((a, b) => a + b, 0))} |`,
       );
     }
   }
@@ -45,7 +50,8 @@ export function clusterReport({ rows, uptime, sizes }) {
     );
   lines.push(
     "CPU: share of one core over the burst (100% = one core busy); this machine has " +
-      `${os.cpus().length} cores for the servers, the load generators and the backplane together.`,
+      `${os.cpus().length} cores for the servers, the load generators and the backplane together. ` +
+      "Per delivery and per event: CPU time over the burst divided by the deliveries (events × clients) or the events published.",
   );
   return lines.join("\n");
 }
