@@ -145,6 +145,7 @@ export function clusterSvg({ rows, sizes }) {
       `<rect x="${M.left + i * 170}" y="${H + 6}" width="12" height="12" fill="${s.color}"/><text x="${M.left + i * 170 + 18}" y="${H + 16}">${s.name.replace(" one", ", from one process").replace(" all", ", from all")}</text>`,
   );
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${H + 28 + 16}" viewBox="0 0 ${2 * W} ${H + 44}" font-family="sans-serif" font-size="11">
+<title>Delivered events/s and p99 latency against K processes, N = ${sizes.n}</title>
 <rect width="100%" height="100%" fill="#fff"/>
 ${panel(0, `Delivered events/s, burst (N = ${sizes.n})`, rate, ks)}
 ${panel(W, `p99 publish-to-receive, ms (${sizes.rate} events/s paced)`, p99, ks)}
