@@ -11,7 +11,7 @@ import { redisBackplane } from "@burrow/sse-redis";
 // stops them all.
 if (cluster.isPrimary) {
   const count = Number(process.env.WORKERS ?? availableParallelism());
-  // A worker's port once it listens; rejects if it exits first (say, Redis refused it).
+  // A worker's port once it listens; rejects if it exits first.
   const listening = (worker) =>
     new Promise((resolve, reject) => {
       worker.once("listening", (address) => resolve(address.port));
@@ -67,13 +67,13 @@ if (cluster.isPrimary) {
     res.writeHead(404).end();
   });
 
-  try {
-    await backplane.ready({ timeoutMs: 5000 }); // serve once Redis can resume a client
-  } catch (err) {
+  // Serve once Redis can resume a client. If it cannot (down, or refusing the
+  // configuration: the message says why), serve anyway: this worker's clients
+  // get its own events until the backplane, which keeps trying, is back.
+  await backplane.ready({ timeoutMs: 5000 }).catch((err) => {
     if (!SSEBackplaneError.isInstance(err)) throw err;
     console.error(err.message);
-    if (err.kind === "configuration") process.exit(1); // no retry fixes it
-  }
+  });
   server.listen({ port: Number(process.env.PORT ?? 3000), host: "127.0.0.1", backlog: 4096 });
 
   process.once("SIGTERM", () => {
