@@ -21,6 +21,7 @@ import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
+import { backplaneFor, DATABASE_URL } from "./lib/backplane-engines.mjs";
 
 const env = process.env;
 const burst = Number(env.BENCH_BURST ?? 20_000);
@@ -30,24 +31,6 @@ const runs = Number(env.BENCH_RUNS ?? 3);
 const engines = (env.BENCH_BACKPLANES ?? "postgres,redis").split(",");
 const requests = Number(env.BENCH_REQUESTS ?? 20);
 const perRequest = Number(env.BENCH_PER_REQUEST ?? 1000);
-const DATABASE_URL = env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-const REDIS_URL = env.REDIS_URL ?? "redis://127.0.0.1:6379";
-
-async function backplaneFor(engine, prefix, defaults) {
-  // maxPending above the burst: this measures throughput, not the cap (unless `defaults`).
-  const cap = defaults ? {} : { maxPending: 1_000_000 };
-  if (engine === "postgres") {
-    const { postgresBackplane } = await import("@burrow/sse-postgres");
-    return postgresBackplane({ connectionString: DATABASE_URL, prefix, logger: false, ...cap });
-  }
-  const { redisBackplane } = await import("@burrow/sse-redis");
-  if (engine === "redis-cluster") {
-    // A Redis Cluster (7+) already running: its nodes in REDIS_CLUSTER_NODES.
-    const nodes = (env.REDIS_CLUSTER_NODES ?? "127.0.0.1:7000").split(",");
-    return redisBackplane({ cluster: { nodes }, prefix, logger: false, ...cap });
-  }
-  return redisBackplane({ url: REDIS_URL, prefix, logger: false, ...cap });
-}
 
 /** A child: an EventBroker on the backplane; commands by IPC. */
 async function child(engine, prefix, defaults) {

@@ -114,9 +114,20 @@ serveParent(
     /**
      * Opens `n` reading connections plus `stuck` ones that never read (the
      * j-th asks for `/events?stuck=<j>` when `stuckQuery`); `mark`: what
-     * counts as one event (default "data:").
+     * counts as one event (default "data:"). `ports`, instead of `port`:
+     * the reading connections are spread over several servers in equal
+     * blocks (the cluster scenario; blocks, so that latency's sample of every
+     * k-th connection covers every server).
      */
-    connect: async ({ port, n, stuck = 0, concurrency = 250, mark, stuckQuery = false }) => {
+    connect: async ({
+      port,
+      ports = [port],
+      n,
+      stuck = 0,
+      concurrency = 250,
+      mark,
+      stuckQuery = false,
+    }) => {
       if (mark !== undefined) {
         markText = mark;
         MARK = Buffer.from(mark, "latin1");
@@ -132,7 +143,7 @@ serveParent(
       for (let start = 0; start < n; start += concurrency) {
         const wave = [];
         for (let i = start; i < Math.min(n, start + concurrency); i++)
-          wave.push(open(i, port, false));
+          wave.push(open(i, ports[Math.floor((i * ports.length) / n)], false));
         for (const r of await Promise.all(wave)) if (r) ok++;
       }
       for (let i = n; i < total; i++)
@@ -162,10 +173,12 @@ serveParent(
       }
       return { total, min, pending, cpu: process.cpuUsage(cpuAtArm) };
     },
-    latency: () => {
+    /** Percentiles of the sampled latencies; with `raw`, the samples too (to merge several generators'). */
+    latency: ({ raw = false }) => {
       const sorted = Float64Array.from(latencies).sort();
       const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-      return { samples: sorted.length, p50: at(0.5), p99: at(0.99), max: at(1) };
+      const out = { samples: sorted.length, p50: at(0.5), p99: at(0.99), max: at(1) };
+      return raw ? { ...out, raw: Array.from(sorted) } : out;
     },
     /**
      * The stuck connections read again: what each receives is tallied by

@@ -47,7 +47,7 @@ const SERVERS = (process.env.BENCH_SERVERS ?? ALL_SERVERS.join(","))
   .filter((s) => ALL_SERVERS.includes(s));
 const NS = (process.env.BENCH_N ?? (QUICK ? "1000" : "1000,10000")).split(",").map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 3));
-const SCENARIOS = (process.env.BENCH_SCENARIOS ?? "fanout,stuck,wide,converge").split(",");
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? "fanout,stuck,wide,converge,cluster").split(",");
 /**
  * The wide scenario: as many clients as one process may hold open files
  * (20 000 here, a few kept for the process itself): idle memory per
@@ -553,6 +553,12 @@ if (SCENARIOS.includes("converge") && SERVERS.includes("sse-core")) {
     log(`converge: FAILED ${err.message}`);
   }
 }
+// The cluster scenario: K processes on one Redis and one PostgreSQL (cluster.mjs).
+let cluster;
+if (SCENARIOS.includes("cluster")) {
+  const { runCluster } = await import("./cluster.mjs");
+  cluster = await runCluster();
+}
 meta.loadAfter = os
   .loadavg()
   .map((x) => x.toFixed(2))
@@ -563,6 +569,10 @@ let table = report(fanouts, stucks, wides, meta);
 if (converge !== undefined) {
   const { convergeReport } = await import("./lib/converge-report.mjs");
   table += `\n${convergeReport(converge)}\n`;
+}
+if (cluster !== undefined) {
+  const { writeCluster } = await import("./cluster.mjs");
+  table += `\n### Many processes on one backplane (cluster)\n\n${writeCluster(cluster)}\n`;
 }
 console.log(table);
 const outDir = join(here, "results");

@@ -1,33 +1,83 @@
+import cluster from "node:cluster";
+import { once } from "node:events";
 import { createServer } from "node:http";
-import { EventBroker, handlerFunc } from "@burrow/sse-core";
+import { availableParallelism } from "node:os";
+import { EventBroker, handler, SSEBackplaneError } from "@burrow/sse-core";
 import { redisBackplane } from "@burrow/sse-redis";
 
-// CLUSTER_NODES="127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002": some nodes of a Redis Cluster (7+).
-const nodes = (process.env.CLUSTER_NODES ?? "127.0.0.1:7000").split(",");
-const backplane = redisBackplane({ cluster: { nodes }, prefix: process.env.REDIS_PREFIX });
-const broker = new EventBroker({ historySize: 100, backplane, resumeMissEvent: "resync" });
-await backplane.ready(); // rejects with the fix when the nodes are not a Redis Cluster 7+
+// WORKERS processes (default: one per core) share one port and one Redis. Any
+// of them serves any client and resumes it with Last-Event-ID: no sticky
+// sessions. SIGHUP to the primary restarts the workers one at a time; SIGTERM
+// stops them all.
+if (cluster.isPrimary) {
+  const count = Number(process.env.WORKERS ?? availableParallelism());
+  // A worker's port once it listens; rejects if it exits first.
+  const listening = (worker) =>
+    new Promise((resolve, reject) => {
+      worker.once("listening", (address) => resolve(address.port));
+      worker.once("exit", (code) => reject(new Error(`worker exited (${code}) before listening`)));
+    });
+  const ports = await Promise.all(Array.from({ length: count }, () => listening(cluster.fork())));
+  console.log(`listening on http://127.0.0.1:${ports[0]} (${count} workers)`);
 
-// A room's topics share the hash tag {<room>}: one master orders them, and a client resumes them exactly.
-const roomTopics = (room) => [`room:{${room}}:chat`, `room:{${room}}:users`];
-const roomOf = (req) => new URL(req.url, "http://x").searchParams.get("room") ?? "lobby";
-const events = handlerFunc(broker, (req) => roomTopics(roomOf(req)));
+  let restarting = false;
+  process.on("SIGHUP", async () => {
+    if (restarting) return;
+    restarting = true;
+    try {
+      for (const old of Object.values(cluster.workers)) {
+        await listening(cluster.fork()); // the new one serves before the old one stops
+        old.process.kill("SIGTERM");
+        await once(old, "exit");
+        console.log(`worker ${old.id} replaced`);
+      }
+      console.log("rolling restart done");
+    } catch (err) {
+      console.error(`rolling restart stopped: ${err.message}`); // the old workers still serve
+    }
+    restarting = false;
+  });
+  process.once("SIGTERM", () => {
+    for (const worker of Object.values(cluster.workers)) worker.process.kill("SIGTERM");
+  });
+} else {
+  const backplane = redisBackplane({
+    url: process.env.REDIS_URL,
+    prefix: process.env.REDIS_PREFIX,
+  });
+  // historySize per topic, in Redis: what a client may miss while it reconnects.
+  const broker = new EventBroker({ historySize: 1000, backplane });
+  const events = handler(broker, "notes", {
+    // On shutdown each stream gets `retry:` below this, so its clients come back spread out.
+    reconnectWindowMs: Number(process.env.RECONNECT_WINDOW_MS ?? 5000),
+  });
 
-const server = createServer((req, res) => {
-  const url = new URL(req.url, "http://x");
-  if (url.pathname === "/events") return events(req, res);
-  if (req.method === "POST" && url.pathname === "/say") {
-    broker.publish(roomTopics(roomOf(req))[0], { data: url.searchParams.get("text") ?? "" });
-    return res.end("sent\n");
-  }
-  res.end(JSON.stringify(broker.stats().backplane));
-});
+  const escapeHtml = (text) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-server.listen(Number(process.env.PORT ?? 3000), "127.0.0.1", () => {
-  console.log(`listening on http://127.0.0.1:${server.address().port}`);
-});
+  const server = createServer(async (req, res) => {
+    if (req.method === "GET" && req.url === "/events") return events(req, res);
+    if (req.method === "POST" && req.url === "/notes") {
+      let text = "";
+      for await (const chunk of req) text += chunk;
+      broker.publish("notes", {
+        data: `<li>${escapeHtml(text)} (worker ${cluster.worker.id})</li>`,
+      });
+      return res.writeHead(204).end();
+    }
+    res.writeHead(404).end();
+  });
 
-process.once("SIGTERM", () => {
-  broker.close();
-  server.close();
-});
+  // Serve once Redis can resume a client. If it cannot (down, or refusing the
+  // configuration: the message says why), serve anyway: this worker's clients
+  // get its own events until the backplane, which keeps trying, is back.
+  await backplane.ready({ timeoutMs: 5000 }).catch((err) => {
+    if (!SSEBackplaneError.isInstance(err)) throw err;
+    console.error(err.message);
+  });
+  server.listen({ port: Number(process.env.PORT ?? 3000), host: "127.0.0.1", backlog: 4096 });
+
+  process.once("SIGTERM", () => {
+    broker.close(); // each stream gets its retry: and ends; Redis connections close
+    cluster.worker.disconnect(); // closes the server, then the channel: the worker exits
+  });
+}

@@ -263,8 +263,8 @@ describeCluster("sse-redis on a Redis Cluster (3 masters, 1 replica each)", () =
     }
   });
 
-  it("the README's example (examples/cluster.mjs), twice: a room's events reach the other process, and resume there", async () => {
-    const example = fileURLToPath(new URL("../examples/cluster.mjs", import.meta.url));
+  it("the README's example (examples/redis-cluster.mjs), twice: a room's events reach the other process, and resume there", async () => {
+    const example = fileURLToPath(new URL("../examples/redis-cluster.mjs", import.meta.url));
     const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
     expect(readme).toContain(readFileSync(example, "utf8").trimEnd());
     const env = { CLUSTER_NODES: cluster.nodes.join(","), REDIS_PREFIX: PREFIX };

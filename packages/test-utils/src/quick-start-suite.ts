@@ -153,11 +153,12 @@ export function describeSnapshotExample(root: URL): void {
 /**
  * Starts a Node example script that listens on `PORT` (set to 0) and prints
  * `listening on http://…`, with `env` added to the environment; resolves
- * with the process and that URL. The caller kills the process.
+ * with the process and that URL (within `timeoutMs`). The caller kills the process.
  */
 export async function startExample(
   file: string,
   env: Record<string, string> = {},
+  timeoutMs = 15_000,
 ): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, [file], {
     cwd: dirname(file),
@@ -168,6 +169,6 @@ export async function startExample(
   child.stdout?.on("data", (chunk) => {
     out += chunk;
   });
-  await waitFor(() => /http:\/\/[\d.]+:\d+/.test(out), `${file} to listen`);
+  await waitFor(() => /http:\/\/[\d.]+:\d+/.test(out), `${file} to listen`, timeoutMs);
   return { child, url: /http:\/\/[\d.]+:\d+/.exec(out)![0] };
 }
