@@ -29,7 +29,7 @@ export function describeHtmx<B extends SuiteBroker, Req, H>(
       return client;
     }
 
-    it("handler with swap sends htmx 4 messages: unnamed, each topic wrapped for its target", async () => {
+    it("handler with swap sends htmx 4 (HX-Request) messages: unnamed, each topic wrapped for its target; an EventSource named events", async () => {
       const broker = newBroker();
       const url = await serve({
         get: {
@@ -38,8 +38,9 @@ export function describeHtmx<B extends SuiteBroker, Req, H>(
           }),
         },
       });
-      const client = await watch(`${url}/events`, ["message", "close"]);
-      await waitFor(() => broker.stats().clients === 1, "subscribed");
+      const client = await watch(`${url}/events`, ["message", "close"], HTMX);
+      const plain = await watch(`${url}/events`, ["message", "notes", "status"]);
+      await waitFor(() => broker.stats().clients === 2, "subscribed");
       broker.publish("notes", { data: "<li>n</li>" });
       broker.publish("status", { data: "<b>s</b>" });
       broker.publish("status", { type: "close", data: "" } as { data: string });
@@ -52,6 +53,11 @@ export function describeHtmx<B extends SuiteBroker, Req, H>(
         },
         { event: "message", data: "<b>s</b>", id: "" },
         { event: "close", data: "", id: "" },
+      ]);
+      await plain.waitForCount(2);
+      expect(plain.events.slice(0, 2)).toEqual([
+        { event: "notes", data: "<li>n</li>", id: "" },
+        { event: "status", data: "<b>s</b>", id: "" },
       ]);
       broker.close();
     });
