@@ -84,7 +84,9 @@ export async function stormCell(side, engine, n, cfg) {
       out.seedMs = Date.now() - t;
       await seeder.stop();
     }
-    const server = await started(spawn(SERVER, ["--expose-gc"]), "the server");
+    const profile = process.env.BENCH_PROFILE;
+    const profileArgs = profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [];
+    const server = await started(spawn(SERVER, ["--expose-gc", ...profileArgs]), "the server");
     const gens = [];
     for (let g = 0; g < cfg.generators; g++)
       gens.push(await started(spawn(CLIENTS), "a load generator"));

@@ -40,12 +40,14 @@ export class Replayer {
     private readonly subscriptions: Subscriptions,
     maxReplays: number,
   ) {
-    this.limit = new AdaptiveLimit({ max: maxReplays });
+    this.limit = new AdaptiveLimit({ max: maxReplays, initial: maxReplays });
     const read: RangeReader<StoredEvent> = (topic, epoch, after, count) =>
       this.link.state === "ready"
         ? readRange(this.link.history(), topic, epoch, after, count)
         : Promise.resolve(undefined);
-    this.reads = new SharedReads(read, new ReplayQueue(this.limit), (ms) => this.limit.sample(ms));
+    this.reads = new SharedReads(read, new ReplayQueue(this.limit), (ms, size) =>
+      this.limit.sample(ms, size),
+    );
   }
 
   /** Resumes waiting for their live deliveries, their reads or their barrier, now. */

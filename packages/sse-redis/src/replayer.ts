@@ -37,13 +37,15 @@ export class Replayer {
     private readonly subscriptions: Subscriptions,
     private readonly options: { prefix: string; timeoutMs: number; maxReplays: number },
   ) {
-    this.limit = new AdaptiveLimit({ max: options.maxReplays });
+    this.limit = new AdaptiveLimit({ max: options.maxReplays, initial: options.maxReplays });
     const { prefix, timeoutMs } = options;
     const read: RangeReader<StoredEvent> = (...args) =>
       this.link.state === "ready"
         ? readRange({ redis: this.link.command!, prefix, timeoutMs }, ...args)
         : Promise.resolve(undefined);
-    this.reads = new SharedReads(read, new ReplayQueue(this.limit), (ms) => this.limit.sample(ms));
+    this.reads = new SharedReads(read, new ReplayQueue(this.limit), (ms, size) =>
+      this.limit.sample(ms, size),
+    );
   }
 
   /** Resumes waiting for their live deliveries, their reads or their barrier, now. */

@@ -5,6 +5,17 @@ import { AdaptiveLimit } from "./adaptive-limit.js";
 import { ReplayQueue } from "./replay-queue.js";
 
 describe("AdaptiveLimit", () => {
+  it("compares reads by latency per entry: a long read as fast per entry is not slow; one slower per entry is", () => {
+    const limit = new AdaptiveLimit({ max: 4, initial: 4 });
+    limit.sample(2, 10); // the baseline: 0.2 ms per entry
+    limit.sample(40, 200); // 0.2 ms per entry, 20 times as long: fast
+    expect(limit.current).toBe(4);
+    limit.sample(200, 200); // 1 ms per entry: slow
+    expect(limit.current).toBe(2);
+    limit.sample(200); // size 1: 200 ms for one entry, slow
+    expect(limit.current).toBe(1);
+  });
+
   it("starts at 1 and grows while reads stay about as fast as the fastest, up to max", () => {
     const limit = new AdaptiveLimit({ max: 4 });
     expect(limit.current).toBe(1);

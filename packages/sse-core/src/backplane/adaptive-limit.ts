@@ -37,7 +37,7 @@ export interface AdaptiveLimitOptions {
  * ```
  */
 export class AdaptiveLimit {
-  /** The fastest recent read's latency, in milliseconds, once one was measured. */
+  /** The fastest recent read's latency per entry, in milliseconds, once one was measured. */
   baseline: number | undefined;
   private value: number;
   private readonly max: number;
@@ -58,13 +58,19 @@ export class AdaptiveLimit {
     return Math.floor(this.value);
   }
 
-  /** One read's latency (milliseconds): grows the limit if it was fast, shrinks it if slow. */
-  sample(latencyMs: number): void {
-    if (!(latencyMs >= 0)) return;
+  /**
+   * One read's latency (milliseconds): grows the limit if it was fast,
+   * shrinks it if slow. `size` (default 1) is what the read asked for (its
+   * entries): reads of different sizes are compared by their latency per
+   * entry, so a long read is not taken as a slow engine.
+   */
+  sample(latencyMs: number, size = 1): void {
+    if (!(latencyMs >= 0) || !(size >= 1)) return;
+    const perEntry = latencyMs / size;
     const base = this.baseline;
-    if (base === undefined || latencyMs < base) this.baseline = latencyMs;
-    else this.baseline = base + (latencyMs - base) / 100;
-    if (base !== undefined && latencyMs > base * this.tolerance + this.slackMs) {
+    if (base === undefined || perEntry < base) this.baseline = perEntry;
+    else this.baseline = base + (perEntry - base) / 100;
+    if (base !== undefined && perEntry > base * this.tolerance + this.slackMs / size) {
       this.value = Math.max(1, this.value * this.backoff);
     } else {
       this.value = Math.min(this.max, this.value + 1 / this.value);

@@ -103,13 +103,13 @@ export class SharedReads<E> {
   /**
    * @param read - the engine's read of a topic's range.
    * @param queue - the line reads take turns in.
-   * @param measure - told each read's latency in milliseconds (to adapt the limit).
+   * @param measure - told each read's latency in milliseconds and the entries it asked for (to adapt the limit).
    * @param now - the clock that measures it.
    */
   constructor(
     private readonly read: RangeReader<E>,
     private readonly queue: ReplayQueue,
-    private readonly measure: (latencyMs: number) => void = () => {},
+    private readonly measure: (latencyMs: number, size: number) => void = () => {},
     private readonly now: () => number = () => performance.now(),
   ) {}
 
@@ -212,7 +212,7 @@ export class SharedReads<E> {
       this.reads++;
       range = await this.read(topic, epoch, low, count, batch.stop.signal).catch(() => undefined);
       // Slow answers and timeouts alike shrink the limit; a read stopped for nobody tells nothing.
-      if (!batch.stop.signal.aborted) this.measure(this.now() - started);
+      if (!batch.stop.signal.aborted) this.measure(this.now() - started, count);
     } finally {
       release();
       this.running.delete(batch.key);
