@@ -169,20 +169,28 @@ export class LiveQueue {
 
   /**
    * Removes and returns everything queued as one chunk (empty when nothing
-   * is), each frame in `format` (default: {@link Frame.chunk}).
+   * is), each frame in `format` (default: {@link Frame.chunk}); `mark`, when
+   * given, may replace frames of the array it is handed (a client with a
+   * repair outstanding stamps repair ids) before they are joined.
    */
-  take(format: FrameFormat | undefined, pass: FlushPass): Uint8Array {
+  take(
+    format: FrameFormat | undefined,
+    pass: FlushPass,
+    mark?: (frames: Frame[]) => Frame[],
+  ): Uint8Array {
     const ring = this.waiting;
     const queued = ring === undefined ? 0 : ring.length;
     const pendingCount = this.pending === undefined ? 0 : this.pending.length;
     const count = pendingCount + queued;
     if (count === 0) return EMPTY;
-    if (count === 1)
-      return bytesOf(pendingCount === 1 ? this.takePending() : ring!.shift()!, format);
+    if (count === 1) {
+      const frame = pendingCount === 1 ? this.takePending() : ring!.shift()!;
+      return bytesOf(mark === undefined ? frame : mark([frame])[0]!, format);
+    }
     const pending = this.pending ?? [];
     this.pending = pending;
     for (let i = 0; i < queued; i++) pending.push(ring!.shift()!);
-    const out = pass.join(pending, format);
+    const out = pass.join(mark === undefined ? pending : mark(pending), format);
     this.clearPending();
     return out;
   }

@@ -59,13 +59,11 @@ export class Subscription implements Client, FrameReader, RepairTarget {
 
   /** See {@link Client.done}; made on first use. */
   get done(): Promise<void> {
-    if (this.ended === undefined) {
-      this.ended = this.isClosed
-        ? Promise.resolve()
-        : new Promise((resolve) => {
-            this.resolveEnded = resolve;
-          });
-    }
+    this.ended ??= this.isClosed
+      ? Promise.resolve()
+      : new Promise((resolve) => {
+          this.resolveEnded = resolve;
+        });
     return this.ended;
   }
 
@@ -204,12 +202,9 @@ export class Subscription implements Client, FrameReader, RepairTarget {
       if (missed.length > 0) return pass.join(this.repairs?.mark(missed) ?? missed, format);
     }
     this.requestRepairs();
-    if (this.repairs?.marks !== true) return this.queue.take(format, pass);
-    const frames: Frame[] = [];
-    for (let frame = this.queue.shift(); frame !== undefined; frame = this.queue.shift()) {
-      frames.push(frame);
-    }
-    return pass.join(this.repairs.mark(frames), format);
+    const repairs = this.repairs;
+    const mark = repairs?.marks === true ? (frames: Frame[]) => repairs.mark(frames) : undefined;
+    return this.queue.take(format, pass, mark);
   }
 
   /** The client left (its connection closed): its host ends it, discarding what is queued. */
