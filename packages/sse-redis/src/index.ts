@@ -11,5 +11,6 @@ export {
 } from "./options.js";
 export type { ReadyOptions } from "./readiness.js";
 export { DEFAULT_READY_TIMEOUT_MS } from "./readiness.js";
-export { RedisBackplane, redisBackplane } from "./redis-backplane.js";
+export { RedisBackplane } from "./redis-backplane.js";
+export { redisBackplane } from "./redis-backplane-factory.js";
 export type { RedisBackplaneStats } from "./redis-backplane-stats.js";
