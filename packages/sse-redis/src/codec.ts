@@ -7,7 +7,7 @@
  * well-formed value or to `undefined`, never throws. Internal.
  */
 import type { SSEEvent } from "@burrow/sse-core";
-import { formatEventId, parseEventJson } from "@burrow/sse-core/adapter";
+import { formatEventId, type OrderedEvent, parseEventJson } from "@burrow/sse-core/adapter";
 
 /** The Redis keys and channel of one topic, under the backplane's prefix. */
 export interface TopicKeys {
@@ -61,6 +61,19 @@ export function decodeMessages(raw: string): WireMessage[] | undefined {
   if (raw.startsWith(BATCH_TAG)) return decodeBatch(raw);
   const message = decodeMessage(raw);
   return message === undefined ? undefined : [message];
+}
+
+/**
+ * `message`, received on `topic`'s channel, as the order takes it;
+ * `delivered` when this process needs not deliver it (see `Publisher.delivered`).
+ */
+export function orderedEvent(
+  topic: string,
+  message: WireMessage,
+  delivered: boolean,
+): OrderedEvent {
+  const { seq, epoch, event, gap = false } = message;
+  return { topic, seq, epoch, event, delivered, gap };
 }
 
 /** What a batch message starts with; a single-event message starts with a digit. */
