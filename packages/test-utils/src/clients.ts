@@ -78,19 +78,25 @@ export interface RawClient {
 /**
  * Sends `GET path` on a plain socket and parses the chunked SSE body. With
  * `read: false` the socket is paused right after the head and never read, so
- * the server's writes back up (a stuck client).
+ * the server's writes back up (a stuck client). With `pipelined`, a `GET` of each
+ * of those paths (same headers) is pipelined behind it in the same write.
  */
 export function rawClient(
   port: number,
   path = "/",
-  options: { read?: boolean; headers?: Record<string, string> } = {},
+  options: { read?: boolean; headers?: Record<string, string>; pipelined?: readonly string[] } = {},
 ): RawClient {
   const socket = connect(port, "127.0.0.1");
   const extra = Object.entries(options.headers ?? {})
     .map(([k, v]) => `${k}: ${v}\r\n`)
     .join("");
   socket.write(
-    `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n${extra}\r\n`,
+    [path, ...(options.pipelined ?? [])]
+      .map(
+        (each) =>
+          `GET ${each} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n${extra}\r\n`,
+      )
+      .join(""),
   );
   let buffered = Buffer.alloc(0);
   let headDone = false;
