@@ -137,6 +137,9 @@ export class Listener {
     const arrived = new Promise<void>((resolve, reject) => {
       this.barriers.set(token, { resolve, reject });
     });
+    // A connection lost or hung before the NOTIFY is answered rejects this while nothing awaits
+    // it yet: unhandled, that rejection would end the process.
+    arrived.catch(() => {});
     try {
       await this.query(`NOTIFY "${this.barrierChannel}", '${token}'`);
       await within(arrived, this.timeoutMs, "the barrier notification");
