@@ -87,6 +87,56 @@ async function setup(timeoutMs: number) {
   return { pool, listener, broker, stats, watcher, uWatcher, ids, resume };
 }
 
+describePostgres(
+  "sse-postgres: a client leaving while its shared read waits for the barrier",
+  () => {
+    afterEach(async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    });
+
+    it("is settled at once and leaks nothing; the resumes sharing its read get exactly their events", async () => {
+      const { pool, listener, broker, stats, watcher, uWatcher, ids, resume } = await setup(10_000);
+      // A resume of `u` takes the only turn, its read held.
+      pool.hold();
+      const first = resume("u", ids[0]!);
+      await waitFor(() => stats().replayReads === 1, "u's read to start");
+      // Three resumes of `t` join one batch, waiting for the turn.
+      const stays = resume("t", ids[0]!);
+      const leaves = resume("t", ids[0]!);
+      const later = resume("t", ids[1]!);
+      await waitFor(() => stats().replays === 4, "the three resumes of t to wait");
+      // u's resume leaves: its read ends for nobody, and no barrier is sent for it.
+      listener.hold();
+      first.close();
+      await waitFor(() => stats().replays === 3, "u's resume to be settled");
+      pool.release();
+      // t's read runs, serves all three, and their one barrier is sent: its answer held.
+      await waitFor(() => listener.holds("NOTIFY\0"), "the barrier to be sent");
+      expect(stats()).toMatchObject({ replays: 3, replayReads: 2 });
+
+      leaves.close();
+      await waitFor(() => broker.stats().clients === 4, "the leaving client to be unsubscribed");
+      await waitFor(() => stats().replays === 2, "the leaving resume to be settled at once");
+      listener.release();
+      await waitFor(() => stays.events.length === 2 && later.events.length === 1, "the replays");
+      broker.publish("t", { data: "t4" });
+      await waitFor(() => stays.events.length === 3 && later.events.length === 2, "t4");
+      expect(stays.events.map((event) => event.data)).toEqual(["t2", "t3", "t4"]);
+      expect(later.events.map((event) => event.data)).toEqual(["t3", "t4"]);
+      expect(leaves.events).toEqual([]);
+      expect(broker.stats()).toMatchObject({ resumed: 2, resumeMisses: 0, clients: 4 });
+      expect(stats()).toMatchObject({ replays: 0, replayReads: 2 });
+
+      stays.close();
+      later.close();
+      broker.unsubscribe(watcher);
+      broker.unsubscribe(uWatcher);
+      await waitFor(() => broker.stats().clients === 0, "every client to be unsubscribed");
+      expect(stats().replays).toBe(0);
+    });
+  },
+);
+
 describePostgres("sse-postgres: the listening connection hanging while a barrier waits", () => {
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();

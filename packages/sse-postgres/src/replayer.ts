@@ -91,8 +91,9 @@ export class Replayer {
         return undefined;
       }
       const events = await sharedReplay(this.reads, topics, id.epoch, id.seq, historySize, signal);
-      // The live copies of the events just read are delivered (or held) before the replay.
-      if (events === undefined || !(await this.barriers.wait())) return undefined;
+      // The live copies of the events just read are delivered (or held) before the replay; a
+      // client that leaves meanwhile is settled at once.
+      if (events === undefined || !(await this.barriers.wait(signal))) return undefined;
       return { after: id.seq, events };
     } catch {
       return undefined;

@@ -1,5 +1,6 @@
 // SharedBarrier: waits before it is sent share one barrier; a wait after it
-// was sent gets a new one; a failed barrier answers false.
+// was sent gets a new one; a failed barrier answers false; a wait whose
+// signal aborts answers false at once, the others still get the answer.
 import { describe, expect, it } from "vitest";
 import { SharedBarrier } from "./shared-barrier.js";
 
@@ -33,5 +34,23 @@ describe("SharedBarrier", () => {
       throw new TypeError("no subscriber");
     });
     expect(await throwing.wait()).toBe(false);
+  });
+
+  it("a wait whose signal aborts answers false at once; the others sharing its barrier get its answer", async () => {
+    const answers: ((answered: boolean) => void)[] = [];
+    const barrier = new SharedBarrier(() => new Promise((resolve) => answers.push(resolve)));
+    const left = new AbortController();
+    const stays = barrier.wait();
+    const leaves = barrier.wait(left.signal);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(barrier.sent).toBe(1);
+    left.abort();
+    expect(await leaves).toBe(false);
+    answers[0]!(true);
+    expect(await stays).toBe(true);
+    // Gone before it waits: nothing is sent for it.
+    expect(await barrier.wait(left.signal)).toBe(false);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(barrier.sent).toBe(1);
   });
 });

@@ -23,9 +23,27 @@ export class SharedBarrier {
   /**
    * Resolves with the answer of a barrier sent after this call: the one
    * scheduled (sent once the current turn of the event loop is over, so that
-   * every replay served by the same read joins it), or a new one.
+   * every replay served by the same read joins it), or a new one. With
+   * `signal` (the resuming client leaving): false at once when it aborts,
+   * so a replay whose client is gone does not wait for an answer (which a
+   * hung engine gives only after its timeout); the barrier still serves the others.
    */
-  wait(): Promise<boolean> {
+  wait(signal?: AbortSignal): Promise<boolean> {
+    if (signal?.aborted) return Promise.resolve(false);
+    const answer = this.answer();
+    if (signal === undefined) return answer;
+    return new Promise((resolve) => {
+      const leave = (): void => resolve(false);
+      signal.addEventListener("abort", leave, { once: true });
+      void answer.then((answered) => {
+        signal.removeEventListener("abort", leave);
+        resolve(answered);
+      });
+    });
+  }
+
+  /** The answer of the barrier scheduled, or of a new one. */
+  private answer(): Promise<boolean> {
     if (this.scheduled === undefined) {
       this.scheduled = new Promise((resolve) => {
         setImmediate(() => {
