@@ -3,7 +3,7 @@
  * `ready()`, over an ioredis `Cluster` client for commands (each script
  * routed to the master of its keys' slot) and one subscriber connection per
  * master that owns a slot of a watched topic (sharded pub/sub: `SSUBSCRIBE`
- * is served by the slot's master only). A subscriber connection is never
+ * is served by the slot's master only), every connection watched for a hang. A subscriber connection is never
  * reconnected in place: when it closes (its master died or hung), the
  * backplane is told which node it was, and asks again for the slot's
  * current master (after a failover, the promoted replica). Internal.
@@ -62,6 +62,10 @@ export class ClusterLink extends Link {
       // master's connection is still opening, out of order (a burst's publishes got reordered).
       // The backplane sends nothing while the link is not ready, so nothing waits for an outage.
       enableOfflineQueue: true,
+      // A command whose master's connection closed (it died, or hung and its watchdog closed
+      // it) is not sent again: the publisher delivers a publish here instead, not twice, and a
+      // read is a miss, as with one server; retried, it waited up to 16 times for that master.
+      retryDelayOnFailover: 0,
       scaleReads: "master",
       redisOptions: {
         ...this.options.redis,
@@ -90,6 +94,14 @@ export class ClusterLink extends Link {
       else this.fail(cause);
     });
     const { timeoutMs } = this.options;
+    // Each master's command connection is watched too: ioredis waits for ever for the
+    // publishes and reads sent to a master that hangs.
+    const watch = (redis: Redis): void => {
+      this.watchdogs.set(redis, new Watchdog(redis, timeoutMs, this.onHang));
+    };
+    cluster.on("+node", watch);
+    cluster.on("-node", (redis: Redis) => this.watchdogs.delete(redis));
+    for (const redis of cluster.nodes()) watch(redis);
     this.watchdogTimer = setInterval(
       () => {
         const now = Date.now();
@@ -99,6 +111,13 @@ export class ClusterLink extends Link {
     );
     this.watchdogTimer.unref();
   }
+
+  /** A connection found hung by its watchdog (closed next): counted, and the link goes down. */
+  private readonly onHang = (error: Error): void => {
+    this.timeouts++;
+    this.hung = true;
+    this.lastError = error;
+  };
 
   /** Always true: each group's subscription is the backplane's to track (it clears `synced`). */
   override get subscriberUp(): boolean {
@@ -151,11 +170,7 @@ export class ClusterLink extends Link {
       autoResubscribe: false,
       retryStrategy: () => null,
     });
-    const watchdog = new Watchdog(redis, this.options.timeoutMs, (error) => {
-      this.timeouts++;
-      this.hung = true;
-      this.lastError = error;
-    });
+    const watchdog = new Watchdog(redis, this.options.timeoutMs, this.onHang);
     this.watchdogs.set(redis, watchdog);
     redis.on("smessage", (channel: string, raw: string) => this.hooks.message(channel, raw));
     return new Promise((resolve, reject) => {
