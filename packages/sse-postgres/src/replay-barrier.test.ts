@@ -5,7 +5,7 @@
 // leaves while the read it shares waits for that barrier leaks nothing, and
 // the resumes sharing the read get exactly their events.
 import { EventBroker, handlerFunc } from "@burrow/sse-core";
-import { listen, rawClient, type TcpProxy, take, tcpProxy, waitFor } from "@burrow/test-utils";
+import { holdingProxy, listen, rawClient, take, waitFor } from "@burrow/test-utils";
 import { afterEach, expect, it } from "vitest";
 import { DATABASE_URL, describePostgres, dropPrefix, uniquePrefix } from "./fixtures/harness.js";
 import { type PostgresBackplaneStats, postgresBackplane } from "./index.js";
@@ -13,32 +13,11 @@ import { type PostgresBackplaneStats, postgresBackplane } from "./index.js";
 const silent = { error: () => {}, info: () => {} };
 const cleanups: (() => unknown)[] = [];
 
-/** A proxy to PostgreSQL whose answers are held while `held` is an array, passed on by {@link release}. */
+/** A proxy to PostgreSQL whose answers can be held (closed after the test). */
 async function holdable() {
-  const state: { held: (() => void)[] | undefined; chunks: Buffer[] } = {
-    held: undefined,
-    chunks: [],
-  };
-  const proxy: TcpProxy = await tcpProxy(DATABASE_URL, (client) => (chunk) => {
-    if (state.held === undefined) return void client.write(chunk);
-    state.chunks.push(chunk);
-    state.held.push(() => client.write(chunk));
-  });
+  const proxy = await holdingProxy(DATABASE_URL);
   cleanups.push(() => proxy.close());
-  return {
-    url: proxy.url,
-    hold: () => {
-      state.held = [];
-      state.chunks = [];
-    },
-    /** Whether an answer held contains `text`. */
-    holds: (text: string) => state.chunks.some((chunk) => chunk.includes(text)),
-    release: () => {
-      const held = state.held ?? [];
-      state.held = undefined;
-      for (const write of held) write();
-    },
-  };
+  return proxy;
 }
 
 /**

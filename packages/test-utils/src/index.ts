@@ -26,6 +26,6 @@ export { describeQuickStart, describeSnapshotExample, startExample } from "./qui
 export { cleanupAfterEach, listen, type TestServer } from "./server.js";
 export type { DroppingBroker } from "./slow-client.js";
 export { blockStream, readUntil } from "./slow-client.js";
-export { type TcpProxy, tcpProxy } from "./tcp-proxy.js";
+export { type HoldingProxy, holdingProxy, type TcpProxy, tcpProxy } from "./tcp-proxy.js";
 export { type TopicHandlerFunc, topicAnswer } from "./topic-answer.js";
 export { recordSubscriptions, rejectionOf, take, thrownBy, waitFor } from "./waits.js";

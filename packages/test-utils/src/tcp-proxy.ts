@@ -72,3 +72,45 @@ export async function tcpProxy(
     },
   };
 }
+
+/** A {@link TcpProxy} whose answers can be held, then passed on in order. */
+export interface HoldingProxy extends TcpProxy {
+  /** Holds the answers chosen (see {@link holdingProxy}) from now on. */
+  hold(): void;
+  /** Whether an answer held since {@link hold} contains `text`. */
+  holds(text: string): boolean;
+  /** Passes on what was held, and holds nothing more. */
+  release(): void;
+}
+
+/**
+ * A proxy to `target` (a URL) that, once {@link HoldingProxy.hold} is
+ * called, holds every answer for which `chosen(client, chunk)` is true
+ * (called for every answer, held or not, so that it can tell connections
+ * apart by what they were answered): a server slow on one connection.
+ */
+export async function holdingProxy(
+  target: string,
+  chosen: (client: Socket, chunk: Buffer) => boolean = () => true,
+): Promise<HoldingProxy> {
+  let held: (() => void)[] | undefined;
+  let chunks: Buffer[] = [];
+  const proxy = await tcpProxy(target, (client) => (chunk) => {
+    if (!chosen(client, chunk) || held === undefined) return void client.write(chunk);
+    chunks.push(chunk);
+    held.push(() => client.write(chunk));
+  });
+  return {
+    ...proxy,
+    hold: () => {
+      held = [];
+      chunks = [];
+    },
+    holds: (text) => chunks.some((chunk) => chunk.includes(text)),
+    release: () => {
+      const writes = held ?? [];
+      held = undefined;
+      for (const write of writes) write();
+    },
+  };
+}
