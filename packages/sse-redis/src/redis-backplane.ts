@@ -17,7 +17,7 @@ import type { ReadyOptions } from "./readiness.js";
 import { Recovery } from "./recovery.js";
 import type { RedisBackplaneStats } from "./redis-backplane-stats.js";
 import { redactUrl } from "./redis-url.js";
-import { Replayer } from "./replayer.js";
+import { Replayer, singleRedisSite } from "./replayer.js";
 import { Subscriptions } from "./subscriptions.js";
 
 /**
@@ -71,7 +71,8 @@ export class RedisBackplane implements Backplane {
       localOnlySinceDown: () => this.publisher.localOnlySinceDown,
     });
     this.subscriptions = new Subscriptions(this.link, prefix);
-    this.replayer = new Replayer(this.link, this.subscriptions, this.options);
+    const site = singleRedisSite(this.link, this.subscriptions, prefix);
+    this.replayer = new Replayer(this.link, site, this.options);
     this.publisher = new Publisher(
       { maxPending, checkMs: stallCheckMs(this.options.timeoutMs), logger, safeUrl },
       {
@@ -161,7 +162,10 @@ export class RedisBackplane implements Backplane {
     if ((this.host?.historySize ?? 0) === 0 || this.link.state !== "ready") return undefined;
     try {
       this.publisher.flush();
-      const { epoch, seq } = await this.replayer.head(this.publisher.newEpoch());
+      const { epoch, seq } = await this.replayer.head(
+        this.options.prefix,
+        this.publisher.newEpoch(),
+      );
       return `${epoch}-${seq}`;
     } catch {
       return undefined;
@@ -206,7 +210,7 @@ export class RedisBackplane implements Backplane {
       timeouts: link.timeouts,
       replays: this.replayer.size,
       replaysSkipped: this.replayer.skipped,
-      replayReads: this.replayer.readsRun,
+      replayReads: this.replayer.reads,
       replayLimit: this.replayer.limit.current,
       presenceSweeps: this.presenceStore?.sweeps ?? 0,
     };
@@ -269,7 +273,9 @@ export class RedisBackplane implements Backplane {
           limit: historySize,
         });
       },
-      this.host!.historySize > 0 ? () => this.replayer.head(this.publisher.newEpoch()) : undefined,
+      this.host!.historySize > 0
+        ? () => this.replayer.head(this.options.prefix, this.publisher.newEpoch())
+        : undefined,
     );
   }
 
