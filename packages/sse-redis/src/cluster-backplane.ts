@@ -4,13 +4,14 @@ import type { BackplaneEvent, BackplaneHost, BackplaneReplay } from "@burrow/sse
 import { LinkLog, stallCheckMs } from "@burrow/sse-core/adapter";
 import { ClusterGroups } from "./cluster-groups.js";
 import { ClusterLink } from "./cluster-link.js";
-import { ClusterReplayer } from "./cluster-replayer.js";
+import { ClusterReplaySite } from "./cluster-replay-site.js";
 import { decodeMessage } from "./codec.js";
 import { readHistory } from "./history-reader.js";
 import { type RedisBackplaneOptions, type ResolvedOptions, resolveOptions } from "./options.js";
 import { Publisher, type PublishTarget } from "./publisher.js";
 import type { ReadyOptions } from "./readiness.js";
 import type { RedisBackplaneStats } from "./redis-backplane-stats.js";
+import { Replayer } from "./replayer.js";
 
 /**
  * The {@link Publisher}, with an epoch of its own for each group it starts
@@ -47,7 +48,8 @@ export class RedisClusterBackplane implements Backplane {
   private readonly link: ClusterLink;
   private readonly groups: ClusterGroups;
   private readonly publisher: Publisher;
-  private readonly replayer: ClusterReplayer;
+  private readonly replayer: Replayer;
+  private readonly site: ClusterReplaySite;
   private readonly log: LinkLog;
   private retryTimer: NodeJS.Timeout | undefined;
 
@@ -93,7 +95,7 @@ export class RedisClusterBackplane implements Backplane {
       lost: (topics) => this.host?.lost?.(topics),
       head: (group) =>
         (this.host?.historySize ?? 0) > 0
-          ? () => this.replayer.head(group, this.publisher.newEpoch())
+          ? () => this.replayer.head(group.prefix, this.publisher.newEpoch())
           : undefined,
       read: (group, topics, epoch, after) => {
         const limit = this.host!.historySize;
@@ -103,7 +105,8 @@ export class RedisClusterBackplane implements Backplane {
       },
       gap: () => this.log.gap("Redis lost its data, or history is off or too short"),
     });
-    this.replayer = new ClusterReplayer(this.link, this.groups, this.options);
+    this.site = new ClusterReplaySite(this.groups);
+    this.replayer = new Replayer(this.link, this.site, this.options);
   }
 
   /** Connects to the cluster; called once by the broker. */
@@ -206,8 +209,8 @@ export class RedisClusterBackplane implements Backplane {
       replaysSkipped: replayer.skipped,
       presenceSweeps: 0,
       replayReads: replayer.reads,
-      replayLimit: this.options.maxReplays,
-      crossGroupResumes: replayer.crossGroup,
+      replayLimit: replayer.limit.current,
+      crossGroupResumes: this.site.crossGroup,
     };
   }
 
