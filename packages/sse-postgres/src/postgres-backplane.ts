@@ -215,10 +215,7 @@ export class PostgresBackplane implements Backplane {
       pending: publisher.pending,
       overflow: publisher.overflow,
       timeouts: link.timeouts,
-      replays: replayer.size,
-      replaysSkipped: replayer.skipped,
-      replayReads: replayer.reads,
-      replayLimit: replayer.limit.current,
+      ...replayer.counters(),
       pruned: this.retention.pruned,
       presenceSweeps: this.presenceStore?.sweeps ?? 0,
     };

@@ -23,9 +23,6 @@ import type { Subscriptions } from "./subscriptions.js";
  * the kit's `BackplaneResumes`), on PostgreSQL. Internal.
  */
 export class Replayer extends BackplaneResumes<StoredEvent> {
-  /** Reads at once, adapted to how fast PostgreSQL answers, at most `maxReplays`. */
-  readonly limit: AdaptiveLimit;
-
   constructor(
     link: Link,
     subscriptions: Subscriptions,
@@ -38,6 +35,8 @@ export class Replayer extends BackplaneResumes<StoredEvent> {
         : Promise.resolve(undefined);
     super({
       reads: new SharedReads(read, new ReplayQueue(limit), (ms, size) => limit.sample(ms, size)),
+      // Reads at once, adapted to how fast PostgreSQL answers, at most `maxReplays`.
+      limit,
       timeoutMs: options.timeoutMs,
       ready: () => link.state === "ready",
       synced: () => link.synced,
@@ -47,6 +46,5 @@ export class Replayer extends BackplaneResumes<StoredEvent> {
       barrier: () => link.listener!.barrier().then(() => true),
       readLast: (topic) => readLast(link.history(), topic),
     });
-    this.limit = limit;
   }
 }

@@ -56,9 +56,6 @@ export function singleRedisSite(
  * the kit's `BackplaneResumes`), on Redis, and its head. Internal.
  */
 export class Replayer extends BackplaneResumes<StoredEvent> {
-  /** Reads at once, adapted to how fast Redis answers, at most `maxReplays`. */
-  readonly limit: AdaptiveLimit;
-
   constructor(
     private readonly link: Link,
     site: ReplaySite,
@@ -76,6 +73,8 @@ export class Replayer extends BackplaneResumes<StoredEvent> {
         : Promise.resolve(undefined);
     super({
       reads: new SharedReads(read, new ReplayQueue(limit), (ms, size) => limit.sample(ms, size)),
+      // Reads at once, adapted to how fast Redis answers, at most `maxReplays`.
+      limit,
       timeoutMs,
       ready: () => link.state === "ready",
       synced: (topics) => site.synced(topics),
@@ -91,7 +90,6 @@ export class Replayer extends BackplaneResumes<StoredEvent> {
       barrierGroup: site.barrierGroup?.bind(site),
       accepts: site.accepts?.bind(site),
     });
-    this.limit = limit;
   }
 
   /**

@@ -33,6 +33,7 @@ function engine(
   }, new ReplayQueue(4));
   const pieces: ResumeEngine<BackplaneEvent> = {
     reads,
+    limit: { current: 4 },
     timeoutMs: 1_000,
     ready: () => state.ready,
     synced: () => state.synced,
@@ -77,7 +78,12 @@ describe("BackplaneResumes", () => {
       [4, 5],
     ]);
     expect(got.map((replay) => replay?.after)).toEqual([0, 1, 3]);
-    expect(resumes.size).toBe(0);
+    expect(resumes.counters()).toEqual({
+      replays: 0,
+      replaysSkipped: 0,
+      replayReads: 2,
+      replayLimit: 4,
+    });
   });
 
   it("sends one barrier per barrier group, for that group's topics", async () => {

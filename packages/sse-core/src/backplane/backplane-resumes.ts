@@ -6,7 +6,9 @@
  * same way, bounded in all.
  */
 import { within } from "../base/within.js";
+import type { AdaptiveLimit } from "./adaptive-limit.js";
 import type { BackplaneEvent, BackplaneReplay } from "./backplane.js";
+import type { BackplaneEngineStats } from "./engine-stats.js";
 import { parseEventId } from "./event-id.js";
 import { SharedBarrier } from "./shared-barrier.js";
 import type { SharedReads } from "./shared-reads.js";
@@ -16,6 +18,8 @@ import { sharedReplay } from "./shared-replay.js";
 export interface ResumeEngine<E extends BackplaneEvent> {
   /** The engine's history reads, shared by its resumes. */
   readonly reads: SharedReads<E>;
+  /** The reads allowed at once that `reads` take turns under (an {@link AdaptiveLimit}): `replayLimit`. */
+  readonly limit: { readonly current: number };
   /** How long {@link BackplaneResumes.last} waits in all, in milliseconds: undefined past it. */
   readonly timeoutMs: number;
   /** Whether the link is ready: a resume starts only then, and a replay reads only if it still is. */
@@ -64,6 +68,7 @@ export interface ResumeEngine<E extends BackplaneEvent> {
  * ```ts
  * const resumes = new BackplaneResumes({
  *   reads: new SharedReads(readRange, new ReplayQueue(limit), (ms, size) => limit.sample(ms, size)),
+ *   limit,
  *   timeoutMs: 2_000,
  *   ready: () => link.state === "ready",
  *   synced: () => link.synced,
@@ -96,6 +101,19 @@ export class BackplaneResumes<E extends BackplaneEvent> {
   /** History reads run for resumes, ever (each shared by the resumes of its topic waiting). */
   get reads(): number {
     return this.engine.reads.reads;
+  }
+
+  /** The resume counters of the engine's stats (see {@link BackplaneEngineStats}). */
+  counters(): Pick<
+    BackplaneEngineStats,
+    "replays" | "replaysSkipped" | "replayReads" | "replayLimit"
+  > {
+    return {
+      replays: this.size,
+      replaysSkipped: this.skipped,
+      replayReads: this.reads,
+      replayLimit: this.engine.limit.current,
+    };
   }
 
   /** Turns the resumes waiting for a read into misses (the link is down, or closed). */
