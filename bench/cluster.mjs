@@ -1,5 +1,5 @@
 // The cluster scenario (issue #26, item 3): K server processes of one app on
-// one backplane (Redis, PostgreSQL), N clients spread evenly over them by
+// one backplane (Redis, a Redis Cluster, PostgreSQL), N clients spread evenly over them by
 // load generators in processes of their own, events published from one
 // process and from all of them. Per engine and K: delivered events/s of a
 // burst, publish-to-receive p50/p99 of paced events across processes, CPU
@@ -8,6 +8,10 @@
 //
 //   cd bench && node cluster.mjs
 //   BENCH_CLUSTER_N=50000 BENCH_CLUSTER_K=4 BENCH_CLUSTER_ENGINES=redis node cluster.mjs
+//   BENCH_CLUSTER_ENGINES=redis,redis-cluster,postgres node cluster.mjs
+//
+// redis-cluster runs on REDIS_CLUSTER_NODES, or else on a private cluster of
+// 3 masters this script starts (lib/redis-cluster.mjs) and stops.
 //
 // The table and an SVG plot go to results/cluster.md and results/cluster.svg.
 
@@ -17,6 +21,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import {
   backplaneCpuReader,
+  clusterNodes,
   dropPrefix,
   reachable,
   uniquePrefix,
@@ -24,6 +29,7 @@ import {
 import { clusterReport, clusterSvg } from "./lib/cluster-report.mjs";
 import { cpuMs, log, sleep } from "./lib/pair.mjs";
 import { spawnChild } from "./lib/proc.mjs";
+import { clusterToolsMissing, startRedisCluster, topicsOverMasters } from "./lib/redis-cluster.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const env = process.env;
@@ -87,17 +93,22 @@ async function measure(servers, gens, bpCpu, expect, start, latency = false) {
 }
 
 /** One engine at one K: connect, then a burst and paced events from one process, then from all. */
-async function runOne(engine, k) {
+async function runOne(engine, k, topics) {
   const { n } = CLUSTER;
   const g = Math.max(2, Math.ceil(n / PER_PROCESS));
   const prefix = uniquePrefix(engine);
   const servers = Array.from({ length: k }, (_, i) =>
     spawnChild(join(here, "lib/cluster-server.mjs"), [], {
-      env: { BENCH_ENGINE: engine, BENCH_PREFIX: prefix, BENCH_TAG: String(i) },
+      env: {
+        BENCH_ENGINE: engine,
+        BENCH_PREFIX: prefix,
+        BENCH_TAG: String(i),
+        BENCH_TOPICS: topics.join(","),
+      },
     }),
   );
   const gens = Array.from({ length: g }, () => spawnChild(join(here, "loadgen.mjs")));
-  const row = { engine, k, n, gens: g, loadBefore: os.loadavg()[0] };
+  const row = { engine, k, n, gens: g, topics: topics.length, loadBefore: os.loadavg()[0] };
   try {
     await Promise.all([...servers, ...gens].map((c) => c.once("ready", 60_000)));
     const ports = (await Promise.all(servers.map((s) => s.request("port")))).map((r) => r.port);
@@ -162,6 +173,47 @@ async function runOne(engine, k) {
   return row;
 }
 
+/**
+ * Runs `body(topics)` on `engine`: for redis-cluster one topic per master
+ * (on REDIS_CLUSTER_NODES, or else on a private cluster started for it and
+ * stopped after it), else the one topic `bench`. Resolves with [] when the
+ * engine cannot run here (logged).
+ */
+async function onEngine(engine, body) {
+  if (engine !== "redis-cluster" || env.REDIS_CLUSTER_NODES) {
+    if (!(await reachable(engine))) {
+      log(`cluster: ${engine} does not answer: skipped`);
+      return [];
+    }
+    return body(
+      engine === "redis-cluster" ? await topicsOverMasters(clusterNodes()[0]) : ["bench"],
+    );
+  }
+  const missing = clusterToolsMissing();
+  if (missing !== undefined) {
+    log(`cluster: redis-cluster skipped: REDIS_CLUSTER_NODES is not set and ${missing}`);
+    return [];
+  }
+  let cluster;
+  try {
+    cluster = await startRedisCluster(3);
+  } catch (err) {
+    log(
+      `cluster: redis-cluster skipped: the private cluster did not start (${err?.message ?? err})`,
+    );
+    return [];
+  }
+  log(`cluster: a private Redis Cluster of 3 masters on ${cluster.nodes.join(", ")}`);
+  env.REDIS_CLUSTER_NODES = cluster.nodes.join(",");
+  try {
+    return await body(await topicsOverMasters(cluster.nodes[0]));
+  } finally {
+    delete env.REDIS_CLUSTER_NODES;
+    await cluster.stop();
+    log("cluster: the private Redis Cluster stopped");
+  }
+}
+
 /** Every engine that answers, at every K whose share of clients fits one process. */
 export async function runCluster() {
   const rows = [];
@@ -172,17 +224,21 @@ export async function runCluster() {
       .join(" "),
   };
   for (const engine of CLUSTER.engines) {
-    if (!(await reachable(engine))) {
-      log(`cluster: ${engine} does not answer: skipped`);
-      continue;
-    }
-    for (const k of CLUSTER.ks) {
-      if (Math.ceil(CLUSTER.n / k) > PER_PROCESS) {
+    const ks = CLUSTER.ks.filter((k) => {
+      const fits = Math.ceil(CLUSTER.n / k) <= PER_PROCESS;
+      if (!fits)
         log(`cluster: K=${k} would put more than ${PER_PROCESS} clients on a process: skipped`);
-        continue;
-      }
-      rows.push(await runOne(engine, k));
-    }
+      return fits;
+    });
+    const started = Date.now();
+    rows.push(
+      ...(await onEngine(engine, async (topics) => {
+        const out = [];
+        for (const k of ks) out.push(await runOne(engine, k, topics));
+        return out;
+      })),
+    );
+    log(`cluster: ${engine} took ${((Date.now() - started) / 1000).toFixed(0)} s`);
   }
   uptime.after = os
     .loadavg()

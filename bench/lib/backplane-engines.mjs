@@ -1,15 +1,18 @@
-// The backplanes the cluster scenario runs on (one Redis, one PostgreSQL, on
-// this machine), what a run leaves in them removed, and the CPU time their
-// server processes used, read from /proc.
+// The backplanes the cluster scenario runs on (one Redis, a Redis Cluster,
+// one PostgreSQL, on this machine), what a run leaves in them removed, and
+// the CPU time their server processes used, read from /proc.
 
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { promisify } from "node:util";
+import { cli, clusterPids, dropClusterPrefix } from "./redis-cluster.mjs";
 
 const run = promisify(execFile);
 export const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+/** The Redis Cluster's nodes (`host:port`), from REDIS_CLUSTER_NODES (read late: cluster.mjs may set it). */
+export const clusterNodes = () => (process.env.REDIS_CLUSTER_NODES ?? "127.0.0.1:7000").split(",");
 
 /** A prefix no other run uses, in the form each engine takes. */
 export function uniquePrefix(engine) {
@@ -35,8 +38,7 @@ export async function backplaneFor(engine, prefix, defaults = false) {
   }
   if (engine === "redis-cluster") {
     const { redisBackplane } = await import("@burrow/sse-redis");
-    const nodes = (process.env.REDIS_CLUSTER_NODES ?? "127.0.0.1:7000").split(",");
-    return redisBackplane({ cluster: { nodes }, prefix, logger: false, ...cap });
+    return redisBackplane({ cluster: { nodes: clusterNodes() }, prefix, logger: false, ...cap });
   }
   throw new Error(`bench: unknown backplane ${engine} (redis, redis-cluster or postgres)`);
 }
@@ -48,6 +50,8 @@ export async function reachable(engine) {
       const { stdout } = await run("redis-cli", ["-u", REDIS_URL, "PING"], { timeout: 5000 });
       return stdout.trim() === "PONG";
     }
+    if (engine === "redis-cluster")
+      return (await cli(clusterNodes()[0], ["CLUSTER", "INFO"])).includes("cluster_state:ok");
     await pgQuery("SELECT 1");
     return true;
   } catch {
@@ -69,6 +73,7 @@ async function pgQuery(sql, then = (result) => result) {
 
 /** Deletes what a run stored under `prefix` (Redis keys; PostgreSQL tables and function). */
 export async function dropPrefix(engine, prefix) {
+  if (engine === "redis-cluster") return dropClusterPrefix(clusterNodes()[0], prefix);
   if (engine === "redis") {
     const { stdout } = await run("redis-cli", [
       "-u",
@@ -127,10 +132,17 @@ function ppidOf(pid) {
  * A reader of the backplane server's CPU time (ms, every process of it): for
  * Redis the redis-server its INFO names; for PostgreSQL the postmaster of a
  * backend, its live children (the backends, the WAL writer, ...) and the
- * children it has reaped. It counts what every user of that server costs:
- * other work on the same Redis or PostgreSQL shows up in it too.
+ * children it has reaped; for a Redis Cluster the sum over its masters
+ * (NaN when one is not a process of this machine). It counts what every user
+ * of that server costs: other work on the same Redis or PostgreSQL shows up
+ * in it too.
  */
 export async function backplaneCpuReader(engine) {
+  if (engine === "redis-cluster") {
+    const pids = await clusterPids(clusterNodes()[0]);
+    if (!pids.every((pid) => pid > 0 && existsSync(`/proc/${pid}`))) return () => Number.NaN;
+    return () => pids.reduce((sum, pid) => sum + cpuOfPid(pid), 0);
+  }
   let root;
   if (engine === "redis") {
     const { stdout } = await run("redis-cli", ["-u", REDIS_URL, "INFO", "server"]);

@@ -14,6 +14,15 @@ const perDelivery = (burst) => (burst.serverCpu?.reduce((a, b) => a + b, 0) * 1e
 /** CPU time of the backplane's server per event published, in µs. */
 const perEvent = (burst, events) => (burst.backplaneCpu * burst.wallMs * 1000) / events;
 
+/** The engines in the order of the table and the legend: the cluster beside single Redis. */
+const ENGINES = ["redis", "redis-cluster", "postgres"];
+const rank = (engine) => (ENGINES.includes(engine) ? ENGINES.indexOf(engine) : ENGINES.length);
+/** Rows by engine (in {@link ENGINES}' order), then as run. */
+const byEngine = (rows) => rows.toSorted((a, b) => rank(a.engine) - rank(b.engine));
+/** A row's backplane: a Redis Cluster with its masters' count. */
+const engineName = (r) =>
+  r.engine === "redis-cluster" ? `redis-cluster (${r.topics} masters)` : r.engine;
+
 /** The Markdown table of a {@link runCluster} result. */
 export function clusterReport({ rows, uptime, sizes }) {
   const lines = [];
@@ -28,9 +37,9 @@ export function clusterReport({ rows, uptime, sizes }) {
     "| backplane | K | clients per process | published from | delivered events/s (burst) | p50 ms (paced) | p99 ms (paced) | servers' CPU ns per delivery (all K) | backplane server's CPU µs per event | server CPU per process, burst: mean (max) | server RSS MB per process: idle → end | backplane server CPU, burst | load generators' CPU, burst |",
   );
   lines.push("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-  for (const r of rows) {
+  for (const r of byEngine(rows)) {
     if (r.failed) {
-      lines.push(`| ${r.engine} | ${r.k} | – | – | failed: ${r.failed} | | | | | | | | |`);
+      lines.push(`| ${engineName(r)} | ${r.k} | – | – | failed: ${r.failed} | | | | | | | | |`);
       continue;
     }
     for (const source of ["one", "all"]) {
@@ -38,7 +47,7 @@ export function clusterReport({ rows, uptime, sizes }) {
       const cpu = burst.serverCpu ?? [];
       const rss = `${fmt(mean(r.idleRssMB))} → ${fmt(mean(burst.rssMB ?? [NaN]))}`;
       lines.push(
-        `| ${r.engine} | ${r.k} | ${r.perProcess.join(" / ")} | ${source === "one" ? "one process" : `all ${r.k}`} | ${burst.perSec ? thousands(burst.perSec) : `incomplete (least ${burst.incomplete})`} | ${fmt(paced.p50, 2)} | ${fmt(paced.p99, 2)} | ${fmt(perDelivery(burst), 0)} | ${fmt(perEvent(burst, sizes.burst), 1)} | ${pct(mean(cpu))} (${pct(Math.max(...cpu))}) | ${rss} | ${pct(burst.backplaneCpu)} | ${pct(burst.genCpu?.reduce((a, b) => a + b, 0))} |`,
+        `| ${engineName(r)} | ${r.k} | ${r.perProcess.join(" / ")} | ${source === "one" ? "one process" : `all ${r.k}`} | ${burst.perSec ? thousands(burst.perSec) : `incomplete (least ${burst.incomplete})`} | ${fmt(paced.p50, 2)} | ${fmt(paced.p99, 2)} | ${fmt(perDelivery(burst), 0)} | ${fmt(perEvent(burst, sizes.burst), 1)} | ${pct(mean(cpu))} (${pct(Math.max(...cpu))}) | ${rss} | ${pct(burst.backplaneCpu)} | ${pct(burst.genCpu?.reduce((a, b) => a + b, 0))} |`,
       );
     }
   }
@@ -53,6 +62,11 @@ export function clusterReport({ rows, uptime, sizes }) {
       `${os.cpus().length} cores for the servers, the load generators and the backplane together. ` +
       "Per delivery and per event: CPU time over the burst divided by the deliveries (events × clients) or the events published.",
   );
+  if (rows.some((r) => r.engine === "redis-cluster"))
+    lines.push(
+      "redis-cluster: every client subscribes to one topic per master (topics of distinct hash tags, so distinct order groups), " +
+        "events go to them in turn, so each process subscribes on every master; the backplane server's CPU is the sum over the masters.",
+    );
   return lines.join("\n");
 }
 
@@ -62,6 +76,8 @@ const M = { left: 64, right: 16, top: 28, bottom: 40 };
 const COLORS = {
   "redis one": "#c0392b",
   "redis all": "#e67e22",
+  "redis-cluster one": "#7d3c98",
+  "redis-cluster all": "#c39bd3",
   "postgres one": "#2c5aa0",
   "postgres all": "#27a0c4",
 };
@@ -140,11 +156,15 @@ export function clusterSvg({ rows, sizes }) {
   const rate = series((x) => x.burst.perSec);
   const p99 = series((x) => x.paced.p99);
   if (ks.length === 0 || rate.length === 0) return '<svg xmlns="http://www.w3.org/2000/svg"/>\n';
-  const legend = rate.map(
-    (s, i) =>
-      `<rect x="${M.left + i * 170}" y="${H + 6}" width="12" height="12" fill="${s.color}"/><text x="${M.left + i * 170 + 18}" y="${H + 16}">${s.name.replace(" one", ", from one process").replace(" all", ", from all")}</text>`,
-  );
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${H + 28 + 16}" viewBox="0 0 ${2 * W} ${H + 44}" font-family="sans-serif" font-size="11">
+  // The legend: a column per engine (in the table's order), a line per source.
+  const columns = [...new Set(rate.map((s) => s.name.split(" ")[0]))];
+  const legend = rate.map((s) => {
+    const [engine, source] = s.name.split(" ");
+    const x = 16 + columns.indexOf(engine) * 230;
+    const y = H + 6 + (source === "one" ? 0 : 18);
+    return `<rect x="${x}" y="${y}" width="12" height="12" fill="${s.color}"/><text x="${x + 18}" y="${y + 10}">${engine}, ${source === "one" ? "from one process" : "from all"}</text>`;
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${H + 44}" viewBox="0 0 ${2 * W} ${H + 44}" font-family="sans-serif" font-size="11">
 <title>Delivered events/s and p99 latency against K processes, N = ${sizes.n}</title>
 <rect width="100%" height="100%" fill="#fff"/>
 ${panel(0, `Delivered events/s, burst (N = ${sizes.n})`, rate, ks)}

@@ -1,14 +1,16 @@
 // One of the K server processes of the cluster scenario (bench/cluster.mjs):
 // sse-core's handler on node:http, its broker on the backplane under test
-// (BENCH_ENGINE redis or postgres, BENCH_PREFIX of its own run), driven over
-// IPC: port, clients, usage (CPU and memory), burst, paced.
+// (BENCH_ENGINE redis, redis-cluster or postgres, BENCH_PREFIX of its own
+// run), driven over IPC: port, clients, usage (CPU and memory), burst, paced.
+// Every client subscribes to all of BENCH_TOPICS (default one topic) and the
+// events go to them in turn, so each client gets every event once.
 
 import { createServer } from "node:http";
 import { EventBroker, handler } from "@burrow/sse-core";
 import { backplaneFor } from "./backplane-engines.mjs";
 import { now, serveParent } from "./proc.mjs";
 
-const TOPIC = "bench";
+const TOPICS = (process.env.BENCH_TOPICS || "bench").split(",");
 const LIFETIME_MS = Number(process.env.BENCH_CHILD_LIFETIME_MS ?? 20 * 60_000);
 const engine = process.env.BENCH_ENGINE;
 const prefix = process.env.BENCH_PREFIX;
@@ -20,7 +22,7 @@ const backplane = await backplaneFor(engine, prefix);
 // bufferSize above any burst: the scenario measures throughput, not what a
 // client that falls behind loses (a client's ring grows only as it fills).
 const broker = new EventBroker({ historySize: 100, bufferSize: 100_000, backplane });
-const events = handler(broker, TOPIC, { maxClients: 50_000 });
+const events = handler(broker, TOPICS, { maxClients: 50_000 });
 const server = createServer((req, res) => {
   if (req.url === "/events") events(req, res);
   else res.writeHead(404).end();
@@ -37,6 +39,8 @@ await backplane.ready?.();
 let seq = 0;
 /** An event's data: this process's tag and sequence number, the publish time, 64 B of padding. */
 const payload = () => `p=${tag} s=${seq++} t=${now().toFixed(3)} ${PAD}`;
+/** The topic of the next event: each in turn. */
+const topic = () => TOPICS[seq % TOPICS.length];
 const immediate = () => new Promise((resolve) => setImmediate(resolve));
 
 serveParent(
@@ -50,7 +54,7 @@ serveParent(
     burst: async ({ k }) => {
       const t0 = now();
       for (let i = 0; i < k; i += 100) {
-        for (let j = i; j < Math.min(k, i + 100); j++) broker.publish(TOPIC, { data: payload() });
+        for (let j = i; j < Math.min(k, i + 100); j++) broker.publish(topic(), { data: payload() });
         await immediate();
       }
       return { t0, t1: now() };
@@ -61,7 +65,7 @@ serveParent(
       for (let i = 0; i < k; i++) {
         const wait = t0 + i * intervalMs - now();
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-        broker.publish(TOPIC, { data: payload() });
+        broker.publish(topic(), { data: payload() });
       }
       return { t0, t1: now() };
     },

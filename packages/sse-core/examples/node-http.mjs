@@ -2,7 +2,10 @@ import { createServer } from "node:http";
 import { EventBroker, handler } from "@burrow/sse-core";
 
 const broker = new EventBroker({ bufferSize: 32 });
-const events = handler(broker, ["notifications", "status"]);
+// One endpoint for htmx 4 (each topic into its own target) and htmx 2 (named events).
+const events = handler(broker, ["notifications", "status"], {
+  swap: { notifications: { target: "#notes", swap: "beforeend" }, status: "#status" },
+});
 
 const escapeHtml = (text) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 

@@ -91,6 +91,8 @@ export type {
 } from "./backplane/shared-reads.js";
 export { SharedReads } from "./backplane/shared-reads.js";
 export { sharedReplay } from "./backplane/shared-replay.js";
+export type { StormHoldOptions } from "./backplane/storm-hold.js";
+export { StormHold } from "./backplane/storm-hold.js";
 export { checkKeys, optionKeys } from "./base/option-checks.js";
 export { RingBuffer } from "./base/ring-buffer.js";
 export { within } from "./base/within.js";

@@ -12,7 +12,7 @@ app.use(express.urlencoded());
 const htmx = dirname(createRequire(import.meta.url).resolve("htmx.org/package.json"));
 app.use("/htmx", express.static(`${htmx}/dist`));
 
-// The page: htmx 4 connects to /v4/events and swaps each topic into its target.
+// The page: htmx 4 connects to /events and swaps each topic into its target.
 app.get("/", (_req, res) => {
   res.type("html").send(`<!doctype html>
 <html>
@@ -21,7 +21,7 @@ app.get("/", (_req, res) => {
     <script src="/htmx/ext/hx-sse.min.js"></script>
   </head>
   <body>
-    <div hx-sse:connect="/v4/events"></div>
+    <div hx-sse:connect="/events"></div>
     <form hx-post="/notes" hx-swap="none"><input name="title"><button>Add</button></form>
     <ul id="notes"></ul>
     <p id="status"></p>
@@ -32,12 +32,11 @@ app.get("/", (_req, res) => {
 // 1. Register the middleware: every request carries the broker.
 app.use(middleware(broker));
 
-// 2. Add an SSE endpoint: one stream, two topics ("notifications" and "status").
-app.get("/events", contextHandler(["notifications", "status"]));
-
-// htmx 4 pages: the same topics as unnamed messages, each into its own target.
+// 2. Add an SSE endpoint: one stream, two topics ("notifications" and "status"). htmx 4
+// (its requests carry HX-Request) gets each topic swapped into its own target; htmx 2's
+// EventSource gets the same events named after their topics: one endpoint serves both.
 app.get(
-  "/v4/events",
+  "/events",
   contextHandler(["notifications", "status"], {
     swap: { notifications: { target: "#notes", swap: "beforeend" }, status: "#status" },
   }),

@@ -21,7 +21,7 @@ for (const file of ["htmx.min.js", "ext/hx-sse.min.js"]) {
   fastify.get(`/htmx/${file}`, (_request, reply) => reply.type("text/javascript").send(script));
 }
 
-// The page: htmx 4 connects to /v4/events and swaps each topic into its target.
+// The page: htmx 4 connects to /events and swaps each topic into its target.
 fastify.get("/", (_request, reply) =>
   reply.type("text/html").send(`<!doctype html>
 <html>
@@ -30,7 +30,7 @@ fastify.get("/", (_request, reply) =>
     <script src="/htmx/ext/hx-sse.min.js"></script>
   </head>
   <body>
-    <div hx-sse:connect="/v4/events"></div>
+    <div hx-sse:connect="/events"></div>
     <form hx-post="/notes" hx-swap="none"><input name="title"><button>Add</button></form>
     <ul id="notes"></ul>
     <p id="status"></p>
@@ -42,12 +42,11 @@ fastify.get("/", (_request, reply) =>
 // and fastify.close() closes it, ending every stream.
 await fastify.register(ssePlugin, { broker });
 
-// 2. Add an SSE endpoint: one stream, two topics ("notifications" and "status").
-fastify.get("/events", contextHandler(["notifications", "status"]));
-
-// htmx 4 pages: the same topics as unnamed messages, each into its own target.
+// 2. Add an SSE endpoint: one stream, two topics ("notifications" and "status"). htmx 4
+// (its requests carry HX-Request) gets each topic swapped into its own target; htmx 2's
+// EventSource gets the same events named after their topics: one endpoint serves both.
 fastify.get(
-  "/v4/events",
+  "/events",
   contextHandler(["notifications", "status"], {
     swap: { notifications: { target: "#notes", swap: "beforeend" }, status: "#status" },
   }),

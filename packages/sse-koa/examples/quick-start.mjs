@@ -19,7 +19,7 @@ for (const file of ["htmx.min.js", "ext/hx-sse.min.js"]) {
   });
 }
 
-// The page: htmx 4 connects to /v4/events and swaps each topic into its target.
+// The page: htmx 4 connects to /events and swaps each topic into its target.
 router.get("/", (ctx) => {
   ctx.type = "html";
   ctx.body = `<!doctype html>
@@ -29,7 +29,7 @@ router.get("/", (ctx) => {
     <script src="/htmx/ext/hx-sse.min.js"></script>
   </head>
   <body>
-    <div hx-sse:connect="/v4/events"></div>
+    <div hx-sse:connect="/events"></div>
     <form hx-post="/notes" hx-swap="none"><input name="title"><button>Add</button></form>
     <ul id="notes"></ul>
     <p id="status"></p>
@@ -40,12 +40,11 @@ router.get("/", (ctx) => {
 // 1. Register the middleware: every request carries the broker.
 app.use(middleware(broker));
 
-// 2. Add an SSE endpoint: one stream, two topics ("notifications" and "status").
-router.get("/events", contextHandler(["notifications", "status"]));
-
-// htmx 4 pages: the same topics as unnamed messages, each into its own target.
+// 2. Add an SSE endpoint: one stream, two topics ("notifications" and "status"). htmx 4
+// (its requests carry HX-Request) gets each topic swapped into its own target; htmx 2's
+// EventSource gets the same events named after their topics: one endpoint serves both.
 router.get(
-  "/v4/events",
+  "/events",
   contextHandler(["notifications", "status"], {
     swap: { notifications: { target: "#notes", swap: "beforeend" }, status: "#status" },
   }),

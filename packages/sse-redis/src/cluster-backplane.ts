@@ -4,7 +4,7 @@ import { LinkLog } from "@burrow/sse-core/adapter";
 import { ClusterGroups } from "./cluster-groups.js";
 import { ClusterLink } from "./cluster-link.js";
 import { ClusterReplaySite } from "./cluster-replay-site.js";
-import { decodeMessage } from "./codec.js";
+import { decodeMessages, orderedEvent } from "./codec.js";
 import { readHistory } from "./history-reader.js";
 import type { RedisBackplaneOptions } from "./options.js";
 import { Publisher, type PublishTarget } from "./publisher.js";
@@ -185,14 +185,13 @@ export class RedisClusterBackplane extends RedisBackplaneBase implements Backpla
     this.retryTimer.unref();
   }
 
-  /** A message on a topic's sharded channel: decoded, then delivered in its group's order. */
+  /** A message on a topic's sharded channel: decoded, then each of its events delivered in its group's order. */
   private onMessage(channel: string, raw: string): void {
     const target = this.groups.byChannel(channel);
     if (target === undefined) return;
-    const message = decodeMessage(raw);
-    if (message === undefined) return;
-    const { seq, epoch, event, gap = false } = message;
-    const delivered = this.publisher.delivered(message);
-    target.group.delivery.receive({ topic: target.topic, seq, epoch, event, delivered, gap });
+    for (const message of decodeMessages(raw) ?? []) {
+      const delivered = this.publisher.delivered(message);
+      target.group.delivery.receive(orderedEvent(target.topic, message, delivered));
+    }
   }
 }

@@ -1,6 +1,6 @@
 import { type Backplane, SSEOptionError } from "@burrow/sse-core";
 import type { BackplanePresence, PresenceHost } from "@burrow/sse-core/adapter";
-import { channelPrefix, decodeMessage } from "./codec.js";
+import { channelPrefix, decodeMessages, orderedEvent } from "./codec.js";
 import { readHistory } from "./history-reader.js";
 import { Link } from "./link.js";
 import type { RedisBackplaneOptions } from "./options.js";
@@ -180,15 +180,13 @@ export class RedisBackplane extends RedisBackplaneBase implements Backplane {
     );
   }
 
-  /** A message on a topic's channel: decoded, then delivered in order (or held). */
+  /** A message on a topic's channel: decoded, then each of its events delivered in order (or held). */
   private onMessage(channel: string, raw: string): void {
     const prefix = channelPrefix(this.options.prefix);
     if (!channel.startsWith(prefix)) return;
-    const message = decodeMessage(raw);
-    if (message === undefined) return;
-    const { seq, epoch, event, gap = false } = message;
-    const delivered = this.publisher.delivered(message);
     const topic = channel.slice(prefix.length);
-    this.recovery.receive({ topic, seq, epoch, event, delivered, gap });
+    for (const message of decodeMessages(raw) ?? []) {
+      this.recovery.receive(orderedEvent(topic, message, this.publisher.delivered(message)));
+    }
   }
 }

@@ -10,10 +10,12 @@
  * - `h:<topic>`: a stream per topic, entry ids `<seq>-0`, fields `e` (the
  *   event as JSON), `a` ("1" when the backplane assigned the event's id) and
  *   `o` (the publishing process and its publish number).
- * Channel: `t:<topic>`, one message per publish:
- * `<seq>\n<epoch>\n<origin>\n<assigned>\n<event JSON>`; a gap marker
- * (events of the topic that overflowed a publisher's `maxPending`) is
- * `<seq>\n<epoch>\n<origin>\ngap\n` and raises the topic's `evicted` to its seq.
+ * Channel: `t:<topic>`, one message per script call, carrying every event
+ * the call ordered (see `decodeBatch` in `codec.ts`):
+ * `B\n<epoch>\n<assigned>\n<first seq>\n<count>\n`, then `<origin>\n<event JSON>\n`
+ * per event; a gap marker (events of the topic that overflowed a
+ * publisher's `maxPending`) has an empty JSON, and raises the topic's
+ * `evicted` to its seq.
  */
 import type { Redis } from "ioredis";
 
@@ -72,31 +74,38 @@ end`;
  * use if none is set, "1" to assign an id when the event has none (history
  * on), then for each event of the topic, in order, its JSON and its origin
  * (an empty JSON: a gap marker, not stored, that raises the topic's
- * `evicted` to its seq). One call orders a run of events of one topic;
- * the stream is trimmed once, at the end. Returns the last seq.
+ * `evicted` to its seq). One call orders a run of events of one topic
+ * (consecutive seqs: Redis runs one script at a time) and publishes them in
+ * one channel message; the stream is trimmed once, at the end. Returns the
+ * last seq.
  */
 export const PUBLISH_SCRIPT = `
 ${epochOr("ARGV[4]")}
 local size = tonumber(ARGV[3])
 local seq = 0
+local first = 0
+local lines = {}
 for i = 6, #ARGV, 2 do
   local json, origin = ARGV[i], ARGV[i + 1]
   seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+  if i == 6 then first = seq end
+  lines[#lines + 1] = origin
+  lines[#lines + 1] = json
   if json == '' then
     redis.call('HSET', KEYS[2], ARGV[2], seq)
-    redis.call('PUBLISH', ARGV[1], seq .. '\\n' .. epoch .. '\\n' .. origin .. '\\ngap\\n')
-  else
-    if size > 0 then
-      local added = redis.pcall('XADD', KEYS[3], seq .. '-0', 'e', json, 'a', ARGV[5], 'o', origin)
-      if type(added) == 'table' and added.err then
-        -- The stream is ahead of the counter (keys edited by hand): start it over, as evicted.
-        redis.call('DEL', KEYS[3])
-        redis.call('HSET', KEYS[2], ARGV[2], seq - 1)
-        redis.call('XADD', KEYS[3], seq .. '-0', 'e', json, 'a', ARGV[5], 'o', origin)
-      end
+  elseif size > 0 then
+    local added = redis.pcall('XADD', KEYS[3], seq .. '-0', 'e', json, 'a', ARGV[5], 'o', origin)
+    if type(added) == 'table' and added.err then
+      -- The stream is ahead of the counter (keys edited by hand): start it over, as evicted.
+      redis.call('DEL', KEYS[3])
+      redis.call('HSET', KEYS[2], ARGV[2], seq - 1)
+      redis.call('XADD', KEYS[3], seq .. '-0', 'e', json, 'a', ARGV[5], 'o', origin)
     end
-    redis.call('PUBLISH', ARGV[1], seq .. '\\n' .. epoch .. '\\n' .. origin .. '\\n' .. ARGV[5] .. '\\n' .. json)
   end
+end
+if #lines > 0 then
+  local header = 'B\\n' .. epoch .. '\\n' .. ARGV[5] .. '\\n' .. first .. '\\n' .. (#lines / 2) .. '\\n'
+  redis.call('PUBLISH', ARGV[1], header .. table.concat(lines, '\\n') .. '\\n')
 end
 if size > 0 then
   local excess = redis.call('XLEN', KEYS[3]) - size

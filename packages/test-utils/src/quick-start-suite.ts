@@ -51,7 +51,7 @@ export function describeQuickStart(root: URL, postToStream: 404 | 405): void {
       const page = await fetch(`${url}/`);
       expect(page.headers.get("content-type")).toMatch(/^text\/html/);
       const html = await page.text();
-      expect(html).toContain('<div hx-sse:connect="/v4/events"></div>');
+      expect(html).toContain('<div hx-sse:connect="/events"></div>');
       const scripts = [...html.matchAll(/<script src="([^"]+)"><\/script>/g)].map((m) => m[1]!);
       expect(scripts).toEqual(["/htmx/htmx.min.js", "/htmx/ext/hx-sse.min.js"]);
       for (const script of scripts) {
@@ -73,9 +73,9 @@ export function describeQuickStart(root: URL, postToStream: 404 | 405): void {
       const page = recordEvents(`${url}/events`, ["notifications", "status"]);
       const p42 = recordEvents(`${url}/projects/42/events`, ["project:42"]);
       const p43 = recordEvents(`${url}/projects/43/events`, ["project:43"]);
-      // Read as htmx 4's hx-sse:connect reads it: a fetch with `HX-Request: true`
-      // (a handler with swap sends an EventSource without it named events).
-      const v4 = recordEvents(`${url}/v4/events`, ["message"], {
+      // The same endpoint read as htmx 4's hx-sse:connect reads it: a fetch with
+      // `HX-Request: true` (the EventSource above, without it, gets named events).
+      const v4 = recordEvents(`${url}/events`, ["message"], {
         fetch: (input, init) =>
           fetch(input, { ...init, headers: { ...init?.headers, "HX-Request": "true" } }),
       });

@@ -202,6 +202,35 @@ describe("EventBroker with a backplane", () => {
     expect(signals[1]?.aborted).toBe(true);
   });
 
+  it("frames a replayed event once for all the resumes a shared read answered with it", async () => {
+    /** Resumes of `n` clients answered with the same event objects; how often the event was read. */
+    const framings = async (n: number) => {
+      const plane = new FakePlane(new FakeEngine());
+      const broker = new EventBroker({ historySize: 5, backplane: plane });
+      let reads = 0;
+      const event = {
+        type: "x",
+        get data() {
+          reads++;
+          return "shared";
+        },
+      };
+      const answer = { after: 0, events: [{ topic: "x", event, seq: 1 }] };
+      plane.replay = async () => answer;
+      const clients = Array.from({ length: n }, () =>
+        broker.subscribe("x", { lastEventId: "e-0" }),
+      );
+      const got = await Promise.all(clients.map((client) => take(client, 1)));
+      const counted = reads;
+      expect(got.map((events) => events[0]?.data)).toEqual(Array(n).fill("shared"));
+      broker.close();
+      return counted;
+    };
+    const one = await framings(1);
+    expect(one).toBeGreaterThan(0);
+    expect(await framings(3)).toBe(one);
+  });
+
   it("skips an event from the backplane that cannot be encoded, live or replayed", async () => {
     const engine = new FakeEngine();
     const plane = new FakePlane(engine);

@@ -2,10 +2,11 @@
 // waiting, each gets its slice or a miss; arrivals during a read wait for the
 // next; aborts leave at once; flush turns everyone into a miss. A fake
 // engine answers when told; latencies come from a fake clock.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ReplayQueue } from "./replay-queue.js";
 import { type RangeEntry, SharedReads, type TopicRange } from "./shared-reads.js";
 import { sharedReplay } from "./shared-replay.js";
+import { StormHold } from "./storm-hold.js";
 
 /** A stored event of the fake engine. */
 interface Stored {
@@ -22,7 +23,7 @@ interface Call {
 }
 
 /** A fake engine: each read waits until the test answers it. */
-function engine(max = 4) {
+function engine(max = 4, hold = new StormHold()) {
   const calls: Call[] = [];
   let clock = 0;
   const latencies: number[] = [];
@@ -32,6 +33,7 @@ function engine(max = 4) {
     new ReplayQueue(max),
     (ms) => latencies.push(ms),
     () => clock,
+    hold,
   );
   const tick = (ms: number) => {
     clock += ms;
@@ -166,6 +168,35 @@ describe("SharedReads", () => {
     calls[1]!.answer(undefined);
     await settle();
     expect(latencies).toHaveLength(1); // a read stopped for nobody tells nothing of the engine
+  });
+
+  it("holds reads while resumes arrive in a storm: the resumes of many turns share one read once it passed", async () => {
+    const hold = new StormHold({ burst: 4, windowMs: 5 });
+    const { calls, reads } = engine(4, hold);
+    for (let i = 0; i < 4; i++) hold.arrive(); // a storm is under way
+    const slices: Promise<unknown>[] = [];
+    for (let turn = 0; turn < 3; turn++) {
+      // Each turn brings more than a burst: every look at the held read sees the storm go on.
+      for (let i = 0; i < 8; i++) slices.push(reads.slice("t", "e", 10 * turn + i, 100));
+      await settle();
+      expect(calls).toHaveLength(0);
+    }
+    await vi.waitFor(() => expect(calls).toHaveLength(1));
+    expect(calls[0]).toMatchObject({ topic: "t", after: 0 });
+    calls[0]!.answer({
+      entries: entries("t", [5, 15, 25, 30]),
+      complete: true,
+      head: 30,
+      floor: 0,
+    });
+    const got = (await Promise.all(slices)) as ({ entries: RangeEntry<Stored>[] } | undefined)[];
+    expect(got.map((slice) => slice?.entries.length)).toEqual([
+      ...[4, 4, 4, 4, 4, 3, 3, 3],
+      ...[3, 3, 3, 3, 3, 2, 2, 2],
+      ...[2, 2, 2, 2, 2, 1, 1, 1],
+    ]);
+    expect(reads.reads).toBe(1);
+    expect(hold.held).toBe(1);
   });
 
   it("flush turns every replay waiting into a miss: those waiting for a read, and those in one", async () => {

@@ -3,7 +3,9 @@
  * mostly ask for the same range, so one read of the topic serves every
  * replay waiting for it, each its own slice.
  */
+import { ABORTED } from "../base/abort-reason.js";
 import type { ReplayQueue } from "./replay-queue.js";
+import { StormHold } from "./storm-hold.js";
 
 /** One entry of a topic's retained range, in seq order. */
 export interface RangeEntry<E> {
@@ -105,12 +107,14 @@ export class SharedReads<E> {
    * @param queue - the line reads take turns in.
    * @param measure - told each read's latency in milliseconds and the entries it asked for (to adapt the limit).
    * @param now - the clock that measures it.
+   * @param hold - holds reads back while resumes arrive in a storm ({@link StormHold}).
    */
   constructor(
     private readonly read: RangeReader<E>,
     private readonly queue: ReplayQueue,
     private readonly measure: (latencyMs: number, size: number) => void = () => {},
     private readonly now: () => number = () => performance.now(),
+    readonly hold: StormHold = new StormHold(),
   ) {}
 
   /** Waiters now: in a batch not started, or in a read running. */
@@ -130,6 +134,7 @@ export class SharedReads<E> {
     signal?: AbortSignal,
   ): Promise<RangeSlice<E> | undefined> {
     if (signal?.aborted) return Promise.resolve(undefined);
+    this.hold.arrive();
     return new Promise((resolve) => {
       this.waiting++;
       const key = `${epoch}\n${limit}\n${topic}`;
@@ -181,15 +186,16 @@ export class SharedReads<E> {
     this.pending.set(key, batch);
     const start = (): void => void this.run(batch, topic, epoch, limit);
     // One read per topic at once: the next waits for the one running. Else it starts once this
-    // turn of the event loop is over: the requests already received join it.
+    // turn of the event loop is over (the requests already received join it), or once a storm of
+    // resumes has passed (all of them join it).
     if (this.running.has(key)) batch.next = start;
-    else setImmediate(start);
+    else this.hold.run(start);
     return batch;
   }
 
   /** A batch nobody waits for any more: its read stops, or never starts. */
   private drop(batch: Batch<E>): void {
-    batch.stop.abort();
+    batch.stop.abort(ABORTED);
     if (this.pending.get(batch.key) === batch) this.pending.delete(batch.key);
   }
 
@@ -227,7 +233,7 @@ export class SharedReads<E> {
     const start = next?.next;
     if (next !== undefined && start !== undefined && !this.running.has(key)) {
       next.next = undefined;
-      start();
+      this.hold.run(start);
     }
   }
 

@@ -2,6 +2,7 @@
  * One resume's replay built from shared reads: a slice per topic, merged
  * into the global order.
  */
+import { ABORTED } from "../base/abort-reason.js";
 import type { RangeSlice, SharedReads } from "./shared-reads.js";
 
 /**
@@ -30,7 +31,7 @@ export async function sharedReplay<E extends { seq: number }>(
   signal?: AbortSignal,
 ): Promise<E[] | undefined> {
   const left = new AbortController();
-  const leave = (): void => left.abort();
+  const leave = (): void => left.abort(ABORTED);
   signal?.addEventListener("abort", leave, { once: true });
   if (signal?.aborted) leave();
   try {

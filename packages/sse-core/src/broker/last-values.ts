@@ -1,5 +1,6 @@
 import type { Backplane, BackplaneEvent } from "../backplane/backplane.js";
 import { parseEventId } from "../backplane/event-id.js";
+import { ABORTED } from "../base/abort-reason.js";
 import { within } from "../base/within.js";
 import type { RepairTarget } from "../delivery/repairs.js";
 import type { OrderPosition } from "../delivery/shown-events.js";
@@ -102,7 +103,7 @@ export class LastValues {
     within(read, rule.snapshotTimeoutMs, undefined)
       .catch(() => undefined)
       .then((event) => {
-        stop.abort();
+        stop.abort(ABORTED);
         this.end(topic, rule, fetch, clients, event);
       });
   }

@@ -1,5 +1,6 @@
 import type { Backplane, BackplaneReplay } from "../backplane/backplane.js";
 import { parseEventId } from "../backplane/event-id.js";
+import { ABORTED } from "../base/abort-reason.js";
 import type { Client } from "../delivery/client.js";
 import { type HistorySource, Resume } from "../delivery/resume.js";
 import type { Subscription } from "../delivery/subscription.js";
@@ -53,6 +54,12 @@ export class Resumes {
 
   /** Local history (none with a backplane, or with `historySize` 0). */
   private readonly history: History | undefined;
+  /**
+   * The frame of each replayed event a backplane answered: the resumes that
+   * shared a read get the same event objects, so each is framed (and its
+   * bytes encoded) once for all of them, as live events are.
+   */
+  private readonly framed = new WeakMap<object, Frame>();
   private readonly rules: TopicRules;
 
   /** @param local - the owner of local history and of the topics' rules. */
@@ -167,7 +174,7 @@ export class Resumes {
     const left = new AbortController();
     void client.done.then(() => {
       waiting = undefined;
-      left.abort();
+      left.abort(ABORTED);
     });
     let read: Promise<BackplaneReplay | undefined>;
     try {
@@ -207,13 +214,20 @@ export class Resumes {
     const repaired = marked ? this.repairableOf(client) : [];
     for (const topic of repaired) client.repair(topic, "miss");
     const frames: Frame[] = [];
-    for (const { topic, event, seq } of replay.events) {
+    for (const replayed of replay.events) {
+      const { topic, event, seq } = replayed;
       if (repaired.includes(topic)) continue;
-      try {
-        frames.push(receivedFrame(topic, event, seq, this.rules.of(topic)));
-      } catch {
-        // Not encodable (not written by a broker): skipped, as live delivery would.
+      let frame = this.framed.get(replayed);
+      if (frame === undefined) {
+        try {
+          frame = receivedFrame(topic, event, seq, this.rules.of(topic));
+        } catch {
+          // Not encodable (not written by a broker): skipped, as live delivery would.
+          continue;
+        }
+        this.framed.set(replayed, frame);
       }
+      frames.push(frame);
     }
     client.replayed(frames, replay.after);
   }

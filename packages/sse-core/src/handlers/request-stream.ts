@@ -9,6 +9,7 @@ import { logError, reportError } from "../admission/error-reports.js";
 import { settleFailure } from "../admission/failure.js";
 import type { StreamOptions } from "../admission/stream-plan.js";
 import { StreamPlan } from "../admission/stream-plan.js";
+import { ABORTED } from "../base/abort-reason.js";
 import { SSEError, SSEOptionError } from "../base/errors.js";
 import type { EventStream } from "../delivery/event-stream.js";
 import type { FlushScheduler } from "../delivery/flush.js";
@@ -79,7 +80,7 @@ export class StreamHandle implements RequestStream, SubscriptionHost {
     this.flusher = plan.flusher;
     this.queue = new Subscription(this, [], plan);
     void this.queue.done.then(() => {
-      this.aborter.abort();
+      this.aborter.abort(ABORTED);
       this.settle(false);
     });
   }

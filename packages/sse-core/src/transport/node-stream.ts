@@ -40,17 +40,26 @@ export function streamTo(
   const res = response as AnyResponse;
   const headers: Record<string, string> = { ...STREAM_HEADERS };
   const http1 = req.httpVersionMajor === 1;
-  if (http1) {
+  const socket = http1 ? (req as IncomingMessage).socket : undefined;
+  if (socket !== undefined) {
     // A stream opened after the broker closed ends at once: its connection must
     // not carry the browser's next attempt back here, or server.close() waits.
     headers.Connection = client.closed ? "close" : "keep-alive";
-    (req as IncomingMessage).socket.setNoDelay(true);
+    socket.setNoDelay(true);
+    // The head and what the stream writes at once (a `:resuming` comment, a
+    // replay held in memory) leave in one write: one system call per
+    // connection fewer when thousands connect at once.
+    socket.cork();
   }
-  res.writeHead(200, headers);
-  res.flushHeaders?.();
-  const stream = new NodeStream(res, client, endClosesConnection && http1, idle, timing, format);
-  stream.start();
-  if (!client.closed) stream.listen();
+  try {
+    res.writeHead(200, headers);
+    res.flushHeaders?.();
+    const stream = new NodeStream(res, client, endClosesConnection && http1, idle, timing, format);
+    stream.start();
+    if (!client.closed) stream.listen();
+  } finally {
+    socket?.uncork();
+  }
 }
 
 /** Where a response (or its socket) keeps its {@link NodeStream}, for the shared listeners. */
