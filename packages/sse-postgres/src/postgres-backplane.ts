@@ -97,7 +97,7 @@ export class PostgresBackplane implements Backplane {
       lost: (topics) => this.host?.lost?.(topics),
       historySize: () => this.host?.historySize ?? 0,
     });
-    this.replayer = new Replayer(this.link, this.subscriptions, maxReplays);
+    this.replayer = new Replayer(this.link, this.subscriptions, { maxReplays, timeoutMs });
     this.retention = new Retention(this.link, { prefix, timeoutMs, retentionMs });
   }
 
@@ -215,10 +215,7 @@ export class PostgresBackplane implements Backplane {
       pending: publisher.pending,
       overflow: publisher.overflow,
       timeouts: link.timeouts,
-      replays: replayer.size,
-      replaysSkipped: replayer.skipped,
-      replayReads: replayer.readsRun,
-      replayLimit: replayer.limit.current,
+      ...replayer.counters(),
       pruned: this.retention.pruned,
       presenceSweeps: this.presenceStore?.sweeps ?? 0,
     };

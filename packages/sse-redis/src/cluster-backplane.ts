@@ -1,16 +1,16 @@
 import { randomBytes } from "node:crypto";
-import type { Backplane, SSEEvent } from "@burrow/sse-core";
-import type { BackplaneEvent, BackplaneHost, BackplaneReplay } from "@burrow/sse-core/adapter";
-import { LinkLog, stallCheckMs } from "@burrow/sse-core/adapter";
+import type { Backplane } from "@burrow/sse-core";
+import { LinkLog } from "@burrow/sse-core/adapter";
 import { ClusterGroups } from "./cluster-groups.js";
 import { ClusterLink } from "./cluster-link.js";
-import { ClusterReplayer } from "./cluster-replayer.js";
+import { ClusterReplaySite } from "./cluster-replay-site.js";
 import { decodeMessages, orderedEvent } from "./codec.js";
 import { readHistory } from "./history-reader.js";
-import { type RedisBackplaneOptions, type ResolvedOptions, resolveOptions } from "./options.js";
+import type { RedisBackplaneOptions } from "./options.js";
 import { Publisher, type PublishTarget } from "./publisher.js";
-import type { ReadyOptions } from "./readiness.js";
+import { type OrderStats, RedisBackplaneBase } from "./redis-backplane-base.js";
 import type { RedisBackplaneStats } from "./redis-backplane-stats.js";
+import { Replayer } from "./replayer.js";
 
 /**
  * The {@link Publisher}, with an epoch of its own for each group it starts
@@ -41,20 +41,19 @@ export interface RedisClusterBackplaneStats extends RedisBackplaneStats {
  * share one group (see the README's "Redis Cluster" section). Create it
  * with `redisBackplane({ cluster })`.
  */
-export class RedisClusterBackplane implements Backplane {
-  private readonly options: ResolvedOptions;
-  private host: BackplaneHost | undefined;
-  private readonly link: ClusterLink;
+export class RedisClusterBackplane extends RedisBackplaneBase implements Backplane {
+  protected readonly link: ClusterLink;
   private readonly groups: ClusterGroups;
-  private readonly publisher: Publisher;
-  private readonly replayer: ClusterReplayer;
+  protected readonly publisher: Publisher;
+  protected readonly replayer: Replayer;
+  private readonly site: ClusterReplaySite;
   private readonly log: LinkLog;
   private retryTimer: NodeJS.Timeout | undefined;
 
   /** @param options - see {@link RedisBackplaneOptions}; `cluster` is required. */
   constructor(options: RedisBackplaneOptions) {
-    this.options = resolveOptions(options);
-    const { logger, maxPending, prefix, cluster } = this.options;
+    super(options);
+    const { logger, prefix, cluster } = this.options;
     if (cluster === undefined) {
       throw new Error("sse-redis: RedisClusterBackplane needs the cluster option");
     }
@@ -70,30 +69,17 @@ export class RedisClusterBackplane implements Backplane {
         this.retryLater();
       },
       message: (channel, raw) => this.onMessage(channel, raw),
-      changed: (state) => {
-        if (state === "down") {
-          this.replayer.flush();
-          this.publisher.down();
-        }
-        if (state === "ready") this.publisher.ready(this.target(false));
-      },
+      changed: (state) => this.linkChanged(state),
       localOnlySinceDown: () => this.publisher.localOnlySinceDown,
     });
-    this.publisher = new ClusterPublisher(
-      { maxPending, checkMs: stallCheckMs(this.options.timeoutMs), logger, safeUrl },
-      {
-        deliverHere: (topic, event) => this.host!.deliver(topic, event, 0),
-        failed: (error) => this.link.publishFailed(error),
-        roundTrip: (seconds) => this.host?.report?.({ kind: "roundTrip", seconds }),
-      },
-    );
+    this.publisher = this.newPublisher(safeUrl, ClusterPublisher);
     this.groups = new ClusterGroups(this.link, prefix, {
       deliver: (topic, event, seq) => this.host!.deliver(topic, event, seq),
       echo: (origin) => this.publisher.echo(origin),
       lost: (topics) => this.host?.lost?.(topics),
       head: (group) =>
         (this.host?.historySize ?? 0) > 0
-          ? () => this.replayer.head(group, this.publisher.newEpoch())
+          ? () => this.replayer.head(group.prefix, this.publisher.newEpoch())
           : undefined,
       read: (group, topics, epoch, after) => {
         const limit = this.host!.historySize;
@@ -103,32 +89,12 @@ export class RedisClusterBackplane implements Backplane {
       },
       gap: () => this.log.gap("Redis lost its data, or history is off or too short"),
     });
-    this.replayer = new ClusterReplayer(this.link, this.groups, this.options);
-  }
-
-  /** Connects to the cluster; called once by the broker. */
-  attach(host: BackplaneHost): void {
-    if (this.host !== undefined) {
-      throw new Error("sse-redis: backplane: already attached to a broker; create one per broker");
-    }
-    this.host = host;
-    this.link.connect((report) => host.report?.(report));
-  }
-
-  /** Orders `event` through its group's master; while the link is not ready, delivers it here only. */
-  publish(topic: string, event: SSEEvent): void {
-    const host = this.host;
-    const state = this.link.state;
-    if (host === undefined || state === "closed") return;
-    if (state !== "ready") {
-      this.publisher.deliverHere(topic, event);
-      return;
-    }
-    this.publisher.send(this.target(this.groups.isLive(topic)), topic, event);
+    this.site = new ClusterReplaySite(this.groups);
+    this.replayer = new Replayer(this.link, this.site, this.options);
   }
 
   /** Where publishes go now: the cluster client, each topic under its group's prefix. */
-  private target(echoed: boolean): PublishTarget {
+  protected target(echoed: boolean): PublishTarget {
     return {
       command: this.link.command!,
       prefix: this.options.prefix,
@@ -157,30 +123,18 @@ export class RedisClusterBackplane implements Backplane {
     this.groups.unwatch(topic);
   }
 
-  /** See {@link Backplane.replay}: exact for topics of one order group, a miss across groups. */
-  replay(
-    topics: readonly string[],
-    lastEventId: string,
-    signal?: AbortSignal,
-  ): Promise<BackplaneReplay | undefined> {
-    this.publisher.flush(); // What was published before is ordered before the read.
-    return this.replayer.replay(topics, lastEventId, this.host?.historySize ?? 0, signal);
+  /** Whether `topic` is subscribed on its group's master now. */
+  protected isLive(topic: string): boolean {
+    return this.groups.isLive(topic);
   }
 
-  /** The latest event `topic`'s stream holds (see {@link Backplane.last}). */
-  last(topic: string, signal?: AbortSignal): Promise<BackplaneEvent | undefined> {
-    this.publisher.flush();
-    return this.replayer.last(topic, this.host?.historySize ?? 0, signal);
+  /** The link's state and counters, and the resumes refused across order groups. */
+  override stats(): RedisClusterBackplaneStats {
+    return { ...super.stats(), crossGroupResumes: this.site.crossGroup };
   }
 
-  /** Resolves once the link is ready (see `RedisBackplane.ready`). */
-  ready(options?: ReadyOptions): Promise<void> {
-    return this.link.ready(options);
-  }
-
-  /** The link's state and counters. */
-  stats(): RedisClusterBackplaneStats {
-    const { link, publisher, replayer } = this;
+  /** The groups' counters (each its own order); no presence on a cluster. */
+  protected orderStats(): OrderStats {
     let received = 0;
     let recovered = 0;
     let gaps = 0;
@@ -189,36 +143,14 @@ export class RedisClusterBackplane implements Backplane {
       recovered += delivery.recovered;
       gaps += delivery.gaps;
     }
-    return {
-      state: link.state,
-      errors: link.errors,
-      localOnly: publisher.localOnly,
-      received,
-      topics: this.groups.size,
-      published: publisher.published,
-      recovered,
-      gaps,
-      lastError: link.lastError?.message,
-      pending: publisher.pending,
-      overflow: publisher.overflow,
-      timeouts: link.timeouts,
-      replays: replayer.size,
-      replaysSkipped: replayer.skipped,
-      presenceSweeps: 0,
-      replayReads: replayer.reads,
-      replayLimit: this.options.maxReplays,
-      crossGroupResumes: replayer.crossGroup,
-    };
+    return { received, recovered, gaps, topics: this.groups.size, presenceSweeps: 0 };
   }
 
-  /** Closes every connection. Idempotent; the broker's `close()` calls it. */
-  async close(): Promise<void> {
-    if (this.link.state === "closed") return;
+  /** Stops the next catch-up and forgets every group. */
+  protected closeParts(): undefined {
     clearTimeout(this.retryTimer);
-    this.publisher.close();
     this.groups.clear();
-    this.replayer.flush();
-    await this.link.close();
+    return undefined;
   }
 
   /**

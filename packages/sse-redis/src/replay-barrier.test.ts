@@ -34,11 +34,10 @@ describeRedis("sse-redis: a client leaving while its resume waits for the barrie
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  // Bug (sse-redis/src/replayer.ts, to be fixed by its owner): Replayer.replay awaits
-  // `this.barriers.wait()` without the client's signal, so a resume whose client left keeps
-  // counting in `replays` (and holds what was read for it) until Redis answers the PING (up to
-  // `timeoutMs` on a hung server). `this.barriers.wait(signal)` settles it at once.
-  it.fails("is settled at once; the resumes sharing its read get exactly their events", async () => {
+  // Was a bug: the resume awaited the shared barrier without the client's signal, so one whose
+  // client left kept counting in `replays` (and held what was read for it) until Redis answered
+  // the PING (up to `timeoutMs` on a hung server). The kit's BackplaneResumes now passes it.
+  it("is settled at once; the resumes sharing its read get exactly their events", async () => {
     const prefix = uniquePrefix();
     cleanups.push(() => deleteKeys(prefix));
     const proxy = await subscriberHold();
