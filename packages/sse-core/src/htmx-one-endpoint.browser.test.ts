@@ -95,9 +95,8 @@ describe.skipIf(!hasChromium)("one endpoint for htmx 4 and htmx 2, in Chromium",
       { "/one": [oneTopic!, 4], "/several": [severalTopics!, 4], "/v2": [v2!, 2] },
       {
         "/notifications": handler(broker, "notifications"),
-        "/events": handler(broker, ["notifications", "status"]),
-        // The README's v4Events.
-        "/v4/events": handler(broker, ["notifications", "status"], {
+        // The README's `events` (examples/node-http.mjs): one endpoint for both pages.
+        "/events": handler(broker, ["notifications", "status"], {
           swap: { notifications: { target: "#notes", swap: "beforeend" }, status: "#status" },
         }),
       },
