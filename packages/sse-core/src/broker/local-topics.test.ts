@@ -189,6 +189,18 @@ describe("a local topic (TopicPolicy.local) on a backplane", () => {
     a.unsubscribe(watcher);
   });
 
+  it("fits typed topics: a typed broker declares one of its topics local", async () => {
+    const engine = new FakeEngine();
+    const typed = new EventBroker<{ stats: string; [note: `note:${string}`]: string }>({
+      historySize: 10,
+      backplane: new FakePlane(engine),
+      topics: { stats: { kind: "state", local: true }, "note:*": { kind: "log" } },
+    });
+    const client = typed.subscribe(["stats", "note:1"]);
+    typed.publish("stats", { data: "mine" });
+    expect(datas(await drain(client))).toEqual(["mine"]);
+  });
+
   it("is a no-op without a backplane: the topic is an ordinary one", async () => {
     const broker = new EventBroker({ historySize: 10, topics: { stats: { local: true } } });
     const client = broker.subscribe("stats");
