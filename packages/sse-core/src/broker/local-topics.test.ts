@@ -211,6 +211,14 @@ describe("a local topic (TopicPolicy.local) on a backplane", () => {
     expect(datas(await drain(back))).toEqual(["2"]);
   });
 
+  it("does not repair a local log topic without a target, even for a client with its own renderer: its overflow drops", async () => {
+    const broker = new EventBroker({ bufferSize: 1, topics: { stats: { local: true } } });
+    const client = broker.subscribe("stats", { renderSnapshot: () => "<p>mine</p>" });
+    for (let i = 1; i <= 3; i++) broker.publish("stats", { data: String(i) });
+    expect(client.dropped).toBe(2);
+    expect(datas(await drain(client))).toEqual(["1"]);
+  });
+
   it("refuses a local that is not a boolean, naming the field", () => {
     let thrown: unknown;
     try {
