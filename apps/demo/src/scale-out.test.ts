@@ -78,11 +78,10 @@ function sharesNotes(
   });
 
   // The live status is broker.stats() of the process serving the page, published on topic
-  // "stats"; the backplane carries every topic to every process, so each demo's pages get
-  // the other's figures too, and the panel never settles on what a fresh load shows. The
-  // demo cannot keep the topic to its process (the core has no process-local topic), nor
-  // name it per process (htmx 2's sse-swap="stats" is fixed in the page).
-  it.fails("KNOWN BUG: a page's live status shows the other demo's figures too (its topic is shared, its figures are per process)", async () => {
+  // "stats", which the demo keeps on its process (TopicPolicy.local): the backplane carries
+  // every other topic to every process, but each demo's pages get its own figures only, and
+  // the panel settles on what a fresh load shows.
+  it("shows a page's live status of its own process only (its topic is local, its figures per process)", async () => {
     const [first, second] = demos as [RunningDemo, RunningDemo];
     // Two streams on the first demo, one on the second: their figures differ.
     const clients = [first, first, second].map((demo) =>

@@ -25,6 +25,9 @@ export interface TopicPoliciesOptions {
  *   "viewing now" list (`presence:project:<id>`) are state: only their
  *   latest event matters. Their snapshots render the current value when the
  *   broker knows none (after a restart, before anything was published).
+ *   `stats` is this process's own `broker.stats()`: kept on the process
+ *   (`local`), so that with a backplane each page shows the figures of the
+ *   process it is connected to, never another's.
  * - `user:<name>` (job reports, kept nowhere) stays a log without snapshot.
  */
 export function topicPolicies(options: TopicPoliciesOptions): TopicPolicies {
@@ -44,6 +47,7 @@ export function topicPolicies(options: TopicPoliciesOptions): TopicPolicies {
     },
     stats: {
       kind: "state",
+      local: true,
       snapshot: () => views.render("fragments/stats.njk", { stats: broker()?.stats() }),
       target: "#stats",
     },

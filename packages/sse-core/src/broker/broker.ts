@@ -90,7 +90,7 @@ export class EventBroker<T extends TopicMap = TopicMap> {
     this.historySize = opts.historySize;
     this.slowClient = opts.slowClient;
     this.backplane = opts.backplane;
-    this.topicChecks = new TopicChecks(this.backplane);
+    this.topicChecks = new TopicChecks(this.backplane, opts.topics);
     this.presenceOn = opts.presenceOn;
     this.roster = new Presence(opts.presence, (topic, event) =>
       this.untyped().publish(topic, event),
@@ -231,7 +231,7 @@ export class EventBroker<T extends TopicMap = TopicMap> {
    * With a `backplane`, the event is handed to the backplane, which delivers
    * it on every process (this one included) once ordered: asynchronously. A
    * topic the backplane cannot carry (see {@link Backplane.topicProblem})
-   * throws {@link SSEFieldError}.
+   * throws {@link SSEFieldError}. A `local` topic is published here only, at once.
    *
    * @returns how many clients it was queued for (drops excluded; with a
    * backplane, how many clients of `topic` this process has now).
@@ -243,7 +243,7 @@ export class EventBroker<T extends TopicMap = TopicMap> {
     const normalized = checkedCopy(event, topic);
     this.subscribers.wrapped.check(topic, normalized);
     this.counters.published++;
-    if (this.backplane !== undefined) {
+    if (this.backplane !== undefined && !this.rules.local(topic)) {
       this.backplane.publish(topic, normalized);
       return this.subscribers.index.clientsOf(topic)?.size ?? 0;
     }
@@ -266,7 +266,8 @@ export class EventBroker<T extends TopicMap = TopicMap> {
    * so nothing published between rendering and connecting is lost; on a
    * reconnect the `Last-Event-ID` header wins over the URL. Undefined without
    * history (`historySize` 0), or when the backplane cannot tell now (its
-   * engine is unreachable): the page then simply connects live.
+   * engine is unreachable): the page then simply connects live. With `local`
+   * topics, it names this process's latest local event too (`<bp id>~<local id>`).
    *
    * @example
    * ```ts
@@ -277,8 +278,9 @@ export class EventBroker<T extends TopicMap = TopicMap> {
    */
   async cursor(): Promise<string | undefined> {
     if (this.historySize === 0 || this.isClosed) return undefined;
-    if (this.backplane !== undefined) return (await this.backplane.latest?.()) ?? undefined;
-    return this.local.history?.cursor();
+    if (this.backplane === undefined) return this.local.history?.cursor();
+    const latest = (await this.backplane.latest?.()) ?? undefined;
+    return this.local.kept?.cursor(latest) ?? latest;
   }
 
   /** A snapshot of the broker's counters. */

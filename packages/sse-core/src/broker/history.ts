@@ -44,10 +44,13 @@ export interface ReplayBatch {
 export class History implements RepairIds {
   private readonly logs = new Map<string, TopicLog>();
   private seq = 0;
-  private readonly epoch = Date.now().toString(36);
   private readonly ownId: RegExp;
 
-  constructor(private readonly size: number) {
+  /** @param epoch - what tells its ids from other runs' and other brokers' (default: the time, in base 36). */
+  constructor(
+    private readonly size: number,
+    private readonly epoch = Date.now().toString(36),
+  ) {
     this.ownId = new RegExp(`^${this.epoch}-(0|[1-9][0-9]{0,15})(${REPAIR_MARK})?$`);
   }
 

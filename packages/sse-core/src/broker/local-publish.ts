@@ -5,6 +5,7 @@ import type { ResolvedBrokerOptions } from "./broker-options.js";
 import type { BrokerCounters } from "./broker-stats.js";
 import { fanOut } from "./fan-out.js";
 import { History } from "./history.js";
+import { LocalTopics } from "./local-topics.js";
 import type { Observers } from "./observer.js";
 import { ReceivedPosition } from "./received-position.js";
 import { Snapshots } from "./snapshots.js";
@@ -28,6 +29,8 @@ export class LocalPublish {
   readonly rules: TopicRules;
   /** With a backplane: where this broker stands in the backplane's order. */
   readonly received: ReceivedPosition | undefined;
+  /** With a backplane and history: the history of the topics kept on this process, and their ids. */
+  readonly kept: LocalTopics | undefined;
 
   constructor(
     options: Pick<ResolvedBrokerOptions, "historySize" | "backplane" | "topics">,
@@ -43,23 +46,32 @@ export class LocalPublish {
     this.rules = options.topics;
     const { backplane } = options;
     this.received = backplane === undefined ? undefined : new ReceivedPosition(backplane);
+    this.kept =
+      this.received !== undefined && options.historySize > 0 && this.rules.someLocal
+        ? new LocalTopics(options.historySize, this.rules, this.received)
+        : undefined;
     const ids = this.history ?? this.received;
     this.snapshots = new Snapshots(ids, this.rules, counters, observers, backplane);
     // Unwatched, a state topic's events no longer come here: its latest would go stale.
     index.unwatched = (topic) => this.snapshots.forget(topic);
+    // A local topic's events never come through the backplane: it is not watched there.
+    if (backplane !== undefined && this.rules.someLocal)
+      index.kept = (topic) => this.rules.local(topic);
   }
 
   /**
    * Numbers, encodes, records and fans out `event` (checked, a copy the
-   * broker owns: its id is set here). Returns how many clients queued it.
+   * broker owns: its id is set here): every event without a backplane, a
+   * local topic's with one. Returns how many clients queued it.
    */
   publish(topic: string, event: SSEEvent): number {
-    const history = this.history;
+    const kept = this.kept;
+    const history = this.history ?? kept?.history;
     const subscribers = this.index.clientsOf(topic);
     const rule = this.rules.of(topic);
     if (history === undefined && subscribers === undefined && rule === undefined) return 0;
     const seq = history === undefined ? 0 : history.next();
-    if (history !== undefined && !event.id) event.id = history.idFor(seq);
+    if (history !== undefined && !event.id) event.id = kept?.idFor(seq) ?? history.idFor(seq);
     const frame = frameOf(topic, event, seq, rule);
     this.snapshots.record(frame);
     history?.record(topic, frame);
@@ -93,7 +105,8 @@ export class LocalPublish {
   receive(topic: string, event: SSEEvent, seq: number): void {
     const subscribers = this.index.clientsOf(topic);
     const rule = this.rules.of(topic);
-    if (subscribers === undefined && rule?.kind !== "state") return;
+    // A local topic published by a process that does not keep it local: not this one's.
+    if ((subscribers === undefined && rule?.kind !== "state") || rule?.local === true) return;
     const frame = receivedFrame(topic, event, seq, rule);
     this.received?.saw(frame);
     this.snapshots.record(frame);

@@ -1,5 +1,5 @@
 import type { Backplane } from "../backplane/backplane.js";
-import { parseEventId } from "../backplane/event-id.js";
+import { formatEventId, parseEventId } from "../backplane/event-id.js";
 import type { Frame } from "../wire/frame.js";
 import type { Position, RepairIds } from "./snapshots.js";
 
@@ -34,6 +34,11 @@ export class ReceivedPosition implements RepairIds {
   /** The seq of the latest event received (0: none yet). */
   position(): number {
     return this.seq;
+  }
+
+  /** The id of the latest event received; undefined while the epoch is not known. */
+  id(): string | undefined {
+    return this.epoch === undefined ? undefined : formatEventId(this.epoch, this.seq);
   }
 
   /** Undefined while the epoch is not known (nothing received, no head read). */

@@ -2,7 +2,7 @@ import type { Backplane, BackplaneReplay } from "../backplane/backplane.js";
 import { parseEventId } from "../backplane/event-id.js";
 import { ABORTED } from "../base/abort-reason.js";
 import type { Client } from "../delivery/client.js";
-import { type HistorySource, Resume } from "../delivery/resume.js";
+import { type HistorySource, type KeptPart, Resume } from "../delivery/resume.js";
 import type { Subscription } from "../delivery/subscription.js";
 import { type Frame, frameOf, receivedFrame } from "../wire/frame.js";
 import type { RepairReason } from "../wire/topic-policy.js";
@@ -10,18 +10,10 @@ import type { ResolvedBrokerOptions, SubscribeOptions } from "./broker-options.j
 import type { BrokerCounters } from "./broker-stats.js";
 import { History } from "./history.js";
 import type { LocalPublish } from "./local-publish.js";
+import { LocalTopics } from "./local-topics.js";
 import type { Observers } from "./observer.js";
+import { planOf } from "./resume-plan.js";
 import type { TopicRules } from "./topic-rules.js";
-
-/** How each topic of one resuming client gets back what it missed. */
-interface ResumePlan {
-  /** Replayed exactly from history after the cursor. */
-  readonly exact: string[];
-  /** Repaired: a snapshot (log topics that have one) or the latest event (state topics). */
-  readonly repaired: string[];
-  /** Neither: the client is told of a miss (`resumeMissEvent`), and gets them live only. */
-  readonly lost: string[];
-}
 
 /**
  * Where each client of one broker that subscribes with a `lastEventId`
@@ -52,8 +44,10 @@ export class Resumes {
   /** What a client whose resume cannot be gap-free is sent first, if anything. */
   private readonly missFrame: Frame | undefined;
 
-  /** Local history (none with a backplane, or with `historySize` 0). */
+  /** Local history (with a backplane, of its local topics only; none with `historySize` 0). */
   private readonly history: History | undefined;
+  /** With a backplane: the topics kept on this process, and their ids. */
+  private readonly kept: LocalTopics | undefined;
   /**
    * The frame of each replayed event a backplane answered: the resumes that
    * shared a read get the same event objects, so each is framed (and its
@@ -65,11 +59,12 @@ export class Resumes {
   /** @param local - the owner of local history and of the topics' rules. */
   constructor(
     options: ResolvedBrokerOptions,
-    local: Pick<LocalPublish, "history" | "rules">,
+    local: Pick<LocalPublish, "history" | "rules" | "kept">,
     private readonly counters: BrokerCounters,
     private readonly observers: Observers,
   ) {
-    this.history = local.history;
+    this.kept = local.kept;
+    this.history = local.history ?? local.kept?.history;
     this.rules = local.rules;
     this.backplane = options.historySize > 0 ? options.backplane : undefined;
     this.room = Math.max(options.bufferSize, options.historySize);
@@ -83,8 +78,14 @@ export class Resumes {
    * (`snapshot`, a handler's `snapshotOnConnect`).
    */
   start(client: Subscription, options: SubscribeOptions): void {
-    if (options.lastEventId) this.fromHistory(client, options.lastEventId);
-    else if (options.snapshot === true) this.fromNothing(client);
+    const id = options.lastEventId;
+    if (!id) {
+      if (options.snapshot === true) this.fromNothing(client);
+    } else if (this.kept === undefined) this.fromHistory(client, id);
+    else if (this.kept.of(client.topics).length === client.topics.length) {
+      // Local topics only, on a backplane: from this process's history.
+      this.fromHistory(client, LocalTopics.split(id).local ?? "");
+    }
   }
 
   /**
@@ -99,25 +100,7 @@ export class Resumes {
     const seq = history.seqOf(lastEventId, client.topics);
     // The id of a client that had a repair outstanding: its topics that can be repaired are again.
     const marked = seq !== undefined && History.marksRepair(lastEventId);
-    const plan: ResumePlan = { exact: [], repaired: [], lost: [] };
-    /** Log topics repaired: events of them were evicted (or the id is unknown). */
-    let gaps = 0;
-    for (const topic of client.topics) {
-      const rule = this.rules.of(topic);
-      if (rule?.kind === "state") {
-        // History keeps its latest event: replayed in order when it changed since. From a repair
-        // id, its own repair may not have come (a restart's snapshot): it is repaired again.
-        if (seq === undefined || marked) plan.repaired.push(topic);
-        else plan.exact.push(topic);
-      } else if (seq !== undefined && !history.gapAfter(topic, seq)) {
-        // (A topic this client cannot repair was not repaired before either: exact.)
-        if (marked && client.repairable(rule)) plan.repaired.push(topic);
-        else plan.exact.push(topic);
-      } else if (client.repairable(rule)) {
-        plan.repaired.push(topic);
-        gaps++;
-      } else plan.lost.push(topic);
-    }
+    const { plan, gaps } = planOf(this.rules, client, client.topics, history, seq, marked);
     const reason: RepairReason =
       seq === undefined && history.otherEpoch(lastEventId) ? "restart" : "miss";
     for (const topic of plan.repaired) client.repair(topic, reason);
@@ -157,11 +140,21 @@ export class Resumes {
   fromBackplane(client: Subscription, lastEventId: string): void {
     const backplane = this.backplane;
     if (backplane === undefined) return;
+    let topics = client.topics;
+    let kept: KeptPart | undefined;
+    if (this.kept !== undefined) {
+      const local = this.kept.of(topics);
+      if (local.length === topics.length) return; // resumed from this process's history
+      const split = LocalTopics.split(lastEventId);
+      lastEventId = split.backplane ?? "";
+      topics = topics.filter((topic) => !local.includes(topic));
+      kept = this.keptPart(client, local, split.local, lastEventId);
+    }
     // The id of a client that had a repair outstanding: resumed from its position, and its
     // log topics that can be repaired are repaired again.
     const marked = History.marksRepair(lastEventId);
     const from = marked ? lastEventId.slice(0, -1) : lastEventId;
-    client.resumeWith(Resume.awaiting(this.room));
+    client.resumeWith(Resume.awaiting(this.room, kept));
     // Held only until it leaves: a backplane slow to answer (or that never does) keeps
     // nothing of a client that is gone.
     let waiting: Subscription | undefined = client;
@@ -178,12 +171,45 @@ export class Resumes {
     });
     let read: Promise<BackplaneReplay | undefined>;
     try {
-      read = backplane.replay(client.topics, from, left.signal);
+      // No position in the backplane's order (a local event published before it knew one): a miss.
+      read = from === "" ? Promise.resolve(undefined) : backplane.replay(topics, from, left.signal);
     } catch (err) {
       // A backplane that throws instead of rejecting: a miss too, never the request's failure.
       read = Promise.reject(err);
     }
     read.then(settle, () => settle(undefined));
+  }
+
+  /**
+   * The part of `client`'s backplane resume that its `local` topics take
+   * from this process's history after `localId` (none: a miss, repaired
+   * or told, as {@link Resumes.fromHistory} would), written after the
+   * replay; `backplaneId` gives the epoch of the ids they are sent with.
+   */
+  private keptPart(
+    client: Subscription,
+    local: readonly string[],
+    localId: string | undefined,
+    backplaneId: string,
+  ): KeptPart {
+    const history = this.kept!.history;
+    const epoch = parseEventId(backplaneId)?.epoch;
+    const part = {
+      frames: [] as Frame[],
+      after: (f: Frame, seq: number) => LocalTopics.after(f, seq, epoch),
+    };
+    if (local.length === 0) return part;
+    const seq = localId === undefined ? undefined : history.seqOf(localId, local);
+    const { plan, gaps } = planOf(this.rules, client, local, history, seq, false);
+    for (const topic of plan.repaired) client.repair(topic, "miss");
+    if (plan.lost.length > 0 || seq === undefined) {
+      const miss = this.missed(client, plan.lost.length > 0);
+      if (miss !== undefined) client.prepend(miss);
+    } else {
+      if (gaps > 0) this.missed(client, false);
+      part.frames = history.after(plan.exact, seq, Number.POSITIVE_INFINITY).frames;
+    }
+    return part;
   }
 
   /**

@@ -97,7 +97,8 @@ export class SnapshotJobs {
   /** Renders the rule's snapshot of `topic` for `clients`, once the head is known. */
   private render(topic: string, job: Job, clients: Map<RepairTarget, RepairReason>): void {
     const head = this.host.head;
-    if (head === undefined) {
+    // A local topic's events are this process's own: the engine's head says nothing of them.
+    if (head === undefined || job.rule.local) {
       this.renderAfter(topic, job, clients, undefined);
       return;
     }

@@ -1,7 +1,6 @@
 import type { Backplane } from "../backplane/backplane.js";
 import type { RepairHost, RepairTarget } from "../delivery/repairs.js";
-import { encodeValid } from "../wire/encode.js";
-import { type Frame, toBytes } from "../wire/frame.js";
+import { type Frame, frameWithId } from "../wire/frame.js";
 import type { RepairReason, TopicRule } from "../wire/topic-policy.js";
 import type { BrokerCounters } from "./broker-stats.js";
 import { LastValues } from "./last-values.js";
@@ -105,9 +104,7 @@ export class Snapshots implements RepairHost {
     let byCursor = this.stamped.get(frame);
     const known = byCursor?.get(cursor);
     if (known !== undefined) return known;
-    const event = Object.freeze({ ...frame.event, id });
-    const stamped: Frame = { ...frame, event, chunk: toBytes(encodeValid(event)), seq: cursor };
-    delete stamped.variants;
+    const stamped = frameWithId(frame, id, cursor);
     if (byCursor === undefined) {
       byCursor = new Map();
       this.stamped.set(frame, byCursor);
@@ -120,8 +117,13 @@ export class Snapshots implements RepairHost {
 
   request(client: RepairTarget, topic: string, reason: RepairReason): void {
     const rule = this.rules.of(topic);
-    if (rule?.kind === "state" && this.lastValues !== undefined && !this.latest.has(topic)) {
-      // Not known here (this broker did not watch it): the engine may know it.
+    if (
+      rule?.kind === "state" &&
+      !rule.local &&
+      this.lastValues !== undefined &&
+      !this.latest.has(topic)
+    ) {
+      // Not known here (this broker did not watch it): the engine may know it (not a local topic's).
       this.lastValues.request(client, topic, rule, reason);
       return;
     }

@@ -2,6 +2,7 @@ import type { Backplane } from "../backplane/backplane.js";
 import { SSEFieldError } from "../base/errors.js";
 import { warn } from "../base/warn.js";
 import { DEFAULT_TOPIC_LIMITS, subscribable } from "../wire/topic-limits.js";
+import type { TopicRules } from "./topic-rules.js";
 
 /** Topics whose check publish remembers, at most (then it starts over). */
 const VETTED_MAX = 4096;
@@ -19,14 +20,19 @@ export class TopicChecks {
   /** Topics found subscribable (a memo of the check; emptied past {@link VETTED_MAX}). */
   private readonly vetted = new Set<string>();
 
-  constructor(private readonly backplane: Backplane | undefined) {}
+  constructor(
+    private readonly backplane: Backplane | undefined,
+    private readonly rules: TopicRules,
+  ) {}
 
   /**
    * Throws {@link SSEFieldError} (field `"topic"`) for a topic the backplane
    * cannot carry, before it reaches the backplane (a handler answers 400).
+   * A topic kept on this process (`local`) never reaches it.
    */
   carried(topic: string): void {
-    const problem = this.backplane?.topicProblem?.(topic);
+    if (this.backplane === undefined || this.rules.local(topic)) return;
+    const problem = this.backplane.topicProblem?.(topic);
     if (problem !== undefined) throw new SSEFieldError("topic", problem, topic);
   }
 

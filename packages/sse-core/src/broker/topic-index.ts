@@ -10,6 +10,8 @@ export class TopicIndex {
   private readonly topics = new Map<string, Set<Subscription>>();
   /** Told when the backplane stops watching a topic (what is known of it goes stale). */
   unwatched: ((topic: string) => void) | undefined;
+  /** True for a topic kept on this process (never watched on the backplane); unset: none is. */
+  kept: ((topic: string) => boolean) | undefined;
 
   constructor(private readonly backplane: Backplane | undefined) {}
 
@@ -30,7 +32,7 @@ export class TopicIndex {
       if (set === undefined) {
         set = new Set();
         this.topics.set(topic, set);
-        this.backplane?.watch(topic);
+        if (this.kept?.(topic) !== true) this.backplane?.watch(topic);
       }
       set.add(client);
     }
@@ -44,7 +46,7 @@ export class TopicIndex {
       set.delete(client);
       if (set.size === 0) {
         this.topics.delete(topic);
-        if (this.backplane === undefined) continue;
+        if (this.backplane === undefined || this.kept?.(topic) === true) continue;
         this.backplane.unwatch(topic);
         this.unwatched?.(topic);
       }

@@ -15,6 +15,7 @@ const POLICY_KEYS: readonly string[] = optionKeys<TopicPolicy>()([
   "snapshot",
   "target",
   "snapshotTimeoutMs",
+  "local",
 ]);
 
 /** Rules remembered per topic name, at most (then the memo starts over). */
@@ -22,7 +23,8 @@ const MEMO_MAX = 4096;
 
 /**
  * The rule of each topic, from the `topics` option: undefined for a topic
- * none names or that needs nothing (a log without a snapshot or a target),
+ * none names or that needs nothing (a log without a snapshot, a target, or
+ * `local`),
  * so that its frames carry none. Looked up once per topic name (memoized).
  * @internal
  */
@@ -31,6 +33,8 @@ export class TopicRules {
   /** Prefix patterns, longest first. */
   private readonly prefixes: { prefix: string; rule: TopicRule }[] = [];
   private readonly memo = new Map<string, TopicRule | undefined>();
+  /** True when some policy keeps its topics on this process (`local: true`). */
+  readonly someLocal: boolean;
 
   /**
    * Throws {@link SSEOptionError} naming the field for anything that cannot work.
@@ -59,6 +63,13 @@ export class TopicRules {
       if (!Object.hasOwn(given, key)) this.add(key, policy);
     }
     this.prefixes.sort((a, b) => b.prefix.length - a.prefix.length);
+    const rules = [...this.exact.values(), ...this.prefixes.map((pattern) => pattern.rule)];
+    this.someLocal = rules.some((rule) => rule.local);
+  }
+
+  /** True when `topic` is kept on this process (its policy says `local: true`). */
+  local(topic: string): boolean {
+    return this.of(topic)?.local === true;
   }
 
   private add(key: string, policy: unknown): void {
@@ -109,7 +120,13 @@ function ruleOf(key: string, policy: unknown): TopicRule | undefined {
     throw new SSEOptionError(where, 'must be a policy object, e.g. { kind: "state" }', policy);
   }
   checkKeys(policy, POLICY_KEYS, `a topic policy (${where})`);
-  const { kind = "log", snapshot, target, snapshotTimeoutMs } = policy as TopicPolicy;
+  const {
+    kind = "log",
+    snapshot,
+    target,
+    snapshotTimeoutMs,
+    local = false,
+  } = policy as TopicPolicy;
   if (kind !== "log" && kind !== "state") {
     throw new SSEOptionError(`${where}.kind`, 'must be "log" or "state"', kind);
   }
@@ -129,6 +146,13 @@ function ruleOf(key: string, policy: unknown): TopicRule | undefined {
     min: 1,
     infinity: false,
   });
-  if (kind === "log" && target === undefined) return undefined;
-  return Object.freeze({ kind, snapshot, target, snapshotTimeoutMs: timeout });
+  if (typeof local !== "boolean") {
+    throw new SSEOptionError(
+      `${where}.local`,
+      "must be true or false, e.g. { local: true }",
+      local,
+    );
+  }
+  if (kind === "log" && target === undefined && !local) return undefined;
+  return Object.freeze({ kind, snapshot, target, snapshotTimeoutMs: timeout, local });
 }

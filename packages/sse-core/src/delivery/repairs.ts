@@ -215,5 +215,5 @@ export class Repairs {
  */
 export function repairable(rule: TopicRule | undefined, own: boolean): boolean {
   if (rule === undefined) return false;
-  return rule.kind === "state" || rule.snapshot !== undefined || own;
+  return rule.kind === "state" || rule.snapshot !== undefined || (own && rule.target !== undefined);
 }

@@ -18,6 +18,17 @@ export interface HistorySource {
   gap(client: Client, topics: readonly string[]): { repaired: readonly string[]; tell?: Frame };
 }
 
+/**
+ * The part of a backplane resume that a process keeps itself (its local
+ * topics): their missed events, read from its history, written after the
+ * replay; and how a local event is sent after a replay that reached a seq.
+ * @internal
+ */
+export interface KeptPart {
+  readonly frames: readonly Frame[];
+  after(frame: Frame, seq: number): Frame;
+}
+
 /** The state of a {@link Resume}; a client that is live has none. */
 type ResumeState =
   /** Reading local history after `cursor`, a batch per write; live events are in history too. */
@@ -31,7 +42,7 @@ type ResumeState =
       gapTold: boolean;
     }
   /** A backplane's replay is on its way: live events are held (up to the room). */
-  | { readonly kind: "awaiting"; readonly held: Frame[] }
+  | { readonly kind: "awaiting"; readonly held: Frame[]; readonly kept?: KeptPart }
   /** The replay, then the held live events after it, being written from `at`. */
   | { readonly kind: "replaying"; readonly frames: Frame[]; at: number };
 
@@ -70,9 +81,12 @@ export class Resume {
     );
   }
 
-  /** A resume whose replay a backplane will {@link Resume.feed}; holds up to `room` live events meanwhile. */
-  static awaiting(room: number): Resume {
-    return new Resume({ kind: "awaiting", held: [] }, room);
+  /**
+   * A resume whose replay a backplane will {@link Resume.feed}; holds up to
+   * `room` live events meanwhile. `kept`: its local topics' part, if any.
+   */
+  static awaiting(room: number, kept?: KeptPart): Resume {
+    return new Resume({ kind: "awaiting", held: [], kept }, room);
   }
 
   /** True while a backplane's replay is still on its way: nothing of it can be written yet. */
@@ -106,11 +120,20 @@ export class Resume {
     if (state.kind !== "awaiting") return false;
     let last = afterSeq;
     for (const frame of frames) if (frame.seq > last) last = frame.seq;
-    // The overlap between replay and live (and seq 0: published locally only) by seq.
     const all = frames.slice();
-    for (const frame of state.held) if (frame.seq === 0 || frame.seq > last) all.push(frame);
+    const kept = state.kept;
+    if (kept !== undefined) for (const frame of kept.frames) all.push(kept.after(frame, last));
+    let duplicates = 0;
+    for (const frame of state.held) {
+      // The overlap between replay and live by seq; seq 0 (published locally only) and local
+      // topics' events (numbered by this process) are no part of the replay.
+      if (frame.rule?.local === true)
+        all.push(kept === undefined ? frame : kept.after(frame, last));
+      else if (frame.seq === 0 || frame.seq > last) all.push(frame);
+      else duplicates++;
+    }
     // Held duplicates no longer take room.
-    this.room += state.held.length - (all.length - frames.length);
+    this.room += duplicates;
     this.state = { kind: "replaying", frames: all, at: 0 };
     return true;
   }

@@ -32,6 +32,11 @@ export class ShownEvents {
   shows(frame: Frame): boolean {
     const upTo = this.upTo.get(frame.topic);
     if (upTo === undefined || frame.seq === 0) return false;
+    if (frame.rule?.local === true) {
+      // A local topic's seqs are this process's, not the backplane's order: nothing to skip.
+      this.upTo.delete(frame.topic);
+      return false;
+    }
     // An id of another epoch (the engine's order started again) is past it too.
     if (frame.seq <= upTo.seq && frame.event.id?.startsWith(`${upTo.epoch}-`) !== false)
       return true;

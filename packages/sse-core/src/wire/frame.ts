@@ -74,3 +74,15 @@ export function receivedFrame(
   validateEvent(event);
   return frameOf(topic, event, seq, rule);
 }
+
+/**
+ * A copy of `frame` whose event carries `id` instead (encoded again; its
+ * other encodings made anew on first use), at `seq` (default: its own).
+ * @internal
+ */
+export function frameWithId(frame: Frame, id: string, seq = frame.seq): Frame {
+  const event = Object.freeze({ ...frame.event, id });
+  const copy: Frame = { ...frame, event, chunk: toBytes(encodeValid(event)), seq };
+  delete copy.variants;
+  return copy;
+}

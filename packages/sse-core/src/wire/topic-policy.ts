@@ -40,6 +40,7 @@ export type ClientSnapshot = (topic: string) => string | Promise<string> | undef
  *     notes: { snapshot: () => renderNotes(), target: "#notes" },
  *     status: { kind: "state" },
  *     "badge:*": { kind: "state" },
+ *     stats: { kind: "state", local: true }, // this process's own figures
  *   },
  * });
  * ```
@@ -79,6 +80,20 @@ export interface TopicPolicy {
    * @default 10000
    */
   snapshotTimeoutMs?: number;
+  /**
+   * Keeps the topic on this process, for figures that differ per process
+   * (its own `broker.stats()`, its memory, its queue): with a `backplane`,
+   * its publishes reach this process's clients only and never the
+   * backplane (not counted `localOnly`: the engine is not involved), its
+   * clients are not watched on the backplane, and a state topic's latest
+   * event is this process's own. With `historySize`, this process keeps
+   * its history in memory and a client resumes from it; a client that
+   * reconnects to another process is not resumed on it (repaired when it
+   * can be, else told of the miss: `resumeMissEvent`). Without a backplane
+   * every topic is local already: nothing changes.
+   * @default false
+   */
+  local?: boolean;
 }
 
 /** A topic's policy, checked and resolved. @internal */
@@ -87,6 +102,8 @@ export interface TopicRule {
   readonly snapshot: SnapshotRenderer | undefined;
   readonly target: string | ((topic: string) => string) | undefined;
   readonly snapshotTimeoutMs: number;
+  /** Kept on this process (never sent to a backplane). */
+  readonly local: boolean;
 }
 
 /** The rule of every topic no policy names: a log, without snapshot. @internal */
@@ -95,6 +112,7 @@ export const LOG_RULE: TopicRule = Object.freeze({
   snapshot: undefined,
   target: undefined,
   snapshotTimeoutMs: 10_000,
+  local: false,
 });
 
 /**
