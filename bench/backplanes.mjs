@@ -16,7 +16,8 @@
 // Env: DATABASE_URL (postgres://postgres@127.0.0.1:5432/test), REDIS_URL
 // (redis://127.0.0.1:6379), BENCH_BURST (20000 events), BENCH_PACED_RATE
 // (1000 events/s), BENCH_PACED_SECONDS (5), BENCH_RUNS (3), BENCH_REQUESTS
-// (20), BENCH_PER_REQUEST (1000).
+// (20), BENCH_PER_REQUEST (1000), BENCH_PROFILE (a directory: each child writes a
+// --cpu-prof profile there).
 import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
@@ -145,7 +146,13 @@ async function pair(engine, defaults) {
       : `bench:${randomBytes(4).toString("hex")}:`;
   const self = fileURLToPath(import.meta.url);
   const args = ["child", engine, prefix, defaults ? "defaults" : ""];
-  const [publisher, receiver] = [0, 1].map(() => fork(self, args));
+  const [publisher, receiver] = [0, 1].map(() =>
+    fork(
+      self,
+      args,
+      env.BENCH_PROFILE ? { execArgv: ["--cpu-prof", `--cpu-prof-dir=${env.BENCH_PROFILE}`] } : {},
+    ),
+  );
   await Promise.all([publisher, receiver].map((p) => once(p, "message")));
   const close = async () => {
     for (const proc of [publisher, receiver]) proc.send({ cmd: "exit" });

@@ -71,7 +71,8 @@ function settings() {
     probeMs: 10,
   };
   // The sizes: 5,000 clients everywhere, and 1,000 too on the backplanes.
-  const nsFor = (engine) => ns ?? (engine === "memory" ? [5000] : [1000, 5000]);
+  const nsFor = (engine) =>
+    ns ?? (engine === "memory" || engine === "floor" ? [5000] : [1000, 5000]);
   return { engines, nsFor, cfg };
 }
 

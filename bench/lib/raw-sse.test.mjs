@@ -92,32 +92,45 @@ describe("the storm's raw SSE reader", () => {
 });
 
 describe("bench/storm.mjs", () => {
-  it("runs a 20-client in-memory storm in which every client gets exactly its events", async () => {
-    const dir = mkdtempSync(join(os.tmpdir(), "storm-smoke-"));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const script = fileURLToPath(new URL("../storm.mjs", import.meta.url));
-    const env = {
-      ...process.env,
-      BENCH_STORM_BACKPLANES: "memory",
-      BENCH_STORM_N: "20",
-      BENCH_STORM_TOPICS: "3",
-      BENCH_STORM_EVENTS: "5",
-      BENCH_STORM_SPREAD: "2",
-      BENCH_STORM_CONNECT_MS: "100",
-      BENCH_STORM_IDLE_MS: "0",
-      BENCH_STORM_RESULTS: dir,
-    };
-    await new Promise((resolve, reject) =>
-      execFile(process.execPath, [script], { env, timeout: 50_000 }, (err, stdout, stderr) =>
-        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
-      ),
-    );
-    const { cells } = JSON.parse(readFileSync(join(dir, "storm.json"), "utf8"));
-    expect(cells).toHaveLength(1);
-    const { clients, error } = cells[0];
-    expect(error).toBeUndefined();
-    // Client i resumes from event floor(i / 3) mod 2 of its topic's 7: 11 clients get 6, 9 get 5.
-    expect(clients).toMatchObject({ n: 20, complete: 20, failedAtConnect: 0, expected: 111 });
-    expect(clients).toMatchObject({ lost: 0, duplicated: 0, reordered: 0, wrongId: 0, foreign: 0 });
-  });
+  it.each([
+    ["in memory", "memory"],
+    ["on the floor (node:http alone)", "floor"],
+  ])(
+    "runs a 20-client storm %s in which every client gets exactly its events",
+    async (_, engine) => {
+      const dir = mkdtempSync(join(os.tmpdir(), "storm-smoke-"));
+      cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+      const script = fileURLToPath(new URL("../storm.mjs", import.meta.url));
+      const env = {
+        ...process.env,
+        BENCH_STORM_BACKPLANES: engine,
+        BENCH_STORM_N: "20",
+        BENCH_STORM_TOPICS: "3",
+        BENCH_STORM_EVENTS: "5",
+        BENCH_STORM_SPREAD: "2",
+        BENCH_STORM_CONNECT_MS: "100",
+        BENCH_STORM_IDLE_MS: "0",
+        BENCH_STORM_RESULTS: dir,
+      };
+      await new Promise((resolve, reject) =>
+        execFile(process.execPath, [script], { env, timeout: 50_000 }, (err, stdout, stderr) =>
+          err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+        ),
+      );
+      const { cells } = JSON.parse(readFileSync(join(dir, "storm.json"), "utf8"));
+      expect(cells).toHaveLength(1);
+      const { clients, error } = cells[0];
+      expect(error).toBeUndefined();
+      expect(cells[0].engine).toBe(engine);
+      // Client i resumes from event floor(i / 3) mod 2 of its topic's 7: 11 clients get 6, 9 get 5.
+      expect(clients).toMatchObject({ n: 20, complete: 20, failedAtConnect: 0, expected: 111 });
+      expect(clients).toMatchObject({
+        lost: 0,
+        duplicated: 0,
+        reordered: 0,
+        wrongId: 0,
+        foreign: 0,
+      });
+    },
+  );
 });

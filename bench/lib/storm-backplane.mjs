@@ -12,7 +12,7 @@ import { loadBurrow } from "./load.mjs";
 const env = process.env;
 export const DATABASE_URL = env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/test";
 export const REDIS_URL = env.REDIS_URL || "redis://127.0.0.1:6379";
-export const ENGINES = ["memory", "redis", "postgres"];
+export const ENGINES = ["floor", "memory", "redis", "postgres"];
 
 /** A prefix no other run uses: `storm:<hex>:` on Redis, `storm_<hex>_` on PostgreSQL. */
 export function freshPrefix(engine) {
@@ -26,7 +26,7 @@ export function freshPrefix(engine) {
  * `undefined` for "memory".
  */
 export async function createBackplane(engine, prefix, checkout, extra = {}) {
-  if (engine === "memory") return undefined;
+  if (engine === "memory" || engine === "floor") return undefined;
   if (engine === "redis") {
     const { redisBackplane } = await loadBurrow("@burrow/sse-redis", checkout);
     return redisBackplane({ url: REDIS_URL, prefix, ...extra });

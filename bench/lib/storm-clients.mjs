@@ -57,9 +57,10 @@ function openClient(c, { port, ids, perTopic }, progress) {
   const socket = net.connect({ host: "127.0.0.1", port });
   sockets.push(socket);
   socket.setNoDelay(true);
-  socket.once("connect", () =>
-    socket.write(resumeRequest(port, `/events?topic=${topic}`, topicIds[c.k])),
-  );
+  socket.once("connect", () => {
+    c.connectAt = now();
+    socket.write(resumeRequest(port, `/events?topic=${topic}`, topicIds[c.k]));
+  });
   socket.on("data", (chunk) => response.push(chunk));
   const end = (code) => {
     if (c.ended) return;
@@ -92,6 +93,7 @@ async function storm(opts) {
       t: i % topics,
       k: Math.floor(i / topics) % spread,
       startAt: 0,
+      connectAt: 0,
       headAt: 0,
       doneAt: 0,
       status: 0,
@@ -149,6 +151,7 @@ async function storm(opts) {
     cpuMs: (cpu.user + cpu.system) / 1000,
     clients: clients.map((c) => ({
       startAt: c.startAt,
+      connectAt: c.connectAt,
       headAt: c.headAt,
       doneAt: c.doneAt,
       status: c.status,

@@ -4,7 +4,12 @@
 
 import { readFileSync } from "node:fs";
 
-const ENGINE_NAMES = { memory: "in memory", redis: "Redis", postgres: "PostgreSQL" };
+const ENGINE_NAMES = {
+  floor: "the floor: node:http alone, one head and one write per client",
+  memory: "in memory",
+  redis: "Redis",
+  postgres: "PostgreSQL",
+};
 const MB = 2 ** 20;
 /** All replays done within: the issue's target per backplane, seconds. */
 const ALL_DONE_S = { redis: 10, postgres: 20 };
@@ -32,6 +37,14 @@ const ROWS = [
     "load average (1 min) at start / end",
     "",
     (c) => `${ms(c.loadBefore, 2)} / ${ms(c.loadAfter, 2)}`,
+  ],
+  [
+    "TCP connected after p50 / p99 / max, s (SYN and accept queues)",
+    "",
+    (c) => {
+      const h = c.clients.connectMs;
+      return h === undefined ? "n/a" : `${s(h.p50)} / ${s(h.p99)} / ${s(h.max)}`;
+    },
   ],
   [
     "time to headers p50 / p99 / max, s",

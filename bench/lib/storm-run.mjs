@@ -57,7 +57,7 @@ async function started(child, what) {
 }
 
 /**
- * One storm of `n` clients on `engine` ("memory", "redis", "postgres") with
+ * One storm of `n` clients on `engine` ("floor", "memory", "redis", "postgres") with
  * `side`'s build (`side.checkout`: the root of a built checkout, or
  * undefined for this one's). `cfg`: topics, events, spread, size, connectMs, generators,
  * quietMs, timeoutMs, idleMs, probeMs. Returns every figure of the report.
@@ -76,7 +76,8 @@ export async function stormCell(side, engine, n, cfg) {
   const seed = { topics: cfg.topics, perTopic, size: cfg.size };
   try {
     let ids;
-    if (engine !== "memory") {
+    const local = engine === "memory" || engine === "floor";
+    if (!local) {
       // The seeder: a process of its own, gone before the server starts.
       const seeder = await started(spawn(PEER), "the seeder");
       const t = Date.now();
@@ -92,9 +93,9 @@ export async function stormCell(side, engine, n, cfg) {
       gens.push(await started(spawn(CLIENTS), "a load generator"));
     const { port, pid, backlog } = await server.request("port");
     out.backlog = backlog;
-    if (engine === "memory") ({ ids } = await server.request("seed", seed, 900_000));
+    if (local) ({ ids } = await server.request("seed", seed, 900_000));
     let probe;
-    if (engine !== "memory") {
+    if (!local) {
       probe = await started(spawn(PEER), "the probe");
       await probe.request("probe-start", { intervalMs: cfg.probeMs });
     }
@@ -132,6 +133,15 @@ export async function stormCell(side, engine, n, cfg) {
       clearInterval(sampler);
     }
     const result = tallyStorm(parts, startAt);
+    // BENCH_STORM_DUMP: every client's times, ms after the start: [start, TCP connect, head, replay done].
+    if (process.env.BENCH_STORM_DUMP) {
+      const times = (c) =>
+        [c.startAt, c.connectAt, c.headAt, c.doneAt].map((t) => (t > 0 ? t - startAt : null));
+      writeFileSync(
+        process.env.BENCH_STORM_DUMP,
+        JSON.stringify(parts.flatMap((p) => p.clients.map(times))),
+      );
+    }
     const { peak } = rssOf(pid);
     out.peakRss = peakReset ? Math.max(peak, sampledPeak) : sampledPeak;
     out.clients = result;

@@ -11,7 +11,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { loadBurrow } from "./load.mjs";
 import { serveParent } from "./proc.mjs";
 import { createBackplane } from "./storm-backplane.mjs";
-import { seedTopics } from "./storm-seed.mjs";
+import { eventData, seedTopics, topicName } from "./storm-seed.mjs";
 
 const [engine, prefix, history, checkout] = process.argv.slice(2);
 const LIFETIME_MS = Number(process.env.BENCH_CHILD_LIFETIME_MS ?? 20 * 60_000);
@@ -27,9 +27,45 @@ const events = handlerFunc(
   (req) => new URL(req.url, "http://x").searchParams.get("topic") ?? "room-0",
   { maxClients: 50_000 },
 );
+/**
+ * The "floor" engine: what node:http alone costs per resuming client on this
+ * machine, as a bound on every other row. The broker only seeds; each
+ * request is answered by one head and one write of the frames it missed,
+ * built when the storm was seeded (no broker, no encoding, no backplane).
+ */
+let floor;
+function serveFloor(req, res) {
+  const url = new URL(req.url, "http://x");
+  const frames = floor?.get(url.searchParams.get("topic") ?? "");
+  const k = frames?.index.get(req.headers["last-event-id"] ?? "");
+  if (k === undefined) return void res.writeHead(404).end();
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  res.write(frames.after(k));
+}
+/** Every topic's frames, and the bytes after each id, made once. */
+function floorFrames(ids, size) {
+  return new Map(
+    ids.map((topicIds, t) => {
+      const name = topicName(t);
+      const text = topicIds.map((id, seq) => `id: ${id}\ndata: ${eventData(name, seq, size)}\n\n`);
+      const cache = new Map();
+      const after = (k) => {
+        let bytes = cache.get(k);
+        if (bytes === undefined) {
+          bytes = Buffer.from(text.slice(k + 1).join(""));
+          cache.set(k, bytes);
+        }
+        return bytes;
+      };
+      return [name, { index: new Map(topicIds.map((id, seq) => [id, seq])), after }];
+    }),
+  );
+}
+
 const server = createServer((req, res) => {
-  if (req.url.startsWith("/events")) events(req, res);
-  else res.writeHead(404).end();
+  if (!req.url.startsWith("/events")) return void res.writeHead(404).end();
+  if (engine === "floor") serveFloor(req, res);
+  else events(req, res);
 });
 server.keepAliveTimeout = 0;
 server.headersTimeout = 0;
@@ -43,11 +79,13 @@ let delay = monitorEventLoopDelay({ resolution: 10 });
 serveParent(
   {
     port: () => ({ port: server.address().port, pid: process.pid, backlog: BACKLOG }),
-    /** In memory only: the server publishes the storm's events itself; returns their ids. */
-    seed: async ({ topics, perTopic, size }) => ({
+    /** In memory (and the floor) only: the server publishes the storm's events itself; returns their ids. */
+    seed: async ({ topics, perTopic, size }) => {
       // The broker's default bufferSize (16) bounds the in-process subscriber's queue.
-      ids: await seedTopics(broker, { topics, perTopic, size, batch: 8 }),
-    }),
+      const ids = await seedTopics(broker, { topics, perTopic, size, batch: 8 });
+      if (engine === "floor") floor = floorFrames(ids, size);
+      return { ids };
+    },
     /** After a full GC: RSS, heap used and external. */
     memory: () => {
       globalThis.gc?.();

@@ -18,6 +18,7 @@ export function tallyStorm(parts, t0) {
   const clients = parts.flatMap((part) => part.clients);
   const failures = {};
   const headers = [];
+  const connects = [];
   const replays = [];
   const doneAt = [];
   const totals = { lost: 0, duplicated: 0, reordered: 0, wrongId: 0, foreign: 0, expected: 0 };
@@ -29,6 +30,7 @@ export function tallyStorm(parts, t0) {
   };
   for (const c of clients) {
     headers.push(c.headAt > 0 ? c.headAt - c.startAt : Number.POSITIVE_INFINITY);
+    connects.push(c.connectAt > 0 ? c.connectAt - c.startAt : Number.POSITIVE_INFINITY);
     replays.push(c.doneAt > 0 ? c.doneAt - c.startAt : Number.POSITIVE_INFINITY);
     if (c.doneAt > 0) {
       doneAt.push(c.doneAt - t0);
@@ -66,6 +68,7 @@ export function tallyStorm(parts, t0) {
     incomplete,
     failedAtConnect,
     failures,
+    connectMs: summary(connects),
     headersMs: summary(headers),
     replayMs: summary(replays),
     lastDoneAtMs: complete > 0 ? Math.max(...doneAt) : Number.POSITIVE_INFINITY,
