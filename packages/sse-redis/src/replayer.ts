@@ -85,8 +85,8 @@ export class Replayer extends BackplaneResumes<StoredEvent> {
           false,
         ),
       barrier: (topics) => barrier(site.subscriber(topics), timeoutMs),
-      readLast: async (topic) =>
-        link.state === "ready" ? readLast(link.command!, site.prefixOf(topic), topic) : undefined,
+      // Asked only while the link is ready (the kit checks it once the topic is answered).
+      readLast: (topic) => readLast(link.command!, site.prefixOf(topic), topic),
       barrierGroup: site.barrierGroup?.bind(site),
       accepts: site.accepts?.bind(site),
     });
