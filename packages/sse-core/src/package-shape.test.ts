@@ -72,6 +72,8 @@ const AUTHORS_ONLY = [
   "PendingBound",
   "BURST_FACTOR",
   "stallCheckMs",
+  // An engine's stats from its parts.
+  "engineStats",
 ] as const;
 
 const cleanups = cleanupAfterEach();

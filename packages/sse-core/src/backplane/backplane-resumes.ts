@@ -8,7 +8,7 @@
 import { within } from "../base/within.js";
 import type { AdaptiveLimit } from "./adaptive-limit.js";
 import type { BackplaneEvent, BackplaneReplay } from "./backplane.js";
-import type { BackplaneEngineStats } from "./engine-stats.js";
+import type { BackplaneEngineStats, ResumeCounters } from "./engine-stats.js";
 import { parseEventId } from "./event-id.js";
 import { SharedBarrier } from "./shared-barrier.js";
 import type { SharedReads } from "./shared-reads.js";
@@ -107,10 +107,7 @@ export class BackplaneResumes<E extends BackplaneEvent> {
   }
 
   /** The resume counters of the engine's stats (see {@link BackplaneEngineStats}). */
-  counters(): Pick<
-    BackplaneEngineStats,
-    "replays" | "replaysSkipped" | "replayReads" | "replayLimit"
-  > {
+  counters(): ResumeCounters {
     return {
       replays: this.size,
       replaysSkipped: this.skipped,
