@@ -16,7 +16,7 @@ import { sharedReplay } from "./shared-replay.js";
 
 /** What {@link BackplaneResumes} asks of its engine. */
 export interface ResumeEngine<E extends BackplaneEvent> {
-  /** The engine's history reads, shared by its resumes. */
+  /** The engine's history reads, shared by its resumes (with `limit`: see `resumeReads`). */
   readonly reads: SharedReads<E>;
   /** The reads allowed at once that `reads` take turns under (an {@link AdaptiveLimit}): `replayLimit`. */
   readonly limit: { readonly current: number };
@@ -70,8 +70,7 @@ export interface ResumeEngine<E extends BackplaneEvent> {
  * @example
  * ```ts
  * const resumes = new BackplaneResumes({
- *   reads: new SharedReads(readRange, new ReplayQueue(limit), (ms, size) => limit.sample(ms, size)),
- *   limit,
+ *   ...resumeReads(readRange, maxReplays), // reads, limit
  *   timeoutMs: 2_000,
  *   ready: () => link.state === "ready",
  *   synced: () => link.synced,
