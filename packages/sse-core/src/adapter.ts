@@ -19,9 +19,9 @@
  * {@link nextBackplaneState}, settles `ready()` calls with
  * {@link Readiness}, shares its replays' reads with {@link SharedReads} and
  * {@link sharedReplay} (in a {@link ReplayQueue} under an
- * {@link AdaptiveLimit}, and one {@link SharedBarrier} for them), all
- * composed by {@link BackplaneResumes} (its `replay` and `last`), logs its
- * link with {@link LinkLog}, writes and reads ids with
+ * {@link AdaptiveLimit}, built by {@link resumeReads}, and one
+ * {@link SharedBarrier} for them), all composed by {@link BackplaneResumes} (its `replay` and `last`), reports
+ * its `stats()` with {@link engineStats}, logs its link with {@link LinkLog}, writes and reads ids with
  * {@link formatEventId} and {@link parseEventId}, decodes stored events with
  * {@link parseEventJson}, checks its options with {@link loggerOption} and
  * {@link positiveIntegerOption}, and rejects unknown option keys with
@@ -66,7 +66,13 @@ export type {
 } from "./backplane/backplane-presence.js";
 export type { ResumeEngine } from "./backplane/backplane-resumes.js";
 export { BackplaneResumes } from "./backplane/backplane-resumes.js";
-export type { BackplaneEngineStats } from "./backplane/engine-stats.js";
+export type {
+  BackplaneEngineStats,
+  EngineParts,
+  OrderCounters,
+  ResumeCounters,
+} from "./backplane/engine-stats.js";
+export { engineStats } from "./backplane/engine-stats.js";
 export { formatEventId, formatOrigin, ownNonce, parseEventId } from "./backplane/event-id.js";
 export { LinkLog } from "./backplane/link-log.js";
 export type {
@@ -80,6 +86,8 @@ export type { ReadyVerdict } from "./backplane/readiness.js";
 export { DEFAULT_READY_TIMEOUT_MS, MAX_TIMER_MS, Readiness } from "./backplane/readiness.js";
 export type { TurnLimit } from "./backplane/replay-queue.js";
 export { ReplayQueue } from "./backplane/replay-queue.js";
+export type { ResumeReads } from "./backplane/resume-reads.js";
+export { resumeReads } from "./backplane/resume-reads.js";
 export { SharedBarrier } from "./backplane/shared-barrier.js";
 export type { PresenceEngine, PresenceRow } from "./backplane/shared-presence.js";
 export { mergePresence, SharedPresence } from "./backplane/shared-presence.js";

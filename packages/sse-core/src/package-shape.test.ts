@@ -72,6 +72,9 @@ const AUTHORS_ONLY = [
   "PendingBound",
   "BURST_FACTOR",
   "stallCheckMs",
+  // An engine's stats from its parts, and its resume reads.
+  "engineStats",
+  "resumeReads",
 ] as const;
 
 const cleanups = cleanupAfterEach();

@@ -5,6 +5,7 @@ import {
   type BackplaneHost,
   type BackplanePresence,
   type BackplaneReplay,
+  engineStats,
   formatEventId,
   ownNonce,
   type PresenceHost,
@@ -202,23 +203,15 @@ export class PostgresBackplane implements Backplane {
   /** The link's state and counters. */
   stats(): PostgresBackplaneStats {
     const { link, publisher, recovery, replayer } = this;
-    return {
-      state: link.state,
-      errors: link.errors,
-      localOnly: publisher.localOnly,
+    const order = {
       received: recovery.received,
-      topics: this.subscriptions.size,
-      published: publisher.published,
       recovered: recovery.recovered,
       gaps: recovery.gaps,
-      lastError: link.lastError?.message,
-      pending: publisher.pending,
-      overflow: publisher.overflow,
-      timeouts: link.timeouts,
-      ...replayer.counters(),
-      pruned: this.retention.pruned,
+      topics: this.subscriptions.size,
       presenceSweeps: this.presenceStore?.sweeps ?? 0,
     };
+    const stats = engineStats({ link, publisher, resumes: replayer, order });
+    return { ...stats, pruned: this.retention.pruned };
   }
 
   /**

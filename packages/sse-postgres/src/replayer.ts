@@ -7,13 +7,7 @@
  * live copies of what was read (the kit's `BackplaneResumes`); and, the
  * same way, a topic's latest event. Internal.
  */
-import {
-  AdaptiveLimit,
-  BackplaneResumes,
-  type RangeReader,
-  ReplayQueue,
-  SharedReads,
-} from "@burrow/sse-core/adapter";
+import { BackplaneResumes, type RangeReader, resumeReads } from "@burrow/sse-core/adapter";
 import { readLast, readRange, type StoredEvent } from "./history-reader.js";
 import type { Link } from "./link.js";
 import type { Subscriptions } from "./subscriptions.js";
@@ -28,15 +22,13 @@ export class Replayer extends BackplaneResumes<StoredEvent> {
     subscriptions: Subscriptions,
     options: { maxReplays: number; timeoutMs: number },
   ) {
-    const limit = new AdaptiveLimit({ max: options.maxReplays, initial: options.maxReplays });
     const read: RangeReader<StoredEvent> = (topic, epoch, after, count) =>
       link.state === "ready"
         ? readRange(link.history(), topic, epoch, after, count)
         : Promise.resolve(undefined);
     super({
-      reads: new SharedReads(read, new ReplayQueue(limit), (ms, size) => limit.sample(ms, size)),
       // Reads at once, adapted to how fast PostgreSQL answers, at most `maxReplays`.
-      limit,
+      ...resumeReads(read, options.maxReplays),
       timeoutMs: options.timeoutMs,
       ready: () => link.state === "ready",
       synced: () => link.synced,

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Backplane } from "@burrow/sse-core";
-import { LinkLog } from "@burrow/sse-core/adapter";
+import { LinkLog, type OrderCounters } from "@burrow/sse-core/adapter";
 import { ClusterGroups } from "./cluster-groups.js";
 import { ClusterLink } from "./cluster-link.js";
 import { ClusterReplaySite } from "./cluster-replay-site.js";
@@ -8,7 +8,7 @@ import { decodeMessages, orderedEvent } from "./codec.js";
 import { readHistory } from "./history-reader.js";
 import type { RedisBackplaneOptions } from "./options.js";
 import { Publisher, type PublishTarget } from "./publisher.js";
-import { type OrderStats, RedisBackplaneBase } from "./redis-backplane-base.js";
+import { RedisBackplaneBase } from "./redis-backplane-base.js";
 import type { RedisBackplaneStats } from "./redis-backplane-stats.js";
 import { Replayer } from "./replayer.js";
 
@@ -134,7 +134,7 @@ export class RedisClusterBackplane extends RedisBackplaneBase implements Backpla
   }
 
   /** The groups' counters (each its own order); no presence on a cluster. */
-  protected orderStats(): OrderStats {
+  protected orderStats(): OrderCounters {
     let received = 0;
     let recovered = 0;
     let gaps = 0;

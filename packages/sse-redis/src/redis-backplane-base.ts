@@ -10,6 +10,8 @@ import {
   type BackplaneEvent,
   type BackplaneHost,
   type BackplaneReplay,
+  engineStats,
+  type OrderCounters,
   stallCheckMs,
 } from "@burrow/sse-core/adapter";
 import type { Link } from "./link.js";
@@ -18,12 +20,6 @@ import { Publisher, type PublishTarget } from "./publisher.js";
 import type { ReadyOptions } from "./readiness.js";
 import type { RedisBackplaneStats } from "./redis-backplane-stats.js";
 import type { Replayer } from "./replayer.js";
-
-/** The counters of a mode's order: how its events came, and its topics. */
-export type OrderStats = Pick<
-  RedisBackplaneStats,
-  "received" | "recovered" | "gaps" | "topics" | "presenceSweeps"
->;
 
 /** The Redis backplane's parts and steps common to both modes. Internal. */
 export abstract class RedisBackplaneBase {
@@ -43,7 +39,7 @@ export abstract class RedisBackplaneBase {
   /** Whether `topic` is subscribed now: its events come back to this process. */
   protected abstract isLive(topic: string): boolean;
   /** The counters of the mode's order. */
-  protected abstract orderStats(): OrderStats;
+  protected abstract orderStats(): OrderCounters;
   /** Stops the mode's own parts; resolves once those closing in the background are closed. */
   protected abstract closeParts(): Promise<void> | undefined;
 
@@ -114,18 +110,7 @@ export abstract class RedisBackplaneBase {
   /** The link's state and counters. */
   stats(): RedisBackplaneStats {
     const { link, publisher, replayer } = this;
-    return {
-      state: link.state,
-      errors: link.errors,
-      localOnly: publisher.localOnly,
-      published: publisher.published,
-      lastError: link.lastError?.message,
-      pending: publisher.pending,
-      overflow: publisher.overflow,
-      timeouts: link.timeouts,
-      ...replayer.counters(),
-      ...this.orderStats(),
-    };
+    return engineStats({ link, publisher, resumes: replayer, order: this.orderStats() });
   }
 
   /** Closes every connection. Idempotent; the broker's `close()` calls it. */

@@ -1,5 +1,5 @@
 import { type Backplane, SSEOptionError } from "@burrow/sse-core";
-import type { BackplanePresence, PresenceHost } from "@burrow/sse-core/adapter";
+import type { BackplanePresence, OrderCounters, PresenceHost } from "@burrow/sse-core/adapter";
 import { channelPrefix, decodeMessages, orderedEvent } from "./codec.js";
 import { readHistory } from "./history-reader.js";
 import { Link } from "./link.js";
@@ -7,7 +7,7 @@ import type { RedisBackplaneOptions } from "./options.js";
 import { RedisPresence } from "./presence-store.js";
 import type { Publisher, PublishTarget } from "./publisher.js";
 import { Recovery } from "./recovery.js";
-import { type OrderStats, RedisBackplaneBase } from "./redis-backplane-base.js";
+import { RedisBackplaneBase } from "./redis-backplane-base.js";
 import { redactUrl } from "./redis-url.js";
 import { Replayer, singleRedisSite } from "./replayer.js";
 import { Subscriptions } from "./subscriptions.js";
@@ -111,7 +111,7 @@ export class RedisBackplane extends RedisBackplaneBase implements Backplane {
   }
 
   /** The order's counters: the subscriber's messages and catch-ups, and presence's sweeps. */
-  protected orderStats(): OrderStats {
+  protected orderStats(): OrderCounters {
     const { recovery } = this;
     return {
       received: recovery.received,

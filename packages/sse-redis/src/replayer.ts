@@ -8,13 +8,7 @@
  * the head. The same on one Redis and on a cluster: a {@link ReplaySite}
  * says where a topic is read and subscribed. Internal.
  */
-import {
-  AdaptiveLimit,
-  BackplaneResumes,
-  type RangeReader,
-  ReplayQueue,
-  SharedReads,
-} from "@burrow/sse-core/adapter";
+import { BackplaneResumes, type RangeReader, resumeReads } from "@burrow/sse-core/adapter";
 import type { Redis } from "ioredis";
 import { readLast, readRange, type StoredEvent } from "./history-reader.js";
 import type { Link } from "./link.js";
@@ -62,7 +56,6 @@ export class Replayer extends BackplaneResumes<StoredEvent> {
     private readonly options: { timeoutMs: number; maxReplays: number },
   ) {
     const { timeoutMs, maxReplays } = options;
-    const limit = new AdaptiveLimit({ max: maxReplays, initial: maxReplays });
     const read: RangeReader<StoredEvent> = (topic, ...args) =>
       link.state === "ready"
         ? readRange(
@@ -72,9 +65,8 @@ export class Replayer extends BackplaneResumes<StoredEvent> {
           )
         : Promise.resolve(undefined);
     super({
-      reads: new SharedReads(read, new ReplayQueue(limit), (ms, size) => limit.sample(ms, size)),
       // Reads at once, adapted to how fast Redis answers, at most `maxReplays`.
-      limit,
+      ...resumeReads(read, maxReplays),
       timeoutMs,
       ready: () => link.state === "ready",
       synced: (topics) => site.synced(topics),
@@ -85,8 +77,8 @@ export class Replayer extends BackplaneResumes<StoredEvent> {
           false,
         ),
       barrier: (topics) => barrier(site.subscriber(topics), timeoutMs),
-      readLast: async (topic) =>
-        link.state === "ready" ? readLast(link.command!, site.prefixOf(topic), topic) : undefined,
+      // Asked only while the link is ready (the kit checks it once the topic is answered).
+      readLast: (topic) => readLast(link.command!, site.prefixOf(topic), topic),
       barrierGroup: site.barrierGroup?.bind(site),
       accepts: site.accepts?.bind(site),
     });

@@ -12,7 +12,7 @@ import {
   type SuiteBackplaneBroker,
   type SuiteEvent,
 } from "./backplane-suite.js";
-import { tcpProxy } from "./tcp-proxy.js";
+import { type TcpProxy, tcpProxy } from "./tcp-proxy.js";
 import { take, waitFor } from "./waits.js";
 
 /** The in-process suite's harness, and how to reach the engine another way. */
@@ -35,6 +35,20 @@ export function describeLastValue<C extends AsyncIterable<SuiteEvent>>(
     const broker = harness.broker(backplane, historySize, status);
     made.push({ broker, prefix });
     return { broker, backplane, last: (topic: string) => lastOf(backplane, topic) };
+  }
+
+  /** A broker on a backplane reaching the engine through `proxy` with `timeoutMs`, and its client of `x`. */
+  function openThrough(proxy: TcpProxy, timeoutMs: number) {
+    const prefix = harness.uniquePrefix();
+    const opened = open(prefix, 10, harness.through(proxy.url, prefix, timeoutMs));
+    return { ...opened, watcher: opened.broker.subscribe("x") };
+  }
+
+  /** Once `opened` is ready, publishes `x`'s value "1" and waits for it to come back. */
+  async function publishOne(opened: ReturnType<typeof openThrough>): Promise<void> {
+    await backplaneReady(opened.backplane, 1);
+    opened.broker.publish("x", { data: "1" });
+    await take(opened.watcher, 1);
   }
 
   harness.describe(`${harness.name}: a state topic's current value on every process`, () => {
@@ -83,19 +97,33 @@ export function describeLastValue<C extends AsyncIterable<SuiteEvent>>(
         if (!holding) client.write(chunk);
       });
       try {
-        const prefix = harness.uniquePrefix();
-        const { broker, backplane, last } = open(
-          prefix,
-          10,
-          harness.through(proxy.url, prefix, 300),
-        );
-        const watcher = broker.subscribe("x");
-        await backplaneReady(backplane, 1);
-        broker.publish("x", { data: "1" });
-        await take(watcher, 1);
+        const opened = openThrough(proxy, 300);
+        const { backplane, last } = opened;
+        await publishOne(opened);
         // Its answers held from now on: the read is asked while the link is still ready.
         holding = true;
         expect(backplane.stats().state).toBe("ready");
+        expect(await last("x")).toBeUndefined();
+      } finally {
+        proxy.close();
+      }
+    });
+
+    it("last(topic) while the link is not ready (not yet connected, then down): nothing, without waiting for timeoutMs", async () => {
+      const proxy = await tcpProxy(harness.url);
+      try {
+        proxy.cut();
+        // A bound far past the test's own timeout: a last() that waits for it fails the test.
+        const opened = openThrough(proxy, 600_000);
+        const { backplane, last } = opened;
+        expect(backplane.stats().state).toBe("connecting");
+        expect(await last("x")).toBeUndefined();
+        proxy.restore();
+        await publishOne(opened);
+        // Ready, the same call reads the value.
+        expect((await last("x"))?.event.data).toBe("1");
+        proxy.cut();
+        await waitFor(() => backplane.stats().state === "down", "the cut to be noticed");
         expect(await last("x")).toBeUndefined();
       } finally {
         proxy.close();

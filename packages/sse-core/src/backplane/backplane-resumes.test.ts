@@ -179,6 +179,28 @@ describe("BackplaneResumes", () => {
     expect(await noBarrier).toBeUndefined();
   });
 
+  it("reads no latest event when the link went down while it waited for the topic's answer", async () => {
+    // PostgreSQL's link goes down when its publishing side fails while its listening connection
+    // stays synced: only the link's state says that the read would go to a database not answering.
+    const readsAsked: string[] = [];
+    const { resumes, state, answerAll } = engine(
+      { a: [1] },
+      {
+        barrier: async () => true,
+        readLast: async (topic) => {
+          readsAsked.push(topic);
+          return stored(topic, 1);
+        },
+      },
+    );
+    const last = resumes.last("a", 10);
+    await settle();
+    state.ready = false;
+    answerAll();
+    expect(await last).toBeUndefined();
+    expect(readsAsked).toEqual([]);
+  });
+
   it("gives no latest event without history, while not ready or synced, on an error, or past timeoutMs", async () => {
     const ready = { answered: async () => true, barrier: async () => true };
     expect(await engine({ a: [1] }, ready).resumes.last("a", 0)).toBeUndefined();

@@ -8,7 +8,7 @@
 import { within } from "../base/within.js";
 import type { AdaptiveLimit } from "./adaptive-limit.js";
 import type { BackplaneEvent, BackplaneReplay } from "./backplane.js";
-import type { BackplaneEngineStats } from "./engine-stats.js";
+import type { BackplaneEngineStats, ResumeCounters } from "./engine-stats.js";
 import { parseEventId } from "./event-id.js";
 import { SharedBarrier } from "./shared-barrier.js";
 import type { SharedReads } from "./shared-reads.js";
@@ -16,13 +16,16 @@ import { sharedReplay } from "./shared-replay.js";
 
 /** What {@link BackplaneResumes} asks of its engine. */
 export interface ResumeEngine<E extends BackplaneEvent> {
-  /** The engine's history reads, shared by its resumes. */
+  /** The engine's history reads, shared by its resumes (with `limit`: see `resumeReads`). */
   readonly reads: SharedReads<E>;
   /** The reads allowed at once that `reads` take turns under (an {@link AdaptiveLimit}): `replayLimit`. */
   readonly limit: { readonly current: number };
   /** How long {@link BackplaneResumes.last} waits in all, in milliseconds: undefined past it. */
   readonly timeoutMs: number;
-  /** Whether the link is ready: a resume starts only then, and a replay reads only if it still is. */
+  /**
+   * Whether the link is ready: a resume (or a latest read) starts only
+   * then, and reads only if it still is once its topics are answered.
+   */
   ready(): boolean;
   /** Whether the subscriptions of `topics` are caught up on the current connection: a read starts only then. */
   synced(topics: readonly string[]): boolean;
@@ -38,7 +41,7 @@ export interface ResumeEngine<E extends BackplaneEvent> {
    * ordered before it was sent; false (or a rejection) when not.
    */
   barrier(topics: readonly string[]): Promise<boolean>;
-  /** `topic`'s newest event; undefined when it holds none (or the engine cannot read now). */
+  /** `topic`'s newest event (asked only while {@link ResumeEngine.ready}); undefined when it holds none. */
   readLast(topic: string): Promise<BackplaneEvent | undefined>;
   /**
    * Replays whose topics are in the same barrier group share one barrier
@@ -67,8 +70,7 @@ export interface ResumeEngine<E extends BackplaneEvent> {
  * @example
  * ```ts
  * const resumes = new BackplaneResumes({
- *   reads: new SharedReads(readRange, new ReplayQueue(limit), (ms, size) => limit.sample(ms, size)),
- *   limit,
+ *   ...resumeReads(readRange, maxReplays), // reads, limit
  *   timeoutMs: 2_000,
  *   ready: () => link.state === "ready",
  *   synced: () => link.synced,
@@ -104,10 +106,7 @@ export class BackplaneResumes<E extends BackplaneEvent> {
   }
 
   /** The resume counters of the engine's stats (see {@link BackplaneEngineStats}). */
-  counters(): Pick<
-    BackplaneEngineStats,
-    "replays" | "replaysSkipped" | "replayReads" | "replayLimit"
-  > {
+  counters(): ResumeCounters {
     return {
       replays: this.size,
       replaysSkipped: this.skipped,
@@ -167,8 +166,8 @@ export class BackplaneResumes<E extends BackplaneEvent> {
    * `topic`'s newest event (see `Backplane.last`), read once its SUBSCRIBE
    * (LISTEN) is answered, and resolved after the live copies of what was
    * read; undefined without history, while the link is not ready (or not
-   * synced once answered), past `timeoutMs` (in all), or on an error.
-   * Never rejects.
+   * ready or synced once answered: a link that went down meanwhile is not
+   * read), past `timeoutMs` (in all), or on an error. Never rejects.
    */
   async last(
     topic: string,
@@ -181,7 +180,7 @@ export class BackplaneResumes<E extends BackplaneEvent> {
     const read = async (): Promise<BackplaneEvent | undefined> => {
       // Live deliveries must have started before the read: then the two overlap, never leave a hole.
       if (!(await engine.answered(topics))) return undefined;
-      if (!engine.synced(topics) || signal?.aborted) return undefined;
+      if (!engine.synced(topics) || !engine.ready() || signal?.aborted) return undefined;
       const event = await engine.readLast(topic);
       return event !== undefined && (await engine.barrier(topics)) ? event : undefined;
     };

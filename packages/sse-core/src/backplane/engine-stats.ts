@@ -1,4 +1,4 @@
-import type { BackplaneStats } from "./backplane.js";
+import type { BackplaneState, BackplaneStats } from "./backplane.js";
 
 /**
  * `broker.stats().backplane` of an engine built on the backplane kit (a
@@ -53,4 +53,75 @@ export interface BackplaneEngineStats extends BackplaneStats {
   replayLimit: number;
   /** Presence sweeps for processes that stopped renewing their members run here, ever. */
   presenceSweeps: number;
+}
+
+/** The counters of an engine's order that its stats report: how its events came, and its topics. */
+export type OrderCounters = Pick<
+  BackplaneEngineStats,
+  "received" | "recovered" | "gaps" | "topics" | "presenceSweeps"
+>;
+
+/** The counters of an engine's resumes that its stats report (see `BackplaneResumes.counters`). */
+export type ResumeCounters = Pick<
+  BackplaneEngineStats,
+  "replays" | "replaysSkipped" | "replayReads" | "replayLimit"
+>;
+
+/** What {@link engineStats} reads of an engine's parts. */
+export interface EngineParts {
+  /** The link: its state, the times it went down, its timeouts and its last error. */
+  link: {
+    readonly state: BackplaneState;
+    readonly errors: number;
+    readonly timeouts: number;
+    readonly lastError: Error | undefined;
+  };
+  /** The publisher: what it sent, what stayed here, what waits and what overflowed. */
+  publisher: {
+    readonly published: number;
+    readonly localOnly: number;
+    readonly pending: number;
+    readonly overflow: number;
+  };
+  /** The resumes (a `BackplaneResumes`). */
+  resumes: { counters(): ResumeCounters };
+  /** The order's counters, now. */
+  order: OrderCounters;
+}
+
+/**
+ * An engine's `stats()` (see {@link BackplaneEngineStats}), read from its
+ * parts now; an engine with fields of its own spreads it into its stats.
+ *
+ * @example
+ * ```ts
+ * stats(): MyEngineStats {
+ *   const { link, publisher, replayer } = this;
+ *   const order = { received, recovered, gaps, topics: subscriptions.size, presenceSweeps: 0 };
+ *   return { ...engineStats({ link, publisher, resumes: replayer, order }), pruned: this.pruned };
+ * }
+ * ```
+ */
+export function engineStats({
+  link,
+  publisher,
+  resumes,
+  order,
+}: EngineParts): BackplaneEngineStats {
+  return {
+    state: link.state,
+    errors: link.errors,
+    localOnly: publisher.localOnly,
+    received: order.received,
+    topics: order.topics,
+    published: publisher.published,
+    recovered: order.recovered,
+    gaps: order.gaps,
+    lastError: link.lastError?.message,
+    pending: publisher.pending,
+    overflow: publisher.overflow,
+    timeouts: link.timeouts,
+    ...resumes.counters(),
+    presenceSweeps: order.presenceSweeps,
+  };
 }

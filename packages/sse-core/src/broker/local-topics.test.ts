@@ -109,6 +109,29 @@ describe("a local topic (TopicPolicy.local) on a backplane", () => {
     b.unsubscribe(watcher);
   });
 
+  it("asks the backplane to replay a resuming client's backplane topics only, in its order, names and patterns alike", async () => {
+    const plane = new FakePlane(new FakeEngine());
+    const asked: (readonly string[])[] = [];
+    const replay = plane.replay.bind(plane);
+    plane.replay = (topics, lastEventId, signal) => {
+      asked.push(topics);
+      return replay(topics, lastEventId, signal);
+    };
+    const broker = new EventBroker({
+      historySize: 10,
+      backplane: plane,
+      topics: { stats: { local: true }, "metric:*": { local: true }, "note:*": { kind: "log" } },
+    });
+    const topics = ["note:1", "metric:cpu", "stats", "alerts", "metric:mem", "note:2"];
+    broker.subscribe(topics, { lastEventId: "e-0" });
+    await turns();
+    expect(asked).toEqual([["note:1", "alerts", "note:2"]]);
+    for (const topic of ["stats", "metric:cpu", "metric:mem"]) {
+      expect(plane.calls.filter((c) => c.includes(topic))).toEqual([]);
+    }
+    broker.close();
+  });
+
   it("sends a local event held during a replay with the replay's position: a resume from it repeats nothing", async () => {
     const { planes, brokers } = pair(100, "resync");
     const [a, b] = brokers;
