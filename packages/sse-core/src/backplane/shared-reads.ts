@@ -189,7 +189,7 @@ export class SharedReads<E> {
     // turn of the event loop is over (the requests already received join it), or once a storm of
     // resumes has passed (all of them join it).
     if (this.running.has(key)) batch.next = start;
-    else this.hold.run(start);
+    else this.hold.run(start, batch.stop.signal);
     return batch;
   }
 
@@ -233,7 +233,7 @@ export class SharedReads<E> {
     const start = next?.next;
     if (next !== undefined && start !== undefined && !this.running.has(key)) {
       next.next = undefined;
-      this.hold.run(start);
+      this.hold.run(start, next.stop.signal);
     }
   }
 

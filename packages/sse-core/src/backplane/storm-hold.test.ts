@@ -5,7 +5,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { StormHold } from "./storm-hold.js";
 
 beforeEach(() => {
-  vi.useFakeTimers({ toFake: ["setTimeout", "setImmediate", "performance", "Date"] });
+  vi.useFakeTimers({
+    toFake: ["setTimeout", "clearTimeout", "setImmediate", "performance", "Date"],
+  });
 });
 afterEach(() => {
   vi.useRealTimers();
@@ -108,6 +110,28 @@ describe("StormHold", () => {
     arrive(1);
     vi.advanceTimersByTime(10);
     expect(started).toEqual(["a"]);
+  });
+
+  it("a held read whose signal aborts leaves the line at once and never starts; the others keep their order", () => {
+    const { h, started, arrive } = hold();
+    arrive(4);
+    const left = new AbortController();
+    h.run(() => started.push("a"));
+    h.run(() => started.push("gone"), left.signal);
+    h.run(() => started.push("b"));
+    left.abort();
+    expect(h.size).toBe(2);
+    h.run(() => started.push("never"), left.signal);
+    expect(h.size).toBe(2);
+    vi.runOnlyPendingTimers();
+    expect(started).toEqual(["a", "b"]);
+    expect(h.held).toBe(3);
+    // The last held read leaving takes the next look with it.
+    const alone = new AbortController();
+    arrive(4);
+    h.run(() => started.push("alone"), alone.signal);
+    alone.abort();
+    expect({ size: h.size, timers: vi.getTimerCount() }).toEqual({ size: 0, timers: 0 });
   });
 
   it("takes its defaults: a burst of 8 within 25 ms, held at most 2 s", () => {

@@ -23,7 +23,11 @@ export interface StormHoldOptions {
 
 interface Held {
   readonly since: number;
-  readonly start: () => void;
+  /** Undefined once its reader left (its signal aborted): it never starts. */
+  start: (() => void) | undefined;
+  readonly signal: AbortSignal | undefined;
+  /** Takes it out of the line: its reader left. */
+  readonly leave: () => void;
 }
 
 /**
@@ -38,13 +42,15 @@ interface Held {
  * (whose kernel accept queue would otherwise overflow, so that clients
  * retry a second or three later), and each topic's resumes gather into one
  * read. A trickle (fewer than `burst` per `windowMs`: 320 resumes a second
- * by default) is never held.
+ * by default) is never held. A read whose signal aborts (nobody waits for
+ * it any more) leaves the line at once and never starts; the last one
+ * leaving takes the next look with it.
  *
  * @example
  * ```ts
  * const hold = new StormHold();
  * hold.arrive(); // a resume asked for a read
- * hold.run(() => startRead()); // next turn, or once the storm has passed
+ * hold.run(() => startRead(), signal); // next turn, or once the storm has passed; never once it aborted
  * ```
  */
 export class StormHold {
@@ -60,7 +66,9 @@ export class StormHold {
   private next = 0;
   /** Arrivals since the last look at the held reads. */
   private since = 0;
-  private readonly line: Held[] = [];
+  private line: Held[] = [];
+  /** Reads in {@link line} whose reader has not left. */
+  private waiting = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** When the timer of the next look was set. */
   private armedAt = 0;
@@ -81,7 +89,7 @@ export class StormHold {
 
   /** Reads held now. */
   get size(): number {
-    return this.line.length;
+    return this.waiting;
   }
 
   /** Counts one arrival (a resume asking for a read). */
@@ -92,16 +100,37 @@ export class StormHold {
     if (this.count < this.burst) this.count++;
   }
 
-  /** Runs `start` on the next turn of the event loop, or once the storm has passed (or held it long enough). */
-  run(start: () => void): void {
-    if (this.line.length === 0 && !this.storming) {
-      setImmediate(start);
+  /**
+   * Runs `start` on the next turn of the event loop, or once the storm has
+   * passed (or held it long enough); never once `signal` aborted: then it
+   * leaves the line at once.
+   */
+  run(start: () => void, signal?: AbortSignal): void {
+    if (signal?.aborted) return;
+    if (this.waiting === 0 && !this.storming) {
+      setImmediate(() => {
+        if (!signal?.aborted) start();
+      });
       return;
     }
     this.held++;
-    if (this.line.length === 0) this.since = 0;
-    this.line.push({ since: this.now(), start });
+    if (this.waiting === 0) this.since = 0;
+    const held: Held = { since: this.now(), start, signal, leave: () => this.leave(held) };
+    this.line.push(held);
+    this.waiting++;
+    signal?.addEventListener("abort", held.leave, { once: true });
     this.arm();
+  }
+
+  /** `held`'s reader left: it never starts; with nothing left to hold, no look is due. */
+  private leave(held: Held): void {
+    if (held.start === undefined) return;
+    held.start = undefined;
+    this.waiting--;
+    if (this.waiting > 0) return;
+    this.line = [];
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   private arm(): void {
@@ -118,11 +147,14 @@ export class StormHold {
     const now = this.now();
     const busy = now - this.armedAt >= 2 * this.windowMs;
     const calm = this.since < (busy ? 1 : this.burst);
+    if (this.waiting < this.line.length) this.line = this.line.filter((held) => held.start);
     let n = 0;
     while (n < this.line.length && (calm || now - this.line[n]!.since >= this.maxHoldMs)) n++;
     const due = this.line.splice(0, n);
     this.since = 0;
+    this.waiting -= due.length;
     if (this.line.length > 0) this.arm();
-    for (const { start } of due) start();
+    for (const held of due) held.signal?.removeEventListener("abort", held.leave);
+    for (const held of due) held.start!();
   }
 }
