@@ -199,6 +199,17 @@ describe("SharedReads", () => {
     expect(hold.held).toBe(1);
   });
 
+  it("one read serves a batch too large to spread into arguments (150,000 waiters of one topic): no RangeError, no hang", async () => {
+    const { calls, reads } = engine();
+    const slices = Array.from({ length: 150_000 }, (_, i) => reads.slice("t", "e", i % 3, 10));
+    await vi.waitFor(() => expect(calls).toHaveLength(1));
+    expect(calls[0]).toMatchObject({ after: 0, count: 10 + 1 + 2 });
+    calls[0]!.answer({ entries: entries("t", [1, 2, 3]), complete: true, head: 3, floor: 0 });
+    const got = await Promise.all(slices);
+    expect(got.slice(0, 3).map((slice) => slice?.entries.length)).toEqual([3, 2, 1]);
+    expect(reads.size).toBe(0);
+  });
+
   it("flush turns every replay waiting into a miss: those waiting for a read, and those in one", async () => {
     const { calls, reads } = engine(1);
     const reading = reads.slice("a", "e", 0, 5);

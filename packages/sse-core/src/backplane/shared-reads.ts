@@ -211,9 +211,14 @@ export class SharedReads<E> {
     this.running.set(batch.key, batch);
     let range: TopicRange<E> | undefined;
     try {
-      const cursors = [...batch.waiters].map((waiter) => waiter.after);
-      const low = Math.min(...cursors);
-      const count = Math.min(limit + 1 + (Math.max(...cursors) - low), 2 * (limit + 1));
+      // A loop, not Math.min(...cursors): a storm's batch may hold more waiters than arguments fit.
+      let low = Number.POSITIVE_INFINITY;
+      let high = Number.NEGATIVE_INFINITY;
+      for (const { after } of batch.waiters) {
+        low = Math.min(low, after);
+        high = Math.max(high, after);
+      }
+      const count = Math.min(limit + 1 + (high - low), 2 * (limit + 1));
       const started = this.now();
       this.reads++;
       range = await this.read(topic, epoch, low, count, batch.stop.signal).catch(() => undefined);
