@@ -5,6 +5,7 @@
  * (shared too: {@link SharedBarrier}); a topic's latest event is read the
  * same way, bounded in all.
  */
+import { unlessAborted } from "../base/unless-aborted.js";
 import { within } from "../base/within.js";
 import type { AdaptiveLimit } from "./adaptive-limit.js";
 import type { BackplaneEvent, BackplaneReplay } from "./backplane.js";
@@ -124,7 +125,8 @@ export class BackplaneResumes<E extends BackplaneEvent> {
    * What `topics` retained after `lastEventId`, at most `historySize` per
    * topic (see `Backplane.replay`); undefined on a miss: an id not ours,
    * history off, the link not ready (or not synced once the topics were
-   * answered), `signal` aborted, a read or barrier not answered. Never rejects.
+   * answered), `signal` aborted (settled at once, at whichever step it waits),
+   * a read or barrier not answered. Never rejects.
    */
   async replay(
     topics: readonly string[],
@@ -139,8 +141,9 @@ export class BackplaneResumes<E extends BackplaneEvent> {
     this.resuming++;
     try {
       // Live deliveries must have started before the read: then the two overlap, never leave a hole.
-      if (!(await engine.answered(topics))) return undefined;
-      if (!engine.synced(topics) || !engine.ready() || signal?.aborted) {
+      // A client that leaves meanwhile settles at once, not once the engine answers (or times out).
+      const answered = await unlessAborted(engine.answered(topics), signal, false);
+      if (!answered || !engine.synced(topics) || !engine.ready() || signal?.aborted) {
         if (signal?.aborted) this.left++;
         return undefined;
       }

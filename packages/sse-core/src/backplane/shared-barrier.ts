@@ -1,3 +1,5 @@
+import { unlessAborted } from "../base/unless-aborted.js";
+
 /**
  * One barrier for every replay that asks before it is sent: a backplane's
  * barrier (a PING on Redis's subscriber connection, a NOTIFY to itself on
@@ -30,16 +32,7 @@ export class SharedBarrier {
    */
   wait(signal?: AbortSignal): Promise<boolean> {
     if (signal?.aborted) return Promise.resolve(false);
-    const answer = this.answer();
-    if (signal === undefined) return answer;
-    return new Promise((resolve) => {
-      const leave = (): void => resolve(false);
-      signal.addEventListener("abort", leave, { once: true });
-      void answer.then((answered) => {
-        signal.removeEventListener("abort", leave);
-        resolve(answered);
-      });
-    });
+    return unlessAborted(this.answer(), signal, false);
   }
 
   /** The answer of the barrier scheduled, or of a new one. */
