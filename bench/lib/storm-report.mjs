@@ -77,6 +77,11 @@ const ROWS = [
     "",
     (c) => Object.values(c.clients.doneBy).join(" / "),
   ],
+  [
+    "connects the kernel's listen queue dropped (sent again a second later)",
+    "",
+    (c) => (Number.isFinite(c.listenOverflows) ? String(c.listenOverflows) : "n/a"),
+  ],
   ["clients reset or failed at connect", "", (c) => String(c.clients.failedAtConnect)],
   [
     "other failures; clients still incomplete at the end",

@@ -39,6 +39,23 @@ function resetPeak(pid) {
   }
 }
 
+/**
+ * The kernel's count of connections its listen queues dropped (TcpExt
+ * ListenOverflows, every socket of the machine; Linux only, else NaN): a
+ * dropped connect is sent again by the client a second later.
+ */
+function listenOverflows() {
+  try {
+    const [names, values] = readFileSync("/proc/net/netstat", "utf8")
+      .split("\n")
+      .filter((line) => line.startsWith("TcpExt:"))
+      .map((line) => line.split(/\s+/));
+    return Number(values[names.indexOf("ListenOverflows")]);
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** Round trips of the probe's events sent in [from, to), ms: p50, p99, max and count. */
 function window(samples, from, to) {
   const v = Float64Array.from(
@@ -124,6 +141,7 @@ export async function stormCell(side, engine, n, cfg) {
       timeoutMs: cfg.timeoutMs,
       startAt,
     };
+    const overflows0 = listenOverflows();
     let parts;
     try {
       parts = await Promise.all(
@@ -133,6 +151,7 @@ export async function stormCell(side, engine, n, cfg) {
       clearInterval(sampler);
     }
     const result = tallyStorm(parts, startAt);
+    out.listenOverflows = listenOverflows() - overflows0;
     // BENCH_STORM_DUMP: every client's times, ms after the start: [start, TCP connect, head, replay done].
     if (process.env.BENCH_STORM_DUMP) {
       const times = (c) =>
