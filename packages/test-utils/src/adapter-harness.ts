@@ -1,5 +1,11 @@
-/** The adapter suite's harness: what an adapter under test exposes, and how its framework is driven. */
+/**
+ * The adapter suite's harness: what an adapter under test exposes, how its
+ * framework is driven, and what its error handling answers.
+ */
 import type { TestServer } from "./server.js";
+
+/** What every harness's error handling answers (with status 500), as an app's own error page. */
+export const APP_ERROR_PAGE = "app error page";
 
 /** What the suite needs of `@burrow/sse-core`'s `EventBroker`. */
 export interface SuiteBroker {

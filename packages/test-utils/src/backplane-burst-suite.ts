@@ -7,7 +7,8 @@
  * answers again, whose clients of a topic with a snapshot are repaired.
  */
 import { expect, it } from "vitest";
-import { type BackplaneHarness, backplaneReady, type SuiteEvent } from "./backplane-suite.js";
+import type { BackplaneHarness, SuiteEvent } from "./backplane-harness.js";
+import { backplaneReady } from "./backplane-ready.js";
 import { take, waitFor } from "./waits.js";
 
 /** What the burst suite reads of a backplane's stats (the kit's `BackplaneEngineStats`). */

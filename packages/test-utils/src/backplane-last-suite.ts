@@ -5,13 +5,13 @@
  * state topic giving its new client the value published on another process.
  */
 import { afterEach, expect, it } from "vitest";
-import {
-  type BackplaneHarness,
-  backplaneReady,
-  type SuiteBackplane,
-  type SuiteBackplaneBroker,
-  type SuiteEvent,
-} from "./backplane-suite.js";
+import type {
+  BackplaneHarness,
+  SuiteBackplane,
+  SuiteBackplaneBroker,
+  SuiteEvent,
+} from "./backplane-harness.js";
+import { backplaneReady } from "./backplane-ready.js";
 import { type TcpProxy, tcpProxy } from "./tcp-proxy.js";
 import { take, waitFor } from "./waits.js";
 

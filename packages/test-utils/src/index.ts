@@ -5,7 +5,8 @@
  */
 
 export type { AdapterHarness, SuiteBroker } from "./adapter-harness.js";
-export { APP_ERROR_PAGE, describeAdapter } from "./adapter-suite.js";
+export { APP_ERROR_PAGE } from "./adapter-harness.js";
+export { describeAdapter } from "./adapter-suite.js";
 export type { RawClient, RecordingEventSource } from "./clients.js";
 export {
   EventSource,

@@ -5,8 +5,8 @@
  * during a shared read, or the link dropping during one, is settled at once.
  */
 import { afterEach, expect, it } from "vitest";
+import type { SuiteBackplane, SuiteBackplaneBroker, SuiteEvent } from "./backplane-harness.js";
 import type { LastValueHarness } from "./backplane-last-suite.js";
-import type { SuiteBackplane, SuiteBackplaneBroker, SuiteEvent } from "./backplane-suite.js";
 import { type TcpProxy, tcpProxy } from "./tcp-proxy.js";
 import { take, waitFor } from "./waits.js";
 

@@ -1,10 +1,10 @@
-/** What the adapter suites share per test: the routes served, and the event sources opened. */
+/** What the adapter suites share per test: the routes served, and the clients opened. */
 import { afterEach, expect } from "vitest";
 import type { AdapterHarness, SuiteBroker } from "./adapter-harness.js";
-import { type RecordingEventSource, recordEvents } from "./clients.js";
+import { type RawClient, type RecordingEventSource, rawClient, recordEvents } from "./clients.js";
 import type { TestServer } from "./server.js";
 
-/** A test's server and event sources, closed after it (see {@link suiteServing}). */
+/** A test's server and clients, closed after it (see {@link suiteServing}). */
 export interface SuiteServing<Req, H> {
   /** Serves `routes` (see {@link AdapterHarness.serve}); resolves with the server's URL. */
   serve(routes: Parameters<AdapterHarness<SuiteBroker, Req, H>["serve"]>[0]): Promise<string>;
@@ -16,19 +16,27 @@ export interface SuiteServing<Req, H> {
     types: readonly string[],
     headers?: Record<string, string>,
   ): RecordingEventSource;
+  /** A raw TCP client of `path` on the server at `url`, sending `headers`. */
+  raw(url: string, path: string, headers?: Record<string, string>): RawClient;
+  /** What reached the framework's error handling so far, taken (the `afterEach` wants none left). */
+  takeErrors(): unknown[];
+  /** Runs `restore` (a spy's `mockRestore`) after the test, before anything closes. */
+  restoreAfter(restore: () => void): void;
 }
 
 /**
  * Registers, in the calling `describe`, an `afterEach` that closes the
- * test's event sources and server and expects nothing in its framework's
- * error handling; returns how a test serves routes and watches streams.
+ * test's clients and server and expects nothing in its framework's error
+ * handling; returns how a test serves routes and opens clients.
  */
 export function suiteServing<B extends SuiteBroker, Req, H>(
   harness: AdapterHarness<B, Req, H>,
 ): SuiteServing<Req, H> {
   let running: { server: TestServer; errors: unknown[] } | undefined;
-  const clients: RecordingEventSource[] = [];
+  const clients: { close(): void }[] = [];
+  const restores: (() => void)[] = [];
   afterEach(async () => {
+    for (const restore of restores.splice(0)) restore();
     for (const client of clients.splice(0)) client.close();
     await running?.server.close();
     expect(running?.errors ?? []).toEqual([]);
@@ -48,6 +56,17 @@ export function suiteServing<B extends SuiteBroker, Req, H>(
       });
       clients.push(client);
       return client;
+    },
+    raw(url, path, headers = {}) {
+      const client = rawClient(Number(new URL(url).port), path, { headers });
+      clients.push(client);
+      return client;
+    },
+    takeErrors() {
+      return running!.errors.splice(0);
+    },
+    restoreAfter(restore) {
+      restores.push(restore);
     },
   };
 }
