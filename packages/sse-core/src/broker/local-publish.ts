@@ -54,6 +54,7 @@ export class LocalPublish {
     this.snapshots = new Snapshots(ids, this.rules, counters, observers, backplane);
     // Unwatched, a state topic's events no longer come here: its latest would go stale.
     index.unwatched = (topic) => this.snapshots.forget(topic);
+    index.left = (topic) => this.snapshots.left(topic);
     // A local topic's events never come through the backplane: it is not watched there.
     if (backplane !== undefined && this.rules.someLocal)
       index.kept = (topic) => this.rules.local(topic);
@@ -98,6 +99,7 @@ export class LocalPublish {
    */
   report(report: BackplaneReport): void {
     this.observers.notify("backplane", report);
+    if (report.kind === "state") this.snapshots.linkChanged();
     if (report.kind === "state" && report.state === "ready") this.lost(this.snapshots.unanswered());
   }
 

@@ -6,6 +6,7 @@ import type { Frame } from "../wire/frame.js";
 import { snapshotFrame } from "../wire/snapshot-frame.js";
 import type { RepairReason, TopicRule } from "../wire/topic-policy.js";
 import type { BrokerCounters } from "./broker-stats.js";
+import type { ReusableSnapshot, ReusableSnapshots } from "./reusable-snapshots.js";
 import { TopicJobs, type TopicLine } from "./topic-jobs.js";
 
 /** Why a client's own render fails when its renderer returns undefined and the rule has no snapshot. */
@@ -35,6 +36,8 @@ interface Job extends TopicLine {
 /** What the renders need around them. @internal */
 export interface SnapshotJobsHost {
   readonly counters: BrokerCounters;
+  /** The rules' last snapshots still as good as a fresh render (kept by the renders, spoiled by the host). */
+  readonly reusable: ReusableSnapshots;
   /** On a backplane: the engine's head now (a render covers every event up to it). */
   readonly head?: (() => Promise<OrderPosition | undefined>) | undefined;
   /** `client` was sent its repair of `topic` (counted, observed). */
@@ -46,7 +49,10 @@ export interface SnapshotJobsHost {
  * topic, for every client waiting when it starts (so a burst that overflows
  * a thousand clients renders it once), encoded once; a client that asks
  * while a render runs waits for the next one (the running one may miss
- * events it already lost). A client with a renderer of its own (a handler's
+ * events it already lost), unless its topic published nothing since that
+ * one started: a rule's snapshot serves every client that asks while its
+ * topic publishes nothing from the start of its render on
+ * ({@link ReusableSnapshots}). A client with a renderer of its own (a handler's
  * `snapshot`, bound to its request) is rendered for alone, at most once at
  * a time per topic, on the same terms; when its renderer returns undefined,
  * it joins the rule's. On a backplane a render starts once the engine's
@@ -96,6 +102,11 @@ export class SnapshotJobs {
 
   /** Renders the rule's snapshot of `topic` for `clients`, once the head is known. */
   private render(topic: string, job: Job, clients: Map<RepairTarget, RepairReason>): void {
+    const last = this.host.reusable.get(topic);
+    if (last !== undefined) {
+      this.reuse(topic, job, clients, last);
+      return;
+    }
     const head = this.host.head;
     // A local topic's events are this process's own: the engine's head says nothing of them.
     if (head === undefined || job.rule.local) {
@@ -123,7 +134,24 @@ export class SnapshotJobs {
       return;
     }
     for (const client of clients.keys()) client.repairStarted(topic, clients, head);
-    this.run(topic, job, clients, () => job.rule.snapshot!(topic));
+    this.host.reusable.started(topic, clients);
+    this.run(topic, job, clients, () => job.rule.snapshot!(topic), head);
+  }
+
+  /**
+   * Sends `clients` the topic's last snapshot (nothing of the topic came
+   * since its render started, so it covers what they lost), as if its render
+   * started now: events of the topic from now on follow it.
+   */
+  private reuse(
+    topic: string,
+    job: Job,
+    clients: Map<RepairTarget, RepairReason>,
+    last: ReusableSnapshot,
+  ): void {
+    for (const client of clients.keys()) client.repairStarted(topic, clients, last.head);
+    this.handOut(topic, clients, last.frame);
+    this.ended(topic, job);
   }
 
   /**
@@ -162,17 +190,21 @@ export class SnapshotJobs {
   /**
    * Runs `call`, a render for `clients` (started), and waits for its HTML
    * at most the rule's `snapshotTimeoutMs`; then hands it (or the failure)
-   * to them and starts the job's next render, if anyone waits for one.
+   * to them and starts the job's next render, if anyone waits for one. A
+   * rule's snapshot is kept for reuse, covering `head`, unless spoiled.
    */
   private run(
     topic: string,
     job: Job,
     clients: Map<RepairTarget, RepairReason>,
     call: () => unknown,
+    head?: OrderPosition,
   ): void {
     const { rule } = job;
     const settle = (html: unknown, error?: unknown): void => {
-      this.deliver(topic, rule, clients, html, error, job.owner !== undefined);
+      const own = job.owner !== undefined;
+      const frame = this.deliver(topic, rule, clients, html, error, own);
+      if (!own) this.host.reusable.ended(topic, clients, frame, head);
       this.ended(topic, job);
     };
     let result: unknown;
@@ -202,6 +234,7 @@ export class SnapshotJobs {
   /**
    * One render ended: its frame (encoded once) to each of its clients, or,
    * failed, what they held (`own`: a client's own renderer failed).
+   * Returns the frame (undefined: failed).
    */
   private deliver(
     topic: string,
@@ -210,7 +243,7 @@ export class SnapshotJobs {
     html: unknown,
     error: unknown,
     own: boolean,
-  ): void {
+  ): Frame | undefined {
     let frame: Frame | undefined;
     if (error === undefined) {
       try {
@@ -228,6 +261,16 @@ export class SnapshotJobs {
       }
     }
     if (error !== undefined) this.failed(topic, error, own);
+    this.handOut(topic, clients, frame);
+    return frame;
+  }
+
+  /** The render `clients` (they name it) ended: `frame` to each that still waits for it. */
+  private handOut(
+    topic: string,
+    clients: Map<RepairTarget, RepairReason>,
+    frame: Frame | undefined,
+  ): void {
     for (const [client, reason] of clients) {
       if (client.repaired(topic, frame, clients)) this.host.sent(client, topic, reason);
     }

@@ -5,6 +5,7 @@ import type { RepairReason, TopicRule } from "../wire/topic-policy.js";
 import type { BrokerCounters } from "./broker-stats.js";
 import { LastValues } from "./last-values.js";
 import type { Observers } from "./observer.js";
+import { ReusableSnapshots } from "./reusable-snapshots.js";
 import { SnapshotJobs } from "./snapshot-jobs.js";
 import type { TopicRules } from "./topic-rules.js";
 
@@ -39,7 +40,9 @@ export interface Position {
  * once at a time per topic, for every client waiting when it starts (so a
  * burst that overflows a thousand clients renders it once), and encoded
  * once. A client that asks while a render runs waits for the next one: the
- * running one may miss events it already lost. On a backplane, a state
+ * running one may miss events it already lost. A render is sent again, to
+ * clients that ask later, while its topic publishes nothing from its start
+ * on ({@link ReusableSnapshots}). On a backplane, a state
  * topic's latest event not known here is read from the engine first
  * ({@link LastValues}). Counts what it sends, by reason. @internal
  */
@@ -47,6 +50,8 @@ export class Snapshots implements RepairHost {
   private readonly latest = new Map<string, Frame>();
   /** The renders of log topics' snapshots. */
   private readonly jobs: SnapshotJobs;
+  /** The last render of each topic, while still as good as a fresh one. */
+  private readonly reusable = new ReusableSnapshots();
   /** Frames given an id of a client's position, per frame and position. */
   private readonly stamped = new WeakMap<Frame, Map<number, Frame>>();
   /** With a backplane that reads a topic's latest event: state topics not known here. */
@@ -62,6 +67,7 @@ export class Snapshots implements RepairHost {
     const head = ids?.head === undefined ? undefined : () => ids.head!();
     this.jobs = new SnapshotJobs({
       counters,
+      reusable: this.reusable,
       head,
       sent: (client, topic, reason) => this.sent(client, topic, reason),
     });
@@ -74,8 +80,13 @@ export class Snapshots implements RepairHost {
     });
   }
 
-  /** Keeps `frame` when it is a state topic's: the latest event of its topic. */
+  /**
+   * An event came (published here, or received): no render of its topic so
+   * far is sent again; kept when it is a state topic's (the latest event of
+   * its topic).
+   */
   record(frame: Frame): void {
+    this.reusable.spoil(frame.topic);
     if (frame.rule?.kind !== "state") return;
     this.latest.set(frame.topic, frame);
     this.lastValues?.answered(frame.topic);
@@ -86,8 +97,19 @@ export class Snapshots implements RepairHost {
     return this.lastValues?.takeUnanswered() ?? [];
   }
 
-  /** Forgets `topic`'s latest event (its events no longer reach this broker). */
+  /** `topic`'s last client left: its last render is not sent again (nobody would spoil it). */
+  left(topic: string): void {
+    this.reusable.spoil(topic);
+  }
+
+  /** The backplane's link changed state: no render so far is sent again. */
+  linkChanged(): void {
+    this.reusable.clear();
+  }
+
+  /** Forgets `topic`'s latest event and last render (its events no longer reach this broker). */
   forget(topic: string): void {
+    this.reusable.spoil(topic);
     this.latest.delete(topic);
     this.lastValues?.forget(topic);
   }

@@ -8,6 +8,8 @@ import type { Subscription } from "../delivery/subscription.js";
  */
 export class TopicIndex {
   private readonly topics = new Map<string, Set<Subscription>>();
+  /** Told when a topic's last client leaves (with or without a backplane). */
+  left: ((topic: string) => void) | undefined;
   /** Told when the backplane stops watching a topic (what is known of it goes stale). */
   unwatched: ((topic: string) => void) | undefined;
   /** True for a topic kept on this process (never watched on the backplane); unset: none is. */
@@ -46,6 +48,7 @@ export class TopicIndex {
       set.delete(client);
       if (set.size === 0) {
         this.topics.delete(topic);
+        this.left?.(topic);
         if (this.backplane === undefined || this.kept?.(topic) === true) continue;
         this.backplane.unwatch(topic);
         this.unwatched?.(topic);
