@@ -12,6 +12,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import {
+  longKeepAlive,
   parseSSE,
   type RawClient,
   rawClient,
@@ -85,7 +86,8 @@ const checks: Record<string, () => Promise<void>> = {
   "start-express": () => notesApp("start-express"),
   "start-koa": () => notesApp("start-koa"),
   "start-fastify": () => notesApp("start-fastify"),
-  "recipe-hono": () => notesApp("recipe-hono"),
+  // Keep-alive lasts minutes here: the shutdown must close the connections of ended streams.
+  "recipe-hono": () => notesApp("recipe-hono", longKeepAlive()),
 
   "start-registry": async () => {
     const { file } = runnables.get("start-registry")!;

@@ -22,6 +22,9 @@ const server = serve(
 );
 
 process.once("SIGTERM", () => {
-  broker.close(); // ends every stream, so server.close() can complete
-  server.close();
+  broker.close(); // ends every stream
+  server.close(); // stops accepting; the process exits once no connection is left
+  // An ended stream leaves its connection open for another request (keep-alive), and
+  // server.close() closed only the connections idle then: close the rest as they go idle.
+  setInterval(() => server.closeIdleConnections(), 100).unref();
 });

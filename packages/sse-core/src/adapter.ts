@@ -44,7 +44,7 @@
  * });
  * ```
  *
- * @packageDocumentation
+ * @module @burrow/sse-core/adapter
  */
 
 export { withOnError } from "./admission/handler-options.js";

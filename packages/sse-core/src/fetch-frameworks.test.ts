@@ -1,6 +1,14 @@
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
-import { cleanupAfterEach, recordEvents, startExample, waitFor } from "@burrow/test-utils";
+import {
+  cleanupAfterEach,
+  longKeepAlive,
+  rawClient,
+  recordEvents,
+  startExample,
+  stopWithinBound,
+  waitFor,
+} from "@burrow/test-utils";
 import { serve } from "@hono/node-server";
 import { describe, expect, it } from "vitest";
 
@@ -47,6 +55,28 @@ describe("Hono (examples/hono.mjs)", () => {
     child.kill("SIGTERM");
     const [code] = await once(child, "exit");
     expect(code).toBe(0);
+  });
+
+  it("exits on SIGTERM with a stream open and an idle keep-alive connection: it closes both itself", async () => {
+    // Keep-alive lasts ten minutes here: the connection of an ended stream, left
+    // for its timeout (before: Node's 5 s, seconds of delay), would hold the exit.
+    const { child, url } = await startExample(example("hono.mjs"), longKeepAlive());
+    cleanups.push(() => child.kill("SIGKILL"));
+    const port = Number(new URL(url).port);
+    const idle = rawClient(port, "/stats"); // answered, then kept open by the client
+    const stream = rawClient(port, "/events");
+    cleanups.push(
+      () => idle.close(),
+      () => stream.close(),
+    );
+    await Promise.all([idle.ready, stream.ready]);
+    expect(idle.head).toMatch(/^HTTP\/1\.1 200/);
+    expect(stream.head).toMatch(/^HTTP\/1\.1 200/);
+
+    expect(await stopWithinBound(child)).toBe(0);
+    await Promise.all([idle.ended, stream.ended]);
+    expect(stream.finished).toBe(true); // ended gracefully, with its retry
+    expect(stream.body).toMatch(/^retry: \d+\n\n/m);
   });
 });
 

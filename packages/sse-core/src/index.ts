@@ -5,6 +5,7 @@
  * backplane authors need is at `@burrow/sse-core/adapter` (src/adapter.ts).
  *
  * @packageDocumentation
+ * @mergeModuleWith <project>
  */
 
 export type {

@@ -1,3 +1,14 @@
+/**
+ * `@burrow/sse-express`: the express layer of Burrow SSE. `middleware(broker)`
+ * puts an `@burrow/sse-core` broker on every request; `handler`,
+ * `handlerFunc`, `contextHandler` and `contextHandlerFunc` serve event
+ * streams from it, and `streamHandler` a request's own stream. Every byte of
+ * stream logic lives in core; this package only translates express's
+ * request and response.
+ *
+ * @packageDocumentation
+ */
+
 export type {
   BrokerSource,
   HandlerOptions,

@@ -1,3 +1,14 @@
+/**
+ * `@burrow/sse-koa`: the koa layer of Burrow SSE. `middleware(broker)` puts
+ * an `@burrow/sse-core` broker on every context; `handler`, `handlerFunc`,
+ * `contextHandler` and `contextHandlerFunc` serve event streams from it,
+ * `streamHandler` a request's own stream, and `fromNodeMiddleware` mounts a
+ * `(req, res, next)` middleware. Every byte of stream logic lives in core;
+ * this package only translates koa's context.
+ *
+ * @packageDocumentation
+ */
+
 export type {
   BrokerSource,
   HandlerOptions,

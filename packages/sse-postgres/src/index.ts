@@ -1,3 +1,12 @@
+/**
+ * `@burrow/sse-postgres`: the scale-out layer of Burrow SSE on PostgreSQL.
+ * `postgresBackplane(options)` is a backplane for `@burrow/sse-core`'s
+ * `EventBroker`, so that brokers in many server processes share one topic
+ * space, one event order and one resume history.
+ *
+ * @packageDocumentation
+ */
+
 export type { BackplaneLogger, PostgresBackplaneOptions } from "./options.js";
 export {
   DEFAULT_MAX_PENDING,

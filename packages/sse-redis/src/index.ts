@@ -1,3 +1,12 @@
+/**
+ * `@burrow/sse-redis`: the scale-out layer of Burrow SSE on Redis.
+ * `redisBackplane(options)` is a backplane for `@burrow/sse-core`'s
+ * `EventBroker`, so that brokers in many server processes share one topic
+ * space, one event order and one resume history.
+ *
+ * @packageDocumentation
+ */
+
 export type { RedisClusterBackplaneStats } from "./cluster-backplane.js";
 export { RedisClusterBackplane } from "./cluster-backplane.js";
 export type { RedisClusterOption } from "./cluster-options.js";

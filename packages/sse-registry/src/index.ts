@@ -1,3 +1,13 @@
+/**
+ * `@burrow/sse-registry`: the app lifecycle layer of Burrow SSE. A
+ * `Registry` registers apps in order, configures them from flags,
+ * environment and a TOML file, puts their middleware on every request,
+ * reaches the broker from background jobs (`brokerFromRegistry`) and shuts
+ * down gracefully (`handleSignals`); `SSEApp` is the broker as such an app.
+ *
+ * @packageDocumentation
+ */
+
 export type { BootOptions } from "./boot-options.js";
 export type { ConfigErrorOptions, RegistryErrorOptions } from "./errors.js";
 export { ConfigError, RegistryError } from "./errors.js";

@@ -23,6 +23,7 @@ export type { HandBackplane, HandReport, HandState } from "./hand-backplane.js";
 export { handBackplane } from "./hand-backplane.js";
 export type { HeldEvent, HeldReplay, HeldReplays } from "./held-replays.js";
 export { heldReplays } from "./held-replays.js";
+export { longKeepAlive, stopWithinBound } from "./keep-alive.js";
 export { describeQuickStart, describeSnapshotExample, startExample } from "./quick-start-suite.js";
 export { cleanupAfterEach, listen, type TestServer } from "./server.js";
 export type { DroppingBroker } from "./slow-client.js";
