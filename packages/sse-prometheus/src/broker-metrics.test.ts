@@ -294,6 +294,8 @@ describe("brokerMetrics: convergence", () => {
     });
     cleanups.push(() => restart.close());
     await waitFor(() => restart.events.length === 1, "the restart's snapshot");
+    // The topic changes: the next snapshot is rendered afresh (a quiet topic's last one is reused).
+    broker.publish("notes", { data: "d" });
     fail = true;
     const failed = rawClient(server.port, "/events/notes", { headers: { "Last-Event-ID": "x" } });
     cleanups.push(() => failed.close());
