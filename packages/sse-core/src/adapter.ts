@@ -84,6 +84,7 @@ export { OrderedDelivery } from "./backplane/ordered-delivery.js";
 export { BURST_FACTOR, PendingBound, stallCheckMs } from "./backplane/pending-bound.js";
 export type { ReadyVerdict } from "./backplane/readiness.js";
 export { DEFAULT_READY_TIMEOUT_MS, MAX_TIMER_MS, Readiness } from "./backplane/readiness.js";
+export { RecentPublishes } from "./backplane/recent-publishes.js";
 export type { TurnLimit } from "./backplane/replay-queue.js";
 export { ReplayQueue } from "./backplane/replay-queue.js";
 export type { ResumeReads } from "./backplane/resume-reads.js";

@@ -8,7 +8,7 @@
  * Internal.
  */
 import type { SSEEvent } from "@burrow/sse-core";
-import { ownNonce, PendingBound } from "@burrow/sse-core/adapter";
+import { ownNonce, PendingBound, RecentPublishes } from "@burrow/sse-core/adapter";
 import type { Pool } from "pg";
 import { BatchQueue, type Outgoing } from "./batch-queue.js";
 import type { PostgresLinkLog } from "./link-log.js";
@@ -59,9 +59,9 @@ export class Publisher {
   /** Own publishes sent whose answer and echo are both still awaited. */
   private readonly awaiting = new Set<number>();
   /** Own publishes to a topic listened to here -> when `publish` was called (for round-trip reports). */
-  private readonly publishedAt = new Map<number, number>();
+  private readonly publishedAt = new RecentPublishes<number>(MAX_TIMED);
   /** Own publishes that failed and were delivered locally instead: not delivered twice. */
-  private readonly deliveredLocally = new Set<number>();
+  private readonly deliveredLocally = new RecentPublishes<true>(MAX_DELIVERED_LOCALLY);
 
   /**
    * @param origin - this process's random id, stamped on each publish.
@@ -109,9 +109,6 @@ export class Publisher {
     this.awaiting.add(nonce);
     if (timed) {
       this.publishedAt.set(nonce, performance.now());
-      if (this.publishedAt.size > MAX_TIMED) {
-        this.publishedAt.delete(this.publishedAt.keys().next().value!);
-      }
     }
     queue.push({ topic, event, json: eventJson(event), channel, nonce });
     this.bound.waiting();
@@ -148,11 +145,8 @@ export class Publisher {
     const nonce = ownNonce(origin, this.origin);
     if (nonce === undefined) return false;
     this.awaiting.delete(nonce);
-    const at = this.publishedAt.get(nonce);
-    if (at !== undefined) {
-      this.publishedAt.delete(nonce);
-      this.hooks.roundTrip((performance.now() - at) / 1000);
-    }
+    const at = this.publishedAt.take(nonce);
+    if (at !== undefined) this.hooks.roundTrip((performance.now() - at) / 1000);
     // Not pruned by order: a batch that timed out on a hung server may commit after a newer
     // batch sent on another connection, so an older echo can still come (bounded by the cap).
     return this.deliveredLocally.size > 0 && this.deliveredLocally.delete(nonce);
@@ -197,10 +191,7 @@ export class Publisher {
         continue;
       }
       // Whether it committed is unknown: deliver it here, and not again if its echo comes.
-      this.deliveredLocally.add(nonce);
-      if (this.deliveredLocally.size > MAX_DELIVERED_LOCALLY) {
-        this.deliveredLocally.delete(this.deliveredLocally.values().next().value!);
-      }
+      this.deliveredLocally.set(nonce, true);
       this.deliverHere(topic, event);
     }
     // Not sent, so no echo can come: delivered here at once.

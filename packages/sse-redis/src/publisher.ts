@@ -9,7 +9,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { SSEEvent } from "@burrow/sse-core";
-import { formatOrigin, ownNonce, PendingBound } from "@burrow/sse-core/adapter";
+import { formatOrigin, ownNonce, PendingBound, RecentPublishes } from "@burrow/sse-core/adapter";
 import { topicKeys, type WireMessage } from "./codec.js";
 import type { BackplaneLogger } from "./options.js";
 import type { ScriptedRedis } from "./scripts.js";
@@ -88,9 +88,9 @@ export class Publisher {
   /** Sent to Redis, and neither its answer nor its echo has come yet. */
   private readonly inFlight = new Set<number>();
   /** Failed and delivered here instead: not delivered twice if its echo comes. */
-  private readonly deliveredHere = new Set<number>();
+  private readonly deliveredHere = new RecentPublishes<true>(MAX_REMEMBERED);
   /** When each publish whose echo is awaited was sent (`performance.now()`), in send order. */
-  private readonly sentAt = new Map<number, number>();
+  private readonly sentAt = new RecentPublishes<number>(MAX_REMEMBERED);
 
   constructor(
     private readonly options: {
@@ -128,7 +128,7 @@ export class Publisher {
     const nonce = ++this.nonce;
     this.published++;
     this.inFlight.add(nonce);
-    if (target.echoed) this.remember(this.sentAt, nonce, performance.now());
+    if (target.echoed) this.sentAt.set(nonce, performance.now());
     this.enqueue({ target, topic, event, json: JSON.stringify(event), nonce });
   }
 
@@ -213,7 +213,7 @@ export class Publisher {
             if (!this.inFlight.delete(nonce)) continue;
             // Whether Redis ran it is unknown: deliver it here, and not again if its echo comes.
             this.sentAt.delete(nonce);
-            this.remember(this.deliveredHere, nonce, undefined);
+            this.deliveredHere.set(nonce, true);
             this.deliverHere(topic, event);
             failed = true;
           }
@@ -245,12 +245,8 @@ export class Publisher {
     const nonce = ownNonce(origin, this.origin);
     if (nonce === undefined) return false;
     this.inFlight.delete(nonce);
-    const sent = this.sentAt.get(nonce);
     // Round trips only: an older echo coming after this one is not timed.
-    for (const old of this.sentAt.keys()) {
-      if (old > nonce) break;
-      this.sentAt.delete(old);
-    }
+    const sent = this.sentAt.take(nonce, true);
     if (sent !== undefined) this.hooks.roundTrip((performance.now() - sent) / 1000);
     // Not pruned by order: a stopped Redis may run a command of a dropped socket after one of
     // the new socket, so an older echo can still come (the memory is capped).
@@ -288,12 +284,5 @@ export class Publisher {
       );
     }
     this.hooks.deliverHere(topic, { ...event });
-  }
-
-  /** Adds `nonce` to `memory`, forgetting the oldest past {@link MAX_REMEMBERED}. */
-  private remember<V>(memory: Set<number> | Map<number, V>, nonce: number, value: V): void {
-    if (memory instanceof Map) memory.set(nonce, value);
-    else memory.add(nonce);
-    if (memory.size > MAX_REMEMBERED) memory.delete(memory.keys().next().value!);
   }
 }
