@@ -16,7 +16,8 @@
 // Env: DATABASE_URL (postgres://postgres@127.0.0.1:5432/test), REDIS_URL
 // (redis://127.0.0.1:6379), BENCH_BURST (20000 events), BENCH_PACED_RATE
 // (1000 events/s), BENCH_PACED_SECONDS (5), BENCH_RUNS (3), BENCH_REQUESTS
-// (20), BENCH_PER_REQUEST (1000), BENCH_PROFILE (a directory: each child writes a
+// (20), BENCH_PER_REQUEST (1000), BENCH_WARMUP (20000 events published and
+// received before the measured burst), BENCH_PROFILE (a directory: each child writes a
 // --cpu-prof profile there).
 import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -32,6 +33,7 @@ const runs = Number(env.BENCH_RUNS ?? 3);
 const engines = (env.BENCH_BACKPLANES ?? "postgres,redis").split(",");
 const requests = Number(env.BENCH_REQUESTS ?? 20);
 const perRequest = Number(env.BENCH_PER_REQUEST ?? 1000);
+const warmup = Number(env.BENCH_WARMUP ?? 20_000);
 
 /** A child: an EventBroker on the backplane; commands by IPC. */
 async function child(engine, prefix, defaults) {
@@ -100,6 +102,10 @@ async function child(engine, prefix, defaults) {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       process.send({ arrived: arrivals.length, stats: broker.stats().backplane });
+    } else if (message.cmd === "cpu") {
+      // CPU time used so far, in microseconds (user and system).
+      const { user, system } = process.cpuUsage();
+      process.send({ cpu: user + system });
     } else if (message.cmd === "stats") {
       process.send(broker.stats());
     } else if (message.cmd === "exit") {
@@ -166,11 +172,14 @@ async function pair(engine, defaults) {
 async function requestBurst(engine) {
   const { publisher, receiver, close } = await pair(engine, true);
   const count = requests * perRequest;
+  const before = await ask(publisher, { cmd: "cpu" });
   await ask(publisher, { cmd: "burst", count, turn: perRequest });
   const { arrived } = await ask(receiver, { cmd: "settle", count });
+  const after = await ask(publisher, { cmd: "cpu" });
   const sent = (await ask(publisher, { cmd: "stats" })).backplane;
   await close();
-  const row = { engine, count, arrived, overflow: sent.overflow };
+  const pubUs = (after.cpu - before.cpu) / count;
+  const row = { engine, count, arrived, overflow: sent.overflow, pubUs };
   process.stderr.write(`${engine} ${requests} x ${perRequest}: ${JSON.stringify(row)}\n`);
   return row;
 }
@@ -182,12 +191,18 @@ async function main() {
     const results = [];
     for (let run = 0; run < runs; run++) {
       const { publisher, receiver, close } = await pair(engine, false);
-      // Warm-up.
-      await ask(publisher, { cmd: "burst", count: 500 });
-      await ask(receiver, { cmd: "arrivals", count: 500 });
+      // Warm-up: a burst as large as the measured one, so that the code measured is
+      // optimized (V8 compiles a hot function after thousands of calls): a server's
+      // throughput once it has been running, not its first seconds.
+      await ask(publisher, { cmd: "burst", count: warmup });
+      await ask(receiver, { cmd: "arrivals", count: warmup });
       await Promise.all([ask(receiver, { cmd: "reset" }), ask(publisher, { cmd: "reset" })]);
+      const cpuBefore = await Promise.all([publisher, receiver].map((p) => ask(p, { cmd: "cpu" })));
       await ask(publisher, { cmd: "burst", count: burst });
       const b = await ask(receiver, { cmd: "arrivals", count: burst });
+      // The publisher's own echoes too: its client has all of them once the receiver's has.
+      const cpuAfter = await Promise.all([publisher, receiver].map((p) => ask(p, { cmd: "cpu" })));
+      const [pubUs, recUs] = [0, 1].map((i) => (cpuAfter[i].cpu - cpuBefore[i].cpu) / burst);
       await Promise.all([ask(receiver, { cmd: "reset" }), ask(publisher, { cmd: "reset" })]);
       const count = pacedRate * pacedSeconds;
       await ask(publisher, { cmd: "paced", rate: pacedRate, count });
@@ -196,6 +211,8 @@ async function main() {
       const sorted = [...p.latencies].sort((x, y) => x - y);
       results.push({
         rate: burst / (b.spanMs / 1000),
+        pubUs,
+        recUs,
         p50: percentile(sorted, 50),
         p99: percentile(sorted, 99),
         max: sorted.at(-1),
@@ -208,6 +225,8 @@ async function main() {
     rows.push({
       engine,
       rate: median(results.map((r) => r.rate)),
+      pubUs: median(results.map((r) => r.pubUs)),
+      recUs: median(results.map((r) => r.recUs)),
       p50: median(results.map((r) => r.p50)),
       p99: median(results.map((r) => r.p99)),
       max: median(results.map((r) => r.max)),
@@ -216,21 +235,21 @@ async function main() {
     bursts.push(await requestBurst(engine));
   }
   console.log(
-    `| backplane | burst of ${burst}: events/s end to end | paced ${pacedRate}/s: p50 latency | p99 | max | events lost or local-only |`,
+    `| backplane | burst of ${burst}: events/s end to end | CPU µs per event, burst: publisher / receiver | paced ${pacedRate}/s: p50 latency | p99 | max | events lost or local-only |`,
   );
-  console.log("| --- | --- | --- | --- | --- | --- |");
+  console.log("| --- | --- | --- | --- | --- | --- | --- |");
   for (const r of rows) {
     console.log(
-      `| ${r.engine} | ${Math.round(r.rate).toLocaleString("en")} | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${r.max.toFixed(1)} ms | ${r.lost} |`,
+      `| ${r.engine} | ${Math.round(r.rate).toLocaleString("en")} | ${r.pubUs.toFixed(1)} / ${r.recUs.toFixed(1)} | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${r.max.toFixed(1)} ms | ${r.lost} |`,
     );
   }
   console.log(
-    `\n| backplane | ${requests} requests x ${perRequest} at the default maxPending: arrived on the other process | overflowed maxPending |`,
+    `\n| backplane | ${requests} requests x ${perRequest} at the default maxPending: arrived on the other process | overflowed maxPending | publisher CPU µs per event |`,
   );
-  console.log("| --- | --- | --- |");
+  console.log("| --- | --- | --- | --- |");
   for (const b of bursts) {
     console.log(
-      `| ${b.engine} | ${b.arrived.toLocaleString("en")} of ${b.count.toLocaleString("en")} | ${b.overflow} |`,
+      `| ${b.engine} | ${b.arrived.toLocaleString("en")} of ${b.count.toLocaleString("en")} | ${b.overflow} | ${b.pubUs.toFixed(1)} |`,
     );
   }
 }
