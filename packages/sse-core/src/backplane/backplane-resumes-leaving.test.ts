@@ -2,8 +2,10 @@
 // SUBSCRIBE answered, the storm hold, the shared read, the barrier): the
 // leaving replay settles as a miss at once, the others sharing its steps get
 // theirs, and nothing is kept (resumes, reads, the hold, the queue, timers);
-// hundreds leaving in one tick the same, without an unhandled rejection. A
-// fake engine answers each step when told; the storm hold runs on a fake clock.
+// hundreds leaving in one tick the same, without an unhandled rejection; and
+// last() whose caller leaves while the engine hangs: undefined at once, no
+// timer kept, nothing read after. A fake engine answers each step when told;
+// the storm hold runs on a fake clock.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { BackplaneEvent } from "./backplane.js";
 import { BackplaneResumes } from "./backplane-resumes.js";
@@ -31,6 +33,7 @@ function gatedEngine() {
   const answers: (() => void)[] = [];
   const calls: { signal: AbortSignal; answer(range: TopicRange<BackplaneEvent>): void }[] = [];
   const barriers: ((answered: boolean) => void)[] = [];
+  const readsLast: string[] = [];
   const reads = new SharedReads<BackplaneEvent>(
     (_topic, _epoch, _after, _count, signal) =>
       new Promise((answer) => {
@@ -50,7 +53,10 @@ function gatedEngine() {
     synced: () => true,
     answered: () => new Promise((resolve) => answers.push(() => resolve(true))),
     barrier: () => new Promise((answer) => barriers.push(answer)),
-    readLast: async () => undefined,
+    readLast: async (topic) => {
+      readsLast.push(topic);
+      return event(9);
+    },
   });
   const turn = () => vi.advanceTimersByTimeAsync(0);
   return {
@@ -58,6 +64,7 @@ function gatedEngine() {
     hold,
     calls,
     barriers,
+    readsLast,
     /** A burst of resumes of other topics: a storm under way. */
     burst: () => {
       for (let i = 0; i < 4; i++) hold.arrive();
@@ -174,4 +181,57 @@ describe("hundreds of resumes in one synchronous loop, all leaving in one tick",
       expect(rejections).toEqual([]);
     },
   );
+});
+
+describe("last() with its caller leaving while the engine hangs", () => {
+  it.each(["answered", "barrier"] as const)(
+    "leaving at %s: undefined at once, no timer kept, nothing read or waited for after",
+    async (step) => {
+      const e = gatedEngine();
+      const left = new AbortController();
+      // The engine's timeoutMs (a minute) never passes here: only the leaving can settle it.
+      const last = settled(e.resumes.last("t", 10, left.signal));
+      await e.turn();
+      if (step === "barrier") await e.answerAll();
+      expect({ read: e.readsLast, barriers: e.barriers.length }).toEqual(
+        step === "barrier" ? { read: ["t"], barriers: 1 } : { read: [], barriers: 0 },
+      );
+      expect(last.done).toBe(false);
+
+      left.abort();
+      await e.turn();
+      expect(last).toEqual({ done: true, value: undefined });
+      expect(e.kept()).toEqual(none);
+      // The engine answers at last: nothing more is read for the caller that left.
+      await e.answerAll();
+      await e.barrierAll();
+      expect(e.readsLast).toEqual(step === "barrier" ? ["t"] : []);
+      expect(rejections).toEqual([]);
+    },
+  );
+
+  it("a caller that left before the call: undefined, and the engine is asked nothing", async () => {
+    const e = gatedEngine();
+    const left = new AbortController();
+    left.abort();
+    const last = settled(e.resumes.last("t", 10, left.signal));
+    await e.turn();
+    expect(last).toEqual({ done: true, value: undefined });
+    expect(e.kept()).toEqual(none);
+    await e.answerAll();
+    expect({ readsLast: e.readsLast, barriers: e.barriers }).toEqual({
+      readsLast: [],
+      barriers: [],
+    });
+  });
+
+  it("nobody leaving: the event read, after its barrier", async () => {
+    const e = gatedEngine();
+    const last = settled(e.resumes.last("t", 10, new AbortController().signal));
+    await e.answerAll();
+    expect(last.done).toBe(false);
+    await e.barrierAll();
+    expect(last).toEqual({ done: true, value: event(9) });
+    expect(e.kept()).toEqual(none);
+  });
 });

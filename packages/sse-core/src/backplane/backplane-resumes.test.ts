@@ -1,6 +1,6 @@
 // BackplaneResumes: replays read once their topics are answered, through
 // shared reads, and end after a shared barrier (one per barrier group); a
-// miss whenever a step fails; last() the same with a barrier of its own. A
+// miss whenever a step fails; last() the same, through the same barriers. A
 // fake engine holds each topic's events and answers when told.
 import { describe, expect, it } from "vitest";
 import type { BackplaneEvent } from "./backplane.js";
@@ -160,7 +160,7 @@ describe("BackplaneResumes", () => {
     expect(state.readsAsked).toEqual([]);
   });
 
-  it("reads a topic's newest event once answered, and gives it after its own barrier", async () => {
+  it("reads a topic's newest event once answered, and gives it after a barrier sent after the read", async () => {
     const { resumes, answerAll, barriers } = engine({ a: [1, 7] });
     const last = resumes.last("a", 10);
     await settle();

@@ -66,7 +66,8 @@ export interface ResumeEngine<E extends BackplaneEvent> {
  * resolves once a barrier sent after the read is answered (shared by the
  * replays whose reads ended in the same turn), so that the live copies of
  * what it read are delivered (or held) first. {@link BackplaneResumes.last}
- * does the same for a topic's newest event, with a barrier of its own.
+ * does the same for a topic's newest event. Both settle at once when their
+ * caller's signal aborts, whichever step they wait at.
  *
  * @example
  * ```ts
@@ -168,9 +169,12 @@ export class BackplaneResumes<E extends BackplaneEvent> {
   /**
    * `topic`'s newest event (see `Backplane.last`), read once its SUBSCRIBE
    * (LISTEN) is answered, and resolved after the live copies of what was
-   * read; undefined without history, while the link is not ready (or not
-   * ready or synced once answered: a link that went down meanwhile is not
-   * read), past `timeoutMs` (in all), or on an error. Never rejects.
+   * read (a barrier shared as a replay's is); undefined without history,
+   * while the link is not ready (or not ready or synced once answered: a
+   * link that went down meanwhile is not read), past `timeoutMs` (in all),
+   * on an error, or once `signal` aborts (the caller stopped waiting:
+   * settled at once, at whichever step it waits, and nothing read after).
+   * Never rejects.
    */
   async last(
     topic: string,
@@ -178,21 +182,23 @@ export class BackplaneResumes<E extends BackplaneEvent> {
     signal?: AbortSignal,
   ): Promise<BackplaneEvent | undefined> {
     const { engine } = this;
-    if (historySize === 0 || !engine.ready()) return undefined;
+    if (historySize === 0 || !engine.ready() || signal?.aborted) return undefined;
     const topics = [topic];
     const read = async (): Promise<BackplaneEvent | undefined> => {
       // Live deliveries must have started before the read: then the two overlap, never leave a hole.
-      if (!(await engine.answered(topics))) return undefined;
+      // A caller that stops waiting meanwhile settles at once, not once the engine answers (or times out).
+      if (!(await unlessAborted(engine.answered(topics), signal, false))) return undefined;
       if (!engine.synced(topics) || !engine.ready() || signal?.aborted) return undefined;
       const event = await engine.readLast(topic);
-      return event !== undefined && (await engine.barrier(topics)) ? event : undefined;
+      return event !== undefined && (await this.barrier(topics, signal)) ? event : undefined;
     };
     return within(read(), engine.timeoutMs, undefined).catch(() => undefined);
   }
 
   /**
-   * The answer of a barrier sent after this call, shared with the replays of
-   * its group waiting; false at once when `signal` aborts (the client left).
+   * The answer of a barrier sent after this call, shared with the replays
+   * (and latest reads) of its group waiting; false at once when `signal`
+   * aborts (the client left).
    */
   private barrier(topics: readonly string[], signal?: AbortSignal): Promise<boolean> {
     const group = this.engine.barrierGroup?.(topics) ?? "";

@@ -155,7 +155,9 @@ export interface Backplane {
    * deliveries overlap instead of leaving a hole between them. Never
    * rejects for the engine's failure (a rejection is treated as
    * `undefined`). `signal` aborts when the broker stops waiting (past the
-   * topic's `snapshotTimeoutMs`): what it resolves to is then ignored.
+   * topic's `snapshotTimeoutMs`, or once every client waiting for it has
+   * left): the backplane should then stop reading and settle (what it
+   * resolves to is ignored), so that clients that leave cost the engine nothing.
    * Optional: without it, such a state topic is repaired by its snapshot,
    * if it has one.
    */

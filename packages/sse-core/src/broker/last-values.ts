@@ -37,6 +37,7 @@ export interface LastValuesHost {
  * are covered (this broker records them); it ends with the newest of what
  * the engine gave and what arrived meanwhile, whose late copies the
  * clients then skip. Nothing from either: the topic's snapshot, if any.
+ * A read whose clients all left is stopped (its signal aborts) at once.
  * @internal
  */
 export class LastValues {
@@ -94,6 +95,7 @@ export class LastValues {
       return;
     }
     const stop = new AbortController();
+    this.stopWhenLeft(clients, stop);
     let read: Promise<BackplaneEvent | undefined>;
     try {
       read = Promise.resolve(this.backplane.last?.(topic, stop.signal));
@@ -106,6 +108,20 @@ export class LastValues {
         stop.abort(ABORTED);
         this.end(topic, rule, fetch, clients, event);
       });
+  }
+
+  /**
+   * Aborts `stop` once every one of `clients` has left: the backplane then
+   * stops reading for them (a hung engine keeps nothing for clients that are
+   * gone until the topic's `snapshotTimeoutMs`), and the topic's next fetch
+   * can start. What the read gives then is not kept (no client watches it).
+   */
+  private stopWhenLeft(clients: Map<RepairTarget, RepairReason>, stop: AbortController): void {
+    let staying = clients.size;
+    const left = (): void => {
+      if (--staying === 0) stop.abort(ABORTED);
+    };
+    for (const client of clients.keys()) void client.done.then(left);
   }
 
   /** A fetch ended with `event` (if any): the newest value known goes to each of its clients. */

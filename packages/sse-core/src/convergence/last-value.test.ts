@@ -4,7 +4,7 @@
 // per topic at a time; what it reads falls back to the topic's snapshot when
 // it gives nothing. On the in-memory fake of Redis or PostgreSQL.
 import { describe, expect, it } from "vitest";
-import type { BackplaneEvent } from "../adapter.js";
+import { type BackplaneEvent, BackplaneResumes, resumeReads } from "../adapter.js";
 import { EventBroker, type TopicPolicies } from "../index.js";
 import { drain, turns } from "../testing/drain.js";
 import { FakeEngine, FakePlane } from "../testing/fake-backplane.js";
@@ -224,6 +224,46 @@ describe("a state topic's current value on a process that did not watch it", () 
     const page = b.subscribe("status", { snapshot: true });
     expect(data(await drain(page))).toEqual(["new"]);
     expect(reads()).toBe(2);
+    close();
+  });
+
+  it("clients that all leave while the engine hangs leave nothing pending: the read settles, the next client reads anew", async () => {
+    const { a, b, planes, reads, close } = pair(STATE);
+    a.publish("status", { data: "unseen" });
+    await turns();
+    // b's reads go through the kit's resumes, to an engine that never answers a SUBSCRIBE; neither
+    // its timeoutMs nor the topic's snapshotTimeoutMs (10 s) passes here.
+    const resumes = new BackplaneResumes<BackplaneEvent>({
+      ...resumeReads(async () => undefined, 4),
+      timeoutMs: 3_600_000,
+      ready: () => true,
+      synced: () => true,
+      answered: () => new Promise(() => {}),
+      barrier: async () => true,
+      readLast: async () => undefined,
+    });
+    let pending = 0;
+    planes[1].last = (topic, signal) => {
+      planes[1].calls.push(`last ${topic}`);
+      pending++;
+      return resumes.last(topic, 10, signal).finally(() => pending--);
+    };
+    const leaving = [
+      b.subscribe("status", { snapshot: true }),
+      b.subscribe("status", { snapshot: true }),
+    ];
+    // Reading asks for the repair: one read for both, which hangs.
+    expect(await Promise.all(leaving.map(drain))).toEqual([[], []]);
+    expect({ reads: reads(), pending }).toEqual({ reads: 1, pending: 1 });
+    b.unsubscribe(leaving[0]!);
+    await turns();
+    expect(pending).toBe(1); // One of its clients still waits.
+    b.unsubscribe(leaving[1]!);
+    await turns();
+    expect(pending).toBe(0);
+    // The topic's line is free: a client now gets a read of its own at once.
+    expect(await drain(b.subscribe("status", { snapshot: true }))).toEqual([]);
+    expect({ reads: reads(), pending }).toEqual({ reads: 2, pending: 1 });
     close();
   });
 });
