@@ -35,7 +35,8 @@ export class RawSseResponse {
     this.text = "";
     this.lastId = "";
     this.type = "";
-    this.data = [];
+    /** The event's data lines so far, joined by LF; undefined before its first. */
+    this.data = undefined;
   }
 
   /** Reads one chunk of the socket's bytes. */
@@ -111,12 +112,22 @@ export class RawSseResponse {
   /** Body text: split into lines (CR LF, LF or CR), each handled as the EventSource parser does. */
   feed(buf) {
     this.text += this.decoder.write(buf);
+    const { text } = this;
     let start = 0;
+    // LF-only lines (what servers send) through the native indexOf; a CR anywhere: char by char.
+    if (!text.includes("\r")) {
+      for (let end = text.indexOf("\n"); end !== -1; end = text.indexOf("\n", start)) {
+        this.line(text.slice(start, end));
+        start = end + 1;
+      }
+      this.text = text.slice(start);
+      return;
+    }
     for (;;) {
       let end = -1;
       let next = -1;
-      for (let i = start; i < this.text.length; i++) {
-        const c = this.text.charCodeAt(i);
+      for (let i = start; i < text.length; i++) {
+        const c = text.charCodeAt(i);
         if (c === 10) {
           end = i;
           next = i + 1;
@@ -124,28 +135,24 @@ export class RawSseResponse {
         }
         if (c === 13) {
           // A CR at the very end may be the first half of CR LF: wait for more.
-          if (i + 1 === this.text.length) break;
+          if (i + 1 === text.length) break;
           end = i;
-          next = this.text.charCodeAt(i + 1) === 10 ? i + 2 : i + 1;
+          next = text.charCodeAt(i + 1) === 10 ? i + 2 : i + 1;
           break;
         }
       }
       if (end === -1) break;
-      this.line(this.text.slice(start, end));
+      this.line(text.slice(start, end));
       start = next;
     }
-    this.text = this.text.slice(start);
+    this.text = text.slice(start);
   }
 
   line(line) {
     if (line === "") {
-      if (this.data.length > 0)
-        this.onEvent({
-          id: this.lastId,
-          event: this.type || "message",
-          data: this.data.join("\n"),
-        });
-      this.data = [];
+      if (this.data !== undefined)
+        this.onEvent({ id: this.lastId, event: this.type || "message", data: this.data });
+      this.data = undefined;
       this.type = "";
       return;
     }
@@ -154,7 +161,7 @@ export class RawSseResponse {
     const field = colon === -1 ? line : line.slice(0, colon);
     let value = colon === -1 ? "" : line.slice(colon + 1);
     if (value.charCodeAt(0) === 32) value = value.slice(1);
-    if (field === "data") this.data.push(value);
+    if (field === "data") this.data = this.data === undefined ? value : `${this.data}\n${value}`;
     else if (field === "event") this.type = value;
     else if (field === "id" && !value.includes("\0")) this.lastId = value;
   }
