@@ -88,10 +88,10 @@ export interface TopicPolicy {
    * of the topic came since its render started; once older, it renders
    * afresh. It bounds how long state the app changed without publishing
    * (a write on a path that forgot to publish) stays out of new clients'
-   * regions. `0`: never sent again, every client is rendered its own (a
-   * client that asks while a render runs waits for the next one). A
-   * non-negative integer. A connection's own snapshot (a handler's
-   * `snapshot` option) is never sent again.
+   * regions. `0`: never sent again, as before reuse: a render serves only
+   * the clients waiting when it starts (a client that asks while it runs
+   * waits for the next one). A non-negative integer. A connection's own
+   * snapshot (a handler's `snapshot` option) is never sent again.
    * @default 5000
    */
   snapshotReuseMs?: number;
