@@ -266,7 +266,9 @@ describe("the topics option", () => {
     [{ notes: { target: "#n", snapshotReuseMs: "5" } }, /snapshotReuseMs: .*pass the number 5/],
   ];
   for (const [topics, message] of bad) {
-    it(`refuses ${JSON.stringify(topics)} with an SSEOptionError naming the field`, () => {
+    // Infinity shown as itself, not as JSON's null.
+    const shown = JSON.stringify(topics, (_, v) => (v === Infinity ? "Infinity" : v));
+    it(`refuses ${shown} with an SSEOptionError naming the field`, () => {
       expect(() => new EventBroker({ topics } as never)).toThrow(message);
     });
   }
