@@ -276,6 +276,7 @@ describe("fuzz: broker public surface against a model", () => {
               // No topic rules here: nothing conflates, nothing is repaired.
               conflated: 0,
               snapshots: { miss: 0, restart: 0, overflow: 0, connect: 0 },
+              snapshotRenders: 0,
               snapshotFailures: 0,
               opened: count.opened,
               closed: expect.objectContaining({ slow: count.slow }),

@@ -192,8 +192,8 @@ describe("brokerMetrics: a prom-client scrape, parsed independently", () => {
     expect(text).not.toContain("topic-");
     let series = 0;
     for (const family of byName.values()) series += family.samples.size;
-    // 3 gauges, 8 unlabelled counters, 4 + 3 + 1 + 4 labelled series, 2 histograms.
-    expect(series).toBe(3 + 8 + 4 + 3 + 1 + 4 + 2);
+    // 3 gauges, 9 unlabelled counters, 4 + 3 + 1 + 4 labelled series, 2 histograms.
+    expect(series).toBe(3 + 9 + 4 + 3 + 1 + 4 + 2);
   });
 
   it("exposes the backplane's state and counters when the broker has one, and unregisters", async () => {
@@ -260,7 +260,7 @@ async function metricsUrl(registry: Registry): Promise<string> {
 }
 
 describe("brokerMetrics: convergence", () => {
-  it("counts conflated events, snapshots sent by reason and snapshot failures", async () => {
+  it("counts conflated events, snapshots sent by reason, snapshot renders and failures", async () => {
     let fail = false;
     const broker = new EventBroker({
       bufferSize: 2,
@@ -268,6 +268,8 @@ describe("brokerMetrics: convergence", () => {
       topics: {
         notes: {
           target: "#notes",
+          // Kept for an hour: the miss and the restart are sent the overflow's render again.
+          snapshotReuseMs: 3_600_000,
           snapshot: () => {
             if (fail) throw new Error("db down");
             return "<li>all</li>";
@@ -310,6 +312,10 @@ describe("brokerMetrics: convergence", () => {
     expect(value("burrow_sse_snapshots_sent_total", "reason=miss")).toBe(1);
     expect(value("burrow_sse_snapshots_sent_total", "reason=restart")).toBe(1);
     expect(value("burrow_sse_snapshot_failures_total")).toBe(1);
+    // Three renders for three snapshots sent and a failure: the overflow's; the miss's (the idle
+    // client left on break, the topic had no client, so its render was not kept), sent again to
+    // the restart; the failed one.
+    expect(value("burrow_sse_snapshot_renders_total")).toBe(3);
   });
 });
 

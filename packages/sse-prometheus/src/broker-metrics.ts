@@ -160,6 +160,11 @@ export function brokerMetrics(broker: EventBroker, options: BrokerMetricsOptions
     REPAIR_REASONS,
   );
   counter(
+    "snapshot_renders_total",
+    "Snapshot renders started (failed ones too); fewer than snapshots sent when one serves several clients.",
+    (s) => s.snapshotRenders,
+  );
+  counter(
     "snapshot_failures_total",
     "Snapshot renders that threw, rejected, timed out or returned no string.",
     (s) => s.snapshotFailures,

@@ -30,6 +30,15 @@ export interface BrokerStats {
    * the events it missed, ever, by why (see {@link RepairReason}).
    */
   snapshots: Record<RepairReason, number>;
+  /**
+   * Snapshot renders started (a topic policy's `snapshot`, or a handler's
+   * own for one connection), ever, failed ones included. One render serves
+   * every client waiting when it starts, and a topic's last one is sent
+   * again to later clients (see `TopicPolicy.snapshotReuseMs`), so
+   * `snapshots` exceeds it by the snapshots sent without a render of their
+   * own (and by state topics' latest events, which are never rendered).
+   */
+  snapshotRenders: number;
   /** Snapshot renders that threw, rejected, timed out or returned no string, ever. */
   snapshotFailures: number;
   /** Clients subscribed (streams opened), ever. */
@@ -62,6 +71,7 @@ export class BrokerCounters {
     overflow: 0,
     connect: 0,
   };
+  snapshotRenders = 0;
   snapshotFailures = 0;
   opened = 0;
   readonly closed: Record<CloseReason, number> = { client: 0, slow: 0, shutdown: 0 };
@@ -85,6 +95,7 @@ export class BrokerCounters {
       slowDisconnects: this.slowDisconnects,
       conflated: this.conflated,
       snapshots: { ...this.snapshots },
+      snapshotRenders: this.snapshotRenders,
       snapshotFailures: this.snapshotFailures,
       members,
       opened: this.opened,

@@ -8,6 +8,11 @@ export interface ReusableSnapshot {
   readonly head: OrderPosition | undefined;
 }
 
+/** A kept snapshot, and when its render started (on the clock of {@link ReusableSnapshots}). */
+interface Kept extends ReusableSnapshot {
+  readonly startedAt: number;
+}
+
 /**
  * The last snapshot of each topic rendered by its rule (never a client's
  * own), kept while it is as good as a fresh render: from the moment its
@@ -17,28 +22,42 @@ export interface ReusableSnapshot {
  * asks later lost nothing it does not show, and events published after it
  * reach that client as they reach the render's own. An event that comes
  * while a render runs spoils that render for reuse (it may not show the
- * event). One frame per topic with clients, at most. @internal
+ * event). State the app changed without publishing is not seen here: a
+ * snapshot is sent again only while younger than its rule's
+ * `snapshotReuseMs`, counted from its render's start. One frame per topic
+ * with clients, at most. @internal
  */
 export class ReusableSnapshots {
-  /** Per topic, the render started last, while nothing of its topic came since. */
-  private readonly running = new Map<string, object>();
-  private readonly done = new Map<string, ReusableSnapshot>();
+  /** Per topic, the render started last (and when), while nothing of its topic came since. */
+  private readonly running = new Map<string, { render: object; startedAt: number }>();
+  private readonly done = new Map<string, Kept>();
 
-  /** The snapshot of `topic` still good to send, if any. */
-  get(topic: string): ReusableSnapshot | undefined {
-    return this.done.get(topic);
+  /** @param now - a monotonic clock in milliseconds (`performance.now`). */
+  constructor(private readonly now: () => number = () => performance.now()) {}
+
+  /**
+   * The snapshot of `topic` still good to send, if any: nothing of its
+   * topic came since its render started, less than `reuseMs` ago.
+   */
+  get(topic: string, reuseMs: number): ReusableSnapshot | undefined {
+    const kept = this.done.get(topic);
+    if (kept === undefined) return undefined;
+    if (this.now() - kept.startedAt < reuseMs) return kept;
+    this.done.delete(topic);
+    return undefined;
   }
 
   /** A render of `topic` (`render`) starts now. */
   started(topic: string, render: object): void {
-    this.running.set(topic, render);
+    this.running.set(topic, { render, startedAt: this.now() });
   }
 
   /** The render `render` of `topic` ended with `frame` (none: it failed): kept if nothing spoiled it. */
   ended(topic: string, render: object, frame: Frame | undefined, head?: OrderPosition): void {
-    if (this.running.get(topic) !== render) return;
+    const running = this.running.get(topic);
+    if (running === undefined || running.render !== render) return;
     this.running.delete(topic);
-    if (frame !== undefined) this.done.set(topic, { frame, head });
+    if (frame !== undefined) this.done.set(topic, { frame, head, startedAt: running.startedAt });
   }
 
   /** An event of `topic` came, or its last client left: nothing rendered of it so far is reused. */

@@ -51,8 +51,8 @@ export interface SnapshotJobsHost {
  * while a render runs waits for the next one (the running one may miss
  * events it already lost), unless its topic published nothing since that
  * one started: a rule's snapshot serves every client that asks while its
- * topic publishes nothing from the start of its render on
- * ({@link ReusableSnapshots}). A client with a renderer of its own (a handler's
+ * topic publishes nothing from the start of its render on, for at most the
+ * rule's `snapshotReuseMs` ({@link ReusableSnapshots}). A client with a renderer of its own (a handler's
  * `snapshot`, bound to its request) is rendered for alone, at most once at
  * a time per topic, on the same terms; when its renderer returns undefined,
  * it joins the rule's. On a backplane a render starts once the engine's
@@ -102,7 +102,7 @@ export class SnapshotJobs {
 
   /** Renders the rule's snapshot of `topic` for `clients`, once the head is known. */
   private render(topic: string, job: Job, clients: Map<RepairTarget, RepairReason>): void {
-    const last = this.host.reusable.get(topic);
+    const last = this.host.reusable.get(topic, job.rule.snapshotReuseMs);
     if (last !== undefined) {
       this.reuse(topic, job, clients, last);
       return;
@@ -134,7 +134,8 @@ export class SnapshotJobs {
       return;
     }
     for (const client of clients.keys()) client.repairStarted(topic, clients, head);
-    this.host.reusable.started(topic, clients);
+    // Never sent again (`snapshotReuseMs: 0`): not kept.
+    if (job.rule.snapshotReuseMs > 0) this.host.reusable.started(topic, clients);
     this.run(topic, job, clients, () => job.rule.snapshot!(topic), head);
   }
 
@@ -207,6 +208,7 @@ export class SnapshotJobs {
       if (!own) this.host.reusable.ended(topic, clients, frame, head);
       this.ended(topic, job);
     };
+    this.host.counters.snapshotRenders++;
     let result: unknown;
     try {
       result = call();

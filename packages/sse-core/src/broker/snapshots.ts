@@ -42,7 +42,7 @@ export interface Position {
  * once. A client that asks while a render runs waits for the next one: the
  * running one may miss events it already lost. A render is sent again, to
  * clients that ask later, while its topic publishes nothing from its start
- * on ({@link ReusableSnapshots}). On a backplane, a state
+ * on, for at most its rule's `snapshotReuseMs` ({@link ReusableSnapshots}). On a backplane, a state
  * topic's latest event not known here is read from the engine first
  * ({@link LastValues}). Counts what it sends, by reason. @internal
  */

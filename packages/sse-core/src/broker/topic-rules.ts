@@ -15,6 +15,7 @@ const POLICY_KEYS: readonly string[] = optionKeys<TopicPolicy>()([
   "snapshot",
   "target",
   "snapshotTimeoutMs",
+  "snapshotReuseMs",
   "local",
 ]);
 
@@ -125,6 +126,7 @@ function ruleOf(key: string, policy: unknown): TopicRule | undefined {
     snapshot,
     target,
     snapshotTimeoutMs,
+    snapshotReuseMs,
     local = false,
   } = policy as TopicPolicy;
   if (kind !== "log" && kind !== "state") {
@@ -146,6 +148,11 @@ function ruleOf(key: string, policy: unknown): TopicRule | undefined {
     min: 1,
     infinity: false,
   });
+  const reuse = numberOption(`${where}.snapshotReuseMs`, snapshotReuseMs, {
+    fallback: 5000,
+    min: 0,
+    infinity: false,
+  });
   if (typeof local !== "boolean") {
     throw new SSEOptionError(
       `${where}.local`,
@@ -154,5 +161,12 @@ function ruleOf(key: string, policy: unknown): TopicRule | undefined {
     );
   }
   if (kind === "log" && target === undefined && !local) return undefined;
-  return Object.freeze({ kind, snapshot, target, snapshotTimeoutMs: timeout, local });
+  return Object.freeze({
+    kind,
+    snapshot,
+    target,
+    snapshotTimeoutMs: timeout,
+    snapshotReuseMs: reuse,
+    local,
+  });
 }

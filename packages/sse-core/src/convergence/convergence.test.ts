@@ -1,5 +1,6 @@
 import { waitFor } from "@burrow/test-utils";
 import { describe, expect, it, vi } from "vitest";
+import { SSEOptionError } from "../base/errors.js";
 import { EventBroker } from "../broker/broker.js";
 import type { Client } from "../delivery/client.js";
 import type { SSEEvent } from "../wire/encode.js";
@@ -255,12 +256,33 @@ describe("the topics option", () => {
     [{ notes: { snapshotTimeout: 5 } }, /did you mean `snapshotTimeoutMs`/],
     [{ "a*b": { kind: "state" } }, /one \* at the end/],
     [{ notes: { snapshot: () => "", target: "#n", snapshotTimeoutMs: "5" } }, /pass the number 5/],
+    [{ notes: { snapshotReuse: 5 } }, /did you mean `snapshotReuseMs`/],
+    [
+      { notes: { target: "#n", snapshotReuseMs: -1 } },
+      /topics\["notes"\]\.snapshotReuseMs: must be an integer of at least 0/,
+    ],
+    [{ notes: { target: "#n", snapshotReuseMs: 2.5 } }, /snapshotReuseMs: must be an integer/],
+    [{ notes: { target: "#n", snapshotReuseMs: Infinity } }, /snapshotReuseMs: must be an integer/],
+    [{ notes: { target: "#n", snapshotReuseMs: "5" } }, /snapshotReuseMs: .*pass the number 5/],
   ];
   for (const [topics, message] of bad) {
-    it(`refuses ${JSON.stringify(topics)} with an SSEOptionError naming the field`, () => {
+    // Infinity shown as itself, not as JSON's null.
+    const shown = JSON.stringify(topics, (_, v) => (v === Infinity ? "Infinity" : v));
+    it(`refuses ${shown} with an SSEOptionError naming the field`, () => {
       expect(() => new EventBroker({ topics } as never)).toThrow(message);
     });
   }
+
+  it("refuses a negative snapshotReuseMs with an SSEOptionError whose option is the field", () => {
+    let error: unknown;
+    try {
+      new EventBroker({ topics: { notes: { target: "#n", snapshotReuseMs: -5 } } });
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(SSEOptionError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ option: 'topics["notes"].snapshotReuseMs', value: -5 });
+  });
 
   it("a name wins over a pattern, a longer pattern over a shorter", async () => {
     const broker = new EventBroker({

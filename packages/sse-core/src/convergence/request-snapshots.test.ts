@@ -143,6 +143,8 @@ describe("a snapshot of the request's own (handler option snapshot)", () => {
     expect(dataOf(guest)).toEqual([partial("<li>everyone's</li>")]);
     expect(shared).toHaveBeenCalledTimes(1);
     expect(broker.stats().snapshots.miss).toBe(2);
+    // Ann's own and the shared one; the guest's undefined (a fall back) is no render.
+    expect(broker.stats().snapshotRenders).toBe(2);
   });
 
   it("with snapshotOnConnect, a connection without an id starts with its own (counted as connect)", async () => {

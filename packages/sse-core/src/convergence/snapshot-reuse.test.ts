@@ -1,9 +1,11 @@
 // A topic's last snapshot serves later clients while the topic publishes
 // nothing (stuck clients returning one after another used to render one
 // each); an event published since the render started, even while it runs,
-// calls for a fresh one.
+// calls for a fresh one, and so does a render older than the topic's
+// snapshotReuseMs (state the app changed without publishing). The clock
+// (performance.now) is fake: a render ages only when a test says so.
 import { waitFor } from "@burrow/test-utils";
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { EventBroker, type SSEEvent } from "../index.js";
 import { drain, turns } from "../testing/drain.js";
 import { FakeEngine, FakePlane } from "../testing/fake-backplane.js";
@@ -12,7 +14,14 @@ const partial = (html: string) =>
   `<hx-partial hx-target="#notes" hx-swap="innerHTML">${html}</hx-partial>`;
 
 /** The app's notes, its render of them (sync, or held until released), and its publish. */
-function app(hold = false) {
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ["performance"] });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+function app(hold = false, reuse: { snapshotReuseMs?: number } = {}) {
   const notes: string[] = ["a"];
   const releases: (() => void)[] = [];
   const snapshot = vi.fn(() => {
@@ -23,7 +32,7 @@ function app(hold = false) {
   });
   return {
     snapshot,
-    topics: { notes: { snapshot, target: "#notes" } },
+    topics: { notes: { snapshot, target: "#notes", ...reuse } },
     /** Lets the oldest held render answer. */
     release: () => releases.shift()!(),
     add(broker: EventBroker, note: string): void {
@@ -36,8 +45,8 @@ function app(hold = false) {
 const dataOf = (events: SSEEvent[]) => events.map((e) => e.data);
 
 /** A broker whose held render of notes runs for `first`, a client resuming past history. */
-async function renderRunning() {
-  const notes = app(true);
+async function renderRunning(reuse: { snapshotReuseMs?: number } = {}) {
+  const notes = app(true, reuse);
   const broker = new EventBroker({ historySize: 1, topics: notes.topics });
   const first = broker.subscribe("notes", { lastEventId: "gone" });
   // Its read asks for the render (drain keeps the read waiting across calls).
@@ -143,6 +152,70 @@ describe("a topic's last snapshot, reused while the topic publishes nothing", ()
     }
     expect(own).toHaveBeenCalledTimes(3);
     expect(notes.snapshot).not.toHaveBeenCalled();
+    expect(broker.stats().snapshotRenders).toBe(3);
+    broker.close();
+  });
+});
+
+/** A client resuming past history on `broker`: what it was sent at once. */
+async function resume(broker: EventBroker): Promise<unknown[]> {
+  return dataOf(await drain(broker.subscribe("notes", { lastEventId: "gone" })));
+}
+
+describe("snapshotReuseMs: how long after its render started a snapshot is sent again", () => {
+  it("by default 5 s: a younger snapshot is sent again, an older one rendered afresh (the app's state may have changed unpublished)", async () => {
+    const notes = app();
+    const broker = new EventBroker({ historySize: 1, topics: notes.topics });
+    expect(await resume(broker)).toEqual([partial("<li>a</li>")]);
+    vi.advanceTimersByTime(4999);
+    expect(await resume(broker)).toEqual([partial("<li>a</li>")]);
+    expect(broker.stats().snapshotRenders).toBe(1);
+    // Changed without a publish (the app forgot one): the next render shows it.
+    notes.snapshot.mockImplementation(() => "<li>a</li><li>edited</li>");
+    vi.advanceTimersByTime(1);
+    expect(await resume(broker)).toEqual([partial("<li>a</li><li>edited</li>")]);
+    expect(await resume(broker)).toEqual([partial("<li>a</li><li>edited</li>")]);
+    expect(notes.snapshot).toHaveBeenCalledTimes(2);
+    expect(broker.stats()).toMatchObject({ snapshotRenders: 2, snapshots: { miss: 4 } });
+    broker.close();
+  });
+
+  it("counts from the render's start, not its end: a slow render is reused for what is left", async () => {
+    const { notes, broker, first } = await renderRunning({ snapshotReuseMs: 1000 });
+    vi.advanceTimersByTime(800);
+    notes.release();
+    expect(dataOf(await drain(first))).toEqual([partial("<li>a</li>")]);
+    expect(await resume(broker)).toEqual([partial("<li>a</li>")]);
+    expect(notes.snapshot).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(200);
+    const late = broker.subscribe("notes", { lastEventId: "gone" });
+    expect(await drain(late)).toEqual([]);
+    await waitFor(() => notes.snapshot.mock.calls.length === 2, "a fresh render to start");
+    notes.release();
+    expect(dataOf(await drain(late))).toEqual([partial("<li>a</li>")]);
+    expect(broker.stats()).toMatchObject({ snapshotRenders: 2, snapshots: { miss: 3 } });
+    broker.close();
+  });
+
+  it("0: never sent again; every client gets a render of its own, as before reuse", async () => {
+    const notes = app(false, { snapshotReuseMs: 0 });
+    const broker = new EventBroker({ historySize: 1, topics: notes.topics });
+    for (let i = 0; i < 3; i++) expect(await resume(broker)).toEqual([partial("<li>a</li>")]);
+    expect(notes.snapshot).toHaveBeenCalledTimes(3);
+    expect(broker.stats()).toMatchObject({ snapshotRenders: 3, snapshots: { miss: 3 } });
+    broker.close();
+  });
+
+  it("0: a client that asks while a render runs waits for the next render", async () => {
+    const { notes, broker, first } = await renderRunning({ snapshotReuseMs: 0 });
+    const second = broker.subscribe("notes", { lastEventId: "gone" });
+    expect(await drain(second)).toEqual([]);
+    notes.release();
+    expect(dataOf(await drain(first))).toEqual([partial("<li>a</li>")]);
+    await waitFor(() => notes.snapshot.mock.calls.length === 2, "its own render to start");
+    notes.release();
+    expect(dataOf(await drain(second))).toEqual([partial("<li>a</li>")]);
+    expect(broker.stats().snapshotRenders).toBe(2);
     broker.close();
   });
 });

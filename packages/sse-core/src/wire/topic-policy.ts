@@ -81,6 +81,21 @@ export interface TopicPolicy {
    */
   snapshotTimeoutMs?: number;
   /**
+   * How long after its render started a snapshot may be sent again, in
+   * milliseconds: a client that asks for one later (a slow reader whose
+   * buffer overflowed, a resume past history, `snapshotOnConnect`) is sent
+   * the topic's last snapshot while it is younger than this and no event
+   * of the topic came since its render started; once older, it renders
+   * afresh. It bounds how long state the app changed without publishing
+   * (a write on a path that forgot to publish) stays out of new clients'
+   * regions. `0`: never sent again, as before reuse: a render serves only
+   * the clients waiting when it starts (a client that asks while it runs
+   * waits for the next one). A non-negative integer. A connection's own
+   * snapshot (a handler's `snapshot` option) is never sent again.
+   * @default 5000
+   */
+  snapshotReuseMs?: number;
+  /**
    * Keeps the topic on this process, for figures that differ per process
    * (its own `broker.stats()`, its memory, its queue): with a `backplane`,
    * its publishes reach this process's clients only and never the
@@ -102,6 +117,8 @@ export interface TopicRule {
   readonly snapshot: SnapshotRenderer | undefined;
   readonly target: string | ((topic: string) => string) | undefined;
   readonly snapshotTimeoutMs: number;
+  /** How long after its render started a snapshot may be sent again (0: never). */
+  readonly snapshotReuseMs: number;
   /** Kept on this process (never sent to a backplane). */
   readonly local: boolean;
 }
@@ -112,6 +129,7 @@ export const LOG_RULE: TopicRule = Object.freeze({
   snapshot: undefined,
   target: undefined,
   snapshotTimeoutMs: 10_000,
+  snapshotReuseMs: 5000,
   local: false,
 });
 
