@@ -42,6 +42,7 @@ const SETTINGS = [
   "BENCH_STORM_BACKLOG",
   "BENCH_STORM_IDLE_MS",
   "BENCH_STORM_GENERATORS",
+  "BENCH_STORM_CLIENT",
   "BENCH_STORM_CHECKOUT",
 ];
 
@@ -68,12 +69,21 @@ function settings() {
     quietMs: num("BENCH_STORM_QUIET_MS", 15_000),
     idleMs: num("BENCH_STORM_IDLE_MS", 3000),
     generators: Math.max(1, Math.round(num("BENCH_STORM_GENERATORS", 2))),
+    client: clientKind(env.BENCH_STORM_CLIENT),
     probeMs: 10,
   };
   // The issue's sizes: 5,000 clients everywhere, and 1,000 too on the backplanes.
   const nsFor = (engine) =>
     ns ?? (engine === "memory" || engine === "floor" ? [5000] : [1000, 5000]);
   return { engines, nsFor, cfg };
+}
+
+/** BENCH_STORM_CLIENT: "js" (lib/storm-clients.mjs reads the clients, the default) or "native" (lib/storm-gen.c). */
+function clientKind(value) {
+  const kind = value === undefined || value === "" ? "js" : value;
+  if (kind !== "js" && kind !== "native")
+    throw new Error(`bench: BENCH_STORM_CLIENT must be js or native, got ${JSON.stringify(value)}`);
+  return kind;
 }
 
 const loadavg = () =>

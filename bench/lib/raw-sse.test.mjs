@@ -93,11 +93,12 @@ describe("the storm's raw SSE reader", () => {
 
 describe("bench/storm.mjs", () => {
   it.each([
-    ["in memory", "memory"],
-    ["on the floor (node:http alone)", "floor"],
+    ["in memory", "memory", "js"],
+    ["on the floor (node:http alone)", "floor", "js"],
+    ["in memory, read by the native generator (lib/storm-gen.c)", "memory", "native"],
   ])(
     "runs a 20-client storm %s in which every client gets exactly its events",
-    async (_, engine) => {
+    async (_, engine, client) => {
       const dir = mkdtempSync(join(os.tmpdir(), "storm-smoke-"));
       cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
       const script = fileURLToPath(new URL("../storm.mjs", import.meta.url));
@@ -111,13 +112,15 @@ describe("bench/storm.mjs", () => {
         BENCH_STORM_CONNECT_MS: "100",
         BENCH_STORM_IDLE_MS: "0",
         BENCH_STORM_RESULTS: dir,
+        BENCH_STORM_CLIENT: client,
       };
       await new Promise((resolve, reject) =>
         execFile(process.execPath, [script], { env, timeout: 50_000 }, (err, stdout, stderr) =>
           err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
         ),
       );
-      const { cells } = JSON.parse(readFileSync(join(dir, "storm.json"), "utf8"));
+      const { cells, cfg } = JSON.parse(readFileSync(join(dir, "storm.json"), "utf8"));
+      expect(cfg.client).toBe(client);
       expect(cells).toHaveLength(1);
       const { clients, error } = cells[0];
       expect(error).toBeUndefined();

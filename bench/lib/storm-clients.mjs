@@ -11,6 +11,7 @@ import net from "node:net";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { now, serveParent } from "./proc.mjs";
 import { RawSseResponse, resumeRequest } from "./raw-sse.mjs";
+import { closeNative, nativeStorm } from "./storm-native.mjs";
 import { parseEventData, topicName } from "./storm-seed.mjs";
 
 const LIFETIME_MS = Number(process.env.BENCH_CHILD_LIFETIME_MS ?? 20 * 60_000);
@@ -168,8 +169,10 @@ async function storm(opts) {
 
 serveParent(
   {
-    storm: (opts) => storm(opts),
+    // BENCH_STORM_CLIENT=native: the same clients, read by lib/storm-gen.c.
+    storm: (opts) => (opts.client === "native" ? nativeStorm(opts) : storm(opts)),
     close: () => {
+      closeNative();
       for (const s of sockets) s.destroy();
       sockets.length = 0;
       return {};

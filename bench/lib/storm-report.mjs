@@ -157,7 +157,7 @@ export function stormReport(cells, meta) {
   lines.push(
     `- Machine: ${meta.machine}; net.core.somaxconn ${meta.somaxconn}, tcp_max_syn_backlog ${meta.synBacklog}; listen backlog asked ${meta.backlog} (the kernel caps it at somaxconn)`,
     `- ${meta.started} UTC, ${meta.minutes} min; load average ${meta.loadBefore} before, ${meta.loadAfter} after`,
-    `- Each client resumes one of ${meta.cfg.topics} topics with the Last-Event-ID of an event ${meta.cfg.events}–${meta.cfg.events + meta.cfg.spread - 1} events before the topic's end (${meta.cfg.size} B each); the clients connect evenly over ${meta.cfg.connectMs} ms, from ${meta.cfg.generators} load-generator process(es); the publisher sends one event every ${meta.cfg.probeMs} ms (idle: the ${meta.cfg.idleMs / 1000} s before the first connect; during: until the last event arrived)`,
+    `- Each client resumes one of ${meta.cfg.topics} topics with the Last-Event-ID of an event ${meta.cfg.events}–${meta.cfg.events + meta.cfg.spread - 1} events before the topic's end (${meta.cfg.size} B each); the clients connect evenly over ${meta.cfg.connectMs} ms, from ${meta.cfg.generators} load-generator process(es)${meta.cfg.client === "native" ? " reading natively (lib/storm-gen.c)" : ""}; the publisher sends one event every ${meta.cfg.probeMs} ms (idle: the ${meta.cfg.idleMs / 1000} s before the first connect; during: until the last event arrived)`,
     `- Command: ${meta.command}`,
     "",
   );

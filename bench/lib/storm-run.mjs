@@ -140,6 +140,7 @@ export async function stormCell(side, engine, n, cfg) {
       quietMs: cfg.quietMs,
       timeoutMs: cfg.timeoutMs,
       startAt,
+      client: cfg.client,
     };
     const overflows0 = listenOverflows();
     let parts;
