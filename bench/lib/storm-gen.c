@@ -15,19 +15,16 @@
  * Times are CLOCK_MONOTONIC in ms, the clock of Node's process.hrtime.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 
 #define LINE_MAX_LEN 1024
 #define HEAD_MAX 4096
@@ -179,10 +176,7 @@ static void readable(Client *c, const char *p, int n) {
   else feed(c, p, n);
 }
 
-static int cmpDouble(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
+static int cmpDouble(const void *a, const void *b) { return (*(const double *)a > *(const double *)b) - (*(const double *)a < *(const double *)b); }
 
 int main(void) {
   int port, n, topics;
@@ -299,7 +293,6 @@ int main(void) {
          ended);
   fflush(stdout);
   /* The connections stay open until stdin closes (the storm's "close"), as lib/storm-clients.mjs keeps its. */
-  while (fgets(word, sizeof word, stdin) != NULL) {
-  }
+  while (fgets(word, sizeof word, stdin) != NULL) continue;
   return 0;
 }
