@@ -30,7 +30,7 @@ import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { waitFor } from "@burrow/test-utils";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { libraries, packLibraries, repo, run } from "./pack.js";
 
 /** Whose README references examples that its package does not ship yet (none). */
@@ -53,13 +53,30 @@ beforeAll(async () => {
   tarballs = await packLibraries(join(work, "packs"));
 }, 120_000);
 
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
-});
-
 afterAll(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
   if (work) rmSync(work, { recursive: true, force: true });
 });
+
+/**
+ * Runs `fn` when fewer than two others run: the tests below run concurrently, two at
+ * a time, each in a project of its own (npm and the examples' child processes leave
+ * the machine's second core idle otherwise; more would only queue on it).
+ */
+const twoAtATime = (() => {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (running >= 2) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await fn();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+})();
 
 /** Every `npm install …` of a README (its Install block, and any a section adds), as argument lists. */
 function installLines(readme: string): string[][] {
@@ -149,7 +166,7 @@ async function npm(project: string, [command, ...args]: string[]): Promise<void>
 /**
  * Runs `file` as a user would: a server (it prints `listening on http://…`)
  * must stream `/events`, load the scripts of its page if it serves one, and
- * exit 0 on SIGTERM; a script must exit 0.
+ * exit 0 on SIGTERM with that stream still open; a script must exit 0.
  */
 async function runExample(project: string, file: string): Promise<void> {
   const env = userEnv({
@@ -163,6 +180,16 @@ async function runExample(project: string, file: string): Promise<void> {
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.push(child);
+  try {
+    await checkExample(child, file);
+  } finally {
+    // Only this example's process: the tests run concurrently.
+    if (child.exitCode === null) child.kill("SIGKILL");
+  }
+}
+
+/** {@link runExample}'s checks of the running `child`. */
+async function checkExample(child: ChildProcess, file: string): Promise<void> {
   let out = "";
   let err = "";
   child.stdout?.on("data", (chunk) => {
@@ -180,14 +207,16 @@ async function runExample(project: string, file: string): Promise<void> {
     return;
   }
   const base = url()!;
-  const stream = new AbortController();
-  const events = await fetch(`${base}/events`, { signal: stream.signal });
+  // The stream stays open until SIGTERM, as a browser's would, and is read until the example
+  // ends it. (Aborted here instead, its socket stayed open on the server until the client's
+  // idle keep-alive timeout, about 4 s, which the example's exit then waited for.)
+  const events = await fetch(`${base}/events`);
   expect([file, events.status, events.headers.get("content-type")]).toEqual([
     file,
     200,
     "text/event-stream",
   ]);
-  stream.abort();
+  const streamRead = events.text().catch(() => "");
   const page = await fetch(`${base}/`);
   const html = await page.text();
   if (page.status === 200 && page.headers.get("content-type")?.startsWith("text/html")) {
@@ -201,92 +230,99 @@ async function runExample(project: string, file: string): Promise<void> {
   }
   child.kill("SIGTERM");
   const [code] = await exited;
+  await streamRead;
   expect({ file, code }).toEqual({ file, code: 0 });
 }
 
 describe("each README's install lines, run as written outside the workspace", () => {
-  it.each(libraries)(
+  it.concurrent.each(libraries)(
     "%s: installs what its examples import; they ship and run",
-    async (lib) => {
-      const dir = join(repo, "packages", lib);
-      const readme = readFileSync(join(dir, "README.md"), "utf8");
-      const lines = installLines(readme);
-      expect(lines.length).toBeGreaterThan(0);
-      expect(lines[0]![0]).toBe(`@burrow/${lib}`);
+    (lib) =>
+      twoAtATime(async () => {
+        const dir = join(repo, "packages", lib);
+        const readme = readFileSync(join(dir, "README.md"), "utf8");
+        const lines = installLines(readme);
+        expect(lines.length).toBeGreaterThan(0);
+        expect(lines[0]![0]).toBe(`@burrow/${lib}`);
 
-      const project = join(work, lib);
-      mkdirSync(project);
-      // As a newcomer starts: npm 11 writes "type": "commonjs", where `import` fails.
-      await npm(project, ["init", "-y"]);
-      const installed = new Set<string>();
-      for (const line of lines) {
-        await npm(project, ["install", ...line]);
-        for (const name of line) installed.add(name);
-      }
-      // What npm installed for those names today (its latest, unless a line pins one)
-      // satisfies every peer range, so npm ls is clean and a later npm ci resolves.
-      for (const [burrow, name, range] of peerRanges(project)) {
-        const version = versionIn(project, name);
-        expect({ burrow, name, version, range, ok: satisfies(version, range) }).toEqual({
-          burrow,
-          name,
-          version,
-          range,
-          ok: true,
-        });
-      }
-      await npm(project, ["ls", "--all"]);
-
-      const examples = [...new Set(readme.match(/examples\/[\w.-]+\.(?:mjs|toml)/g) ?? [])];
-      expect(examples.length).toBeGreaterThan(0);
-      const shipped = join(project, "node_modules/@burrow", lib);
-      const source = NOT_SHIPPED_YET.has(lib) ? dir : shipped;
-      for (const example of examples) {
-        if (!NOT_SHIPPED_YET.has(lib)) {
-          expect([example, existsSync(join(shipped, example))]).toEqual([example, true]);
+        const project = join(work, lib);
+        mkdirSync(project);
+        // As a newcomer starts: npm 11 writes "type": "commonjs", where `import` fails.
+        await npm(project, ["init", "-y"]);
+        const installed = new Set<string>();
+        for (const line of lines) {
+          await npm(project, ["install", ...line]);
+          for (const name of line) installed.add(name);
         }
-        if (example.endsWith(".mjs")) {
-          const imports = [...importsOf(readFileSync(join(source, example), "utf8"))];
-          expect({ example, missing: imports.filter((name) => !installed.has(name)) }).toEqual({
-            example,
-            missing: [],
+        // What npm installed for those names today (its latest, unless a line pins one)
+        // satisfies every peer range, so npm ls is clean and a later npm ci resolves.
+        for (const [burrow, name, range] of peerRanges(project)) {
+          const version = versionIn(project, name);
+          expect({ burrow, name, version, range, ok: satisfies(version, range) }).toEqual({
+            burrow,
+            name,
+            version,
+            range,
+            ok: true,
           });
         }
-      }
-      // A user pastes each example into a .js file of their project, and follows the
-      // Install section's advice for ES modules: imports resolve from its node_modules.
-      const advice = installSection(readme);
-      expect([lib, advice]).toEqual([lib, expect.stringContaining("npm pkg set type=module")]);
-      expect([lib, advice]).toEqual([lib, expect.stringContaining("`.mjs`")]);
-      await npm(project, ["pkg", "set", "type=module"]);
-      cpSync(join(source, "examples"), join(project, "examples"), { recursive: true });
-      for (const example of examples.filter((name) => name.endsWith(".mjs"))) {
-        if (RUN_ELSEWHERE.has(example)) continue;
-        const pasted = join(project, example.replace(/\.mjs$/, ".js"));
-        renameSync(join(project, example), pasted);
-        await runExample(project, pasted);
-      }
-    },
+        await npm(project, ["ls", "--all"]);
+
+        const examples = [...new Set(readme.match(/examples\/[\w.-]+\.(?:mjs|toml)/g) ?? [])];
+        expect(examples.length).toBeGreaterThan(0);
+        const shipped = join(project, "node_modules/@burrow", lib);
+        const source = NOT_SHIPPED_YET.has(lib) ? dir : shipped;
+        for (const example of examples) {
+          if (!NOT_SHIPPED_YET.has(lib)) {
+            expect([example, existsSync(join(shipped, example))]).toEqual([example, true]);
+          }
+          if (example.endsWith(".mjs")) {
+            const imports = [...importsOf(readFileSync(join(source, example), "utf8"))];
+            expect({ example, missing: imports.filter((name) => !installed.has(name)) }).toEqual({
+              example,
+              missing: [],
+            });
+          }
+        }
+        // A user pastes each example into a .js file of their project, and follows the
+        // Install section's advice for ES modules: imports resolve from its node_modules.
+        const advice = installSection(readme);
+        expect([lib, advice]).toEqual([lib, expect.stringContaining("npm pkg set type=module")]);
+        expect([lib, advice]).toEqual([lib, expect.stringContaining("`.mjs`")]);
+        await npm(project, ["pkg", "set", "type=module"]);
+        cpSync(join(source, "examples"), join(project, "examples"), { recursive: true });
+        for (const example of examples.filter((name) => name.endsWith(".mjs"))) {
+          if (RUN_ELSEWHERE.has(example)) continue;
+          const pasted = join(project, example.replace(/\.mjs$/, ".js"));
+          renameSync(join(project, example), pasted);
+          await runExample(project, pasted);
+        }
+      }),
     600_000,
   );
 
-  it("the root README's 30 seconds: its commands, run as written, serve its example as server.js", async () => {
-    const readme = readFileSync(join(repo, "README.md"), "utf8");
-    const start = readme.indexOf("## 30 seconds");
-    const section = readme.slice(start, readme.indexOf("\n## ", start + 3));
-    const commands = /```sh\n([^`]+)```/
-      .exec(section)![1]!
-      .trim()
-      .split(/\n| && /);
-    const project = join(work, "first-page");
-    mkdirSync(project);
-    for (const command of commands) {
-      const [program, ...args] = command.split(/\s+/);
-      expect([command, program]).toEqual([command, "npm"]);
-      await npm(project, args);
-    }
-    expect(section).toContain("Save this as `server.js`");
-    writeFileSync(join(project, "server.js"), /```js\n([\s\S]+?)```/.exec(section)![1]!);
-    await runExample(project, join(project, "server.js"));
-  }, 600_000);
+  it.concurrent(
+    "the root README's 30 seconds: its commands, run as written, serve its example as server.js",
+    () =>
+      twoAtATime(async () => {
+        const readme = readFileSync(join(repo, "README.md"), "utf8");
+        const start = readme.indexOf("## 30 seconds");
+        const section = readme.slice(start, readme.indexOf("\n## ", start + 3));
+        const commands = /```sh\n([^`]+)```/
+          .exec(section)![1]!
+          .trim()
+          .split(/\n| && /);
+        const project = join(work, "first-page");
+        mkdirSync(project);
+        for (const command of commands) {
+          const [program, ...args] = command.split(/\s+/);
+          expect([command, program]).toEqual([command, "npm"]);
+          await npm(project, args);
+        }
+        expect(section).toContain("Save this as `server.js`");
+        writeFileSync(join(project, "server.js"), /```js\n([\s\S]+?)```/.exec(section)![1]!);
+        await runExample(project, join(project, "server.js"));
+      }),
+    600_000,
+  );
 });

@@ -31,11 +31,14 @@ function pnpm(): [string, string[]] {
 /** Packs every library into `destination`; returns each one's tarball path, by folder name. */
 export async function packLibraries(destination: string): Promise<Map<string, string>> {
   const [cmd, prefix] = pnpm();
-  for (const lib of libraries) {
-    await run(cmd, [...prefix, "pack", "--pack-destination", destination], {
-      cwd: join(repo, "packages", lib),
-    });
-  }
+  // All at once: each pack is mostly pnpm's start-up, and each writes only its own tarball.
+  await Promise.all(
+    libraries.map((lib) =>
+      run(cmd, [...prefix, "pack", "--pack-destination", destination], {
+        cwd: join(repo, "packages", lib),
+      }),
+    ),
+  );
   const tarballs = new Map<string, string>();
   for (const tarball of readdirSync(destination)) {
     const lib = libraries.find((name) => tarball.startsWith(`burrow-${name}-`));

@@ -141,9 +141,12 @@ describe("README examples", () => {
     expect(client.events.find((e) => e.event === "notifications")?.data).toBe(
       "<li>&#60;b&#62;hi&#60;/b&#62;</li>",
     );
-    client.close();
+    // SIGTERM with the stream still open, as the quick-start suite does: closed first, its
+    // aborted fetch kept the socket open until the client's keep-alive timeout (about 4 s),
+    // which the example's exit waited for.
     child.kill("SIGTERM");
     const [code] = await once(child, "exit");
+    client.close();
     expect(code).toBe(0);
   });
 
@@ -160,9 +163,9 @@ describe("README examples", () => {
     expect(said.status).toBe(204);
     const [event] = await client.waitForCount(1);
     expect(event?.data).toBe("soup");
-    client.close();
     child.kill("SIGTERM");
     const [code] = await once(child, "exit");
+    client.close();
     expect(code).toBe(0);
   });
 });
