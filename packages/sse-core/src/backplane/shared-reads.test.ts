@@ -22,8 +22,8 @@ interface Call {
   answer(range: TopicRange<Stored> | undefined): void;
 }
 
-/** A fake engine: each read waits until the test answers it. */
-function engine(max = 4, hold = new StormHold()) {
+/** A fake engine: each read waits until the test answers it; its reads never held unless `hold` says (a storm is 1,000 resumes at once). */
+function engine(max = 4, hold = new StormHold({ burst: 1_000 })) {
   const calls: Call[] = [];
   let clock = 0;
   const latencies: number[] = [];

@@ -134,17 +134,17 @@ describe("StormHold", () => {
     expect({ size: h.size, timers: vi.getTimerCount() }).toEqual({ size: 0, timers: 0 });
   });
 
-  it("takes its defaults: a burst of 8 within 25 ms, held at most 2 s", () => {
+  it("takes its defaults: a burst of 4 within 25 ms, held at most 2 s", () => {
     const h = new StormHold();
     const started: number[] = [];
-    for (let i = 0; i < 7; i++) h.arrive();
+    for (let i = 0; i < 3; i++) h.arrive();
     expect(h.storming).toBe(false);
     h.arrive();
     expect(h.storming).toBe(true);
     h.run(() => started.push(performance.now()));
     const from = performance.now();
     for (let t = 0; t < 3000 && started.length === 0; t += 25) {
-      for (let i = 0; i < 8; i++) h.arrive();
+      for (let i = 0; i < 4; i++) h.arrive();
       vi.advanceTimersByTime(25);
     }
     expect(started[0]! - from).toBe(2000);

@@ -10,7 +10,7 @@ export interface StormHoldOptions {
   /**
    * Arrivals that make a storm: within {@link StormHoldOptions.windowMs} of
    * each other to start one, and between two looks to go on (or one, when
-   * the look came late: the event loop is busy). @default 8
+   * the look came late: the event loop is busy). @default 4
    */
   burst?: number;
   /** How often held reads are looked at (a busy event loop looks later). @default 25 */
@@ -41,7 +41,7 @@ interface Held {
  * passed. Meanwhile the process spends its time admitting connections
  * (whose kernel accept queue would otherwise overflow, so that clients
  * retry a second or three later), and each topic's resumes gather into one
- * read. A trickle (fewer than `burst` per `windowMs`: 320 resumes a second
+ * read. A trickle (fewer than `burst` per `windowMs`: 160 resumes a second
  * by default) is never held. A read whose signal aborts (nobody waits for
  * it any more) leaves the line at once and never starts; the last one
  * leaving takes the next look with it.
@@ -74,7 +74,7 @@ export class StormHold {
   private armedAt = 0;
 
   constructor(options: StormHoldOptions = {}) {
-    this.burst = Math.max(1, Math.floor(options.burst ?? 8));
+    this.burst = Math.max(1, Math.floor(options.burst ?? 4));
     this.windowMs = Math.max(1, options.windowMs ?? 25);
     this.maxHoldMs = Math.max(0, options.maxHoldMs ?? 2000);
     this.now = options.now ?? (() => performance.now());
