@@ -78,9 +78,12 @@ function settings() {
   return { engines, nsFor, cfg };
 }
 
-/** BENCH_STORM_CLIENT: "js" (lib/storm-clients.mjs reads the clients, the default) or "native" (lib/storm-gen.c). */
+/**
+ * BENCH_STORM_CLIENT: "native" (lib/storm-gen.c reads the clients, the default: the load
+ * generator must not be the bottleneck) or "js" (lib/storm-clients.mjs, no C compiler needed).
+ */
 function clientKind(value) {
-  const kind = value === undefined || value === "" ? "js" : value;
+  const kind = value === undefined || value === "" ? "native" : value;
   if (kind !== "js" && kind !== "native")
     throw new Error(`bench: BENCH_STORM_CLIENT must be js or native, got ${JSON.stringify(value)}`);
   return kind;
