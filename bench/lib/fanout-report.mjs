@@ -64,6 +64,11 @@ export function fanoutReport({ fanouts, stucks, wides }, meta, config) {
   const ticksCpuOf = (kind, n) => pick(kind, n, (r) => r.ticks?.serverNsPerEvent);
   const figureOf = { memory: memOf, burst: burstOf, ticksCpu: ticksCpuOf, p99: p99Of };
   const runsOf = (kind, n) => fanouts.filter((r) => r.kind === kind && r.n === n).length;
+  /** One table row (`row(kind, n)`) per server and N that ran, N first. */
+  const eachRun = (row) => {
+    for (const n of fanoutNs)
+      for (const kind of servers) if (runsOf(kind, n) > 0) lines.push(row(kind, n));
+  };
 
   lines.push(
     `Machine: ${meta.cpus}× ${meta.cpuModel}, Node ${process.version}, ${os.platform()} ${os.release()}`,
@@ -114,17 +119,13 @@ export function fanoutReport({ fanouts, stucks, wides }, meta, config) {
       "| server | N | events/s | × raw | × raw-join | × better-sse | server CPU ns/event | CPU × raw-join | load-gen CPU |",
     );
     lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for (const n of fanoutNs)
-      for (const kind of servers) {
-        if (runsOf(kind, n) === 0) continue;
-        const v = burstOf(kind, n);
-        const cpu = pick(kind, n, (r) => r.burst?.genCpu);
-        const ns = pick(kind, n, (r) => r.burst?.serverNsPerEvent);
-        const nsRef = pick("raw-join", n, (r) => r.burst?.serverNsPerEvent);
-        lines.push(
-          `| ${kind} | ${n} | ${fmtRate(v)} | ${fmtRatio(v, burstOf("raw", n))} | ${fmtRatio(v, burstOf("raw-join", n))} | ${fmtRatio(v, burstOf("better-sse", n))} | ${fmt(ns, 0)} | ${fmtRatio(ns, nsRef)} | ${fmt(cpu * 100, 0)}% |`,
-        );
-      }
+    eachRun((kind, n) => {
+      const v = burstOf(kind, n);
+      const cpu = pick(kind, n, (r) => r.burst?.genCpu);
+      const ns = pick(kind, n, (r) => r.burst?.serverNsPerEvent);
+      const nsRef = pick("raw-join", n, (r) => r.burst?.serverNsPerEvent);
+      return `| ${kind} | ${n} | ${fmtRate(v)} | ${fmtRatio(v, burstOf("raw", n))} | ${fmtRatio(v, burstOf("raw-join", n))} | ${fmtRatio(v, burstOf("better-sse", n))} | ${fmt(ns, 0)} | ${fmtRatio(ns, nsRef)} | ${fmt(cpu * 100, 0)}% |`;
+    });
     lines.push("");
     lines.push("### Single events: one publish per event-loop turn");
     lines.push(
@@ -135,17 +136,13 @@ export function fanoutReport({ fanouts, stucks, wides }, meta, config) {
       "| server | N | events | events/s | × raw | × better-sse | server CPU ns/event | CPU × raw | load-gen CPU |",
     );
     lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for (const n of fanoutNs)
-      for (const kind of servers) {
-        if (runsOf(kind, n) === 0) continue;
-        const v = ticksOf(kind, n);
-        const cpu = pick(kind, n, (r) => r.ticks?.genCpu);
-        const ns = pick(kind, n, (r) => r.ticks?.serverNsPerEvent);
-        const nsRef = pick("raw", n, (r) => r.ticks?.serverNsPerEvent);
-        lines.push(
-          `| ${kind} | ${n} | ${ticksFor(n)} | ${fmtRate(v)} | ${fmtRatio(v, ticksOf("raw", n))} | ${fmtRatio(v, ticksOf("better-sse", n))} | ${fmt(ns, 0)} | ${fmtRatio(ns, nsRef)} | ${fmt(cpu * 100, 0)}% |`,
-        );
-      }
+    eachRun((kind, n) => {
+      const v = ticksOf(kind, n);
+      const cpu = pick(kind, n, (r) => r.ticks?.genCpu);
+      const ns = pick(kind, n, (r) => r.ticks?.serverNsPerEvent);
+      const nsRef = pick("raw", n, (r) => r.ticks?.serverNsPerEvent);
+      return `| ${kind} | ${n} | ${ticksFor(n)} | ${fmtRate(v)} | ${fmtRatio(v, ticksOf("raw", n))} | ${fmtRatio(v, ticksOf("better-sse", n))} | ${fmt(ns, 0)} | ${fmtRatio(ns, nsRef)} | ${fmt(cpu * 100, 0)}% |`;
+    });
     lines.push("");
     lines.push("### Paced events: publish-to-receive latency");
     lines.push(
@@ -156,36 +153,28 @@ export function fanoutReport({ fanouts, stucks, wides }, meta, config) {
       "| server | N | events × interval | p50 ms | p99 ms | p99 × raw | p99 × better-sse | server fan-out p50 / p99 ms |",
     );
     lines.push("|---|---:|---:|---:|---:|---:|---:|---:|");
-    for (const n of fanoutNs)
-      for (const kind of servers) {
-        if (runsOf(kind, n) === 0) continue;
-        const p = pacedFor(n);
-        const v = p99Of(kind, n);
-        lines.push(
-          `| ${kind} | ${n} | ${p.k} × ${p.intervalMs} ms | ${fmt(p50Of(kind, n), 2)} | ${fmt(v, 2)} | ${fmtRatio(v, p99Of("raw", n))} | ${fmtRatio(v, p99Of("better-sse", n))} | ${fmt(
-            pick(kind, n, (r) => r.latency?.fanoutP50),
-            2,
-          )} / ${fmt(
-            pick(kind, n, (r) => r.latency?.fanoutP99),
-            2,
-          )} |`,
-        );
-      }
+    eachRun((kind, n) => {
+      const p = pacedFor(n);
+      const v = p99Of(kind, n);
+      return `| ${kind} | ${n} | ${p.k} × ${p.intervalMs} ms | ${fmt(p50Of(kind, n), 2)} | ${fmt(v, 2)} | ${fmtRatio(v, p99Of("raw", n))} | ${fmtRatio(v, p99Of("better-sse", n))} | ${fmt(
+        pick(kind, n, (r) => r.latency?.fanoutP50),
+        2,
+      )} / ${fmt(
+        pick(kind, n, (r) => r.latency?.fanoutP99),
+        2,
+      )} |`;
+    });
     lines.push("");
     lines.push("### Idle memory per connection (after GC)");
     lines.push("Server heap used + external, with N idle clients, minus the same with none.");
     lines.push("");
     lines.push("| server | N | KB/conn | × raw | × better-sse | RSS KB/conn |");
     lines.push("|---|---:|---:|---:|---:|---:|");
-    for (const n of fanoutNs)
-      for (const kind of servers) {
-        if (runsOf(kind, n) === 0) continue;
-        const v = memOf(kind, n);
-        const rss = pick(kind, n, (r) => r.rssPerConn);
-        lines.push(
-          `| ${kind} | ${n} | ${fmt(v / 1024, 2)} | ${fmtRatio(v, memOf("raw", n))} | ${fmtRatio(v, memOf("better-sse", n))} | ${fmt(rss / 1024, 2)} |`,
-        );
-      }
+    eachRun((kind, n) => {
+      const v = memOf(kind, n);
+      const rss = pick(kind, n, (r) => r.rssPerConn);
+      return `| ${kind} | ${n} | ${fmt(v / 1024, 2)} | ${fmtRatio(v, memOf("raw", n))} | ${fmtRatio(v, memOf("better-sse", n))} | ${fmt(rss / 1024, 2)} |`;
+    });
     lines.push("");
     const dropped = fanouts.filter((r) => r.dropped > 0);
     const incomplete = fanouts.filter(
